@@ -1,0 +1,148 @@
+//! The engine as the binary sees it: start the actor tree, ask it things, shut it down.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ractor::rpc::CallResult;
+use ractor::{Actor, ActorRef, RpcReplyPort};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tokio::task::JoinHandle;
+
+use crate::flows::FlowSpec;
+use crate::messages::{FlowMsg, FlowStatus, ShutdownReport, SupervisorMsg, TelemetryMsg};
+use crate::store::StoreHandle;
+use crate::supervisor::{RestartPolicy, Supervisor, SupervisorArgs, startup_error};
+use crate::telemetry::Snapshot;
+
+pub struct EngineConfig {
+    pub store_dir: PathBuf,
+    pub flows: Vec<FlowSpec>,
+    pub policy: RestartPolicy,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot start: {0}")]
+    Start(String),
+    #[error("the engine is not running")]
+    Stopped,
+    #[error("the engine did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("unknown flow {0:?}")]
+    UnknownFlow(String),
+}
+
+pub struct Engine {
+    supervisor: ActorRef<SupervisorMsg>,
+    join: JoinHandle<()>,
+    store: StoreHandle,
+    fatal: UnboundedReceiver<String>,
+}
+
+/// How long a query of the engine may take before the caller reports it as unresponsive.
+const ASK: Duration = Duration::from_secs(5);
+
+impl Engine {
+    /// Opens the store and starts every actor. Returns once all are running.
+    pub async fn start(config: EngineConfig) -> Result<Engine, EngineError> {
+        let (fatal_tx, fatal) = unbounded_channel();
+        let args = SupervisorArgs {
+            store_dir: config.store_dir,
+            flows: config.flows,
+            policy: config.policy,
+            fatal: fatal_tx,
+        };
+        let (supervisor, join) = Actor::spawn(None, Supervisor, args)
+            .await
+            .map_err(|e| EngineError::Start(startup_error(&e)))?;
+        let store = ask(&supervisor, SupervisorMsg::Store).await?;
+        Ok(Engine { supervisor, join, store, fatal })
+    }
+
+    pub fn store(&self) -> &StoreHandle {
+        &self.store
+    }
+
+    /// Resolves when the supervisor gives up (an actor failed too often, the store failed),
+    /// with its reason.
+    pub async fn fatal(&mut self) -> String {
+        self.fatal
+            .recv()
+            .await
+            .unwrap_or_else(|| "the supervisor stopped".to_string())
+    }
+
+    pub async fn snapshot(&self) -> Result<Snapshot, EngineError> {
+        let telemetry: ActorRef<TelemetryMsg> = ask(&self.supervisor, SupervisorMsg::Telemetry).await?;
+        ask(&telemetry, TelemetryMsg::Snapshot).await
+    }
+
+    pub async fn flows(&self) -> Result<Vec<String>, EngineError> {
+        ask(&self.supervisor, SupervisorMsg::Flows).await
+    }
+
+    pub async fn pause(&self, flow: &str) -> Result<(), EngineError> {
+        self.to_flow(flow, FlowMsg::Pause).await
+    }
+
+    pub async fn resume(&self, flow: &str) -> Result<(), EngineError> {
+        self.to_flow(flow, FlowMsg::Resume).await
+    }
+
+    pub async fn flow_status(&self, flow: &str) -> Result<FlowStatus, EngineError> {
+        self.check_flow(flow).await?;
+        let flow = flow.to_string();
+        match self
+            .supervisor
+            .call(|reply| SupervisorMsg::ToFlow { flow, msg: FlowMsg::Status(reply) }, Some(ASK))
+            .await
+        {
+            Ok(CallResult::Success(s)) => Ok(s),
+            Ok(CallResult::Timeout) => Err(EngineError::Timeout(ASK)),
+            _ => Err(EngineError::Stopped),
+        }
+    }
+
+    async fn to_flow(&self, flow: &str, msg: FlowMsg) -> Result<(), EngineError> {
+        self.check_flow(flow).await?;
+        self.supervisor
+            .cast(SupervisorMsg::ToFlow { flow: flow.to_string(), msg })
+            .map_err(|_| EngineError::Stopped)
+    }
+
+    async fn check_flow(&self, flow: &str) -> Result<(), EngineError> {
+        if self.flows().await?.iter().any(|f| f == flow) {
+            Ok(())
+        } else {
+            Err(EngineError::UnknownFlow(flow.to_string()))
+        }
+    }
+
+    /// Stops taking new work, lets in-flight items finish for up to `grace`, makes the rest due
+    /// again, and closes the store durably.
+    pub async fn shutdown(self, grace: Duration) -> Result<ShutdownReport, EngineError> {
+        let limit = grace + Duration::from_secs(60);
+        let report = match self
+            .supervisor
+            .call(|reply| SupervisorMsg::Shutdown { grace, reply }, Some(limit))
+            .await
+        {
+            Ok(CallResult::Success(r)) => r,
+            Ok(CallResult::Timeout) => return Err(EngineError::Timeout(limit)),
+            _ => return Err(EngineError::Stopped),
+        };
+        let _ = self.join.await;
+        Ok(report)
+    }
+}
+
+async fn ask<M: ractor::Message, T: Send + 'static>(
+    actor: &ActorRef<M>,
+    build: impl FnOnce(RpcReplyPort<T>) -> M,
+) -> Result<T, EngineError> {
+    match actor.call(build, Some(ASK)).await {
+        Ok(CallResult::Success(v)) => Ok(v),
+        Ok(CallResult::Timeout) => Err(EngineError::Timeout(ASK)),
+        _ => Err(EngineError::Stopped),
+    }
+}

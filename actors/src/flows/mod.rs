@@ -1,0 +1,282 @@
+//! The flow framework. A flow is one file in this folder implementing [`Flow`]: how to process
+//! one claimed item. [`FlowActor`] runs any flow the same way: it pulls due items from the store
+//! when it has capacity, processes up to `concurrency` of them at once, applies the one retry
+//! policy to the outcome, and records the result in the store before taking more.
+
+pub mod log;
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SpawnErr};
+use tokio::task::JoinSet;
+use tracing::{debug, warn};
+
+use crate::item::{Claimed, Completion, Millis, now_ms};
+use crate::messages::{FlowMsg, FlowStatus};
+use crate::retry::Backoff;
+use crate::store::StoreHandle;
+
+/// What a flow decided about one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// A transient failure; `after` overrides the backoff (e.g. a `Retry-After`).
+    Retry {
+        error: String,
+        after: Option<Duration>,
+    },
+    /// Needs a person: invalid data, a permanent rejection.
+    Exception { reason: String },
+}
+
+/// One integration flow's logic. Everything else (claiming, leases, retries, concurrency,
+/// pause, drain, restarts) is the framework's.
+pub trait Flow: Send + Sync + 'static {
+    fn process(&self, item: &Claimed, ctx: &FlowContext) -> impl Future<Output = Outcome> + Send;
+}
+
+/// What a flow can reach while processing.
+#[derive(Clone)]
+pub struct FlowContext {
+    pub name: Arc<str>,
+    pub store: StoreHandle,
+}
+
+#[derive(Debug, Clone)]
+pub struct FlowSettings {
+    /// Items processed at once.
+    pub concurrency: usize,
+    /// How long a claimed item stays invisible to other claims; after a crash it is due again
+    /// once this passes.
+    pub lease: Duration,
+    /// Attempts before a transient failure becomes an exception.
+    pub max_attempts: u32,
+    pub backoff: Backoff,
+    /// How often the flow looks for due work without being nudged (retries coming due).
+    pub poll_every: Duration,
+}
+
+impl Default for FlowSettings {
+    fn default() -> Self {
+        FlowSettings {
+            concurrency: 8,
+            lease: Duration::from_secs(30),
+            max_attempts: 10,
+            backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(600)),
+            poll_every: Duration::from_millis(250),
+        }
+    }
+}
+
+/// A flow ready to be spawned (and respawned) by the supervisor.
+#[derive(Clone)]
+pub struct FlowSpec {
+    pub name: String,
+    pub settings: FlowSettings,
+    spawner: Arc<dyn Spawn>,
+}
+
+impl FlowSpec {
+    pub fn new<F: Flow>(name: impl Into<String>, settings: FlowSettings, flow: F) -> FlowSpec {
+        FlowSpec { name: name.into(), settings, spawner: Arc::new(Arc::new(flow)) }
+    }
+
+    pub(crate) fn spawn(&self, store: StoreHandle, paused: bool, supervisor: ActorCell) -> BoxFuture<'static, Result<ActorRef<FlowMsg>, SpawnErr>> {
+        let args = FlowArgs {
+            ctx: FlowContext { name: self.name.as_str().into(), store },
+            settings: self.settings.clone(),
+            paused,
+        };
+        self.spawner.spawn(args, supervisor)
+    }
+}
+
+trait Spawn: Send + Sync {
+    fn spawn(&self, args: FlowArgs, supervisor: ActorCell) -> BoxFuture<'static, Result<ActorRef<FlowMsg>, SpawnErr>>;
+}
+
+impl<F: Flow> Spawn for Arc<F> {
+    fn spawn(&self, args: FlowArgs, supervisor: ActorCell) -> BoxFuture<'static, Result<ActorRef<FlowMsg>, SpawnErr>> {
+        let actor = FlowActor { flow: self.clone() };
+        Box::pin(async move { Ok(Actor::spawn_linked(None, actor, args, supervisor).await?.0) })
+    }
+}
+
+pub struct FlowArgs {
+    ctx: FlowContext,
+    settings: FlowSettings,
+    paused: bool,
+}
+
+/// Runs one flow.
+pub struct FlowActor<F> {
+    flow: Arc<F>,
+}
+
+pub struct FlowState {
+    ctx: FlowContext,
+    settings: FlowSettings,
+    paused: bool,
+    /// Set while shutting down: no new claims; answered when the last item finishes.
+    draining: Option<ractor::RpcReplyPort<()>>,
+    in_flight: usize,
+    /// The processing tasks. Dropped with the state when the actor fails, which aborts them:
+    /// their items are released by the supervisor and must not be finished twice.
+    tasks: JoinSet<()>,
+}
+
+impl<F: Flow> Actor for FlowActor<F> {
+    type Msg = FlowMsg;
+    type State = FlowState;
+    type Arguments = FlowArgs;
+
+    async fn pre_start(&self, myself: ActorRef<FlowMsg>, args: FlowArgs) -> Result<FlowState, ActorProcessingErr> {
+        args.ctx.store.subscribe(&args.ctx.name, myself.clone());
+        myself.send_interval(args.settings.poll_every, || FlowMsg::Pump);
+        Ok(FlowState {
+            ctx: args.ctx,
+            settings: args.settings,
+            paused: args.paused,
+            draining: None,
+            in_flight: 0,
+            tasks: JoinSet::new(),
+        })
+    }
+
+    async fn handle(&self, myself: ActorRef<FlowMsg>, msg: FlowMsg, st: &mut FlowState) -> Result<(), ActorProcessingErr> {
+        match msg {
+            FlowMsg::Pump => self.pump(&myself, st).await,
+            FlowMsg::Finished { id } => {
+                st.in_flight = st.in_flight.saturating_sub(1);
+                while st.tasks.try_join_next().is_some() {}
+                debug!(flow = %st.ctx.name, item = %id, "item finished");
+                if st.in_flight == 0 {
+                    if let Some(reply) = st.draining.take() {
+                        let _ = reply.send(());
+                        // Keep refusing new work until stopped.
+                        st.paused = true;
+                    }
+                }
+                // Claim in batches: wait until half the capacity is free.
+                if st.in_flight <= st.settings.concurrency / 2 {
+                    self.pump(&myself, st).await;
+                }
+            }
+            FlowMsg::Panicked { id, message } => {
+                return Err(format!("flow {} panicked processing item {id}: {message}", st.ctx.name).into());
+            }
+            FlowMsg::Pause => st.paused = true,
+            FlowMsg::Resume => {
+                st.paused = false;
+                self.pump(&myself, st).await;
+            }
+            FlowMsg::Drain(reply) => {
+                if st.in_flight == 0 {
+                    let _ = reply.send(());
+                    st.paused = true;
+                } else {
+                    st.draining = Some(reply);
+                }
+            }
+            FlowMsg::Status(reply) => {
+                let _ = reply.send(FlowStatus {
+                    name: st.ctx.name.to_string(),
+                    paused: st.paused,
+                    draining: st.draining.is_some(),
+                    in_flight: st.in_flight,
+                    capacity: st.settings.concurrency,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<F: Flow> FlowActor<F> {
+    async fn pump(&self, myself: &ActorRef<FlowMsg>, st: &mut FlowState) {
+        if st.paused || st.draining.is_some() || st.in_flight >= st.settings.concurrency {
+            return;
+        }
+        let room = st.settings.concurrency - st.in_flight;
+        let claimed = match st.ctx.store.claim(&st.ctx.name, room, st.settings.lease).await {
+            Ok(c) => c,
+            Err(e) => {
+                warn!(flow = %st.ctx.name, error = %e, "cannot claim items");
+                return;
+            }
+        };
+        for item in claimed {
+            st.in_flight += 1;
+            let flow = self.flow.clone();
+            let ctx = st.ctx.clone();
+            let settings = st.settings.clone();
+            let me = myself.clone();
+            st.tasks.spawn(async move {
+                let id = item.item.id;
+                let attempt = item.attempt();
+                let outcome = match AssertUnwindSafe(flow.process(&item, &ctx)).catch_unwind().await {
+                    Ok(outcome) => outcome,
+                    Err(panic) => {
+                        let _ = me.cast(FlowMsg::Panicked { id, message: panic_message(&*panic) });
+                        return;
+                    }
+                };
+                let completion = settle(outcome, attempt, &settings, now_ms());
+                if let Err(e) = ctx.store.complete(id, attempt, completion).await {
+                    // The lease was lost (the item is someone else's now) or the store is down:
+                    // either way the item is still safe in the store and will be retried.
+                    warn!(flow = %ctx.name, item = %id, error = %e, "cannot record the outcome");
+                }
+                let _ = me.cast(FlowMsg::Finished { id });
+            });
+        }
+    }
+}
+
+/// Turns a flow's outcome into what the store records, applying the retry policy.
+pub fn settle(outcome: Outcome, attempt: u32, settings: &FlowSettings, now: Millis) -> Completion {
+    match outcome {
+        Outcome::Done => Completion::Done,
+        Outcome::Exception { reason } => Completion::Exception { reason },
+        Outcome::Retry { error, .. } if attempt >= settings.max_attempts => Completion::Exception {
+            reason: format!("gave up after {attempt} attempts: {error}"),
+        },
+        Outcome::Retry { error, after } => {
+            let delay = after.unwrap_or_else(|| settings.backoff.delay(attempt));
+            Completion::Retry { at: now + delay.as_millis() as Millis, error }
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_become_exceptions_after_max_attempts() {
+        let s = FlowSettings { max_attempts: 3, ..FlowSettings::default() };
+        let retry = || Outcome::Retry { error: "503".into(), after: None };
+        assert!(matches!(settle(retry(), 2, &s, 0), Completion::Retry { .. }));
+        assert_eq!(
+            settle(retry(), 3, &s, 0),
+            Completion::Exception { reason: "gave up after 3 attempts: 503".into() }
+        );
+        let after = Outcome::Retry { error: "429".into(), after: Some(Duration::from_secs(7)) };
+        assert_eq!(settle(after, 1, &s, 1000), Completion::Retry { at: 8000, error: "429".into() });
+    }
+}

@@ -1,0 +1,22 @@
+//! The xconnector engine: everything between Shopify and the back office that is not a
+//! terminal, a command-line flag or a socket. The binary composes it.
+//!
+//! - [`item`]: the work item and its states.
+//! - [`messages`]: every message the actors exchange, in one place.
+//! - [`store`]: the persistence actor over fjall, the single source of truth, with group commit.
+//! - [`flows`]: the flow framework and one file per flow.
+//! - [`supervisor`]: the root of the actor tree; restarts, give-up, ordered shutdown.
+//! - [`telemetry`]: counters into snapshots, and their Prometheus rendering.
+//! - [`retry`]: the one backoff policy.
+//! - [`engine`]: start, query and stop the whole tree.
+
+pub mod engine;
+pub mod flows;
+pub mod item;
+pub mod messages;
+pub mod retry;
+pub mod store;
+pub mod supervisor;
+pub mod telemetry;
+
+pub use engine::{Engine, EngineConfig, EngineError};

@@ -1,0 +1,141 @@
+//! Every message the actors exchange, in one place. Each actor has one enum; replies travel
+//! through `RpcReplyPort`s. Nobody shares mutable state with anybody else.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ractor::{ActorRef, RpcReplyPort};
+use serde::{Deserialize, Serialize};
+
+use crate::item::{
+    AuditEntry, Claimed, Completion, Enqueued, HistoryEntry, Item, ItemId, ItemState, Millis,
+    NewItem, OperatorAction,
+};
+use crate::store::{ItemFilter, StoreError, StoreHandle, StoreStats};
+
+pub type Reply<T> = RpcReplyPort<Result<T, StoreError>>;
+
+/// Requests to the persistence actor. Every write is durable (fsync'd) before its reply.
+pub enum StoreMsg {
+    Enqueue(Vec<NewItem>, Reply<Vec<Enqueued>>),
+    Claim {
+        flow: String,
+        max: usize,
+        lease: Millis,
+        reply: Reply<Vec<Claimed>>,
+    },
+    Complete {
+        id: ItemId,
+        attempt: u32,
+        completion: Completion,
+        reply: Reply<Item>,
+    },
+    Operate {
+        id: ItemId,
+        action: OperatorAction,
+        who: String,
+        note: Option<String>,
+        reply: Reply<Item>,
+    },
+    /// Makes the in-flight items of a flow due now (its actor stopped or was restarted).
+    Release { flow: String, reply: Reply<usize> },
+    Get(ItemId, Reply<Option<(Item, Vec<u8>)>>),
+    History(ItemId, Reply<Vec<HistoryEntry>>),
+    List {
+        filter: ItemFilter,
+        after: Option<ItemId>,
+        limit: usize,
+        reply: Reply<Vec<Item>>,
+    },
+    Stats(Reply<StoreStats>),
+    Cursor {
+        flow: String,
+        name: String,
+        reply: Reply<Option<Vec<u8>>>,
+    },
+    SetCursor {
+        flow: String,
+        name: String,
+        value: Vec<u8>,
+        reply: Reply<()>,
+    },
+    Mappings {
+        namespace: String,
+        keys: Vec<String>,
+        reply: Reply<Vec<Option<Vec<u8>>>>,
+    },
+    SetMappings {
+        namespace: String,
+        pairs: Vec<(String, Vec<u8>)>,
+        reply: Reply<()>,
+    },
+    Audit(AuditEntry, Reply<()>),
+    AuditLog(usize, Reply<Vec<AuditEntry>>),
+    /// Asks the store to nudge `flow` whenever it has new due work, so items start within
+    /// milliseconds instead of at the flow's next poll.
+    Subscribe { flow: String, actor: ActorRef<FlowMsg> },
+}
+
+/// Messages to a flow actor.
+pub enum FlowMsg {
+    /// Claim due items if there is capacity.
+    Pump,
+    /// A processing task finished and recorded its completion in the store.
+    Finished { id: ItemId },
+    /// A processing task panicked: the actor fails so that the supervisor restarts it and the
+    /// store releases what it held.
+    Panicked { id: ItemId, message: String },
+    Pause,
+    Resume,
+    /// Stop claiming; reply once nothing is in flight.
+    Drain(RpcReplyPort<()>),
+    Status(RpcReplyPort<FlowStatus>),
+}
+
+/// What a flow actor reports about itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowStatus {
+    pub name: String,
+    pub paused: bool,
+    pub draining: bool,
+    pub in_flight: usize,
+    pub capacity: usize,
+}
+
+/// Messages to the telemetry actor: counters in, snapshots out.
+pub enum TelemetryMsg {
+    /// Poll the store and roll the rates forward.
+    Tick,
+    Restarted { actor: String },
+    Snapshot(RpcReplyPort<crate::telemetry::Snapshot>),
+}
+
+/// Messages to the root supervisor.
+pub enum SupervisorMsg {
+    /// Respawn a failed child once its backoff has passed.
+    Restart { child: String },
+    /// Forward a command to a flow (pause, resume, status) by name.
+    ToFlow { flow: String, msg: FlowMsg },
+    /// Names of the configured flows.
+    Flows(RpcReplyPort<Vec<String>>),
+    Store(RpcReplyPort<StoreHandle>),
+    /// The current telemetry actor (it may have been restarted since last asked).
+    Telemetry(RpcReplyPort<ActorRef<TelemetryMsg>>),
+    /// Drain the flows for up to `grace`, then stop every child, the store last.
+    Shutdown {
+        grace: Duration,
+        reply: RpcReplyPort<ShutdownReport>,
+    },
+}
+
+/// What a shutdown did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShutdownReport {
+    /// True when every flow finished its in-flight items within the grace period.
+    pub drained: bool,
+    /// Items still in flight at the deadline, made due again for the next start.
+    pub released: usize,
+}
+
+/// The state of a stored item, as counted per flow.
+pub type StateCounts = BTreeMap<(String, ItemState), u64>;

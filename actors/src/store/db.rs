@@ -1,0 +1,466 @@
+//! The item database: every state change of every item, as atomic fjall batches.
+//!
+//! This is synchronous and single-writer on purpose: the [writer](super::writer) thread owns it,
+//! applies a group of requests, then makes them durable with one fsync. Each method commits its
+//! own batch to the OS buffers (atomic and crash-safe against `kill -9`), so later requests in the
+//! same group see earlier ones; only [`ItemDb::sync`] makes them survive power loss.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch as WriteBatch, PersistMode};
+
+use super::{StoreError, keys};
+use crate::item::{
+    AuditEntry, Claimed, Completion, Enqueued, HistoryEntry, Item, ItemId, ItemState, Millis,
+    NewItem, OperatorAction,
+};
+
+/// Bumped whenever the key layout or value encoding changes; a store written by another format
+/// is refused rather than misread.
+pub const FORMAT: u64 = 1;
+
+/// Which items a listing wants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemFilter {
+    pub flow: Option<String>,
+    pub state: Option<ItemState>,
+}
+
+pub struct ItemDb {
+    db: Database,
+    items: Keyspace,
+    payloads: Keyspace,
+    due: Keyspace,
+    states: Keyspace,
+    counts: Keyspace,
+    dedupe: Keyspace,
+    history: Keyspace,
+    cursors: Keyspace,
+    mappings: Keyspace,
+    audit: Keyspace,
+    meta: Keyspace,
+    next_id: u64,
+    /// Orders history and audit entries; persisted like `next_id` so keys never repeat.
+    next_seq: u64,
+    /// The authoritative counts, mirrored to the `counts` keyspace in the same batch as the
+    /// change, so that counting stays O(flows × states) with millions of items.
+    counts_mem: BTreeMap<(String, ItemState), u64>,
+}
+
+const NEXT_ID: &str = "next_id";
+const NEXT_SEQ: &str = "next_seq";
+const FORMAT_KEY: &str = "format";
+
+impl ItemDb {
+    pub fn open(dir: &Path) -> Result<ItemDb, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(e.to_string()))?;
+        let db = Database::builder(dir).open()?;
+        let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
+        let meta = ks("meta")?;
+        let fresh = meta.get(FORMAT_KEY)?.is_none() && ks("items")?.first_key_value().is_none();
+        if fresh {
+            meta.insert(FORMAT_KEY, FORMAT.to_be_bytes())?;
+        } else {
+            let found = meta
+                .get(FORMAT_KEY)?
+                .and_then(|v| keys::read_u64(&v))
+                .ok_or_else(|| StoreError::Corrupt("the store has items but no format marker".into()))?;
+            if found != FORMAT {
+                return Err(StoreError::Incompatible { found, expected: FORMAT });
+            }
+        }
+        let read_counter = |key: &str| -> Result<u64, StoreError> {
+            Ok(meta.get(key)?.and_then(|v| keys::read_u64(&v)).unwrap_or(1))
+        };
+        let next_id = read_counter(NEXT_ID)?;
+        let next_seq = read_counter(NEXT_SEQ)?;
+        let counts = ks("counts")?;
+        let mut counts_mem = BTreeMap::new();
+        for kv in counts.iter() {
+            let (k, v) = kv.into_inner()?;
+            let key = keys::split_count(&k).ok_or_else(|| StoreError::Corrupt("bad count key".into()))?;
+            counts_mem.insert(key, keys::read_u64(&v).unwrap_or(0));
+        }
+        Ok(ItemDb {
+            items: ks("items")?,
+            payloads: ks("payloads")?,
+            due: ks("due")?,
+            states: ks("states")?,
+            dedupe: ks("dedupe")?,
+            history: ks("history")?,
+            cursors: ks("cursors")?,
+            mappings: ks("mappings")?,
+            audit: ks("audit")?,
+            counts,
+            meta,
+            db,
+            next_id,
+            next_seq,
+            counts_mem,
+        })
+    }
+
+    /// Makes everything committed so far durable (fdatasync of the journal).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.db.persist(PersistMode::SyncData)?;
+        Ok(())
+    }
+
+    pub fn enqueue(&mut self, new: Vec<NewItem>, now: Millis) -> Result<Vec<Enqueued>, StoreError> {
+        let mut out = Vec::with_capacity(new.len());
+        let mut batch = self.db.batch();
+        // Dedupe keys first stored earlier in this same call are not yet readable from disk.
+        let mut fresh: BTreeMap<(String, String), ItemId> = BTreeMap::new();
+        for n in new {
+            validate_flow(&n.flow)?;
+            if let Some(d) = &n.dedupe_key {
+                let known = match fresh.get(&(n.flow.clone(), d.clone())) {
+                    Some(id) => Some(*id),
+                    None => self
+                        .dedupe
+                        .get(keys::named(&n.flow, d))?
+                        .and_then(|v| keys::read_u64(&v))
+                        .map(ItemId),
+                };
+                if let Some(id) = known {
+                    out.push(Enqueued { id, duplicate: true });
+                    continue;
+                }
+            }
+            let id = ItemId(self.next_id);
+            self.next_id += 1;
+            let mut item = Item {
+                id,
+                flow: n.flow,
+                kind: n.kind,
+                key: n.key,
+                state: ItemState::Pending,
+                attempts: 0,
+                created_at: now,
+                updated_at: now,
+                due_at: now,
+                last_error: None,
+                dedupe_key: n.dedupe_key,
+            };
+            if let Some(d) = &item.dedupe_key {
+                batch.insert(&self.dedupe, keys::named(&item.flow, d), keys::id(id));
+                fresh.insert((item.flow.clone(), d.clone()), id);
+            }
+            batch.insert(&self.payloads, keys::id(id), n.payload);
+            self.transition(&mut batch, &mut item, None, ItemState::Pending, now, now, None)?;
+            out.push(Enqueued { id, duplicate: false });
+        }
+        batch.insert(&self.meta, NEXT_ID, self.next_id.to_be_bytes());
+        self.commit(batch)?;
+        Ok(out)
+    }
+
+    /// Leases up to `max` due items of `flow` until `now + lease`. An item whose lease expires
+    /// (its holder crashed or hung) is due again and may be claimed by the next holder.
+    pub fn claim(&mut self, flow: &str, max: usize, lease: Millis, now: Millis) -> Result<Vec<Claimed>, StoreError> {
+        let start = keys::flow_prefix(flow);
+        let end = keys::due(flow, now, ItemId(u64::MAX));
+        let due: Vec<ItemId> = self
+            .due
+            .range(start..=end)
+            .take(max)
+            .map(|kv| {
+                let k = kv.key()?;
+                keys::split_due(&k)
+                    .map(|(_, id)| id)
+                    .ok_or_else(|| StoreError::Corrupt("bad due key".into()))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let mut batch = self.db.batch();
+        let mut claimed = Vec::with_capacity(due.len());
+        for id in due {
+            let mut item = self.load(id)?;
+            let from = item.state;
+            let note = (from == ItemState::InFlight).then(|| "lease expired".to_string());
+            item.attempts += 1;
+            self.transition(&mut batch, &mut item, Some(from), ItemState::InFlight, now + lease, now, note)?;
+            let payload = self
+                .payloads
+                .get(keys::id(id))?
+                .map(|v| v.to_vec())
+                .unwrap_or_default();
+            claimed.push(Claimed { item, payload });
+        }
+        self.commit(batch)?;
+        Ok(claimed)
+    }
+
+    /// Records how processing ended. `attempt` must be the attempt the caller claimed: a holder
+    /// whose lease expired and was taken over must not overwrite the new holder's result.
+    pub fn complete(&mut self, id: ItemId, attempt: u32, done: Completion, now: Millis) -> Result<Item, StoreError> {
+        let mut item = self.load(id)?;
+        if item.state != ItemState::InFlight || item.attempts != attempt {
+            return Err(StoreError::StaleLease { id, attempt });
+        }
+        let mut batch = self.db.batch();
+        let (to, due, note) = match done {
+            Completion::Done => (ItemState::Done, now, None),
+            Completion::Retry { at, error } => {
+                item.last_error = Some(error.clone());
+                (ItemState::Retrying, at.max(now), Some(error))
+            }
+            Completion::Exception { reason } => {
+                item.last_error = Some(reason.clone());
+                (ItemState::Exception, now, Some(reason))
+            }
+        };
+        self.transition(&mut batch, &mut item, Some(ItemState::InFlight), to, due, now, note)?;
+        self.commit(batch)?;
+        Ok(item)
+    }
+
+    /// An operator's retry, resolve or cancel, recorded in the item's history and the audit log.
+    pub fn operate(
+        &mut self,
+        id: ItemId,
+        action: OperatorAction,
+        who: &str,
+        note: Option<String>,
+        now: Millis,
+    ) -> Result<Item, StoreError> {
+        let mut item = self.load(id)?;
+        let from = item.state;
+        let to = match (action, from) {
+            (_, ItemState::InFlight) => None,
+            (OperatorAction::Retry, s) if s != ItemState::Pending => Some(ItemState::Pending),
+            (OperatorAction::Resolve, ItemState::Exception | ItemState::Retrying | ItemState::Pending) => {
+                Some(ItemState::Resolved)
+            }
+            (OperatorAction::Cancel, s) if !s.is_terminal() => Some(ItemState::Cancelled),
+            _ => None,
+        };
+        let to = to.ok_or(StoreError::InvalidAction { id, action, state: from })?;
+        if action == OperatorAction::Retry {
+            item.attempts = 0;
+        }
+        let mut batch = self.db.batch();
+        let line = format!("{} by {who}{}", action.as_str(), note.as_deref().map(|n| format!(": {n}")).unwrap_or_default());
+        self.transition(&mut batch, &mut item, Some(from), to, now, now, Some(line))?;
+        let entry = AuditEntry {
+            at: now,
+            who: who.to_string(),
+            action: action.as_str().to_string(),
+            target: format!("item {id}"),
+            note,
+        };
+        self.push_audit(&mut batch, &entry)?;
+        self.commit(batch)?;
+        Ok(item)
+    }
+
+    /// Makes every in-flight item of `flow` due now: its holder is gone (crashed and restarted),
+    /// so waiting for the lease to expire would only delay the retry.
+    pub fn release(&mut self, flow: &str, now: Millis) -> Result<usize, StoreError> {
+        let ids = self.ids_in_state(flow, ItemState::InFlight, None, usize::MAX)?;
+        let mut batch = self.db.batch();
+        for id in &ids {
+            let mut item = self.load(*id)?;
+            self.transition(&mut batch, &mut item, Some(ItemState::InFlight), ItemState::Pending, now, now, Some("released: its holder stopped".into()))?;
+        }
+        self.commit(batch)?;
+        Ok(ids.len())
+    }
+
+    pub fn get(&self, id: ItemId) -> Result<Option<(Item, Vec<u8>)>, StoreError> {
+        let Some(raw) = self.items.get(keys::id(id))? else {
+            return Ok(None);
+        };
+        let item = decode(&raw)?;
+        let payload = self.payloads.get(keys::id(id))?.map(|v| v.to_vec()).unwrap_or_default();
+        Ok(Some((item, payload)))
+    }
+
+    pub fn history(&self, id: ItemId) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.history
+            .prefix(keys::id(id))
+            .map(|kv| decode(&kv.value()?))
+            .collect()
+    }
+
+    /// Items matching `filter` with ids above `after`, oldest first, at most `limit`.
+    pub fn list(&self, filter: &ItemFilter, after: Option<ItemId>, limit: usize) -> Result<Vec<Item>, StoreError> {
+        let flows: Vec<String> = match &filter.flow {
+            Some(f) => vec![f.clone()],
+            None => self.flows(),
+        };
+        let states: Vec<ItemState> = match filter.state {
+            Some(s) => vec![s],
+            None => ItemState::ALL.to_vec(),
+        };
+        let mut ids = Vec::new();
+        for flow in &flows {
+            for state in &states {
+                ids.extend(self.ids_in_state(flow, *state, after, limit)?);
+            }
+        }
+        ids.sort_unstable();
+        ids.truncate(limit);
+        ids.into_iter().map(|id| self.load(id)).collect()
+    }
+
+    /// Every flow that has ever held an item.
+    pub fn flows(&self) -> Vec<String> {
+        let mut flows: Vec<String> = self.counts_mem.keys().map(|(f, _)| f.clone()).collect();
+        flows.dedup();
+        flows
+    }
+
+    pub fn counts(&self) -> &BTreeMap<(String, ItemState), u64> {
+        &self.counts_mem
+    }
+
+    pub fn count(&self, flow: &str, state: ItemState) -> u64 {
+        self.counts_mem.get(&(flow.to_string(), state)).copied().unwrap_or(0)
+    }
+
+    /// When the earliest waiting item of `flow` is due, if any.
+    pub fn next_due(&self, flow: &str) -> Result<Option<Millis>, StoreError> {
+        match self.due.prefix(keys::flow_prefix(flow)).next() {
+            Some(kv) => Ok(keys::split_due(&kv.key()?).map(|(at, _)| at)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn cursor(&self, flow: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.cursors.get(keys::named(flow, name))?.map(|v| v.to_vec()))
+    }
+
+    pub fn set_cursor(&mut self, flow: &str, name: &str, value: Vec<u8>) -> Result<(), StoreError> {
+        validate_flow(flow)?;
+        let mut batch = self.db.batch();
+        batch.insert(&self.cursors, keys::named(flow, name), value);
+        self.commit(batch)
+    }
+
+    pub fn mappings(&self, namespace: &str, keys_wanted: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        keys_wanted
+            .iter()
+            .map(|k| Ok(self.mappings.get(keys::named(namespace, k))?.map(|v| v.to_vec())))
+            .collect()
+    }
+
+    pub fn set_mappings(&mut self, namespace: &str, pairs: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+        validate_flow(namespace)?;
+        let mut batch = self.db.batch();
+        for (k, v) in pairs {
+            batch.insert(&self.mappings, keys::named(namespace, &k), v);
+        }
+        self.commit(batch)
+    }
+
+    /// Records an operator action that is not tied to one item (pausing a flow, a bulk retry).
+    pub fn audit(&mut self, entry: AuditEntry) -> Result<(), StoreError> {
+        let mut batch = self.db.batch();
+        self.push_audit(&mut batch, &entry)?;
+        self.commit(batch)
+    }
+
+    /// The newest `limit` audit entries, newest first.
+    pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit.iter().rev().take(limit).map(|kv| decode(&kv.value()?)).collect()
+    }
+
+    fn ids_in_state(&self, flow: &str, state: ItemState, after: Option<ItemId>, limit: usize) -> Result<Vec<ItemId>, StoreError> {
+        let prefix = keys::state_prefix(flow, state);
+        let start = match after {
+            Some(a) => keys::state(flow, state, ItemId(a.0.saturating_add(1))),
+            None => prefix.clone(),
+        };
+        let end = keys::prefix_end(&prefix);
+        self.states
+            .range(start..end)
+            .take(limit)
+            .map(|kv| {
+                keys::state_item(&kv.key()?).ok_or_else(|| StoreError::Corrupt("bad state key".into()))
+            })
+            .collect()
+    }
+
+    fn load(&self, id: ItemId) -> Result<Item, StoreError> {
+        let raw = self.items.get(keys::id(id))?.ok_or(StoreError::NotFound(id))?;
+        decode(&raw)
+    }
+
+    /// Moves `item` to `to`, keeping the indexes, the counts and the history in step, all in
+    /// `batch` so that a crash leaves either the old state everywhere or the new one.
+    #[allow(clippy::too_many_arguments)]
+    fn transition(
+        &mut self,
+        batch: &mut WriteBatch,
+        item: &mut Item,
+        from: Option<ItemState>,
+        to: ItemState,
+        due_at: Millis,
+        now: Millis,
+        note: Option<String>,
+    ) -> Result<(), StoreError> {
+        if let Some(from) = from {
+            if is_due_state(from) {
+                batch.remove(&self.due, keys::due(&item.flow, item.due_at, item.id));
+            }
+            batch.remove(&self.states, keys::state(&item.flow, from, item.id));
+            self.bump(batch, &item.flow, from, -1);
+        }
+        item.state = to;
+        item.updated_at = now;
+        item.due_at = due_at;
+        if is_due_state(to) {
+            batch.insert(&self.due, keys::due(&item.flow, due_at, item.id), []);
+        }
+        batch.insert(&self.states, keys::state(&item.flow, to, item.id), []);
+        self.bump(batch, &item.flow, to, 1);
+        batch.insert(&self.items, keys::id(item.id), encode(item)?);
+        let entry = HistoryEntry { at: now, from, to, note };
+        batch.insert(&self.history, keys::history(item.id, self.next_seq), encode(&entry)?);
+        self.next_seq += 1;
+        batch.insert(&self.meta, NEXT_SEQ, self.next_seq.to_be_bytes());
+        Ok(())
+    }
+
+    fn bump(&mut self, batch: &mut WriteBatch, flow: &str, state: ItemState, delta: i64) {
+        let n = self.counts_mem.entry((flow.to_string(), state)).or_insert(0);
+        *n = n.saturating_add_signed(delta);
+        let mut key = keys::flow_prefix(flow);
+        key.push(state as u8);
+        batch.insert(&self.counts, key, n.to_be_bytes());
+    }
+
+    fn push_audit(&mut self, batch: &mut WriteBatch, entry: &AuditEntry) -> Result<(), StoreError> {
+        batch.insert(&self.audit, self.next_seq.to_be_bytes(), encode(entry)?);
+        self.next_seq += 1;
+        batch.insert(&self.meta, NEXT_SEQ, self.next_seq.to_be_bytes());
+        Ok(())
+    }
+
+    fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        batch.commit()?;
+        Ok(())
+    }
+}
+
+/// States whose items wait in the `due` index: claimable now or when their time (retry or
+/// lease expiry) comes.
+fn is_due_state(s: ItemState) -> bool {
+    matches!(s, ItemState::Pending | ItemState::Retrying | ItemState::InFlight)
+}
+
+fn validate_flow(flow: &str) -> Result<(), StoreError> {
+    if flow.is_empty() || flow.contains('\0') {
+        return Err(StoreError::BadName(flow.to_string()));
+    }
+    Ok(())
+}
+
+fn encode<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+}

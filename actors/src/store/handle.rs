@@ -1,0 +1,113 @@
+//! The typed client of the store: the only way other actors and the binary talk to it.
+
+use std::time::Duration;
+
+use ractor::rpc::CallResult;
+use ractor::{ActorRef, RpcReplyPort};
+
+use super::{ItemFilter, StoreError, StoreStats};
+use crate::item::{
+    AuditEntry, Claimed, Completion, Enqueued, HistoryEntry, Item, ItemId, Millis, NewItem,
+    OperatorAction,
+};
+use crate::messages::{FlowMsg, StoreMsg};
+
+#[derive(Clone)]
+pub struct StoreHandle {
+    actor: ActorRef<StoreMsg>,
+    /// How long a caller waits for a reply; generous, because a reply waits for an fsync.
+    timeout: Duration,
+}
+
+impl StoreHandle {
+    pub fn new(actor: ActorRef<StoreMsg>) -> StoreHandle {
+        StoreHandle { actor, timeout: Duration::from_secs(30) }
+    }
+
+    pub fn actor(&self) -> &ActorRef<StoreMsg> {
+        &self.actor
+    }
+
+    async fn request<T: Send + 'static>(
+        &self,
+        build: impl FnOnce(RpcReplyPort<Result<T, StoreError>>) -> StoreMsg,
+    ) -> Result<T, StoreError> {
+        match self.actor.call(build, Some(self.timeout)).await {
+            Ok(CallResult::Success(result)) => result,
+            Ok(CallResult::Timeout) => Err(StoreError::Timeout(self.timeout)),
+            Ok(CallResult::SenderError) | Err(_) => Err(StoreError::Unavailable),
+        }
+    }
+
+    /// Stores the items durably; a dedupe key seen before returns the first item's id.
+    pub async fn enqueue(&self, items: Vec<NewItem>) -> Result<Vec<Enqueued>, StoreError> {
+        self.request(|reply| StoreMsg::Enqueue(items, reply)).await
+    }
+
+    pub async fn claim(&self, flow: &str, max: usize, lease: Duration) -> Result<Vec<Claimed>, StoreError> {
+        let (flow, lease) = (flow.to_string(), lease.as_millis() as Millis);
+        self.request(|reply| StoreMsg::Claim { flow, max, lease, reply }).await
+    }
+
+    pub async fn complete(&self, id: ItemId, attempt: u32, completion: Completion) -> Result<Item, StoreError> {
+        self.request(|reply| StoreMsg::Complete { id, attempt, completion, reply }).await
+    }
+
+    pub async fn operate(&self, id: ItemId, action: OperatorAction, who: &str, note: Option<String>) -> Result<Item, StoreError> {
+        let who = who.to_string();
+        self.request(|reply| StoreMsg::Operate { id, action, who, note, reply }).await
+    }
+
+    pub async fn release(&self, flow: &str) -> Result<usize, StoreError> {
+        let flow = flow.to_string();
+        self.request(|reply| StoreMsg::Release { flow, reply }).await
+    }
+
+    pub async fn get(&self, id: ItemId) -> Result<Option<(Item, Vec<u8>)>, StoreError> {
+        self.request(|reply| StoreMsg::Get(id, reply)).await
+    }
+
+    pub async fn history(&self, id: ItemId) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.request(|reply| StoreMsg::History(id, reply)).await
+    }
+
+    pub async fn list(&self, filter: ItemFilter, after: Option<ItemId>, limit: usize) -> Result<Vec<Item>, StoreError> {
+        self.request(|reply| StoreMsg::List { filter, after, limit, reply }).await
+    }
+
+    pub async fn stats(&self) -> Result<StoreStats, StoreError> {
+        self.request(StoreMsg::Stats).await
+    }
+
+    pub async fn cursor(&self, flow: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let (flow, name) = (flow.to_string(), name.to_string());
+        self.request(|reply| StoreMsg::Cursor { flow, name, reply }).await
+    }
+
+    pub async fn set_cursor(&self, flow: &str, name: &str, value: Vec<u8>) -> Result<(), StoreError> {
+        let (flow, name) = (flow.to_string(), name.to_string());
+        self.request(|reply| StoreMsg::SetCursor { flow, name, value, reply }).await
+    }
+
+    pub async fn mappings(&self, namespace: &str, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let namespace = namespace.to_string();
+        self.request(|reply| StoreMsg::Mappings { namespace, keys, reply }).await
+    }
+
+    pub async fn set_mappings(&self, namespace: &str, pairs: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+        let namespace = namespace.to_string();
+        self.request(|reply| StoreMsg::SetMappings { namespace, pairs, reply }).await
+    }
+
+    pub async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        self.request(|reply| StoreMsg::Audit(entry, reply)).await
+    }
+
+    pub async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.request(|reply| StoreMsg::AuditLog(limit, reply)).await
+    }
+
+    pub fn subscribe(&self, flow: &str, actor: ActorRef<FlowMsg>) {
+        let _ = self.actor.cast(StoreMsg::Subscribe { flow: flow.to_string(), actor });
+    }
+}

@@ -1,0 +1,69 @@
+//! The persistence actor: the single source of truth for work items, over fjall.
+//!
+//! - [`db`]: the item database (key layout in [`keys`]), synchronous, single writer.
+//! - [`writer`]: the thread that owns the database and commits requests in groups with one fsync.
+//! - [`actor`]: the ractor face of it, linked into the supervisor tree.
+//! - [`handle`]: the typed client every other actor uses.
+
+pub mod actor;
+pub mod db;
+pub mod handle;
+pub mod keys;
+pub mod writer;
+
+pub use actor::StoreActor;
+pub use db::{ItemDb, ItemFilter};
+pub use handle::StoreHandle;
+pub use writer::StoreStats;
+
+use crate::item::{ItemId, ItemState, OperatorAction};
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum StoreError {
+    #[error("storage error: {0}")]
+    Storage(String),
+    #[error("I/O error: {0}")]
+    Io(String),
+    #[error("the store is corrupt: {0}")]
+    Corrupt(String),
+    #[error(
+        "the store was written in format {found}, this build reads format {expected}; move the data directory aside or migrate it"
+    )]
+    Incompatible { found: u64, expected: u64 },
+    #[error("item {0} not found")]
+    NotFound(ItemId),
+    #[error("item {id}: attempt {attempt} no longer holds the lease")]
+    StaleLease { id: ItemId, attempt: u32 },
+    #[error("item {id} is {state}: cannot {}", action.as_str())]
+    InvalidAction {
+        id: ItemId,
+        action: OperatorAction,
+        state: ItemState,
+    },
+    #[error("invalid flow or namespace name {0:?}")]
+    BadName(String),
+    #[error("the store directory is in use by another xconnector process")]
+    Locked,
+    #[error("the store is not running")]
+    Unavailable,
+    #[error("the store did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+}
+
+impl From<fjall::Error> for StoreError {
+    fn from(e: fjall::Error) -> Self {
+        match e {
+            fjall::Error::Io(io) => StoreError::Io(io.to_string()),
+            fjall::Error::Locked => StoreError::Locked,
+            other => StoreError::Storage(other.to_string()),
+        }
+    }
+}
+
+impl StoreError {
+    /// Errors after which the database must not be written again: the process should exit and
+    /// let systemd restart it (fjall poisons itself after a failed journal write).
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, StoreError::Storage(_) | StoreError::Io(_))
+    }
+}

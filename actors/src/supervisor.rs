@@ -1,0 +1,296 @@
+//! The root of the actor tree. It starts the store, telemetry and one actor per flow, restarts
+//! a failed child with backoff (after releasing the items a flow held, so they are retried),
+//! gives up when one child fails too often, and shuts the tree down in order: flows drain, then
+//! telemetry stops, then the store makes its last writes durable.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use ractor::rpc::CallResult;
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SpawnErr, SupervisionEvent};
+use tokio::sync::mpsc::UnboundedSender;
+use tracing::{error, info, warn};
+
+use crate::flows::FlowSpec;
+use crate::messages::{FlowMsg, ShutdownReport, StoreMsg, SupervisorMsg, TelemetryMsg};
+use crate::retry::Backoff;
+use crate::store::{StoreActor, StoreHandle};
+use crate::telemetry::TelemetryActor;
+
+#[derive(Debug, Clone, Copy)]
+pub struct RestartPolicy {
+    /// More restarts than this within `window` stop the daemon.
+    pub max_restarts: u32,
+    pub window: Duration,
+    pub backoff: Backoff,
+}
+
+impl Default for RestartPolicy {
+    fn default() -> Self {
+        RestartPolicy {
+            max_restarts: 5,
+            window: Duration::from_secs(60),
+            backoff: Backoff::new(Duration::from_millis(250), Duration::from_secs(10)),
+        }
+    }
+}
+
+pub struct SupervisorArgs {
+    pub store_dir: PathBuf,
+    pub flows: Vec<FlowSpec>,
+    pub policy: RestartPolicy,
+    /// Where the supervisor says it gave up; the daemon then shuts down and exits non-zero.
+    pub fatal: UnboundedSender<String>,
+}
+
+pub struct Supervisor;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Child {
+    Store,
+    Telemetry,
+    Flow(String),
+}
+
+impl Child {
+    fn label(&self) -> String {
+        match self {
+            Child::Store => "store".into(),
+            Child::Telemetry => "telemetry".into(),
+            Child::Flow(name) => format!("flow:{name}"),
+        }
+    }
+}
+
+struct FlowSlot {
+    spec: FlowSpec,
+    /// None while waiting out a restart backoff.
+    actor: Option<ActorRef<FlowMsg>>,
+    /// Survives restarts: an operator's pause must not be undone by a crash.
+    paused: bool,
+}
+
+pub struct SupervisorState {
+    store_actor: ActorRef<StoreMsg>,
+    store: StoreHandle,
+    telemetry: ActorRef<TelemetryMsg>,
+    flows: BTreeMap<String, FlowSlot>,
+    children: HashMap<ActorId, Child>,
+    /// Recent restart times per child, to apply the policy's window.
+    recent: HashMap<String, VecDeque<Instant>>,
+    /// Restarts since start per child, to seed a restarted telemetry actor.
+    totals: BTreeMap<String, u64>,
+    policy: RestartPolicy,
+    fatal: UnboundedSender<String>,
+    /// Shutting down or given up: exits are expected and nothing is restarted.
+    stopping: bool,
+}
+
+impl Actor for Supervisor {
+    type Msg = SupervisorMsg;
+    type State = SupervisorState;
+    type Arguments = SupervisorArgs;
+
+    async fn pre_start(&self, myself: ActorRef<SupervisorMsg>, args: SupervisorArgs) -> Result<SupervisorState, ActorProcessingErr> {
+        let (store_actor, _) = Actor::spawn_linked(None, StoreActor, args.store_dir, myself.get_cell())
+            .await
+            .map_err(|e| startup_error(&e))?;
+        let store = StoreHandle::new(store_actor.clone());
+        let (telemetry, _) = Actor::spawn_linked(None, TelemetryActor, (store.clone(), BTreeMap::new()), myself.get_cell())
+            .await
+            .map_err(|e| startup_error(&e))?;
+        let mut children = HashMap::new();
+        children.insert(store_actor.get_id(), Child::Store);
+        children.insert(telemetry.get_id(), Child::Telemetry);
+        let mut flows = BTreeMap::new();
+        for spec in args.flows {
+            let actor = spec
+                .spawn(store.clone(), false, myself.get_cell())
+                .await
+                .map_err(|e| format!("flow {}: {}", spec.name, startup_error(&e)))?;
+            children.insert(actor.get_id(), Child::Flow(spec.name.clone()));
+            info!(flow = %spec.name, "flow started");
+            flows.insert(spec.name.clone(), FlowSlot { spec, actor: Some(actor), paused: false });
+        }
+        Ok(SupervisorState {
+            store_actor,
+            store,
+            telemetry,
+            flows,
+            children,
+            recent: HashMap::new(),
+            totals: BTreeMap::new(),
+            policy: args.policy,
+            fatal: args.fatal,
+            stopping: false,
+        })
+    }
+
+    async fn handle(&self, myself: ActorRef<SupervisorMsg>, msg: SupervisorMsg, st: &mut SupervisorState) -> Result<(), ActorProcessingErr> {
+        match msg {
+            SupervisorMsg::Restart { child } => {
+                if !st.stopping {
+                    restart(&myself, st, child).await;
+                }
+            }
+            SupervisorMsg::ToFlow { flow, msg } => {
+                if let Some(slot) = st.flows.get_mut(&flow) {
+                    match msg {
+                        FlowMsg::Pause => slot.paused = true,
+                        FlowMsg::Resume => slot.paused = false,
+                        _ => {}
+                    }
+                    if let Some(actor) = &slot.actor {
+                        let _ = actor.cast(msg);
+                    }
+                }
+            }
+            SupervisorMsg::Flows(reply) => {
+                let _ = reply.send(st.flows.keys().cloned().collect());
+            }
+            SupervisorMsg::Store(reply) => {
+                let _ = reply.send(st.store.clone());
+            }
+            SupervisorMsg::Telemetry(reply) => {
+                let _ = reply.send(st.telemetry.clone());
+            }
+            SupervisorMsg::Shutdown { grace, reply } => {
+                let report = shutdown(st, grace).await;
+                let _ = reply.send(report);
+                myself.stop(Some("shutdown".into()));
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(&self, myself: ActorRef<SupervisorMsg>, evt: SupervisionEvent, st: &mut SupervisorState) -> Result<(), ActorProcessingErr> {
+        // Overridden because the default stops the supervisor when any child exits.
+        let (id, why) = match &evt {
+            SupervisionEvent::ActorFailed(cell, err) => (cell.get_id(), err.to_string()),
+            SupervisionEvent::ActorTerminated(cell, _, reason) => {
+                (cell.get_id(), reason.clone().unwrap_or_else(|| "stopped".into()))
+            }
+            _ => return Ok(()),
+        };
+        let Some(child) = st.children.remove(&id) else {
+            return Ok(());
+        };
+        if st.stopping {
+            return Ok(());
+        }
+        let label = child.label();
+        error!(actor = %label, reason = %why, "actor exited");
+        if child == Child::Store {
+            give_up(st, format!("the store stopped ({why}); refusing to run without durable storage"));
+            return Ok(());
+        }
+        if let Child::Flow(name) = &child {
+            if let Some(slot) = st.flows.get_mut(name) {
+                slot.actor = None;
+            }
+            match st.store.release(name).await {
+                Ok(n) if n > 0 => info!(flow = %name, items = n, "items held by the failed flow are due again"),
+                Ok(_) => {}
+                Err(e) => warn!(flow = %name, error = %e, "cannot release the failed flow's items; they are due when their lease expires"),
+            }
+        }
+        let now = Instant::now();
+        let recent = st.recent.entry(label.clone()).or_default();
+        recent.push_back(now);
+        while recent.front().is_some_and(|t| now.duration_since(*t) > st.policy.window) {
+            recent.pop_front();
+        }
+        let count = recent.len() as u32;
+        if count > st.policy.max_restarts {
+            give_up(
+                st,
+                format!(
+                    "actor {label} failed {count} times within {:?} (last: {why}); giving up",
+                    st.policy.window
+                ),
+            );
+            return Ok(());
+        }
+        *st.totals.entry(label.clone()).or_default() += 1;
+        let _ = st.telemetry.cast(TelemetryMsg::Restarted { actor: label.clone() });
+        let delay = st.policy.backoff.delay(count);
+        warn!(actor = %label, restart_in = ?delay, "restarting actor");
+        myself.send_after(delay, move || SupervisorMsg::Restart { child: label });
+        Ok(())
+    }
+}
+
+fn give_up(st: &mut SupervisorState, reason: String) {
+    error!(%reason, "supervisor gives up");
+    st.stopping = true;
+    let _ = st.fatal.send(reason);
+}
+
+async fn restart(myself: &ActorRef<SupervisorMsg>, st: &mut SupervisorState, label: String) {
+    let spawned: Result<(ActorId, Child), SpawnErr> = if label == "telemetry" {
+        Actor::spawn_linked(None, TelemetryActor, (st.store.clone(), st.totals.clone()), myself.get_cell())
+            .await
+            .map(|(actor, _)| {
+                st.telemetry = actor.clone();
+                (actor.get_id(), Child::Telemetry)
+            })
+    } else if let Some(slot) = label.strip_prefix("flow:").and_then(|n| st.flows.get_mut(n)) {
+        slot.spec.spawn(st.store.clone(), slot.paused, myself.get_cell()).await.map(|actor| {
+            slot.actor = Some(actor.clone());
+            (actor.get_id(), Child::Flow(slot.spec.name.clone()))
+        })
+    } else {
+        return;
+    };
+    match spawned {
+        Ok((id, child)) => {
+            info!(actor = %label, "actor restarted");
+            st.children.insert(id, child);
+        }
+        Err(e) => give_up(st, format!("actor {label} cannot be restarted: {}", startup_error(&e))),
+    }
+}
+
+async fn shutdown(st: &mut SupervisorState, grace: Duration) -> ShutdownReport {
+    st.stopping = true;
+    let actors: Vec<(String, ActorRef<FlowMsg>)> = st
+        .flows
+        .iter()
+        .filter_map(|(name, slot)| slot.actor.clone().map(|a| (name.clone(), a)))
+        .collect();
+    info!(flows = actors.len(), ?grace, "draining flows");
+    let drains = actors.iter().map(|(_, a)| a.call(FlowMsg::Drain, Some(grace)));
+    let drained = join_all(drains)
+        .await
+        .into_iter()
+        .all(|r| matches!(r, Ok(CallResult::Success(()))));
+    for (_, actor) in &actors {
+        let _ = actor.stop_and_wait(Some("shutdown".into()), Some(Duration::from_secs(5))).await;
+    }
+    let mut released = 0;
+    for name in st.flows.keys() {
+        match st.store.release(name).await {
+            Ok(n) => released += n,
+            Err(e) => warn!(flow = %name, error = %e, "cannot release in-flight items; they are due when their lease expires"),
+        }
+    }
+    if released > 0 {
+        warn!(items = released, "items still in flight at the end of the grace period will be retried on the next start");
+    }
+    let _ = st.telemetry.stop_and_wait(None, Some(Duration::from_secs(5))).await;
+    let _ = st.store_actor.stop_and_wait(None, Some(Duration::from_secs(30))).await;
+    ShutdownReport { drained, released }
+}
+
+/// The root cause of a failed spawn, without ractor's "panicked during startup" wrapping.
+pub fn startup_error(e: &SpawnErr) -> String {
+    match e {
+        SpawnErr::StartupFailed(inner) => match inner.downcast_ref::<SpawnErr>() {
+            Some(nested) => startup_error(nested),
+            None => inner.to_string(),
+        },
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,78 @@
+//! The Prometheus text exposition format (version 0.0.4) of a [`Snapshot`].
+
+use std::fmt::Write;
+
+use super::Snapshot;
+use crate::store::writer::BATCH_BUCKETS;
+
+pub fn render(s: &Snapshot, ready: bool) -> String {
+    let mut out = String::with_capacity(4096);
+    let head = |out: &mut String, name: &str, kind: &str, help: &str| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    };
+
+    head(&mut out, "xconnector_ready", "gauge", "1 when the daemon accepts work.");
+    let _ = writeln!(out, "xconnector_ready {}", u8::from(ready));
+
+    head(&mut out, "xconnector_items", "gauge", "Items in the store by flow and state.");
+    for (flow, state, n) in &s.store.counts {
+        let _ = writeln!(out, "xconnector_items{{flow=\"{}\",state=\"{}\"}} {n}", escape(flow), state.as_str());
+    }
+
+    head(&mut out, "xconnector_items_completed_total", "counter", "Items finished by a flow since start, by the state they went to.");
+    for (flow, state, n) in &s.store.completed {
+        let _ = writeln!(out, "xconnector_items_completed_total{{flow=\"{}\",state=\"{}\"}} {n}", escape(flow), state.as_str());
+    }
+
+    head(&mut out, "xconnector_items_enqueued_total", "counter", "Items durably accepted since start.");
+    let _ = writeln!(out, "xconnector_items_enqueued_total {}", s.store.enqueued);
+    head(&mut out, "xconnector_enqueue_rate", "gauge", "Items accepted per second over the last second.");
+    let _ = writeln!(out, "xconnector_enqueue_rate {:.3}", s.enqueue_rate);
+
+    head(&mut out, "xconnector_store_requests_total", "counter", "Requests served by the store.");
+    let _ = writeln!(out, "xconnector_store_requests_total {}", s.store.requests);
+    head(&mut out, "xconnector_store_fsync_seconds_total", "counter", "Time spent in fsync.");
+    let _ = writeln!(out, "xconnector_store_fsync_seconds_total {:.6}", s.store.fsync_seconds);
+
+    head(&mut out, "xconnector_store_fsync_batch_size", "histogram", "Requests made durable by one fsync (group commit).");
+    let mut cumulative = 0;
+    for (le, n) in BATCH_BUCKETS.iter().zip(s.store.fsync_batches) {
+        cumulative += n;
+        let _ = writeln!(out, "xconnector_store_fsync_batch_size_bucket{{le=\"{le}\"}} {cumulative}");
+    }
+    let _ = writeln!(out, "xconnector_store_fsync_batch_size_bucket{{le=\"+Inf\"}} {}", s.store.fsyncs);
+    let _ = writeln!(out, "xconnector_store_fsync_batch_size_sum {}", s.store.synced_requests);
+    let _ = writeln!(out, "xconnector_store_fsync_batch_size_count {}", s.store.fsyncs);
+
+    head(&mut out, "xconnector_actor_restarts_total", "counter", "Restarts of each actor by the supervisor.");
+    for (actor, n) in &s.restarts {
+        let _ = writeln!(out, "xconnector_actor_restarts_total{{actor=\"{}\"}} {n}", escape(actor));
+    }
+    out
+}
+
+fn escape(label: &str) -> String {
+    label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::ItemState;
+
+    #[test]
+    fn renders_counts_histogram_and_restarts() {
+        let mut s = Snapshot::default();
+        s.store.counts = vec![("orders".into(), ItemState::Pending, 3)];
+        s.store.fsync_batches = [1, 0, 2, 0, 0, 0, 0, 0];
+        s.store.fsyncs = 3;
+        s.store.synced_requests = 9;
+        s.restarts.insert("flow:orders".into(), 2);
+        let text = render(&s, true);
+        assert!(text.contains("xconnector_items{flow=\"orders\",state=\"pending\"} 3\n"));
+        assert!(text.contains("xconnector_store_fsync_batch_size_bucket{le=\"4\"} 3\n"));
+        assert!(text.contains("xconnector_store_fsync_batch_size_bucket{le=\"+Inf\"} 3\n"));
+        assert!(text.contains("xconnector_actor_restarts_total{actor=\"flow:orders\"} 2\n"));
+        assert!(text.contains("xconnector_ready 1\n"));
+    }
+}

@@ -1,0 +1,489 @@
+//! End-to-end tests of `parse`: every message must name the key path and the line.
+
+use std::time::Duration;
+
+use super::*;
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+/// Parse with `env`, expecting failure; return the full report, one error per line.
+fn errors_with(text: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
+    match parse(text, "config.toml", env) {
+        Ok(config) => panic!("expected errors, got {config:#?}"),
+        Err(errors) => {
+            assert!(!errors.is_empty());
+            errors.to_string()
+        }
+    }
+}
+
+fn errors(text: &str) -> String {
+    errors_with(text, &no_env)
+}
+
+fn ok(text: &str) -> Config {
+    match parse(text, "config.toml", &no_env) {
+        Ok(config) => config,
+        Err(errors) => panic!("unexpected errors:\n{errors}"),
+    }
+}
+
+const SHIPPED: &str = include_str!("../../config.toml");
+const FULL: &str = include_str!("../../tests/fixtures/config/valid/full.toml");
+const MANY: &str = include_str!("../../tests/fixtures/config/invalid/many.toml");
+
+#[test]
+fn shipped_config_parses_with_an_empty_environment() {
+    let config = ok(SHIPPED);
+    assert_eq!(config.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(config.server.api_tokens.len(), 1);
+    assert_eq!(config.server.api_tokens[0].expose(), "demo-token");
+    assert_eq!(config.store.dir.to_str(), Some("data"));
+    assert_eq!(config.control.socket.to_str(), Some("data/xconnector.sock"));
+    assert!(config.shopify.is_none());
+    assert!(config.endpoints.is_empty());
+    assert!(config.flows.orders.is_none());
+    let log = config.flows.log.expect("flows.log is configured");
+    assert!(log.enabled);
+    assert_eq!(log.work_time, Duration::ZERO);
+    assert!(config.simulator.enabled);
+}
+
+#[test]
+fn shipped_config_commented_sections_are_valid_when_uncommented() {
+    // Uncomment every "# key = value" / "# [section]" line: the examples must stay valid.
+    let uncommented: String = SHIPPED
+        .lines()
+        .map(|line| match line.strip_prefix("# ") {
+            Some(rest)
+                if rest.starts_with('[')
+                    || rest
+                        .split_once(" = ")
+                        .is_some_and(|(k, _)| !k.contains(' ')) =>
+            {
+                rest
+            }
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(uncommented.contains("\n[shopify]\n") && uncommented.contains("\n[endpoints.wms]\n"));
+    let env = |name: &str| Some(format!("value-of-{name}"));
+    if let Err(errors) = parse(&uncommented, "config.toml", &env) {
+        panic!("uncommented shipped config:\n{errors}");
+    }
+}
+
+#[test]
+fn empty_file_gives_all_defaults() {
+    let config = ok("");
+    assert_eq!(config.server.listen.to_string(), "127.0.0.1:8080");
+    assert!(config.server.api_tokens.is_empty());
+    assert_eq!(config.store.lease, Duration::from_secs(30));
+    assert_eq!(config.log.level, "info");
+    assert_eq!(config.log.format, LogFormat::Text);
+    assert_eq!(config.daemon.shutdown_grace, Duration::from_secs(10));
+    assert_eq!(config.daemon.max_restarts, 5);
+    assert_eq!(config.daemon.restart_window, Duration::from_secs(60));
+    assert_eq!(config.daemon.restart_backoff, Duration::from_millis(250));
+    assert_eq!(config.daemon.restart_backoff_max, Duration::from_secs(10));
+    assert!(config.daemon.watchdog);
+    assert!(config.shopify.is_none() && config.flows.log.is_none() && !config.simulator.enabled);
+}
+
+#[test]
+fn full_fixture_sets_every_key() {
+    let env = |name: &str| match name {
+        "SHOPIFY_WEBHOOK_SECRET_OLD" => None,
+        other => Some(format!("<{other}>")),
+    };
+    let config = match parse(FULL, "full.toml", &env) {
+        Ok(config) => config,
+        Err(errors) => panic!("{errors}"),
+    };
+    let shopify = config.shopify.as_ref().expect("shopify");
+    assert_eq!(shopify.api_version, "2026-07");
+    assert_eq!(shopify.access_token.expose(), "<SHOPIFY_ACCESS_TOKEN>");
+    assert_eq!(shopify.webhook_secrets[1].expose(), "x");
+    assert_eq!(shopify.effective_base_url(), "http://127.0.0.1:8081");
+    assert_eq!(shopify.plan.as_deref(), Some("plus"));
+    match &config.endpoints["erp"] {
+        EndpointConfig::Http(http) => {
+            assert_eq!(http.headers["Authorization"], "Bearer <ERP_TOKEN>");
+            assert_eq!(http.timeout, Duration::from_secs(15));
+            assert_eq!(
+                http.signing_secret.as_ref().map(Secret::expose),
+                Some("<ERP_SIGNING_SECRET>")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    match &config.endpoints["wms"] {
+        EndpointConfig::File(file) => assert_eq!(file.format, FileFormat::Csv),
+        other => panic!("{other:?}"),
+    }
+    let log = config.flows.log.as_ref().expect("log");
+    assert_eq!(log.effective_lease(&config.store), Duration::from_secs(45));
+    assert_eq!(log.work_time, Duration::from_millis(1500));
+    let orders = config.flows.orders.as_ref().expect("orders");
+    assert_eq!(orders.targets, ["erp", "wms"]);
+    assert_eq!(orders.reconcile_every, Duration::from_secs(5400));
+    assert_eq!(config.log.format, LogFormat::Json);
+}
+
+#[test]
+fn debug_output_of_a_config_never_contains_secrets() {
+    let env = |name: &str| Some(format!("TOPSECRET-{name}"));
+    let config = match parse(FULL, "full.toml", &env) {
+        Ok(config) => config,
+        Err(errors) => panic!("{errors}"),
+    };
+    let debug = format!("{config:?} {config:#?}");
+    assert!(!debug.contains("TOPSECRET"), "{debug}");
+    assert!(!debug.contains("second-token"), "{debug}");
+    assert!(debug.contains("Authorization"), "header names stay visible");
+}
+
+#[test]
+fn unknown_top_level_section() {
+    assert_eq!(
+        errors("[server]\nlisten = \"127.0.0.1:1\"\n\n[sever]\nlisten = \"x\"\n"),
+        "config.toml:4: sever: unknown section; expected one of server, store, control, log, daemon, \
+         shopify, endpoints, flows, simulator"
+    );
+}
+
+#[test]
+fn unknown_nested_key() {
+    assert_eq!(
+        errors("[server]\n\nlisen = \"127.0.0.1:8080\"\n"),
+        "config.toml:3: server.lisen: unknown key; expected one of listen, api_tokens"
+    );
+}
+
+#[test]
+fn unknown_flow_name() {
+    assert_eq!(
+        errors("[flows.log]\n\n[flows.invoices]\nenabled = true\n"),
+        "config.toml:3: flows.invoices: unknown flow; expected one of log, orders"
+    );
+}
+
+#[test]
+fn unknown_endpoint_kind() {
+    assert_eq!(
+        errors("[endpoints.erp]\nkind = \"ftp\"\nurl = \"ftp://x\"\n"),
+        "config.toml:2: endpoints.erp.kind: unknown kind \"ftp\"; expected one of http, file"
+    );
+    assert_eq!(
+        errors("[endpoints.erp]\nurl = \"http://x\"\n"),
+        "config.toml:1: endpoints.erp.kind: missing required key; kind must be one of http, file"
+    );
+    assert_eq!(
+        errors("[endpoints.erp]\nkind = \"file\"\ndir = \"out\"\nurl = \"http://x\"\n"),
+        "config.toml:4: endpoints.erp.url: unknown key; expected one of dir, format"
+    );
+}
+
+#[test]
+fn wrong_types() {
+    assert_eq!(
+        errors("[log]\nlevel = 5\n"),
+        "config.toml:2: log.level: expected a string, found an integer"
+    );
+    assert_eq!(
+        errors("[simulator]\nenabled = \"yes\"\n"),
+        "config.toml:2: simulator.enabled: expected a boolean (true or false), found a string"
+    );
+    assert_eq!(
+        errors("[server]\napi_tokens = [\n  \"a\",\n  2,\n]\n"),
+        "config.toml:4: server.api_tokens[1]: expected a string, found an integer"
+    );
+    assert_eq!(
+        errors("server = 5\n"),
+        "config.toml:1: server: expected a table, found an integer"
+    );
+    assert_eq!(
+        errors("[daemon]\nmax_restarts = -1\n"),
+        "config.toml:2: daemon.max_restarts: -1 is out of range; expected an integer from 0 to 4294967295"
+    );
+    assert_eq!(
+        errors("[log]\nformat = \"xml\"\n"),
+        "config.toml:2: log.format: unknown value \"xml\"; expected one of text, json"
+    );
+    assert_eq!(
+        errors("[store]\nlease = 30\n"),
+        "config.toml:2: store.lease: expected a duration string such as \"30s\", found an integer (the unit is required)"
+    );
+}
+
+#[test]
+fn missing_required_key() {
+    assert_eq!(
+        errors("[shopify]\nshop_domain = \"demo.myshopify.com\"\n"),
+        "config.toml:1: shopify.access_token: missing required key"
+    );
+}
+
+#[test]
+fn unknown_endpoint_reference() {
+    let text = "[shopify]\nshop_domain = \"demo.myshopify.com\"\naccess_token = \"t\"\n\n\
+                [endpoints.erp]\nkind = \"http\"\nurl = \"http://127.0.0.1:9100\"\n\n\
+                [endpoints.wms]\nkind = \"file\"\ndir = \"out\"\n\n\
+                [flows.orders]\ntargets = [\"erpp\"]\n";
+    assert_eq!(
+        errors(text),
+        "config.toml:14: flows.orders.targets: unknown endpoint \"erpp\" (defined endpoints: erp, wms)"
+    );
+    // A broken endpoint is still a known name: only its own error is reported.
+    let text = "[shopify]\nshop_domain = \"demo.myshopify.com\"\naccess_token = \"t\"\n\
+                [endpoints.erp]\nkind = \"http\"\n\
+                [flows.orders]\ntargets = [\"erp\"]\n";
+    assert_eq!(
+        errors(text),
+        "config.toml:4: endpoints.erp.url: missing required key"
+    );
+}
+
+#[test]
+fn orders_flow_needs_shopify() {
+    assert_eq!(
+        errors("[flows.orders]\n"),
+        "config.toml:1: flows.orders: the orders flow needs a [shopify] section (or set enabled = false)"
+    );
+    ok("[flows.orders]\nenabled = false\n");
+}
+
+#[test]
+fn missing_env_var() {
+    let text = "[shopify]\nshop_domain = \"demo.myshopify.com\"\n\n\n\n\naccess_token = \"${SHOPIFY_ACCESS_TOKEN}\"\n";
+    assert_eq!(
+        errors(text),
+        "config.toml:7: shopify.access_token: environment variable SHOPIFY_ACCESS_TOKEN is not set"
+    );
+    assert_eq!(
+        errors("[server]\napi_tokens = [\"a\", \"${TOKEN_B}\"]\n"),
+        "config.toml:2: server.api_tokens[1]: environment variable TOKEN_B is not set"
+    );
+    assert_eq!(
+        errors(
+            "[endpoints.erp]\nkind = \"http\"\nurl = \"http://x\"\nheaders = { Authorization = \"Bearer ${ERP}\" }\n"
+        ),
+        "config.toml:4: endpoints.erp.headers.Authorization: environment variable ERP is not set"
+    );
+}
+
+#[test]
+fn env_defaults_and_dollar_escapes() {
+    let env = |name: &str| match name {
+        "SET" => Some("from-env".to_owned()),
+        "EMPTY" => Some(String::new()),
+        "INJECT" => Some("x\"\n[simulator]\nenabled = true".to_owned()),
+        _ => None,
+    };
+    let text = "[server]\napi_tokens = [\"${SET:-d}\", \"${UNSET:-dflt}\", \"${EMPTY:-e}\", \"pa$$word\", \"$${SET}\", \"${INJECT}\"]\n";
+    let config = match parse(text, "config.toml", &env) {
+        Ok(config) => config,
+        Err(errors) => panic!("{errors}"),
+    };
+    let tokens: Vec<&str> = config
+        .server
+        .api_tokens
+        .iter()
+        .map(Secret::expose)
+        .collect();
+    assert_eq!(
+        tokens,
+        [
+            "from-env",
+            "dflt",
+            "e",
+            "pa$word",
+            "${SET}",
+            "x\"\n[simulator]\nenabled = true"
+        ]
+    );
+    // The injected text stayed inside the string.
+    assert!(!config.simulator.enabled);
+    assert_eq!(
+        errors_with("[log]\nlevel = \"$LEVEL\"\n", &env),
+        "config.toml:2: log.level: \"$LEVEL\" is not substituted: write \"${LEVEL}\" for an environment \
+         variable or \"$$LEVEL\" for a literal \"$\""
+    );
+}
+
+#[test]
+fn invalid_duration() {
+    assert_eq!(
+        errors("[store]\ndir = \"data\"\nlease = \"5x\"\n"),
+        "config.toml:3: store.lease: invalid duration \"5x\": expected a number followed by ms, s, m, h or d"
+    );
+    assert_eq!(
+        errors("[flows.log]\nlease = \"0s\"\n"),
+        "config.toml:2: flows.log.lease: must be greater than 0s"
+    );
+}
+
+#[test]
+fn invalid_listen_address() {
+    assert_eq!(
+        errors("[server]\nlisten = \"localhost:8080\"\n"),
+        "config.toml:2: server.listen: invalid socket address \"localhost:8080\": expected IP:PORT with a \
+         literal IP address, such as \"127.0.0.1:8080\", \"0.0.0.0:8080\" or \"[::1]:8080\""
+    );
+}
+
+#[test]
+fn value_checks() {
+    let text = "[shopify]\nshop_domain = \"Demo.myshopify.com\"\napi_version = \"2026-11\"\naccess_token = \"\"\n\
+                base_url = \"ftp://x\"\n";
+    assert_eq!(
+        errors(text),
+        "config.toml:2: shopify.shop_domain: invalid shop domain \"Demo.myshopify.com\": expected \
+         NAME.myshopify.com, NAME made of a-z, 0-9 and \"-\"\n\
+         config.toml:3: shopify.api_version: invalid API version \"2026-11\": expected YYYY-MM with month \
+         01, 04, 07 or 10 (e.g. \"2026-10\")\n\
+         config.toml:4: shopify.access_token: must not be empty\n\
+         config.toml:5: shopify.base_url: invalid URL \"ftp://x\": expected http://HOST[:PORT][/PATH] or https://…"
+    );
+    assert_eq!(
+        errors("[flows.log]\nconcurrency = 2000\nmax_attempts = 0\n"),
+        "config.toml:2: flows.log.concurrency: 2000 is out of range; expected 1 to 1024\n\
+         config.toml:3: flows.log.max_attempts: must be at least 1"
+    );
+    assert_eq!(
+        errors("[endpoints.Bad]\nkind = \"file\"\ndir = \"x\"\n"),
+        "config.toml:1: endpoints.Bad: invalid endpoint name \"Bad\": use lowercase letters, digits, \"_\" and \"-\""
+    );
+    assert_eq!(
+        errors("[daemon]\nrestart_backoff = \"1m\"\n"),
+        "config.toml:2: daemon.restart_backoff_max: must be at least daemon.restart_backoff (1m)"
+    );
+}
+
+#[test]
+fn several_errors_in_different_sections_are_all_reported() {
+    let report = match parse(MANY, "many.toml", &no_env) {
+        Ok(config) => panic!("{config:?}"),
+        Err(errors) => errors.to_string(),
+    };
+    let expected = [
+        "many.toml:3: server.listen: invalid socket address \"localhost:8080\": expected IP:PORT with a \
+         literal IP address, such as \"127.0.0.1:8080\", \"0.0.0.0:8080\" or \"[::1]:8080\"",
+        "many.toml:4: server.api_tokens[1]: expected a string, found an integer",
+        "many.toml:7: store.lease: invalid duration \"30 seconds\": expected a number followed by ms, s, m, h or d",
+        "many.toml:10: daemon.max_restarts: -1 is out of range; expected an integer from 0 to 4294967295",
+        "many.toml:11: daemon.watchdog: expected a boolean (true or false), found a string",
+        "many.toml:14: shopify.shop_domain: invalid shop domain \"demo.shopify.com\": expected \
+         NAME.myshopify.com, NAME made of a-z, 0-9 and \"-\"",
+        "many.toml:15: shopify.api_version: invalid API version \"2026-13\": expected YYYY-MM with month \
+         01, 04, 07 or 10 (e.g. \"2026-10\")",
+        "many.toml:16: shopify.access_token: environment variable SHOPIFY_ACCESS_TOKEN is not set",
+        "many.toml:20: endpoints.erp.url: invalid URL \"ftp://erp.example.com\": expected \
+         http://HOST[:PORT][/PATH] or https://…",
+        "many.toml:21: endpoints.erp.retries: unknown key; expected one of url, headers, signing_secret, timeout",
+        "many.toml:24: endpoints.wms.kind: unknown kind \"ftp\"; expected one of http, file",
+        "many.toml:27: flows.log.concurrency: 0 is out of range; expected 1 to 1024",
+        "many.toml:30: flows.orders.targets: unknown endpoint \"erpp\" (defined endpoints: erp, wms)",
+        "many.toml:32: flows.invoices: unknown flow; expected one of log, orders",
+    ];
+    assert_eq!(report, expected.join("\n"));
+}
+
+#[test]
+fn toml_syntax_error_has_a_line() {
+    let report = errors("[server]\nlisten = \"127.0.0.1:8080\"\napi_tokens = [\"a\" \"b\"]\n");
+    assert!(
+        report.starts_with("config.toml:3: missing comma between array elements"),
+        "{report}"
+    );
+    let report = errors("[log]\n\nlevel = \"info\nformat = \"text\"\n");
+    assert!(report.starts_with("config.toml:3: "), "{report}");
+    let report = errors("[log]\nlevel = \"info\"\nlevel = \"debug\"\n");
+    assert!(
+        report.starts_with("config.toml:3: duplicate key"),
+        "{report}"
+    );
+    let report = errors("a = 1\nb = = 2\n");
+    assert!(report.starts_with("config.toml:2: "), "{report}");
+}
+
+#[test]
+fn load_reports_io_and_encoding_problems() {
+    let missing = std::path::Path::new("/nonexistent/xconnector/config.toml");
+    let report = load(missing).unwrap_err().to_string();
+    assert!(
+        report.starts_with(
+            "/nonexistent/xconnector/config.toml: cannot read the configuration file: "
+        ),
+        "{report}"
+    );
+}
+
+#[test]
+fn never_panics() {
+    let deep_arrays = format!("a = {}{}", "[".repeat(5000), "]".repeat(5000));
+    let deep_tables = format!("server = {}{}", "{a = ".repeat(5000), "}".repeat(5000));
+    let many_keys: String = (0..5000).map(|i| format!("k{i} = {i}\n")).collect();
+    let nasty: Vec<String> = vec![
+        "\u{0}\u{1}\u{7f}\u{feff}".into(),
+        "\u{feff}[server]\nlisten = \"127.0.0.1:1\"\n".into(),
+        "[[server]]\nlisten = \"x\"\n".into(),
+        "[[endpoints]]\nkind = \"http\"\n".into(),
+        "server = 5".into(),
+        "flows = []".into(),
+        "endpoints = \"x\"".into(),
+        "[endpoints.x]\nkind = { a = 1 }\n".into(),
+        "[endpoints.x]\nkind = \"http\"\nurl = 5\ntimeout = -3\nheaders = [1]\n".into(),
+        "[daemon]\nmax_restarts = 99999999999999999999999999999999999999999\n".into(),
+        "[daemon]\nmax_restarts = 0xffffffffffffffffffffffffffffffffff\n".into(),
+        "[daemon]\nmax_restarts = -9223372036854775808\nrestart_window = 1e999\n".into(),
+        "[store]\nlease = \"99999999999999999999d\"\n".into(),
+        "[store]\nlease = 1979-05-27T07:32:00Z\ndir = 1979-05-27\n".into(),
+        "[log]\nlevel = nan\nformat = inf\n".into(),
+        "[server]\napi_tokens = [[[\"${\"]]]\n".into(),
+        "[flows.log]\nlease = {}\nconcurrency = 1.5\n".into(),
+        "[shopify]\naccess_token = [\"${X}\"]\n".into(),
+        "[shopify]\nshop_domain = \"${X}\"\naccess_token = \"${Y\"\n".into(),
+        "\"\\ud800\" = 1".into(),
+        "x = '''".into(),
+        "=".into(),
+        "[".into(),
+        "[a.b.c.d.e.f.g]\n[a]\nb = 1".into(),
+        "ᚠᛇᚻ᛫ᛒᛦᚦ᛫ᚠᚱᚩᚠᚢᚱ᛫ᚠᛁᚱᚪ᛫ᚷᛖᚻᚹᛦᛚᚳᚢᛗ".into(),
+        String::from_utf8_lossy(&[0xff, 0xfe, b'[', 0x80, b']', b'\n', b'=', 0xc3]).into_owned(),
+        deep_arrays,
+        deep_tables,
+        many_keys,
+    ];
+    for text in &nasty {
+        let result = std::panic::catch_unwind(|| parse(text, "config.toml", &no_env));
+        match result {
+            Ok(Ok(_)) if text.starts_with('\u{feff}') => {}
+            Ok(Ok(config)) => panic!("expected an error for {text:.60?}, got {config:?}"),
+            Ok(Err(errors)) => assert!(!errors.is_empty(), "{text:.60?}"),
+            Err(_) => panic!("panicked on {text:.60?}"),
+        }
+    }
+    // Pseudo-random byte soup (deterministic): only "does not panic" matters here.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..300 {
+        let len = (state % 200) as usize;
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                const ALPHABET: &[u8] = b"[]{}=\"'.,\n #$abcdz019-_:\\";
+                ALPHABET[(state % ALPHABET.len() as u64) as usize]
+            })
+            .collect();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let outcome = std::panic::catch_unwind(|| {
+            let _ = parse(&text, "config.toml", &no_env);
+        });
+        assert!(outcome.is_ok(), "panicked on {text:?}");
+    }
+}

@@ -1,0 +1,326 @@
+//! The configuration schema: what `config.toml` may contain, with the defaults
+//! that apply when a key or a whole section is left out.
+//!
+//! These types are deserialized through `de.rs` (see `parse`), which reports every
+//! error with its key path and line. `EndpointConfig` relies on that deserializer's
+//! `kind` tag convention, so feeding these types to another serde deserializer is
+//! not supported.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{addr, duration, secret::Secret};
+
+/// The whole file. Every section may be omitted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub control: ControlConfig,
+    pub log: LogConfig,
+    pub daemon: DaemonConfig,
+    /// `None`: the daemon runs without a Shopify connection.
+    pub shopify: Option<ShopifyConfig>,
+    pub endpoints: BTreeMap<String, EndpointConfig>,
+    pub flows: FlowsConfig,
+    pub simulator: SimulatorConfig,
+}
+
+/// `[server]`: the HTTP listener (webhooks, /api/v1, /metrics, /healthz, /readyz).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    #[serde(deserialize_with = "addr::deserialize")]
+    pub listen: SocketAddr,
+    /// Bearer tokens accepted on /api/v1. Empty: /api/v1 rejects every request.
+    pub api_tokens: Vec<Secret>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            api_tokens: Vec::new(),
+        }
+    }
+}
+
+/// `[store]`: the fjall database.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    pub dir: PathBuf,
+    /// How long a claimed item stays invisible before it is due again (after a crash).
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub lease: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("data"),
+            lease: Duration::from_secs(30),
+        }
+    }
+}
+
+/// `[control]`: the Unix control socket used by the TUI and the CLI.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ControlConfig {
+    pub socket: PathBuf,
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        Self {
+            socket: PathBuf::from("data/xconnector.sock"),
+        }
+    }
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A tracing `EnvFilter` directive string; `RUST_LOG` overrides it. Checked by
+    /// tracing-subscriber at startup, not here, so the syntax has one owner.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// `[daemon]`: supervision and shutdown.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DaemonConfig {
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub shutdown_grace: Duration,
+    /// More than this many restarts of one child within `restart_window` stops the daemon.
+    pub max_restarts: u32,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub restart_window: Duration,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub restart_backoff: Duration,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub restart_backoff_max: Duration,
+    /// systemd watchdog pings (only when systemd asks for them).
+    pub watchdog: bool,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        Self {
+            shutdown_grace: Duration::from_secs(10),
+            max_restarts: 5,
+            restart_window: Duration::from_secs(60),
+            restart_backoff: Duration::from_millis(250),
+            restart_backoff_max: Duration::from_secs(10),
+            watchdog: true,
+        }
+    }
+}
+
+/// `[shopify]`. No `Default`: a shop domain and an access token have no sensible
+/// default, and leaving the section out is how one runs without Shopify.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopifyConfig {
+    /// `NAME.myshopify.com`
+    pub shop_domain: String,
+    /// `YYYY-MM`, a quarterly Admin API release (month 01, 04, 07 or 10).
+    #[serde(default = "default_api_version")]
+    pub api_version: String,
+    pub access_token: Secret,
+    /// Several during rotation; a webhook signed with any of them is accepted.
+    #[serde(default)]
+    pub webhook_secrets: Vec<Secret>,
+    /// Defaults to `https://{shop_domain}`; the demo points it at the simulator.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The shop's plan, only a hint for rate-limit expectations.
+    #[serde(default)]
+    pub plan: Option<String>,
+}
+
+pub const DEFAULT_API_VERSION: &str = "2026-10";
+
+fn default_api_version() -> String {
+    DEFAULT_API_VERSION.into()
+}
+
+impl ShopifyConfig {
+    /// `base_url`, or `https://{shop_domain}` when unset, without a trailing slash.
+    pub fn effective_base_url(&self) -> String {
+        match &self.base_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("https://{}", self.shop_domain),
+        }
+    }
+}
+
+/// `[endpoints.NAME]`, tagged by `kind = "http" | "file"`.
+///
+/// The rename is not a display name: it tells `de.rs` that this enum is selected
+/// by the table's `kind` key (serde's own `tag = "kind"` would buffer the table and
+/// lose the line numbers of everything inside it).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename = "$tag:kind", rename_all = "lowercase")]
+pub enum EndpointConfig {
+    Http(HttpEndpoint),
+    File(FileEndpoint),
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpEndpoint {
+    pub url: String,
+    /// Extra request headers. Values often carry credentials (`${VAR}`), so the
+    /// `Debug` impl below prints only the names.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// When set, each request carries an HMAC-SHA256 signature of its body.
+    #[serde(default)]
+    pub signing_secret: Option<Secret>,
+    #[serde(
+        default = "default_http_timeout",
+        deserialize_with = "duration::deserialize"
+    )]
+    pub timeout: Duration,
+}
+
+fn default_http_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+impl fmt::Debug for HttpEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: BTreeMap<&str, Secret> = self
+            .headers
+            .keys()
+            .map(|name| (name.as_str(), Secret::default()))
+            .collect();
+        f.debug_struct("HttpEndpoint")
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field("signing_secret", &self.signing_secret)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEndpoint {
+    pub dir: PathBuf,
+    #[serde(default)]
+    pub format: FileFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileFormat {
+    #[default]
+    Jsonl,
+    Csv,
+}
+
+/// `[flows.NAME]`: one optional section per flow. A missing section means the
+/// flow is not configured (and not started).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FlowsConfig {
+    pub log: Option<LogFlowConfig>,
+    pub orders: Option<OrdersFlowConfig>,
+}
+
+/// `[flows.log]`: a placeholder flow that logs each item and marks it done.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogFlowConfig {
+    pub enabled: bool,
+    /// Items processed at once, 1..=1024.
+    pub concurrency: u32,
+    /// Overrides `store.lease` for this flow.
+    #[serde(deserialize_with = "duration::deserialize_option")]
+    pub lease: Option<Duration>,
+    /// Attempts before an item becomes an exception, >= 1.
+    pub max_attempts: u32,
+    /// Simulated per-item processing time (demos, shutdown tests).
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub work_time: Duration,
+}
+
+impl Default for LogFlowConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            concurrency: 8,
+            lease: None,
+            max_attempts: 10,
+            work_time: Duration::ZERO,
+        }
+    }
+}
+
+impl LogFlowConfig {
+    /// This flow's lease: its own override, else the store-wide one.
+    pub fn effective_lease(&self, store: &StoreConfig) -> Duration {
+        self.lease.unwrap_or(store.lease)
+    }
+}
+
+/// `[flows.orders]`: Shopify orders to the back office.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrdersFlowConfig {
+    pub enabled: bool,
+    /// Names of `[endpoints.NAME]` each order is delivered to.
+    pub targets: Vec<String>,
+    /// How often to poll Shopify for orders whose webhooks never arrived.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub reconcile_every: Duration,
+    pub concurrency: u32,
+    pub max_attempts: u32,
+}
+
+impl Default for OrdersFlowConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            targets: Vec::new(),
+            reconcile_every: Duration::from_secs(300),
+            concurrency: 8,
+            max_attempts: 10,
+        }
+    }
+}
+
+/// `[simulator]`: the built-in simulated shop and back office.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimulatorConfig {
+    pub enabled: bool,
+}
