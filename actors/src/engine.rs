@@ -6,7 +6,6 @@ use std::time::Duration;
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorRef, RpcReplyPort};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
-use tokio::task::JoinHandle;
 
 use crate::flows::FlowSpec;
 use crate::messages::{FlowMsg, FlowStatus, ShutdownReport, SupervisorMsg, TelemetryMsg};
@@ -34,9 +33,20 @@ pub enum EngineError {
 
 pub struct Engine {
     supervisor: ActorRef<SupervisorMsg>,
-    join: JoinHandle<()>,
     store: StoreHandle,
-    fatal: UnboundedReceiver<String>,
+}
+
+/// Resolves when the supervisor gives up (an actor failed too often, the store failed), with
+/// its reason; the daemon then shuts down and exits non-zero.
+pub struct Fatal(UnboundedReceiver<String>);
+
+impl Fatal {
+    pub async fn wait(&mut self) -> String {
+        self.0
+            .recv()
+            .await
+            .unwrap_or_else(|| "the supervisor stopped".to_string())
+    }
 }
 
 /// How long a query of the engine may take before the caller reports it as unresponsive.
@@ -44,7 +54,7 @@ const ASK: Duration = Duration::from_secs(5);
 
 impl Engine {
     /// Opens the store and starts every actor. Returns once all are running.
-    pub async fn start(config: EngineConfig) -> Result<Engine, EngineError> {
+    pub async fn start(config: EngineConfig) -> Result<(Engine, Fatal), EngineError> {
         let (fatal_tx, fatal) = unbounded_channel();
         let args = SupervisorArgs {
             store_dir: config.store_dir,
@@ -52,28 +62,20 @@ impl Engine {
             policy: config.policy,
             fatal: fatal_tx,
         };
-        let (supervisor, join) = Actor::spawn(None, Supervisor, args)
+        let (supervisor, _) = Actor::spawn(None, Supervisor, args)
             .await
             .map_err(|e| EngineError::Start(startup_error(&e)))?;
         let store = ask(&supervisor, SupervisorMsg::Store).await?;
-        Ok(Engine { supervisor, join, store, fatal })
+        Ok((Engine { supervisor, store }, Fatal(fatal)))
     }
 
     pub fn store(&self) -> &StoreHandle {
         &self.store
     }
 
-    /// Resolves when the supervisor gives up (an actor failed too often, the store failed),
-    /// with its reason.
-    pub async fn fatal(&mut self) -> String {
-        self.fatal
-            .recv()
-            .await
-            .unwrap_or_else(|| "the supervisor stopped".to_string())
-    }
-
     pub async fn snapshot(&self) -> Result<Snapshot, EngineError> {
-        let telemetry: ActorRef<TelemetryMsg> = ask(&self.supervisor, SupervisorMsg::Telemetry).await?;
+        let telemetry: ActorRef<TelemetryMsg> =
+            ask(&self.supervisor, SupervisorMsg::Telemetry).await?;
         ask(&telemetry, TelemetryMsg::Snapshot).await
     }
 
@@ -94,7 +96,13 @@ impl Engine {
         let flow = flow.to_string();
         match self
             .supervisor
-            .call(|reply| SupervisorMsg::ToFlow { flow, msg: FlowMsg::Status(reply) }, Some(ASK))
+            .call(
+                |reply| SupervisorMsg::ToFlow {
+                    flow,
+                    msg: FlowMsg::Status(reply),
+                },
+                Some(ASK),
+            )
             .await
         {
             Ok(CallResult::Success(s)) => Ok(s),
@@ -106,7 +114,10 @@ impl Engine {
     async fn to_flow(&self, flow: &str, msg: FlowMsg) -> Result<(), EngineError> {
         self.check_flow(flow).await?;
         self.supervisor
-            .cast(SupervisorMsg::ToFlow { flow: flow.to_string(), msg })
+            .cast(SupervisorMsg::ToFlow {
+                flow: flow.to_string(),
+                msg,
+            })
             .map_err(|_| EngineError::Stopped)
     }
 
@@ -119,20 +130,21 @@ impl Engine {
     }
 
     /// Stops taking new work, lets in-flight items finish for up to `grace`, makes the rest due
-    /// again, and closes the store durably.
-    pub async fn shutdown(self, grace: Duration) -> Result<ShutdownReport, EngineError> {
+    /// again, and closes the store durably. When it returns, the store is closed.
+    pub async fn shutdown(&self, grace: Duration) -> Result<ShutdownReport, EngineError> {
         let limit = grace + Duration::from_secs(60);
-        let report = match self
+        match self
             .supervisor
-            .call(|reply| SupervisorMsg::Shutdown { grace, reply }, Some(limit))
+            .call(
+                |reply| SupervisorMsg::Shutdown { grace, reply },
+                Some(limit),
+            )
             .await
         {
-            Ok(CallResult::Success(r)) => r,
-            Ok(CallResult::Timeout) => return Err(EngineError::Timeout(limit)),
-            _ => return Err(EngineError::Stopped),
-        };
-        let _ = self.join.await;
-        Ok(report)
+            Ok(CallResult::Success(r)) => Ok(r),
+            Ok(CallResult::Timeout) => Err(EngineError::Timeout(limit)),
+            _ => Err(EngineError::Stopped),
+        }
     }
 }
 

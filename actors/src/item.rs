@@ -161,9 +161,14 @@ impl Claimed {
 pub enum Completion {
     Done,
     /// A transient failure: due again at `at`.
-    Retry { at: Millis, error: String },
+    Retry {
+        at: Millis,
+        error: String,
+    },
     /// Needs a person.
-    Exception { reason: String },
+    Exception {
+        reason: String,
+    },
 }
 
 /// One line of an item's history.

@@ -19,4 +19,4 @@ pub mod store;
 pub mod supervisor;
 pub mod telemetry;
 
-pub use engine::{Engine, EngineConfig, EngineError};
+pub use engine::{Engine, EngineConfig, EngineError, Fatal};

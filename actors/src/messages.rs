@@ -38,7 +38,10 @@ pub enum StoreMsg {
         reply: Reply<Item>,
     },
     /// Makes the in-flight items of a flow due now (its actor stopped or was restarted).
-    Release { flow: String, reply: Reply<usize> },
+    Release {
+        flow: String,
+        reply: Reply<usize>,
+    },
     Get(ItemId, Reply<Option<(Item, Vec<u8>)>>),
     History(ItemId, Reply<Vec<HistoryEntry>>),
     List {
@@ -73,7 +76,10 @@ pub enum StoreMsg {
     AuditLog(usize, Reply<Vec<AuditEntry>>),
     /// Asks the store to nudge `flow` whenever it has new due work, so items start within
     /// milliseconds instead of at the flow's next poll.
-    Subscribe { flow: String, actor: ActorRef<FlowMsg> },
+    Subscribe {
+        flow: String,
+        actor: ActorRef<FlowMsg>,
+    },
 }
 
 /// Messages to a flow actor.
@@ -81,10 +87,15 @@ pub enum FlowMsg {
     /// Claim due items if there is capacity.
     Pump,
     /// A processing task finished and recorded its completion in the store.
-    Finished { id: ItemId },
+    Finished {
+        id: ItemId,
+    },
     /// A processing task panicked: the actor fails so that the supervisor restarts it and the
     /// store releases what it held.
-    Panicked { id: ItemId, message: String },
+    Panicked {
+        id: ItemId,
+        message: String,
+    },
     Pause,
     Resume,
     /// Stop claiming; reply once nothing is in flight.
@@ -106,16 +117,23 @@ pub struct FlowStatus {
 pub enum TelemetryMsg {
     /// Poll the store and roll the rates forward.
     Tick,
-    Restarted { actor: String },
+    Restarted {
+        actor: String,
+    },
     Snapshot(RpcReplyPort<crate::telemetry::Snapshot>),
 }
 
 /// Messages to the root supervisor.
 pub enum SupervisorMsg {
     /// Respawn a failed child once its backoff has passed.
-    Restart { child: String },
+    Restart {
+        child: String,
+    },
     /// Forward a command to a flow (pause, resume, status) by name.
-    ToFlow { flow: String, msg: FlowMsg },
+    ToFlow {
+        flow: String,
+        msg: FlowMsg,
+    },
     /// Names of the configured flows.
     Flows(RpcReplyPort<Vec<String>>),
     Store(RpcReplyPort<StoreHandle>),

@@ -93,14 +93,24 @@ impl Actor for Supervisor {
     type State = SupervisorState;
     type Arguments = SupervisorArgs;
 
-    async fn pre_start(&self, myself: ActorRef<SupervisorMsg>, args: SupervisorArgs) -> Result<SupervisorState, ActorProcessingErr> {
-        let (store_actor, _) = Actor::spawn_linked(None, StoreActor, args.store_dir, myself.get_cell())
-            .await
-            .map_err(|e| startup_error(&e))?;
+    async fn pre_start(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        args: SupervisorArgs,
+    ) -> Result<SupervisorState, ActorProcessingErr> {
+        let (store_actor, _) =
+            Actor::spawn_linked(None, StoreActor, args.store_dir, myself.get_cell())
+                .await
+                .map_err(|e| startup_error(&e))?;
         let store = StoreHandle::new(store_actor.clone());
-        let (telemetry, _) = Actor::spawn_linked(None, TelemetryActor, (store.clone(), BTreeMap::new()), myself.get_cell())
-            .await
-            .map_err(|e| startup_error(&e))?;
+        let (telemetry, _) = Actor::spawn_linked(
+            None,
+            TelemetryActor,
+            (store.clone(), BTreeMap::new()),
+            myself.get_cell(),
+        )
+        .await
+        .map_err(|e| startup_error(&e))?;
         let mut children = HashMap::new();
         children.insert(store_actor.get_id(), Child::Store);
         children.insert(telemetry.get_id(), Child::Telemetry);
@@ -112,7 +122,14 @@ impl Actor for Supervisor {
                 .map_err(|e| format!("flow {}: {}", spec.name, startup_error(&e)))?;
             children.insert(actor.get_id(), Child::Flow(spec.name.clone()));
             info!(flow = %spec.name, "flow started");
-            flows.insert(spec.name.clone(), FlowSlot { spec, actor: Some(actor), paused: false });
+            flows.insert(
+                spec.name.clone(),
+                FlowSlot {
+                    spec,
+                    actor: Some(actor),
+                    paused: false,
+                },
+            );
         }
         Ok(SupervisorState {
             store_actor,
@@ -128,7 +145,12 @@ impl Actor for Supervisor {
         })
     }
 
-    async fn handle(&self, myself: ActorRef<SupervisorMsg>, msg: SupervisorMsg, st: &mut SupervisorState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        msg: SupervisorMsg,
+        st: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             SupervisorMsg::Restart { child } => {
                 if !st.stopping {
@@ -165,13 +187,19 @@ impl Actor for Supervisor {
         Ok(())
     }
 
-    async fn handle_supervisor_evt(&self, myself: ActorRef<SupervisorMsg>, evt: SupervisionEvent, st: &mut SupervisorState) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        evt: SupervisionEvent,
+        st: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
         // Overridden because the default stops the supervisor when any child exits.
         let (id, why) = match &evt {
             SupervisionEvent::ActorFailed(cell, err) => (cell.get_id(), err.to_string()),
-            SupervisionEvent::ActorTerminated(cell, _, reason) => {
-                (cell.get_id(), reason.clone().unwrap_or_else(|| "stopped".into()))
-            }
+            SupervisionEvent::ActorTerminated(cell, _, reason) => (
+                cell.get_id(),
+                reason.clone().unwrap_or_else(|| "stopped".into()),
+            ),
             _ => return Ok(()),
         };
         let Some(child) = st.children.remove(&id) else {
@@ -183,7 +211,10 @@ impl Actor for Supervisor {
         let label = child.label();
         error!(actor = %label, reason = %why, "actor exited");
         if child == Child::Store {
-            give_up(st, format!("the store stopped ({why}); refusing to run without durable storage"));
+            give_up(
+                st,
+                format!("the store stopped ({why}); refusing to run without durable storage"),
+            );
             return Ok(());
         }
         if let Child::Flow(name) = &child {
@@ -191,15 +222,22 @@ impl Actor for Supervisor {
                 slot.actor = None;
             }
             match st.store.release(name).await {
-                Ok(n) if n > 0 => info!(flow = %name, items = n, "items held by the failed flow are due again"),
+                Ok(n) if n > 0 => {
+                    info!(flow = %name, items = n, "items held by the failed flow are due again")
+                }
                 Ok(_) => {}
-                Err(e) => warn!(flow = %name, error = %e, "cannot release the failed flow's items; they are due when their lease expires"),
+                Err(e) => {
+                    warn!(flow = %name, error = %e, "cannot release the failed flow's items; they are due when their lease expires")
+                }
             }
         }
         let now = Instant::now();
         let recent = st.recent.entry(label.clone()).or_default();
         recent.push_back(now);
-        while recent.front().is_some_and(|t| now.duration_since(*t) > st.policy.window) {
+        while recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > st.policy.window)
+        {
             recent.pop_front();
         }
         let count = recent.len() as u32;
@@ -214,7 +252,9 @@ impl Actor for Supervisor {
             return Ok(());
         }
         *st.totals.entry(label.clone()).or_default() += 1;
-        let _ = st.telemetry.cast(TelemetryMsg::Restarted { actor: label.clone() });
+        let _ = st.telemetry.cast(TelemetryMsg::Restarted {
+            actor: label.clone(),
+        });
         let delay = st.policy.backoff.delay(count);
         warn!(actor = %label, restart_in = ?delay, "restarting actor");
         myself.send_after(delay, move || SupervisorMsg::Restart { child: label });
@@ -230,17 +270,28 @@ fn give_up(st: &mut SupervisorState, reason: String) {
 
 async fn restart(myself: &ActorRef<SupervisorMsg>, st: &mut SupervisorState, label: String) {
     let spawned: Result<(ActorId, Child), SpawnErr> = if label == "telemetry" {
-        Actor::spawn_linked(None, TelemetryActor, (st.store.clone(), st.totals.clone()), myself.get_cell())
-            .await
-            .map(|(actor, _)| {
-                st.telemetry = actor.clone();
-                (actor.get_id(), Child::Telemetry)
-            })
-    } else if let Some(slot) = label.strip_prefix("flow:").and_then(|n| st.flows.get_mut(n)) {
-        slot.spec.spawn(st.store.clone(), slot.paused, myself.get_cell()).await.map(|actor| {
-            slot.actor = Some(actor.clone());
-            (actor.get_id(), Child::Flow(slot.spec.name.clone()))
+        Actor::spawn_linked(
+            None,
+            TelemetryActor,
+            (st.store.clone(), st.totals.clone()),
+            myself.get_cell(),
+        )
+        .await
+        .map(|(actor, _)| {
+            st.telemetry = actor.clone();
+            (actor.get_id(), Child::Telemetry)
         })
+    } else if let Some(slot) = label
+        .strip_prefix("flow:")
+        .and_then(|n| st.flows.get_mut(n))
+    {
+        slot.spec
+            .spawn(st.store.clone(), slot.paused, myself.get_cell())
+            .await
+            .map(|actor| {
+                slot.actor = Some(actor.clone());
+                (actor.get_id(), Child::Flow(slot.spec.name.clone()))
+            })
     } else {
         return;
     };
@@ -249,7 +300,10 @@ async fn restart(myself: &ActorRef<SupervisorMsg>, st: &mut SupervisorState, lab
             info!(actor = %label, "actor restarted");
             st.children.insert(id, child);
         }
-        Err(e) => give_up(st, format!("actor {label} cannot be restarted: {}", startup_error(&e))),
+        Err(e) => give_up(
+            st,
+            format!("actor {label} cannot be restarted: {}", startup_error(&e)),
+        ),
     }
 }
 
@@ -261,26 +315,41 @@ async fn shutdown(st: &mut SupervisorState, grace: Duration) -> ShutdownReport {
         .filter_map(|(name, slot)| slot.actor.clone().map(|a| (name.clone(), a)))
         .collect();
     info!(flows = actors.len(), ?grace, "draining flows");
-    let drains = actors.iter().map(|(_, a)| a.call(FlowMsg::Drain, Some(grace)));
+    let drains = actors
+        .iter()
+        .map(|(_, a)| a.call(FlowMsg::Drain, Some(grace)));
     let drained = join_all(drains)
         .await
         .into_iter()
         .all(|r| matches!(r, Ok(CallResult::Success(()))));
     for (_, actor) in &actors {
-        let _ = actor.stop_and_wait(Some("shutdown".into()), Some(Duration::from_secs(5))).await;
+        let _ = actor
+            .stop_and_wait(Some("shutdown".into()), Some(Duration::from_secs(5)))
+            .await;
     }
     let mut released = 0;
     for name in st.flows.keys() {
         match st.store.release(name).await {
             Ok(n) => released += n,
-            Err(e) => warn!(flow = %name, error = %e, "cannot release in-flight items; they are due when their lease expires"),
+            Err(e) => {
+                warn!(flow = %name, error = %e, "cannot release in-flight items; they are due when their lease expires")
+            }
         }
     }
     if released > 0 {
-        warn!(items = released, "items still in flight at the end of the grace period will be retried on the next start");
+        warn!(
+            items = released,
+            "items still in flight at the end of the grace period will be retried on the next start"
+        );
     }
-    let _ = st.telemetry.stop_and_wait(None, Some(Duration::from_secs(5))).await;
-    let _ = st.store_actor.stop_and_wait(None, Some(Duration::from_secs(30))).await;
+    let _ = st
+        .telemetry
+        .stop_and_wait(None, Some(Duration::from_secs(5)))
+        .await;
+    let _ = st
+        .store_actor
+        .stop_and_wait(None, Some(Duration::from_secs(30)))
+        .await;
     ShutdownReport { drained, released }
 }
 

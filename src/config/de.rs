@@ -237,19 +237,16 @@ pub(crate) fn deserialize<T: DeserializeOwned>(
             Err(err) => err,
         };
         let at = err.path.clone().unwrap_or_default();
-        let poison = match &err.kind {
-            Kind::Missing { field, .. } if skipped.contains(&at.key(field)) => at,
-            Kind::Missing { .. } => {
-                errors.push(err);
-                at
-            }
-            _ => {
-                errors.push(err);
-                at
-            }
-        };
+        // Skip the key the error is about. For a missing key that means its table;
+        // if the key is missing only because an earlier round skipped it, the error
+        // is a consequence and not reported.
+        let consequence =
+            matches!(&err.kind, Kind::Missing { field, .. } if skipped.contains(&at.key(field)));
+        if !consequence {
+            errors.push(err);
+        }
         let truncated = errors.len() >= max_errors;
-        if poison.is_root() || skipped.contains(&poison) || truncated {
+        if at.is_root() || skipped.contains(&at) || truncated {
             return Outcome {
                 value: None,
                 errors,
@@ -257,7 +254,7 @@ pub(crate) fn deserialize<T: DeserializeOwned>(
                 truncated,
             };
         }
-        skipped.insert(poison);
+        skipped.insert(at);
     }
 }
 

@@ -97,7 +97,11 @@ pub fn parse(
         // Recovery gives up only after reporting why; this backstop keeps `Err`
         // from ever being empty.
         if report.errors.is_empty() {
-            report.push(&KeyPath::root(), None, "the configuration could not be read".to_owned());
+            report.push(
+                &KeyPath::root(),
+                None,
+                "the configuration could not be read".to_owned(),
+            );
         }
         return Err(report.finish());
     };

@@ -31,7 +31,9 @@ pub enum Outcome {
         after: Option<Duration>,
     },
     /// Needs a person: invalid data, a permanent rejection.
-    Exception { reason: String },
+    Exception {
+        reason: String,
+    },
 }
 
 /// One integration flow's logic. Everything else (claiming, leases, retries, concurrency,
@@ -83,12 +85,24 @@ pub struct FlowSpec {
 
 impl FlowSpec {
     pub fn new<F: Flow>(name: impl Into<String>, settings: FlowSettings, flow: F) -> FlowSpec {
-        FlowSpec { name: name.into(), settings, spawner: Arc::new(Arc::new(flow)) }
+        FlowSpec {
+            name: name.into(),
+            settings,
+            spawner: Arc::new(Arc::new(flow)),
+        }
     }
 
-    pub(crate) fn spawn(&self, store: StoreHandle, paused: bool, supervisor: ActorCell) -> BoxFuture<'static, Result<ActorRef<FlowMsg>, SpawnErr>> {
+    pub(crate) fn spawn(
+        &self,
+        store: StoreHandle,
+        paused: bool,
+        supervisor: ActorCell,
+    ) -> BoxFuture<'static, Result<ActorRef<FlowMsg>, SpawnErr>> {
         let args = FlowArgs {
-            ctx: FlowContext { name: self.name.as_str().into(), store },
+            ctx: FlowContext {
+                name: self.name.as_str().into(),
+                store,
+            },
             settings: self.settings.clone(),
             paused,
         };
@@ -97,11 +111,19 @@ impl FlowSpec {
 }
 
 trait Spawn: Send + Sync {
-    fn spawn(&self, args: FlowArgs, supervisor: ActorCell) -> BoxFuture<'static, Result<ActorRef<FlowMsg>, SpawnErr>>;
+    fn spawn(
+        &self,
+        args: FlowArgs,
+        supervisor: ActorCell,
+    ) -> BoxFuture<'static, Result<ActorRef<FlowMsg>, SpawnErr>>;
 }
 
 impl<F: Flow> Spawn for Arc<F> {
-    fn spawn(&self, args: FlowArgs, supervisor: ActorCell) -> BoxFuture<'static, Result<ActorRef<FlowMsg>, SpawnErr>> {
+    fn spawn(
+        &self,
+        args: FlowArgs,
+        supervisor: ActorCell,
+    ) -> BoxFuture<'static, Result<ActorRef<FlowMsg>, SpawnErr>> {
         let actor = FlowActor { flow: self.clone() };
         Box::pin(async move { Ok(Actor::spawn_linked(None, actor, args, supervisor).await?.0) })
     }
@@ -135,7 +157,11 @@ impl<F: Flow> Actor for FlowActor<F> {
     type State = FlowState;
     type Arguments = FlowArgs;
 
-    async fn pre_start(&self, myself: ActorRef<FlowMsg>, args: FlowArgs) -> Result<FlowState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<FlowMsg>,
+        args: FlowArgs,
+    ) -> Result<FlowState, ActorProcessingErr> {
         args.ctx.store.subscribe(&args.ctx.name, myself.clone());
         myself.send_interval(args.settings.poll_every, || FlowMsg::Pump);
         Ok(FlowState {
@@ -148,7 +174,12 @@ impl<F: Flow> Actor for FlowActor<F> {
         })
     }
 
-    async fn handle(&self, myself: ActorRef<FlowMsg>, msg: FlowMsg, st: &mut FlowState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<FlowMsg>,
+        msg: FlowMsg,
+        st: &mut FlowState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             FlowMsg::Pump => self.pump(&myself, st).await,
             FlowMsg::Finished { id } => {
@@ -168,7 +199,11 @@ impl<F: Flow> Actor for FlowActor<F> {
                 }
             }
             FlowMsg::Panicked { id, message } => {
-                return Err(format!("flow {} panicked processing item {id}: {message}", st.ctx.name).into());
+                return Err(format!(
+                    "flow {} panicked processing item {id}: {message}",
+                    st.ctx.name
+                )
+                .into());
             }
             FlowMsg::Pause => st.paused = true,
             FlowMsg::Resume => {
@@ -203,7 +238,12 @@ impl<F: Flow> FlowActor<F> {
             return;
         }
         let room = st.settings.concurrency - st.in_flight;
-        let claimed = match st.ctx.store.claim(&st.ctx.name, room, st.settings.lease).await {
+        let claimed = match st
+            .ctx
+            .store
+            .claim(&st.ctx.name, room, st.settings.lease)
+            .await
+        {
             Ok(c) => c,
             Err(e) => {
                 warn!(flow = %st.ctx.name, error = %e, "cannot claim items");
@@ -219,10 +259,16 @@ impl<F: Flow> FlowActor<F> {
             st.tasks.spawn(async move {
                 let id = item.item.id;
                 let attempt = item.attempt();
-                let outcome = match AssertUnwindSafe(flow.process(&item, &ctx)).catch_unwind().await {
+                let outcome = match AssertUnwindSafe(flow.process(&item, &ctx))
+                    .catch_unwind()
+                    .await
+                {
                     Ok(outcome) => outcome,
                     Err(panic) => {
-                        let _ = me.cast(FlowMsg::Panicked { id, message: panic_message(&*panic) });
+                        let _ = me.cast(FlowMsg::Panicked {
+                            id,
+                            message: panic_message(&*panic),
+                        });
                         return;
                     }
                 };
@@ -248,7 +294,10 @@ pub fn settle(outcome: Outcome, attempt: u32, settings: &FlowSettings, now: Mill
         },
         Outcome::Retry { error, after } => {
             let delay = after.unwrap_or_else(|| settings.backoff.delay(attempt));
-            Completion::Retry { at: now + delay.as_millis() as Millis, error }
+            Completion::Retry {
+                at: now + delay.as_millis() as Millis,
+                error,
+            }
         }
     }
 }
@@ -269,14 +318,34 @@ mod tests {
 
     #[test]
     fn retries_become_exceptions_after_max_attempts() {
-        let s = FlowSettings { max_attempts: 3, ..FlowSettings::default() };
-        let retry = || Outcome::Retry { error: "503".into(), after: None };
-        assert!(matches!(settle(retry(), 2, &s, 0), Completion::Retry { .. }));
+        let s = FlowSettings {
+            max_attempts: 3,
+            ..FlowSettings::default()
+        };
+        let retry = || Outcome::Retry {
+            error: "503".into(),
+            after: None,
+        };
+        assert!(matches!(
+            settle(retry(), 2, &s, 0),
+            Completion::Retry { .. }
+        ));
         assert_eq!(
             settle(retry(), 3, &s, 0),
-            Completion::Exception { reason: "gave up after 3 attempts: 503".into() }
+            Completion::Exception {
+                reason: "gave up after 3 attempts: 503".into()
+            }
         );
-        let after = Outcome::Retry { error: "429".into(), after: Some(Duration::from_secs(7)) };
-        assert_eq!(settle(after, 1, &s, 1000), Completion::Retry { at: 8000, error: "429".into() });
+        let after = Outcome::Retry {
+            error: "429".into(),
+            after: Some(Duration::from_secs(7)),
+        };
+        assert_eq!(
+            settle(after, 1, &s, 1000),
+            Completion::Retry {
+                at: 8000,
+                error: "429".into()
+            }
+        );
     }
 }

@@ -25,7 +25,11 @@ impl Actor for StoreActor {
     type State = StoreState;
     type Arguments = PathBuf;
 
-    async fn pre_start(&self, myself: ActorRef<StoreMsg>, dir: PathBuf) -> Result<StoreState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<StoreMsg>,
+        dir: PathBuf,
+    ) -> Result<StoreState, ActorProcessingErr> {
         let shown = dir.display().to_string();
         let db = tokio::task::spawn_blocking(move || ItemDb::open(&dir))
             .await
@@ -45,19 +49,32 @@ impl Actor for StoreActor {
                 }
                 result
             })?;
-        Ok(StoreState { tx: Some(tx), thread: Some(thread) })
+        Ok(StoreState {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
     }
 
-    async fn handle(&self, _myself: ActorRef<StoreMsg>, msg: StoreMsg, state: &mut StoreState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        _myself: ActorRef<StoreMsg>,
+        msg: StoreMsg,
+        state: &mut StoreState,
+    ) -> Result<(), ActorProcessingErr> {
         let Some(tx) = &state.tx else {
             return Err("store writer is closed".into());
         };
         // The writer only goes away after a storage failure; its own error says why.
-        tx.send(msg).map_err(|_| "store writer has stopped after a storage failure")?;
+        tx.send(msg)
+            .map_err(|_| "store writer has stopped after a storage failure")?;
         Ok(())
     }
 
-    async fn post_stop(&self, _myself: ActorRef<StoreMsg>, state: &mut StoreState) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<StoreMsg>,
+        state: &mut StoreState,
+    ) -> Result<(), ActorProcessingErr> {
         // Closing the channel lets the writer finish what is queued and make it durable.
         state.tx.take();
         if let Some(thread) = state.thread.take() {

@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch as WriteBatch, PersistMode};
+use fjall::{
+    Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch as WriteBatch, PersistMode,
+};
 
 use super::{StoreError, keys};
 use crate::item::{
@@ -65,9 +67,14 @@ impl ItemDb {
             let found = meta
                 .get(FORMAT_KEY)?
                 .and_then(|v| keys::read_u64(&v))
-                .ok_or_else(|| StoreError::Corrupt("the store has items but no format marker".into()))?;
+                .ok_or_else(|| {
+                    StoreError::Corrupt("the store has items but no format marker".into())
+                })?;
             if found != FORMAT {
-                return Err(StoreError::Incompatible { found, expected: FORMAT });
+                return Err(StoreError::Incompatible {
+                    found,
+                    expected: FORMAT,
+                });
             }
         }
         let read_counter = |key: &str| -> Result<u64, StoreError> {
@@ -79,7 +86,8 @@ impl ItemDb {
         let mut counts_mem = BTreeMap::new();
         for kv in counts.iter() {
             let (k, v) = kv.into_inner()?;
-            let key = keys::split_count(&k).ok_or_else(|| StoreError::Corrupt("bad count key".into()))?;
+            let key =
+                keys::split_count(&k).ok_or_else(|| StoreError::Corrupt("bad count key".into()))?;
             counts_mem.insert(key, keys::read_u64(&v).unwrap_or(0));
         }
         Ok(ItemDb {
@@ -124,7 +132,10 @@ impl ItemDb {
                         .map(ItemId),
                 };
                 if let Some(id) = known {
-                    out.push(Enqueued { id, duplicate: true });
+                    out.push(Enqueued {
+                        id,
+                        duplicate: true,
+                    });
                     continue;
                 }
             }
@@ -148,8 +159,19 @@ impl ItemDb {
                 fresh.insert((item.flow.clone(), d.clone()), id);
             }
             batch.insert(&self.payloads, keys::id(id), n.payload);
-            self.transition(&mut batch, &mut item, None, ItemState::Pending, now, now, None)?;
-            out.push(Enqueued { id, duplicate: false });
+            self.transition(
+                &mut batch,
+                &mut item,
+                None,
+                ItemState::Pending,
+                now,
+                now,
+                None,
+            )?;
+            out.push(Enqueued {
+                id,
+                duplicate: false,
+            });
         }
         batch.insert(&self.meta, NEXT_ID, self.next_id.to_be_bytes());
         self.commit(batch)?;
@@ -158,7 +180,13 @@ impl ItemDb {
 
     /// Leases up to `max` due items of `flow` until `now + lease`. An item whose lease expires
     /// (its holder crashed or hung) is due again and may be claimed by the next holder.
-    pub fn claim(&mut self, flow: &str, max: usize, lease: Millis, now: Millis) -> Result<Vec<Claimed>, StoreError> {
+    pub fn claim(
+        &mut self,
+        flow: &str,
+        max: usize,
+        lease: Millis,
+        now: Millis,
+    ) -> Result<Vec<Claimed>, StoreError> {
         let start = keys::flow_prefix(flow);
         let end = keys::due(flow, now, ItemId(u64::MAX));
         let due: Vec<ItemId> = self
@@ -179,7 +207,15 @@ impl ItemDb {
             let from = item.state;
             let note = (from == ItemState::InFlight).then(|| "lease expired".to_string());
             item.attempts += 1;
-            self.transition(&mut batch, &mut item, Some(from), ItemState::InFlight, now + lease, now, note)?;
+            self.transition(
+                &mut batch,
+                &mut item,
+                Some(from),
+                ItemState::InFlight,
+                now + lease,
+                now,
+                note,
+            )?;
             let payload = self
                 .payloads
                 .get(keys::id(id))?
@@ -193,7 +229,13 @@ impl ItemDb {
 
     /// Records how processing ended. `attempt` must be the attempt the caller claimed: a holder
     /// whose lease expired and was taken over must not overwrite the new holder's result.
-    pub fn complete(&mut self, id: ItemId, attempt: u32, done: Completion, now: Millis) -> Result<Item, StoreError> {
+    pub fn complete(
+        &mut self,
+        id: ItemId,
+        attempt: u32,
+        done: Completion,
+        now: Millis,
+    ) -> Result<Item, StoreError> {
         let mut item = self.load(id)?;
         if item.state != ItemState::InFlight || item.attempts != attempt {
             return Err(StoreError::StaleLease { id, attempt });
@@ -210,7 +252,15 @@ impl ItemDb {
                 (ItemState::Exception, now, Some(reason))
             }
         };
-        self.transition(&mut batch, &mut item, Some(ItemState::InFlight), to, due, now, note)?;
+        self.transition(
+            &mut batch,
+            &mut item,
+            Some(ItemState::InFlight),
+            to,
+            due,
+            now,
+            note,
+        )?;
         self.commit(batch)?;
         Ok(item)
     }
@@ -229,18 +279,29 @@ impl ItemDb {
         let to = match (action, from) {
             (_, ItemState::InFlight) => None,
             (OperatorAction::Retry, s) if s != ItemState::Pending => Some(ItemState::Pending),
-            (OperatorAction::Resolve, ItemState::Exception | ItemState::Retrying | ItemState::Pending) => {
-                Some(ItemState::Resolved)
-            }
+            (
+                OperatorAction::Resolve,
+                ItemState::Exception | ItemState::Retrying | ItemState::Pending,
+            ) => Some(ItemState::Resolved),
             (OperatorAction::Cancel, s) if !s.is_terminal() => Some(ItemState::Cancelled),
             _ => None,
         };
-        let to = to.ok_or(StoreError::InvalidAction { id, action, state: from })?;
+        let to = to.ok_or(StoreError::InvalidAction {
+            id,
+            action,
+            state: from,
+        })?;
         if action == OperatorAction::Retry {
             item.attempts = 0;
         }
         let mut batch = self.db.batch();
-        let line = format!("{} by {who}{}", action.as_str(), note.as_deref().map(|n| format!(": {n}")).unwrap_or_default());
+        let line = format!(
+            "{} by {who}{}",
+            action.as_str(),
+            note.as_deref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default()
+        );
         self.transition(&mut batch, &mut item, Some(from), to, now, now, Some(line))?;
         let entry = AuditEntry {
             at: now,
@@ -261,7 +322,15 @@ impl ItemDb {
         let mut batch = self.db.batch();
         for id in &ids {
             let mut item = self.load(*id)?;
-            self.transition(&mut batch, &mut item, Some(ItemState::InFlight), ItemState::Pending, now, now, Some("released: its holder stopped".into()))?;
+            self.transition(
+                &mut batch,
+                &mut item,
+                Some(ItemState::InFlight),
+                ItemState::Pending,
+                now,
+                now,
+                Some("released: its holder stopped".into()),
+            )?;
         }
         self.commit(batch)?;
         Ok(ids.len())
@@ -272,7 +341,11 @@ impl ItemDb {
             return Ok(None);
         };
         let item = decode(&raw)?;
-        let payload = self.payloads.get(keys::id(id))?.map(|v| v.to_vec()).unwrap_or_default();
+        let payload = self
+            .payloads
+            .get(keys::id(id))?
+            .map(|v| v.to_vec())
+            .unwrap_or_default();
         Ok(Some((item, payload)))
     }
 
@@ -284,7 +357,12 @@ impl ItemDb {
     }
 
     /// Items matching `filter` with ids above `after`, oldest first, at most `limit`.
-    pub fn list(&self, filter: &ItemFilter, after: Option<ItemId>, limit: usize) -> Result<Vec<Item>, StoreError> {
+    pub fn list(
+        &self,
+        filter: &ItemFilter,
+        after: Option<ItemId>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
         let flows: Vec<String> = match &filter.flow {
             Some(f) => vec![f.clone()],
             None => self.flows(),
@@ -316,7 +394,10 @@ impl ItemDb {
     }
 
     pub fn count(&self, flow: &str, state: ItemState) -> u64 {
-        self.counts_mem.get(&(flow.to_string(), state)).copied().unwrap_or(0)
+        self.counts_mem
+            .get(&(flow.to_string(), state))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// When the earliest waiting item of `flow` is due, if any.
@@ -328,7 +409,10 @@ impl ItemDb {
     }
 
     pub fn cursor(&self, flow: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.cursors.get(keys::named(flow, name))?.map(|v| v.to_vec()))
+        Ok(self
+            .cursors
+            .get(keys::named(flow, name))?
+            .map(|v| v.to_vec()))
     }
 
     pub fn set_cursor(&mut self, flow: &str, name: &str, value: Vec<u8>) -> Result<(), StoreError> {
@@ -338,14 +422,27 @@ impl ItemDb {
         self.commit(batch)
     }
 
-    pub fn mappings(&self, namespace: &str, keys_wanted: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    pub fn mappings(
+        &self,
+        namespace: &str,
+        keys_wanted: &[String],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         keys_wanted
             .iter()
-            .map(|k| Ok(self.mappings.get(keys::named(namespace, k))?.map(|v| v.to_vec())))
+            .map(|k| {
+                Ok(self
+                    .mappings
+                    .get(keys::named(namespace, k))?
+                    .map(|v| v.to_vec()))
+            })
             .collect()
     }
 
-    pub fn set_mappings(&mut self, namespace: &str, pairs: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+    pub fn set_mappings(
+        &mut self,
+        namespace: &str,
+        pairs: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), StoreError> {
         validate_flow(namespace)?;
         let mut batch = self.db.batch();
         for (k, v) in pairs {
@@ -363,10 +460,21 @@ impl ItemDb {
 
     /// The newest `limit` audit entries, newest first.
     pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
-        self.audit.iter().rev().take(limit).map(|kv| decode(&kv.value()?)).collect()
+        self.audit
+            .iter()
+            .rev()
+            .take(limit)
+            .map(|kv| decode(&kv.value()?))
+            .collect()
     }
 
-    fn ids_in_state(&self, flow: &str, state: ItemState, after: Option<ItemId>, limit: usize) -> Result<Vec<ItemId>, StoreError> {
+    fn ids_in_state(
+        &self,
+        flow: &str,
+        state: ItemState,
+        after: Option<ItemId>,
+        limit: usize,
+    ) -> Result<Vec<ItemId>, StoreError> {
         let prefix = keys::state_prefix(flow, state);
         let start = match after {
             Some(a) => keys::state(flow, state, ItemId(a.0.saturating_add(1))),
@@ -377,13 +485,17 @@ impl ItemDb {
             .range(start..end)
             .take(limit)
             .map(|kv| {
-                keys::state_item(&kv.key()?).ok_or_else(|| StoreError::Corrupt("bad state key".into()))
+                keys::state_item(&kv.key()?)
+                    .ok_or_else(|| StoreError::Corrupt("bad state key".into()))
             })
             .collect()
     }
 
     fn load(&self, id: ItemId) -> Result<Item, StoreError> {
-        let raw = self.items.get(keys::id(id))?.ok_or(StoreError::NotFound(id))?;
+        let raw = self
+            .items
+            .get(keys::id(id))?
+            .ok_or(StoreError::NotFound(id))?;
         decode(&raw)
     }
 
@@ -416,15 +528,27 @@ impl ItemDb {
         batch.insert(&self.states, keys::state(&item.flow, to, item.id), []);
         self.bump(batch, &item.flow, to, 1);
         batch.insert(&self.items, keys::id(item.id), encode(item)?);
-        let entry = HistoryEntry { at: now, from, to, note };
-        batch.insert(&self.history, keys::history(item.id, self.next_seq), encode(&entry)?);
+        let entry = HistoryEntry {
+            at: now,
+            from,
+            to,
+            note,
+        };
+        batch.insert(
+            &self.history,
+            keys::history(item.id, self.next_seq),
+            encode(&entry)?,
+        );
         self.next_seq += 1;
         batch.insert(&self.meta, NEXT_SEQ, self.next_seq.to_be_bytes());
         Ok(())
     }
 
     fn bump(&mut self, batch: &mut WriteBatch, flow: &str, state: ItemState, delta: i64) {
-        let n = self.counts_mem.entry((flow.to_string(), state)).or_insert(0);
+        let n = self
+            .counts_mem
+            .entry((flow.to_string(), state))
+            .or_insert(0);
         *n = n.saturating_add_signed(delta);
         let mut key = keys::flow_prefix(flow);
         key.push(state as u8);
@@ -447,7 +571,10 @@ impl ItemDb {
 /// States whose items wait in the `due` index: claimable now or when their time (retry or
 /// lease expiry) comes.
 fn is_due_state(s: ItemState) -> bool {
-    matches!(s, ItemState::Pending | ItemState::Retrying | ItemState::InFlight)
+    matches!(
+        s,
+        ItemState::Pending | ItemState::Retrying | ItemState::InFlight
+    )
 }
 
 fn validate_flow(flow: &str) -> Result<(), StoreError> {

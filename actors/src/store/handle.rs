@@ -21,7 +21,10 @@ pub struct StoreHandle {
 
 impl StoreHandle {
     pub fn new(actor: ActorRef<StoreMsg>) -> StoreHandle {
-        StoreHandle { actor, timeout: Duration::from_secs(30) }
+        StoreHandle {
+            actor,
+            timeout: Duration::from_secs(30),
+        }
     }
 
     pub fn actor(&self) -> &ActorRef<StoreMsg> {
@@ -44,23 +47,59 @@ impl StoreHandle {
         self.request(|reply| StoreMsg::Enqueue(items, reply)).await
     }
 
-    pub async fn claim(&self, flow: &str, max: usize, lease: Duration) -> Result<Vec<Claimed>, StoreError> {
+    pub async fn claim(
+        &self,
+        flow: &str,
+        max: usize,
+        lease: Duration,
+    ) -> Result<Vec<Claimed>, StoreError> {
         let (flow, lease) = (flow.to_string(), lease.as_millis() as Millis);
-        self.request(|reply| StoreMsg::Claim { flow, max, lease, reply }).await
+        self.request(|reply| StoreMsg::Claim {
+            flow,
+            max,
+            lease,
+            reply,
+        })
+        .await
     }
 
-    pub async fn complete(&self, id: ItemId, attempt: u32, completion: Completion) -> Result<Item, StoreError> {
-        self.request(|reply| StoreMsg::Complete { id, attempt, completion, reply }).await
+    pub async fn complete(
+        &self,
+        id: ItemId,
+        attempt: u32,
+        completion: Completion,
+    ) -> Result<Item, StoreError> {
+        self.request(|reply| StoreMsg::Complete {
+            id,
+            attempt,
+            completion,
+            reply,
+        })
+        .await
     }
 
-    pub async fn operate(&self, id: ItemId, action: OperatorAction, who: &str, note: Option<String>) -> Result<Item, StoreError> {
+    pub async fn operate(
+        &self,
+        id: ItemId,
+        action: OperatorAction,
+        who: &str,
+        note: Option<String>,
+    ) -> Result<Item, StoreError> {
         let who = who.to_string();
-        self.request(|reply| StoreMsg::Operate { id, action, who, note, reply }).await
+        self.request(|reply| StoreMsg::Operate {
+            id,
+            action,
+            who,
+            note,
+            reply,
+        })
+        .await
     }
 
     pub async fn release(&self, flow: &str) -> Result<usize, StoreError> {
         let flow = flow.to_string();
-        self.request(|reply| StoreMsg::Release { flow, reply }).await
+        self.request(|reply| StoreMsg::Release { flow, reply })
+            .await
     }
 
     pub async fn get(&self, id: ItemId) -> Result<Option<(Item, Vec<u8>)>, StoreError> {
@@ -71,8 +110,19 @@ impl StoreHandle {
         self.request(|reply| StoreMsg::History(id, reply)).await
     }
 
-    pub async fn list(&self, filter: ItemFilter, after: Option<ItemId>, limit: usize) -> Result<Vec<Item>, StoreError> {
-        self.request(|reply| StoreMsg::List { filter, after, limit, reply }).await
+    pub async fn list(
+        &self,
+        filter: ItemFilter,
+        after: Option<ItemId>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.request(|reply| StoreMsg::List {
+            filter,
+            after,
+            limit,
+            reply,
+        })
+        .await
     }
 
     pub async fn stats(&self) -> Result<StoreStats, StoreError> {
@@ -81,22 +131,52 @@ impl StoreHandle {
 
     pub async fn cursor(&self, flow: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let (flow, name) = (flow.to_string(), name.to_string());
-        self.request(|reply| StoreMsg::Cursor { flow, name, reply }).await
+        self.request(|reply| StoreMsg::Cursor { flow, name, reply })
+            .await
     }
 
-    pub async fn set_cursor(&self, flow: &str, name: &str, value: Vec<u8>) -> Result<(), StoreError> {
+    pub async fn set_cursor(
+        &self,
+        flow: &str,
+        name: &str,
+        value: Vec<u8>,
+    ) -> Result<(), StoreError> {
         let (flow, name) = (flow.to_string(), name.to_string());
-        self.request(|reply| StoreMsg::SetCursor { flow, name, value, reply }).await
+        self.request(|reply| StoreMsg::SetCursor {
+            flow,
+            name,
+            value,
+            reply,
+        })
+        .await
     }
 
-    pub async fn mappings(&self, namespace: &str, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    pub async fn mappings(
+        &self,
+        namespace: &str,
+        keys: Vec<String>,
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         let namespace = namespace.to_string();
-        self.request(|reply| StoreMsg::Mappings { namespace, keys, reply }).await
+        self.request(|reply| StoreMsg::Mappings {
+            namespace,
+            keys,
+            reply,
+        })
+        .await
     }
 
-    pub async fn set_mappings(&self, namespace: &str, pairs: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+    pub async fn set_mappings(
+        &self,
+        namespace: &str,
+        pairs: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), StoreError> {
         let namespace = namespace.to_string();
-        self.request(|reply| StoreMsg::SetMappings { namespace, pairs, reply }).await
+        self.request(|reply| StoreMsg::SetMappings {
+            namespace,
+            pairs,
+            reply,
+        })
+        .await
     }
 
     pub async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
@@ -108,6 +188,9 @@ impl StoreHandle {
     }
 
     pub fn subscribe(&self, flow: &str, actor: ActorRef<FlowMsg>) {
-        let _ = self.actor.cast(StoreMsg::Subscribe { flow: flow.to_string(), actor });
+        let _ = self.actor.cast(StoreMsg::Subscribe {
+            flow: flow.to_string(),
+            actor,
+        });
     }
 }

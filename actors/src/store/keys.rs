@@ -120,7 +120,10 @@ mod tests {
         let b = due("orders", 6, ItemId(1));
         let c = due("ordersx", 0, ItemId(0));
         assert!(a < b);
-        assert!(b < c, "a longer flow name must not interleave with a shorter one");
+        assert!(
+            b < c,
+            "a longer flow name must not interleave with a shorter one"
+        );
         assert_eq!(split_due(&b), Some((6, ItemId(1))));
     }
 

@@ -40,7 +40,10 @@ pub struct StoreStats {
 /// fsync's error if the data did not reach the disk.
 type Deferred = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
-fn defer<T: Send + 'static>(reply: RpcReplyPort<Result<T, StoreError>>, result: Result<T, StoreError>) -> Deferred {
+fn defer<T: Send + 'static>(
+    reply: RpcReplyPort<Result<T, StoreError>>,
+    result: Result<T, StoreError>,
+) -> Deferred {
     Box::new(move |synced| {
         let _ = reply.send(synced.and(result));
     })
@@ -55,7 +58,12 @@ pub struct Writer {
 
 impl Writer {
     pub fn new(db: ItemDb) -> Writer {
-        Writer { db, subscribers: BTreeMap::new(), stats: StoreStats::default(), completed: BTreeMap::new() }
+        Writer {
+            db,
+            subscribers: BTreeMap::new(),
+            stats: StoreStats::default(),
+            completed: BTreeMap::new(),
+        }
     }
 
     /// Runs until every sender is gone, then makes the last writes durable. A storage failure
@@ -95,7 +103,10 @@ impl Writer {
             let r = self.db.sync();
             self.stats.fsyncs += 1;
             self.stats.fsync_seconds += started.elapsed().as_secs_f64();
-            let bucket = BATCH_BUCKETS.iter().position(|b| size <= *b).unwrap_or(BATCH_BUCKETS.len() - 1);
+            let bucket = BATCH_BUCKETS
+                .iter()
+                .position(|b| size <= *b)
+                .unwrap_or(BATCH_BUCKETS.len() - 1);
             self.stats.fsync_batches[bucket] += 1;
             self.stats.synced_requests += size;
             r
@@ -123,7 +134,12 @@ impl Writer {
 
     /// Applies one request. Returns its deferred reply, any fatal storage error it hit, and
     /// whether it wrote something that its caller expects to be durable.
-    fn apply(&mut self, msg: StoreMsg, now: u64, nudge: &mut BTreeSet<String>) -> ((Deferred, Option<StoreError>), bool) {
+    fn apply(
+        &mut self,
+        msg: StoreMsg,
+        now: u64,
+        nudge: &mut BTreeSet<String>,
+    ) -> ((Deferred, Option<StoreError>), bool) {
         fn fatal_of<T>(r: &Result<T, StoreError>) -> Option<StoreError> {
             r.as_ref().err().filter(|e| e.is_fatal()).cloned()
         }
@@ -148,15 +164,34 @@ impl Writer {
             // A claim needs no fsync of its own: if it is lost in a crash the item is simply
             // still pending. Its reply still waits for the group, so nobody processes an item
             // whose enqueue is not yet durable.
-            StoreMsg::Claim { flow, max, lease, reply } => done!(reply, db.claim(&flow, max, lease, now), false),
-            StoreMsg::Complete { id, attempt, completion, reply } => {
+            StoreMsg::Claim {
+                flow,
+                max,
+                lease,
+                reply,
+            } => done!(reply, db.claim(&flow, max, lease, now), false),
+            StoreMsg::Complete {
+                id,
+                attempt,
+                completion,
+                reply,
+            } => {
                 let result = db.complete(id, attempt, completion, now);
                 if let Ok(item) = &result {
-                    *self.completed.entry((item.flow.clone(), item.state)).or_default() += 1;
+                    *self
+                        .completed
+                        .entry((item.flow.clone(), item.state))
+                        .or_default() += 1;
                 }
                 done!(reply, result, true)
             }
-            StoreMsg::Operate { id, action, who, note, reply } => {
+            StoreMsg::Operate {
+                id,
+                action,
+                who,
+                note,
+                reply,
+            } => {
                 let result = db.operate(id, action, &who, note, now);
                 if let Ok(item) = &result {
                     if item.state == ItemState::Pending {
@@ -172,17 +207,43 @@ impl Writer {
             }
             StoreMsg::Get(id, reply) => done!(reply, db.get(id), false),
             StoreMsg::History(id, reply) => done!(reply, db.history(id), false),
-            StoreMsg::List { filter, after, limit, reply } => done!(reply, db.list(&filter, after, limit), false),
+            StoreMsg::List {
+                filter,
+                after,
+                limit,
+                reply,
+            } => done!(reply, db.list(&filter, after, limit), false),
             StoreMsg::Stats(reply) => {
                 let mut stats = self.stats.clone();
-                stats.counts = db.counts().iter().map(|((f, s), n)| (f.clone(), *s, *n)).collect();
-                stats.completed = self.completed.iter().map(|((f, s), n)| (f.clone(), *s, *n)).collect();
+                stats.counts = db
+                    .counts()
+                    .iter()
+                    .map(|((f, s), n)| (f.clone(), *s, *n))
+                    .collect();
+                stats.completed = self
+                    .completed
+                    .iter()
+                    .map(|((f, s), n)| (f.clone(), *s, *n))
+                    .collect();
                 done!(reply, Ok(stats), false)
             }
             StoreMsg::Cursor { flow, name, reply } => done!(reply, db.cursor(&flow, &name), false),
-            StoreMsg::SetCursor { flow, name, value, reply } => done!(reply, db.set_cursor(&flow, &name, value), true),
-            StoreMsg::Mappings { namespace, keys, reply } => done!(reply, db.mappings(&namespace, &keys), false),
-            StoreMsg::SetMappings { namespace, pairs, reply } => done!(reply, db.set_mappings(&namespace, pairs), true),
+            StoreMsg::SetCursor {
+                flow,
+                name,
+                value,
+                reply,
+            } => done!(reply, db.set_cursor(&flow, &name, value), true),
+            StoreMsg::Mappings {
+                namespace,
+                keys,
+                reply,
+            } => done!(reply, db.mappings(&namespace, &keys), false),
+            StoreMsg::SetMappings {
+                namespace,
+                pairs,
+                reply,
+            } => done!(reply, db.set_mappings(&namespace, pairs), true),
             StoreMsg::Audit(entry, reply) => done!(reply, db.audit(entry), true),
             StoreMsg::AuditLog(limit, reply) => done!(reply, db.audit_log(limit), false),
             StoreMsg::Subscribe { flow, actor } => {

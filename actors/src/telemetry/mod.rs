@@ -41,7 +41,12 @@ impl Snapshot {
     /// The one-line summary systemd shows in `systemctl status`.
     pub fn summary(&self) -> String {
         let sum = |pred: fn(ItemState) -> bool| -> u64 {
-            self.store.counts.iter().filter(|(_, s, _)| pred(*s)).map(|(_, _, n)| n).sum()
+            self.store
+                .counts
+                .iter()
+                .filter(|(_, s, _)| pred(*s))
+                .map(|(_, _, n)| n)
+                .sum()
         };
         format!(
             "{} waiting, {} in flight, {} exceptions, {} done; {:.0} items/s in",
@@ -67,17 +72,29 @@ impl Actor for TelemetryActor {
     type State = TelemetryState;
     type Arguments = (StoreHandle, BTreeMap<String, u64>);
 
-    async fn pre_start(&self, myself: ActorRef<TelemetryMsg>, (store, restarts): Self::Arguments) -> Result<TelemetryState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<TelemetryMsg>,
+        (store, restarts): Self::Arguments,
+    ) -> Result<TelemetryState, ActorProcessingErr> {
         myself.send_interval(TICK, || TelemetryMsg::Tick);
         let _ = myself.cast(TelemetryMsg::Tick);
         Ok(TelemetryState {
             store,
-            snapshot: Snapshot { restarts, ..Snapshot::default() },
+            snapshot: Snapshot {
+                restarts,
+                ..Snapshot::default()
+            },
             last_tick: Instant::now(),
         })
     }
 
-    async fn handle(&self, _myself: ActorRef<TelemetryMsg>, msg: TelemetryMsg, st: &mut TelemetryState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        _myself: ActorRef<TelemetryMsg>,
+        msg: TelemetryMsg,
+        st: &mut TelemetryState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             TelemetryMsg::Tick => match st.store.stats().await {
                 Ok(stats) => {
@@ -92,7 +109,9 @@ impl Actor for TelemetryActor {
                 }
                 Err(e) => warn!(error = %e, "telemetry cannot read the store"),
             },
-            TelemetryMsg::Restarted { actor } => *st.snapshot.restarts.entry(actor).or_default() += 1,
+            TelemetryMsg::Restarted { actor } => {
+                *st.snapshot.restarts.entry(actor).or_default() += 1
+            }
             TelemetryMsg::Snapshot(reply) => {
                 let _ = reply.send(st.snapshot.clone());
             }

@@ -11,48 +11,129 @@ pub fn render(s: &Snapshot, ready: bool) -> String {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
     };
 
-    head(&mut out, "xconnector_ready", "gauge", "1 when the daemon accepts work.");
+    head(
+        &mut out,
+        "xconnector_ready",
+        "gauge",
+        "1 when the daemon accepts work.",
+    );
     let _ = writeln!(out, "xconnector_ready {}", u8::from(ready));
 
-    head(&mut out, "xconnector_items", "gauge", "Items in the store by flow and state.");
+    head(
+        &mut out,
+        "xconnector_items",
+        "gauge",
+        "Items in the store by flow and state.",
+    );
     for (flow, state, n) in &s.store.counts {
-        let _ = writeln!(out, "xconnector_items{{flow=\"{}\",state=\"{}\"}} {n}", escape(flow), state.as_str());
+        let _ = writeln!(
+            out,
+            "xconnector_items{{flow=\"{}\",state=\"{}\"}} {n}",
+            escape(flow),
+            state.as_str()
+        );
     }
 
-    head(&mut out, "xconnector_items_completed_total", "counter", "Items finished by a flow since start, by the state they went to.");
+    head(
+        &mut out,
+        "xconnector_items_completed_total",
+        "counter",
+        "Items finished by a flow since start, by the state they went to.",
+    );
     for (flow, state, n) in &s.store.completed {
-        let _ = writeln!(out, "xconnector_items_completed_total{{flow=\"{}\",state=\"{}\"}} {n}", escape(flow), state.as_str());
+        let _ = writeln!(
+            out,
+            "xconnector_items_completed_total{{flow=\"{}\",state=\"{}\"}} {n}",
+            escape(flow),
+            state.as_str()
+        );
     }
 
-    head(&mut out, "xconnector_items_enqueued_total", "counter", "Items durably accepted since start.");
+    head(
+        &mut out,
+        "xconnector_items_enqueued_total",
+        "counter",
+        "Items durably accepted since start.",
+    );
     let _ = writeln!(out, "xconnector_items_enqueued_total {}", s.store.enqueued);
-    head(&mut out, "xconnector_enqueue_rate", "gauge", "Items accepted per second over the last second.");
+    head(
+        &mut out,
+        "xconnector_enqueue_rate",
+        "gauge",
+        "Items accepted per second over the last second.",
+    );
     let _ = writeln!(out, "xconnector_enqueue_rate {:.3}", s.enqueue_rate);
 
-    head(&mut out, "xconnector_store_requests_total", "counter", "Requests served by the store.");
+    head(
+        &mut out,
+        "xconnector_store_requests_total",
+        "counter",
+        "Requests served by the store.",
+    );
     let _ = writeln!(out, "xconnector_store_requests_total {}", s.store.requests);
-    head(&mut out, "xconnector_store_fsync_seconds_total", "counter", "Time spent in fsync.");
-    let _ = writeln!(out, "xconnector_store_fsync_seconds_total {:.6}", s.store.fsync_seconds);
+    head(
+        &mut out,
+        "xconnector_store_fsync_seconds_total",
+        "counter",
+        "Time spent in fsync.",
+    );
+    let _ = writeln!(
+        out,
+        "xconnector_store_fsync_seconds_total {:.6}",
+        s.store.fsync_seconds
+    );
 
-    head(&mut out, "xconnector_store_fsync_batch_size", "histogram", "Requests made durable by one fsync (group commit).");
+    head(
+        &mut out,
+        "xconnector_store_fsync_batch_size",
+        "histogram",
+        "Requests made durable by one fsync (group commit).",
+    );
     let mut cumulative = 0;
     for (le, n) in BATCH_BUCKETS.iter().zip(s.store.fsync_batches) {
         cumulative += n;
-        let _ = writeln!(out, "xconnector_store_fsync_batch_size_bucket{{le=\"{le}\"}} {cumulative}");
+        let _ = writeln!(
+            out,
+            "xconnector_store_fsync_batch_size_bucket{{le=\"{le}\"}} {cumulative}"
+        );
     }
-    let _ = writeln!(out, "xconnector_store_fsync_batch_size_bucket{{le=\"+Inf\"}} {}", s.store.fsyncs);
-    let _ = writeln!(out, "xconnector_store_fsync_batch_size_sum {}", s.store.synced_requests);
-    let _ = writeln!(out, "xconnector_store_fsync_batch_size_count {}", s.store.fsyncs);
+    let _ = writeln!(
+        out,
+        "xconnector_store_fsync_batch_size_bucket{{le=\"+Inf\"}} {}",
+        s.store.fsyncs
+    );
+    let _ = writeln!(
+        out,
+        "xconnector_store_fsync_batch_size_sum {}",
+        s.store.synced_requests
+    );
+    let _ = writeln!(
+        out,
+        "xconnector_store_fsync_batch_size_count {}",
+        s.store.fsyncs
+    );
 
-    head(&mut out, "xconnector_actor_restarts_total", "counter", "Restarts of each actor by the supervisor.");
+    head(
+        &mut out,
+        "xconnector_actor_restarts_total",
+        "counter",
+        "Restarts of each actor by the supervisor.",
+    );
     for (actor, n) in &s.restarts {
-        let _ = writeln!(out, "xconnector_actor_restarts_total{{actor=\"{}\"}} {n}", escape(actor));
+        let _ = writeln!(
+            out,
+            "xconnector_actor_restarts_total{{actor=\"{}\"}} {n}",
+            escape(actor)
+        );
     }
     out
 }
 
 fn escape(label: &str) -> String {
-    label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

@@ -1,0 +1,305 @@
+//! Model-based test of the store's item state machine: random sequences of enqueue, claim,
+//! complete, operator actions, lease expiry and restarts run against the real fjall-backed
+//! store and against a plain in-memory model; after every step both must agree on every item,
+//! every count and every answer.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use xconnector_actors::item::{Completion, ItemId, ItemState, NewItem, OperatorAction};
+use xconnector_actors::store::{ItemDb, ItemFilter, StoreError};
+
+const FLOWS: [&str; 2] = ["orders", "inventory"];
+const LEASE: u64 = 500;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Enqueue { flow: usize, dedupe: Option<u8> },
+    Claim { flow: usize, max: usize },
+    Complete { token: usize, how: How },
+    Operate { item: usize, action: OperatorAction },
+    Release { flow: usize },
+    Advance { ms: u64 },
+    Restart,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum How {
+    Done,
+    Retry(u64),
+    Exception,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let action = prop_oneof![
+        Just(OperatorAction::Retry),
+        Just(OperatorAction::Resolve),
+        Just(OperatorAction::Cancel)
+    ];
+    let how = prop_oneof![
+        Just(How::Done),
+        (0u64..1500).prop_map(How::Retry),
+        Just(How::Exception)
+    ];
+    prop_oneof![
+        4 => (0..2usize, proptest::option::of(0u8..6)).prop_map(|(flow, dedupe)| Op::Enqueue { flow, dedupe }),
+        4 => (0..2usize, 1..4usize).prop_map(|(flow, max)| Op::Claim { flow, max }),
+        4 => (0..64usize, how).prop_map(|(token, how)| Op::Complete { token, how }),
+        2 => (0..64usize, action).prop_map(|(item, action)| Op::Operate { item, action }),
+        1 => (0..2usize).prop_map(|flow| Op::Release { flow }),
+        2 => (0u64..1200).prop_map(|ms| Op::Advance { ms }),
+        1 => Just(Op::Restart),
+    ]
+}
+
+#[derive(Debug, Clone)]
+struct Model {
+    flow: &'static str,
+    state: ItemState,
+    attempts: u32,
+    due_at: u64,
+}
+
+fn due_state(s: ItemState) -> bool {
+    matches!(
+        s,
+        ItemState::Pending | ItemState::Retrying | ItemState::InFlight
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn store_matches_model(ops in proptest::collection::vec(op(), 1..120)) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Some(ItemDb::open(dir.path()).unwrap());
+        let mut model: BTreeMap<ItemId, Model> = BTreeMap::new();
+        let mut dedupe: BTreeMap<(usize, u8), ItemId> = BTreeMap::new();
+        let mut tokens: Vec<(ItemId, u32)> = Vec::new();
+        let mut now = 1_000u64;
+
+        for op in ops {
+            let store = db.as_mut().unwrap();
+            match op {
+                Op::Enqueue { flow, dedupe: key } => {
+                    let out = store.enqueue(vec![NewItem {
+                        flow: FLOWS[flow].into(),
+                        kind: "test".into(),
+                        key: format!("k{}", model.len()),
+                        payload: vec![7; 3],
+                        dedupe_key: key.map(|k| format!("d{k}")),
+                    }], now).unwrap();
+                    let got = out[0];
+                    match key.and_then(|k| dedupe.get(&(flow, k))) {
+                        Some(first) => {
+                            prop_assert!(got.duplicate);
+                            prop_assert_eq!(got.id, *first);
+                        }
+                        None => {
+                            prop_assert!(!got.duplicate);
+                            prop_assert!(!model.contains_key(&got.id));
+                            model.insert(got.id, Model { flow: FLOWS[flow], state: ItemState::Pending, attempts: 0, due_at: now });
+                            if let Some(k) = key { dedupe.insert((flow, k), got.id); }
+                        }
+                    }
+                }
+                Op::Claim { flow, max } => {
+                    let mut expect: Vec<(u64, ItemId)> = model.iter()
+                        .filter(|(_, m)| m.flow == FLOWS[flow] && due_state(m.state) && m.due_at <= now)
+                        .map(|(id, m)| (m.due_at, *id))
+                        .collect();
+                    expect.sort();
+                    expect.truncate(max);
+                    let got = store.claim(FLOWS[flow], max, LEASE, now).unwrap();
+                    let got_ids: Vec<ItemId> = got.iter().map(|c| c.item.id).collect();
+                    let want_ids: Vec<ItemId> = expect.iter().map(|(_, id)| *id).collect();
+                    prop_assert_eq!(&got_ids, &want_ids);
+                    for c in got {
+                        let m = model.get_mut(&c.item.id).unwrap();
+                        m.state = ItemState::InFlight;
+                        m.attempts += 1;
+                        m.due_at = now + LEASE;
+                        prop_assert_eq!(c.attempt(), m.attempts);
+                        prop_assert_eq!(&c.payload, &vec![7u8; 3]);
+                        tokens.push((c.item.id, c.attempt()));
+                    }
+                }
+                Op::Complete { token, how } => {
+                    if tokens.is_empty() { continue; }
+                    let (id, attempt) = tokens[token % tokens.len()];
+                    let completion = match how {
+                        How::Done => Completion::Done,
+                        How::Retry(ms) => Completion::Retry { at: now + ms, error: "transient".into() },
+                        How::Exception => Completion::Exception { reason: "bad".into() },
+                    };
+                    let result = store.complete(id, attempt, completion, now);
+                    let m = model.get_mut(&id).unwrap();
+                    if m.state != ItemState::InFlight || m.attempts != attempt {
+                        prop_assert_eq!(result, Err(StoreError::StaleLease { id, attempt }));
+                    } else {
+                        let item = result.unwrap();
+                        let (state, due) = match how {
+                            How::Done => (ItemState::Done, now),
+                            How::Retry(ms) => (ItemState::Retrying, now + ms),
+                            How::Exception => (ItemState::Exception, now),
+                        };
+                        m.state = state;
+                        m.due_at = due;
+                        prop_assert_eq!(item.state, state);
+                    }
+                }
+                Op::Operate { item, action } => {
+                    if model.is_empty() { continue; }
+                    let id = *model.keys().nth(item % model.len()).unwrap();
+                    let result = store.operate(id, action, "tester", Some("model".into()), now);
+                    let m = model.get_mut(&id).unwrap();
+                    let to = match (action, m.state) {
+                        (_, ItemState::InFlight) => None,
+                        (OperatorAction::Retry, s) if s != ItemState::Pending => Some(ItemState::Pending),
+                        (OperatorAction::Resolve, ItemState::Exception | ItemState::Retrying | ItemState::Pending) => Some(ItemState::Resolved),
+                        (OperatorAction::Cancel, s) if !s.is_terminal() => Some(ItemState::Cancelled),
+                        _ => None,
+                    };
+                    match to {
+                        Some(to) => {
+                            prop_assert_eq!(result.unwrap().state, to);
+                            m.state = to;
+                            m.due_at = now;
+                            if action == OperatorAction::Retry { m.attempts = 0; }
+                        }
+                        None => { let invalid = matches!(result, Err(StoreError::InvalidAction { .. })); prop_assert!(invalid, "expected InvalidAction, got {:?}", result) }
+                    }
+                }
+                Op::Release { flow } => {
+                    let n = store.release(FLOWS[flow], now).unwrap();
+                    let mut expect = 0;
+                    for m in model.values_mut().filter(|m| m.flow == FLOWS[flow] && m.state == ItemState::InFlight) {
+                        m.state = ItemState::Pending;
+                        m.due_at = now;
+                        expect += 1;
+                    }
+                    prop_assert_eq!(n, expect);
+                }
+                Op::Advance { ms } => now += ms,
+                Op::Restart => {
+                    db.take().unwrap().sync().unwrap();
+                    db = Some(ItemDb::open(dir.path()).unwrap());
+                }
+            }
+
+            // After every step: every item, every count and every listing agree with the model.
+            let store = db.as_ref().unwrap();
+            for (id, m) in &model {
+                let (item, _) = store.get(*id).unwrap().unwrap();
+                prop_assert_eq!(item.state, m.state, "item {}", id);
+                prop_assert_eq!(item.attempts, m.attempts, "item {}", id);
+                prop_assert_eq!(&item.flow, m.flow);
+            }
+            for flow in FLOWS {
+                for state in ItemState::ALL {
+                    let want: Vec<ItemId> = model.iter().filter(|(_, m)| m.flow == flow && m.state == state).map(|(id, _)| *id).collect();
+                    prop_assert_eq!(store.count(flow, state), want.len() as u64, "count {} {}", flow, state);
+                    let filter = ItemFilter { flow: Some(flow.into()), state: Some(state) };
+                    let listed: Vec<ItemId> = store.list(&filter, None, usize::MAX).unwrap().iter().map(|i| i.id).collect();
+                    prop_assert_eq!(listed, want);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn history_and_audit_record_every_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = ItemDb::open(dir.path()).unwrap();
+    let id = db
+        .enqueue(
+            vec![NewItem {
+                flow: "orders".into(),
+                kind: "orders/create".into(),
+                key: "#1001".into(),
+                payload: b"{}".to_vec(),
+                dedupe_key: None,
+            }],
+            10,
+        )
+        .unwrap()[0]
+        .id;
+    let c = db.claim("orders", 10, LEASE, 20).unwrap();
+    db.complete(
+        id,
+        c[0].attempt(),
+        Completion::Exception {
+            reason: "address missing".into(),
+        },
+        30,
+    )
+    .unwrap();
+    db.operate(
+        id,
+        OperatorAction::Resolve,
+        "alice",
+        Some("shipped by hand".into()),
+        40,
+    )
+    .unwrap();
+    let states: Vec<ItemState> = db.history(id).unwrap().iter().map(|h| h.to).collect();
+    assert_eq!(
+        states,
+        [
+            ItemState::Pending,
+            ItemState::InFlight,
+            ItemState::Exception,
+            ItemState::Resolved
+        ]
+    );
+    let audit = db.audit_log(10).unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].who, "alice");
+    assert_eq!(audit[0].action, "resolve");
+    assert_eq!(audit[0].note.as_deref(), Some("shipped by hand"));
+    // Paging with `after` continues where the last page ended.
+    for n in 0..5 {
+        db.enqueue(
+            vec![NewItem {
+                flow: "orders".into(),
+                kind: "k".into(),
+                key: format!("{n}"),
+                payload: vec![],
+                dedupe_key: None,
+            }],
+            50,
+        )
+        .unwrap();
+    }
+    let filter = ItemFilter {
+        flow: Some("orders".into()),
+        state: None,
+    };
+    let first = db.list(&filter, None, 3).unwrap();
+    let rest = db.list(&filter, Some(first[2].id), 10).unwrap();
+    assert_eq!(first.len() + rest.len(), 6);
+    assert!(first.last().unwrap().id < rest[0].id);
+}
+
+#[test]
+fn a_store_of_another_format_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = fjall::Database::builder(dir.path()).open().unwrap();
+        let meta = db
+            .keyspace("meta", fjall::KeyspaceCreateOptions::default)
+            .unwrap();
+        meta.insert("format", 99u64.to_be_bytes()).unwrap();
+    }
+    let err = ItemDb::open(dir.path()).err().unwrap();
+    assert_eq!(
+        err,
+        StoreError::Incompatible {
+            found: 99,
+            expected: 1
+        }
+    );
+    assert!(err.to_string().contains("move the data directory aside"));
+}

@@ -1,0 +1,287 @@
+//! The actor tree under failure: a panicking flow is restarted and its item retried, a flow
+//! that keeps failing stops the engine with its name, pause holds work back, and shutdown
+//! drains or releases what is in flight.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use xconnector_actors::flows::{Flow, FlowContext, FlowSettings, FlowSpec, Outcome};
+use xconnector_actors::item::{Claimed, ItemId, ItemState, NewItem};
+use xconnector_actors::retry::Backoff;
+use xconnector_actors::store::{ItemDb, StoreHandle};
+use xconnector_actors::supervisor::RestartPolicy;
+use xconnector_actors::telemetry::prometheus;
+use xconnector_actors::{Engine, EngineConfig};
+
+/// Panics on its first `panics` calls, then succeeds after `work`.
+struct Flaky {
+    panics: u32,
+    calls: Arc<AtomicU32>,
+    work: Duration,
+}
+
+impl Flow for Flaky {
+    async fn process(&self, _item: &Claimed, _ctx: &FlowContext) -> Outcome {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(self.work).await;
+        if n < self.panics {
+            panic!("simulated bug on call {n}");
+        }
+        Outcome::Done
+    }
+}
+
+fn settings() -> FlowSettings {
+    FlowSettings {
+        concurrency: 4,
+        lease: Duration::from_secs(30),
+        poll_every: Duration::from_millis(50),
+        ..FlowSettings::default()
+    }
+}
+
+fn fast_policy(max_restarts: u32) -> RestartPolicy {
+    RestartPolicy {
+        max_restarts,
+        window: Duration::from_secs(60),
+        backoff: Backoff::new(Duration::from_millis(5), Duration::from_millis(20)),
+    }
+}
+
+async fn enqueue(store: &StoreHandle, flow: &str, n: usize) -> Vec<ItemId> {
+    let items = (0..n)
+        .map(|i| NewItem {
+            flow: flow.into(),
+            kind: "test".into(),
+            key: format!("k{i}"),
+            payload: vec![1; 16],
+            dedupe_key: None,
+        })
+        .collect();
+    store
+        .enqueue(items)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect()
+}
+
+/// Polls `check` until it returns Some, or fails after a generous deadline.
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn state_of(store: &StoreHandle, id: ItemId) -> ItemState {
+    store.get(id).await.unwrap().unwrap().0.state
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_flow_is_restarted_and_its_item_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Arc::new(AtomicU32::new(0));
+    let flow = Flaky {
+        panics: 1,
+        calls: calls.clone(),
+        work: Duration::ZERO,
+    };
+    let (engine, _fatal) = Engine::start(EngineConfig {
+        store_dir: dir.path().into(),
+        flows: vec![FlowSpec::new("flaky", settings(), flow)],
+        policy: fast_policy(5),
+    })
+    .await
+    .unwrap();
+    let store = engine.store().clone();
+    let id = enqueue(&store, "flaky", 1).await[0];
+
+    eventually("the item to be done", || async {
+        (state_of(&store, id).await == ItemState::Done).then_some(())
+    })
+    .await;
+    let (item, _) = store.get(id).await.unwrap().unwrap();
+    assert_eq!(
+        item.attempts, 2,
+        "claimed once by the actor that panicked, once by its successor"
+    );
+    let path: Vec<ItemState> = store
+        .history(id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.to)
+        .collect();
+    assert_eq!(
+        path,
+        [
+            ItemState::Pending,
+            ItemState::InFlight,
+            ItemState::Pending,
+            ItemState::InFlight,
+            ItemState::Done
+        ]
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+    let snapshot = eventually("the restart in telemetry", || async {
+        let s = engine.snapshot().await.ok()?;
+        (s.restarts.get("flow:flaky") == Some(&1)).then_some(s)
+    })
+    .await;
+    let text = prometheus::render(&snapshot, true);
+    assert!(
+        text.contains("xconnector_actor_restarts_total{actor=\"flow:flaky\"} 1\n"),
+        "{text}"
+    );
+    engine.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flow_that_keeps_failing_stops_the_engine_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = Flaky {
+        panics: u32::MAX,
+        calls: Arc::new(AtomicU32::new(0)),
+        work: Duration::ZERO,
+    };
+    let (engine, mut fatal) = Engine::start(EngineConfig {
+        store_dir: dir.path().into(),
+        flows: vec![FlowSpec::new("doomed", settings(), flow)],
+        policy: fast_policy(2),
+    })
+    .await
+    .unwrap();
+    enqueue(engine.store(), "doomed", 1).await;
+    let reason = tokio::time::timeout(Duration::from_secs(20), fatal.wait())
+        .await
+        .expect("the supervisor gives up");
+    assert!(reason.contains("flow:doomed"), "{reason}");
+    assert!(reason.contains("failed 3 times"), "{reason}");
+    assert!(reason.contains("simulated bug"), "{reason}");
+    engine.shutdown(Duration::from_secs(1)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_flow_claims_nothing_until_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = Flaky {
+        panics: 0,
+        calls: Arc::new(AtomicU32::new(0)),
+        work: Duration::ZERO,
+    };
+    let (engine, _fatal) = Engine::start(EngineConfig {
+        store_dir: dir.path().into(),
+        flows: vec![FlowSpec::new("steady", settings(), flow)],
+        policy: fast_policy(5),
+    })
+    .await
+    .unwrap();
+    engine.pause("steady").await.unwrap();
+    eventually("the pause to apply", || async {
+        engine
+            .flow_status("steady")
+            .await
+            .ok()?
+            .paused
+            .then_some(())
+    })
+    .await;
+    let ids = enqueue(engine.store(), "steady", 3).await;
+    // Several poll periods pass; nothing may be claimed while paused.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for id in &ids {
+        assert_eq!(state_of(engine.store(), *id).await, ItemState::Pending);
+    }
+    engine.resume("steady").await.unwrap();
+    for id in ids {
+        eventually("resumed work", || async {
+            (state_of(engine.store(), id).await == ItemState::Done).then_some(())
+        })
+        .await;
+    }
+    assert!(engine.pause("nope").await.is_err());
+    engine.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drains_in_flight_items_within_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = Flaky {
+        panics: 0,
+        calls: Arc::new(AtomicU32::new(0)),
+        work: Duration::from_millis(300),
+    };
+    let (engine, _fatal) = Engine::start(EngineConfig {
+        store_dir: dir.path().into(),
+        flows: vec![FlowSpec::new("slow", settings(), flow)],
+        policy: fast_policy(5),
+    })
+    .await
+    .unwrap();
+    let ids = enqueue(engine.store(), "slow", 10).await;
+    eventually("items in flight", || async {
+        (engine.flow_status("slow").await.ok()?.in_flight > 0).then_some(())
+    })
+    .await;
+    let report = engine.shutdown(Duration::from_secs(10)).await.unwrap();
+    assert!(report.drained);
+    assert_eq!(report.released, 0);
+
+    let db = ItemDb::open(dir.path()).unwrap();
+    let done = db.count("slow", ItemState::Done);
+    let pending = db.count("slow", ItemState::Pending);
+    assert!(done >= 1, "the in-flight items finished");
+    assert_eq!(
+        done + pending,
+        ids.len() as u64,
+        "nothing lost, nothing left in flight"
+    );
+    assert_eq!(db.count("slow", ItemState::InFlight), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_still_in_flight_at_the_deadline_are_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = Flaky {
+        panics: 0,
+        calls: Arc::new(AtomicU32::new(0)),
+        work: Duration::from_secs(60),
+    };
+    let (engine, _fatal) = Engine::start(EngineConfig {
+        store_dir: dir.path().into(),
+        flows: vec![FlowSpec::new("stuck", settings(), flow)],
+        policy: fast_policy(5),
+    })
+    .await
+    .unwrap();
+    enqueue(engine.store(), "stuck", 2).await;
+    eventually("items in flight", || async {
+        (engine.flow_status("stuck").await.ok()?.in_flight == 2).then_some(())
+    })
+    .await;
+    let report = engine.shutdown(Duration::from_millis(200)).await.unwrap();
+    assert!(!report.drained);
+    assert_eq!(report.released, 2);
+    let db = ItemDb::open(dir.path()).unwrap();
+    assert_eq!(
+        db.count("stuck", ItemState::Pending),
+        2,
+        "due again at the next start, not lost"
+    );
+}
