@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use fjall::{
-    Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch as WriteBatch, PersistMode,
+    Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions, OwnedWriteBatch as WriteBatch, PersistMode,
 };
 
 use super::{StoreError, keys};
@@ -90,9 +90,14 @@ impl ItemDb {
                 keys::split_count(&k).ok_or_else(|| StoreError::Corrupt("bad count key".into()))?;
             counts_mem.insert(key, keys::read_u64(&v).unwrap_or(0));
         }
+        // Payloads are large and written once: kept in blob files apart from the LSM tree, so
+        // that flushes and compactions move keys and small metadata, not 16 KiB bodies.
+        let payloads = db.keyspace("payloads", || {
+            KeyspaceCreateOptions::default().with_kv_separation(Some(KvSeparationOptions::default()))
+        })?;
         Ok(ItemDb {
             items: ks("items")?,
-            payloads: ks("payloads")?,
+            payloads,
             due: ks("due")?,
             states: ks("states")?,
             dedupe: ks("dedupe")?,

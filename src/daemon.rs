@@ -1,0 +1,164 @@
+//! `xconnector run`: start the engine and the HTTP listener, tell systemd, and stop cleanly on
+//! SIGTERM or SIGINT (drain in-flight work up to the grace period, persist, exit 0).
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+use xconnector_actors::Engine;
+
+use crate::cli::{LogFormatArg, RunArgs};
+use crate::config::{self, Config, LogFormat};
+use crate::http::{self, AppState};
+use crate::{logging, systemd, wiring};
+
+/// How often `STATUS=` is refreshed when systemd's watchdog does not ask for more.
+const STATUS_EVERY: Duration = Duration::from_secs(5);
+
+pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let config = match config::load(&args.config) {
+        Ok(c) => apply_overrides(c, &args),
+        Err(errors) => {
+            eprintln!("{errors}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let format = match args.log_format {
+        Some(LogFormatArg::Json) => LogFormat::Json,
+        Some(LogFormatArg::Text) => LogFormat::Text,
+        None => config.log.format,
+    };
+    logging::init(&config.log.level, format)?;
+    if !args.headless {
+        info!("the terminal UI is not part of this build yet; running headless");
+    }
+
+    let (engine, mut fatal) = Engine::start(wiring::engine_config(&config))
+        .await
+        .context("cannot start the engine")?;
+    let engine = Arc::new(engine);
+    let ready = Arc::new(AtomicBool::new(false));
+    let listener = TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("server.listen: cannot listen on {}", config.server.listen))?;
+    let addr: SocketAddr = listener.local_addr()?;
+    let (stop_http, mut http_stopped) = watch::channel(false);
+    let app = http::router(AppState { engine: engine.clone(), ready: ready.clone() });
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = http_stopped.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    info!(%addr, "http listening");
+
+    ready.store(true, Ordering::SeqCst);
+    let summary = engine.snapshot().await.map(|s| s.summary()).unwrap_or_default();
+    systemd::ready(&format!("ready; {summary}"));
+    info!(store = %config.store.dir.display(), flows = ?engine.flows().await.unwrap_or_default(), "xconnector ready");
+    let keepalive = tokio::spawn(keep_systemd_informed(engine.clone(), config.daemon.watchdog));
+
+    let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let gave_up = tokio::select! {
+        _ = sigterm.recv() => { info!("SIGTERM: shutting down"); None }
+        _ = sigint.recv() => { info!("SIGINT: shutting down"); None }
+        reason = fatal.wait() => { error!(%reason, "shutting down after a fatal error"); Some(reason) }
+    };
+
+    ready.store(false, Ordering::SeqCst);
+    keepalive.abort();
+    systemd::stopping();
+    let grace = config.daemon.shutdown_grace;
+    match engine.shutdown(grace).await {
+        Ok(report) if report.drained => info!("all in-flight work finished"),
+        Ok(report) => warn!(released = report.released, ?grace, "grace period over; unfinished items are retried on the next start"),
+        Err(e) => error!(error = %e, "shutdown incomplete; unacknowledged work is retried on the next start"),
+    }
+    let _ = stop_http.send(true);
+    match tokio::time::timeout(Duration::from_secs(5), server).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => warn!(error = %e, "http server ended with an error"),
+        _ => warn!("http server did not stop in time"),
+    }
+    info!("stopped");
+    Ok(match gave_up {
+        None => ExitCode::SUCCESS,
+        Some(reason) => {
+            eprintln!("xconnector: {reason}");
+            ExitCode::from(1)
+        }
+    })
+}
+
+/// `--listen`, `--data-dir` and `--socket` win over the file. A socket inside the configured
+/// store directory moves with `--data-dir`, so that daemons started side by side with different
+/// data directories do not fight over one socket.
+pub fn apply_overrides(mut config: Config, args: &RunArgs) -> Config {
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    if let Some(dir) = &args.data_dir {
+        if args.socket.is_none() {
+            if let Ok(rest) = config.control.socket.strip_prefix(&config.store.dir) {
+                config.control.socket = dir.join(rest);
+            }
+        }
+        config.store.dir = dir.clone();
+    }
+    if let Some(socket) = &args.socket {
+        config.control.socket = socket.clone();
+    }
+    config
+}
+
+/// Refreshes `STATUS=` and, when systemd's watchdog is on, pings it, but only after the engine
+/// answered: a hung engine must let the watchdog fire.
+async fn keep_systemd_informed(engine: Arc<Engine>, watchdog: bool) {
+    let ping = watchdog.then(systemd::watchdog_interval).flatten();
+    let mut tick = tokio::time::interval(ping.unwrap_or(STATUS_EVERY).min(STATUS_EVERY));
+    loop {
+        tick.tick().await;
+        let Ok(snapshot) = engine.snapshot().await else {
+            continue;
+        };
+        let summary = snapshot.summary();
+        if ping.is_some() {
+            systemd::watchdog(&summary);
+        } else {
+            systemd::status(&summary);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn data_dir_moves_a_socket_that_lived_in_the_store() {
+        let config = config::parse("", "config.toml", &|_| None).unwrap();
+        let args = RunArgs { data_dir: Some(PathBuf::from("/tmp/x1")), ..RunArgs::default() };
+        let c = apply_overrides(config.clone(), &args);
+        assert_eq!(c.store.dir, PathBuf::from("/tmp/x1"));
+        assert_eq!(c.control.socket, PathBuf::from("/tmp/x1/xconnector.sock"));
+        let args = RunArgs {
+            data_dir: Some(PathBuf::from("/tmp/x1")),
+            socket: Some(PathBuf::from("/run/xc.sock")),
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            ..RunArgs::default()
+        };
+        let c = apply_overrides(config, &args);
+        assert_eq!(c.control.socket, PathBuf::from("/run/xc.sock"));
+        assert_eq!(c.server.listen.port(), 0);
+    }
+}

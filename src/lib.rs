@@ -1,0 +1,70 @@
+//! xconnector: the daemon between a Shopify store and the back office.
+//!
+//! The binary composes the engine (`xconnector-actors`) with what only a program has:
+//! - `cli`: commands and flags; `config`: loading `config.toml` with line-numbered errors;
+//! - `daemon`: `run`: engine, HTTP listener, signals, systemd; `http`: the router;
+//! - `wiring`: configuration → engine; `logging`, `systemd`: the process's surroundings;
+//! - `bench`: measurements; `debug`: hidden tools for the crash tests.
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod debug;
+pub mod http;
+pub mod logging;
+pub mod systemd;
+pub mod wiring;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{BenchCommand, Cli, Command, DebugCommand, RunArgs};
+
+/// The whole program: parse the command line, run the command, map the outcome to an exit
+/// status (0 ok, 1 runtime failure, 2 invalid configuration).
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("xconnector: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+            Command::Run(args) => daemon::run(args).await,
+            Command::CheckConfig { config } => Ok(check_config(&config)),
+            Command::Bench { what: BenchCommand::Store { dir, seconds } } => {
+                bench::store(dir, seconds).await.map(|()| ExitCode::SUCCESS)
+            }
+            Command::Debug {
+                what: DebugCommand::StoreWriter { dir, flow, count, writers, claim_every, lease_ms, payload },
+            } => debug::store_writer(debug::StoreWriter { dir, flow, count, writers, claim_every, lease_ms, payload })
+                .await
+                .map(|()| ExitCode::SUCCESS),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xconnector: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_config(path: &std::path::Path) -> ExitCode {
+    match config::load(path) {
+        Ok(_) => {
+            println!("ok");
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! Turns the configuration into the engine's configuration: which flows run, with what settings.
+
+use tracing::warn;
+use xconnector_actors::EngineConfig;
+use xconnector_actors::flows::log::LogFlow;
+use xconnector_actors::flows::{FlowSettings, FlowSpec};
+use xconnector_actors::retry::Backoff;
+use xconnector_actors::supervisor::RestartPolicy;
+
+use crate::config::Config;
+
+pub fn engine_config(config: &Config) -> EngineConfig {
+    let mut flows = Vec::new();
+    if let Some(log) = config.flows.log.as_ref().filter(|f| f.enabled) {
+        let settings = FlowSettings {
+            concurrency: log.concurrency as usize,
+            lease: log.effective_lease(&config.store),
+            max_attempts: log.max_attempts,
+            ..FlowSettings::default()
+        };
+        flows.push(FlowSpec::new("log", settings, LogFlow { work_time: log.work_time }));
+    }
+    if config.flows.orders.as_ref().is_some_and(|f| f.enabled) {
+        warn!("flows.orders is configured, but this build has no orders flow yet; it is not started");
+    }
+    let d = &config.daemon;
+    EngineConfig {
+        store_dir: config.store.dir.clone(),
+        flows,
+        policy: RestartPolicy {
+            max_restarts: d.max_restarts,
+            window: d.restart_window,
+            backoff: Backoff::new(d.restart_backoff, d.restart_backoff_max),
+        },
+    }
+}
