@@ -14,7 +14,9 @@ use xconnector_actors::supervisor::RestartPolicy;
 use xconnector_actors::{Engine, EngineConfig};
 
 pub async fn store(dir: Option<PathBuf>, seconds: f64) -> anyhow::Result<()> {
-    let base = dir.unwrap_or_else(std::env::temp_dir).join(format!("xconnector-bench-{}", std::process::id()));
+    let base = dir
+        .unwrap_or_else(std::env::temp_dir)
+        .join(format!("xconnector-bench-{}", std::process::id()));
     std::fs::create_dir_all(&base).with_context(|| format!("cannot create {}", base.display()))?;
     let span = Duration::from_secs_f64(seconds.max(0.5));
     let result = run_all(&base, span).await;
@@ -24,10 +26,17 @@ pub async fn store(dir: Option<PathBuf>, seconds: f64) -> anyhow::Result<()> {
 
 async fn run_all(base: &Path, span: Duration) -> anyhow::Result<()> {
     let raw = raw_fsync_rate(&base.join("fsync-probe"), span)?;
-    println!("store benchmark in {} ({:.1} s per run)", base.display(), span.as_secs_f64());
+    println!(
+        "store benchmark in {} ({:.1} s per run)",
+        base.display(),
+        span.as_secs_f64()
+    );
     println!("raw fsync rate: {raw:.0} fsyncs/s (4 KiB write + fdatasync, one writer)");
     println!();
-    println!("{:>8} {:>8} {:>12} {:>9} {:>9} {:>12} {:>10}", "payload", "writers", "items/s", "p50 ms", "p99 ms", "items/fsync", "vs raw");
+    println!(
+        "{:>8} {:>8} {:>12} {:>9} {:>9} {:>12} {:>10}",
+        "payload", "writers", "items/s", "p50 ms", "p99 ms", "items/fsync", "vs raw"
+    );
     for payload in [1024usize, 16 * 1024] {
         for writers in [1usize, 8, 64] {
             let dir = base.join(format!("store-{payload}-{writers}"));
@@ -51,7 +60,12 @@ async fn run_all(base: &Path, span: Duration) -> anyhow::Result<()> {
 /// Synchronous writes of one block, each followed by fdatasync: what a store without group
 /// commit could at best acknowledge per second.
 fn raw_fsync_rate(path: &Path, span: Duration) -> anyhow::Result<f64> {
-    let mut file = OpenOptions::new().create(true).truncate(true).read(true).write(true).open(path)?;
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(path)?;
     let block = vec![0x5a_u8; 4096];
     file.write_all(&block)?;
     file.sync_all()?;
@@ -75,7 +89,12 @@ struct RunResult {
 
 /// `writers` tasks each enqueue one item at a time through the store actor and wait for its
 /// durable acknowledgement, for `span`.
-async fn enqueue_run(dir: &Path, payload: usize, writers: usize, span: Duration) -> anyhow::Result<RunResult> {
+async fn enqueue_run(
+    dir: &Path,
+    payload: usize,
+    writers: usize,
+    span: Duration,
+) -> anyhow::Result<RunResult> {
     let (engine, _fatal) = Engine::start(EngineConfig {
         store_dir: dir.to_path_buf(),
         flows: Vec::new(),
@@ -117,7 +136,12 @@ async fn enqueue_run(dir: &Path, payload: usize, writers: usize, span: Duration)
     let stats = engine.store().stats().await?;
     engine.shutdown(Duration::from_secs(5)).await?;
     latencies.sort_unstable();
-    let pick = |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default();
+    let pick = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or_default()
+    };
     Ok(RunResult {
         items_per_sec: latencies.len() as f64 / elapsed.as_secs_f64(),
         p50: pick(0.50),

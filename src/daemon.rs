@@ -50,7 +50,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("server.listen: cannot listen on {}", config.server.listen))?;
     let addr: SocketAddr = listener.local_addr()?;
     let (stop_http, mut http_stopped) = watch::channel(false);
-    let app = http::router(AppState { engine: engine.clone(), ready: ready.clone() });
+    let app = http::router(AppState {
+        engine: engine.clone(),
+        ready: ready.clone(),
+    });
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -61,10 +64,17 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     info!(%addr, "http listening");
 
     ready.store(true, Ordering::SeqCst);
-    let summary = engine.snapshot().await.map(|s| s.summary()).unwrap_or_default();
+    let summary = engine
+        .snapshot()
+        .await
+        .map(|s| s.summary())
+        .unwrap_or_default();
     systemd::ready(&format!("ready; {summary}"));
     info!(store = %config.store.dir.display(), flows = ?engine.flows().await.unwrap_or_default(), "xconnector ready");
-    let keepalive = tokio::spawn(keep_systemd_informed(engine.clone(), config.daemon.watchdog));
+    let keepalive = tokio::spawn(keep_systemd_informed(
+        engine.clone(),
+        config.daemon.watchdog,
+    ));
 
     let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
@@ -80,8 +90,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let grace = config.daemon.shutdown_grace;
     match engine.shutdown(grace).await {
         Ok(report) if report.drained => info!("all in-flight work finished"),
-        Ok(report) => warn!(released = report.released, ?grace, "grace period over; unfinished items are retried on the next start"),
-        Err(e) => error!(error = %e, "shutdown incomplete; unacknowledged work is retried on the next start"),
+        Ok(report) => warn!(
+            released = report.released,
+            ?grace,
+            "grace period over; unfinished items are retried on the next start"
+        ),
+        Err(e) => {
+            error!(error = %e, "shutdown incomplete; unacknowledged work is retried on the next start")
+        }
     }
     let _ = stop_http.send(true);
     match tokio::time::timeout(Duration::from_secs(5), server).await {
@@ -147,7 +163,10 @@ mod tests {
     #[test]
     fn data_dir_moves_a_socket_that_lived_in_the_store() {
         let config = config::parse("", "config.toml", &|_| None).unwrap();
-        let args = RunArgs { data_dir: Some(PathBuf::from("/tmp/x1")), ..RunArgs::default() };
+        let args = RunArgs {
+            data_dir: Some(PathBuf::from("/tmp/x1")),
+            ..RunArgs::default()
+        };
         let c = apply_overrides(config.clone(), &args);
         assert_eq!(c.store.dir, PathBuf::from("/tmp/x1"));
         assert_eq!(c.control.socket, PathBuf::from("/tmp/x1/xconnector.sock"));

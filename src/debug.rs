@@ -51,7 +51,10 @@ pub async fn store_writer(args: StoreWriter) -> anyhow::Result<()> {
                 let id = store.enqueue(vec![item]).await?[0].id;
                 println!("ack {key} {id}");
                 if args.claim_every > 0 && i % args.claim_every == 0 {
-                    for c in store.claim(&args.flow, 1, Duration::from_millis(args.lease_ms)).await? {
+                    for c in store
+                        .claim(&args.flow, 1, Duration::from_millis(args.lease_ms))
+                        .await?
+                    {
                         println!("claimed {}", c.item.id);
                     }
                 }

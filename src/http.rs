@@ -32,7 +32,10 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     if state.ready.load(Ordering::SeqCst) {
         (StatusCode::OK, "ready\n")
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready: starting or shutting down\n")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: starting or shutting down\n",
+        )
     }
 }
 
@@ -40,10 +43,17 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     match state.engine.snapshot().await {
         Ok(snapshot) => (
             StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
             prometheus::render(&snapshot, state.ready.load(Ordering::SeqCst)),
         )
             .into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("metrics unavailable: {e}\n")).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("metrics unavailable: {e}\n"),
+        )
+            .into_response(),
     }
 }

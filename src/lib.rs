@@ -26,7 +26,10 @@ use cli::{BenchCommand, Cli, Command, DebugCommand, RunArgs};
 /// status (0 ok, 1 runtime failure, 2 invalid configuration).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("xconnector: cannot start the async runtime: {e}");
@@ -37,14 +40,31 @@ pub fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
             Command::Run(args) => daemon::run(args).await,
             Command::CheckConfig { config } => Ok(check_config(&config)),
-            Command::Bench { what: BenchCommand::Store { dir, seconds } } => {
-                bench::store(dir, seconds).await.map(|()| ExitCode::SUCCESS)
-            }
+            Command::Bench {
+                what: BenchCommand::Store { dir, seconds },
+            } => bench::store(dir, seconds).await.map(|()| ExitCode::SUCCESS),
             Command::Debug {
-                what: DebugCommand::StoreWriter { dir, flow, count, writers, claim_every, lease_ms, payload },
-            } => debug::store_writer(debug::StoreWriter { dir, flow, count, writers, claim_every, lease_ms, payload })
-                .await
-                .map(|()| ExitCode::SUCCESS),
+                what:
+                    DebugCommand::StoreWriter {
+                        dir,
+                        flow,
+                        count,
+                        writers,
+                        claim_every,
+                        lease_ms,
+                        payload,
+                    },
+            } => debug::store_writer(debug::StoreWriter {
+                dir,
+                flow,
+                count,
+                writers,
+                claim_every,
+                lease_ms,
+                payload,
+            })
+            .await
+            .map(|()| ExitCode::SUCCESS),
         }
     });
     match result {

@@ -15,7 +15,8 @@ pub fn init(level: &str, format: LogFormat) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("log.level: invalid filter {level:?}: {e}"))?,
     };
     // Colour only for a person at a terminal who has not asked for none (no-color.org).
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let ansi = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

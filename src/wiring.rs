@@ -18,10 +18,18 @@ pub fn engine_config(config: &Config) -> EngineConfig {
             max_attempts: log.max_attempts,
             ..FlowSettings::default()
         };
-        flows.push(FlowSpec::new("log", settings, LogFlow { work_time: log.work_time }));
+        flows.push(FlowSpec::new(
+            "log",
+            settings,
+            LogFlow {
+                work_time: log.work_time,
+            },
+        ));
     }
     if config.flows.orders.as_ref().is_some_and(|f| f.enabled) {
-        warn!("flows.orders is configured, but this build has no orders flow yet; it is not started");
+        warn!(
+            "flows.orders is configured, but this build has no orders flow yet; it is not started"
+        );
     }
     let d = &config.daemon;
     EngineConfig {

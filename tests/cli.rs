@@ -7,8 +7,17 @@ use common::*;
 #[test]
 fn the_shipped_config_passes_check_config() {
     let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml");
-    let out = xconnector().args(["check-config", "--config", shipped]).env_remove("XC_API_TOKEN").output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n", "{}", String::from_utf8_lossy(&out.stderr));
+    let out = xconnector()
+        .args(["check-config", "--config", shipped])
+        .env_remove("XC_API_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ok\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success());
 }
 
@@ -21,17 +30,58 @@ fn check_config_lists_every_error_with_exit_status_2() {
         "[server]\nlisten = 8080\n\n[endpoints.erp]\nkind = \"http\"\nurl = \"http://127.0.0.1:9100/orders\"\n\n[shopify]\nshop_domain = \"demo.myshopify.com\"\naccess_token = \"${XC_TEST_UNSET_TOKEN}\"\n\n[flows.orders]\ntargets = [\"erpp\"]\n",
     )
     .unwrap();
-    let out = xconnector().args(["check-config", "--config"]).arg(&path).env_remove("XC_TEST_UNSET_TOKEN").output().unwrap();
+    let out = xconnector()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .env_remove("XC_TEST_UNSET_TOKEN")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("config.toml:2: server.listen: expected a string"), "{stderr}");
+    assert!(
+        stderr.contains("config.toml:2: server.listen: expected a string"),
+        "{stderr}"
+    );
     assert!(stderr.contains("config.toml:10: shopify.access_token: environment variable XC_TEST_UNSET_TOKEN is not set"), "{stderr}");
-    assert!(stderr.contains("config.toml:13: flows.orders.targets: unknown endpoint \"erpp\""), "{stderr}");
+    assert!(
+        stderr.contains("config.toml:13: flows.orders.targets: unknown endpoint \"erpp\""),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn a_missing_config_file_is_named() {
-    let out = xconnector().args(["check-config", "--config", "/nonexistent/xc.toml"]).output().unwrap();
+    let out = xconnector()
+        .args(["check-config", "--config", "/nonexistent/xc.toml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/xc.toml"));
+}
+
+#[test]
+fn the_example_configs_in_deploy_pass_check_config() {
+    let deploy = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(deploy).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let out = xconnector()
+                .args(["check-config", "--config"])
+                .arg(&path)
+                .env("XC_API_TOKEN", "t")
+                .env("SHOPIFY_ACCESS_TOKEN", "t")
+                .env("SHOPIFY_WEBHOOK_SECRET", "t")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1);
 }

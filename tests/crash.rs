@@ -27,8 +27,25 @@ fn sigkill_loses_no_acknowledged_item_and_in_flight_items_come_back() {
 
     for round in 0..ROUNDS {
         let mut child = xconnector()
-            .args(["debug", "store-writer", "--flow", "crash", "--count", "1000000", "--writers", "16"])
-            .args(["--claim-every", "7", "--lease-ms", "60000", "--payload", "2048", "--dir"])
+            .args([
+                "debug",
+                "store-writer",
+                "--flow",
+                "crash",
+                "--count",
+                "1000000",
+                "--writers",
+                "16",
+            ])
+            .args([
+                "--claim-every",
+                "7",
+                "--lease-ms",
+                "60000",
+                "--payload",
+                "2048",
+                "--dir",
+            ])
             .arg(&data)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -75,24 +92,58 @@ fn sigkill_loses_no_acknowledged_item_and_in_flight_items_come_back() {
     }
 
     let db = ItemDb::open(&data).unwrap();
-    let all = db.list(&ItemFilter { flow: Some("crash".into()), state: None }, None, usize::MAX).unwrap();
+    let all = db
+        .list(
+            &ItemFilter {
+                flow: Some("crash".into()),
+                state: None,
+            },
+            None,
+            usize::MAX,
+        )
+        .unwrap();
     let mut by_key: BTreeMap<String, Vec<ItemId>> = BTreeMap::new();
     for item in &all {
-        by_key.entry(item.dedupe_key.clone().unwrap()).or_default().push(item.id);
+        by_key
+            .entry(item.dedupe_key.clone().unwrap())
+            .or_default()
+            .push(item.id);
     }
-    assert!(by_key.values().all(|ids| ids.len() == 1), "a dedupe key stored twice");
+    assert!(
+        by_key.values().all(|ids| ids.len() == 1),
+        "a dedupe key stored twice"
+    );
     for (key, id) in &acked {
-        assert_eq!(by_key.get(key), Some(&vec![*id]), "acknowledged {key} is missing or changed");
+        assert_eq!(
+            by_key.get(key),
+            Some(&vec![*id]),
+            "acknowledged {key} is missing or changed"
+        );
     }
-    assert!(acked.len() >= 500 * ROUNDS, "the test exercised enough items");
+    assert!(
+        acked.len() >= 500 * ROUNDS,
+        "the test exercised enough items"
+    );
 
     // Leases taken before a crash expire; then every unfinished item is claimable again.
     let claimable = db.count("crash", ItemState::Pending) + db.count("crash", ItemState::InFlight);
-    assert_eq!(claimable, all.len() as u64, "nothing was completed, so everything is waiting");
+    assert_eq!(
+        claimable,
+        all.len() as u64,
+        "nothing was completed, so everything is waiting"
+    );
     let mut db = db;
     let later = now_ms() + 10 * 60 * 1000;
-    let reclaimed: BTreeSet<ItemId> = db.claim("crash", usize::MAX, 1000, later).unwrap().iter().map(|c| c.item.id).collect();
+    let reclaimed: BTreeSet<ItemId> = db
+        .claim("crash", usize::MAX, 1000, later)
+        .unwrap()
+        .iter()
+        .map(|c| c.item.id)
+        .collect();
     assert_eq!(reclaimed.len(), all.len());
-    assert!(claimed.is_subset(&reclaimed), "an item in flight at a crash was not due again");
+    assert!(
+        claimed.is_subset(&reclaimed),
+        "an item in flight at a crash was not due again"
+    );
     assert!(!claimed.is_empty());
 }

@@ -18,11 +18,23 @@ fn sigterm_with_items_in_flight_exits_zero_and_loses_nothing() {
     let data = dir.path().join("data");
     // Work waiting for the placeholder flow, put there through the store actor.
     let seeded = xconnector()
-        .args(["debug", "store-writer", "--flow", "log", "--count", &ITEMS.to_string(), "--dir"])
+        .args([
+            "debug",
+            "store-writer",
+            "--flow",
+            "log",
+            "--count",
+            &ITEMS.to_string(),
+            "--dir",
+        ])
         .arg(&data)
         .output()
         .unwrap();
-    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
 
     let config = write_config(
         dir.path(),
@@ -33,7 +45,9 @@ fn sigterm_with_items_in_flight_exits_zero_and_loses_nothing() {
     notify.set_read_timeout(Some(DEADLINE)).unwrap();
 
     let mut cmd = xconnector();
-    cmd.args(["run", "--headless", "--config"]).arg(&config).env("NOTIFY_SOCKET", &notify_path);
+    cmd.args(["run", "--headless", "--config"])
+        .arg(&config)
+        .env("NOTIFY_SOCKET", &notify_path);
     let mut daemon = Daemon::start(cmd);
 
     let mut buf = [0u8; 4096];
@@ -60,7 +74,9 @@ fn sigterm_with_items_in_flight_exits_zero_and_loses_nothing() {
     assert!(logs.contains("all in-flight work finished"), "{logs}");
 
     let mut saw_stopping = false;
-    notify.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
     while let Ok(n) = notify.recv(&mut buf) {
         saw_stopping |= String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1");
     }
@@ -69,19 +85,34 @@ fn sigterm_with_items_in_flight_exits_zero_and_loses_nothing() {
     let db = ItemDb::open(&data).unwrap();
     let done = db.count("log", ItemState::Done);
     let pending = db.count("log", ItemState::Pending);
-    assert_eq!(db.count("log", ItemState::InFlight), 0, "in-flight items finished within the grace period");
+    assert_eq!(
+        db.count("log", ItemState::InFlight),
+        0,
+        "in-flight items finished within the grace period"
+    );
     assert!(done >= 1);
-    assert_eq!(done + pending, ITEMS, "every item is done or still waiting: none lost");
+    assert_eq!(
+        done + pending,
+        ITEMS,
+        "every item is done or still waiting: none lost"
+    );
 }
 
 #[test]
 fn a_bad_config_stops_the_daemon_before_it_starts_naming_key_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "[flows.log]\nconcurency = 4\n");
-    let out = xconnector().args(["run", "--headless", "--config"]).arg(&config).output().unwrap();
+    let out = xconnector()
+        .args(["run", "--headless", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("config.toml:16: flows.log.concurency: unknown key"), "{stderr}");
+    assert!(
+        stderr.contains("config.toml:16: flows.log.concurency: unknown key"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -92,8 +123,15 @@ fn a_second_daemon_on_the_same_store_is_refused() {
     cmd.args(["run", "--headless", "--config"]).arg(&config);
     let first = Daemon::start(cmd);
     first.wait_for_log("xconnector ready");
-    let out = xconnector().args(["run", "--headless", "--config"]).arg(&config).output().unwrap();
+    let out = xconnector()
+        .args(["run", "--headless", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("in use by another xconnector process"), "{stderr}");
+    assert!(
+        stderr.contains("in use by another xconnector process"),
+        "{stderr}"
+    );
 }

@@ -19,7 +19,9 @@ pub const DEADLINE: Duration = Duration::from_secs(60);
 
 pub fn xconnector() -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.env_remove("RUST_LOG").env("RUST_BACKTRACE", "0").env("NO_COLOR", "1");
+    cmd.env_remove("RUST_LOG")
+        .env("RUST_BACKTRACE", "0")
+        .env("NO_COLOR", "1");
     cmd
 }
 
@@ -58,7 +60,11 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(mut cmd: Command) -> Daemon {
-        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn xconnector");
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn xconnector");
         let stderr = child.stderr.take().unwrap();
         let logs = Arc::new(Mutex::new(Vec::new()));
         let (tx, lines) = channel();
@@ -80,7 +86,10 @@ impl Daemon {
             match self.lines.recv_timeout(left) {
                 Ok(line) if line.contains(needle) => return line,
                 Ok(_) => {}
-                Err(_) => panic!("no log line with {needle:?}; logs:\n{}", self.logs.lock().unwrap().join("\n")),
+                Err(_) => panic!(
+                    "no log line with {needle:?}; logs:\n{}",
+                    self.logs.lock().unwrap().join("\n")
+                ),
             }
         }
     }
@@ -89,11 +98,19 @@ impl Daemon {
     pub fn http_addr(&self) -> SocketAddr {
         let line = self.wait_for_log("http listening");
         let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
-        v["addr"].as_str().expect("addr field").parse().expect("a socket address")
+        v["addr"]
+            .as_str()
+            .expect("addr field")
+            .parse()
+            .expect("a socket address")
     }
 
     pub fn signal(&self, name: &str) {
-        let ok = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status().unwrap();
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
         assert!(ok.success());
     }
 
@@ -103,7 +120,11 @@ impl Daemon {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "daemon did not exit; logs:\n{}", self.all_logs());
+            assert!(
+                Instant::now() < deadline,
+                "daemon did not exit; logs:\n{}",
+                self.all_logs()
+            );
             thread::sleep(Duration::from_millis(20));
         }
     }
@@ -124,13 +145,30 @@ impl Drop for Daemon {
 pub fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(DEADLINE)).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut raw = String::new();
     s.read_to_string(&mut raw).unwrap();
-    let status = raw.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
-    (status, if chunked { dechunk(body) } else { body.to_string() })
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    (
+        status,
+        if chunked {
+            dechunk(body)
+        } else {
+            body.to_string()
+        },
+    )
 }
 
 /// Undoes chunked transfer encoding.

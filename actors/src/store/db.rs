@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use fjall::{
-    Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions, OwnedWriteBatch as WriteBatch, PersistMode,
+    Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions, OwnedWriteBatch as WriteBatch,
+    PersistMode,
 };
 
 use super::{StoreError, keys};
@@ -93,7 +94,8 @@ impl ItemDb {
         // Payloads are large and written once: kept in blob files apart from the LSM tree, so
         // that flushes and compactions move keys and small metadata, not 16 KiB bodies.
         let payloads = db.keyspace("payloads", || {
-            KeyspaceCreateOptions::default().with_kv_separation(Some(KvSeparationOptions::default()))
+            KeyspaceCreateOptions::default()
+                .with_kv_separation(Some(KvSeparationOptions::default()))
         })?;
         Ok(ItemDb {
             items: ks("items")?,
