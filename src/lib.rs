@@ -13,6 +13,7 @@ pub mod daemon;
 pub mod debug;
 pub mod http;
 pub mod logging;
+pub mod shopify_schema;
 pub mod systemd;
 pub mod wiring;
 
