@@ -119,6 +119,7 @@ async fn enqueue_run(
                     key: format!("w{w}-{i}"),
                     payload: body.to_vec(),
                     dedupe_key: None,
+                    exception: None,
                 };
                 let t = Instant::now();
                 store.enqueue(vec![item]).await?;

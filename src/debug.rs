@@ -47,6 +47,7 @@ pub async fn store_writer(args: StoreWriter) -> anyhow::Result<()> {
                     key: key.clone(),
                     payload: vec![b'x'; args.payload],
                     dedupe_key: Some(key.clone()),
+                    exception: None,
                 };
                 let id = store.enqueue(vec![item]).await?[0].id;
                 println!("ack {key} {id}");

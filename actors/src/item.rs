@@ -131,6 +131,38 @@ pub struct NewItem {
     pub payload: Vec<u8>,
     /// A second enqueue with the same dedupe key (within the flow) is a no-op reporting the first id.
     pub dedupe_key: Option<String>,
+    /// Stored straight into `exception` with this reason: input that was accepted (so the
+    /// sender stops retrying) but cannot be processed without a person, e.g. a signed webhook
+    /// whose body is not JSON.
+    pub exception: Option<String>,
+}
+
+impl NewItem {
+    pub fn new(
+        flow: impl Into<String>,
+        kind: impl Into<String>,
+        key: impl Into<String>,
+        payload: Vec<u8>,
+    ) -> NewItem {
+        NewItem {
+            flow: flow.into(),
+            kind: kind.into(),
+            key: key.into(),
+            payload,
+            dedupe_key: None,
+            exception: None,
+        }
+    }
+
+    pub fn dedupe(mut self, key: impl Into<String>) -> NewItem {
+        self.dedupe_key = Some(key.into());
+        self
+    }
+
+    pub fn held(mut self, reason: impl Into<String>) -> NewItem {
+        self.exception = Some(reason.into());
+        self
+    }
 }
 
 /// What an enqueue did with one item.

@@ -14,12 +14,29 @@ const LEASE: u64 = 500;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Enqueue { flow: usize, dedupe: Option<u8> },
-    Claim { flow: usize, max: usize },
-    Complete { token: usize, how: How },
-    Operate { item: usize, action: OperatorAction },
-    Release { flow: usize },
-    Advance { ms: u64 },
+    Enqueue {
+        flow: usize,
+        dedupe: Option<u8>,
+        held: bool,
+    },
+    Claim {
+        flow: usize,
+        max: usize,
+    },
+    Complete {
+        token: usize,
+        how: How,
+    },
+    Operate {
+        item: usize,
+        action: OperatorAction,
+    },
+    Release {
+        flow: usize,
+    },
+    Advance {
+        ms: u64,
+    },
     Restart,
 }
 
@@ -42,7 +59,7 @@ fn op() -> impl Strategy<Value = Op> {
         Just(How::Exception)
     ];
     prop_oneof![
-        4 => (0..2usize, proptest::option::of(0u8..6)).prop_map(|(flow, dedupe)| Op::Enqueue { flow, dedupe }),
+        4 => (0..2usize, proptest::option::of(0u8..6), proptest::bool::weighted(0.1)).prop_map(|(flow, dedupe, held)| Op::Enqueue { flow, dedupe, held }),
         4 => (0..2usize, 1..4usize).prop_map(|(flow, max)| Op::Claim { flow, max }),
         4 => (0..64usize, how).prop_map(|(token, how)| Op::Complete { token, how }),
         2 => (0..64usize, action).prop_map(|(item, action)| Op::Operate { item, action }),
@@ -82,13 +99,14 @@ proptest! {
         for op in ops {
             let store = db.as_mut().unwrap();
             match op {
-                Op::Enqueue { flow, dedupe: key } => {
+                Op::Enqueue { flow, dedupe: key, held } => {
                     let out = store.enqueue(vec![NewItem {
                         flow: FLOWS[flow].into(),
                         kind: "test".into(),
                         key: format!("k{}", model.len()),
                         payload: vec![7; 3],
                         dedupe_key: key.map(|k| format!("d{k}")),
+ exception: held.then(|| "unreadable".to_string()),
                     }], now).unwrap();
                     let got = out[0];
                     match key.and_then(|k| dedupe.get(&(flow, k))) {
@@ -99,7 +117,8 @@ proptest! {
                         None => {
                             prop_assert!(!got.duplicate);
                             prop_assert!(!model.contains_key(&got.id));
-                            model.insert(got.id, Model { flow: FLOWS[flow], state: ItemState::Pending, attempts: 0, due_at: now });
+                            let state = if held { ItemState::Exception } else { ItemState::Pending };
+                            model.insert(got.id, Model { flow: FLOWS[flow], state, attempts: 0, due_at: now });
                             if let Some(k) = key { dedupe.insert((flow, k), got.id); }
                         }
                     }
@@ -221,6 +240,7 @@ fn history_and_audit_record_every_step() {
                 key: "#1001".into(),
                 payload: b"{}".to_vec(),
                 dedupe_key: None,
+                exception: None,
             }],
             10,
         )
@@ -268,6 +288,7 @@ fn history_and_audit_record_every_step() {
                 key: format!("{n}"),
                 payload: vec![],
                 dedupe_key: None,
+                exception: None,
             }],
             50,
         )
@@ -302,4 +323,23 @@ fn a_store_of_another_format_is_refused() {
         }
     );
     assert!(err.to_string().contains("move the data directory aside"));
+}
+
+#[test]
+fn dedupe_keys_expire_after_the_retention_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = ItemDb::open(dir.path()).unwrap();
+    let item = |k: &str| NewItem::new("orders", "orders/create", k, vec![]).dedupe(k);
+    let old = db.enqueue(vec![item("w1")], 1_000).unwrap()[0];
+    let new = db.enqueue(vec![item("w2")], 5_000).unwrap()[0];
+    assert_eq!(db.prune_dedupe(2_000).unwrap(), 1);
+    let again = db.enqueue(vec![item("w1"), item("w2")], 6_000).unwrap();
+    assert!(
+        !again[0].duplicate && again[0].id != old.id,
+        "an expired key is new again"
+    );
+    assert!(
+        again[1].duplicate && again[1].id == new.id,
+        "a fresh key still dedupes"
+    );
 }

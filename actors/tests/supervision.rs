@@ -58,6 +58,7 @@ async fn enqueue(store: &StoreHandle, flow: &str, n: usize) -> Vec<ItemId> {
             key: format!("k{i}"),
             payload: vec![1; 16],
             dedupe_key: None,
+            exception: None,
         })
         .collect();
     store

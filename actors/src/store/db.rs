@@ -162,19 +162,21 @@ impl ItemDb {
                 dedupe_key: n.dedupe_key,
             };
             if let Some(d) = &item.dedupe_key {
-                batch.insert(&self.dedupe, keys::named(&item.flow, d), keys::id(id));
+                // The time is kept beside the id so that old keys can be pruned.
+                let mut value = keys::id(id).to_vec();
+                value.extend_from_slice(&now.to_be_bytes());
+                batch.insert(&self.dedupe, keys::named(&item.flow, d), value);
                 fresh.insert((item.flow.clone(), d.clone()), id);
             }
             batch.insert(&self.payloads, keys::id(id), n.payload);
-            self.transition(
-                &mut batch,
-                &mut item,
-                None,
-                ItemState::Pending,
-                now,
-                now,
-                None,
-            )?;
+            let (state, note) = match n.exception {
+                Some(reason) => {
+                    item.last_error = Some(reason.clone());
+                    (ItemState::Exception, Some(reason))
+                }
+                None => (ItemState::Pending, None),
+            };
+            self.transition(&mut batch, &mut item, None, state, now, now, note)?;
             out.push(Enqueued {
                 id,
                 duplicate: false,
@@ -456,6 +458,25 @@ impl ItemDb {
             batch.insert(&self.mappings, keys::named(namespace, &k), v);
         }
         self.commit(batch)
+    }
+
+    /// Forgets dedupe keys recorded before `cutoff`, so the dedupe index stays bounded. A
+    /// sender that retries after that is treated as new. Returns how many were dropped.
+    pub fn prune_dedupe(&mut self, cutoff: Millis) -> Result<usize, StoreError> {
+        let mut batch = self.db.batch();
+        let mut n = 0;
+        for kv in self.dedupe.iter() {
+            let (k, v) = kv.into_inner()?;
+            // Entries without a timestamp predate retention; they are kept.
+            if let Some(at) = v.get(8..).and_then(keys::read_u64) {
+                if at < cutoff {
+                    batch.remove(&self.dedupe, k);
+                    n += 1;
+                }
+            }
+        }
+        self.commit(batch)?;
+        Ok(n)
     }
 
     /// Records an operator action that is not tied to one item (pausing a flow, a bulk retry).

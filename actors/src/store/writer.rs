@@ -4,8 +4,8 @@
 //! collapsing to the disk's fsync rate; an idle store commits a lone request at once.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::mpsc::{Receiver, TryRecvError};
-use std::time::Instant;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant};
 
 use ractor::{ActorRef, RpcReplyPort};
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,13 @@ use crate::messages::{FlowMsg, StoreMsg};
 
 /// Upper bound on one group, so one fsync never holds back replies for too long.
 const MAX_GROUP: usize = 1024;
+
+/// How long a dedupe key is remembered. Shopify retries a failed webhook delivery for at most
+/// four hours and back-office systems retry within minutes; a week leaves a wide margin.
+pub const DEDUPE_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How often expired dedupe keys are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Histogram buckets (upper bounds) for the number of requests made durable by one fsync.
 pub const BATCH_BUCKETS: [u64; 8] = [1, 2, 4, 8, 16, 64, 256, 1024];
@@ -69,7 +76,17 @@ impl Writer {
     /// Runs until every sender is gone, then makes the last writes durable. A storage failure
     /// ends the loop with the error: fjall is poisoned and the process must restart.
     pub fn run(mut self, rx: Receiver<StoreMsg>) -> Result<(), StoreError> {
-        while let Ok(first) = rx.recv() {
+        let mut pruned = Instant::now();
+        loop {
+            if pruned.elapsed() >= PRUNE_EVERY {
+                self.prune()?;
+                pruned = Instant::now();
+            }
+            let first = match rx.recv_timeout(PRUNE_EVERY) {
+                Ok(msg) => msg,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
             let mut group = vec![first];
             while group.len() < MAX_GROUP {
                 match rx.try_recv() {
@@ -80,6 +97,23 @@ impl Writer {
             self.apply_group(group)?;
         }
         self.db.sync()
+    }
+
+    fn prune(&mut self) -> Result<(), StoreError> {
+        let cutoff = now_ms().saturating_sub(DEDUPE_RETENTION.as_millis() as u64);
+        match self.db.prune_dedupe(cutoff) {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::info!(keys = n, "expired dedupe keys pruned");
+                }
+                Ok(())
+            }
+            Err(e) if e.is_fatal() => Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot prune dedupe keys");
+                Ok(())
+            }
+        }
     }
 
     fn apply_group(&mut self, group: Vec<StoreMsg>) -> Result<(), StoreError> {
