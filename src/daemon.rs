@@ -50,9 +50,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("server.listen: cannot listen on {}", config.server.listen))?;
     let addr: SocketAddr = listener.local_addr()?;
     let (stop_http, mut http_stopped) = watch::channel(false);
+    let webhooks = Arc::new(wiring::webhook_intake(&config, engine.store().clone()));
     let app = http::router(AppState {
         engine: engine.clone(),
         ready: ready.clone(),
+        webhooks,
     });
     let server = tokio::spawn(async move {
         axum::serve(listener, app)

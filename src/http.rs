@@ -5,12 +5,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use xconnector_actors::Engine;
 use xconnector_actors::telemetry::prometheus;
+
+use crate::webhooks::WebhookIntake;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -18,6 +21,7 @@ pub struct AppState {
     /// True from the moment every actor is up until shutdown begins: load balancers and
     /// Shopify's retries should go elsewhere while it is false.
     pub ready: Arc<AtomicBool>,
+    pub webhooks: Arc<WebhookIntake>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -25,6 +29,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        // The intake enforces its own limit so that it can count and log refusals.
+        .route(
+            "/webhooks/shopify",
+            post(webhook).layer(DefaultBodyLimit::disable()),
+        )
         .with_state(state)
 }
 
@@ -39,6 +48,18 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+async fn webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> impl IntoResponse {
+    // While shutting down nothing new is accepted: Shopify retries later, at the next start.
+    if !state.ready.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down; retry\n");
+    }
+    state.webhooks.receive(&headers, body).await
+}
+
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     match state.engine.snapshot().await {
         Ok(snapshot) => (
@@ -47,7 +68,11 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
                 header::CONTENT_TYPE,
                 "text/plain; version=0.0.4; charset=utf-8",
             )],
-            prometheus::render(&snapshot, state.ready.load(Ordering::SeqCst)),
+            {
+                let mut text = prometheus::render(&snapshot, state.ready.load(Ordering::SeqCst));
+                state.webhooks.render_metrics(&mut text);
+                text
+            },
         )
             .into_response(),
         Err(e) => (

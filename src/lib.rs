@@ -14,7 +14,9 @@ pub mod debug;
 pub mod http;
 pub mod logging;
 pub mod shopify_schema;
+pub mod signature;
 pub mod systemd;
+pub mod webhooks;
 pub mod wiring;
 
 use std::process::ExitCode;

@@ -42,3 +42,29 @@ pub fn engine_config(config: &Config) -> EngineConfig {
         },
     }
 }
+
+/// The flows the configuration enables, by name (also those this build cannot run yet: work
+/// for them is stored and waits).
+pub fn enabled_flows(config: &Config) -> Vec<String> {
+    let f = &config.flows;
+    let mut names = Vec::new();
+    if f.log.as_ref().is_some_and(|c| c.enabled) {
+        names.push("log".to_string());
+    }
+    if f.orders.as_ref().is_some_and(|c| c.enabled) {
+        names.push("orders".to_string());
+    }
+    names
+}
+
+/// The webhook intake for this configuration.
+pub fn webhook_intake(
+    config: &Config,
+    store: xconnector_actors::store::StoreHandle,
+) -> crate::webhooks::WebhookIntake {
+    let (secrets, shop) = match &config.shopify {
+        Some(s) => (s.webhook_secrets.clone(), Some(s.shop_domain.clone())),
+        None => (Vec::new(), None),
+    };
+    crate::webhooks::WebhookIntake::new(secrets, shop, &enabled_flows(config), store)
+}

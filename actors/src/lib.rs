@@ -12,6 +12,7 @@
 
 pub mod engine;
 pub mod flows;
+pub mod http_client;
 pub mod item;
 pub mod messages;
 pub mod retry;

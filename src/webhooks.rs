@@ -1,0 +1,275 @@
+//! Shopify webhook intake (`POST /webhooks/shopify`). A delivery is verified before anything
+//! else is read, deduplicated on (shop, webhook id), stored durably as an item of the flow that
+//! owns its topic, and only then acknowledged: a 200 means it survives `kill -9`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderMap, StatusCode};
+use tracing::{debug, error, info, warn};
+use xconnector_actors::item::NewItem;
+use xconnector_actors::store::StoreHandle;
+
+use crate::config::Secret;
+use crate::signature;
+
+/// Largest body accepted. Shopify's biggest payloads (orders with hundreds of lines) stay well
+/// below; anything larger is not from Shopify.
+pub const MAX_BODY: usize = 5 * 1024 * 1024;
+
+/// Shopify gives up on a delivery after 5 s; answering 503 before that makes it retry rather
+/// than count a timeout.
+const STORE_WAIT: Duration = Duration::from_secs(4);
+
+/// The flow that owns each topic.
+pub const TOPICS: &[(&str, &str)] = &[
+    ("orders/create", "orders"),
+    ("orders/updated", "orders"),
+    ("orders/cancelled", "orders"),
+    ("orders/paid", "orders"),
+    ("orders/fulfilled", "orders"),
+    ("orders/risk_assessment_changed", "orders"),
+    ("customers/create", "customers"),
+    ("customers/update", "customers"),
+    ("customers/delete", "customers"),
+    ("products/create", "products"),
+    ("products/update", "products"),
+    ("products/delete", "products"),
+    ("inventory_levels/update", "inventory"),
+    ("inventory_items/update", "inventory"),
+    ("bulk_operations/finish", "inventory"),
+    ("fulfillments/create", "fulfillments"),
+    ("fulfillments/update", "fulfillments"),
+    ("fulfillment_orders/order_routing_complete", "fulfillments"),
+    ("returns/request", "returns"),
+    ("returns/approve", "returns"),
+    ("returns/decline", "returns"),
+    ("returns/process", "returns"),
+    ("returns/close", "returns"),
+    ("refunds/create", "returns"),
+];
+
+/// Where signed deliveries that no flow can take are kept for a person to look at.
+pub const INTAKE_FLOW: &str = "intake";
+
+pub struct WebhookIntake {
+    secrets: Vec<Secret>,
+    /// The shop this daemon serves; deliveries for another shop are refused.
+    shop_domain: Option<String>,
+    /// Topic → flow, for the flows that are enabled.
+    routes: BTreeMap<&'static str, &'static str>,
+    store: StoreHandle,
+    pub stats: IntakeStats,
+}
+
+/// Counters for `/metrics`; every delivery lands in exactly one of the outcome counters.
+#[derive(Default)]
+pub struct IntakeStats {
+    pub accepted: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub rejected_signature: AtomicU64,
+    pub rejected_shop: AtomicU64,
+    pub too_large: AtomicU64,
+    pub bad_request: AtomicU64,
+    pub malformed: AtomicU64,
+    pub unknown_topic: AtomicU64,
+    pub unrouted: AtomicU64,
+    pub unavailable: AtomicU64,
+}
+
+impl WebhookIntake {
+    pub fn new(
+        secrets: Vec<Secret>,
+        shop_domain: Option<String>,
+        enabled_flows: &[String],
+        store: StoreHandle,
+    ) -> WebhookIntake {
+        let routes = TOPICS
+            .iter()
+            .filter(|(_, flow)| enabled_flows.iter().any(|f| f == flow))
+            .copied()
+            .collect();
+        WebhookIntake {
+            secrets,
+            shop_domain,
+            routes,
+            store,
+            stats: IntakeStats::default(),
+        }
+    }
+
+    /// Topics the enabled flows need: the subscriptions the daemon makes sure exist.
+    pub fn subscribed_topics(&self) -> Vec<&'static str> {
+        self.routes.keys().copied().collect()
+    }
+
+    /// Handles one delivery; returns the status for Shopify and a short body.
+    pub async fn receive(&self, headers: &HeaderMap, body: Body) -> (StatusCode, &'static str) {
+        let body = match to_bytes(body, MAX_BODY).await {
+            Ok(b) => b,
+            Err(e) => {
+                // axum reports an exceeded limit as a length-limit error in the source chain.
+                let too_large = std::error::Error::source(&e)
+                    .is_some_and(|s| s.to_string().contains("length limit"))
+                    || e.to_string().contains("length limit");
+                return if too_large {
+                    self.stats.too_large.fetch_add(1, Ordering::Relaxed);
+                    warn!(limit = MAX_BODY, "webhook body too large; refused");
+                    (StatusCode::PAYLOAD_TOO_LARGE, "body too large\n")
+                } else {
+                    self.stats.bad_request.fetch_add(1, Ordering::Relaxed);
+                    (StatusCode::BAD_REQUEST, "cannot read the body\n")
+                };
+            }
+        };
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let topic = header("x-shopify-topic").unwrap_or("");
+        let shop = header("x-shopify-shop-domain")
+            .or(self.shop_domain.as_deref())
+            .unwrap_or("");
+
+        // Authenticity first: nothing of an unsigned body is parsed or stored.
+        let signed = header("x-shopify-hmac-sha256")
+            .is_some_and(|sig| signature::verify_shopify(&self.secrets, &body, sig));
+        if !signed {
+            self.stats
+                .rejected_signature
+                .fetch_add(1, Ordering::Relaxed);
+            warn!(%shop, %topic, secrets = self.secrets.len(), "webhook with a missing or wrong signature refused");
+            return (StatusCode::UNAUTHORIZED, "invalid signature\n");
+        }
+        if let Some(ours) = &self.shop_domain {
+            if !shop.eq_ignore_ascii_case(ours) {
+                self.stats.rejected_shop.fetch_add(1, Ordering::Relaxed);
+                warn!(%shop, %topic, expected = %ours, "webhook for another shop refused");
+                return (StatusCode::UNAUTHORIZED, "unknown shop\n");
+            }
+        }
+        if topic.is_empty() {
+            self.stats.bad_request.fetch_add(1, Ordering::Relaxed);
+            return (StatusCode::BAD_REQUEST, "missing X-Shopify-Topic\n");
+        }
+        let known = TOPICS.iter().any(|(t, _)| *t == topic);
+        let flow = self.routes.get(topic).copied();
+        if !known {
+            self.stats.unknown_topic.fetch_add(1, Ordering::Relaxed);
+            info!(%shop, %topic, "webhook for a topic no flow consumes; acknowledged and dropped");
+            return (StatusCode::OK, "ignored: unknown topic\n");
+        }
+        let parsed = serde_json::from_slice::<serde_json::Value>(&body);
+        let Some(flow) = flow else {
+            if parsed.is_ok() {
+                self.stats.unrouted.fetch_add(1, Ordering::Relaxed);
+                debug!(%shop, %topic, "webhook for a flow that is not enabled; acknowledged and dropped");
+                return (StatusCode::OK, "ignored: flow not enabled\n");
+            }
+            return self
+                .store(
+                    NewItem::new(INTAKE_FLOW, topic, shop, body.to_vec()),
+                    headers,
+                    shop,
+                    parsed.err(),
+                )
+                .await;
+        };
+        let key = parsed.as_ref().ok().map(business_key).unwrap_or_default();
+        let item = NewItem::new(flow, topic, key, body.to_vec());
+        self.store(item, headers, shop, parsed.err()).await
+    }
+
+    async fn store(
+        &self,
+        item: NewItem,
+        headers: &HeaderMap,
+        shop: &str,
+        malformed: Option<serde_json::Error>,
+    ) -> (StatusCode, &'static str) {
+        let topic = item.kind.clone();
+        let delivery = headers
+            .get("x-shopify-webhook-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            // Without a delivery id, the body itself identifies a redelivery.
+            .unwrap_or_else(|| format!("sha256:{}", signature::fingerprint(&item.payload)));
+        let mut item = item.dedupe(format!("webhook:{shop}:{delivery}"));
+        if let Some(e) = &malformed {
+            item = item.held(format!(
+                "{topic} webhook from {shop} is not valid JSON ({e}); the raw body is kept"
+            ));
+        }
+        match tokio::time::timeout(STORE_WAIT, self.store.enqueue(vec![item])).await {
+            Ok(Ok(out)) if out.first().is_some_and(|e| e.duplicate) => {
+                self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                debug!(%shop, %topic, %delivery, "duplicate webhook delivery");
+                (StatusCode::OK, "duplicate\n")
+            }
+            Ok(Ok(_)) => {
+                if malformed.is_some() {
+                    self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                    warn!(%shop, %topic, %delivery, "signed webhook with an unreadable body kept as an exception");
+                } else {
+                    self.stats.accepted.fetch_add(1, Ordering::Relaxed);
+                }
+                (StatusCode::OK, "ok\n")
+            }
+            Ok(Err(e)) => {
+                self.stats.unavailable.fetch_add(1, Ordering::Relaxed);
+                error!(%shop, %topic, error = %e, "cannot store a webhook; Shopify will retry");
+                (StatusCode::SERVICE_UNAVAILABLE, "cannot store now; retry\n")
+            }
+            Err(_) => {
+                self.stats.unavailable.fetch_add(1, Ordering::Relaxed);
+                error!(%shop, %topic, "storing a webhook took too long; Shopify will retry");
+                (StatusCode::SERVICE_UNAVAILABLE, "cannot store now; retry\n")
+            }
+        }
+    }
+
+    /// Prometheus lines for the intake counters.
+    pub fn render_metrics(&self, out: &mut String) {
+        let s = &self.stats;
+        let _ = writeln!(
+            out,
+            "# HELP xconnector_webhooks_total Shopify webhook deliveries by outcome.\n# TYPE xconnector_webhooks_total counter"
+        );
+        for (outcome, n) in [
+            ("accepted", &s.accepted),
+            ("duplicate", &s.duplicates),
+            ("rejected_signature", &s.rejected_signature),
+            ("rejected_shop", &s.rejected_shop),
+            ("too_large", &s.too_large),
+            ("bad_request", &s.bad_request),
+            ("malformed", &s.malformed),
+            ("unknown_topic", &s.unknown_topic),
+            ("unrouted", &s.unrouted),
+            ("unavailable", &s.unavailable),
+        ] {
+            let _ = writeln!(
+                out,
+                "xconnector_webhooks_total{{outcome=\"{outcome}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
+        }
+    }
+}
+
+/// What an operator searches by: an order's name (`#1001`), else the resource's id.
+fn business_key(v: &serde_json::Value) -> String {
+    for field in ["name", "admin_graphql_api_id", "id"] {
+        match v.get(field) {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => return s.clone(),
+            Some(serde_json::Value::Number(n)) => return n.to_string(),
+            _ => {}
+        }
+    }
+    String::new()
+}
