@@ -318,9 +318,104 @@ impl Default for OrdersFlowConfig {
     }
 }
 
-/// `[simulator]`: the built-in simulated shop and back office.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `[simulator]`: the built-in simulated shop and back office, started inside the daemon for
+/// the demo (and by `xconnector sim` on its own).
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimulatorConfig {
     pub enabled: bool,
+    /// Where the simulated Admin API listens; `[shopify] base_url` points here in the demo.
+    #[serde(deserialize_with = "addr::deserialize")]
+    pub listen: SocketAddr,
+    pub shop_domain: String,
+    /// The token the simulated shop accepts (`[shopify] access_token` must match).
+    pub access_token: Secret,
+    /// The secret the simulated shop signs webhooks with (one of `[shopify] webhook_secrets`).
+    pub webhook_secret: Secret,
+    /// Where the simulated shop delivers webhooks; empty: to this daemon's own listener.
+    pub webhook_url: String,
+    /// Deterministic seed data: same seed and sizes, same shop.
+    pub seed: u64,
+    pub products: u32,
+    pub locations: u32,
+    pub customers: u32,
+    pub orders: u32,
+    /// Share of webhook deliveries sent twice, and held back to arrive after a later one.
+    pub duplicate_share: f64,
+    pub reorder_share: f64,
+    /// The cost bucket: Standard plan 2000 points refilled at 100 points/s.
+    pub bucket_size: f64,
+    pub restore_rate: f64,
+    pub traffic: TrafficConfig,
+    pub faults: FaultsConfig,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8081)),
+            shop_domain: "demo.myshopify.com".into(),
+            access_token: Secret::new("sim-token"),
+            webhook_secret: Secret::new("sim-webhook-secret"),
+            webhook_url: String::new(),
+            seed: 1,
+            products: 50,
+            locations: 2,
+            customers: 30,
+            orders: 20,
+            duplicate_share: 0.05,
+            reorder_share: 0.05,
+            bucket_size: 2000.0,
+            restore_rate: 100.0,
+            traffic: TrafficConfig::default(),
+            faults: FaultsConfig::default(),
+        }
+    }
+}
+
+/// `[simulator.traffic]`: what the simulated shop does on its own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrafficConfig {
+    /// New orders per second (0: none).
+    pub orders_per_second: f64,
+    /// Share of new orders that something is wrong with: missing address fields, pending
+    /// payment, high fraud risk, more quantity than stock.
+    pub bad_share: f64,
+    /// Stock level changes per second made in the shop (0: none).
+    pub stock_changes_per_second: f64,
+}
+
+impl Default for TrafficConfig {
+    fn default() -> Self {
+        Self {
+            orders_per_second: 0.0,
+            bad_share: 0.1,
+            stock_changes_per_second: 0.0,
+        }
+    }
+}
+
+/// `[simulator.faults]`: trouble the simulated Admin API makes on purpose.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultsConfig {
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub latency: Duration,
+    /// Shares (0 to 1) of requests answered 503, answered 429 with Retry-After, or dropped.
+    pub error_5xx: f64,
+    pub error_429: f64,
+    pub drop_connection: f64,
+}
+
+impl Default for FaultsConfig {
+    fn default() -> Self {
+        Self {
+            latency: Duration::ZERO,
+            error_5xx: 0.0,
+            error_429: 0.0,
+            drop_connection: 0.0,
+        }
+    }
 }

@@ -167,7 +167,65 @@ pub(crate) fn validate(config: &Config, endpoint_names: &BTreeSet<String>) -> Ve
         }
     }
 
+    let sim = root.key("simulator");
+    let s = &config.simulator;
+    for (key, share) in [
+        ("duplicate_share", s.duplicate_share),
+        ("reorder_share", s.reorder_share),
+    ] {
+        fraction(&mut issues, sim.key(key), share);
+    }
+    fraction(
+        &mut issues,
+        sim.key("traffic").key("bad_share"),
+        s.traffic.bad_share,
+    );
+    let faults = sim.key("faults");
+    for (key, share) in [
+        ("error_5xx", s.faults.error_5xx),
+        ("error_429", s.faults.error_429),
+        ("drop_connection", s.faults.drop_connection),
+    ] {
+        fraction(&mut issues, faults.key(key), share);
+    }
+    let traffic = sim.key("traffic");
+    for (key, rate) in [
+        ("orders_per_second", s.traffic.orders_per_second),
+        (
+            "stock_changes_per_second",
+            s.traffic.stock_changes_per_second,
+        ),
+    ] {
+        if !(0.0..=10_000.0).contains(&rate) {
+            issues.push(
+                traffic.key(key),
+                format!("must be between 0 and 10000, not {rate}"),
+            );
+        }
+    }
+    for (key, v) in [
+        ("bucket_size", s.bucket_size),
+        ("restore_rate", s.restore_rate),
+    ] {
+        if !(v > 0.0 && v.is_finite()) {
+            issues.push(sim.key(key), format!("must be greater than 0, not {v}"));
+        }
+    }
+    if !s.webhook_url.is_empty() && !is_http_url(&s.webhook_url) {
+        issues.push(
+            sim.key("webhook_url"),
+            "must start with http:// or https://",
+        );
+    }
+
     issues.0
+}
+
+/// Shares are probabilities.
+fn fraction(issues: &mut Issues, path: KeyPath, v: f64) {
+    if !(0.0..=1.0).contains(&v) {
+        issues.push(path, format!("must be between 0 and 1, not {v}"));
+    }
 }
 
 fn check_shopify(issues: &mut Issues, path: &KeyPath, shopify: &ShopifyConfig) {
