@@ -15,6 +15,7 @@ pub mod http;
 pub mod logging;
 pub mod shopify_schema;
 pub mod signature;
+pub mod sim_webhooks;
 pub mod systemd;
 pub mod webhooks;
 pub mod wiring;

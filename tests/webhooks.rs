@@ -28,6 +28,7 @@ const FLOWS: [&str; 6] = [
 
 struct Harness {
     addr: SocketAddr,
+    ready: Arc<AtomicBool>,
     engine: Arc<Engine>,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -54,9 +55,10 @@ async fn start() -> Harness {
         &flows,
         engine.store().clone(),
     ));
+    let ready = Arc::new(AtomicBool::new(true));
     let app = router(AppState {
         engine: engine.clone(),
-        ready: Arc::new(AtomicBool::new(true)),
+        ready: ready.clone(),
         webhooks,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -64,6 +66,7 @@ async fn start() -> Harness {
     tokio::spawn(async move { axum::serve(listener, app).await });
     Harness {
         addr,
+        ready,
         engine,
         http: xconnector_actors::http_client::builder().build().unwrap(),
         _dir: dir,
@@ -315,4 +318,59 @@ async fn unreadable_oversized_unknown_and_foreign_deliveries() {
             "{outcome}: {m}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulated_shop_delivers_with_duplicates_reordering_and_retries() {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+    use xconnector::sim_webhooks::{SenderConfig, WebhookSender};
+    use xconnector_actors::retry::Backoff;
+
+    let h = start().await;
+    // Refused (503) until the daemon is ready: the sender must retry.
+    h.ready.store(false, Ordering::SeqCst);
+    let mut config = SenderConfig::new(
+        format!("http://{}/webhooks/shopify", h.addr),
+        "current-secret",
+        SHOP,
+    );
+    config.duplicate_share = 1.0;
+    config.reorder_share = 0.5;
+    config.backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(100));
+    config.max_attempts = 1000;
+    let sender = WebhookSender::start(config).unwrap();
+    for i in 0..20 {
+        sender.send(
+            "orders/create",
+            &serde_json::json!({"id": i, "name": format!("#{}", 1000 + i)}),
+        );
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while sender.stats().retried == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no retry seen");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    h.ready.store(true, Ordering::SeqCst);
+    while sender.stats().delivered < 40 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not delivered: {:?}",
+            sender.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let stats = sender.stats();
+    assert_eq!(stats.duplicated, 20);
+    assert!(stats.reordered > 0);
+    assert_eq!(stats.given_up, 0);
+    let mut keys: Vec<String> = h.items().await.into_iter().map(|i| i.key).collect();
+    keys.sort();
+    let want: Vec<String> = (0..20).map(|i| format!("#{}", 1000 + i)).collect();
+    assert_eq!(keys, want, "every webhook stored exactly once");
+    assert!(
+        h.metrics()
+            .await
+            .contains("xconnector_webhooks_total{outcome=\"duplicate\"} 20")
+    );
 }

@@ -1,0 +1,247 @@
+//! The simulated shop's webhook delivery, as Shopify does it: a JSON body in the REST shape,
+//! signed with the app secret (`X-Shopify-Hmac-Sha256`), the real header set, retries with
+//! backoff on anything but 2xx, and on request the untidiness real deliveries have:
+//! duplicates (the same `X-Shopify-Webhook-Id` twice) and reordering.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{Semaphore, mpsc};
+use tracing::{debug, warn};
+use xconnector_actors::retry::Backoff;
+
+use crate::signature::shopify_signature;
+
+#[derive(Debug, Clone)]
+pub struct SenderConfig {
+    /// Where to POST (the daemon's `/webhooks/shopify`).
+    pub url: String,
+    pub secret: String,
+    pub shop_domain: String,
+    pub api_version: String,
+    pub duplicate_share: f64,
+    pub reorder_share: f64,
+    pub seed: u64,
+    /// Shopify retries a failed delivery 8 times over 4 hours; the simulator keeps the count
+    /// and shortens the waits.
+    pub max_attempts: u32,
+    pub backoff: Backoff,
+}
+
+impl SenderConfig {
+    pub fn new(
+        url: impl Into<String>,
+        secret: impl Into<String>,
+        shop_domain: impl Into<String>,
+    ) -> SenderConfig {
+        SenderConfig {
+            url: url.into(),
+            secret: secret.into(),
+            shop_domain: shop_domain.into(),
+            api_version: "2026-07".into(),
+            duplicate_share: 0.0,
+            reorder_share: 0.0,
+            seed: 1,
+            max_attempts: 9,
+            backoff: Backoff::new(Duration::from_millis(200), Duration::from_secs(30)),
+        }
+    }
+}
+
+/// What the sender did, for tests and the demo screen.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SenderStats {
+    /// Webhooks handed to the sender.
+    pub queued: u64,
+    /// Deliveries answered 2xx (duplicates count once per copy).
+    pub delivered: u64,
+    pub duplicated: u64,
+    pub reordered: u64,
+    /// Attempts that failed (non-2xx or no answer) and were retried.
+    pub retried: u64,
+    /// Deliveries given up after `max_attempts`.
+    pub given_up: u64,
+    /// Held back while delivery was switched off.
+    pub suppressed: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    queued: AtomicU64,
+    delivered: AtomicU64,
+    duplicated: AtomicU64,
+    reordered: AtomicU64,
+    retried: AtomicU64,
+    given_up: AtomicU64,
+    suppressed: AtomicU64,
+}
+
+#[derive(Clone)]
+pub struct WebhookSender {
+    tx: mpsc::UnboundedSender<(String, Vec<u8>)>,
+    counters: Arc<Counters>,
+    enabled: Arc<AtomicBool>,
+}
+
+/// At most this many deliveries in flight at once, like a real sender's connection pool.
+const IN_FLIGHT: usize = 32;
+
+impl WebhookSender {
+    /// Starts the delivery task on the current tokio runtime.
+    pub fn start(config: SenderConfig) -> anyhow::Result<WebhookSender> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let counters = Arc::new(Counters::default());
+        let enabled = Arc::new(AtomicBool::new(true));
+        let http = xconnector_actors::http_client::builder()
+            .connect_timeout(Duration::from_secs(1))
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        tokio::spawn(run(config, rx, http, counters.clone(), enabled.clone()));
+        Ok(WebhookSender {
+            tx,
+            counters,
+            enabled,
+        })
+    }
+
+    /// Queues one webhook: `topic` like `orders/create`, `payload` in the REST shape.
+    pub fn send(&self, topic: &str, payload: &serde_json::Value) {
+        let body = serde_json::to_vec(payload).unwrap_or_default();
+        self.counters.queued.fetch_add(1, Ordering::Relaxed);
+        let _ = self.tx.send((topic.to_string(), body));
+    }
+
+    /// Switches delivery off (webhooks are dropped, as when Shopify fails to deliver) or on.
+    pub fn set_enabled(&self, on: bool) {
+        self.enabled.store(on, Ordering::SeqCst);
+    }
+
+    pub fn stats(&self) -> SenderStats {
+        let c = &self.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        SenderStats {
+            queued: get(&c.queued),
+            delivered: get(&c.delivered),
+            duplicated: get(&c.duplicated),
+            reordered: get(&c.reordered),
+            retried: get(&c.retried),
+            given_up: get(&c.given_up),
+            suppressed: get(&c.suppressed),
+        }
+    }
+}
+
+/// One delivery: its headers are fixed once, so a retry or a duplicate is the same delivery.
+struct Delivery {
+    topic: String,
+    body: Arc<Vec<u8>>,
+    webhook_id: String,
+    event_id: String,
+    triggered_at: String,
+}
+
+async fn run(
+    config: SenderConfig,
+    mut rx: mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+    http: reqwest::Client,
+    counters: Arc<Counters>,
+    enabled: Arc<AtomicBool>,
+) {
+    let config = Arc::new(config);
+    let mut rng = fastrand::Rng::with_seed(config.seed);
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    let mut held: Option<Delivery> = None;
+    while let Some((topic, body)) = rx.recv().await {
+        if !enabled.load(Ordering::SeqCst) {
+            counters.suppressed.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let delivery = Delivery {
+            topic,
+            body: Arc::new(body),
+            webhook_id: random_id(&mut rng),
+            event_id: random_id(&mut rng),
+            triggered_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        };
+        // Reordering: hold this one back and send it after the next.
+        if held.is_none() && rng.f64() < config.reorder_share {
+            counters.reordered.fetch_add(1, Ordering::Relaxed);
+            held = Some(delivery);
+            continue;
+        }
+        let mut batch = vec![delivery];
+        batch.extend(held.take());
+        for d in batch {
+            let copies = if rng.f64() < config.duplicate_share {
+                counters.duplicated.fetch_add(1, Ordering::Relaxed);
+                2
+            } else {
+                1
+            };
+            let d = Arc::new(d);
+            for _ in 0..copies {
+                let Ok(permit) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                let (http, config, counters, d) =
+                    (http.clone(), config.clone(), counters.clone(), d.clone());
+                tokio::spawn(async move {
+                    deliver(&http, &config, &counters, &d).await;
+                    drop(permit);
+                });
+            }
+        }
+    }
+}
+
+async fn deliver(http: &reqwest::Client, config: &SenderConfig, counters: &Counters, d: &Delivery) {
+    let signature = shopify_signature(&config.secret, &d.body);
+    for attempt in 1..=config.max_attempts {
+        let result = http
+            .post(&config.url)
+            .header("content-type", "application/json")
+            .header("x-shopify-topic", &d.topic)
+            .header("x-shopify-hmac-sha256", &signature)
+            .header("x-shopify-shop-domain", &config.shop_domain)
+            .header("x-shopify-api-version", &config.api_version)
+            .header("x-shopify-webhook-id", &d.webhook_id)
+            .header("x-shopify-event-id", &d.event_id)
+            .header("x-shopify-triggered-at", &d.triggered_at)
+            .body(d.body.to_vec())
+            .send()
+            .await;
+        match result {
+            Ok(resp) if resp.status().is_success() => {
+                counters.delivered.fetch_add(1, Ordering::Relaxed);
+                debug!(topic = %d.topic, webhook = %d.webhook_id, "webhook delivered");
+                return;
+            }
+            Ok(resp) => {
+                debug!(topic = %d.topic, status = %resp.status(), attempt, "webhook refused")
+            }
+            Err(e) => debug!(topic = %d.topic, error = %e, attempt, "webhook not delivered"),
+        }
+        if attempt == config.max_attempts {
+            break;
+        }
+        counters.retried.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(config.backoff.delay(attempt)).await;
+    }
+    counters.given_up.fetch_add(1, Ordering::Relaxed);
+    warn!(topic = %d.topic, webhook = %d.webhook_id, attempts = config.max_attempts, "webhook delivery given up");
+}
+
+/// A UUID-shaped random id, like Shopify's webhook ids.
+fn random_id(rng: &mut fastrand::Rng) -> String {
+    let (a, b) = (rng.u64(..), rng.u64(..));
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        (b >> 48) & 0x3fff | 0x8000,
+        b & 0xffff_ffff_ffff
+    )
+}
