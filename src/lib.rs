@@ -14,7 +14,6 @@ pub mod debug;
 pub mod http;
 pub mod logging;
 pub mod shopify_schema;
-pub mod signature;
 pub mod sim_webhooks;
 pub mod systemd;
 pub mod webhooks;

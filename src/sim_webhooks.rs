@@ -12,7 +12,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tracing::{debug, warn};
 use xconnector_actors::retry::Backoff;
 
-use crate::signature::shopify_signature;
+use xconnector_actors::signature::shopify_signature;
 
 #[derive(Debug, Clone)]
 pub struct SenderConfig {

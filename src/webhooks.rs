@@ -14,7 +14,7 @@ use xconnector_actors::item::NewItem;
 use xconnector_actors::store::StoreHandle;
 
 use crate::config::Secret;
-use crate::signature;
+use xconnector_actors::signature;
 
 /// Largest body accepted. Shopify's biggest payloads (orders with hundreds of lines) stay well
 /// below; anything larger is not from Shopify.

@@ -9,9 +9,9 @@ use std::sync::atomic::AtomicBool;
 
 use xconnector::config::Secret;
 use xconnector::http::{AppState, router};
-use xconnector::signature::shopify_signature;
 use xconnector::webhooks::{TOPICS, WebhookIntake};
 use xconnector_actors::item::{Item, ItemState};
+use xconnector_actors::signature::shopify_signature;
 use xconnector_actors::store::ItemFilter;
 use xconnector_actors::supervisor::RestartPolicy;
 use xconnector_actors::{Engine, EngineConfig};

@@ -16,6 +16,7 @@ pub mod http_client;
 pub mod item;
 pub mod messages;
 pub mod retry;
+pub mod signature;
 pub mod store;
 pub mod supervisor;
 pub mod telemetry;

@@ -69,3 +69,10 @@ mod tests {
         assert_eq!(s.expose(), "hunter2-very-secret");
     }
 }
+
+/// Lets code that checks signatures take secrets without seeing the config type.
+impl AsRef<str> for Secret {
+    fn as_ref(&self) -> &str {
+        self.expose()
+    }
+}
