@@ -113,6 +113,24 @@ pub struct FlowStatus {
     pub capacity: usize,
 }
 
+/// Messages to the endpoints actor (delivery to the back office).
+pub enum EndpointMsg {
+    /// Deliver `body` to `endpoint` with `key` as the idempotency key; the reply is the
+    /// outcome for the flow's retry policy.
+    Deliver {
+        endpoint: String,
+        key: String,
+        body: Vec<u8>,
+        reply: RpcReplyPort<crate::flows::Outcome>,
+    },
+    /// A delivery task finished; updates the endpoint's breaker and counters.
+    Finished {
+        endpoint: String,
+        outcome: crate::flows::Outcome,
+    },
+    Status(RpcReplyPort<Vec<crate::endpoints::EndpointStatus>>),
+}
+
 /// Messages to the telemetry actor: counters in, snapshots out.
 pub enum TelemetryMsg {
     /// Poll the store and roll the rates forward.
