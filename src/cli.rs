@@ -27,6 +27,27 @@ pub enum Command {
         #[arg(long, default_value = "config.toml")]
         config: PathBuf,
     },
+    /// One line per flow: state, backlog, in flight, exceptions (from the running daemon).
+    Status {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// List, inspect, retry, resolve or cancel work items.
+    Items {
+        #[command(subcommand)]
+        what: ItemsCommand,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Pause or resume a flow.
+    Flows {
+        #[command(subcommand)]
+        what: FlowsCommand,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Measure the engine on this machine.
     Bench {
         #[command(subcommand)]
@@ -119,5 +140,88 @@ pub enum DebugCommand {
         /// Payload size in bytes.
         #[arg(long, default_value_t = 1024)]
         payload: usize,
+    },
+}
+
+/// Which daemon to talk to.
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// The control socket; default: `control.socket` of the config file.
+    #[arg(long, global = true)]
+    pub socket: Option<PathBuf>,
+    /// The config file to read the socket path from.
+    #[arg(long, global = true, default_value = "config.toml")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ItemAction {
+    Retry,
+    Resolve,
+    Cancel,
+}
+
+impl ItemAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemAction::Retry => "retry",
+            ItemAction::Resolve => "resolve",
+            ItemAction::Cancel => "cancel",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ItemsCommand {
+    /// Items oldest first, filtered by flow and state.
+    List {
+        #[arg(long)]
+        flow: Option<String>,
+        /// pending, in_flight, retrying, exception, done, resolved or cancelled.
+        #[arg(long)]
+        state: Option<String>,
+        /// Start after this item id (paging).
+        #[arg(long)]
+        after: Option<u64>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One item: its history and payload.
+    Show {
+        id: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Retry, resolve or cancel the given items, or every item matching --flow/--state.
+    #[command(name = "act", alias = "do")]
+    Act {
+        #[arg(value_enum)]
+        action: ItemAction,
+        ids: Vec<u64>,
+        /// Why, for the audit log.
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long, required_unless_present_any = ["ids", "state"])]
+        flow: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlowsCommand {
+    Pause {
+        name: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    Resume {
+        name: String,
+        #[arg(long)]
+        note: Option<String>,
     },
 }

@@ -16,8 +16,9 @@ use xconnector_actors::Engine;
 
 use crate::cli::{LogFormatArg, RunArgs};
 use crate::config::{self, Config, LogFormat};
+use crate::control::api::ControlState;
 use crate::http::{self, AppState};
-use crate::{logging, systemd, wiring};
+use crate::{control, logging, systemd, wiring};
 
 /// How often `STATUS=` is refreshed when systemd's watchdog does not ask for more.
 const STATUS_EVERY: Duration = Duration::from_secs(5);
@@ -40,6 +41,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         info!("the terminal UI is not part of this build yet; running headless");
     }
 
+    // Bound before the engine starts, so a second daemon fails before touching anything.
+    let socket = config.control.socket.clone();
+    let control = control::server::bind(&socket)
+        .await
+        .map_err(|e| anyhow::anyhow!("control.socket: {e}"))?;
     let (engine, mut fatal) = Engine::start(wiring::engine_config(&config))
         .await
         .context("cannot start the engine")?;
@@ -64,6 +70,21 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .await
     });
     info!(%addr, "http listening");
+
+    let control_app = control::api::router(ControlState {
+        engine: engine.clone(),
+        ready: ready.clone(),
+    });
+    let mut control_stopped = stop_http.subscribe();
+    let control_server = tokio::spawn(control::server::serve(
+        control,
+        socket.clone(),
+        control_app,
+        async move {
+            let _ = control_stopped.wait_for(|stop| *stop).await;
+        },
+    ));
+    info!(socket = %socket.display(), "control socket listening");
 
     ready.store(true, Ordering::SeqCst);
     let summary = engine
@@ -102,6 +123,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let _ = stop_http.send(true);
+    if tokio::time::timeout(Duration::from_secs(5), control_server)
+        .await
+        .is_err()
+    {
+        warn!("control socket did not close in time");
+    }
     match tokio::time::timeout(Duration::from_secs(5), server).await {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(e))) => warn!(error = %e, "http server ended with an error"),

@@ -9,6 +9,7 @@
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod daemon;
 pub mod debug;
 pub mod http;
@@ -25,6 +26,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::{BenchCommand, Cli, Command, DebugCommand, RunArgs};
+use control::commands;
 
 /// The whole program: parse the command line, run the command, map the outcome to an exit
 /// status (0 ok, 1 runtime failure, 2 invalid configuration).
@@ -44,6 +46,21 @@ pub fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
             Command::Run(args) => daemon::run(args).await,
             Command::CheckConfig { config } => Ok(check_config(&config)),
+            Command::Status { json, target } => Ok(commands::status(
+                &commands::socket_path(target.socket, &target.config),
+                json,
+            )
+            .await),
+            Command::Items { what, target } => Ok(commands::items(
+                &commands::socket_path(target.socket, &target.config),
+                what,
+            )
+            .await),
+            Command::Flows { what, target } => Ok(commands::flows(
+                &commands::socket_path(target.socket, &target.config),
+                what,
+            )
+            .await),
             Command::Bench {
                 what: BenchCommand::Store { dir, seconds },
             } => bench::store(dir, seconds).await.map(|()| ExitCode::SUCCESS),

@@ -116,20 +116,35 @@ fn a_bad_config_stops_the_daemon_before_it_starts_naming_key_and_line() {
 }
 
 #[test]
-fn a_second_daemon_on_the_same_store_is_refused() {
+fn a_second_daemon_on_the_same_store_or_socket_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "");
     let mut cmd = xconnector();
     cmd.args(["run", "--headless", "--config"]).arg(&config);
     let first = Daemon::start(cmd);
     first.wait_for_log("xconnector ready");
-    let out = xconnector()
+
+    let same_socket = xconnector()
         .args(["run", "--headless", "--config"])
         .arg(&config)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(same_socket.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&same_socket.stderr);
+    assert!(
+        stderr.contains("another xconnector is already listening on"),
+        "{stderr}"
+    );
+
+    let other_socket = xconnector()
+        .args(["run", "--headless", "--config"])
+        .arg(&config)
+        .arg("--socket")
+        .arg(dir.path().join("other.sock"))
+        .output()
+        .unwrap();
+    assert_eq!(other_socket.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&other_socket.stderr);
     assert!(
         stderr.contains("in use by another xconnector process"),
         "{stderr}"

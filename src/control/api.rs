@@ -1,0 +1,418 @@
+//! The `/v1` control API. Every answer is JSON; every error is `{"error": "…"}` with a 4xx or
+//! 5xx status that says whose fault it is; every change is audited with the peer's OS user.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use xconnector_actors::item::{
+    AuditEntry, HistoryEntry, Item, ItemId, ItemState, OperatorAction, now_ms,
+};
+use xconnector_actors::store::{ItemFilter, StoreError};
+use xconnector_actors::{Engine, EngineError};
+
+use super::Peer;
+
+#[derive(Clone)]
+pub struct ControlState {
+    pub engine: Arc<Engine>,
+    pub ready: Arc<AtomicBool>,
+}
+
+pub fn router(state: ControlState) -> Router {
+    Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/items", get(list))
+        .route("/v1/items/{id}", get(show))
+        .route("/v1/items/{id}/{action}", post(act))
+        .route("/v1/bulk/{action}", post(bulk))
+        .route("/v1/flows/{name}/{action}", post(flow_action))
+        .route("/v1/audit", get(audit))
+        .route("/v1/events", get(events))
+        .fallback(|| async {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                "no such endpoint; see /v1/status".into(),
+            )
+        })
+        .with_state(state)
+}
+
+/// An error answer: the status and a sentence for the operator.
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        let status = match e {
+            StoreError::NotFound(_) => StatusCode::NOT_FOUND,
+            StoreError::InvalidAction { .. } => StatusCode::CONFLICT,
+            StoreError::BadName(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::UnknownFlow(_) => ApiError(StatusCode::NOT_FOUND, e.to_string()),
+            _ => ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(e: JsonRejection) -> Self {
+        ApiError(e.status(), format!("bad request body: {}", e.body_text()))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("bad query: {}", e.body_text()),
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Status {
+    pub ready: bool,
+    pub flows: Vec<FlowRow>,
+    /// Items per state over all flows.
+    pub totals: BTreeMap<String, u64>,
+    pub enqueue_rate: f64,
+    pub restarts: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FlowRow {
+    pub name: String,
+    /// False for a flow that has items but is not running in this daemon.
+    pub running: bool,
+    pub paused: bool,
+    pub in_flight: usize,
+    pub capacity: usize,
+    pub counts: BTreeMap<String, u64>,
+}
+
+async fn status(State(st): State<ControlState>) -> Result<Json<Status>, ApiError> {
+    Ok(Json(build_status(&st).await?))
+}
+
+pub async fn build_status(st: &ControlState) -> Result<Status, ApiError> {
+    let snapshot = st.engine.snapshot().await?;
+    let running = st.engine.flows().await?;
+    let mut rows: BTreeMap<String, FlowRow> = BTreeMap::new();
+    for name in &running {
+        let s = st.engine.flow_status(name).await?;
+        rows.insert(
+            name.clone(),
+            FlowRow {
+                name: name.clone(),
+                running: true,
+                paused: s.paused,
+                in_flight: s.in_flight,
+                capacity: s.capacity,
+                counts: BTreeMap::new(),
+            },
+        );
+    }
+    let mut totals = BTreeMap::new();
+    for (flow, state, n) in &snapshot.store.counts {
+        let row = rows.entry(flow.clone()).or_insert_with(|| FlowRow {
+            name: flow.clone(),
+            running: false,
+            paused: false,
+            in_flight: 0,
+            capacity: 0,
+            counts: BTreeMap::new(),
+        });
+        row.counts.insert(state.as_str().to_string(), *n);
+        *totals.entry(state.as_str().to_string()).or_insert(0) += n;
+    }
+    Ok(Status {
+        ready: st.ready.load(Ordering::SeqCst),
+        flows: rows.into_values().collect(),
+        totals,
+        enqueue_rate: snapshot.enqueue_rate,
+        restarts: snapshot.restarts,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub flow: Option<String>,
+    pub state: Option<String>,
+    pub after: Option<u64>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ItemPage {
+    pub items: Vec<Item>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<u64>,
+}
+
+const MAX_PAGE: usize = 1000;
+
+fn filter_of(flow: Option<String>, state: Option<&str>) -> Result<ItemFilter, ApiError> {
+    let state = state
+        .map(|s| {
+            s.parse::<ItemState>()
+                .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e))
+        })
+        .transpose()?;
+    Ok(ItemFilter { flow, state })
+}
+
+async fn list(
+    State(st): State<ControlState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<ItemPage>, ApiError> {
+    let Query(q) = query?;
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let filter = filter_of(q.flow, q.state.as_deref())?;
+    let items = st
+        .engine
+        .store()
+        .list(filter, q.after.map(ItemId), limit)
+        .await?;
+    let next = (items.len() == limit)
+        .then(|| items.last().map(|i| i.id.0))
+        .flatten();
+    Ok(Json(ItemPage { items, next }))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ItemDetail {
+    pub item: Item,
+    /// The payload as JSON when it is JSON, else as text.
+    pub payload: serde_json::Value,
+    pub history: Vec<HistoryEntry>,
+}
+
+fn parse_id(id: &str) -> Result<ItemId, ApiError> {
+    id.parse()
+        .map(ItemId)
+        .map_err(|_| ApiError(StatusCode::BAD_REQUEST, format!("{id:?} is not an item id")))
+}
+
+async fn show(
+    State(st): State<ControlState>,
+    Path(id): Path<String>,
+) -> Result<Json<ItemDetail>, ApiError> {
+    let id = parse_id(&id)?;
+    let (item, payload) = st.engine.store().get(id).await?.ok_or(ApiError(
+        StatusCode::NOT_FOUND,
+        format!("item {id} not found"),
+    ))?;
+    let history = st.engine.store().history(id).await?;
+    let payload = serde_json::from_slice(&payload).unwrap_or_else(|_| {
+        serde_json::Value::String(String::from_utf8_lossy(&payload).into_owned())
+    });
+    Ok(Json(ItemDetail {
+        item,
+        payload,
+        history,
+    }))
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Note {
+    pub note: Option<String>,
+}
+
+fn action_of(name: &str) -> Result<OperatorAction, ApiError> {
+    match name {
+        "retry" => Ok(OperatorAction::Retry),
+        "resolve" => Ok(OperatorAction::Resolve),
+        "cancel" => Ok(OperatorAction::Cancel),
+        other => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("unknown action {other:?}; use retry, resolve or cancel"),
+        )),
+    }
+}
+
+/// An optional JSON body `{"note": "…"}`: absent or empty means no note.
+fn note_of(body: &[u8]) -> Result<Option<String>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let n: Note = serde_json::from_slice(body)
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("bad request body: {e}")))?;
+    Ok(n.note.filter(|n| !n.trim().is_empty()))
+}
+
+async fn act(
+    State(st): State<ControlState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Item>, ApiError> {
+    let action = action_of(&action)?;
+    let id = parse_id(&id)?;
+    let note = note_of(&body)?;
+    Ok(Json(
+        st.engine
+            .store()
+            .operate(id, action, &peer.user, note)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRequest {
+    pub flow: Option<String>,
+    pub state: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BulkResult {
+    pub matched: u64,
+    pub affected: u64,
+    /// Items that changed state meanwhile (e.g. went in flight) and were skipped.
+    pub skipped: u64,
+}
+
+async fn bulk(
+    State(st): State<ControlState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    Path(action): Path<String>,
+    body: Result<Json<BulkRequest>, JsonRejection>,
+) -> Result<Json<BulkResult>, ApiError> {
+    let action = action_of(&action)?;
+    let Json(req) = body?;
+    if req.flow.is_none() && req.state.is_none() {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "a bulk action needs a filter: flow, state or both".into(),
+        ));
+    }
+    let filter = filter_of(req.flow, req.state.as_deref())?;
+    let note = req.note.filter(|n| !n.trim().is_empty());
+    let store = st.engine.store();
+    let (mut matched, mut affected, mut skipped) = (0, 0, 0);
+    let mut after = None;
+    loop {
+        let page = store.list(filter.clone(), after, MAX_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for item in &page {
+            matched += 1;
+            match store
+                .operate(item.id, action, &peer.user, note.clone())
+                .await
+            {
+                Ok(_) => affected += 1,
+                Err(StoreError::InvalidAction { .. }) => skipped += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(Json(BulkResult {
+        matched,
+        affected,
+        skipped,
+    }))
+}
+
+async fn flow_action(
+    State(st): State<ControlState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    Path((name, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<xconnector_actors::messages::FlowStatus>, ApiError> {
+    let note = note_of(&body)?;
+    match action.as_str() {
+        "pause" => st.engine.pause(&name).await?,
+        "resume" => st.engine.resume(&name).await?,
+        other => {
+            return Err(ApiError(
+                StatusCode::NOT_FOUND,
+                format!("unknown action {other:?}; use pause or resume"),
+            ));
+        }
+    }
+    st.engine
+        .store()
+        .audit(AuditEntry {
+            at: now_ms(),
+            who: peer.user,
+            action: action.clone(),
+            target: format!("flow {name}"),
+            note,
+        })
+        .await?;
+    // Pause and resume travel as messages; the status read after them reflects them.
+    Ok(Json(st.engine.flow_status(&name).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    pub limit: Option<usize>,
+}
+
+async fn audit(
+    State(st): State<ControlState>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+    let Query(q) = query?;
+    Ok(Json(
+        st.engine
+            .store()
+            .audit_log(q.limit.unwrap_or(100).clamp(1, MAX_PAGE))
+            .await?,
+    ))
+}
+
+/// How often a subscriber gets a status snapshot; the API promises at most 10 per second.
+pub const EVENT_EVERY: Duration = Duration::from_millis(500);
+
+/// Server-sent events: one `status` event per tick with the same body as `/v1/status`.
+async fn events(
+    State(st): State<ControlState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let stream = futures::stream::unfold(
+        (st, tokio::time::interval(EVENT_EVERY)),
+        |(st, mut tick)| async move {
+            tick.tick().await;
+            let event = match build_status(&st).await {
+                Ok(status) => Event::default()
+                    .event("status")
+                    .json_data(&status)
+                    .unwrap_or_else(|_| Event::default().comment("unserializable")),
+                Err(ApiError(_, msg)) => Event::default().event("error").data(msg),
+            };
+            Some((Ok(event), (st, tick)))
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
