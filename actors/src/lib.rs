@@ -10,6 +10,7 @@
 //! - [`retry`]: the one backoff policy.
 //! - [`engine`]: start, query and stop the whole tree.
 
+pub mod canonical;
 pub mod endpoints;
 pub mod engine;
 pub mod flows;

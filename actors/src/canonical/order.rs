@@ -1,0 +1,322 @@
+//! The canonical order, built from Shopify's REST webhook payload (`orders/create`,
+//! `orders/updated`, `orders/paid`, `orders/cancelled`). Amounts stay decimal strings as
+//! Shopify sends them: money never passes through a float.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the record's shape; bumped on any incompatible change.
+pub const SCHEMA: &str = "xconnector.order.v1";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub schema: String,
+    /// `upsert` for a new or changed order, `cancel` for a cancellation.
+    pub event: OrderEvent,
+    /// Shopify's GID, e.g. `gid://shopify/Order/450789469`.
+    pub id: String,
+    /// The numeric id (REST and older systems use it).
+    pub legacy_id: u64,
+    /// What people call it: `#1001`.
+    pub name: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub cancelled_at: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub currency: String,
+    pub totals: Totals,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub customer: Option<Customer>,
+    pub shipping_address: Option<Address>,
+    pub billing_address: Option<Address>,
+    pub lines: Vec<Line>,
+    pub shipping_lines: Vec<ShippingLine>,
+    /// Shopify's financial status, lowercase: pending, authorized, paid, partially_paid,
+    /// refunded, partially_refunded, voided, expired.
+    pub financial_status: Option<String>,
+    /// null (unfulfilled), partial, fulfilled, restocked.
+    pub fulfillment_status: Option<String>,
+    pub tags: Vec<String>,
+    pub note: Option<String>,
+    /// Filled from Shopify's risk assessment when known: none, low, medium, high, pending.
+    pub risk_level: Option<String>,
+    pub test: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderEvent {
+    Upsert,
+    Cancel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub subtotal: String,
+    pub tax: String,
+    pub shipping: String,
+    pub discounts: String,
+    pub total: String,
+    pub outstanding: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: Option<String>,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
+    pub address1: Option<String>,
+    pub address2: Option<String>,
+    pub city: Option<String>,
+    pub province: Option<String>,
+    pub province_code: Option<String>,
+    pub zip: Option<String>,
+    pub country: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country_code: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    pub id: String,
+    pub sku: Option<String>,
+    pub title: String,
+    pub variant_title: Option<String>,
+    pub quantity: u32,
+    pub unit_price: String,
+    pub total_discount: String,
+    pub variant_id: Option<String>,
+    pub product_id: Option<String>,
+    pub requires_shipping: bool,
+    pub grams: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShippingLine {
+    pub title: String,
+    pub code: Option<String>,
+    pub price: String,
+}
+
+/// Why a payload could not become an order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderParseError {
+    #[error("not JSON: {0}")]
+    Json(String),
+    #[error("not an order payload: {0}")]
+    Shape(String),
+}
+
+/// The REST webhook payload, as much of it as the canonical order needs. Unknown fields are
+/// ignored: Shopify adds fields in every version.
+#[derive(Debug, Deserialize)]
+struct RestOrder {
+    id: u64,
+    admin_graphql_api_id: Option<String>,
+    name: String,
+    created_at: String,
+    updated_at: String,
+    cancelled_at: Option<String>,
+    cancel_reason: Option<String>,
+    currency: String,
+    #[serde(default)]
+    subtotal_price: Option<String>,
+    #[serde(default)]
+    total_tax: Option<String>,
+    #[serde(default)]
+    total_discounts: Option<String>,
+    #[serde(default)]
+    total_price: Option<String>,
+    #[serde(default)]
+    total_outstanding: Option<String>,
+    total_shipping_price_set: Option<MoneySet>,
+    email: Option<String>,
+    phone: Option<String>,
+    customer: Option<RestCustomer>,
+    shipping_address: Option<Address>,
+    billing_address: Option<Address>,
+    #[serde(default)]
+    line_items: Vec<RestLine>,
+    #[serde(default)]
+    shipping_lines: Vec<RestShippingLine>,
+    financial_status: Option<String>,
+    fulfillment_status: Option<String>,
+    #[serde(default)]
+    tags: String,
+    note: Option<String>,
+    #[serde(default)]
+    test: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct MoneySet {
+    shop_money: Money,
+}
+
+#[derive(Debug, Deserialize)]
+struct Money {
+    amount: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct RestCustomer {
+    id: Option<u64>,
+    admin_graphql_api_id: Option<String>,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RestLine {
+    id: u64,
+    sku: Option<String>,
+    #[serde(default)]
+    title: String,
+    variant_title: Option<String>,
+    quantity: u32,
+    price: String,
+    #[serde(default)]
+    total_discount: Option<String>,
+    variant_id: Option<u64>,
+    product_id: Option<u64>,
+    #[serde(default)]
+    requires_shipping: bool,
+    #[serde(default)]
+    grams: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct RestShippingLine {
+    #[serde(default)]
+    title: String,
+    code: Option<String>,
+    price: String,
+}
+
+fn gid(kind: &str, id: u64) -> String {
+    format!("gid://shopify/{kind}/{id}")
+}
+
+/// Builds the canonical order from a REST webhook body. `topic` decides the event:
+/// `orders/cancelled` (or a cancelled order) is a cancellation.
+pub fn from_rest(topic: &str, body: &[u8]) -> Result<Order, OrderParseError> {
+    let raw: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| OrderParseError::Json(e.to_string()))?;
+    let o: RestOrder =
+        serde_json::from_value(raw).map_err(|e| OrderParseError::Shape(e.to_string()))?;
+    let zero = || "0.00".to_string();
+    let cancelled = topic == "orders/cancelled" || o.cancelled_at.is_some();
+    let blank = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
+    Ok(Order {
+        schema: SCHEMA.into(),
+        event: if cancelled {
+            OrderEvent::Cancel
+        } else {
+            OrderEvent::Upsert
+        },
+        id: o.admin_graphql_api_id.unwrap_or_else(|| gid("Order", o.id)),
+        legacy_id: o.id,
+        name: o.name,
+        created_at: o.created_at,
+        updated_at: o.updated_at,
+        cancelled_at: o.cancelled_at,
+        cancel_reason: o.cancel_reason,
+        currency: o.currency,
+        totals: Totals {
+            subtotal: o.subtotal_price.unwrap_or_else(zero),
+            tax: o.total_tax.unwrap_or_else(zero),
+            shipping: o
+                .total_shipping_price_set
+                .map(|m| m.shop_money.amount)
+                .unwrap_or_else(zero),
+            discounts: o.total_discounts.unwrap_or_else(zero),
+            total: o.total_price.unwrap_or_else(zero),
+            outstanding: o.total_outstanding,
+        },
+        email: blank(o.email),
+        phone: blank(o.phone),
+        customer: o.customer.map(|c| Customer {
+            id: c
+                .admin_graphql_api_id
+                .or(c.id.map(|id| gid("Customer", id))),
+            email: c.email,
+            first_name: c.first_name,
+            last_name: c.last_name,
+            phone: c.phone,
+        }),
+        shipping_address: o.shipping_address,
+        billing_address: o.billing_address,
+        lines: o
+            .line_items
+            .into_iter()
+            .map(|l| Line {
+                id: gid("LineItem", l.id),
+                sku: blank(l.sku),
+                title: l.title,
+                variant_title: l.variant_title,
+                quantity: l.quantity,
+                unit_price: l.price,
+                total_discount: l.total_discount.unwrap_or_else(zero),
+                variant_id: l.variant_id.map(|v| gid("ProductVariant", v)),
+                product_id: l.product_id.map(|p| gid("Product", p)),
+                requires_shipping: l.requires_shipping,
+                grams: l.grams,
+            })
+            .collect(),
+        shipping_lines: o
+            .shipping_lines
+            .into_iter()
+            .map(|s| ShippingLine {
+                title: s.title,
+                code: s.code,
+                price: s.price,
+            })
+            .collect(),
+        financial_status: o.financial_status,
+        fulfillment_status: o.fulfillment_status,
+        tags: o
+            .tags
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect(),
+        note: blank(o.note),
+        risk_level: None,
+        test: o.test,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(matches!(
+            from_rest("orders/create", b"{"),
+            Err(OrderParseError::Json(_))
+        ));
+        assert!(matches!(
+            from_rest("orders/create", b"{\"id\": \"x\"}"),
+            Err(OrderParseError::Shape(_))
+        ));
+        assert!(matches!(
+            from_rest("orders/create", b"[]"),
+            Err(OrderParseError::Shape(_))
+        ));
+    }
+}
