@@ -27,6 +27,15 @@ pub enum Command {
         #[arg(long, default_value = "config.toml")]
         config: PathBuf,
     },
+    /// Attach the terminal UI to a running daemon (also over `ssh -t host xconnector tui`);
+    /// quitting detaches and leaves the daemon running.
+    Tui {
+        /// Hide every action that changes something.
+        #[arg(long)]
+        readonly: bool,
+        #[command(flatten)]
+        target: Target,
+    },
     /// One line per flow: state, backlog, in flight, exceptions (from the running daemon).
     Status {
         #[arg(long)]

@@ -18,6 +18,7 @@ pub mod shopify_schema;
 pub mod sim_backoffice;
 pub mod sim_webhooks;
 pub mod systemd;
+pub mod tui;
 pub mod webhooks;
 pub mod wiring;
 
@@ -46,6 +47,12 @@ pub fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
             Command::Run(args) => daemon::run(args).await,
             Command::CheckConfig { config } => Ok(check_config(&config)),
+            Command::Tui { readonly, target } => tui::run(
+                commands::socket_path(target.socket, &target.config),
+                readonly,
+            )
+            .await
+            .map(|()| ExitCode::SUCCESS),
             Command::Status { json, target } => Ok(commands::status(
                 &commands::socket_path(target.socket, &target.config),
                 json,

@@ -96,7 +96,7 @@ fn sigkill_loses_no_acknowledged_item_and_in_flight_items_come_back() {
         .list(
             &ItemFilter {
                 flow: Some("crash".into()),
-                state: None,
+                ..ItemFilter::default()
             },
             None,
             usize::MAX,

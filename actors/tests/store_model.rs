@@ -219,7 +219,7 @@ proptest! {
                 for state in ItemState::ALL {
                     let want: Vec<ItemId> = model.iter().filter(|(_, m)| m.flow == flow && m.state == state).map(|(id, _)| *id).collect();
                     prop_assert_eq!(store.count(flow, state), want.len() as u64, "count {} {}", flow, state);
-                    let filter = ItemFilter { flow: Some(flow.into()), state: Some(state) };
+                    let filter = ItemFilter { flow: Some(flow.into()), state: Some(state), ..ItemFilter::default() };
                     let listed: Vec<ItemId> = store.list(&filter, None, usize::MAX).unwrap().iter().map(|i| i.id).collect();
                     prop_assert_eq!(listed, want);
                 }
@@ -296,7 +296,7 @@ fn history_and_audit_record_every_step() {
     }
     let filter = ItemFilter {
         flow: Some("orders".into()),
-        state: None,
+        ..ItemFilter::default()
     };
     let first = db.list(&filter, None, 3).unwrap();
     let rest = db.list(&filter, Some(first[2].id), 10).unwrap();
@@ -342,4 +342,45 @@ fn dedupe_keys_expire_after_the_retention_window() {
         again[1].duplicate && again[1].id == new.id,
         "a fresh key still dedupes"
     );
+}
+
+#[test]
+fn listings_filter_by_key_and_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = ItemDb::open(dir.path()).unwrap();
+    for (n, key) in ["#1001", "#1002", "SKU-ABC-1", "#2001"].iter().enumerate() {
+        db.enqueue(
+            vec![NewItem::new("orders", "k", *key, vec![])],
+            1_000 + n as u64 * 1_000,
+        )
+        .unwrap();
+    }
+    let keys = |f: ItemFilter, limit| -> Vec<String> {
+        db.list(&f, None, limit)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.key)
+            .collect()
+    };
+    let by_key = ItemFilter {
+        key: Some("#10".into()),
+        ..ItemFilter::default()
+    };
+    assert_eq!(keys(by_key.clone(), 10), ["#1001", "#1002"]);
+    assert_eq!(keys(by_key, 1), ["#1001"]);
+    assert_eq!(
+        keys(
+            ItemFilter {
+                key: Some("abc".into()),
+                ..ItemFilter::default()
+            },
+            10
+        ),
+        ["SKU-ABC-1"]
+    );
+    let old = ItemFilter {
+        updated_before: Some(2_500),
+        ..ItemFilter::default()
+    };
+    assert_eq!(keys(old, 10), ["#1001", "#1002"]);
 }

@@ -165,11 +165,15 @@ pub async fn build_status(st: &ControlState) -> Result<Status, ApiError> {
 pub struct ListQuery {
     pub flow: Option<String>,
     pub state: Option<String>,
+    /// Part of the business key (order name, SKU), case-insensitive.
+    pub key: Option<String>,
+    /// Only items unchanged for at least this many seconds.
+    pub older_than: Option<u64>,
     pub after: Option<u64>,
     pub limit: Option<usize>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ItemPage {
     pub items: Vec<Item>,
     /// Pass as `after` for the next page; absent on the last page.
@@ -185,7 +189,11 @@ fn filter_of(flow: Option<String>, state: Option<&str>) -> Result<ItemFilter, Ap
                 .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e))
         })
         .transpose()?;
-    Ok(ItemFilter { flow, state })
+    Ok(ItemFilter {
+        flow,
+        state,
+        ..ItemFilter::default()
+    })
 }
 
 async fn list(
@@ -194,7 +202,11 @@ async fn list(
 ) -> Result<Json<ItemPage>, ApiError> {
     let Query(q) = query?;
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
-    let filter = filter_of(q.flow, q.state.as_deref())?;
+    let mut filter = filter_of(q.flow, q.state.as_deref())?;
+    filter.key = q.key.filter(|k| !k.is_empty());
+    filter.updated_before = q
+        .older_than
+        .map(|s| now_ms().saturating_sub(s.saturating_mul(1000)));
     let items = st
         .engine
         .store()
@@ -206,7 +218,7 @@ async fn list(
     Ok(Json(ItemPage { items, next }))
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ItemDetail {
     pub item: Item,
     /// The payload as JSON when it is JSON, else as text.
@@ -293,7 +305,7 @@ pub struct BulkRequest {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BulkResult {
     pub matched: u64,
     pub affected: u64,

@@ -28,7 +28,15 @@ pub const FORMAT: u64 = 1;
 pub struct ItemFilter {
     pub flow: Option<String>,
     pub state: Option<ItemState>,
+    /// Only items whose business key contains this (case-insensitive).
+    pub key: Option<String>,
+    /// Only items last changed before this time (waiting for longer than …).
+    pub updated_before: Option<Millis>,
 }
+
+/// How many items a filtered listing looks at before it answers with what it found, so that a
+/// search over a million items cannot stall the store.
+const SCAN_BUDGET: usize = 100_000;
 
 pub struct ItemDb {
     db: Database,
@@ -380,15 +388,34 @@ impl ItemDb {
             Some(s) => vec![s],
             None => ItemState::ALL.to_vec(),
         };
+        let needle = filter.key.as_ref().map(|k| k.to_lowercase());
+        let refined = needle.is_some() || filter.updated_before.is_some();
+        // Unrefined, the indexes answer exactly; refined, candidates are read in id order
+        // until enough match or the scan budget is spent.
+        let want = if refined { SCAN_BUDGET } else { limit };
         let mut ids = Vec::new();
         for flow in &flows {
             for state in &states {
-                ids.extend(self.ids_in_state(flow, *state, after, limit)?);
+                ids.extend(self.ids_in_state(flow, *state, after, want)?);
             }
         }
         ids.sort_unstable();
-        ids.truncate(limit);
-        ids.into_iter().map(|id| self.load(id)).collect()
+        ids.truncate(want);
+        let mut out = Vec::with_capacity(limit.min(ids.len()));
+        for id in ids {
+            if out.len() >= limit {
+                break;
+            }
+            let item = self.load(id)?;
+            let key_ok = needle
+                .as_ref()
+                .is_none_or(|n| item.key.to_lowercase().contains(n.as_str()));
+            let age_ok = filter.updated_before.is_none_or(|t| item.updated_at < t);
+            if key_ok && age_ok {
+                out.push(item);
+            }
+        }
+        Ok(out)
     }
 
     /// Every flow that has ever held an item.
