@@ -90,7 +90,7 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, t: Theme) {
         } else {
             " · not ready"
         }));
-        spans.push(Span::raw(format!(" · {:.1} items/s in", s.enqueue_rate)));
+        spans.push(Span::raw(format!(" · {:.1}/s in", s.enqueue_rate)));
     }
     if app.readonly {
         spans.push(Span::styled(" · read-only", t.warn()));

@@ -1,0 +1,371 @@
+//! The terminal UI without a terminal: every view rendered from fixed data at 80×24 and
+//! 160×48 (snapshots), and the key → request state machine.
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use xconnector::cli::ItemAction;
+use xconnector::control::api::{BulkResult, FlowRow, ItemDetail, ItemPage, Status};
+use xconnector::tui::app::{App, ListKind, Prompt, Reply, Request, View};
+use xconnector::tui::view::{Theme, draw, sparkline};
+use xconnector_actors::item::{HistoryEntry, Item, ItemId, ItemState};
+
+const NOW: u64 = 1_800_000_000_000;
+
+fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+fn status(done: u64) -> Status {
+    Status {
+        ready: true,
+        flows: vec![
+            FlowRow {
+                name: "inventory".into(),
+                running: true,
+                paused: true,
+                in_flight: 0,
+                capacity: 8,
+                counts: counts(&[("pending", 120), ("done", 4000)]),
+            },
+            FlowRow {
+                name: "log".into(),
+                running: true,
+                paused: false,
+                in_flight: 2,
+                capacity: 8,
+                counts: counts(&[("in_flight", 2), ("done", done)]),
+            },
+            FlowRow {
+                name: "orders".into(),
+                running: true,
+                paused: false,
+                in_flight: 3,
+                capacity: 8,
+                counts: counts(&[
+                    ("pending", 5),
+                    ("retrying", 2),
+                    ("in_flight", 3),
+                    ("exception", 4),
+                    ("done", 1500),
+                ]),
+            },
+        ],
+        totals: counts(&[
+            ("pending", 125),
+            ("retrying", 2),
+            ("in_flight", 5),
+            ("exception", 4),
+            ("done", 5500 + done),
+        ]),
+        enqueue_rate: 42.5,
+        restarts: counts(&[("flow:orders", 1)]),
+    }
+}
+
+fn item(id: u64, flow: &str, state: ItemState, key: &str, error: Option<&str>) -> Item {
+    Item {
+        id: ItemId(id),
+        flow: flow.into(),
+        kind: "orders/create".into(),
+        key: key.into(),
+        state,
+        attempts: 2,
+        created_at: NOW - 7_200_000,
+        updated_at: NOW - 90_000,
+        due_at: NOW,
+        last_error: error.map(str::to_string),
+        dedupe_key: None,
+    }
+}
+
+fn exceptions() -> Vec<Item> {
+    vec![
+        item(
+            11,
+            "orders",
+            ItemState::Exception,
+            "#1001",
+            Some("address: zip is missing"),
+        ),
+        item(
+            12,
+            "orders",
+            ItemState::Exception,
+            "#1002",
+            Some("address: country XX not allowed"),
+        ),
+        item(
+            13,
+            "orders",
+            ItemState::Exception,
+            "#1003",
+            Some("fraud: risk HIGH"),
+        ),
+        item(
+            14,
+            "orders",
+            ItemState::Exception,
+            "#1004",
+            Some("wms rejected it: HTTP 422: unknown SKU"),
+        ),
+    ]
+}
+
+fn app_with_data() -> App {
+    let mut app = App::new(false);
+    for done in [100, 110, 130, 120, 160] {
+        app.on_reply(Reply::Status(status(done)));
+    }
+    app.on_reply(Reply::Page {
+        list: ListKind::Items,
+        page: ItemPage {
+            items: vec![
+                item(7, "orders", ItemState::Pending, "#0998", None),
+                item(
+                    8,
+                    "orders",
+                    ItemState::Retrying,
+                    "#0999",
+                    Some("erp: HTTP 503 Service Unavailable"),
+                ),
+                item(
+                    11,
+                    "orders",
+                    ItemState::Exception,
+                    "#1001",
+                    Some("address: zip is missing"),
+                ),
+            ],
+            next: Some(11),
+        },
+    });
+    app.on_reply(Reply::Page {
+        list: ListKind::Exceptions,
+        page: ItemPage {
+            items: exceptions(),
+            next: None,
+        },
+    });
+    app
+}
+
+fn render(app: &App, w: u16, h: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal
+        .draw(|f| draw(f, app, NOW, Theme { color: false }))
+        .unwrap();
+    terminal.backend().to_string()
+}
+
+fn key(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+fn code(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+#[test]
+fn every_view_renders_at_80x24_and_160x48() {
+    let mut app = app_with_data();
+    for (w, h) in [(80, 24), (160, 48)] {
+        app.view = View::Overview;
+        insta::assert_snapshot!(format!("overview_{w}x{h}"), render(&app, w, h));
+        app.view = View::Items;
+        insta::assert_snapshot!(format!("items_{w}x{h}"), render(&app, w, h));
+        app.view = View::Exceptions;
+        insta::assert_snapshot!(format!("exceptions_{w}x{h}"), render(&app, w, h));
+    }
+    app.view = View::Items;
+    app.on_key(code(KeyCode::Enter));
+    app.on_reply(Reply::Detail(ItemDetail {
+        item: item(7, "orders", ItemState::Pending, "#0998", None),
+        payload: serde_json::json!({"id": 998, "name": "#0998", "line_items": [{"sku": "ABC-1", "quantity": 2}]}),
+        history: vec![
+            HistoryEntry { at: NOW - 7_200_000, from: None, to: ItemState::Pending, note: None },
+            HistoryEntry { at: NOW - 60_000, from: Some(ItemState::Exception), to: ItemState::Pending, note: Some("retry by alice: paid now".into()) },
+        ],
+    }));
+    insta::assert_snapshot!("detail_80x24", render(&app, 80, 24));
+    app.on_key(key('?'));
+    insta::assert_snapshot!("help_80x24", render(&app, 80, 24));
+}
+
+#[test]
+fn a_lost_daemon_shows_and_the_last_data_stays() {
+    let mut app = app_with_data();
+    app.on_reply(Reply::Disconnected(
+        "no daemon on data/xconnector.sock".into(),
+    ));
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("DISCONNECTED, retrying"), "{screen}");
+    assert!(
+        screen.contains("connection lost: no daemon on data/xconnector.sock"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("orders"),
+        "the last known numbers stay on screen"
+    );
+    let fresh = App::new(true);
+    let screen = render(&fresh, 80, 24);
+    assert!(screen.contains("Waiting for the daemon"), "{screen}");
+    assert!(screen.contains("read-only"));
+}
+
+#[test]
+fn keys_become_requests() {
+    let mut app = app_with_data();
+    // Overview: the selected flow opens its items; p pauses or resumes it.
+    app.on_key(code(KeyCode::Down));
+    app.on_key(code(KeyCode::Down));
+    assert_eq!(
+        app.on_key(key('p')),
+        vec![Request::Flow {
+            name: "orders".into(),
+            pause: true
+        }]
+    );
+    app.on_key(code(KeyCode::Up));
+    app.on_key(code(KeyCode::Up));
+    assert_eq!(
+        app.on_key(key('p')),
+        vec![Request::Flow {
+            name: "inventory".into(),
+            pause: false
+        }]
+    );
+    let open = app.on_key(code(KeyCode::Enter));
+    assert_eq!(
+        open,
+        vec![Request::List {
+            list: ListKind::Items,
+            query: "limit=200&flow=inventory".into()
+        }]
+    );
+    assert_eq!(app.view, View::Items);
+
+    // A filter typed after / is parsed into the query.
+    app.on_key(key('/'));
+    for _ in 0..20 {
+        app.on_key(code(KeyCode::Backspace));
+    }
+    for c in "flow:orders state:exception age>1h #10".chars() {
+        app.on_key(key(c));
+    }
+    let reqs = app.on_key(code(KeyCode::Enter));
+    assert_eq!(
+        reqs,
+        vec![Request::List {
+            list: ListKind::Items,
+            query: "limit=200&flow=orders&state=exception&older_than=3600&key=%2310".into()
+        }]
+    );
+    let bad = {
+        app.on_key(key('/'));
+        for c in " age>soon".chars() {
+            app.on_key(key(c));
+        }
+        app.on_key(code(KeyCode::Enter))
+    };
+    assert!(bad.is_empty());
+    assert!(
+        app.message
+            .as_ref()
+            .is_some_and(|(m, err)| *err && m.contains("invalid duration"))
+    );
+    app.on_key(code(KeyCode::Esc));
+
+    // Exceptions: mark two, retry both; resolve asks for a note first.
+    app.on_key(key('3'));
+    app.on_reply(Reply::Page {
+        list: ListKind::Exceptions,
+        page: ItemPage {
+            items: exceptions(),
+            next: None,
+        },
+    });
+    app.on_key(key(' '));
+    app.on_key(key(' '));
+    assert_eq!(
+        app.on_key(key('r')),
+        vec![Request::Act {
+            action: ItemAction::Retry,
+            ids: vec![11, 12],
+            note: None
+        }]
+    );
+    assert!(app.on_key(key('x')).is_empty());
+    assert!(matches!(
+        app.prompt,
+        Some(Prompt::Note {
+            action: ItemAction::Resolve,
+            ..
+        })
+    ));
+    for c in "shipped by hand".chars() {
+        app.on_key(key(c));
+    }
+    assert_eq!(
+        app.on_key(code(KeyCode::Enter)),
+        vec![Request::Act {
+            action: ItemAction::Resolve,
+            ids: vec![11, 12],
+            note: Some("shipped by hand".into())
+        }]
+    );
+    let after = app.on_reply(Reply::Done("resolve: 2 item(s)".into()));
+    assert_eq!(after.len(), 1, "the list reloads after a change");
+    assert!(app.exceptions.marked.is_empty());
+
+    // Bulk: states the count and needs a y.
+    assert!(app.on_key(key('C')).is_empty());
+    match &app.prompt {
+        Some(Prompt::Confirm { count, .. }) => assert_eq!(count, "4"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        render(&app, 80, 24)
+            .contains("cancel ALL 4 items matching [state:exception]? y to confirm")
+    );
+    let bulk = app.on_key(key('y'));
+    assert_eq!(
+        bulk,
+        vec![Request::Bulk {
+            action: ItemAction::Cancel,
+            flow: None,
+            state: Some("exception".into()),
+            note: Some("bulk action from the TUI".into())
+        }]
+    );
+    app.on_reply(Reply::Bulk {
+        action: ItemAction::Cancel,
+        result: BulkResult {
+            matched: 4,
+            affected: 4,
+            skipped: 0,
+        },
+    });
+    assert!(render(&app, 80, 24).contains("cancel: 4 of 4 matching items"));
+
+    // Read-only hides every change.
+    let mut ro = app_with_data();
+    ro.readonly = true;
+    ro.on_key(key('3'));
+    assert!(ro.on_key(key('r')).is_empty());
+    assert!(ro.on_key(key('p')).is_empty());
+    assert!(!render(&ro, 160, 48).contains("r retry"));
+
+    ro.on_key(key('q'));
+    assert!(ro.quit);
+}
+
+#[test]
+fn sparklines_scale_to_the_window() {
+    assert_eq!(sparkline(&[0, 1, 2, 4, 8], 5), " ▁▂▄█");
+    assert_eq!(sparkline(&[3], 4), "   █");
+    assert_eq!(sparkline(&[], 3), "   ");
+}
