@@ -37,9 +37,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => config.log.format,
     };
     logging::init(&config.log.level, format)?;
-    if !args.headless {
-        info!("the terminal UI is not part of this build yet; running headless");
-    }
 
     // Bound before the engine starts, so a second daemon fails before touching anything.
     let socket = config.control.socket.clone();

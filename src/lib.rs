@@ -6,6 +6,7 @@
 //! - `wiring`: configuration → engine; `logging`, `systemd`: the process's surroundings;
 //! - `bench`: measurements; `debug`: hidden tools for the crash tests.
 
+pub mod attached;
 pub mod bench;
 pub mod cli;
 pub mod config;
@@ -45,7 +46,15 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
-            Command::Run(args) => daemon::run(args).await,
+            Command::Run(args) => {
+                use std::io::IsTerminal;
+                let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+                if args.headless || !terminal {
+                    daemon::run(args).await
+                } else {
+                    attached::run(args).await
+                }
+            }
             Command::CheckConfig { config } => Ok(check_config(&config)),
             Command::Tui { readonly, target } => tui::run(
                 commands::socket_path(target.socket, &target.config),
