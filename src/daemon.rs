@@ -36,7 +36,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(LogFormatArg::Text) => LogFormat::Text,
         None => config.log.format,
     };
-    logging::init(&config.log.level, format)?;
+    let recent_logs = logging::init(&config.log.level, format)?;
 
     // Bound before the engine starts, so a second daemon fails before touching anything.
     let socket = config.control.socket.clone();
@@ -71,6 +71,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let control_app = control::api::router(ControlState {
         engine: engine.clone(),
         ready: ready.clone(),
+        logs: recent_logs,
     });
     let mut control_stopped = stop_http.subscribe();
     let control_server = tokio::spawn(control::server::serve(

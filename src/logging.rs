@@ -1,13 +1,94 @@
-//! Log output through tracing: human-readable or JSON lines on stderr.
+//! Log output through tracing: human-readable or JSON lines on stderr, plus the recent warnings
+//! and errors kept in memory for operators (`/v1/logs`, the TUI's log pane).
 
+use std::collections::VecDeque;
+use std::fmt::Write;
 use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
 
-use tracing_subscriber::EnvFilter;
+use serde::{Deserialize, Serialize};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+use xconnector_actors::item::{Millis, now_ms};
 
 use crate::config::LogFormat;
 
+/// Recent events kept for operators; older ones are in the daemon's log.
+const RECENT: usize = 500;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub seq: u64,
+    pub at: Millis,
+    pub level: String,
+    pub target: String,
+    pub message: String,
+}
+
+/// The recent warnings and errors, shared by the logging layer and the control API.
+#[derive(Clone, Default)]
+pub struct RecentLogs(Arc<Mutex<(u64, VecDeque<LogLine>)>>);
+
+impl RecentLogs {
+    /// Lines after `seq`, oldest first.
+    pub fn since(&self, seq: u64) -> Vec<LogLine> {
+        let guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        guard.1.iter().filter(|l| l.seq > seq).cloned().collect()
+    }
+
+    fn push(&self, level: &Level, target: &str, message: String) {
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        guard.0 += 1;
+        let seq = guard.0;
+        guard.1.push_back(LogLine {
+            seq,
+            at: now_ms(),
+            level: level.to_string(),
+            target: target.to_string(),
+            message,
+        });
+        while guard.1.len() > RECENT {
+            guard.1.pop_front();
+        }
+    }
+}
+
+/// Formats an event's message and fields into one line.
+struct Line(String);
+
+impl Visit for Line {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.0, "{value:?}");
+        } else {
+            let _ = write!(self.0, " {}={value:?}", field.name());
+        }
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.0.push_str(value);
+        } else {
+            let _ = write!(self.0, " {}={value}", field.name());
+        }
+    }
+}
+
+impl<S: Subscriber> Layer<S> for RecentLogs {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let level = event.metadata().level();
+        if *level <= Level::WARN {
+            let mut line = Line(String::new());
+            event.record(&mut line);
+            self.push(level, event.metadata().target(), line.0);
+        }
+    }
+}
+
 /// Installs the global subscriber. `RUST_LOG`, when set, wins over the configured level.
-pub fn init(level: &str, format: LogFormat) -> anyhow::Result<()> {
+pub fn init(level: &str, format: LogFormat) -> anyhow::Result<RecentLogs> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(env) if !env.trim().is_empty() => EnvFilter::try_new(env.trim())
             .map_err(|e| anyhow::anyhow!("RUST_LOG: invalid filter {env:?}: {e}"))?,
@@ -17,13 +98,19 @@ pub fn init(level: &str, format: LogFormat) -> anyhow::Result<()> {
     // Colour only for a person at a terminal who has not asked for none (no-color.org).
     let ansi = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let recent = RecentLogs::default();
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(ansi);
-    let installed = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
+    let fmt = match format {
+        LogFormat::Json => fmt.json().flatten_event(true).boxed(),
+        LogFormat::Text => fmt.boxed(),
     };
-    installed.map_err(|e| anyhow::anyhow!("cannot install the logger: {e}"))
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(recent.clone())
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("cannot install the logger: {e}"))?;
+    Ok(recent)
 }

@@ -214,6 +214,16 @@ fn operators_watch_and_steer_the_daemon_through_the_socket() {
     assert_eq!(code, 1);
     assert!(err.contains("item 999999 not found"), "{err}");
 
+    // Recent warnings are there for the TUI's log pane.
+    let logs = raw(
+        &socket,
+        "GET /v1/logs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        logs.contains("unreadable body kept as an exception"),
+        "{logs}"
+    );
+
     // The audit log holds every change, with who did it.
     let audit = raw(
         &socket,

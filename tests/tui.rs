@@ -8,6 +8,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use xconnector::cli::ItemAction;
 use xconnector::control::api::{BulkResult, FlowRow, ItemDetail, ItemPage, Status};
+use xconnector::logging::LogLine;
 use xconnector::tui::app::{App, ListKind, Prompt, Reply, Request, View};
 use xconnector::tui::view::{Theme, draw, sparkline};
 use xconnector_actors::item::{HistoryEntry, Item, ItemId, ItemState};
@@ -149,6 +150,13 @@ fn app_with_data() -> App {
             next: None,
         },
     });
+    app.on_reply(Reply::Logs(vec![LogLine {
+        seq: 1,
+        at: NOW - 5_000,
+        level: "WARN".into(),
+        target: "xconnector::webhooks".into(),
+        message: "webhook with a missing or wrong signature refused shop=evil.myshopify.com".into(),
+    }]));
     app
 }
 

@@ -29,6 +29,8 @@ use super::Peer;
 pub struct ControlState {
     pub engine: Arc<Engine>,
     pub ready: Arc<AtomicBool>,
+    /// Recent warnings and errors for operators.
+    pub logs: crate::logging::RecentLogs,
 }
 
 pub fn router(state: ControlState) -> Router {
@@ -40,6 +42,7 @@ pub fn router(state: ControlState) -> Router {
         .route("/v1/bulk/{action}", post(bulk))
         .route("/v1/flows/{name}/{action}", post(flow_action))
         .route("/v1/audit", get(audit))
+        .route("/v1/logs", get(logs))
         .route("/v1/events", get(events))
         .fallback(|| async {
             ApiError(
@@ -384,6 +387,21 @@ async fn flow_action(
         .await?;
     // Pause and resume travel as messages; the status read after them reflects them.
     Ok(Json(st.engine.flow_status(&name).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsQuery {
+    /// Only lines after this sequence number (what the last call returned).
+    pub after: Option<u64>,
+}
+
+async fn logs(
+    State(st): State<ControlState>,
+    query: Result<Query<LogsQuery>, QueryRejection>,
+) -> Result<Json<Vec<crate::logging::LogLine>>, ApiError> {
+    let Query(q) = query?;
+    Ok(Json(st.logs.since(q.after.unwrap_or(0))))
 }
 
 #[derive(Debug, Default, Deserialize)]

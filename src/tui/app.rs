@@ -9,6 +9,7 @@ use xconnector_actors::item::Item;
 use super::keys::{Action, action_for};
 use crate::cli::ItemAction;
 use crate::control::api::{BulkResult, ItemDetail, ItemPage, Status};
+use crate::logging::LogLine;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -65,6 +66,8 @@ pub enum Reply {
         result: BulkResult,
     },
     Failed(String),
+    /// New warnings and errors from the daemon's log.
+    Logs(Vec<LogLine>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,8 +198,13 @@ pub struct App {
     pub prompt: Option<Prompt>,
     pub help: bool,
     pub message: Option<(String, bool)>,
+    /// The daemon's recent warnings and errors, newest last.
+    pub logs: VecDeque<LogLine>,
     pub quit: bool,
 }
+
+/// Log lines kept for the log pane.
+const LOG_LINES: usize = 200;
 
 impl App {
     pub fn new(readonly: bool) -> App {
@@ -223,6 +231,7 @@ impl App {
             prompt: None,
             help: false,
             message: None,
+            logs: VecDeque::new(),
             quit: false,
         }
     }
@@ -686,6 +695,13 @@ impl App {
             }
             Reply::Failed(text) => {
                 self.say(text, true);
+                Vec::new()
+            }
+            Reply::Logs(lines) => {
+                self.logs.extend(lines);
+                while self.logs.len() > LOG_LINES {
+                    self.logs.pop_front();
+                }
                 Vec::new()
             }
         }

@@ -10,6 +10,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use super::app::{Reply, Request};
 use crate::control::api::{BulkResult, ItemDetail, ItemPage, Status};
 use crate::control::client::{ClientError, ControlClient};
+use crate::logging::LogLine;
 
 /// Status refreshes per second are at most 1/this; the control API allows 10.
 const POLL: Duration = Duration::from_millis(500);
@@ -24,14 +25,31 @@ pub fn spawn(
     let poll_replies = replies.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(POLL);
+        let mut last_log = 0;
         loop {
             tick.tick().await;
             let reply = match poll_client.get::<Status>("/v1/status").await {
                 Ok(s) => Reply::Status(s),
                 Err(e) => Reply::Disconnected(short(&e)),
             };
+            let up = matches!(reply, Reply::Status(_));
             if poll_replies.send(reply).is_err() {
                 return;
+            }
+            if up {
+                if let Ok(lines) = poll_client
+                    .get::<Vec<LogLine>>(&format!("/v1/logs?after={last_log}"))
+                    .await
+                {
+                    // A restarted daemon numbers from 1 again.
+                    if lines.first().is_some_and(|l| l.seq <= last_log) {
+                        last_log = 0;
+                    }
+                    last_log = lines.last().map(|l| l.seq).unwrap_or(last_log);
+                    if !lines.is_empty() && poll_replies.send(Reply::Logs(lines)).is_err() {
+                        return;
+                    }
+                }
             }
         }
     });

@@ -222,8 +222,14 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, t: Theme) {
         Constraint::Length(8),
     ];
     let mut state = TableState::default().with_selected(Some(app.flow_selected));
-    let [table_area, totals_area] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(2)]).areas(area);
+    let flows_height = status.flows.len() as u16 + 3;
+    let [table_area, totals_area, log_area] = Layout::vertical([
+        Constraint::Length(flows_height),
+        Constraint::Length(2),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    draw_logs(frame, log_area, app, t);
     frame.render_stateful_widget(
         Table::new(rows, widths)
             .header(header)
@@ -243,6 +249,36 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, t: Theme) {
     frame.render_widget(
         Paragraph::new(line).block(Block::default().borders(Borders::TOP)),
         totals_area,
+    );
+}
+
+/// The daemon's recent warnings and errors, newest at the bottom.
+fn draw_logs(frame: &mut Frame, area: Rect, app: &App, t: Theme) {
+    let room = area.height.saturating_sub(1) as usize;
+    let lines: Vec<Line> = app
+        .logs
+        .iter()
+        .skip(app.logs.len().saturating_sub(room))
+        .map(|l| {
+            let style = if l.level == "ERROR" {
+                t.bad()
+            } else {
+                t.warn()
+            };
+            Line::from(vec![
+                Span::styled(format!("{:<5} ", l.level), style),
+                Span::raw(l.message.clone()),
+            ])
+        })
+        .collect();
+    let title = if app.logs.is_empty() {
+        " Log: no warnings "
+    } else {
+        " Log: warnings and errors "
+    };
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::TOP).title(title)),
+        area,
     );
 }
 
