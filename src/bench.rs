@@ -150,3 +150,167 @@ async fn enqueue_run(
         items_per_fsync: stats.synced_requests as f64 / stats.fsyncs.max(1) as f64,
     })
 }
+
+/// `xconnector bench tui`: fills a store with `items` items, serves it on a control socket as
+/// the daemon does, and measures what an attached operator feels and costs.
+pub async fn tui(dir: Option<PathBuf>, items: u64, seconds: f64) -> anyhow::Result<()> {
+    use std::sync::atomic::AtomicBool;
+
+    use crate::control::api::{ControlState, ItemPage, Status, router};
+    use crate::control::client::ControlClient;
+    use crate::control::server;
+    use xconnector_actors::item::Completion;
+    use xconnector_actors::store::ItemDb;
+
+    let base = dir
+        .unwrap_or_else(std::env::temp_dir)
+        .join(format!("xconnector-bench-tui-{}", std::process::id()));
+    let store_dir = base.join("data");
+    std::fs::create_dir_all(&store_dir)?;
+    let fill_started = Instant::now();
+    {
+        // Filled directly, in big batches: this measures reading, not writing.
+        let mut db = ItemDb::open(&store_dir)?;
+        let flows = ["orders", "inventory", "customers", "products"];
+        let now = xconnector_actors::item::now_ms();
+        let mut n = 0u64;
+        while n < items {
+            let batch = (items - n).min(5_000);
+            let new: Vec<NewItem> = (0..batch)
+                .map(|i| {
+                    let k = n + i;
+                    NewItem::new(
+                        flows[(k % 4) as usize],
+                        "bench",
+                        format!("#{k}"),
+                        br#"{"bench":true}"#.to_vec(),
+                    )
+                })
+                .collect();
+            db.enqueue(new, now)?;
+            n += batch;
+        }
+        // Some history of work: a slice claimed and finished, a few exceptions.
+        for flow in flows {
+            let claimed = db.claim(flow, 2_000, 60_000, now)?;
+            for (i, c) in claimed.into_iter().enumerate() {
+                let done = if i % 20 == 0 {
+                    Completion::Exception {
+                        reason: "bench: rejected".into(),
+                    }
+                } else {
+                    Completion::Done
+                };
+                db.complete(c.item.id, c.attempt(), done, now)?;
+            }
+        }
+        db.sync()?;
+    }
+    println!(
+        "tui benchmark: {items} items filled in {:.1} s",
+        fill_started.elapsed().as_secs_f64()
+    );
+
+    let (engine, _fatal) = Engine::start(EngineConfig {
+        store_dir: store_dir.clone(),
+        flows: Vec::new(),
+        policy: RestartPolicy::default(),
+    })
+    .await?;
+    let engine = Arc::new(engine);
+    let socket = base.join("bench.sock");
+    let listener = server::bind(&socket).await?;
+    let state = ControlState {
+        engine: engine.clone(),
+        ready: Arc::new(AtomicBool::new(true)),
+        logs: crate::logging::RecentLogs::default(),
+    };
+    let serve = tokio::spawn(server::serve(
+        listener,
+        socket.clone(),
+        router(state),
+        std::future::pending(),
+    ));
+    let client = ControlClient::new(&socket)?;
+
+    // First screen: what the TUI fetches on opening the items view.
+    let mut first = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let _: Status = client.get("/v1/status").await?;
+        let _: ItemPage = client.get("/v1/items?limit=200").await?;
+        first.push(t.elapsed());
+    }
+    // Paging through: 50 pages of 200, each from the last cursor.
+    let mut pages = Vec::new();
+    let mut after: Option<u64> = None;
+    for _ in 0..50 {
+        let t = Instant::now();
+        let query = after.map(|a| format!("&after={a}")).unwrap_or_default();
+        let page: ItemPage = client.get(&format!("/v1/items?limit=200{query}")).await?;
+        pages.push(t.elapsed());
+        after = page.next;
+    }
+    // A filtered page: exceptions only, from a million items.
+    let t = Instant::now();
+    let exceptions: ItemPage = client.get("/v1/items?state=exception&limit=200").await?;
+    let filtered = t.elapsed();
+
+    // CPU: the process's CPU time while idle, then while serving one TUI's polling.
+    let span = Duration::from_secs_f64(seconds.max(1.0));
+    let idle = cpu_share(span, async { tokio::time::sleep(span).await }).await;
+    let busy = cpu_share(span, async {
+        let deadline = Instant::now() + span;
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        while Instant::now() < deadline {
+            tick.tick().await;
+            let _: Result<Status, _> = client.get("/v1/status").await;
+            let _: Result<Vec<crate::logging::LogLine>, _> = client.get("/v1/logs?after=0").await;
+        }
+    })
+    .await;
+    serve.abort();
+    engine.shutdown(Duration::from_secs(5)).await?;
+    let _ = std::fs::remove_dir_all(&base);
+
+    let p = |v: &mut Vec<Duration>, q: f64| {
+        v.sort_unstable();
+        v[((v.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3
+    };
+    println!(
+        "first items screen (status + 200 items): p50 {:.1} ms, p99 {:.1} ms (target < 100 ms)",
+        p(&mut first, 0.5),
+        p(&mut first, 0.99)
+    );
+    println!(
+        "next page of 200 items: p50 {:.1} ms, p99 {:.1} ms",
+        p(&mut pages, 0.5),
+        p(&mut pages, 0.99)
+    );
+    println!(
+        "exceptions page ({} found among {items}): {:.1} ms",
+        exceptions.items.len(),
+        filtered.as_secs_f64() * 1e3
+    );
+    println!(
+        "daemon CPU while serving one attached TUI (status + logs every 500 ms): {:.2}% of one core in total (the same process idle: {:.2}%; target < 2%)",
+        busy * 100.0,
+        idle * 100.0
+    );
+    Ok(())
+}
+
+/// CPU time of this process over `work`, as a share of one core's wall time.
+async fn cpu_share(span: Duration, work: impl std::future::Future<Output = ()>) -> f64 {
+    let cpu = || {
+        // SAFETY: getrusage only writes the struct we hand it.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+        let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+        t(u.ru_utime) + t(u.ru_stime)
+    };
+    let (c0, w0) = (cpu(), Instant::now());
+    work.await;
+    let wall = w0.elapsed().max(span).as_secs_f64();
+    (cpu() - c0) / wall
+}

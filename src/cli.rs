@@ -124,6 +124,17 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
     },
+    /// The operator's view of a big store: time to the first items screen and per page with
+    /// a million items, and the daemon's CPU cost of one attached TUI.
+    Tui {
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long, default_value_t = 1_000_000)]
+        items: u64,
+        /// Seconds of TUI-like polling to measure the CPU cost over.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

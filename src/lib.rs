@@ -80,6 +80,16 @@ pub fn main() -> ExitCode {
             Command::Bench {
                 what: BenchCommand::Store { dir, seconds },
             } => bench::store(dir, seconds).await.map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                what:
+                    BenchCommand::Tui {
+                        dir,
+                        items,
+                        seconds,
+                    },
+            } => bench::tui(dir, items, seconds)
+                .await
+                .map(|()| ExitCode::SUCCESS),
             Command::Debug {
                 what:
                     DebugCommand::StoreWriter {
