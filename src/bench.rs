@@ -99,6 +99,7 @@ async fn enqueue_run(
         store_dir: dir.to_path_buf(),
         flows: Vec::new(),
         policy: RestartPolicy::default(),
+        shopify: None,
     })
     .await?;
     let engine = Arc::new(engine);

@@ -12,6 +12,7 @@ use crate::item::{
     NewItem, OperatorAction,
 };
 use crate::rate_limiter::{Grant, Lane, Observation, RateLimiterStats};
+use crate::shopify::ShopifyHandle;
 use crate::shopify::client::Call;
 use crate::shopify::error::ShopifyError;
 use crate::store::{ItemFilter, StoreError, StoreHandle, StoreStats};
@@ -142,6 +143,8 @@ pub enum SupervisorMsg {
     Store(RpcReplyPort<StoreHandle>),
     /// The current telemetry actor (it may have been restarted since last asked).
     Telemetry(RpcReplyPort<ActorRef<TelemetryMsg>>),
+    /// The Shopify client handle, when Shopify is configured (valid across restarts).
+    Shopify(RpcReplyPort<Option<ShopifyHandle>>),
     /// Drain the flows for up to `grace`, then stop every child, the store last.
     Shutdown {
         grace: Duration,
