@@ -4,9 +4,9 @@
 
 use apollo_compiler::ExecutableDocument;
 use apollo_compiler::Schema;
+use apollo_compiler::ast::DirectiveList;
 use apollo_compiler::ast::{Type, Value};
 use apollo_compiler::executable::{Selection, SelectionSet};
-use apollo_compiler::ast::DirectiveList;
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::validation::Valid;
 use xconnector::shopify_schema::admin_schema;
@@ -22,7 +22,9 @@ fn problems(schema: &Valid<Schema>, name: &str, text: &str) -> Vec<String> {
     let mut found = Vec::new();
     let named: Vec<_> = doc.operations.iter().collect();
     if named.len() != 1 || named[0].name.as_deref() != Some(name) {
-        found.push(format!("{name}: the document must hold exactly one operation, named {name}"));
+        found.push(format!(
+            "{name}: the document must hold exactly one operation, named {name}"
+        ));
     }
     for op in doc.operations.iter() {
         walk(schema, &op.selection_set, name, &mut found);
@@ -83,16 +85,14 @@ fn literal(schema: &Schema, value: &Value, ty: &Type, at: &str, found: &mut Vec<
             }
         }
         Value::Enum(name) => {
-            if let Some(ExtendedType::Enum(e)) = schema.types.get(ty.inner_named_type()) {
-                if let Some(reason) = e.values.get(name).and_then(|v| deprecation(&v.directives))
-                {
-                    found.push(format!("{at}: enum value {name} is deprecated: {reason}"));
-                }
+            if let Some(ExtendedType::Enum(e)) = schema.types.get(ty.inner_named_type())
+                && let Some(reason) = e.values.get(name).and_then(|v| deprecation(&v.directives))
+            {
+                found.push(format!("{at}: enum value {name} is deprecated: {reason}"));
             }
         }
         Value::Object(fields) => {
-            if let Some(ExtendedType::InputObject(obj)) = schema.types.get(ty.inner_named_type())
-            {
+            if let Some(ExtendedType::InputObject(obj)) = schema.types.get(ty.inner_named_type()) {
                 for (name, v) in fields {
                     if let Some(def) = obj.fields.get(name) {
                         if let Some(reason) = deprecation(&def.directives) {
@@ -131,18 +131,22 @@ fn the_check_catches_unknown_and_deprecated_fields() {
     assert!(found.iter().any(|p| p.contains("bogusField")), "{found:?}");
 
     // Customer.email is deprecated in 2026-10 (use defaultEmailAddress.emailAddress).
-    let deprecated =
-        "query Old($id: ID!) { customer(id: $id) { id email } }";
+    let deprecated = "query Old($id: ID!) { customer(id: $id) { id email } }";
     let found = problems(schema, "Old", deprecated);
     assert_eq!(found.len(), 1, "{found:?}");
-    assert!(found[0].contains("Customer.email is deprecated"), "{found:?}");
+    assert!(
+        found[0].contains("Customer.email is deprecated"),
+        "{found:?}"
+    );
 
     // So is the callbackUrl argument of webhookSubscriptions, and inside a fragment too.
     let deprecated_arg = r#"query OldArg { webhookSubscriptions(first: 1, callbackUrl: "https://x.example") { nodes { ...F } } }
         fragment F on WebhookSubscription { id callbackUrl }"#;
     let found = problems(schema, "OldArg", deprecated_arg);
     assert!(
-        found.iter().any(|p| p.contains("(callbackUrl:) is deprecated")),
+        found
+            .iter()
+            .any(|p| p.contains("(callbackUrl:) is deprecated")),
         "{found:?}"
     );
     assert!(
