@@ -316,6 +316,10 @@ impl Actor for RateLimiter {
         config: RateLimiterConfig,
     ) -> Result<RateLimiterState, ActorProcessingErr> {
         let now = Instant::now();
+        // Tickets continue above any a predecessor (before a restart) can have handed out, so
+        // that late reports from calls it granted are recognised as old: they still teach
+        // bucket size, rate and costs, but do not set the level.
+        let first_ticket = crate::item::now_ms().saturating_mul(1000).max(1);
         Ok(RateLimiterState {
             bucket: Bucket {
                 available: config.initial_maximum,
@@ -327,9 +331,9 @@ impl Actor for RateLimiter {
             learned: false,
             queues: Default::default(),
             passed: [0; 5],
-            next_ticket: 1,
+            next_ticket: first_ticket,
             outstanding: BTreeMap::new(),
-            applied: 0,
+            applied: first_ticket - 1,
             costs: HashMap::new(),
             timer: None,
             spent: VecDeque::new(),
