@@ -99,6 +99,7 @@ async fn enqueue_run(
         store_dir: dir.to_path_buf(),
         flows: Vec::new(),
         policy: RestartPolicy::default(),
+        shopify: None,
     })
     .await?;
     let engine = Arc::new(engine);
@@ -215,6 +216,7 @@ pub async fn tui(dir: Option<PathBuf>, items: u64, seconds: f64) -> anyhow::Resu
         store_dir: store_dir.clone(),
         flows: Vec::new(),
         policy: RestartPolicy::default(),
+        shopify: None,
     })
     .await?;
     let engine = Arc::new(engine);

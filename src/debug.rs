@@ -27,6 +27,7 @@ pub async fn store_writer(args: StoreWriter) -> anyhow::Result<()> {
         store_dir: args.dir.clone(),
         flows: Vec::new(),
         policy: RestartPolicy::default(),
+        shopify: None,
     })
     .await?;
     let next = Arc::new(AtomicU64::new(0));

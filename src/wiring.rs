@@ -5,9 +5,10 @@ use xconnector_actors::EngineConfig;
 use xconnector_actors::flows::log::LogFlow;
 use xconnector_actors::flows::{FlowSettings, FlowSpec};
 use xconnector_actors::retry::Backoff;
+use xconnector_actors::shopify::{AccessToken, ShopifyClientConfig};
 use xconnector_actors::supervisor::RestartPolicy;
 
-use crate::config::Config;
+use crate::config::{Config, ShopifyConfig};
 
 pub fn engine_config(config: &Config) -> EngineConfig {
     let mut flows = Vec::new();
@@ -40,6 +41,7 @@ pub fn engine_config(config: &Config) -> EngineConfig {
             window: d.restart_window,
             backoff: Backoff::new(d.restart_backoff, d.restart_backoff_max),
         },
+        shopify: config.shopify.as_ref().map(shopify_client),
     }
 }
 
@@ -67,4 +69,15 @@ pub fn webhook_intake(
         None => (Vec::new(), None),
     };
     crate::webhooks::WebhookIntake::new(secrets, shop, &enabled_flows(config), store)
+}
+
+/// `[shopify]` → the client's configuration, with the engine's default timeouts, backoff and
+/// initial rate-limit model (`plan` is only a hint; the limiter learns the real bucket).
+fn shopify_client(shopify: &ShopifyConfig) -> ShopifyClientConfig {
+    ShopifyClientConfig::new(
+        shopify.shop_domain.clone(),
+        shopify.effective_base_url(),
+        shopify.api_version.clone(),
+        AccessToken::new(shopify.access_token.expose()),
+    )
 }

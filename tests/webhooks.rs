@@ -40,6 +40,7 @@ async fn start() -> Harness {
         store_dir: dir.path().join("data"),
         flows: Vec::new(),
         policy: RestartPolicy::default(),
+        shopify: None,
     })
     .await
     .unwrap();

@@ -9,6 +9,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use crate::flows::FlowSpec;
 use crate::messages::{FlowMsg, FlowStatus, ShutdownReport, SupervisorMsg, TelemetryMsg};
+use crate::shopify::{ShopifyClientConfig, ShopifyHandle};
 use crate::store::StoreHandle;
 use crate::supervisor::{RestartPolicy, Supervisor, SupervisorArgs, startup_error};
 use crate::telemetry::Snapshot;
@@ -17,6 +18,8 @@ pub struct EngineConfig {
     pub store_dir: PathBuf,
     pub flows: Vec<FlowSpec>,
     pub policy: RestartPolicy,
+    /// The shop to talk to; `None` runs without Shopify (flows then get no client).
+    pub shopify: Option<ShopifyClientConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,7 @@ pub enum EngineError {
 pub struct Engine {
     supervisor: ActorRef<SupervisorMsg>,
     store: StoreHandle,
+    shopify: Option<ShopifyHandle>,
 }
 
 /// Resolves when the supervisor gives up (an actor failed too often, the store failed), with
@@ -61,16 +65,30 @@ impl Engine {
             flows: config.flows,
             policy: config.policy,
             fatal: fatal_tx,
+            shopify: config.shopify,
         };
         let (supervisor, _) = Actor::spawn(None, Supervisor, args)
             .await
             .map_err(|e| EngineError::Start(startup_error(&e)))?;
         let store = ask(&supervisor, SupervisorMsg::Store).await?;
-        Ok((Engine { supervisor, store }, Fatal(fatal)))
+        let shopify = ask(&supervisor, SupervisorMsg::Shopify).await?;
+        Ok((
+            Engine {
+                supervisor,
+                store,
+                shopify,
+            },
+            Fatal(fatal),
+        ))
     }
 
     pub fn store(&self) -> &StoreHandle {
         &self.store
+    }
+
+    /// The Shopify client, when configured; valid across restarts of its actors.
+    pub fn shopify(&self) -> Option<&ShopifyHandle> {
+        self.shopify.as_ref()
     }
 
     pub async fn snapshot(&self) -> Result<Snapshot, EngineError> {

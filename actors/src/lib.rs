@@ -6,6 +6,8 @@
 //! - [`store`]: the persistence actor over fjall, the single source of truth, with group commit.
 //! - [`flows`]: the flow framework and one file per flow.
 //! - [`supervisor`]: the root of the actor tree; restarts, give-up, ordered shutdown.
+//! - [`shopify`]: the Admin GraphQL client actor: typed GIDs, operations, errors, retries.
+//! - [`rate_limiter`]: Shopify's cost bucket, modelled per shop; grants by priority lane.
 //! - [`telemetry`]: counters into snapshots, and their Prometheus rendering.
 //! - [`retry`]: the one backoff policy.
 //! - [`engine`]: start, query and stop the whole tree.
@@ -17,7 +19,9 @@ pub mod flows;
 pub mod http_client;
 pub mod item;
 pub mod messages;
+pub mod rate_limiter;
 pub mod retry;
+pub mod shopify;
 pub mod signature;
 pub mod store;
 pub mod supervisor;

@@ -11,6 +11,10 @@ use crate::item::{
     AuditEntry, Claimed, Completion, Enqueued, HistoryEntry, Item, ItemId, ItemState, Millis,
     NewItem, OperatorAction,
 };
+use crate::rate_limiter::{Grant, Lane, Observation, RateLimiterStats};
+use crate::shopify::ShopifyHandle;
+use crate::shopify::client::Call;
+use crate::shopify::error::ShopifyError;
 use crate::store::{ItemFilter, StoreError, StoreHandle, StoreStats};
 
 pub type Reply<T> = RpcReplyPort<Result<T, StoreError>>;
@@ -157,6 +161,8 @@ pub enum SupervisorMsg {
     Store(RpcReplyPort<StoreHandle>),
     /// The current telemetry actor (it may have been restarted since last asked).
     Telemetry(RpcReplyPort<ActorRef<TelemetryMsg>>),
+    /// The Shopify client handle, when Shopify is configured (valid across restarts).
+    Shopify(RpcReplyPort<Option<ShopifyHandle>>),
     /// Drain the flows for up to `grace`, then stop every child, the store last.
     Shutdown {
         grace: Duration,
@@ -175,3 +181,33 @@ pub struct ShutdownReport {
 
 /// The state of a stored item, as counted per flow.
 pub type StateCounts = BTreeMap<(String, ItemState), u64>;
+
+/// Messages to the rate limiter (one per shop).
+pub enum RateLimiterMsg {
+    /// Permission to send a request; answered when the modelled bucket can pay for it.
+    Grant {
+        lane: Lane,
+        /// The cost key: the limiter remembers Shopify's `requestedQueryCost` under it.
+        key: String,
+        /// The expected cost until Shopify has priced `key` once.
+        estimate: f64,
+        reply: RpcReplyPort<Grant>,
+    },
+    /// What came of a granted request: Shopify's cost report, if any.
+    Observe(Observation),
+    /// The timer: refill should now pay for the next waiting grant.
+    Wake,
+    Stats(RpcReplyPort<RateLimiterStats>),
+}
+
+/// Messages to the Shopify client actor.
+pub enum ShopifyMsg {
+    /// Run one GraphQL call (grant, POST, retries) in a task of the actor; the reply carries
+    /// the response's `data`.
+    Execute {
+        call: Call,
+        reply: RpcReplyPort<Result<serde_json::Value, ShopifyError>>,
+    },
+    /// A call task finished.
+    Finished,
+}

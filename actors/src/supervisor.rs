@@ -1,23 +1,33 @@
-//! The root of the actor tree. It starts the store, telemetry and one actor per flow, restarts
-//! a failed child with backoff (after releasing the items a flow held, so they are retried),
-//! gives up when one child fails too often, and shuts the tree down in order: flows drain, then
-//! telemetry stops, then the store makes its last writes durable.
+//! The root of the actor tree. It starts the store, the Shopify rate limiter and client (when
+//! configured), telemetry and one actor per flow, restarts a failed child with backoff (after
+//! releasing the items a flow held, so they are retried), gives up when one child fails too
+//! often, and shuts the tree down in order: flows drain, then the Shopify actors and telemetry
+//! stop, then the store makes its last writes durable.
+//!
+//! The Shopify actors are registered under names unique to this supervisor; flows hold
+//! handles that look the actors up by name on every call, so a restart is invisible to them
+//! (see `shopify::client`).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use ractor::rpc::CallResult;
-use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SpawnErr, SupervisionEvent};
+use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SpawnErr, SupervisionEvent};
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{error, info, warn};
 
 use crate::flows::FlowSpec;
-use crate::messages::{FlowMsg, ShutdownReport, StoreMsg, SupervisorMsg, TelemetryMsg};
+use crate::messages::{
+    FlowMsg, RateLimiterMsg, ShopifyMsg, ShutdownReport, StoreMsg, SupervisorMsg, TelemetryMsg,
+};
+use crate::rate_limiter::{RateLimiter, RateLimiterHandle};
 use crate::retry::Backoff;
+use crate::shopify::{ShopifyActor, ShopifyArgs, ShopifyClientConfig, ShopifyHandle};
 use crate::store::{StoreActor, StoreHandle};
-use crate::telemetry::TelemetryActor;
+use crate::telemetry::{TelemetryActor, TelemetryArgs};
 
 #[derive(Debug, Clone, Copy)]
 pub struct RestartPolicy {
@@ -43,6 +53,8 @@ pub struct SupervisorArgs {
     pub policy: RestartPolicy,
     /// Where the supervisor says it gave up; the daemon then shuts down and exits non-zero.
     pub fatal: UnboundedSender<String>,
+    /// Starts the rate limiter and the Shopify client when set.
+    pub shopify: Option<ShopifyClientConfig>,
 }
 
 pub struct Supervisor;
@@ -51,6 +63,8 @@ pub struct Supervisor;
 enum Child {
     Store,
     Telemetry,
+    RateLimiter,
+    Shopify,
     Flow(String),
 }
 
@@ -59,10 +73,56 @@ impl Child {
         match self {
             Child::Store => "store".into(),
             Child::Telemetry => "telemetry".into(),
+            Child::RateLimiter => "rate_limiter".into(),
+            Child::Shopify => "shopify".into(),
             Child::Flow(name) => format!("flow:{name}"),
         }
     }
 }
+
+/// The Shopify client and its rate limiter.
+struct ShopifySlot {
+    config: ShopifyClientConfig,
+    /// What flows hold; stable across restarts because it resolves the actors by name.
+    handle: ShopifyHandle,
+    /// None while waiting out a restart backoff.
+    limiter: Option<ActorRef<RateLimiterMsg>>,
+    client: Option<ActorRef<ShopifyMsg>>,
+}
+
+impl ShopifySlot {
+    fn limiter_handle(&self) -> &RateLimiterHandle {
+        self.handle.rate_limiter()
+    }
+
+    async fn spawn_limiter(
+        &mut self,
+        supervisor: ActorCell,
+    ) -> Result<ActorRef<RateLimiterMsg>, SpawnErr> {
+        let name = self.limiter_handle().name().to_string();
+        let (actor, _) =
+            Actor::spawn_linked(Some(name), RateLimiter, self.config.limiter, supervisor).await?;
+        self.limiter = Some(actor.clone());
+        Ok(actor)
+    }
+
+    async fn spawn_client(
+        &mut self,
+        supervisor: ActorCell,
+    ) -> Result<ActorRef<ShopifyMsg>, SpawnErr> {
+        let name = self.handle.name().to_string();
+        let args = ShopifyArgs {
+            config: self.config.clone(),
+            limiter: self.limiter_handle().clone(),
+        };
+        let (actor, _) = Actor::spawn_linked(Some(name), ShopifyActor, args, supervisor).await?;
+        self.client = Some(actor.clone());
+        Ok(actor)
+    }
+}
+
+/// Distinguishes the actor names of several engines in one process (tests run many).
+static INSTANCE: AtomicU64 = AtomicU64::new(1);
 
 struct FlowSlot {
     spec: FlowSpec,
@@ -76,6 +136,7 @@ pub struct SupervisorState {
     store_actor: ActorRef<StoreMsg>,
     store: StoreHandle,
     telemetry: ActorRef<TelemetryMsg>,
+    shopify: Option<ShopifySlot>,
     flows: BTreeMap<String, FlowSlot>,
     children: HashMap<ActorId, Child>,
     /// Recent restart times per child, to apply the policy's window.
@@ -103,21 +164,60 @@ impl Actor for Supervisor {
                 .await
                 .map_err(|e| startup_error(&e))?;
         let store = StoreHandle::new(store_actor.clone());
+        let mut children = HashMap::new();
+        children.insert(store_actor.get_id(), Child::Store);
+        let mut shopify = None;
+        if let Some(config) = args.shopify {
+            let instance = INSTANCE.fetch_add(1, Ordering::Relaxed);
+            let limiter =
+                RateLimiterHandle::named(format!("xc{instance}:rate_limiter:{}", config.shop));
+            let handle = ShopifyHandle::named(
+                format!("xc{instance}:shopify:{}", config.shop),
+                limiter,
+                config.deadline,
+            );
+            let mut slot = ShopifySlot {
+                config,
+                handle,
+                limiter: None,
+                client: None,
+            };
+            let limiter = slot
+                .spawn_limiter(myself.get_cell())
+                .await
+                .map_err(|e| format!("rate limiter: {}", startup_error(&e)))?;
+            children.insert(limiter.get_id(), Child::RateLimiter);
+            let client = slot
+                .spawn_client(myself.get_cell())
+                .await
+                .map_err(|e| format!("shopify client: {}", startup_error(&e)))?;
+            children.insert(client.get_id(), Child::Shopify);
+            info!(shop = %slot.config.shop, url = %slot.config.endpoint(), "shopify client started");
+            shopify = Some(slot);
+        }
+        let shopify_handle = shopify.as_ref().map(|s| s.handle.clone());
         let (telemetry, _) = Actor::spawn_linked(
             None,
             TelemetryActor,
-            (store.clone(), BTreeMap::new()),
+            TelemetryArgs {
+                store: store.clone(),
+                restarts: BTreeMap::new(),
+                rate_limiter: shopify.as_ref().map(|s| s.limiter_handle().clone()),
+            },
             myself.get_cell(),
         )
         .await
         .map_err(|e| startup_error(&e))?;
-        let mut children = HashMap::new();
-        children.insert(store_actor.get_id(), Child::Store);
         children.insert(telemetry.get_id(), Child::Telemetry);
         let mut flows = BTreeMap::new();
         for spec in args.flows {
             let actor = spec
-                .spawn(store.clone(), false, myself.get_cell())
+                .spawn(
+                    store.clone(),
+                    shopify_handle.clone(),
+                    false,
+                    myself.get_cell(),
+                )
                 .await
                 .map_err(|e| format!("flow {}: {}", spec.name, startup_error(&e)))?;
             children.insert(actor.get_id(), Child::Flow(spec.name.clone()));
@@ -135,6 +235,7 @@ impl Actor for Supervisor {
             store_actor,
             store,
             telemetry,
+            shopify,
             flows,
             children,
             recent: HashMap::new(),
@@ -178,6 +279,9 @@ impl Actor for Supervisor {
             SupervisorMsg::Telemetry(reply) => {
                 let _ = reply.send(st.telemetry.clone());
             }
+            SupervisorMsg::Shopify(reply) => {
+                let _ = reply.send(st.shopify.as_ref().map(|s| s.handle.clone()));
+            }
             SupervisorMsg::Shutdown { grace, reply } => {
                 let report = shutdown(st, grace).await;
                 let _ = reply.send(report);
@@ -216,6 +320,11 @@ impl Actor for Supervisor {
                 format!("the store stopped ({why}); refusing to run without durable storage"),
             );
             return Ok(());
+        }
+        match (&child, st.shopify.as_mut()) {
+            (Child::RateLimiter, Some(slot)) => slot.limiter = None,
+            (Child::Shopify, Some(slot)) => slot.client = None,
+            _ => {}
         }
         if let Child::Flow(name) = &child {
             if let Some(slot) = st.flows.get_mut(name) {
@@ -269,11 +378,16 @@ fn give_up(st: &mut SupervisorState, reason: String) {
 }
 
 async fn restart(myself: &ActorRef<SupervisorMsg>, st: &mut SupervisorState, label: String) {
+    let shopify_handle = st.shopify.as_ref().map(|s| s.handle.clone());
     let spawned: Result<(ActorId, Child), SpawnErr> = if label == "telemetry" {
         Actor::spawn_linked(
             None,
             TelemetryActor,
-            (st.store.clone(), st.totals.clone()),
+            TelemetryArgs {
+                store: st.store.clone(),
+                restarts: st.totals.clone(),
+                rate_limiter: st.shopify.as_ref().map(|s| s.limiter_handle().clone()),
+            },
             myself.get_cell(),
         )
         .await
@@ -281,12 +395,25 @@ async fn restart(myself: &ActorRef<SupervisorMsg>, st: &mut SupervisorState, lab
             st.telemetry = actor.clone();
             (actor.get_id(), Child::Telemetry)
         })
+    } else if let (Some(slot), "rate_limiter") = (st.shopify.as_mut(), label.as_str()) {
+        slot.spawn_limiter(myself.get_cell())
+            .await
+            .map(|actor| (actor.get_id(), Child::RateLimiter))
+    } else if let (Some(slot), "shopify") = (st.shopify.as_mut(), label.as_str()) {
+        slot.spawn_client(myself.get_cell())
+            .await
+            .map(|actor| (actor.get_id(), Child::Shopify))
     } else if let Some(slot) = label
         .strip_prefix("flow:")
         .and_then(|n| st.flows.get_mut(n))
     {
         slot.spec
-            .spawn(st.store.clone(), slot.paused, myself.get_cell())
+            .spawn(
+                st.store.clone(),
+                shopify_handle,
+                slot.paused,
+                myself.get_cell(),
+            )
             .await
             .map(|actor| {
                 slot.actor = Some(actor.clone());
@@ -341,6 +468,19 @@ async fn shutdown(st: &mut SupervisorState, grace: Duration) -> ShutdownReport {
             items = released,
             "items still in flight at the end of the grace period will be retried on the next start"
         );
+    }
+    if let Some(slot) = &st.shopify {
+        // The flows are stopped: nothing waits for these any more.
+        if let Some(client) = &slot.client {
+            let _ = client
+                .stop_and_wait(None, Some(Duration::from_secs(5)))
+                .await;
+        }
+        if let Some(limiter) = &slot.limiter {
+            let _ = limiter
+                .stop_and_wait(None, Some(Duration::from_secs(5)))
+                .await;
+        }
     }
     let _ = st
         .telemetry

@@ -106,6 +106,7 @@ async fn a_panicking_flow_is_restarted_and_its_item_retried() {
         store_dir: dir.path().into(),
         flows: vec![FlowSpec::new("flaky", settings(), flow)],
         policy: fast_policy(5),
+        shopify: None,
     })
     .await
     .unwrap();
@@ -165,6 +166,7 @@ async fn a_flow_that_keeps_failing_stops_the_engine_naming_it() {
         store_dir: dir.path().into(),
         flows: vec![FlowSpec::new("doomed", settings(), flow)],
         policy: fast_policy(2),
+        shopify: None,
     })
     .await
     .unwrap();
@@ -190,6 +192,7 @@ async fn a_paused_flow_claims_nothing_until_resumed() {
         store_dir: dir.path().into(),
         flows: vec![FlowSpec::new("steady", settings(), flow)],
         policy: fast_policy(5),
+        shopify: None,
     })
     .await
     .unwrap();
@@ -232,6 +235,7 @@ async fn shutdown_drains_in_flight_items_within_the_grace_period() {
         store_dir: dir.path().into(),
         flows: vec![FlowSpec::new("slow", settings(), flow)],
         policy: fast_policy(5),
+        shopify: None,
     })
     .await
     .unwrap();
@@ -268,6 +272,7 @@ async fn items_still_in_flight_at_the_deadline_are_released() {
         store_dir: dir.path().into(),
         flows: vec![FlowSpec::new("stuck", settings(), flow)],
         policy: fast_policy(5),
+        shopify: None,
     })
     .await
     .unwrap();

@@ -19,6 +19,7 @@ use tracing::{debug, warn};
 use crate::item::{Claimed, Completion, Millis, now_ms};
 use crate::messages::{FlowMsg, FlowStatus};
 use crate::retry::Backoff;
+use crate::shopify::ShopifyHandle;
 use crate::store::StoreHandle;
 
 /// What a flow decided about one item.
@@ -47,6 +48,9 @@ pub trait Flow: Send + Sync + 'static {
 pub struct FlowContext {
     pub name: Arc<str>,
     pub store: StoreHandle,
+    /// The Shopify client, when `[shopify]` is configured. Valid across restarts of the
+    /// client and rate-limiter actors.
+    pub shopify: Option<ShopifyHandle>,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +99,7 @@ impl FlowSpec {
     pub(crate) fn spawn(
         &self,
         store: StoreHandle,
+        shopify: Option<ShopifyHandle>,
         paused: bool,
         supervisor: ActorCell,
     ) -> BoxFuture<'static, Result<ActorRef<FlowMsg>, SpawnErr>> {
@@ -102,6 +107,7 @@ impl FlowSpec {
             ctx: FlowContext {
                 name: self.name.as_str().into(),
                 store,
+                shopify,
             },
             settings: self.settings.clone(),
             paused,

@@ -12,6 +12,7 @@ use tracing::warn;
 
 use crate::item::{ItemState, Millis, now_ms};
 use crate::messages::TelemetryMsg;
+use crate::rate_limiter::{RateLimiterHandle, RateLimiterStats};
 use crate::store::{StoreHandle, StoreStats};
 
 /// How often telemetry refreshes from the store.
@@ -25,6 +26,9 @@ pub struct Snapshot {
     pub enqueue_rate: f64,
     /// Restarts per actor since the daemon started.
     pub restarts: BTreeMap<String, u64>,
+    /// The Shopify rate limiter, when Shopify is configured (and the limiter answered).
+    #[serde(default)]
+    pub rate_limiter: Option<RateLimiterStats>,
 }
 
 impl Snapshot {
@@ -61,8 +65,16 @@ impl Snapshot {
 
 pub struct TelemetryActor;
 
+pub struct TelemetryArgs {
+    pub store: StoreHandle,
+    /// Restarts so far, so that a restarted telemetry actor keeps counting.
+    pub restarts: BTreeMap<String, u64>,
+    pub rate_limiter: Option<RateLimiterHandle>,
+}
+
 pub struct TelemetryState {
     store: StoreHandle,
+    rate_limiter: Option<RateLimiterHandle>,
     snapshot: Snapshot,
     last_tick: Instant,
 }
@@ -70,19 +82,20 @@ pub struct TelemetryState {
 impl Actor for TelemetryActor {
     type Msg = TelemetryMsg;
     type State = TelemetryState;
-    type Arguments = (StoreHandle, BTreeMap<String, u64>);
+    type Arguments = TelemetryArgs;
 
     async fn pre_start(
         &self,
         myself: ActorRef<TelemetryMsg>,
-        (store, restarts): Self::Arguments,
+        args: TelemetryArgs,
     ) -> Result<TelemetryState, ActorProcessingErr> {
         myself.send_interval(TICK, || TelemetryMsg::Tick);
         let _ = myself.cast(TelemetryMsg::Tick);
         Ok(TelemetryState {
-            store,
+            store: args.store,
+            rate_limiter: args.rate_limiter,
             snapshot: Snapshot {
-                restarts,
+                restarts: args.restarts,
                 ..Snapshot::default()
             },
             last_tick: Instant::now(),
@@ -96,19 +109,26 @@ impl Actor for TelemetryActor {
         st: &mut TelemetryState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            TelemetryMsg::Tick => match st.store.stats().await {
-                Ok(stats) => {
-                    let elapsed = st.last_tick.elapsed().as_secs_f64();
-                    let fresh = stats.enqueued.saturating_sub(st.snapshot.store.enqueued);
-                    if elapsed > 0.0 {
-                        st.snapshot.enqueue_rate = fresh as f64 / elapsed;
-                    }
-                    st.last_tick = Instant::now();
-                    st.snapshot.store = stats;
-                    st.snapshot.at = now_ms();
+            TelemetryMsg::Tick => {
+                if let Some(limiter) = &st.rate_limiter {
+                    // None while the limiter restarts: the snapshot then shows no stats rather
+                    // than stale ones.
+                    st.snapshot.rate_limiter = limiter.stats().await;
                 }
-                Err(e) => warn!(error = %e, "telemetry cannot read the store"),
-            },
+                match st.store.stats().await {
+                    Ok(stats) => {
+                        let elapsed = st.last_tick.elapsed().as_secs_f64();
+                        let fresh = stats.enqueued.saturating_sub(st.snapshot.store.enqueued);
+                        if elapsed > 0.0 {
+                            st.snapshot.enqueue_rate = fresh as f64 / elapsed;
+                        }
+                        st.last_tick = Instant::now();
+                        st.snapshot.store = stats;
+                        st.snapshot.at = now_ms();
+                    }
+                    Err(e) => warn!(error = %e, "telemetry cannot read the store"),
+                }
+            }
             TelemetryMsg::Restarted { actor } => {
                 *st.snapshot.restarts.entry(actor).or_default() += 1
             }

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::Snapshot;
+use crate::rate_limiter::RateLimiterStats;
 use crate::store::writer::BATCH_BUCKETS;
 
 pub fn render(s: &Snapshot, ready: bool) -> String {
@@ -126,7 +127,98 @@ pub fn render(s: &Snapshot, ready: bool) -> String {
             escape(actor)
         );
     }
+
+    if let Some(r) = &s.rate_limiter {
+        rate_limiter(&mut out, r, head);
+    }
     out
+}
+
+fn rate_limiter(
+    out: &mut String,
+    r: &RateLimiterStats,
+    head: impl Fn(&mut String, &str, &str, &str),
+) {
+    let gauges = [
+        (
+            "xconnector_shopify_bucket_available",
+            "Points the rate limiter models as available in Shopify's cost bucket.",
+            r.available,
+        ),
+        (
+            "xconnector_shopify_bucket_maximum",
+            "Shopify's cost bucket size, as last reported.",
+            r.maximum,
+        ),
+        (
+            "xconnector_shopify_restore_rate",
+            "Points per second Shopify restores, as last reported.",
+            r.restore_rate,
+        ),
+        (
+            "xconnector_shopify_points_per_second",
+            "Query cost Shopify charged per second over the last 10 seconds.",
+            r.points_per_second,
+        ),
+        (
+            "xconnector_shopify_restore_rate_utilisation",
+            "Points spent per second divided by the restore rate (1 = the sustainable maximum).",
+            r.utilisation,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        head(out, name, "gauge", help);
+        let _ = writeln!(out, "{name} {value:.3}");
+    }
+    head(
+        out,
+        "xconnector_shopify_points_spent_total",
+        "counter",
+        "Query cost Shopify charged since start.",
+    );
+    let _ = writeln!(
+        out,
+        "xconnector_shopify_points_spent_total {:.3}",
+        r.points_spent
+    );
+    head(
+        out,
+        "xconnector_shopify_throttled_total",
+        "counter",
+        "Requests Shopify answered with THROTTLED.",
+    );
+    let _ = writeln!(out, "xconnector_shopify_throttled_total {}", r.throttled);
+    head(
+        out,
+        "xconnector_shopify_in_flight",
+        "gauge",
+        "Granted Shopify requests not yet answered.",
+    );
+    let _ = writeln!(out, "xconnector_shopify_in_flight {}", r.in_flight);
+    head(
+        out,
+        "xconnector_shopify_grants_waiting",
+        "gauge",
+        "Requests waiting for a rate-limiter grant, by priority lane.",
+    );
+    for (lane, n) in &r.waiting {
+        let _ = writeln!(
+            out,
+            "xconnector_shopify_grants_waiting{{lane=\"{lane}\"}} {n}"
+        );
+    }
+    head(
+        out,
+        "xconnector_shopify_grants_total",
+        "counter",
+        "Rate-limiter grants since start, by priority lane.",
+    );
+    for (lane, n) in &r.granted {
+        let _ = writeln!(
+            out,
+            "xconnector_shopify_grants_total{{lane=\"{lane}\"}} {n}"
+        );
+    }
 }
 
 fn escape(label: &str) -> String {
@@ -155,5 +247,32 @@ mod tests {
         assert!(text.contains("xconnector_store_fsync_batch_size_bucket{le=\"+Inf\"} 3\n"));
         assert!(text.contains("xconnector_actor_restarts_total{actor=\"flow:orders\"} 2\n"));
         assert!(text.contains("xconnector_ready 1\n"));
+        assert!(
+            !text.contains("xconnector_shopify"),
+            "no Shopify metrics without Shopify"
+        );
+    }
+
+    #[test]
+    fn renders_the_rate_limiter() {
+        use crate::rate_limiter::Lane;
+        let mut s = Snapshot::default();
+        let mut r = RateLimiterStats {
+            maximum: 2000.0,
+            restore_rate: 100.0,
+            points_per_second: 95.0,
+            utilisation: 0.95,
+            throttled: 2,
+            ..RateLimiterStats::default()
+        };
+        r.waiting.insert(Lane::Reporting, 3);
+        r.granted.insert(Lane::Orders, 7);
+        s.rate_limiter = Some(r);
+        let text = render(&s, true);
+        assert!(text.contains("xconnector_shopify_restore_rate_utilisation 0.950\n"));
+        assert!(text.contains("xconnector_shopify_throttled_total 2\n"));
+        assert!(text.contains("xconnector_shopify_grants_waiting{lane=\"reporting\"} 3\n"));
+        assert!(text.contains("xconnector_shopify_grants_total{lane=\"orders\"} 7\n"));
+        assert!(text.contains("# TYPE xconnector_shopify_bucket_maximum gauge\n"));
     }
 }
