@@ -14,6 +14,7 @@ pub mod debug;
 pub mod http;
 pub mod logging;
 pub mod shopify_schema;
+pub mod sim;
 pub mod systemd;
 pub mod wiring;
 
