@@ -17,11 +17,18 @@
 //! - `shop`: the state and its mutating methods; `seed`: a deterministic starting shop;
 //! - `idempotency`, `faults`, `stats`, `gid`, `time`: small helpers.
 
+pub mod bucket;
+pub mod cost;
+pub mod document;
 pub mod gid;
 pub(crate) mod idempotency;
+pub mod pagination;
+pub mod project;
+pub mod search;
 pub mod seed;
 pub mod shop;
 pub mod time;
 
+pub use bucket::{BucketConfig, ThrottleStatus};
 pub use seed::SeedSize;
 pub use shop::{Shop, ShopEvent};
