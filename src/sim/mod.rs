@@ -20,6 +20,7 @@
 pub mod bucket;
 pub mod cost;
 pub mod document;
+pub mod exec;
 pub mod gid;
 pub(crate) mod idempotency;
 pub mod pagination;
