@@ -303,3 +303,92 @@ fn collect_fields(ctx: &CostContext<'_>, set: &SelectionSet, out: &mut Vec<Node<
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shopify_schema::admin_schema;
+    use crate::sim::document::{GraphqlRequest, prepare};
+    use serde_json::json;
+
+    fn requested(query: &str, variables: Value) -> u64 {
+        let prepared = prepare(&GraphqlRequest {
+            query: query.into(),
+            variables: variables.as_object().cloned().unwrap_or_default(),
+            operation_name: None,
+        })
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let ctx = CostContext {
+            schema: admin_schema(),
+            document: &prepared.document,
+            variables: &prepared.variables,
+        };
+        ctx.requested(&prepared.operation.selection_set, prepared.is_mutation())
+    }
+
+    #[test]
+    fn requested_costs_of_known_documents() {
+        assert_eq!(requested("{ shop { name currencyCode } }", json!({})), 1);
+        assert_eq!(
+            requested(
+                "{ orders(first: 10) { edges { cursor node { id name } } pageInfo { hasNextPage } } }",
+                json!({})
+            ),
+            12
+        );
+        assert_eq!(
+            requested(
+                "{ products(first: 10) { nodes { id variants(first: 5) { nodes { id } } } } }",
+                json!({})
+            ),
+            82
+        );
+        assert_eq!(
+            requested(
+                "query Q($n: Int) { orders(first: $n) { nodes { id } } }",
+                json!({"n": 100})
+            ),
+            102
+        );
+        // Fragments count once for an object type; @skip removes a field.
+        let fragments = r#"query { order(id: "gid://shopify/Order/1") { ...F customer { id } } }
+            fragment F on Order { billingAddress { city } shippingAddress @skip(if: true) { city } }"#;
+        assert_eq!(requested(fragments, json!({})), 3);
+        // An interface: the dearest of the type-specific branches.
+        let node = r#"{ node(id: "gid://shopify/Order/1") {
+            id
+            ... on Order { customer { id } }
+            ... on Product { variants(first: 3) { nodes { id } } }
+        } }"#;
+        assert_eq!(requested(node, json!({})), 1 + 5);
+        // Mutations cost 10 whatever they select.
+        let mutation = r#"mutation { webhookSubscriptionCreate(topic: ORDERS_CREATE,
+            webhookSubscription: {uri: "https://example.com/h"}) {
+            webhookSubscription { id } userErrors { field message } } }"#;
+        assert_eq!(requested(mutation, json!({})), MUTATION_COST);
+        assert_eq!(connection_cost(250, 0), 252);
+        assert_eq!(connection_cost(u64::MAX, 3), u64::MAX, "saturates");
+    }
+
+    #[test]
+    fn actual_cost_counts_what_came_back() {
+        let prepared = prepare(&GraphqlRequest {
+            query: "{ orders(first: 10) { nodes { id customer { id } } } shop { name } }".into(),
+            ..GraphqlRequest::default()
+        })
+        .unwrap();
+        let ctx = CostContext {
+            schema: admin_schema(),
+            document: &prepared.document,
+            variables: &prepared.variables,
+        };
+        let root = &prepared.operation.selection_set;
+        assert_eq!(ctx.requested(root, false), 2 + 10 * 2 + 1);
+        let data = JsonValue::from(json!({
+            "orders": {"nodes": [{"id": "a", "customer": {"id": "c"}}, {"id": "b", "customer": null}]},
+            "shop": {"name": "Demo"}
+        }));
+        // 2 + (1 + 1) + (1 + 0) for the orders, 1 for the shop.
+        assert_eq!(ctx.actual(root, false, &data), 2 + 2 + 1 + 1);
+    }
+}

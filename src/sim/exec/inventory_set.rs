@@ -200,6 +200,7 @@ fn validate(shop: &Shop, input: &Map<String, Value>) -> Result<Valid, Vec<Value>
         .cloned()
         .unwrap_or_default();
     let mut planned: Vec<Planned> = Vec::new();
+    let mut seen: Vec<(Id, Id)> = Vec::new();
     for (i, q) in quantities.iter().enumerate() {
         let index = i.to_string();
         let at = |field: &str| path(&["input", "quantities", &index, field]);
@@ -256,10 +257,7 @@ fn validate(shop: &Shop, input: &Map<String, Value>) -> Result<Valid, Vec<Value>
         let (Some(item), Some(location)) = (item, location) else {
             continue;
         };
-        if planned
-            .iter()
-            .any(|p| p.item == item && p.location == location)
-        {
+        if seen.contains(&(item, location)) {
             errors.push(user_error(
                 path(&["input", "quantities", &index]),
                 "The combination of inventoryItemId and locationId must be unique.",
@@ -267,6 +265,8 @@ fn validate(shop: &Shop, input: &Map<String, Value>) -> Result<Valid, Vec<Value>
             ));
             continue;
         }
+        seen.push((item, location));
+        let name_ok = name == "available" || name == "on_hand";
         match q.get("changeFromQuantity") {
             None => {
                 ok = false;
@@ -277,6 +277,9 @@ fn validate(shop: &Shop, input: &Map<String, Value>) -> Result<Valid, Vec<Value>
                 ));
             }
             Some(Value::Null) => {}
+            // The comparison only means something for a valid quantity name on an otherwise
+            // valid entry.
+            Some(_) if !name_ok || !ok => {}
             Some(expected) => {
                 let current = shop
                     .inventory_level(item, location)

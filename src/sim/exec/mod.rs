@@ -18,6 +18,8 @@ mod inventory_set;
 mod misc;
 pub mod objects;
 mod orders;
+#[cfg(test)]
+mod tests;
 mod webhooks;
 
 use apollo_compiler::Node;
