@@ -260,7 +260,9 @@ impl<'a> Projector<'a> {
         group: &[Node<Field>],
         path: &mut Vec<PathSegment>,
     ) -> Result<Out, Bubble> {
-        let field = &group[0];
+        let Some(field) = group.first() else {
+            return Ok(JsonValue::Null);
+        };
         let name = field.name.as_str();
         if name == TYPENAME {
             return Ok(JsonValue::from(typename));

@@ -379,16 +379,26 @@ impl Shop {
                     );
                     if fulfilled.is_ok() && rng.u8(0..25) == 0 {
                         shop.set_clock(Some(later.plus_secs(86_400).min(SEED_EPOCH)));
-                        let line = shop.orders[&id].line_items[0].id;
+                        let line = shop
+                            .orders
+                            .get(&id)
+                            .and_then(|o| o.line_items.first())
+                            .map(|l| l.id);
                         let reason = ["SIZE_TOO_SMALL", "DEFECTIVE", "WRONG_ITEM", "UNWANTED"]
                             [rng.usize(0..4)];
-                        let _ = shop.request_return(id, &[(line, 1, reason)]);
+                        if let Some(line) = line {
+                            let _ = shop.request_return(id, &[(line, 1, reason)]);
+                        }
                     }
                 }
                 _ => {}
             }
             if refund_later {
-                let line = shop.orders[&id].line_items.first().map(|l| l.id);
+                let line = shop
+                    .orders
+                    .get(&id)
+                    .and_then(|o| o.line_items.first())
+                    .map(|l| l.id);
                 if let Some(line) = line {
                     shop.set_clock(Some(later.plus_secs(3_600).min(SEED_EPOCH)));
                     let _ = shop.create_refund(

@@ -181,7 +181,8 @@ pub fn execute(shop: &mut Shop, prepared: &Prepared) -> Outcome {
     let mut data = JsonMap::new();
     let mut data_is_null = false;
     for (key, group) in groups {
-        let field = &group[0];
+        // Groups are never empty: each was created with its first field.
+        let Some(field) = group.first() else { continue };
         let mut path = vec![PathSegment::Key(key.clone())];
         if field.name == "__typename" {
             data.insert(key.as_str(), JsonValue::from(root_type));
