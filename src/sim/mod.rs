@@ -16,6 +16,32 @@
 //! - `pagination`: cursors and pages; `search`: the `query:` syntax;
 //! - `shop`: the state and its mutating methods; `seed`: a deterministic starting shop;
 //! - `idempotency`, `faults`, `stats`, `gid`, `time`: small helpers.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use xconnector::sim::{Faults, SimConfig, Simulator};
+//! use xconnector::sim::shop::{LineSpec, OrderSpec};
+//!
+//! let sim = Simulator::start(SimConfig::default(), "127.0.0.1:0".parse()?).await?;
+//! // The client talks to sim.graphql_url() with X-Shopify-Access-Token: sim-token.
+//! let mut events = sim.take_events().expect("first call");
+//! let order = sim.shop().with(|shop| {
+//!     let variant = shop.variant_by_sku("SKU-0001-S").map(|v| v.id);
+//!     shop.create_order(OrderSpec {
+//!         line_items: variant.map(|v| LineSpec::variant(v, 2)).into_iter().collect(),
+//!         ..OrderSpec::default()
+//!     })
+//! });
+//! while let Ok(event) = events.try_recv() {
+//!     // "inventory_levels/update", "orders/create", "orders/paid": render and deliver.
+//!     let _ = (event.topic, event.resource_id, order);
+//! }
+//! sim.set_faults(Faults { error_5xx: 0.1, ..Faults::none() });
+//! println!("spent {} points", sim.stats().points_spent);
+//! sim.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod bucket;
 pub mod cost;
@@ -140,7 +166,11 @@ pub struct Simulator {
 impl Simulator {
     /// Seed the shop and serve it on `listen` (`127.0.0.1:0` picks a free port).
     pub async fn start(config: SimConfig, listen: SocketAddr) -> anyhow::Result<Simulator> {
-        let mut shop = Shop::seed(config.seed, &config.size);
+        // Seeding a large shop takes a while: not on an async worker.
+        let (seed, size) = (config.seed, config.size.clone());
+        let mut shop = tokio::task::spawn_blocking(move || Shop::seed(seed, &size))
+            .await
+            .context("simulator: seeding the shop failed")?;
         shop.domain = config.shop_domain.clone();
         shop.email = format!("owner@{}", config.shop_domain);
         let (events_tx, events_rx) = unbounded_channel();

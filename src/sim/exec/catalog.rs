@@ -124,8 +124,8 @@ pub(super) fn products(shop: &Shop, ctx: &mut RootCtx<'_>) -> Result<Value, Root
     let sort = move |p: &Product| -> SortKey {
         let value = match sort_key.as_str() {
             "TITLE" => SortValue::Text(p.title.clone()),
-            "UPDATED_AT" => SortValue::Text(p.updated_at.to_rfc3339()),
-            "CREATED_AT" => SortValue::Text(p.created_at.to_rfc3339()),
+            "UPDATED_AT" => SortValue::Int(p.updated_at.0),
+            "CREATED_AT" => SortValue::Int(p.created_at.0),
             "VENDOR" => SortValue::Text(p.vendor.clone()),
             "PRODUCT_TYPE" => SortValue::Text(p.product_type.clone()),
             _ => SortValue::Int(p.id as i64),

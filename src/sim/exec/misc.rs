@@ -71,8 +71,8 @@ pub(super) fn customers(shop: &Shop, ctx: &mut RootCtx<'_>) -> Result<Value, Roo
         .to_string();
     let sort = move |c: &Customer| -> SortKey {
         let value = match sort_key.as_str() {
-            "UPDATED_AT" => SortValue::Text(c.updated_at.to_rfc3339()),
-            "CREATED_AT" => SortValue::Text(c.created_at.to_rfc3339()),
+            "UPDATED_AT" => SortValue::Int(c.updated_at.0),
+            "CREATED_AT" => SortValue::Int(c.created_at.0),
             "NAME" => SortValue::Text(format!(
                 "{} {}",
                 c.first_name.as_deref().unwrap_or(""),

@@ -96,9 +96,9 @@ pub(super) fn orders(shop: &Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootEr
         .to_string();
     let sort = move |o: &Order| -> SortKey {
         let value = match sort_key.as_str() {
-            "UPDATED_AT" => SortValue::Text(o.updated_at.to_rfc3339()),
-            "CREATED_AT" => SortValue::Text(o.created_at.to_rfc3339()),
-            "PROCESSED_AT" => SortValue::Text(o.processed_at.to_rfc3339()),
+            "UPDATED_AT" => SortValue::Int(o.updated_at.0),
+            "CREATED_AT" => SortValue::Int(o.created_at.0),
+            "PROCESSED_AT" => SortValue::Int(o.processed_at.0),
             "ORDER_NUMBER" => SortValue::Int(o.number as i64),
             _ => SortValue::Int(o.id as i64),
         };

@@ -56,7 +56,7 @@ pub(super) fn subscriptions(shop: &Shop, ctx: &mut RootCtx<'_>) -> Result<Value,
         if by_id {
             (SortValue::Int(s.id as i64), s.id)
         } else {
-            (SortValue::Text(s.created_at.to_rfc3339()), s.id)
+            (SortValue::Int(s.created_at.0), s.id)
         }
     };
     let matching = shop.webhook_subscriptions.values().filter(move |s| {

@@ -106,6 +106,7 @@ impl Shop {
     pub(super) fn insert_level(&mut self, item_id: Id, location_id: Id, available: i64) -> Id {
         let id = self.next_id();
         let now = self.now();
+        self.level_index.insert(id, (item_id, location_id));
         self.inventory_levels.insert(
             (item_id, location_id),
             InventoryLevel {

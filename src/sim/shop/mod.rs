@@ -112,6 +112,9 @@ pub struct Shop {
     pub refunds: BTreeMap<Id, Refund>,
     pub webhook_subscriptions: BTreeMap<Id, WebhookSubscription>,
     pub adjustment_groups: BTreeMap<Id, InventoryAdjustmentGroup>,
+    /// Level id → (item, location): levels are addressed by id in GIDs and events, by the
+    /// pair everywhere else.
+    level_index: std::collections::HashMap<Id, (Id, Id)>,
     /// Results of `@idempotent` mutations, so a replayed key is answered, not applied.
     pub(crate) idempotency: IdempotencyStore,
     /// One counter for every resource type, so an id names exactly one resource.
@@ -143,6 +146,7 @@ impl Shop {
             refunds: BTreeMap::new(),
             webhook_subscriptions: BTreeMap::new(),
             adjustment_groups: BTreeMap::new(),
+            level_index: std::collections::HashMap::new(),
             idempotency: IdempotencyStore::default(),
             next_id: 1_000_001,
             next_order_number: 1001,
@@ -222,7 +226,13 @@ impl Shop {
 
     /// The level an `inventory_levels/update` event names.
     pub fn inventory_level_by_id(&self, level_id: Id) -> Option<&InventoryLevel> {
-        self.inventory_levels.values().find(|l| l.id == level_id)
+        // The index is kept by `insert_level`; a level inserted into the public map directly
+        // is still found by the scan.
+        self.level_index
+            .get(&level_id)
+            .and_then(|key| self.inventory_levels.get(key))
+            .filter(|l| l.id == level_id)
+            .or_else(|| self.inventory_levels.values().find(|l| l.id == level_id))
     }
 
     pub fn inventory_level(&self, item_id: Id, location_id: Id) -> Option<&InventoryLevel> {

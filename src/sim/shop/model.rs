@@ -287,6 +287,8 @@ pub struct Order {
     pub total_discounts: Money,
     pub total_shipping: Money,
     pub total_tax: Money,
+    /// The tax rate behind `total_tax`, in basis points (REST `tax_lines[].rate`).
+    pub tax_rate_bps: u32,
     pub total_refunded: Money,
     pub taxes_included: bool,
     pub tax_exempt: bool,

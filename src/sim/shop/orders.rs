@@ -95,6 +95,7 @@ impl Shop {
             total_discounts: spec.discount,
             total_shipping: spec.shipping,
             total_tax: Money::ZERO,
+            tax_rate_bps: spec.tax_rate_bps,
             total_refunded: Money::ZERO,
             taxes_included: false,
             tax_exempt: customer.as_ref().is_some_and(|c| c.tax_exempt),
@@ -252,6 +253,16 @@ impl Shop {
             return Err(ShopError::Invalid(format!(
                 "order {} has nothing left to fulfill",
                 order.name
+            )));
+        }
+        if let Some((dup, _)) = wanted
+            .iter()
+            .enumerate()
+            .find(|(i, (line, _))| wanted[..*i].iter().any(|(l, _)| l == line))
+            .map(|(_, w)| *w)
+        {
+            return Err(ShopError::Invalid(format!(
+                "line item {dup} is listed twice"
             )));
         }
         let mut shipped = Vec::new();
