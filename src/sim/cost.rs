@@ -294,10 +294,10 @@ fn collect_fields(ctx: &CostContext<'_>, set: &SelectionSet, out: &mut Vec<Node<
                 }
             }
             Selection::FragmentSpread(spread) => {
-                if included(&spread.directives, ctx.variables) {
-                    if let Some(fragment) = ctx.document.fragments.get(&spread.fragment_name) {
-                        collect_fields(ctx, &fragment.selection_set, out);
-                    }
+                if included(&spread.directives, ctx.variables)
+                    && let Some(fragment) = ctx.document.fragments.get(&spread.fragment_name)
+                {
+                    collect_fields(ctx, &fragment.selection_set, out);
                 }
             }
         }

@@ -142,10 +142,10 @@ impl<'a> Projector<'a> {
                     if !included(&spread.directives, self.variables) {
                         continue;
                     }
-                    if let Some(fragment) = self.document.fragments.get(&spread.fragment_name) {
-                        if self.applies(fragment.selection_set.ty.as_str(), typename) {
-                            self.collect_into(&fragment.selection_set, typename, groups);
-                        }
+                    if let Some(fragment) = self.document.fragments.get(&spread.fragment_name)
+                        && self.applies(fragment.selection_set.ty.as_str(), typename)
+                    {
+                        self.collect_into(&fragment.selection_set, typename, groups);
                     }
                 }
             }

@@ -84,10 +84,11 @@ impl Query {
     pub fn unknown_fields<T: Searchable>(&self) -> Vec<String> {
         let mut out = Vec::new();
         self.walk(&mut |t| {
-            if let Some(f) = &t.field {
-                if !T::search_fields().contains(&f.as_str()) && !out.contains(f) {
-                    out.push(f.clone());
-                }
+            if let Some(f) = &t.field
+                && !T::search_fields().contains(&f.as_str())
+                && !out.contains(f)
+            {
+                out.push(f.clone());
             }
         });
         out
