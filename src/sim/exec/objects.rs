@@ -198,7 +198,7 @@ pub fn order_tree(order: &Order) -> Value {
         "id" => gid("Order", order.id),
         "legacyResourceId" => legacy(order.id),
         "name" => order.name,
-        "number" => order.number.saturating_sub(1000),
+        "number" => order.number,
         "confirmationNumber" => order.confirmation_number,
         "email" => order.email,
         "phone" => order.phone,

@@ -267,7 +267,8 @@ impl Default for OrderRisk {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Order {
     pub id: Id,
-    /// `order_number`, from 1001 (REST `number` and GraphQL `Order.number` are this − 1000).
+    /// `order_number`, from 1001: GraphQL `Order.number`, the number in `name`. (REST's
+    /// `number` is this − 1000.)
     pub number: u64,
     /// `#1001`.
     pub name: String,
