@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use ractor::Actor;
-use xconnector::sim_backoffice::{BackOffice, Mode};
+use xconnector::sim::backoffice::{BackOffice, Mode};
 use xconnector_actors::endpoints::{
     BreakerSettings, EndpointKind, EndpointSpec, EndpointsActor, EndpointsHandle, FileFormat,
     FileSpec, Health, HttpSpec,

@@ -325,7 +325,7 @@ async fn unreadable_oversized_unknown_and_foreign_deliveries() {
 async fn the_simulated_shop_delivers_with_duplicates_reordering_and_retries() {
     use std::sync::atomic::Ordering;
     use std::time::Duration;
-    use xconnector::sim_webhooks::{SenderConfig, WebhookSender};
+    use xconnector::sim::webhooks::{SenderConfig, WebhookSender};
     use xconnector_actors::retry::Backoff;
 
     let h = start().await;

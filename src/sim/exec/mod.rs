@@ -1,0 +1,362 @@
+//! Execution: run an operation's root fields against the shop and project the results.
+//!
+//! Root fields run one after another (mutations must, and queries may as well: the shop is
+//! locked for the whole request, so every response is a consistent snapshot). Each root
+//! resolver returns a value tree (see `project.rs`); the projector turns it into the
+//! response. One file per group of root fields:
+//! - `orders.rs`: `orders`, `order`;
+//! - `catalog.rs`: `products`, `product`, `productVariants`, `productVariant`;
+//! - `inventory.rs`: `inventoryItems`, `inventoryItem`, `inventoryLevel`, `locations`, `location`;
+//! - `inventory_set.rs`: the `inventorySetQuantities` mutation;
+//! - `webhooks.rs`: `webhookSubscriptions`, `webhookSubscription` and their mutations;
+//! - `misc.rs`: `shop`, `customer`, `customers`, `node`, `nodes`;
+//! - `objects.rs`: the resource trees and the reference resolver shared by all of them.
+
+mod catalog;
+mod inventory;
+mod inventory_set;
+mod misc;
+pub mod objects;
+mod orders;
+#[cfg(test)]
+mod tests;
+mod webhooks;
+
+use apollo_compiler::Node;
+use apollo_compiler::executable::Field;
+use apollo_compiler::response::{GraphQLError, JsonMap, JsonValue};
+use serde_json::{Map, Value, json};
+
+use super::document::{
+    PathSegment, Prepared, arguments, directive_argument, error_at, path_segments,
+};
+use super::pagination::{PageArgs, SortKey, paginate};
+use super::project::{Bubble, Out, Projector};
+use super::search::{self, Searchable};
+use super::shop::Shop;
+use crate::shopify_schema::admin_schema;
+use objects::ShopResolver;
+
+/// Shopify's limit on the length of any input list.
+pub const MAX_INPUT_LIST: usize = 250;
+
+/// Mutations that, since 2026-04, fail without `@idempotent(key:)`.
+const IDEMPOTENCY_REQUIRED: &[&str] = &[
+    "inventorySetQuantities",
+    "inventoryAdjustQuantities",
+    "inventoryMoveQuantities",
+    "inventorySetOnHandQuantities",
+    "refundCreate",
+];
+
+/// What running an operation produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// `data`: an object, or null when a non-null root field failed.
+    pub data: Out,
+    pub errors: Vec<GraphQLError>,
+    /// `extensions.search`: warnings about unknown search fields.
+    pub search: Vec<Value>,
+    /// Root field names executed (for statistics).
+    pub root_fields: Vec<String>,
+    /// Inventory quantities actually written (replays and failures write none).
+    pub quantities_written: u64,
+}
+
+/// A root resolver's failure: becomes a field error at the root field.
+#[derive(Debug)]
+pub(crate) struct RootError {
+    pub message: String,
+    pub code: &'static str,
+}
+
+impl RootError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> RootError {
+        RootError {
+            message: message.into(),
+            code,
+        }
+    }
+}
+
+/// What a root resolver gets.
+pub(crate) struct RootCtx<'a> {
+    pub field: &'a Node<Field>,
+    pub args: Map<String, Value>,
+    pub prepared: &'a Prepared,
+    /// `extensions.search` entries.
+    pub search: &'a mut Vec<Value>,
+    pub quantities_written: &'a mut u64,
+}
+
+impl RootCtx<'_> {
+    /// The response key, for paths.
+    pub fn key(&self) -> String {
+        self.field.response_key().to_string()
+    }
+
+    /// A required ID argument of the given type: `Ok(None)` when it is a well-formed GID of
+    /// another type or unknown id (the field is then null), an error when it is not a GID.
+    pub fn id_arg(&self, name: &str, kind: &str) -> Result<Option<u64>, RootError> {
+        let text = self
+            .args
+            .get(name)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        match super::gid::parse(text) {
+            Some(g) if g.kind == kind => Ok(Some(g.id)),
+            Some(_) => Ok(None),
+            None => Err(RootError::new(
+                "argumentLiteralsIncompatible",
+                format!("Invalid global id '{text}'"),
+            )),
+        }
+    }
+
+    /// Filter `items` with the `query:` argument, sort them by `sort`, page them, render
+    /// each with `tree`: a root connection.
+    pub fn search_connection<'t, T: Searchable + 't>(
+        &mut self,
+        items: impl Iterator<Item = &'t T>,
+        sort: impl Fn(&T) -> SortKey,
+        tree: impl Fn(&T) -> Value,
+    ) -> Result<Value, RootError> {
+        let page_args =
+            PageArgs::from_args(&self.args).map_err(|m| RootError::new("BAD_REQUEST", m))?;
+        let query_text = self
+            .args
+            .get("query")
+            .and_then(|q| q.as_str())
+            .unwrap_or("");
+        let query = search::parse(query_text);
+        let unknown = query.unknown_fields::<T>();
+        if !unknown.is_empty() {
+            self.search.push(json!({
+                "path": [self.key()],
+                "query": query_text,
+                "warnings": unknown.iter().map(|f| json!({
+                    "field": f,
+                    "message": "Invalid search field for this query.",
+                })).collect::<Vec<_>>(),
+            }));
+        }
+        let keyed: Vec<(SortKey, &T)> = items
+            .filter(|item| query.matches(*item))
+            .map(|item| (sort(item), item))
+            .collect();
+        let page = paginate(keyed, &page_args).map_err(|m| RootError::new("BAD_REQUEST", m))?;
+        let page = super::pagination::Page {
+            edges: page
+                .edges
+                .into_iter()
+                .map(|(c, item)| (c, tree(item)))
+                .collect(),
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+        };
+        Ok(page.into_marker())
+    }
+}
+
+/// Run the prepared operation against the shop.
+pub fn execute(shop: &mut Shop, prepared: &Prepared) -> Outcome {
+    let schema = admin_schema();
+    let document = &prepared.document;
+    let root_type = match prepared.operation.operation_type {
+        apollo_compiler::ast::OperationType::Mutation => "Mutation",
+        _ => "QueryRoot",
+    };
+    let mut outcome = Outcome {
+        data: JsonValue::Null,
+        errors: Vec::new(),
+        search: Vec::new(),
+        root_fields: Vec::new(),
+        quantities_written: 0,
+    };
+    let groups = {
+        let resolver = ShopResolver { shop };
+        let projector = Projector::new(schema, document, &prepared.variables, &resolver);
+        projector.collect(&[&prepared.operation.selection_set], root_type)
+    };
+    let mut data = JsonMap::new();
+    let mut data_is_null = false;
+    for (key, group) in groups {
+        // Groups are never empty: each was created with its first field.
+        let Some(field) = group.first() else { continue };
+        let mut path = vec![PathSegment::Key(key.clone())];
+        if field.name == "__typename" {
+            data.insert(key.as_str(), JsonValue::from(root_type));
+            continue;
+        }
+        outcome.root_fields.push(field.name.to_string());
+        let resolved = {
+            let mut ctx = RootCtx {
+                field,
+                args: arguments(field, &prepared.variables),
+                prepared,
+                search: &mut outcome.search,
+                quantities_written: &mut outcome.quantities_written,
+            };
+            check_input_lists(&ctx.args).and_then(|()| {
+                if prepared.is_mutation() {
+                    run_mutation(shop, &mut ctx)
+                } else {
+                    run_query(shop, &mut ctx)
+                }
+            })
+        };
+        let completed = match resolved {
+            Ok(value) => {
+                let resolver = ShopResolver { shop };
+                let mut projector =
+                    Projector::new(schema, document, &prepared.variables, &resolver);
+                let done = projector.complete(&field.definition.ty, &group, value, &mut path);
+                outcome.errors.append(&mut projector.errors);
+                done
+            }
+            Err(e) => {
+                let mut error = error_at(e.message, field.location(), &document.sources, e.code);
+                error.path = path_segments(&path);
+                outcome.errors.push(error);
+                if field.definition.ty.is_non_null() {
+                    Err(Bubble)
+                } else {
+                    Ok(JsonValue::Null)
+                }
+            }
+        };
+        match completed {
+            Ok(v) => {
+                data.insert(key.as_str(), v);
+            }
+            Err(Bubble) => data_is_null = true,
+        }
+    }
+    if !data_is_null {
+        outcome.data = JsonValue::Object(data);
+    }
+    outcome
+}
+
+fn run_query(shop: &Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootError> {
+    let name = ctx.field.name.as_str();
+    match name {
+        "orders" => orders::orders(shop, ctx),
+        "order" => orders::order(shop, ctx),
+        "products" => catalog::products(shop, ctx),
+        "product" => catalog::product(shop, ctx),
+        "productVariants" => catalog::product_variants(shop, ctx),
+        "productVariant" => catalog::product_variant(shop, ctx),
+        "inventoryItems" => inventory::inventory_items(shop, ctx),
+        "inventoryItem" => inventory::inventory_item(shop, ctx),
+        "inventoryLevel" => inventory::inventory_level(shop, ctx),
+        "locations" => inventory::locations(shop, ctx),
+        "location" => inventory::location(shop, ctx),
+        "webhookSubscriptions" => webhooks::subscriptions(shop, ctx),
+        "webhookSubscription" => webhooks::subscription(shop, ctx),
+        "shop" => Ok(objects::shop_tree(shop)),
+        "customer" => misc::customer(shop, ctx),
+        "customers" => misc::customers(shop, ctx),
+        "node" => misc::node(shop, ctx),
+        "nodes" => misc::nodes(shop, ctx),
+        _ => Err(not_implemented(name)),
+    }
+}
+
+fn run_mutation(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootError> {
+    let name = ctx.field.name.as_str();
+    let key = idempotency_key(ctx)?;
+    match name {
+        "inventorySetQuantities" => {
+            inventory_set::inventory_set_quantities(shop, ctx, key.as_deref())
+        }
+        "webhookSubscriptionCreate" => webhooks::create(shop, ctx),
+        "webhookSubscriptionDelete" => webhooks::delete(shop, ctx),
+        _ => Err(not_implemented(name)),
+    }
+}
+
+fn not_implemented(name: &str) -> RootError {
+    RootError::new(
+        "NOT_IMPLEMENTED",
+        format!("xconnector simulator does not implement field {name}"),
+    )
+}
+
+/// The `@idempotent(key:)` of a mutation field; an error when a mutation that requires it
+/// (2026-04+) lacks it, or the key is blank.
+fn idempotency_key(ctx: &RootCtx<'_>) -> Result<Option<String>, RootError> {
+    let name = ctx.field.name.as_str();
+    let key = directive_argument(
+        &ctx.field.directives,
+        "idempotent",
+        "key",
+        &ctx.prepared.variables,
+    )
+    .and_then(|k| k.as_str().map(str::to_string));
+    match key {
+        Some(k) if k.trim().is_empty() => Err(RootError::new(
+            "BAD_REQUEST",
+            "The idempotency key cannot be an empty string or whitespace only.",
+        )),
+        Some(k) => Ok(Some(k)),
+        None if IDEMPOTENCY_REQUIRED.contains(&name) => Err(RootError::new(
+            "IDEMPOTENCY_KEY_REQUIRED",
+            format!(
+                "An idempotency key is required for {name} as of API version 2026-04. \
+                 Add @idempotent(key: \"<unique key>\") to the mutation field."
+            ),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Shopify rejects any input list longer than 250 items before executing.
+fn check_input_lists(args: &Map<String, Value>) -> Result<(), RootError> {
+    fn walk(value: &Value, path: &mut Vec<String>) -> Result<(), RootError> {
+        match value {
+            Value::Array(items) => {
+                if items.len() > MAX_INPUT_LIST {
+                    return Err(RootError::new(
+                        "MAX_INPUT_SIZE_EXCEEDED",
+                        format!(
+                            "The input array size of {} is greater than the maximum allowed of {MAX_INPUT_LIST}.",
+                            items.len()
+                        ),
+                    )
+                    .at(path));
+                }
+                for (i, item) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    walk(item, path)?;
+                    path.pop();
+                }
+                Ok(())
+            }
+            Value::Object(fields) => {
+                for (k, v) in fields {
+                    path.push(k.clone());
+                    walk(v, path)?;
+                    path.pop();
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+    let mut path = Vec::new();
+    for (k, v) in args {
+        path.push(k.clone());
+        walk(v, &mut path)?;
+        path.pop();
+    }
+    Ok(())
+}
+
+impl RootError {
+    /// Name the offending input in the message (`input.quantities`).
+    fn at(mut self, path: &[String]) -> RootError {
+        self.message = format!("{} (argument: {})", self.message, path.join("."));
+        self
+    }
+}

@@ -1,0 +1,884 @@
+//! The shop's resources as schema-shaped value trees, and the [`Resolve`] implementation that
+//! expands references and argument-dependent fields.
+//!
+//! Each `*_tree` function renders one resource with the schema's field names. Relations to
+//! other resources are `__ref` markers and lists are `__connection` markers (see
+//! `project.rs`), so a tree is small and finite; the projector follows only what the client
+//! selected. Money follows Shopify: `MoneyV2.amount` is a `Decimal` ("75.0"), the `Money`
+//! scalar has two decimals ("75.00"); `UnsignedInt64` is a string.
+
+use serde_json::{Map, Value, json};
+
+use crate::sim::gid::{self, gid, inventory_level_gid};
+use crate::sim::project::{Resolve, connection, reference};
+use crate::sim::shop::{
+    Address, Customer, Fulfillment, FulfillmentState, Id, InventoryAdjustmentGroup, InventoryItem,
+    InventoryLevel, LineItem, Location, Money, Order, Product, QUANTITY_NAMES, Refund, Return,
+    Shop, Variant, WebhookSubscription,
+};
+use crate::sim::time::Timestamp;
+
+/// An object tree: `tree!("Order"; "id" => …, "name" => …)`. Each value is any serializable
+/// expression (JSON literals go through `json!`). One insert per field, so large types do not run into
+/// `json!`'s recursion limit.
+macro_rules! tree {
+    ($typename:expr; $($key:literal => $value:expr),* $(,)?) => {{
+        let mut map = serde_json::Map::new();
+        map.insert("__typename".to_string(), serde_json::Value::from($typename));
+        $( map.insert($key.to_string(), serde_json::json!($value)); )*
+        serde_json::Value::Object(map)
+    }};
+}
+
+/// The API version this simulator speaks.
+pub const API_VERSION: &str = crate::shopify_schema::VERSION;
+
+fn ts(t: Timestamp) -> Value {
+    Value::String(t.to_rfc3339())
+}
+
+fn opt_ts(t: Option<Timestamp>) -> Value {
+    t.map_or(Value::Null, ts)
+}
+
+fn legacy(id: Id) -> Value {
+    Value::String(id.to_string())
+}
+
+fn ref_to(kind: &str, id: Id) -> Value {
+    reference(gid(kind, id))
+}
+
+pub fn money_v2(m: Money, currency: &str) -> Value {
+    json!({"__typename": "MoneyV2", "amount": m.to_decimal(), "currencyCode": currency})
+}
+
+pub fn money_bag(m: Money, currency: &str) -> Value {
+    let money = money_v2(m, currency);
+    json!({"__typename": "MoneyBag", "shopMoney": money.clone(), "presentmentMoney": money})
+}
+
+fn address_tree(a: &Address, id: String) -> Value {
+    let formatted: Vec<String> = [
+        a.address1.clone(),
+        a.address2.clone(),
+        Some(
+            [a.city.clone(), a.province_code.clone(), a.zip.clone()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        a.country.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|l| !l.is_empty())
+    .collect();
+    tree!("MailingAddress";
+        "id" => id,
+        "firstName" => a.first_name,
+        "lastName" => a.last_name,
+        "name" => a.name(),
+        "company" => a.company,
+        "address1" => a.address1,
+        "address2" => a.address2,
+        "city" => a.city,
+        "province" => a.province,
+        "provinceCode" => a.province_code,
+        "zip" => a.zip,
+        "country" => a.country,
+        "countryCode" => a.country_code,
+        "countryCodeV2" => a.country_code,
+        "phone" => a.phone,
+        "latitude" => a.latitude,
+        "longitude" => a.longitude,
+        "coordinatesValidated" => false,
+        "formatted" => formatted,
+        "formattedArea" => ([a.city.clone(), a.province_code.clone(), a.country.clone()]
+            .into_iter().flatten().collect::<Vec<_>>().join(", ")),
+        "timeZone" => Value::Null,
+        "validationResultSummary" => Value::Null,
+    )
+}
+
+fn address_id(owner: Id, kind: &str) -> String {
+    format!("gid://shopify/MailingAddress/{owner}?model_name={kind}")
+}
+
+pub fn line_item_tree(line: &LineItem, currency: &str) -> Value {
+    let bag = |m: Money| money_bag(m, currency);
+    let total = line.price * line.quantity;
+    let unfulfilled = line.price * line.fulfillable_quantity;
+    tree!("LineItem";
+        "id" => gid("LineItem", line.id),
+        "name" => line.name(),
+        "title" => line.title,
+        "variantTitle" => line.variant_title,
+        "vendor" => line.vendor,
+        "sku" => line.sku,
+        "quantity" => line.quantity,
+        "currentQuantity" => line.quantity,
+        "unfulfilledQuantity" => line.fulfillable_quantity,
+        "fulfillableQuantity" => line.fulfillable_quantity,
+        "refundableQuantity" => line.quantity,
+        "nonFulfillableQuantity" => 0,
+        "fulfillmentStatus" => if line.fulfillable_quantity == 0 { "fulfilled" } else { "unfulfilled" },
+        "requiresShipping" => line.requires_shipping,
+        "taxable" => line.taxable,
+        "isGiftCard" => line.gift_card,
+        "restockable" => true,
+        "merchantEditable" => true,
+        "customAttributes" => json!([]),
+        "discountAllocations" => json!([]),
+        "duties" => json!([]),
+        "taxLines" => json!([]),
+        "originalUnitPrice" => line.price.to_fixed2(),
+        "originalUnitPriceSet" => bag(line.price),
+        "discountedUnitPriceSet" => bag(line.price),
+        "discountedUnitPriceAfterAllDiscountsSet" => bag(line.price),
+        "originalTotal" => total.to_fixed2(),
+        "originalTotalSet" => bag(total),
+        "discountedTotal" => (total - line.total_discount).to_fixed2(),
+        "discountedTotalSet" => bag(total - line.total_discount),
+        "priceAfterAllDiscountsBeforeTaxesSet" => bag(total - line.total_discount),
+        "totalDiscount" => line.total_discount.to_fixed2(),
+        "totalDiscountSet" => bag(line.total_discount),
+        "unfulfilledOriginalTotalSet" => bag(unfulfilled),
+        "unfulfilledDiscountedTotalSet" => bag(unfulfilled),
+        "weight" => json!({"__typename": "Weight", "unit": "GRAMS", "value": f64::from(line.grams)}),
+        "variant" => line.variant_id.map_or(Value::Null, |v| ref_to("ProductVariant", v)),
+        "product" => line.product_id.map_or(Value::Null, |p| ref_to("Product", p)),
+        "image" => Value::Null,
+    )
+}
+
+pub fn order_tree(order: &Order) -> Value {
+    let c = order.currency.as_str();
+    let bag = |m: Money| money_bag(m, c);
+    let paid = order.total() - order.total_outstanding();
+    let risk = tree!("OrderRiskSummary";
+        "recommendation" => order.risk.recommendation.as_graphql(),
+        "assessments" => order.risk.assessments.iter().map(|a| json!({
+            "__typename": "OrderRiskAssessment",
+            "riskLevel": a.level.as_graphql(),
+            "provider": Value::Null,
+            "facts": a.facts.iter().map(|f| json!({
+                "__typename": "RiskFact",
+                "description": f.description,
+                "sentiment": f.sentiment.as_graphql(),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    );
+    let shipping_lines: Vec<Value> = order
+        .shipping_lines
+        .iter()
+        .map(|s| {
+            tree!("ShippingLine";
+                "id" => gid("ShippingLine", s.id),
+                "title" => s.title,
+                "code" => s.code,
+                "source" => s.source,
+                "carrierIdentifier" => Value::Null,
+                "deliveryCategory" => Value::Null,
+                "phone" => Value::Null,
+                "shippingRateHandle" => Value::Null,
+                "custom" => false,
+                "isRemoved" => false,
+                "price" => s.price.to_fixed2(),
+                "originalPriceSet" => bag(s.price),
+                "discountedPriceSet" => bag(s.price),
+                "currentDiscountedPriceSet" => bag(s.price),
+                "discountAllocations" => json!([]),
+                "taxLines" => json!([]),
+            )
+        })
+        .collect();
+    tree!("Order";
+        "id" => gid("Order", order.id),
+        "legacyResourceId" => legacy(order.id),
+        "name" => order.name,
+        "number" => order.number,
+        "confirmationNumber" => order.confirmation_number,
+        "email" => order.email,
+        "phone" => order.phone,
+        "createdAt" => ts(order.created_at),
+        "updatedAt" => ts(order.updated_at),
+        "processedAt" => ts(order.processed_at),
+        "cancelledAt" => opt_ts(order.cancelled_at),
+        "cancelReason" => order.cancel_reason.map(|r| r.as_graphql()),
+        "closedAt" => opt_ts(order.closed_at),
+        "closed" => order.closed_at.is_some(),
+        "confirmed" => order.confirmed,
+        "test" => order.test,
+        "currencyCode" => order.currency,
+        "presentmentCurrencyCode" => order.presentment_currency,
+        "displayFinancialStatus" => order.financial_status.as_graphql(),
+        "displayFulfillmentStatus" => order.fulfillment_status.as_graphql(),
+        "fullyPaid" => order.total_outstanding() == Money::ZERO && paid > Money::ZERO,
+        "unpaid" => paid == Money::ZERO,
+        "subtotalPriceSet" => bag(order.subtotal()),
+        "currentSubtotalPriceSet" => bag(order.subtotal()),
+        "totalPriceSet" => bag(order.total()),
+        "currentTotalPriceSet" => bag(order.current_total()),
+        "totalTaxSet" => bag(order.total_tax),
+        "currentTotalTaxSet" => bag(order.total_tax),
+        "totalShippingPriceSet" => bag(order.total_shipping),
+        "totalDiscountsSet" => bag(order.total_discounts),
+        "totalOutstandingSet" => bag(order.total_outstanding()),
+        "totalReceivedSet" => bag(paid),
+        "totalRefundedSet" => bag(order.total_refunded),
+        "netPaymentSet" => bag(paid - order.total_refunded),
+        "taxesIncluded" => order.taxes_included,
+        "taxExempt" => order.tax_exempt,
+        "totalWeight" => order.total_weight_grams().to_string(),
+        "sourceName" => order.source_name,
+        "paymentGatewayNames" => order.payment_gateway_names,
+        "customerLocale" => order.customer_locale,
+        "discountCodes" => order.discount_codes.iter().map(|d| d.code.clone()).collect::<Vec<_>>(),
+        "tags" => order.tags,
+        "note" => order.note,
+        "poNumber" => order.po_number,
+        "statusPageUrl" => format!("https://demo.myshopify.com/{}/orders/{}/authenticate", order.id, order.token),
+        "shippingAddress" => order.shipping_address.as_ref().map_or(Value::Null, |a| address_tree(a, address_id(order.id, "Order&type=shipping"))),
+        "billingAddress" => order.billing_address.as_ref().map_or(Value::Null, |a| address_tree(a, address_id(order.id, "Order&type=billing"))),
+        "customer" => order.customer_id.map_or(Value::Null, |id| ref_to("Customer", id)),
+        "lineItems" => connection(order.line_items.iter().map(|l| line_item_tree(l, c)).collect()),
+        "shippingLines" => connection(shipping_lines),
+        "risk" => risk,
+        "fulfillments" => order.fulfillment_ids.iter().map(|&id| ref_to("Fulfillment", id)).collect::<Vec<_>>(),
+        "returns" => connection(order.return_ids.iter().map(|&id| ref_to("Return", id)).collect()),
+        "refunds" => order.refund_ids.iter().map(|&id| ref_to("Refund", id)).collect::<Vec<_>>(),
+    )
+}
+
+pub fn customer_tree(c: &Customer) -> Value {
+    let display = [c.first_name.clone(), c.last_name.clone()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let display = if display.is_empty() {
+        c.email.clone().unwrap_or_default()
+    } else {
+        display
+    };
+    let address = c
+        .default_address
+        .as_ref()
+        .map(|a| address_tree(a, address_id(c.id, "CustomerAddress")));
+    tree!("Customer";
+        "id" => gid("Customer", c.id),
+        "legacyResourceId" => legacy(c.id),
+        "email" => c.email,
+        "firstName" => c.first_name,
+        "lastName" => c.last_name,
+        "displayName" => display,
+        "phone" => c.phone,
+        "tags" => c.tags,
+        "taxExempt" => c.tax_exempt,
+        "taxExemptions" => c.tax_exemptions,
+        "note" => c.note,
+        "state" => c.state.as_graphql(),
+        "verifiedEmail" => c.verified_email,
+        "validEmailAddress" => c.email.is_some(),
+        "locale" => c.locale,
+        "createdAt" => ts(c.created_at),
+        "updatedAt" => ts(c.updated_at),
+        "canDelete" => false,
+        "dataSaleOptOut" => false,
+        "multipassIdentifier" => Value::Null,
+        "defaultAddress" => address.clone().unwrap_or(Value::Null),
+        "addresses" => address.clone().into_iter().collect::<Vec<_>>(),
+        "addressesV2" => connection(address.into_iter().collect()),
+        "defaultEmailAddress" => c.email.as_ref().map_or(Value::Null, |e| json!({
+            "__typename": "CustomerEmailAddress",
+            "emailAddress": e,
+            "marketingState": if c.accepts_marketing { "SUBSCRIBED" } else { "NOT_SUBSCRIBED" },
+            "marketingOptInLevel": Value::Null,
+            "marketingUpdatedAt": Value::Null,
+            "validFormat": true,
+        })),
+        "defaultPhoneNumber" => c.phone.as_ref().map_or(Value::Null, |p| json!({
+            "__typename": "CustomerPhoneNumber", "phoneNumber": p,
+            "marketingState": "NOT_SUBSCRIBED", "marketingOptInLevel": Value::Null,
+            "marketingUpdatedAt": Value::Null, "marketingCollectedFrom": Value::Null,
+        })),
+    )
+}
+
+pub fn product_tree(shop: &Shop, p: &Product) -> Value {
+    let total_inventory: i64 = p
+        .variant_ids
+        .iter()
+        .filter_map(|v| shop.variants.get(v))
+        .map(|v| available_total(shop, v.inventory_item_id))
+        .sum();
+    tree!("Product";
+        "id" => gid("Product", p.id),
+        "legacyResourceId" => legacy(p.id),
+        "title" => p.title,
+        "handle" => p.handle,
+        "vendor" => p.vendor,
+        "productType" => p.product_type,
+        "status" => p.status.as_graphql(),
+        "tags" => p.tags,
+        "description" => p.description,
+        "descriptionHtml" => p.description,
+        "createdAt" => ts(p.created_at),
+        "updatedAt" => ts(p.updated_at),
+        "publishedAt" => ts(p.created_at),
+        "totalInventory" => total_inventory,
+        "tracksInventory" => true,
+        "hasOnlyDefaultVariant" => p.variant_ids.len() == 1,
+        "isGiftCard" => false,
+        "variants" => connection(p.variant_ids.iter().map(|&v| ref_to("ProductVariant", v)).collect()),
+        "variantsCount" => json!({"__typename": "Count", "count": p.variant_ids.len(), "precision": "EXACT"}),
+    )
+}
+
+fn available_total(shop: &Shop, item_id: Id) -> i64 {
+    shop.inventory_levels
+        .range((item_id, 0)..=(item_id, Id::MAX))
+        .map(|(_, l)| l.available)
+        .sum()
+}
+
+pub fn variant_tree(shop: &Shop, v: &Variant) -> Value {
+    let product_title = shop
+        .products
+        .get(&v.product_id)
+        .map_or_else(String::new, |p| p.title.clone());
+    let inventory = available_total(shop, v.inventory_item_id);
+    tree!("ProductVariant";
+        "id" => gid("ProductVariant", v.id),
+        "legacyResourceId" => legacy(v.id),
+        "title" => v.title,
+        "displayName" => format!("{product_title} - {}", v.title),
+        "sku" => v.sku,
+        "price" => v.price.to_fixed2(),
+        "compareAtPrice" => v.compare_at_price.map(|m| m.to_fixed2()),
+        "barcode" => v.barcode,
+        "position" => v.position,
+        "taxable" => v.taxable,
+        "inventoryPolicy" => v.inventory_policy,
+        "inventoryQuantity" => inventory,
+        "sellableOnlineQuantity" => inventory.max(0),
+        "availableForSale" => inventory > 0 || v.inventory_policy == "CONTINUE",
+        "requiresComponents" => false,
+        "showUnitPrice" => false,
+        "createdAt" => ts(v.created_at),
+        "updatedAt" => ts(v.updated_at),
+        "selectedOptions" => json!([{"__typename": "SelectedOption", "name": "Title", "value": v.title}]),
+        "product" => ref_to("Product", v.product_id),
+        "inventoryItem" => ref_to("InventoryItem", v.inventory_item_id),
+    )
+}
+
+pub fn inventory_item_tree(shop: &Shop, item: &InventoryItem) -> Value {
+    let levels: Vec<Value> = shop
+        .inventory_levels
+        .range((item.id, 0)..=(item.id, Id::MAX))
+        .map(|(_, l)| inventory_level_tree(l))
+        .collect();
+    let grams = shop.variants.get(&item.variant_id).map_or(0, |v| v.grams);
+    tree!("InventoryItem";
+        "id" => gid("InventoryItem", item.id),
+        "legacyResourceId" => legacy(item.id),
+        "sku" => item.sku,
+        "tracked" => item.tracked,
+        "requiresShipping" => item.requires_shipping,
+        "createdAt" => ts(item.created_at),
+        "updatedAt" => ts(item.updated_at),
+        "unitCost" => item.cost.map_or(Value::Null, |m| money_v2(m, &shop.currency)),
+        "countryCodeOfOrigin" => Value::Null,
+        "provinceCodeOfOrigin" => Value::Null,
+        "harmonizedSystemCode" => Value::Null,
+        "duplicateSkuCount" => 0,
+        "inventoryHistoryUrl" => Value::Null,
+        "locationsCount" => json!({"__typename": "Count", "count": levels.len(), "precision": "EXACT"}),
+        "measurement" => json!({"__typename": "InventoryItemMeasurement",
+            "id": gid("InventoryItemMeasurement", item.id),
+            "weight": {"__typename": "Weight", "unit": "GRAMS", "value": f64::from(grams)}}),
+        "variant" => ref_to("ProductVariant", item.variant_id),
+        "variants" => connection(vec![ref_to("ProductVariant", item.variant_id)]),
+        "inventoryLevels" => connection(levels),
+    )
+}
+
+pub fn inventory_level_tree(l: &InventoryLevel) -> Value {
+    tree!("InventoryLevel";
+        "id" => inventory_level_gid(l.id, l.item_id),
+        "isActive" => true,
+        "canDeactivate" => l.on_hand() == 0 && l.committed == 0,
+        "deactivationAlert" => Value::Null,
+        "createdAt" => ts(l.created_at),
+        "updatedAt" => ts(l.updated_at),
+        "item" => ref_to("InventoryItem", l.item_id),
+        "location" => ref_to("Location", l.location_id),
+    )
+}
+
+fn quantity_tree(l: &InventoryLevel, name: &str, quantity: i64) -> Value {
+    tree!("InventoryQuantity";
+        "id" => format!("gid://shopify/InventoryQuantity/{}?inventory_item_id={}&name={name}", l.id, l.item_id),
+        "name" => name,
+        "quantity" => quantity,
+        "updatedAt" => ts(l.updated_at),
+    )
+}
+
+pub fn location_tree(l: &Location) -> Value {
+    tree!("Location";
+        "id" => gid("Location", l.id),
+        "legacyResourceId" => legacy(l.id),
+        "name" => l.name,
+        "isActive" => l.active,
+        "activatable" => !l.active,
+        "deactivatable" => l.active,
+        "deletable" => !l.active,
+        "deactivatedAt" => Value::Null,
+        "fulfillsOnlineOrders" => l.fulfills_online_orders,
+        "hasActiveInventory" => true,
+        "hasUnfulfilledOrders" => false,
+        "shipsInventory" => true,
+        "isFulfillmentService" => false,
+        "isPrimary" => false,
+        "addressVerified" => true,
+        "createdAt" => ts(l.created_at),
+        "updatedAt" => ts(l.updated_at),
+        "address" => json!({
+            "__typename": "LocationAddress",
+            "address1": l.address1, "address2": Value::Null, "city": l.city,
+            "province": Value::Null, "provinceCode": l.province_code, "zip": l.zip,
+            "country": Value::Null, "countryCode": l.country_code, "phone": Value::Null,
+            "latitude": Value::Null, "longitude": Value::Null,
+            "formatted": [l.address1.clone(), format!("{} {} {}", l.city, l.province_code, l.zip), l.country_code.clone()],
+        }),
+    )
+}
+
+fn fulfillment_tree(shop: &Shop, f: &Fulfillment) -> Value {
+    let order = shop.orders.get(&f.order_id);
+    let currency = order.map_or(shop.currency.as_str(), |o| o.currency.as_str());
+    let lines: Vec<Value> = f
+        .line_items
+        .iter()
+        .filter_map(|(line_id, qty)| {
+            let line = order?.line_items.iter().find(|l| l.id == *line_id)?;
+            let total = line.price * *qty;
+            Some(tree!("FulfillmentLineItem";
+                "id" => gid("FulfillmentLineItem", *line_id),
+                "quantity" => qty,
+                "lineItem" => line_item_tree(line, currency),
+                "originalTotal" => total.to_fixed2(),
+                "originalTotalSet" => money_bag(total, currency),
+                "discountedTotal" => total.to_fixed2(),
+                "discountedTotalSet" => money_bag(total, currency),
+            ))
+        })
+        .collect();
+    let display = match (f.status, f.shipment_status.as_deref()) {
+        (FulfillmentState::Cancelled, _) => "CANCELED",
+        (_, Some("delivered")) => "DELIVERED",
+        (_, Some("in_transit")) => "IN_TRANSIT",
+        _ => "FULFILLED",
+    };
+    tree!("Fulfillment";
+        "id" => gid("Fulfillment", f.id),
+        "legacyResourceId" => legacy(f.id),
+        "name" => f.name,
+        "status" => f.status.as_graphql(),
+        "displayStatus" => display,
+        "createdAt" => ts(f.created_at),
+        "updatedAt" => ts(f.updated_at),
+        "deliveredAt" => Value::Null,
+        "inTransitAt" => Value::Null,
+        "estimatedDeliveryAt" => Value::Null,
+        "requiresShipping" => true,
+        "totalQuantity" => f.line_items.iter().map(|(_, q)| u64::from(*q)).sum::<u64>(),
+        "trackingInfo" => f.tracking.iter().map(|t| json!({
+            "__typename": "FulfillmentTrackingInfo",
+            "company": t.company, "number": t.number, "url": t.url,
+        })).collect::<Vec<_>>(),
+        "location" => f.location_id.map_or(Value::Null, |l| ref_to("Location", l)),
+        "order" => ref_to("Order", f.order_id),
+        "fulfillmentLineItems" => connection(lines),
+        "originAddress" => Value::Null,
+        "service" => Value::Null,
+    )
+}
+
+fn return_tree(shop: &Shop, r: &Return) -> Value {
+    let order = shop.orders.get(&r.order_id);
+    let currency = order.map_or(shop.currency.as_str(), |o| o.currency.as_str());
+    let lines: Vec<Value> = r
+        .line_items
+        .iter()
+        .map(|rl| {
+            let line = order.and_then(|o| o.line_items.iter().find(|l| l.id == rl.line_item_id));
+            let total = line.map_or(Money::ZERO, |l| l.price * rl.quantity);
+            tree!("ReturnLineItem";
+                "id" => gid("ReturnLineItem", rl.id),
+                "quantity" => rl.quantity,
+                "returnReason" => rl.reason,
+                "returnReasonNote" => "",
+                "returnReasonDefinition" => Value::Null,
+                "customerNote" => rl.customer_note,
+                "processableQuantity" => rl.quantity,
+                "processedQuantity" => 0,
+                "unprocessedQuantity" => rl.quantity,
+                "refundableQuantity" => rl.quantity,
+                "refundedQuantity" => 0,
+                "restockingFee" => Value::Null,
+                "totalWeight" => Value::Null,
+                "withCodeDiscountedTotalPriceSet" => money_bag(total, currency),
+                "fulfillmentLineItem" => line.map_or(Value::Null, |l| json!({
+                    "__typename": "FulfillmentLineItem",
+                    "id": gid("FulfillmentLineItem", l.id),
+                    "quantity": rl.quantity,
+                    "lineItem": line_item_tree(l, currency),
+                    "originalTotal": total.to_fixed2(),
+                    "originalTotalSet": money_bag(total, currency),
+                    "discountedTotal": total.to_fixed2(),
+                    "discountedTotalSet": money_bag(total, currency),
+                })),
+            )
+        })
+        .collect();
+    let refunds: Vec<Value> = shop
+        .refunds
+        .values()
+        .filter(|f| f.return_id == Some(r.id))
+        .map(|f| ref_to("Refund", f.id))
+        .collect();
+    tree!("Return";
+        "id" => gid("Return", r.id),
+        "name" => r.name,
+        "status" => r.status.as_graphql(),
+        "createdAt" => ts(r.created_at),
+        "closedAt" => opt_ts(r.closed_at),
+        "requestApprovedAt" => Value::Null,
+        "decline" => Value::Null,
+        "totalQuantity" => r.line_items.iter().map(|l| u64::from(l.quantity)).sum::<u64>(),
+        "order" => ref_to("Order", r.order_id),
+        "returnLineItems" => connection(lines),
+        "refunds" => connection(refunds),
+        "returnShippingFees" => json!([]),
+    )
+}
+
+fn refund_tree(shop: &Shop, f: &Refund) -> Value {
+    let order = shop.orders.get(&f.order_id);
+    let currency = order.map_or(shop.currency.as_str(), |o| o.currency.as_str());
+    let lines: Vec<Value> = f
+        .line_items
+        .iter()
+        .map(|rl| {
+            let line = order.and_then(|o| o.line_items.iter().find(|l| l.id == rl.line_item_id));
+            let price = line.map_or(Money::ZERO, |l| l.price);
+            tree!("RefundLineItem";
+                "id" => gid("RefundLineItem", rl.id),
+                "quantity" => rl.quantity,
+                "restockType" => rl.restock_type.as_graphql(),
+                "restocked" => false,
+                "lineItem" => line.map_or(Value::Null, |l| line_item_tree(l, currency)),
+                "location" => rl.location_id.map_or(Value::Null, |l| ref_to("Location", l)),
+                "price" => price.to_fixed2(),
+                "priceSet" => money_bag(price, currency),
+                "subtotal" => rl.subtotal.to_fixed2(),
+                "subtotalSet" => money_bag(rl.subtotal, currency),
+                "totalTax" => rl.total_tax.to_fixed2(),
+                "totalTaxSet" => money_bag(rl.total_tax, currency),
+            )
+        })
+        .collect();
+    tree!("Refund";
+        "id" => gid("Refund", f.id),
+        "legacyResourceId" => legacy(f.id),
+        "note" => f.note,
+        "createdAt" => ts(f.created_at),
+        "processedAt" => ts(f.processed_at),
+        "updatedAt" => ts(f.updated_at),
+        "order" => ref_to("Order", f.order_id),
+        "return" => f.return_id.map_or(Value::Null, |r| ref_to("Return", r)),
+        "totalRefunded" => money_v2(f.total, currency),
+        "totalRefundedSet" => money_bag(f.total, currency),
+        "refundLineItems" => connection(lines),
+        "refundShippingLines" => connection(Vec::new()),
+        "duties" => json!([]),
+    )
+}
+
+pub fn webhook_subscription_tree(s: &WebhookSubscription) -> Value {
+    let endpoint = if let Some(rest) = s.uri.strip_prefix("pubsub://") {
+        let (project, topic) = rest.split_once(':').unwrap_or((rest, ""));
+        json!({"__typename": "WebhookPubSubEndpoint", "pubSubProject": project, "pubSubTopic": topic})
+    } else if s.uri.starts_with("arn:") {
+        json!({"__typename": "WebhookEventBridgeEndpoint", "arn": s.uri})
+    } else {
+        json!({"__typename": "WebhookHttpEndpoint", "callbackUrl": s.uri})
+    };
+    tree!("WebhookSubscription";
+        "id" => gid("WebhookSubscription", s.id),
+        "legacyResourceId" => legacy(s.id),
+        "topic" => s.topic,
+        "uri" => s.uri,
+        "callbackUrl" => s.uri,
+        "endpoint" => endpoint,
+        "format" => s.format,
+        "filter" => s.filter,
+        "includeFields" => s.include_fields,
+        "metafieldNamespaces" => json!([]),
+        "metafields" => json!([]),
+        "name" => s.name,
+        "createdAt" => ts(s.created_at),
+        "updatedAt" => ts(s.updated_at),
+        "apiVersion" => json!({"__typename": "ApiVersion", "handle": API_VERSION, "displayName": API_VERSION, "supported": true}),
+    )
+}
+
+pub fn adjustment_group_tree(g: &InventoryAdjustmentGroup) -> Value {
+    tree!("InventoryAdjustmentGroup";
+        "id" => gid("InventoryAdjustmentGroup", g.id),
+        "createdAt" => ts(g.created_at),
+        "reason" => g.reason,
+        "referenceDocumentUri" => g.reference_document_uri,
+        "app" => Value::Null,
+        "staffMember" => Value::Null,
+        "changes" => g.changes.iter().map(|c| json!({
+            "__typename": "InventoryChange",
+            "name": c.name,
+            "delta": c.delta,
+            "quantityAfterChange": c.quantity_after,
+            "ledgerDocumentUri": Value::Null,
+            "item": ref_to("InventoryItem", c.item_id),
+            "location": ref_to("Location", c.location_id),
+        })).collect::<Vec<_>>(),
+    )
+}
+
+pub fn shop_tree(shop: &Shop) -> Value {
+    tree!("Shop";
+        "id" => gid("Shop", 1),
+        "name" => shop.name,
+        "myshopifyDomain" => shop.domain,
+        "email" => shop.email,
+        "contactEmail" => shop.email,
+        "currencyCode" => shop.currency,
+        "ianaTimezone" => "America/New_York",
+        "timezoneAbbreviation" => "EST",
+        "timezoneOffset" => "-0500",
+        "timezoneOffsetMinutes" => -300,
+        "weightUnit" => "GRAMS",
+        "taxesIncluded" => false,
+        "setupRequired" => false,
+        "checkoutApiSupported" => true,
+        "plan" => json!({"__typename": "ShopPlan", "displayName": "Basic", "publicDisplayName": "Basic",
+            "partnerDevelopment": false, "shopifyPlus": false}),
+        "primaryDomain" => json!({"__typename": "Domain", "id": gid("Domain", 1), "host": shop.domain,
+            "url": format!("https://{}", shop.domain), "sslEnabled": true}),
+    )
+}
+
+/// Resolves references and argument-dependent fields against the shop.
+pub struct ShopResolver<'a> {
+    pub shop: &'a Shop,
+}
+
+impl ShopResolver<'_> {
+    /// The tree for a GID (any supported type), or `None`.
+    pub fn node(&self, id: &str) -> Option<Value> {
+        let shop = self.shop;
+        let g = gid::parse(id)?;
+        match g.kind {
+            "Order" => shop.orders.get(&g.id).map(order_tree),
+            "Customer" => shop.customers.get(&g.id).map(customer_tree),
+            "Product" => shop.products.get(&g.id).map(|p| product_tree(shop, p)),
+            "ProductVariant" => shop.variants.get(&g.id).map(|v| variant_tree(shop, v)),
+            "InventoryItem" => shop
+                .inventory_items
+                .get(&g.id)
+                .map(|i| inventory_item_tree(shop, i)),
+            "InventoryLevel" => shop.inventory_level_by_id(g.id).map(inventory_level_tree),
+            "Location" => shop.locations.get(&g.id).map(location_tree),
+            "Fulfillment" => shop
+                .fulfillments
+                .get(&g.id)
+                .map(|f| fulfillment_tree(shop, f)),
+            "Return" => shop.returns.get(&g.id).map(|r| return_tree(shop, r)),
+            "Refund" => shop.refunds.get(&g.id).map(|r| refund_tree(shop, r)),
+            "WebhookSubscription" => shop
+                .webhook_subscriptions
+                .get(&g.id)
+                .map(webhook_subscription_tree),
+            "InventoryAdjustmentGroup" => {
+                shop.adjustment_groups.get(&g.id).map(adjustment_group_tree)
+            }
+            "LineItem" => shop.orders.values().find_map(|o| {
+                o.line_items
+                    .iter()
+                    .find(|l| l.id == g.id)
+                    .map(|l| line_item_tree(l, &o.currency))
+            }),
+            _ => None,
+        }
+    }
+
+    fn parent_id(parent: &Map<String, Value>, kind: &str) -> Option<Id> {
+        gid::parse_kind(parent.get("id")?.as_str()?, kind)
+    }
+}
+
+impl Resolve for ShopResolver<'_> {
+    fn resolve_ref(&self, key: &str) -> Option<Value> {
+        self.node(key)
+    }
+
+    fn resolve_field(
+        &self,
+        typename: &str,
+        parent: &Map<String, Value>,
+        field: &str,
+        args: &Map<String, Value>,
+    ) -> Option<Result<Value, String>> {
+        let shop = self.shop;
+        let arg_id = |name: &str, kind: &str| -> Option<Id> {
+            gid::parse_kind(args.get(name)?.as_str()?, kind)
+        };
+        Some(match (typename, field) {
+            ("InventoryLevel", "quantities") => {
+                let level = Self::parent_id(parent, "InventoryLevel")
+                    .and_then(|id| shop.inventory_level_by_id(id));
+                let Some(level) = level else {
+                    return Some(Ok(Value::Array(Vec::new())));
+                };
+                let names: Vec<String> = args
+                    .get("names")
+                    .and_then(|n| n.as_array())
+                    .map(|ns| {
+                        ns.iter()
+                            .filter_map(|n| n.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let mut out = Vec::new();
+                for name in names {
+                    match level.quantity(&name) {
+                        Some(q) => out.push(quantity_tree(level, &name, q)),
+                        None => {
+                            return Some(Err(format!(
+                                "Invalid quantity name '{name}'. Valid names are: {}",
+                                QUANTITY_NAMES.join(", ")
+                            )));
+                        }
+                    }
+                }
+                Ok(Value::Array(out))
+            }
+            ("InventoryItem", "inventoryLevel") => {
+                let item = Self::parent_id(parent, "InventoryItem")?;
+                let level = arg_id("locationId", "Location")
+                    .and_then(|loc| shop.inventory_level(item, loc));
+                Ok(level.map_or(Value::Null, inventory_level_tree))
+            }
+            ("Location", "inventoryLevel") => {
+                let location = Self::parent_id(parent, "Location")?;
+                let level = arg_id("inventoryItemId", "InventoryItem")
+                    .and_then(|item| shop.inventory_level(item, location));
+                Ok(level.map_or(Value::Null, inventory_level_tree))
+            }
+            ("Location", "inventoryLevels") => {
+                let location = Self::parent_id(parent, "Location")?;
+                Ok(connection(
+                    shop.inventory_levels
+                        .values()
+                        .filter(|l| l.location_id == location)
+                        .map(inventory_level_tree)
+                        .collect(),
+                ))
+            }
+            ("InventoryAdjustmentGroup", "changes") => {
+                let wanted = |arg: &str| -> Option<Vec<String>> {
+                    args.get(arg)?.as_array().map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
+                };
+                let (names, items, locations) = (
+                    wanted("quantityNames"),
+                    wanted("inventoryItemIds"),
+                    wanted("locationIds"),
+                );
+                let keep = |change: &Value, key: &str, filter: &Option<Vec<String>>| {
+                    filter.as_ref().is_none_or(|f| {
+                        let v = if key == "name" {
+                            change.get("name").and_then(|n| n.as_str())
+                        } else {
+                            change
+                                .get(key)
+                                .and_then(|r| r.get("__ref"))
+                                .and_then(|r| r.as_str())
+                        };
+                        v.is_some_and(|v| f.iter().any(|w| w == v))
+                    })
+                };
+                let changes = parent
+                    .get("changes")
+                    .and_then(|c| c.as_array())
+                    .map(|cs| {
+                        cs.iter()
+                            .filter(|c| {
+                                keep(c, "name", &names)
+                                    && keep(c, "item", &items)
+                                    && keep(c, "location", &locations)
+                            })
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Ok(Value::Array(changes))
+            }
+            ("Customer", "orders") => {
+                let customer = Self::parent_id(parent, "Customer")?;
+                Ok(connection(
+                    shop.orders
+                        .values()
+                        .filter(|o| o.customer_id == Some(customer))
+                        .map(|o| ref_to("Order", o.id))
+                        .collect(),
+                ))
+            }
+            ("Customer", "numberOfOrders") => {
+                let customer = Self::parent_id(parent, "Customer")?;
+                let n = shop
+                    .orders
+                    .values()
+                    .filter(|o| o.customer_id == Some(customer))
+                    .count();
+                Ok(Value::String(n.to_string()))
+            }
+            ("Customer", "amountSpent") => {
+                let customer = Self::parent_id(parent, "Customer")?;
+                let spent: Money = shop
+                    .orders
+                    .values()
+                    .filter(|o| o.customer_id == Some(customer) && o.cancelled_at.is_none())
+                    .map(|o| o.current_total())
+                    .sum();
+                Ok(money_v2(spent, &shop.currency))
+            }
+            ("Customer", "lastOrder") => {
+                let customer = Self::parent_id(parent, "Customer")?;
+                Ok(shop
+                    .orders
+                    .values()
+                    .filter(|o| o.customer_id == Some(customer))
+                    .max_by_key(|o| (o.created_at, o.id))
+                    .map_or(Value::Null, |o| ref_to("Order", o.id)))
+            }
+            _ => return None,
+        })
+    }
+}

@@ -1,0 +1,166 @@
+//! The GraphQL enums the shop stores, each with its REST spelling.
+
+/// A GraphQL enum the shop stores, with its REST spelling (lower case).
+macro_rules! api_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $gql:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The GraphQL enum value.
+            pub fn as_graphql(self) -> &'static str {
+                match self { $($name::$variant => $gql),+ }
+            }
+
+            /// The REST / webhook spelling: the GraphQL value in lower case.
+            pub fn as_rest(self) -> String {
+                self.as_graphql().to_ascii_lowercase()
+            }
+
+            pub fn from_graphql(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_graphql() == text)
+            }
+        }
+    };
+}
+
+api_enum!(
+    /// `OrderDisplayFinancialStatus`.
+    FinancialStatus {
+        Pending => "PENDING",
+        Authorized => "AUTHORIZED",
+        PartiallyPaid => "PARTIALLY_PAID",
+        Paid => "PAID",
+        PartiallyRefunded => "PARTIALLY_REFUNDED",
+        Refunded => "REFUNDED",
+        Voided => "VOIDED",
+        Expired => "EXPIRED",
+    }
+);
+
+api_enum!(
+    /// `OrderDisplayFulfillmentStatus`.
+    FulfillmentStatus {
+        Unfulfilled => "UNFULFILLED",
+        PartiallyFulfilled => "PARTIALLY_FULFILLED",
+        Fulfilled => "FULFILLED",
+        InProgress => "IN_PROGRESS",
+        OnHold => "ON_HOLD",
+        Open => "OPEN",
+        PendingFulfillment => "PENDING_FULFILLMENT",
+        Restocked => "RESTOCKED",
+        Scheduled => "SCHEDULED",
+        RequestDeclined => "REQUEST_DECLINED",
+        FulfillmentNotRequired => "FULFILLMENT_NOT_REQUIRED",
+    }
+);
+
+impl FulfillmentStatus {
+    /// REST `fulfillment_status`: `null`, `"partial"`, `"fulfilled"` or `"restocked"`.
+    pub fn as_rest_order_status(self) -> Option<&'static str> {
+        match self {
+            FulfillmentStatus::Fulfilled => Some("fulfilled"),
+            FulfillmentStatus::PartiallyFulfilled => Some("partial"),
+            FulfillmentStatus::Restocked => Some("restocked"),
+            _ => None,
+        }
+    }
+}
+
+api_enum!(
+    /// `OrderCancelReason`.
+    CancelReason {
+        Customer => "CUSTOMER",
+        Declined => "DECLINED",
+        Fraud => "FRAUD",
+        Inventory => "INVENTORY",
+        Staff => "STAFF",
+        Other => "OTHER",
+    }
+);
+
+api_enum!(
+    /// `RiskAssessmentResult`.
+    RiskLevel {
+        Low => "LOW",
+        Medium => "MEDIUM",
+        High => "HIGH",
+        None => "NONE",
+        Pending => "PENDING",
+    }
+);
+
+api_enum!(
+    /// `OrderRiskRecommendationResult`.
+    RiskRecommendation {
+        Accept => "ACCEPT",
+        Investigate => "INVESTIGATE",
+        Cancel => "CANCEL",
+        None => "NONE",
+    }
+);
+
+api_enum!(
+    /// `RiskFactSentiment`.
+    Sentiment {
+        Positive => "POSITIVE",
+        Neutral => "NEUTRAL",
+        Negative => "NEGATIVE",
+    }
+);
+
+api_enum!(
+    /// `ReturnStatus`.
+    ReturnStatus {
+        Requested => "REQUESTED",
+        Open => "OPEN",
+        Closed => "CLOSED",
+        Declined => "DECLINED",
+        Canceled => "CANCELED",
+    }
+);
+
+api_enum!(
+    /// `RefundLineItemRestockType`.
+    RestockType {
+        NoRestock => "NO_RESTOCK",
+        Cancel => "CANCEL",
+        Return => "RETURN",
+        LegacyRestock => "LEGACY_RESTOCK",
+    }
+);
+
+api_enum!(
+    /// `FulfillmentStatus` (of one fulfillment, not the order's display status).
+    FulfillmentState {
+        Success => "SUCCESS",
+        Pending => "PENDING",
+        Open => "OPEN",
+        Cancelled => "CANCELLED",
+        Error => "ERROR",
+        Failure => "FAILURE",
+    }
+);
+
+api_enum!(
+    /// `CustomerState`.
+    CustomerState {
+        Disabled => "DISABLED",
+        Invited => "INVITED",
+        Enabled => "ENABLED",
+        Declined => "DECLINED",
+    }
+);
+
+api_enum!(
+    /// `ProductStatus`.
+    ProductStatus {
+        Active => "ACTIVE",
+        Archived => "ARCHIVED",
+        Draft => "DRAFT",
+        Unlisted => "UNLISTED",
+    }
+);

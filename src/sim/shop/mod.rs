@@ -1,0 +1,379 @@
+//! The simulated shop's state: plain data, numeric ids, and the mutating methods that tests, the
+//! traffic generator and the GraphQL mutations use.
+//!
+//! Three rules hold for every change made through a method here:
+//! - it pushes a [`ShopEvent`] (the webhook topic and the resource id) to the event sender, so
+//!   the webhook sender can render the REST payload from this state and deliver it;
+//! - it moves the resource's `updated_at` strictly forward (see [`Shop::touch`]), because clients
+//!   reconcile with `updated_at:>…` and must never see a change without a newer timestamp;
+//! - it keeps derived numbers consistent (stock committed by an order, `on_hand`, totals).
+//!
+//! Fields are public so tests and the traffic generator can read anything; change state through
+//! the methods when the change should be visible as an event.
+//!
+//! Here: the [`Shop`] itself, its clock, ids and events. The data types are in `model`
+//! (resources), `enums`, `money` and `specs` (what callers pass to create things); the methods
+//! that change the shop are grouped by subject in `catalog`, `inventory`, `customers` and
+//! `orders`.
+
+mod catalog;
+mod customers;
+mod enums;
+mod inventory;
+mod model;
+mod money;
+mod orders;
+mod specs;
+
+use std::collections::BTreeMap;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+pub use enums::*;
+pub use model::*;
+pub use money::Money;
+pub use specs::*;
+
+use super::idempotency::IdempotencyStore;
+use super::time::Timestamp;
+
+/// Numeric resource id (the GID's last segment, REST's `id`).
+pub type Id = u64;
+
+/// One state change, named by its webhook topic. The webhook sender renders the payload from
+/// the shop's state when it receives this.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShopEvent {
+    /// The webhook topic, e.g. `"orders/create"` (see [`topics`]).
+    pub topic: &'static str,
+    /// The changed resource's numeric id. For `inventory_levels/update` this is the level's id
+    /// ([`Shop::inventory_level_by_id`]); for `refunds/create` the refund's, and so on.
+    pub resource_id: Id,
+    /// Unique per event, for `X-Shopify-Event-Id`.
+    pub event_id: u64,
+    /// When the change happened, for `X-Shopify-Triggered-At`.
+    pub triggered_at: Timestamp,
+}
+
+/// The webhook topics the shop emits.
+pub mod topics {
+    pub const ORDERS_CREATE: &str = "orders/create";
+    pub const ORDERS_UPDATED: &str = "orders/updated";
+    pub const ORDERS_CANCELLED: &str = "orders/cancelled";
+    pub const ORDERS_PAID: &str = "orders/paid";
+    pub const ORDERS_FULFILLED: &str = "orders/fulfilled";
+    pub const INVENTORY_LEVELS_UPDATE: &str = "inventory_levels/update";
+    pub const CUSTOMERS_CREATE: &str = "customers/create";
+    pub const CUSTOMERS_UPDATE: &str = "customers/update";
+    pub const PRODUCTS_UPDATE: &str = "products/update";
+    pub const FULFILLMENTS_CREATE: &str = "fulfillments/create";
+    pub const RETURNS_REQUEST: &str = "returns/request";
+    pub const REFUNDS_CREATE: &str = "refunds/create";
+
+    /// The GraphQL `WebhookSubscriptionTopic` value for a topic: `orders/create` → `ORDERS_CREATE`.
+    pub fn to_enum(topic: &str) -> String {
+        topic.replace('/', "_").to_ascii_uppercase()
+    }
+}
+
+/// Why a shop method refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ShopError {
+    #[error("no {kind} with id {id}")]
+    NotFound { kind: &'static str, id: Id },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn not_found(kind: &'static str, id: Id) -> ShopError {
+    ShopError::NotFound { kind, id }
+}
+
+/// The whole shop.
+#[derive(Debug)]
+pub struct Shop {
+    /// `shop { name }`.
+    pub name: String,
+    /// `name.myshopify.com`.
+    pub domain: String,
+    /// ISO currency of all money (the simulator has no multi-currency).
+    pub currency: String,
+    pub email: String,
+    pub locations: BTreeMap<Id, Location>,
+    pub products: BTreeMap<Id, Product>,
+    pub variants: BTreeMap<Id, Variant>,
+    pub inventory_items: BTreeMap<Id, InventoryItem>,
+    /// Keyed by (inventory item id, location id): what the inventory mutations address.
+    pub inventory_levels: BTreeMap<(Id, Id), InventoryLevel>,
+    pub customers: BTreeMap<Id, Customer>,
+    pub orders: BTreeMap<Id, Order>,
+    pub fulfillments: BTreeMap<Id, Fulfillment>,
+    pub returns: BTreeMap<Id, Return>,
+    pub refunds: BTreeMap<Id, Refund>,
+    pub webhook_subscriptions: BTreeMap<Id, WebhookSubscription>,
+    pub adjustment_groups: BTreeMap<Id, InventoryAdjustmentGroup>,
+    /// Level id → (item, location): levels are addressed by id in GIDs and events, by the
+    /// pair everywhere else.
+    level_index: std::collections::HashMap<Id, (Id, Id)>,
+    /// Results of `@idempotent` mutations, so a replayed key is answered, not applied.
+    pub(crate) idempotency: IdempotencyStore,
+    /// One counter for every resource type, so an id names exactly one resource.
+    next_id: Id,
+    next_order_number: u64,
+    next_event_id: u64,
+    /// A pinned clock for tests; `None` follows the wall clock.
+    clock: Option<Timestamp>,
+    events: Option<UnboundedSender<ShopEvent>>,
+}
+
+impl Shop {
+    /// An empty shop.
+    pub fn new(name: &str, domain: &str, currency: &str) -> Shop {
+        Shop {
+            name: name.to_string(),
+            domain: domain.to_string(),
+            currency: currency.to_string(),
+            email: format!("owner@{domain}"),
+            locations: BTreeMap::new(),
+            products: BTreeMap::new(),
+            variants: BTreeMap::new(),
+            inventory_items: BTreeMap::new(),
+            inventory_levels: BTreeMap::new(),
+            customers: BTreeMap::new(),
+            orders: BTreeMap::new(),
+            fulfillments: BTreeMap::new(),
+            returns: BTreeMap::new(),
+            refunds: BTreeMap::new(),
+            webhook_subscriptions: BTreeMap::new(),
+            adjustment_groups: BTreeMap::new(),
+            level_index: std::collections::HashMap::new(),
+            idempotency: IdempotencyStore::default(),
+            next_id: 1_000_001,
+            next_order_number: 1001,
+            next_event_id: 1,
+            clock: None,
+            events: None,
+        }
+    }
+
+    /// Where events go from now on (the simulator attaches its channel at start).
+    pub fn set_event_sender(&mut self, sender: Option<UnboundedSender<ShopEvent>>) {
+        self.events = sender;
+    }
+
+    /// Pin the clock (tests), or `None` to follow the wall clock.
+    pub fn set_clock(&mut self, now: Option<Timestamp>) {
+        self.clock = now;
+    }
+
+    /// Advance a pinned clock (no effect when following the wall clock).
+    pub fn advance_clock(&mut self, secs: i64) {
+        if let Some(now) = self.clock.as_mut() {
+            *now = now.plus_secs(secs);
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.unwrap_or_else(Timestamp::now)
+    }
+
+    /// The next `updated_at` for a resource last updated at `previous`: now, or one second
+    /// after `previous` if the clock has not moved past it. Keeps `updated_at` strictly
+    /// increasing per resource even with second precision and several changes per second.
+    pub fn touch(&self, previous: Timestamp) -> Timestamp {
+        let now = self.now();
+        if now > previous {
+            now
+        } else {
+            previous.plus_secs(1)
+        }
+    }
+
+    pub(crate) fn next_id(&mut self) -> Id {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Push an event, if anyone listens. A closed receiver is not an error: the shop keeps
+    /// working without a webhook sender.
+    pub(crate) fn emit(&mut self, topic: &'static str, resource_id: Id) {
+        let event_id = self.next_event_id;
+        self.next_event_id += 1;
+        if let Some(tx) = &self.events {
+            let _ = tx.send(ShopEvent {
+                topic,
+                resource_id,
+                event_id,
+                triggered_at: self.now(),
+            });
+        }
+    }
+
+    // Lookups.
+
+    pub fn variant_by_sku(&self, sku: &str) -> Option<&Variant> {
+        self.variants.values().find(|v| v.sku == sku)
+    }
+
+    pub fn inventory_item_by_sku(&self, sku: &str) -> Option<&InventoryItem> {
+        self.inventory_items.values().find(|i| i.sku == sku)
+    }
+
+    pub fn order_by_name(&self, name: &str) -> Option<&Order> {
+        self.orders.values().find(|o| o.name == name)
+    }
+
+    /// The level an `inventory_levels/update` event names.
+    pub fn inventory_level_by_id(&self, level_id: Id) -> Option<&InventoryLevel> {
+        // The index is kept by `insert_level`; a level inserted into the public map directly
+        // is still found by the scan.
+        self.level_index
+            .get(&level_id)
+            .and_then(|key| self.inventory_levels.get(key))
+            .filter(|l| l.id == level_id)
+            .or_else(|| self.inventory_levels.values().find(|l| l.id == level_id))
+    }
+
+    pub fn inventory_level(&self, item_id: Id, location_id: Id) -> Option<&InventoryLevel> {
+        self.inventory_levels.get(&(item_id, location_id))
+    }
+
+    /// Subscriptions that want `topic` (`orders/create` form): where the webhook sender delivers.
+    pub fn subscriptions_for<'a>(
+        &'a self,
+        topic: &'a str,
+    ) -> impl Iterator<Item = &'a WebhookSubscription> + 'a {
+        self.webhook_subscriptions
+            .values()
+            .filter(move |s| s.wants(topic))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shop_with_stock() -> (Shop, Id, Id) {
+        let mut shop = Shop::new("Demo", "demo.myshopify.com", "USD");
+        shop.set_clock(Timestamp::parse("2026-10-01T00:00:00Z"));
+        let loc = shop.add_location("Main");
+        let product = shop.add_product(ProductSpec {
+            title: "Blue Shirt".into(),
+            vendor: "Acme".into(),
+            product_type: "Shirts".into(),
+            tags: vec![],
+            variants: vec![VariantSpec {
+                title: "M".into(),
+                sku: "SHIRT-M".into(),
+                price: Money(2500),
+                grams: 200,
+            }],
+            stock_per_location: 10,
+        });
+        let variant = shop.products[&product].variant_ids[0];
+        (shop, loc, variant)
+    }
+
+    #[test]
+    fn money_renders_like_shopify() {
+        assert_eq!(Money(1230).to_fixed2(), "12.30");
+        assert_eq!(Money(1230).to_decimal(), "12.3");
+        assert_eq!(Money(7500).to_decimal(), "75.0");
+        assert_eq!(Money(-5).to_fixed2(), "-0.05");
+        assert_eq!(Money::parse("12.3"), Some(Money(1230)));
+        assert_eq!(Money::parse("12.345"), None);
+        assert_eq!(Money::parse("abc"), None);
+    }
+
+    #[test]
+    fn orders_commit_stock_and_updates_move_updated_at_forward() {
+        let (mut shop, loc, variant) = shop_with_stock();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        shop.set_event_sender(Some(tx));
+        let id = shop.create_order(OrderSpec {
+            line_items: vec![LineSpec::variant(variant, 3)],
+            tax_rate_bps: 1000,
+            ..OrderSpec::default()
+        });
+        let order = &shop.orders[&id];
+        assert_eq!(order.name, "#1001");
+        assert_eq!(order.subtotal(), Money(7500));
+        assert_eq!(order.total_tax, Money(750));
+        assert_eq!(order.total(), Money(7500 + 750 + 1000));
+        let item = shop.variants[&variant].inventory_item_id;
+        let level = shop.inventory_level(item, loc).unwrap();
+        assert_eq!(
+            (level.available, level.committed, level.on_hand()),
+            (7, 3, 10)
+        );
+
+        let created = shop.orders[&id].updated_at;
+        shop.update_order(id, |o| o.note = Some("a".into()))
+            .unwrap();
+        shop.update_order(id, |o| o.note = Some("b".into()))
+            .unwrap();
+        assert_eq!(shop.orders[&id].updated_at, created.plus_secs(2));
+
+        shop.create_fulfillment(id, FulfillmentSpec::default())
+            .unwrap();
+        let level = shop.inventory_level(item, loc).unwrap();
+        assert_eq!(
+            (level.available, level.committed, level.on_hand()),
+            (7, 0, 7)
+        );
+        assert_eq!(
+            shop.orders[&id].fulfillment_status,
+            FulfillmentStatus::Fulfilled
+        );
+
+        let topics: Vec<&str> = std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|e| e.topic)
+            .collect();
+        assert_eq!(
+            topics,
+            [
+                "inventory_levels/update",
+                "orders/create",
+                "orders/paid",
+                "orders/updated",
+                "orders/updated",
+                "orders/updated",
+                "fulfillments/create",
+                "orders/fulfilled"
+            ]
+        );
+    }
+
+    #[test]
+    fn cancelling_releases_committed_stock() {
+        let (mut shop, loc, variant) = shop_with_stock();
+        let id = shop.create_order(OrderSpec {
+            line_items: vec![LineSpec::variant(variant, 4)],
+            financial_status: FinancialStatus::Authorized,
+            ..OrderSpec::default()
+        });
+        shop.cancel_order(id, CancelReason::Customer).unwrap();
+        let item = shop.variants[&variant].inventory_item_id;
+        let level = shop.inventory_level(item, loc).unwrap();
+        assert_eq!((level.available, level.committed), (10, 0));
+        assert_eq!(shop.orders[&id].financial_status, FinancialStatus::Voided);
+        assert!(shop.cancel_order(id, CancelReason::Customer).is_err());
+    }
+
+    #[test]
+    fn setting_on_hand_moves_available_by_the_same_delta() {
+        let (mut shop, loc, variant) = shop_with_stock();
+        let item = shop.variants[&variant].inventory_item_id;
+        shop.create_order(OrderSpec {
+            line_items: vec![LineSpec::variant(variant, 2)],
+            ..OrderSpec::default()
+        });
+        assert_eq!(shop.apply_quantity(item, loc, "on_hand", 15), (5, 15));
+        let level = shop.inventory_level(item, loc).unwrap();
+        assert_eq!(
+            (level.available, level.committed, level.on_hand()),
+            (13, 2, 15)
+        );
+    }
+}

@@ -1,0 +1,487 @@
+//! The shop's resources: plain data with public fields and numeric ids.
+
+use super::enums::*;
+use super::money::Money;
+use super::{Id, topics};
+use crate::sim::time::Timestamp;
+
+/// A stock location.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Location {
+    pub id: Id,
+    pub name: String,
+    /// Inactive locations are invisible to `locations` by default and cannot be stocked.
+    pub active: bool,
+    pub address1: String,
+    pub city: String,
+    pub province_code: String,
+    pub zip: String,
+    pub country_code: String,
+    pub fulfills_online_orders: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Product {
+    pub id: Id,
+    pub title: String,
+    pub handle: String,
+    pub vendor: String,
+    pub product_type: String,
+    pub status: ProductStatus,
+    pub tags: Vec<String>,
+    pub description: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// In display order.
+    pub variant_ids: Vec<Id>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Variant {
+    pub id: Id,
+    pub product_id: Id,
+    pub title: String,
+    pub sku: String,
+    pub price: Money,
+    pub compare_at_price: Option<Money>,
+    pub barcode: Option<String>,
+    pub position: u32,
+    pub inventory_item_id: Id,
+    pub taxable: bool,
+    pub grams: u32,
+    /// `DENY` or `CONTINUE` (selling when out of stock).
+    pub inventory_policy: &'static str,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct InventoryItem {
+    pub id: Id,
+    pub variant_id: Id,
+    pub sku: String,
+    pub tracked: bool,
+    pub requires_shipping: bool,
+    pub cost: Option<Money>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The quantity names `InventoryLevel.quantities(names:)` knows.
+pub const QUANTITY_NAMES: &[&str] = &[
+    "available",
+    "committed",
+    "damaged",
+    "incoming",
+    "on_hand",
+    "quality_control",
+    "reserved",
+    "safety_stock",
+];
+
+/// Stock of one item at one location, per inventory state. `on_hand` is derived, as in Shopify:
+/// available + committed + the unavailable states (reserved, damaged, quality control, safety
+/// stock); `incoming` is not on hand.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InventoryLevel {
+    pub id: Id,
+    pub item_id: Id,
+    pub location_id: Id,
+    pub available: i64,
+    pub committed: i64,
+    pub reserved: i64,
+    pub damaged: i64,
+    pub quality_control: i64,
+    pub safety_stock: i64,
+    pub incoming: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl InventoryLevel {
+    pub fn on_hand(&self) -> i64 {
+        self.available
+            + self.committed
+            + self.reserved
+            + self.damaged
+            + self.quality_control
+            + self.safety_stock
+    }
+
+    /// The quantity for one of [`QUANTITY_NAMES`].
+    pub fn quantity(&self, name: &str) -> Option<i64> {
+        Some(match name {
+            "available" => self.available,
+            "committed" => self.committed,
+            "damaged" => self.damaged,
+            "incoming" => self.incoming,
+            "on_hand" => self.on_hand(),
+            "quality_control" => self.quality_control,
+            "reserved" => self.reserved,
+            "safety_stock" => self.safety_stock,
+            _ => return None,
+        })
+    }
+}
+
+/// A postal address (`MailingAddress`), used for orders and customers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Address {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
+    pub address1: Option<String>,
+    pub address2: Option<String>,
+    pub city: Option<String>,
+    pub province: Option<String>,
+    pub province_code: Option<String>,
+    pub zip: Option<String>,
+    pub country: Option<String>,
+    pub country_code: Option<String>,
+    pub phone: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+impl Address {
+    /// "First Last", as Shopify's `name`.
+    pub fn name(&self) -> Option<String> {
+        let parts: Vec<&str> = [&self.first_name, &self.last_name]
+            .into_iter()
+            .filter_map(|p| p.as_deref())
+            .filter(|p| !p.is_empty())
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" "))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Customer {
+    pub id: Id,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub tags: Vec<String>,
+    pub tax_exempt: bool,
+    /// `TaxExemption` enum values, e.g. `CA_STATUS_CARD_EXEMPTION`.
+    pub tax_exemptions: Vec<String>,
+    pub note: Option<String>,
+    pub state: CustomerState,
+    pub verified_email: bool,
+    pub accepts_marketing: bool,
+    pub locale: String,
+    pub default_address: Option<Address>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LineItem {
+    pub id: Id,
+    pub variant_id: Option<Id>,
+    pub product_id: Option<Id>,
+    pub sku: Option<String>,
+    pub title: String,
+    pub variant_title: Option<String>,
+    pub vendor: Option<String>,
+    pub quantity: u32,
+    /// The original unit price.
+    pub price: Money,
+    pub total_discount: Money,
+    pub grams: u32,
+    pub taxable: bool,
+    pub requires_shipping: bool,
+    pub gift_card: bool,
+    /// Units not yet fulfilled (REST `fulfillable_quantity`).
+    pub fulfillable_quantity: u32,
+    /// Where the order committed stock for this line, to release or ship it later.
+    pub location_id: Option<Id>,
+}
+
+impl LineItem {
+    /// "Title - Variant", as Shopify's `name`.
+    pub fn name(&self) -> String {
+        match &self.variant_title {
+            Some(v) if !v.is_empty() => format!("{} - {v}", self.title),
+            _ => self.title.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShippingLine {
+    pub id: Id,
+    pub title: String,
+    pub code: String,
+    pub source: String,
+    pub price: Money,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiscountCode {
+    pub code: String,
+    pub amount: Money,
+    /// `fixed_amount`, `percentage` or `shipping`.
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RiskFact {
+    pub description: String,
+    pub sentiment: Sentiment,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RiskAssessment {
+    pub level: RiskLevel,
+    pub facts: Vec<RiskFact>,
+}
+
+/// `OrderRiskSummary`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderRisk {
+    pub recommendation: RiskRecommendation,
+    pub assessments: Vec<RiskAssessment>,
+}
+
+impl Default for OrderRisk {
+    fn default() -> Self {
+        OrderRisk {
+            recommendation: RiskRecommendation::Accept,
+            assessments: vec![RiskAssessment {
+                level: RiskLevel::Low,
+                facts: vec![RiskFact {
+                    description: "Billing address matches the card's billing address".into(),
+                    sentiment: Sentiment::Positive,
+                }],
+            }],
+        }
+    }
+}
+
+/// An order, with every field the REST `orders/create` payload carries (the rest are
+/// constants or derived in the renderer: presentment money equals shop money, no duties, …).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Order {
+    pub id: Id,
+    /// `order_number`, from 1001: GraphQL `Order.number`, the number in `name`. (REST's
+    /// `number` is this − 1000.)
+    pub number: u64,
+    /// `#1001`.
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub customer_id: Option<Id>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub processed_at: Timestamp,
+    pub cancelled_at: Option<Timestamp>,
+    pub cancel_reason: Option<CancelReason>,
+    pub closed_at: Option<Timestamp>,
+    pub currency: String,
+    pub presentment_currency: String,
+    pub financial_status: FinancialStatus,
+    pub fulfillment_status: FulfillmentStatus,
+    pub total_discounts: Money,
+    pub total_shipping: Money,
+    pub total_tax: Money,
+    /// The tax rate behind `total_tax`, in basis points (REST `tax_lines[].rate`).
+    pub tax_rate_bps: u32,
+    pub total_refunded: Money,
+    pub taxes_included: bool,
+    pub tax_exempt: bool,
+    pub test: bool,
+    pub confirmed: bool,
+    pub source_name: String,
+    pub payment_gateway_names: Vec<String>,
+    pub customer_locale: String,
+    pub buyer_accepts_marketing: bool,
+    /// The checkout token (REST `token`).
+    pub token: String,
+    pub confirmation_number: String,
+    pub browser_ip: Option<String>,
+    pub landing_site: Option<String>,
+    pub referring_site: Option<String>,
+    pub po_number: Option<String>,
+    pub note: Option<String>,
+    pub note_attributes: Vec<(String, String)>,
+    pub tags: Vec<String>,
+    pub discount_codes: Vec<DiscountCode>,
+    pub shipping_address: Option<Address>,
+    pub billing_address: Option<Address>,
+    pub line_items: Vec<LineItem>,
+    pub shipping_lines: Vec<ShippingLine>,
+    pub risk: OrderRisk,
+    pub fulfillment_ids: Vec<Id>,
+    pub return_ids: Vec<Id>,
+    pub refund_ids: Vec<Id>,
+}
+
+impl Order {
+    /// Σ unit price × quantity (REST `total_line_items_price`).
+    pub fn line_items_total(&self) -> Money {
+        self.line_items.iter().map(|l| l.price * l.quantity).sum()
+    }
+
+    /// Line items after discounts (REST `subtotal_price`).
+    pub fn subtotal(&self) -> Money {
+        self.line_items_total() - self.total_discounts
+    }
+
+    /// What the customer pays (REST `total_price`).
+    pub fn total(&self) -> Money {
+        let tax = if self.taxes_included {
+            Money::ZERO
+        } else {
+            self.total_tax
+        };
+        self.subtotal() + self.total_shipping + tax
+    }
+
+    /// After refunds (REST `current_total_price`).
+    pub fn current_total(&self) -> Money {
+        self.total() - self.total_refunded
+    }
+
+    /// Still to be paid (REST `total_outstanding`).
+    pub fn total_outstanding(&self) -> Money {
+        match self.financial_status {
+            FinancialStatus::Paid
+            | FinancialStatus::PartiallyRefunded
+            | FinancialStatus::Refunded
+            | FinancialStatus::Voided => Money::ZERO,
+            _ => self.total(),
+        }
+    }
+
+    pub fn total_weight_grams(&self) -> u64 {
+        self.line_items
+            .iter()
+            .map(|l| u64::from(l.grams) * u64::from(l.quantity))
+            .sum()
+    }
+
+    pub fn total_quantity(&self) -> u64 {
+        self.line_items.iter().map(|l| u64::from(l.quantity)).sum()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrackingInfo {
+    pub company: Option<String>,
+    pub number: Option<String>,
+    pub url: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fulfillment {
+    pub id: Id,
+    pub order_id: Id,
+    /// `#1001.1`.
+    pub name: String,
+    pub status: FulfillmentState,
+    /// REST `shipment_status` (`in_transit`, `delivered`, …).
+    pub shipment_status: Option<String>,
+    pub tracking: Vec<TrackingInfo>,
+    pub location_id: Option<Id>,
+    /// (line item id, quantity).
+    pub line_items: Vec<(Id, u32)>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReturnLine {
+    pub id: Id,
+    pub line_item_id: Id,
+    pub quantity: u32,
+    /// `ReturnReason` value, e.g. `SIZE_TOO_SMALL`, `DEFECTIVE`, `WRONG_ITEM`, `OTHER`.
+    pub reason: String,
+    pub customer_note: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Return {
+    pub id: Id,
+    pub order_id: Id,
+    /// `#1001-R1`.
+    pub name: String,
+    pub status: ReturnStatus,
+    pub line_items: Vec<ReturnLine>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RefundLine {
+    pub id: Id,
+    pub line_item_id: Id,
+    pub quantity: u32,
+    pub restock_type: RestockType,
+    pub location_id: Option<Id>,
+    pub subtotal: Money,
+    pub total_tax: Money,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refund {
+    pub id: Id,
+    pub order_id: Id,
+    pub return_id: Option<Id>,
+    pub note: Option<String>,
+    pub line_items: Vec<RefundLine>,
+    pub shipping: Money,
+    /// What went back to the customer (lines + shipping).
+    pub total: Money,
+    pub created_at: Timestamp,
+    pub processed_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Where the webhook sender delivers a topic.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookSubscription {
+    pub id: Id,
+    /// The GraphQL enum value, e.g. `ORDERS_CREATE` (see [`topics::to_enum`]).
+    pub topic: String,
+    /// Delivery address (`uri`; `callbackUrl` in older versions).
+    pub uri: String,
+    /// `JSON` or `XML`.
+    pub format: String,
+    pub filter: Option<String>,
+    pub include_fields: Vec<String>,
+    pub name: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl WebhookSubscription {
+    /// Whether this subscription wants events of `topic` (`orders/create` form).
+    pub fn wants(&self, topic: &str) -> bool {
+        self.topic == topics::to_enum(topic)
+    }
+}
+
+/// One `InventoryChange` of an adjustment group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InventoryChange {
+    pub name: String,
+    pub delta: i64,
+    pub quantity_after: i64,
+    pub item_id: Id,
+    pub location_id: Id,
+}
+
+/// What one inventory mutation did (`InventoryAdjustmentGroup`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InventoryAdjustmentGroup {
+    pub id: Id,
+    pub created_at: Timestamp,
+    pub reason: String,
+    pub reference_document_uri: Option<String>,
+    pub changes: Vec<InventoryChange>,
+}

@@ -1,0 +1,517 @@
+//! The order lifecycle: placing, updating, paying, cancelling, fulfilling, returning and
+//! refunding.
+
+use super::*;
+
+impl Shop {
+    /// Place an order: lines priced from their variants, stock committed at the first active
+    /// location that stocks each item, totals computed. Announces `orders/create` (and
+    /// `inventory_levels/update` for each committed level; `orders/paid` if paid).
+    pub fn create_order(&mut self, spec: OrderSpec) -> Id {
+        let paid = spec.financial_status == FinancialStatus::Paid;
+        let id = self.insert_order(spec);
+        self.emit(topics::ORDERS_CREATE, id);
+        if paid {
+            self.emit(topics::ORDERS_PAID, id);
+        }
+        id
+    }
+
+    /// `create_order` without the order events (the seed uses it before anyone listens).
+    pub(crate) fn insert_order(&mut self, spec: OrderSpec) -> Id {
+        let now = self.now();
+        let id = self.next_id();
+        let number = self.next_order_number;
+        self.next_order_number += 1;
+        let customer = spec
+            .customer_id
+            .and_then(|c| self.customers.get(&c))
+            .cloned();
+        let mut line_items = Vec::new();
+        for line in &spec.line_items {
+            let variant = line.variant_id.and_then(|v| self.variants.get(&v)).cloned();
+            let product = variant
+                .as_ref()
+                .and_then(|v| self.products.get(&v.product_id))
+                .cloned();
+            let line_id = self.next_id();
+            let location_id = match &variant {
+                Some(v) => self.commit_stock(v.inventory_item_id, None, i64::from(line.quantity)),
+                None => None,
+            };
+            line_items.push(LineItem {
+                id: line_id,
+                variant_id: variant.as_ref().map(|v| v.id),
+                product_id: variant.as_ref().map(|v| v.product_id),
+                sku: line
+                    .sku
+                    .clone()
+                    .or_else(|| variant.as_ref().map(|v| v.sku.clone())),
+                title: line
+                    .title
+                    .clone()
+                    .or_else(|| product.as_ref().map(|p| p.title.clone()))
+                    .unwrap_or_else(|| "Custom item".into()),
+                variant_title: variant.as_ref().map(|v| v.title.clone()),
+                vendor: product.as_ref().map(|p| p.vendor.clone()),
+                quantity: line.quantity,
+                price: line
+                    .price
+                    .or_else(|| variant.as_ref().map(|v| v.price))
+                    .unwrap_or(Money::ZERO),
+                total_discount: Money::ZERO,
+                grams: variant.as_ref().map_or(0, |v| v.grams),
+                taxable: true,
+                requires_shipping: true,
+                gift_card: false,
+                fulfillable_quantity: line.quantity,
+                location_id,
+            });
+        }
+        let shipping_address = spec
+            .shipping_address
+            .or_else(|| customer.as_ref().and_then(|c| c.default_address.clone()));
+        let billing_address = spec.billing_address.or_else(|| shipping_address.clone());
+        let processed_at = spec.processed_at.unwrap_or(now);
+        let mut order = Order {
+            id,
+            number,
+            name: format!("#{number}"),
+            email: spec
+                .email
+                .or_else(|| customer.as_ref().and_then(|c| c.email.clone())),
+            phone: spec.phone,
+            customer_id: customer.as_ref().map(|c| c.id),
+            created_at: processed_at,
+            updated_at: processed_at,
+            processed_at,
+            cancelled_at: None,
+            cancel_reason: None,
+            closed_at: None,
+            currency: self.currency.clone(),
+            presentment_currency: self.currency.clone(),
+            financial_status: spec.financial_status,
+            fulfillment_status: FulfillmentStatus::Unfulfilled,
+            total_discounts: spec.discount,
+            total_shipping: spec.shipping,
+            total_tax: Money::ZERO,
+            tax_rate_bps: spec.tax_rate_bps,
+            total_refunded: Money::ZERO,
+            taxes_included: false,
+            tax_exempt: customer.as_ref().is_some_and(|c| c.tax_exempt),
+            test: spec.test,
+            confirmed: true,
+            source_name: spec.source_name,
+            payment_gateway_names: vec!["shopify_payments".into()],
+            customer_locale: customer
+                .as_ref()
+                .map_or_else(|| "en".to_string(), |c| c.locale.clone()),
+            buyer_accepts_marketing: customer.as_ref().is_some_and(|c| c.accepts_marketing),
+            token: format!("{:032x}", u128::from(id) * 0x9e37_79b9_7f4a_7c15),
+            confirmation_number: confirmation_number(id),
+            browser_ip: Some("203.0.113.7".into()),
+            landing_site: Some("/".into()),
+            referring_site: None,
+            po_number: None,
+            note: spec.note,
+            note_attributes: Vec::new(),
+            tags: spec.tags,
+            discount_codes: Vec::new(),
+            shipping_address,
+            billing_address,
+            line_items,
+            shipping_lines: Vec::new(),
+            risk: spec.risk,
+            fulfillment_ids: Vec::new(),
+            return_ids: Vec::new(),
+            refund_ids: Vec::new(),
+        };
+        if spec.shipping > Money::ZERO {
+            let line_id = self.next_id();
+            order.shipping_lines.push(ShippingLine {
+                id: line_id,
+                title: "Standard Shipping".into(),
+                code: "STANDARD".into(),
+                source: "shopify".into(),
+                price: spec.shipping,
+            });
+        }
+        if spec.discount > Money::ZERO {
+            order.discount_codes.push(DiscountCode {
+                code: "WELCOME10".into(),
+                amount: spec.discount,
+                kind: "fixed_amount".into(),
+            });
+        }
+        if !order.tax_exempt {
+            order.total_tax = order.subtotal().times_bps(spec.tax_rate_bps);
+        }
+        self.orders.insert(id, order);
+        id
+    }
+
+    /// Change an order and announce `orders/updated`.
+    pub fn update_order(&mut self, id: Id, f: impl FnOnce(&mut Order)) -> Result<(), ShopError> {
+        let next = self.touch(
+            self.orders
+                .get(&id)
+                .ok_or(not_found("order", id))?
+                .updated_at,
+        );
+        let order = self.orders.get_mut(&id).ok_or(not_found("order", id))?;
+        f(order);
+        order.updated_at = next;
+        self.emit(topics::ORDERS_UPDATED, id);
+        Ok(())
+    }
+
+    /// Cancel an order: unfulfilled stock goes back to `available`, the order closes, payment
+    /// is voided (or refunded if it was paid). Announces `orders/cancelled` and `orders/updated`.
+    pub fn cancel_order(&mut self, id: Id, reason: CancelReason) -> Result<(), ShopError> {
+        let order = self.orders.get(&id).ok_or(not_found("order", id))?;
+        if order.cancelled_at.is_some() {
+            return Err(ShopError::Invalid(format!(
+                "order {} is already cancelled",
+                order.name
+            )));
+        }
+        let releases: Vec<(Id, Option<Id>, u32)> = order
+            .line_items
+            .iter()
+            .filter_map(|l| {
+                let item = self.variants.get(&l.variant_id?)?.inventory_item_id;
+                Some((item, l.location_id, l.fulfillable_quantity))
+            })
+            .collect();
+        for (item, location, qty) in releases {
+            if qty > 0 && location.is_some() {
+                self.commit_stock(item, location, -i64::from(qty));
+            }
+        }
+        let now = self.now();
+        self.update_order(id, |o| {
+            o.cancelled_at = Some(now);
+            o.cancel_reason = Some(reason);
+            o.closed_at = Some(now);
+            o.financial_status = match o.financial_status {
+                FinancialStatus::Paid | FinancialStatus::PartiallyPaid => {
+                    o.total_refunded = o.total();
+                    FinancialStatus::Refunded
+                }
+                FinancialStatus::Refunded => FinancialStatus::Refunded,
+                _ => FinancialStatus::Voided,
+            };
+            for l in &mut o.line_items {
+                l.fulfillable_quantity = 0;
+            }
+        })?;
+        self.emit(topics::ORDERS_CANCELLED, id);
+        Ok(())
+    }
+
+    /// Capture payment: `PAID`. Announces `orders/paid` and `orders/updated`.
+    pub fn mark_paid(&mut self, id: Id) -> Result<(), ShopError> {
+        self.update_order(id, |o| o.financial_status = FinancialStatus::Paid)?;
+        self.emit(topics::ORDERS_PAID, id);
+        Ok(())
+    }
+
+    /// Replace the risk summary (a fraud app's assessment). Announces `orders/updated`.
+    pub fn set_risk(&mut self, id: Id, risk: OrderRisk) -> Result<(), ShopError> {
+        self.update_order(id, |o| o.risk = risk)
+    }
+
+    /// Ship units of an order: committed stock leaves `on_hand`, line items' fulfillable
+    /// quantities drop, the display status follows. Announces `fulfillments/create`,
+    /// `orders/updated`, and `orders/fulfilled` when nothing is left.
+    pub fn create_fulfillment(
+        &mut self,
+        order_id: Id,
+        spec: FulfillmentSpec,
+    ) -> Result<Id, ShopError> {
+        let order = self
+            .orders
+            .get(&order_id)
+            .ok_or(not_found("order", order_id))?;
+        if order.cancelled_at.is_some() {
+            return Err(ShopError::Invalid(format!(
+                "order {} is cancelled",
+                order.name
+            )));
+        }
+        let wanted: Vec<(Id, u32)> = if spec.line_items.is_empty() {
+            order
+                .line_items
+                .iter()
+                .filter(|l| l.fulfillable_quantity > 0)
+                .map(|l| (l.id, l.fulfillable_quantity))
+                .collect()
+        } else {
+            spec.line_items.clone()
+        };
+        if wanted.is_empty() {
+            return Err(ShopError::Invalid(format!(
+                "order {} has nothing left to fulfill",
+                order.name
+            )));
+        }
+        if let Some((dup, _)) = wanted
+            .iter()
+            .enumerate()
+            .find(|(i, (line, _))| wanted[..*i].iter().any(|(l, _)| l == line))
+            .map(|(_, w)| *w)
+        {
+            return Err(ShopError::Invalid(format!(
+                "line item {dup} is listed twice"
+            )));
+        }
+        let mut shipped = Vec::new();
+        for (line_id, qty) in &wanted {
+            let line = order
+                .line_items
+                .iter()
+                .find(|l| l.id == *line_id)
+                .ok_or(not_found("line item", *line_id))?;
+            if *qty == 0 || *qty > line.fulfillable_quantity {
+                return Err(ShopError::Invalid(format!(
+                    "line item {line_id} has {} unfulfilled, cannot ship {qty}",
+                    line.fulfillable_quantity
+                )));
+            }
+            let item = line
+                .variant_id
+                .and_then(|v| self.variants.get(&v))
+                .map(|v| v.inventory_item_id);
+            shipped.push((item, line.location_id, *line_id, *qty));
+        }
+        let location_id = shipped.iter().find_map(|s| s.1);
+        let name = format!("{}.{}", order.name, order.fulfillment_ids.len() + 1);
+        for (item, location, _, qty) in &shipped {
+            if let (Some(item), Some(location)) = (item, location) {
+                // Shipped units leave `committed` (and so `on_hand`); `available` is unchanged.
+                if let Some(level) = self.inventory_levels.get_mut(&(*item, *location)) {
+                    level.committed -= i64::from(*qty);
+                }
+            }
+        }
+        let id = self.next_id();
+        let now = self.now();
+        self.fulfillments.insert(
+            id,
+            Fulfillment {
+                id,
+                order_id,
+                name,
+                status: FulfillmentState::Success,
+                shipment_status: None,
+                tracking: spec.tracking.into_iter().collect(),
+                location_id,
+                line_items: wanted.clone(),
+                created_at: now,
+                updated_at: now,
+            },
+        );
+        let mut fully = false;
+        self.update_order(order_id, |o| {
+            for (line_id, qty) in &wanted {
+                if let Some(l) = o.line_items.iter_mut().find(|l| l.id == *line_id) {
+                    l.fulfillable_quantity = l.fulfillable_quantity.saturating_sub(*qty);
+                }
+            }
+            fully = o.line_items.iter().all(|l| l.fulfillable_quantity == 0);
+            o.fulfillment_status = if fully {
+                FulfillmentStatus::Fulfilled
+            } else {
+                FulfillmentStatus::PartiallyFulfilled
+            };
+            o.fulfillment_ids.push(id);
+        })?;
+        self.emit(topics::FULFILLMENTS_CREATE, id);
+        if fully {
+            self.emit(topics::ORDERS_FULFILLED, order_id);
+        }
+        Ok(id)
+    }
+
+    /// A customer asks to return units (status `REQUESTED`). Announces `returns/request`.
+    /// `lines` are (line item id, quantity, `ReturnReason`).
+    pub fn request_return(
+        &mut self,
+        order_id: Id,
+        lines: &[(Id, u32, &str)],
+    ) -> Result<Id, ShopError> {
+        let order = self
+            .orders
+            .get(&order_id)
+            .ok_or(not_found("order", order_id))?;
+        if lines.is_empty() {
+            return Err(ShopError::Invalid(
+                "a return needs at least one line".into(),
+            ));
+        }
+        for (line_id, qty, _) in lines {
+            let line = order
+                .line_items
+                .iter()
+                .find(|l| l.id == *line_id)
+                .ok_or(not_found("line item", *line_id))?;
+            let shipped = line.quantity - line.fulfillable_quantity;
+            if *qty == 0 || *qty > shipped {
+                return Err(ShopError::Invalid(format!(
+                    "line item {line_id} has {shipped} fulfilled, cannot return {qty}"
+                )));
+            }
+        }
+        let name = format!("{}-R{}", order.name, order.return_ids.len() + 1);
+        let id = self.next_id();
+        let mut return_lines = Vec::new();
+        for (line_id, qty, reason) in lines {
+            return_lines.push(ReturnLine {
+                id: self.next_id(),
+                line_item_id: *line_id,
+                quantity: *qty,
+                reason: reason.to_string(),
+                customer_note: None,
+            });
+        }
+        let now = self.now();
+        self.returns.insert(
+            id,
+            Return {
+                id,
+                order_id,
+                name,
+                status: ReturnStatus::Requested,
+                line_items: return_lines,
+                created_at: now,
+                updated_at: now,
+                closed_at: None,
+            },
+        );
+        self.update_order(order_id, |o| o.return_ids.push(id))?;
+        self.emit(topics::RETURNS_REQUEST, id);
+        Ok(id)
+    }
+
+    /// Change a return's status (approve → `OPEN`, decline, close). No webhook topic of ours.
+    pub fn set_return_status(&mut self, id: Id, status: ReturnStatus) -> Result<(), ShopError> {
+        let next = self.touch(
+            self.returns
+                .get(&id)
+                .ok_or(not_found("return", id))?
+                .updated_at,
+        );
+        let now = self.now();
+        let ret = self.returns.get_mut(&id).ok_or(not_found("return", id))?;
+        ret.status = status;
+        ret.updated_at = next;
+        if status == ReturnStatus::Closed {
+            ret.closed_at = Some(now);
+        }
+        Ok(())
+    }
+
+    /// Refund units (and optionally shipping) of an order; `lines` are (line item id, quantity).
+    /// Announces `refunds/create` and `orders/updated`.
+    pub fn create_refund(
+        &mut self,
+        order_id: Id,
+        lines: &[(Id, u32)],
+        shipping: Money,
+        note: Option<&str>,
+    ) -> Result<Id, ShopError> {
+        let order = self
+            .orders
+            .get(&order_id)
+            .ok_or(not_found("order", order_id))?;
+        let mut refund_lines = Vec::new();
+        let mut total = shipping;
+        let tax_bps = if order.subtotal() > Money::ZERO {
+            (order.total_tax.0 * 10_000 / order.subtotal().0.max(1)) as u32
+        } else {
+            0
+        };
+        for (line_id, qty) in lines {
+            let line = order
+                .line_items
+                .iter()
+                .find(|l| l.id == *line_id)
+                .ok_or(not_found("line item", *line_id))?;
+            if *qty == 0 || *qty > line.quantity {
+                return Err(ShopError::Invalid(format!(
+                    "line item {line_id} has {} units, cannot refund {qty}",
+                    line.quantity
+                )));
+            }
+            let subtotal = line.price * *qty;
+            let tax = subtotal.times_bps(tax_bps);
+            total = total + subtotal + tax;
+            refund_lines.push((line.id, *qty, subtotal, tax, line.location_id));
+        }
+        if total > order.current_total() {
+            return Err(ShopError::Invalid(format!(
+                "refund of {} exceeds the refundable {}",
+                total.to_fixed2(),
+                order.current_total().to_fixed2()
+            )));
+        }
+        let return_id = order.return_ids.iter().copied().find(|r| {
+            self.returns
+                .get(r)
+                .is_some_and(|r| r.status != ReturnStatus::Closed)
+        });
+        let id = self.next_id();
+        let mut lines_out = Vec::new();
+        for (line_item_id, quantity, subtotal, total_tax, location_id) in refund_lines {
+            lines_out.push(RefundLine {
+                id: self.next_id(),
+                line_item_id,
+                quantity,
+                restock_type: RestockType::NoRestock,
+                location_id,
+                subtotal,
+                total_tax,
+            });
+        }
+        let now = self.now();
+        self.refunds.insert(
+            id,
+            Refund {
+                id,
+                order_id,
+                return_id,
+                note: note.map(str::to_string),
+                line_items: lines_out,
+                shipping,
+                total,
+                created_at: now,
+                processed_at: now,
+                updated_at: now,
+            },
+        );
+        self.update_order(order_id, |o| {
+            o.total_refunded = o.total_refunded + total;
+            o.financial_status = if o.total_refunded >= o.total() {
+                FinancialStatus::Refunded
+            } else {
+                FinancialStatus::PartiallyRefunded
+            };
+            o.refund_ids.push(id);
+        })?;
+        self.emit(topics::REFUNDS_CREATE, id);
+        Ok(id)
+    }
+}
+
+/// Shopify's order confirmation numbers are 9 upper-case letters and digits.
+fn confirmation_number(id: Id) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut n = id.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (0..9)
+        .map(|_| {
+            let c = ALPHABET[(n % ALPHABET.len() as u64) as usize] as char;
+            n /= ALPHABET.len() as u64;
+            c
+        })
+        .collect()
+}
