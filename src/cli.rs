@@ -124,6 +124,15 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
     },
+    /// Several flows calling the simulated shop at once under the rate limiter: points per
+    /// second achieved against a Standard plan's restore rate, and THROTTLED answers.
+    Shopify {
+        /// Simulated seconds to run (the bucket's clock runs `--scale` times faster).
+        #[arg(long, default_value_t = 120.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 20.0)]
+        scale: f64,
+    },
     /// The operator's view of a big store: time to the first items screen and per page with
     /// a million items, and the daemon's CPU cost of one attached TUI.
     Tui {

@@ -80,6 +80,11 @@ pub fn main() -> ExitCode {
                 what: BenchCommand::Store { dir, seconds },
             } => bench::store(dir, seconds).await.map(|()| ExitCode::SUCCESS),
             Command::Bench {
+                what: BenchCommand::Shopify { seconds, scale },
+            } => bench::shopify(seconds, scale)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::Bench {
                 what:
                     BenchCommand::Tui {
                         dir,

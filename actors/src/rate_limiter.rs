@@ -504,12 +504,11 @@ impl RateLimiterState {
         self.bucket.restore_rate = status.restore_rate.max(0.001);
         self.learned = true;
         if o.ticket > self.applied {
-            // Granted after this request: Shopify had not seen them when it answered.
-            let unseen: f64 = self
-                .outstanding
-                .range(o.ticket + 1..)
-                .map(|(_, (c, _))| c)
-                .sum();
+            // Requests still unanswered may not have reached Shopify when it answered this one
+            // (concurrent requests arrive in any order), so all of them count as unseen. If
+            // Shopify had in fact charged some, the model is briefly too low, never too high:
+            // a later answer corrects it, and nothing is throttled meanwhile.
+            let unseen: f64 = self.outstanding.values().map(|(c, _)| c).sum();
             self.applied = o.ticket;
             self.bucket.available = (status.currently_available - unseen)
                 .min(self.bucket.maximum)
