@@ -92,6 +92,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_default();
     systemd::ready(&format!("ready; {summary}"));
     info!(store = %config.store.dir.display(), flows = ?engine.flows().await.unwrap_or_default(), "xconnector ready");
+    manage_subscriptions(&config, &engine);
     let keepalive = tokio::spawn(keep_systemd_informed(
         engine.clone(),
         config.daemon.watchdog,
@@ -161,6 +162,47 @@ pub fn apply_overrides(mut config: Config, args: &RunArgs) -> Config {
         config.control.socket = socket.clone();
     }
     config
+}
+
+/// Subscribes this daemon to the topics its flows need, in the background (Shopify may be
+/// slow or down at start; the daemon serves meanwhile). Retried a few times, then left to the
+/// next start with a warning.
+fn manage_subscriptions(config: &Config, engine: &Arc<Engine>) {
+    let Some(shopify_config) = config.shopify.as_ref().filter(|s| s.manage_webhooks) else {
+        return;
+    };
+    let Some(address) = shopify_config.webhook_address.clone() else {
+        info!("shopify.webhook_address is not set: webhook subscriptions are not managed");
+        return;
+    };
+    let Some(shopify) = engine.shopify().cloned() else {
+        return;
+    };
+    let topics: Vec<&'static str> = crate::webhooks::TOPICS
+        .iter()
+        .filter(|(_, flow)| wiring::enabled_flows(config).iter().any(|f| f == flow))
+        .map(|(topic, _)| *topic)
+        .collect();
+    if topics.is_empty() {
+        return;
+    }
+    tokio::spawn(async move {
+        let backoff =
+            xconnector_actors::retry::Backoff::new(Duration::from_secs(2), Duration::from_secs(60));
+        for attempt in 1..=5 {
+            match crate::webhooks::ensure_subscriptions(&shopify, &topics, &address).await {
+                Ok((created, present)) => {
+                    info!(created, present, %address, "webhook subscriptions in place");
+                    return;
+                }
+                Err(e) => {
+                    warn!(error = %e, attempt, "cannot check webhook subscriptions; retrying");
+                    tokio::time::sleep(backoff.delay(attempt)).await;
+                }
+            }
+        }
+        warn!(%address, "webhook subscriptions not verified; reconciliation polls still catch missed orders");
+    });
 }
 
 /// Refreshes `STATUS=` and, when systemd's watchdog is on, pings it, but only after the engine

@@ -273,3 +273,38 @@ fn business_key(v: &serde_json::Value) -> String {
     }
     String::new()
 }
+
+/// Makes sure the shop sends every topic in `topics` (`orders/create` form) to `address`:
+/// lists the app's subscriptions and creates the missing ones. Returns (created, already there).
+pub async fn ensure_subscriptions(
+    shopify: &xconnector_actors::shopify::ShopifyHandle,
+    topics: &[&str],
+    address: &str,
+) -> Result<(usize, usize), xconnector_actors::shopify::ShopifyError> {
+    use xconnector_actors::rate_limiter::Lane;
+    use xconnector_actors::shopify::operations::webhooks::WebhookTopic;
+
+    let wanted: Vec<WebhookTopic> = topics
+        .iter()
+        .map(|t| WebhookTopic::from_header(t))
+        .collect();
+    let existing = shopify
+        .webhook_subscriptions(Lane::Operator, &wanted)
+        .await?;
+    let (mut created, mut present) = (0, 0);
+    for topic in &wanted {
+        if existing
+            .iter()
+            .any(|s| s.topic == *topic && s.uri == address)
+        {
+            present += 1;
+            continue;
+        }
+        shopify
+            .create_webhook_subscription(Lane::Operator, topic, address)
+            .await?;
+        info!(topic = topic.as_str(), %address, "webhook subscription created");
+        created += 1;
+    }
+    Ok((created, present))
+}

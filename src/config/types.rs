@@ -163,6 +163,17 @@ pub struct ShopifyConfig {
     /// The shop's plan, only a hint for rate-limit expectations.
     #[serde(default)]
     pub plan: Option<String>,
+    /// This daemon's `/webhooks/shopify` as Shopify reaches it (public https URL). When set
+    /// (and `manage_webhooks` is on), the daemon subscribes it on start to every topic its
+    /// enabled flows consume.
+    #[serde(default)]
+    pub webhook_address: Option<String>,
+    #[serde(default = "default_true")]
+    pub manage_webhooks: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 pub const DEFAULT_API_VERSION: &str = "2026-10";
