@@ -11,7 +11,6 @@ use std::path::Path;
 
 use common::*;
 use serde_json::Value;
-use xconnector_actors::signature::shopify_signature;
 
 const CONFIG: &str = r#"
 [shopify]
@@ -45,24 +44,6 @@ fn json(socket: &Path, args: &[&str]) -> Value {
     let (code, out, err) = cli(socket, args);
     assert_eq!(code, 0, "{args:?}: {err}");
     serde_json::from_str(&out).unwrap()
-}
-
-fn post_webhook(addr: std::net::SocketAddr, id: &str, body: &[u8]) -> u16 {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    let sig = shopify_signature("hook-secret", body);
-    write!(
-        s,
-        "POST /webhooks/shopify HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nX-Shopify-Topic: orders/create\r\nX-Shopify-Shop-Domain: demo.myshopify.com\r\nX-Shopify-Webhook-Id: {id}\r\nX-Shopify-Hmac-Sha256: {sig}\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
-    s.write_all(body).unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    raw.split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
 }
 
 /// A raw request over the socket, to see exactly what a broken client gets.

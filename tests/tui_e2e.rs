@@ -6,7 +6,6 @@ mod common;
 use std::process::Command;
 
 use common::*;
-use xconnector_actors::signature::shopify_signature;
 
 const CONFIG: &str = r#"
 [shopify]
@@ -68,19 +67,7 @@ impl Drop for Tmux {
 }
 
 fn webhook(addr: std::net::SocketAddr, id: &str, body: &[u8]) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    let sig = shopify_signature("hook-secret", body);
-    write!(
-        s,
-        "POST /webhooks/shopify HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Shopify-Topic: orders/create\r\nX-Shopify-Shop-Domain: demo.myshopify.com\r\nX-Shopify-Webhook-Id: {id}\r\nX-Shopify-Hmac-Sha256: {sig}\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
-    s.write_all(body).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert_eq!(post_webhook(addr, id, body), 200);
 }
 
 #[test]

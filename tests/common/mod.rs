@@ -204,3 +204,25 @@ pub fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
         thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Secret of the test configs' `[shopify] webhook_secrets`.
+pub const HOOK_SECRET: &str = "hook-secret";
+
+/// Posts a signed `orders/create` webhook for demo.myshopify.com; returns the status.
+pub fn post_webhook(addr: SocketAddr, id: &str, body: &[u8]) -> u16 {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let sig = xconnector_actors::signature::shopify_signature(HOOK_SECRET, body);
+    write!(
+        s,
+        "POST /webhooks/shopify HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nX-Shopify-Topic: orders/create\r\nX-Shopify-Shop-Domain: demo.myshopify.com\r\nX-Shopify-Webhook-Id: {id}\r\nX-Shopify-Hmac-Sha256: {sig}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    raw.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
