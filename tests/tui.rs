@@ -63,6 +63,15 @@ fn status(done: u64) -> Status {
         ]),
         enqueue_rate: 42.5,
         restarts: counts(&[("flow:orders", 1)]),
+        shopify: Some(xconnector_actors::rate_limiter::RateLimiterStats {
+            available: 1234.0,
+            maximum: 2000.0,
+            restore_rate: 100.0,
+            learned: true,
+            points_per_second: 87.0,
+            utilisation: 0.87,
+            ..Default::default()
+        }),
     }
 }
 

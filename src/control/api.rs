@@ -106,6 +106,9 @@ pub struct Status {
     pub totals: BTreeMap<String, u64>,
     pub enqueue_rate: f64,
     pub restarts: BTreeMap<String, u64>,
+    /// The Shopify rate budget, when a shop is configured.
+    #[serde(default)]
+    pub shopify: Option<xconnector_actors::rate_limiter::RateLimiterStats>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -160,6 +163,7 @@ pub async fn build_status(st: &ControlState) -> Result<Status, ApiError> {
         totals,
         enqueue_rate: snapshot.enqueue_rate,
         restarts: snapshot.restarts,
+        shopify: snapshot.rate_limiter,
     })
 }
 

@@ -225,7 +225,7 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, t: Theme) {
     let flows_height = status.flows.len() as u16 + 3;
     let [table_area, totals_area, log_area] = Layout::vertical([
         Constraint::Length(flows_height),
-        Constraint::Length(2),
+        Constraint::Length(3),
         Constraint::Fill(1),
     ])
     .areas(area);
@@ -239,13 +239,25 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, t: Theme) {
         &mut state,
     );
     let total = |k: &str| status.totals.get(k).copied().unwrap_or(0);
+    let budget = match &status.shopify {
+        Some(r) => format!(
+            "\nshopify: bucket {:.0}/{:.0} · {:.0} points/s ({:.0}% of the restore rate) · throttled {} · waiting {}",
+            r.available.max(0.0),
+            r.maximum,
+            r.points_per_second,
+            r.utilisation * 100.0,
+            r.throttled,
+            r.waiting.values().sum::<u64>()
+        ),
+        None => "\nshopify: not configured".to_string(),
+    };
     let line = format!(
         "all flows: {} waiting · {} in flight · {} exceptions · {} done",
         total("pending") + total("retrying"),
         total("in_flight"),
         total("exception"),
         total("done")
-    );
+    ) + &budget;
     frame.render_widget(
         Paragraph::new(line).block(Block::default().borders(Borders::TOP)),
         totals_area,
