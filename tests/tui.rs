@@ -30,6 +30,7 @@ fn status(done: u64) -> Status {
                 in_flight: 0,
                 capacity: 8,
                 counts: counts(&[("pending", 120), ("done", 4000)]),
+                oldest_waiting: Some(NOW - 5_400_000),
             },
             FlowRow {
                 name: "log".into(),
@@ -38,6 +39,7 @@ fn status(done: u64) -> Status {
                 in_flight: 2,
                 capacity: 8,
                 counts: counts(&[("in_flight", 2), ("done", done)]),
+                oldest_waiting: Some(NOW - 5_400_000),
             },
             FlowRow {
                 name: "orders".into(),
@@ -52,6 +54,7 @@ fn status(done: u64) -> Status {
                     ("exception", 4),
                     ("done", 1500),
                 ]),
+                oldest_waiting: Some(NOW - 5_400_000),
             },
         ],
         totals: counts(&[
@@ -385,4 +388,48 @@ fn sparklines_scale_to_the_window() {
     assert_eq!(sparkline(&[0, 1, 2, 4, 8], 5), " ▁▂▄█");
     assert_eq!(sparkline(&[3], 4), "   █");
     assert_eq!(sparkline(&[], 3), "   ");
+}
+
+#[test]
+fn repeated_exceptions_of_one_order_collapse_to_the_newest() {
+    use xconnector::tui::app::newest_per_entity;
+    let items = vec![
+        item(
+            20,
+            "orders",
+            ItemState::Exception,
+            "#2001",
+            Some("fraud: risk HIGH"),
+        ),
+        item(
+            21,
+            "orders",
+            ItemState::Exception,
+            "#2002",
+            Some("address: zip is missing"),
+        ),
+        item(
+            25,
+            "orders",
+            ItemState::Exception,
+            "#2001",
+            Some("fraud: risk HIGH"),
+        ),
+        item(
+            26,
+            "orders",
+            ItemState::Exception,
+            "",
+            Some("not valid JSON"),
+        ),
+        item(
+            27,
+            "orders",
+            ItemState::Exception,
+            "",
+            Some("not valid JSON"),
+        ),
+    ];
+    let ids: Vec<u64> = newest_per_entity(items).iter().map(|i| i.id.0).collect();
+    assert_eq!(ids, [21, 25, 26, 27]);
 }

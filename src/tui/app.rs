@@ -661,8 +661,13 @@ impl App {
                 Vec::new()
             }
             Reply::Page { list, page } => {
+                let items = if list == ListKind::Exceptions {
+                    newest_per_entity(page.items)
+                } else {
+                    page.items
+                };
                 let l = self.list_mut(list);
-                l.items = page.items;
+                l.items = items;
                 l.next = page.next;
                 l.loading = false;
                 l.selected = l.selected.min(l.items.len().saturating_sub(1));
@@ -719,4 +724,22 @@ impl App {
             View::Overview => Vec::new(),
         }
     }
+}
+
+/// One row per entity: of several exceptions for the same business key in a flow (an order
+/// that failed again and again), only the newest stays.
+pub fn newest_per_entity(items: Vec<Item>) -> Vec<Item> {
+    let mut newest: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for i in items.iter().filter(|i| !i.key.is_empty()) {
+        let id = newest
+            .entry((i.flow.clone(), i.key.clone()))
+            .or_insert(i.id.0);
+        *id = (*id).max(i.id.0);
+    }
+    items
+        .into_iter()
+        .filter(|i| {
+            i.key.is_empty() || newest.get(&(i.flow.clone(), i.key.clone())) == Some(&i.id.0)
+        })
+        .collect()
 }

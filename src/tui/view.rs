@@ -65,7 +65,7 @@ pub fn draw(frame: &mut Frame, app: &App, now: Millis, theme: Theme) {
     .areas(frame.area());
     draw_header(frame, header, app, theme);
     match app.view {
-        View::Overview => draw_overview(frame, body, app, theme),
+        View::Overview => draw_overview(frame, body, app, now, theme),
         View::Items => draw_items(frame, body, app, ListKind::Items, now, theme),
         View::Exceptions => draw_exceptions(frame, body, app, now, theme),
         View::Detail => draw_detail(frame, body, app, now, theme),
@@ -136,7 +136,7 @@ pub fn sparkline(samples: &[u64], width: usize) -> String {
     out
 }
 
-fn draw_overview(frame: &mut Frame, area: Rect, app: &App, t: Theme) {
+fn draw_overview(frame: &mut Frame, area: Rect, app: &App, now: Millis, t: Theme) {
     let block = Block::default().borders(Borders::TOP).title(" Flows ");
     let Some(status) = &app.status else {
         let text = match &app.connection {
@@ -151,13 +151,21 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, t: Theme) {
         );
         return;
     };
-    let trend = if area.width >= 120 { 30 } else { 10 };
+    // The trend column gives way first on narrow terminals; the numbers matter more.
+    let trend = if area.width >= 120 {
+        30
+    } else if area.width >= 100 {
+        10
+    } else {
+        0
+    };
     let header = Row::new([
         "FLOW",
         "STATE",
         "DONE/s",
         "TREND",
         "WAITING",
+        "OLDEST",
         "IN FLIGHT",
         "EXCEPT",
         "DONE",
@@ -196,6 +204,11 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, t: Theme) {
                 Span::raw(rate.to_string()),
                 Span::raw(sparkline(&samples, trend)),
                 Span::raw((n("pending") + n("retrying")).to_string()),
+                Span::raw(
+                    f.oldest_waiting
+                        .map(|t| age(now, t))
+                        .unwrap_or_else(|| "-".into()),
+                ),
                 Span::raw(n("in_flight").to_string()),
                 Span::styled(
                     exceptions.to_string(),
@@ -216,6 +229,7 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, t: Theme) {
         Constraint::Length(6),
         Constraint::Length(trend as u16),
         Constraint::Length(7),
+        Constraint::Length(6),
         Constraint::Length(9),
         Constraint::Length(6),
         Constraint::Length(8),
