@@ -57,6 +57,8 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Run only the simulated Shopify shop (Admin API, webhooks, traffic) from `[simulator]`.
+    Sim(SimArgs),
     /// Measure the engine on this machine.
     Bench {
         #[command(subcommand)]
@@ -103,6 +105,20 @@ impl Default for RunArgs {
             log_format: None,
         }
     }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SimArgs {
+    /// The configuration file (its `[simulator]` and `[log]` sections).
+    #[arg(long, default_value = "config.toml")]
+    pub config: PathBuf,
+    /// Admin API listen address; overrides `simulator.listen`.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Deliver every webhook to this URL; overrides `simulator.webhook_url`. Without either,
+    /// webhooks go to the subscriptions registered through the API.
+    #[arg(long)]
+    pub webhook_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -14,17 +14,19 @@ use tokio::sync::watch;
 use tracing::{error, info, warn};
 use xconnector_actors::Engine;
 
-use crate::cli::{LogFormatArg, RunArgs};
+use crate::cli::{LogFormatArg, RunArgs, SimArgs};
 use crate::config::{self, Config, LogFormat};
 use crate::control::api::ControlState;
 use crate::http::{self, AppState};
+use crate::sim::demo::{self, RunningSim};
+use crate::sim::pump::Targets;
 use crate::{control, logging, systemd, wiring};
 
 /// How often `STATUS=` is refreshed when systemd's watchdog does not ask for more.
 const STATUS_EVERY: Duration = Duration::from_secs(5);
 
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let config = match config::load(&args.config) {
+    let mut config = match config::load(&args.config) {
         Ok(c) => apply_overrides(c, &args),
         Err(errors) => {
             eprintln!("{errors}");
@@ -43,15 +45,28 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let control = control::server::bind(&socket)
         .await
         .map_err(|e| anyhow::anyhow!("control.socket: {e}"))?;
+    // Bound before the simulator starts, so its webhooks can name this daemon's real address
+    // (served once the engine is up; deliveries meanwhile wait or are retried).
+    let listener = TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("server.listen: cannot listen on {}", config.server.listen))?;
+    let addr: SocketAddr = listener.local_addr()?;
+    let simulator = if config.simulator.enabled {
+        let own = Targets::Fixed(format!("http://{}/webhooks/shopify", reachable(addr)));
+        let targets = demo::targets(&config.simulator, own);
+        let running = demo::start(&config.simulator, config.simulator.listen, targets)
+            .await
+            .context("cannot start the simulator")?;
+        follow_simulator(&mut config, &running);
+        Some(running)
+    } else {
+        None
+    };
     let (engine, mut fatal) = Engine::start(wiring::engine_config(&config))
         .await
         .context("cannot start the engine")?;
     let engine = Arc::new(engine);
     let ready = Arc::new(AtomicBool::new(false));
-    let listener = TcpListener::bind(config.server.listen)
-        .await
-        .with_context(|| format!("server.listen: cannot listen on {}", config.server.listen))?;
-    let addr: SocketAddr = listener.local_addr()?;
     let (stop_http, mut http_stopped) = watch::channel(false);
     let webhooks = Arc::new(wiring::webhook_intake(&config, engine.store().clone()));
     let app = http::router(AppState {
@@ -121,6 +136,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             error!(error = %e, "shutdown incomplete; unacknowledged work is retried on the next start")
         }
     }
+    if let Some(running) = simulator {
+        running.shutdown().await;
+    }
     let _ = stop_http.send(true);
     if tokio::time::timeout(Duration::from_secs(5), control_server)
         .await
@@ -141,6 +159,76 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             ExitCode::from(1)
         }
     })
+}
+
+/// An address others can connect to: a wildcard listen (`0.0.0.0`, `::`) is reached on loopback.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    addr
+}
+
+/// With the simulator in-process, `[shopify] base_url` follows the simulator's real address
+/// when it is unset or names the simulator's configured `listen` (`http://127.0.0.1:8081`, or
+/// `http://127.0.0.1:0` for "any free port"). Any other base_url is left alone.
+pub fn follow_simulator(config: &mut Config, running: &RunningSim) {
+    let configured = format!("http://{}", config.simulator.listen);
+    if let Some(shopify) = config.shopify.as_mut() {
+        let follows = match &shopify.base_url {
+            None => true,
+            Some(url) => url.trim_end_matches('/') == configured,
+        };
+        if follows {
+            let url = running.sim.base_url();
+            info!(base_url = %url, "shopify.base_url follows the in-process simulator");
+            shopify.base_url = Some(url);
+        }
+    }
+}
+
+/// `xconnector sim`: the simulated shop on its own until SIGTERM or SIGINT.
+pub async fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
+    let mut config = match config::load(&args.config) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let _logs = logging::init(&config.log.level, config.log.format)?;
+    if let Some(url) = args.webhook_url {
+        config.simulator.webhook_url = url;
+    }
+    let listen = args.listen.unwrap_or(config.simulator.listen);
+    let targets = demo::targets(&config.simulator, Targets::Subscriptions);
+    let running = demo::start(&config.simulator, listen, targets).await?;
+    let addr = reachable(running.sim.addr());
+    // The well-known demo token is shown; any other token is a secret and is not logged.
+    let token = if config.simulator.access_token.expose() == "sim-token" {
+        "sim-token"
+    } else {
+        "<simulator.access_token>"
+    };
+    info!(
+        graphql = %running.sim.graphql_url(),
+        "simulator ready; try: curl -s -X POST http://{addr}/admin/api/{}/graphql.json -H 'X-Shopify-Access-Token: {token}' -d '{{\"query\":\"{{ shop {{ name }} }}\"}}'",
+        crate::shopify_schema::VERSION
+    );
+    let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    tokio::select! {
+        _ = sigterm.recv() => info!("SIGTERM: shutting down"),
+        _ = sigint.recv() => info!("SIGINT: shutting down"),
+    }
+    running.shutdown().await;
+    info!("stopped");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `--listen`, `--data-dir` and `--socket` win over the file. A socket inside the configured

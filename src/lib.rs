@@ -55,6 +55,7 @@ pub fn main() -> ExitCode {
                 }
             }
             Command::CheckConfig { config } => Ok(check_config(&config)),
+            Command::Sim(args) => daemon::sim(args).await,
             Command::Tui { readonly, target } => tui::run(
                 commands::socket_path(target.socket, &target.config),
                 readonly,

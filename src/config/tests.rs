@@ -42,7 +42,21 @@ fn shipped_config_parses_with_an_empty_environment() {
     assert_eq!(config.server.api_tokens[0].expose(), "demo-token");
     assert_eq!(config.store.dir.to_str(), Some("data"));
     assert_eq!(config.control.socket.to_str(), Some("data/xconnector.sock"));
-    assert!(config.shopify.is_none());
+    // The demo: [shopify] points at the in-process simulator, with its token and secret.
+    let shopify = config.shopify.as_ref().expect("shipped [shopify]");
+    assert_eq!(shopify.shop_domain, "demo.myshopify.com");
+    assert_eq!(shopify.access_token.expose(), "sim-token");
+    assert_eq!(shopify.webhook_secrets.len(), 1);
+    assert_eq!(shopify.webhook_secrets[0].expose(), "sim-webhook-secret");
+    assert_eq!(shopify.effective_base_url(), "http://127.0.0.1:8081");
+    assert_eq!(
+        shopify.access_token.expose(),
+        config.simulator.access_token.expose()
+    );
+    assert_eq!(
+        shopify.webhook_secrets[0].expose(),
+        config.simulator.webhook_secret.expose()
+    );
     assert!(config.endpoints.is_empty());
     assert!(config.flows.orders.is_none());
     let log = config.flows.log.expect("flows.log is configured");

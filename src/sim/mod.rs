@@ -17,8 +17,10 @@
 //! - `shop`: the state and its mutating methods; `seed`: a deterministic starting shop;
 //! - `idempotency`, `faults`, `stats`, `gid`, `time`: small helpers.
 //!
-//! Beside the Admin API: `webhooks` delivers the shop's events as signed REST webhooks, and
-//! `backoffice` plays the ERP/WMS/3PL receivers.
+//! Beside the Admin API: `rest` renders the shop's events as REST webhook payloads, `pump`
+//! hands them to `webhooks`, which delivers them signed; `traffic` places orders and changes
+//! stock on its own; `demo` starts all of it from `[simulator]`; `backoffice` plays the
+//! ERP/WMS/3PL receivers.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -49,6 +51,7 @@
 pub mod backoffice;
 pub mod bucket;
 pub mod cost;
+pub mod demo;
 pub mod document;
 pub mod exec;
 pub mod faults;
@@ -57,12 +60,15 @@ pub mod graphql;
 pub(crate) mod idempotency;
 pub mod pagination;
 pub mod project;
+pub mod pump;
+pub mod rest;
 pub mod search;
 pub mod seed;
 mod server;
 pub mod shop;
 pub mod stats;
 pub mod time;
+pub mod traffic;
 pub mod webhooks;
 
 use std::net::SocketAddr;

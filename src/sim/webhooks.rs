@@ -16,7 +16,8 @@ use xconnector_actors::signature::shopify_signature;
 
 #[derive(Debug, Clone)]
 pub struct SenderConfig {
-    /// Where to POST (the daemon's `/webhooks/shopify`).
+    /// Where [`WebhookSender::send`] POSTs (the daemon's `/webhooks/shopify`);
+    /// [`WebhookSender::send_to`] names the URL per delivery instead.
     pub url: String,
     pub secret: String,
     pub shop_domain: String,
@@ -78,9 +79,13 @@ struct Counters {
     suppressed: AtomicU64,
 }
 
+/// One webhook handed to the sender: (URL, topic, body).
+type Queued = (String, String, Vec<u8>);
+
 #[derive(Clone)]
 pub struct WebhookSender {
-    tx: mpsc::UnboundedSender<(String, Vec<u8>)>,
+    tx: mpsc::UnboundedSender<Queued>,
+    default_url: String,
     counters: Arc<Counters>,
     enabled: Arc<AtomicBool>,
 }
@@ -92,6 +97,7 @@ impl WebhookSender {
     /// Starts the delivery task on the current tokio runtime.
     pub fn start(config: SenderConfig) -> anyhow::Result<WebhookSender> {
         let (tx, rx) = mpsc::unbounded_channel();
+        let default_url = config.url.clone();
         let counters = Arc::new(Counters::default());
         let enabled = Arc::new(AtomicBool::new(true));
         let http = xconnector_actors::http_client::builder()
@@ -101,16 +107,25 @@ impl WebhookSender {
         tokio::spawn(run(config, rx, http, counters.clone(), enabled.clone()));
         Ok(WebhookSender {
             tx,
+            default_url,
             counters,
             enabled,
         })
     }
 
-    /// Queues one webhook: `topic` like `orders/create`, `payload` in the REST shape.
+    /// Queues one webhook to the configured URL: `topic` like `orders/create`, `payload` in
+    /// the REST shape.
     pub fn send(&self, topic: &str, payload: &serde_json::Value) {
+        let url = self.default_url.clone();
+        self.send_to(&url, topic, payload);
+    }
+
+    /// Queues one webhook to `url` (a subscription's URI). Same signing, retries, duplicates
+    /// and reordering as [`WebhookSender::send`].
+    pub fn send_to(&self, url: &str, topic: &str, payload: &serde_json::Value) {
         let body = serde_json::to_vec(payload).unwrap_or_default();
         self.counters.queued.fetch_add(1, Ordering::Relaxed);
-        let _ = self.tx.send((topic.to_string(), body));
+        let _ = self.tx.send((url.to_string(), topic.to_string(), body));
     }
 
     /// Switches delivery off (webhooks are dropped, as when Shopify fails to deliver) or on.
@@ -135,6 +150,7 @@ impl WebhookSender {
 
 /// One delivery: its headers are fixed once, so a retry or a duplicate is the same delivery.
 struct Delivery {
+    url: String,
     topic: String,
     body: Arc<Vec<u8>>,
     webhook_id: String,
@@ -144,7 +160,7 @@ struct Delivery {
 
 async fn run(
     config: SenderConfig,
-    mut rx: mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+    mut rx: mpsc::UnboundedReceiver<Queued>,
     http: reqwest::Client,
     counters: Arc<Counters>,
     enabled: Arc<AtomicBool>,
@@ -153,12 +169,13 @@ async fn run(
     let mut rng = fastrand::Rng::with_seed(config.seed);
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut held: Option<Delivery> = None;
-    while let Some((topic, body)) = rx.recv().await {
+    while let Some((url, topic, body)) = rx.recv().await {
         if !enabled.load(Ordering::SeqCst) {
             counters.suppressed.fetch_add(1, Ordering::Relaxed);
             continue;
         }
         let delivery = Delivery {
+            url,
             topic,
             body: Arc::new(body),
             webhook_id: random_id(&mut rng),
@@ -200,7 +217,7 @@ async fn deliver(http: &reqwest::Client, config: &SenderConfig, counters: &Count
     let signature = shopify_signature(&config.secret, &d.body);
     for attempt in 1..=config.max_attempts {
         let result = http
-            .post(&config.url)
+            .post(&d.url)
             .header("content-type", "application/json")
             .header("x-shopify-topic", &d.topic)
             .header("x-shopify-hmac-sha256", &signature)

@@ -1,0 +1,131 @@
+//! The demo's simulated shop in one call: the simulator from `[simulator]`, the event pump
+//! delivering its webhooks, and the traffic generator. Used by `xconnector sim` and by
+//! `xconnector run` when `[simulator] enabled = true`.
+
+use std::net::SocketAddr;
+
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use super::pump::{self, Targets};
+use super::traffic::{self, TrafficSpec};
+use super::webhooks::{SenderConfig, WebhookSender};
+use super::{BucketConfig, Faults, SeedSize, SimConfig, Simulator};
+use crate::config::SimulatorConfig;
+
+/// A running simulated shop with its webhooks and traffic.
+pub struct RunningSim {
+    pub sim: Simulator,
+    pub sender: WebhookSender,
+    pub targets: Targets,
+    pump: JoinHandle<()>,
+    traffic: JoinHandle<()>,
+}
+
+/// How `[simulator]` becomes a [`SimConfig`].
+pub fn sim_config(c: &SimulatorConfig) -> SimConfig {
+    SimConfig {
+        shop_domain: c.shop_domain.clone(),
+        access_token: c.access_token.expose().to_string(),
+        seed: c.seed,
+        size: SeedSize {
+            locations: c.locations as usize,
+            products: c.products as usize,
+            variants_per_product: 3,
+            customers: c.customers as usize,
+            orders: c.orders as usize,
+        },
+        bucket: BucketConfig {
+            maximum_available: c.bucket_size,
+            restore_rate: c.restore_rate,
+            clock_scale: 1.0,
+        },
+        faults: Faults {
+            latency: c.faults.latency,
+            error_5xx: c.faults.error_5xx,
+            error_429: c.faults.error_429,
+            retry_after_secs: 2,
+            drop_connection: c.faults.drop_connection,
+        },
+    }
+}
+
+/// Where webhooks go: `[simulator] webhook_url` when set; otherwise `fallback` (the daemon's
+/// own `/webhooks/shopify` under `run`, the shop's webhook subscriptions under `sim`).
+pub fn targets(c: &SimulatorConfig, fallback: Targets) -> Targets {
+    let url = c.webhook_url.trim();
+    if url.is_empty() {
+        fallback
+    } else {
+        Targets::Fixed(url.to_string())
+    }
+}
+
+/// Start simulator, pump and traffic on `listen` (port 0 picks a free port).
+pub async fn start(
+    c: &SimulatorConfig,
+    listen: SocketAddr,
+    targets: Targets,
+) -> anyhow::Result<RunningSim> {
+    let sim = Simulator::start(sim_config(c), listen).await?;
+    let events = sim
+        .take_events()
+        .ok_or_else(|| anyhow::anyhow!("simulator: events already taken"))?;
+    let mut sender_config = SenderConfig::new(
+        match &targets {
+            Targets::Fixed(url) => url.clone(),
+            Targets::Subscriptions => String::new(),
+        },
+        c.webhook_secret.expose(),
+        c.shop_domain.clone(),
+    );
+    sender_config.duplicate_share = c.duplicate_share;
+    sender_config.reorder_share = c.reorder_share;
+    sender_config.seed = c.seed;
+    let sender = WebhookSender::start(sender_config)?;
+    let pump = pump::spawn(sim.shop(), events, sender.clone(), targets.clone());
+    let traffic = traffic::spawn(
+        sim.shop(),
+        TrafficSpec {
+            orders_per_second: c.traffic.orders_per_second,
+            bad_share: c.traffic.bad_share,
+            stock_changes_per_second: c.traffic.stock_changes_per_second,
+            seed: c.seed,
+        },
+    );
+    match &targets {
+        Targets::Fixed(url) => info!(webhook_url = %url, "simulator: webhooks go to a fixed URL"),
+        Targets::Subscriptions => {
+            info!("simulator: webhooks go to the shop's webhook subscriptions")
+        }
+    }
+    info!(
+        orders_per_second = c.traffic.orders_per_second,
+        bad_share = c.traffic.bad_share,
+        stock_changes_per_second = c.traffic.stock_changes_per_second,
+        "simulator: traffic started"
+    );
+    Ok(RunningSim {
+        sim,
+        sender,
+        targets,
+        pump,
+        traffic,
+    })
+}
+
+impl RunningSim {
+    /// Stop the traffic, then the pump, then the server.
+    pub async fn shutdown(self) {
+        self.traffic.abort();
+        self.pump.abort();
+        let stats = self.sender.stats();
+        info!(
+            queued = stats.queued,
+            delivered = stats.delivered,
+            given_up = stats.given_up,
+            "simulator: webhooks"
+        );
+        self.sim.shutdown().await;
+    }
+}

@@ -1,0 +1,284 @@
+//! The traffic generator: the simulated shop's customers place orders (a share of them bad in
+//! one of four ways) and the back office changes stock, at configured rates. Deterministic
+//! from the seed; changes go through the `Shop` methods, so events and webhooks follow.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+
+use super::ShopHandle;
+use super::shop::{
+    FinancialStatus, Id, LineSpec, OrderRisk, OrderSpec, RiskAssessment, RiskFact, RiskLevel,
+    RiskRecommendation, Sentiment, Shop,
+};
+
+/// What kind of order the generator placed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OrderKind {
+    Good,
+    /// The shipping address has no `address1` and no `zip`.
+    MissingAddress,
+    /// Financial status `PENDING`.
+    PendingPayment,
+    /// Risk `HIGH`, recommendation `CANCEL`.
+    HighRisk,
+    /// More units of a SKU than the shop has in stock.
+    OverStock,
+}
+
+impl OrderKind {
+    pub const BAD: [OrderKind; 4] = [
+        OrderKind::MissingAddress,
+        OrderKind::PendingPayment,
+        OrderKind::HighRisk,
+        OrderKind::OverStock,
+    ];
+}
+
+/// Rates and shares (from `[simulator.traffic]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrafficSpec {
+    pub orders_per_second: f64,
+    /// 0 to 1.
+    pub bad_share: f64,
+    pub stock_changes_per_second: f64,
+    pub seed: u64,
+}
+
+/// The generator's decisions, separate from the clock so tests drive it directly.
+pub struct Traffic {
+    rng: fastrand::Rng,
+    bad_share: f64,
+}
+
+impl Traffic {
+    pub fn new(seed: u64, bad_share: f64) -> Traffic {
+        Traffic {
+            rng: fastrand::Rng::with_seed(seed ^ 0x7aff_1c00),
+            bad_share: bad_share.clamp(0.0, 1.0),
+        }
+    }
+
+    /// Place one order; `None` if the shop has nothing to sell.
+    pub fn place_order(&mut self, shop: &mut Shop) -> Option<(Id, OrderKind)> {
+        let variants: Vec<Id> = shop.variants.keys().copied().collect();
+        if variants.is_empty() {
+            return None;
+        }
+        let kind = if self.rng.f64() < self.bad_share {
+            OrderKind::BAD[self.rng.usize(0..OrderKind::BAD.len())]
+        } else {
+            OrderKind::Good
+        };
+        let customers: Vec<Id> = shop.customers.keys().copied().collect();
+        let customer_id =
+            (!customers.is_empty()).then(|| customers[self.rng.usize(0..customers.len())]);
+        let lines = self.rng.usize(1..=3);
+        let mut line_items = Vec::new();
+        for _ in 0..lines {
+            let variant = variants[self.rng.usize(0..variants.len())];
+            if line_items
+                .iter()
+                .any(|l: &LineSpec| l.variant_id == Some(variant))
+            {
+                continue;
+            }
+            let stock = available(shop, variant);
+            let qty = self
+                .rng
+                .u32(1..=3)
+                .min(u32::try_from(stock.max(1)).unwrap_or(1));
+            line_items.push(LineSpec::variant(variant, qty));
+        }
+        let mut spec = OrderSpec {
+            customer_id,
+            line_items,
+            tax_rate_bps: 825,
+            tags: vec!["sim".into()],
+            ..OrderSpec::default()
+        };
+        match kind {
+            OrderKind::Good => {}
+            OrderKind::MissingAddress => {
+                let mut address = customer_id
+                    .and_then(|c| shop.customers.get(&c))
+                    .and_then(|c| c.default_address.clone())
+                    .unwrap_or_default();
+                address.address1 = None;
+                address.zip = None;
+                spec.shipping_address = Some(address.clone());
+                spec.billing_address = Some(address);
+            }
+            OrderKind::PendingPayment => spec.financial_status = FinancialStatus::Pending,
+            OrderKind::HighRisk => {
+                spec.risk = OrderRisk {
+                    recommendation: RiskRecommendation::Cancel,
+                    assessments: vec![RiskAssessment {
+                        level: RiskLevel::High,
+                        facts: vec![RiskFact {
+                            description: "Card was declined several times before succeeding".into(),
+                            sentiment: Sentiment::Negative,
+                        }],
+                    }],
+                }
+            }
+            OrderKind::OverStock => {
+                if let Some(line) = spec.line_items.first_mut()
+                    && let Some(variant) = line.variant_id
+                {
+                    let stock = available(shop, variant).max(0);
+                    line.quantity =
+                        u32::try_from(stock).unwrap_or(u32::MAX - 10) + self.rng.u32(1..=5);
+                }
+            }
+        }
+        Some((shop.create_order(spec), kind))
+    }
+
+    /// Set one random stock level (at an active location) to a new `available`.
+    pub fn change_stock(&mut self, shop: &mut Shop) -> Option<Id> {
+        let levels: Vec<(Id, Id)> = shop
+            .inventory_levels
+            .keys()
+            .filter(|(_, loc)| shop.locations.get(loc).is_some_and(|l| l.active))
+            .copied()
+            .collect();
+        if levels.is_empty() {
+            return None;
+        }
+        let (item, location) = levels[self.rng.usize(0..levels.len())];
+        let quantity = self.rng.i64(0..=60);
+        shop.set_inventory(item, location, quantity).ok()?;
+        shop.inventory_level(item, location).map(|l| l.id)
+    }
+}
+
+/// Units of the variant's inventory item available at active locations.
+fn available(shop: &Shop, variant: Id) -> i64 {
+    let Some(item) = shop.variants.get(&variant).map(|v| v.inventory_item_id) else {
+        return 0;
+    };
+    shop.inventory_levels
+        .range((item, 0)..=(item, Id::MAX))
+        .filter(|(_, l)| {
+            shop.locations
+                .get(&l.location_id)
+                .is_some_and(|loc| loc.active)
+        })
+        .map(|(_, l)| l.available)
+        .sum()
+}
+
+fn period(per_second: f64) -> Option<Duration> {
+    (per_second.is_finite() && per_second > 0.0)
+        .then(|| Duration::from_secs_f64((1.0 / per_second).max(0.001)))
+}
+
+/// Runs the generator on the shop until the task is aborted (dropping the handle does not
+/// stop it: abort it). Does nothing when both rates are 0.
+pub fn spawn(shop: ShopHandle, spec: TrafficSpec) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut traffic = Traffic::new(spec.seed, spec.bad_share);
+        let order_every = period(spec.orders_per_second);
+        let stock_every = period(spec.stock_changes_per_second);
+        if order_every.is_none() && stock_every.is_none() {
+            return;
+        }
+        let ticker = |p: Option<Duration>| {
+            let mut t = tokio::time::interval(p.unwrap_or(Duration::from_secs(3600)));
+            t.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            t
+        };
+        let (mut orders, mut stock) = (ticker(order_every), ticker(stock_every));
+        // The first tick of an interval is immediate; skip it so traffic starts one period in.
+        orders.tick().await;
+        stock.tick().await;
+        loop {
+            tokio::select! {
+                _ = orders.tick(), if order_every.is_some() => {
+                    shop.with(|s| traffic.place_order(s));
+                }
+                _ = stock.tick(), if stock_every.is_some() => {
+                    shop.with(|s| traffic.change_stock(s));
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::SeedSize;
+    use std::collections::HashMap;
+
+    #[test]
+    fn bad_share_is_roughly_kept_and_every_kind_of_bad_occurs() {
+        let mut shop = Shop::seed(7, &SeedSize::small());
+        let mut traffic = Traffic::new(7, 0.3);
+        let mut kinds: HashMap<OrderKind, usize> = HashMap::new();
+        let n = 600;
+        for _ in 0..n {
+            let (id, kind) = traffic.place_order(&mut shop).unwrap();
+            *kinds.entry(kind).or_default() += 1;
+            let order = &shop.orders[&id];
+            match kind {
+                OrderKind::MissingAddress => {
+                    let a = order.shipping_address.as_ref().unwrap();
+                    assert!(a.address1.is_none() && a.zip.is_none());
+                }
+                OrderKind::PendingPayment => {
+                    assert_eq!(order.financial_status, FinancialStatus::Pending)
+                }
+                OrderKind::HighRisk => {
+                    assert_eq!(order.risk.recommendation, RiskRecommendation::Cancel);
+                    assert_eq!(order.risk.assessments[0].level, RiskLevel::High);
+                }
+                OrderKind::OverStock | OrderKind::Good => {}
+            }
+            traffic.change_stock(&mut shop);
+        }
+        let bad = n - kinds.get(&OrderKind::Good).copied().unwrap_or(0);
+        let share = bad as f64 / n as f64;
+        assert!((0.22..=0.38).contains(&share), "bad share {share}");
+        for kind in OrderKind::BAD {
+            assert!(
+                kinds.get(&kind).copied().unwrap_or(0) > 10,
+                "{kind:?}: {kinds:?}"
+            );
+        }
+        // Same seed, same traffic.
+        let mut a = Shop::seed(7, &SeedSize::small());
+        let mut b = Shop::seed(7, &SeedSize::small());
+        let (mut ta, mut tb) = (Traffic::new(3, 0.5), Traffic::new(3, 0.5));
+        for _ in 0..50 {
+            assert_eq!(
+                ta.place_order(&mut a).map(|x| x.1),
+                tb.place_order(&mut b).map(|x| x.1)
+            );
+        }
+    }
+
+    #[test]
+    fn an_over_stock_order_wants_more_than_the_shop_has() {
+        let mut shop = Shop::seed(3, &SeedSize::small());
+        let mut traffic = Traffic::new(3, 1.0);
+        let mut seen = false;
+        for _ in 0..200 {
+            let before: HashMap<Id, i64> = shop
+                .variants
+                .keys()
+                .map(|v| (*v, available(&shop, *v)))
+                .collect();
+            let (id, kind) = traffic.place_order(&mut shop).unwrap();
+            if kind == OrderKind::OverStock {
+                let line = &shop.orders[&id].line_items[0];
+                let variant = line.variant_id.unwrap();
+                assert!(i64::from(line.quantity) > before[&variant]);
+                seen = true;
+            }
+        }
+        assert!(seen);
+    }
+}
