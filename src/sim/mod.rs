@@ -177,11 +177,15 @@ pub struct Simulator {
 impl Simulator {
     /// Seed the shop and serve it on `listen` (`127.0.0.1:0` picks a free port).
     pub async fn start(config: SimConfig, listen: SocketAddr) -> anyhow::Result<Simulator> {
-        // Seeding a large shop takes a while: not on an async worker.
+        // Seeding a large shop and parsing Shopify's schema take a while: not on an async
+        // worker, and before the first request, so that no client's first call times out.
         let (seed, size) = (config.seed, config.size.clone());
-        let mut shop = tokio::task::spawn_blocking(move || Shop::seed(seed, &size))
-            .await
-            .context("simulator: seeding the shop failed")?;
+        let mut shop = tokio::task::spawn_blocking(move || {
+            let _ = crate::shopify_schema::admin_schema();
+            Shop::seed(seed, &size)
+        })
+        .await
+        .context("simulator: seeding the shop failed")?;
         shop.domain = config.shop_domain.clone();
         shop.email = format!("owner@{}", config.shop_domain);
         let (events_tx, events_rx) = unbounded_channel();
