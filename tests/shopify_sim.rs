@@ -151,8 +151,8 @@ async fn timeouts_are_retried_and_a_missed_deadline_is_a_typed_error() {
     let engine = engine(
         &sim,
         &dir,
-        Duration::from_millis(300),
-        Duration::from_secs(2),
+        Duration::from_secs(1),
+        Duration::from_secs(4),
     )
     .await;
     let shopify = engine.shopify().unwrap().clone();
