@@ -158,12 +158,12 @@ fn rate_limiter(
         (
             "xconnector_shopify_points_per_second",
             "Query cost Shopify charged per second over the last 10 seconds.",
-            r.points_per_second,
+            r.points_per_second.max(0.0),
         ),
         (
             "xconnector_shopify_restore_rate_utilisation",
             "Points spent per second divided by the restore rate (1 = the sustainable maximum).",
-            r.utilisation,
+            r.utilisation.max(0.0),
         ),
     ];
     for (name, help, value) in gauges {
