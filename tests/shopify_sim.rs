@@ -148,13 +148,7 @@ async fn a_mutation_whose_answer_was_lost_is_retried_with_its_key_and_applied_on
 async fn timeouts_are_retried_and_a_missed_deadline_is_a_typed_error() {
     let sim = sim(BucketConfig::standard()).await;
     let dir = tempfile::tempdir().unwrap();
-    let engine = engine(
-        &sim,
-        &dir,
-        Duration::from_secs(1),
-        Duration::from_secs(4),
-    )
-    .await;
+    let engine = engine(&sim, &dir, Duration::from_secs(1), Duration::from_secs(4)).await;
     let shopify = engine.shopify().unwrap().clone();
     // One answered call teaches the limiter the real bucket; until then it paces itself on a
     // small assumed one.
