@@ -539,7 +539,8 @@ impl RateLimiterState {
             .min(WINDOW)
             .as_secs_f64()
             .max(1.0);
-        let points_per_second = self.spent.iter().map(|(_, c)| c).sum::<f64>() / span;
+        // A fold from +0.0: an empty float `sum` is -0.0, which would print as "-0".
+        let points_per_second = self.spent.iter().fold(0.0, |acc, (_, c)| acc + c) / span;
         let mut stats = self.stats.clone();
         stats.available = self.bucket.available;
         stats.maximum = self.bucket.maximum;
