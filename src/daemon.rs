@@ -69,6 +69,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let ready = Arc::new(AtomicBool::new(false));
     let (stop_http, mut http_stopped) = watch::channel(false);
     let webhooks = Arc::new(wiring::webhook_intake(&config, engine.store().clone()));
+    let topics = webhooks.subscribed_topics();
     let app = http::router(AppState {
         engine: engine.clone(),
         ready: ready.clone(),
@@ -107,7 +108,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_default();
     systemd::ready(&format!("ready; {summary}"));
     info!(store = %config.store.dir.display(), flows = ?engine.flows().await.unwrap_or_default(), "xconnector ready");
-    manage_subscriptions(&config, &engine);
+    manage_subscriptions(&config, &engine, topics);
     let keepalive = tokio::spawn(keep_systemd_informed(
         engine.clone(),
         config.daemon.watchdog,
@@ -255,7 +256,8 @@ pub fn apply_overrides(mut config: Config, args: &RunArgs) -> Config {
 /// Subscribes this daemon to the topics its flows need, in the background (Shopify may be
 /// slow or down at start; the daemon serves meanwhile). Retried a few times, then left to the
 /// next start with a warning.
-fn manage_subscriptions(config: &Config, engine: &Arc<Engine>) {
+/// `topics` are those the webhook intake routes to an enabled flow.
+fn manage_subscriptions(config: &Config, engine: &Arc<Engine>, topics: Vec<&'static str>) {
     let Some(shopify_config) = config.shopify.as_ref().filter(|s| s.manage_webhooks) else {
         return;
     };
@@ -266,11 +268,6 @@ fn manage_subscriptions(config: &Config, engine: &Arc<Engine>) {
     let Some(shopify) = engine.shopify().cloned() else {
         return;
     };
-    let topics: Vec<&'static str> = crate::webhooks::TOPICS
-        .iter()
-        .filter(|(_, flow)| wiring::enabled_flows(config).iter().any(|f| f == flow))
-        .map(|(topic, _)| *topic)
-        .collect();
     if topics.is_empty() {
         return;
     }
