@@ -42,6 +42,7 @@ pub fn engine_config(config: &Config) -> EngineConfig {
             backoff: Backoff::new(d.restart_backoff, d.restart_backoff_max),
         },
         shopify: config.shopify.as_ref().map(shopify_client),
+        endpoints: Vec::new(),
     }
 }
 

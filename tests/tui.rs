@@ -91,6 +91,8 @@ fn item(id: u64, flow: &str, state: ItemState, key: &str, error: Option<&str>) -
         due_at: NOW,
         last_error: error.map(str::to_string),
         dedupe_key: None,
+        flow_resolves: false,
+        resolving: false,
     }
 }
 

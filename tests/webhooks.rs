@@ -41,6 +41,7 @@ async fn start() -> Harness {
         flows: Vec::new(),
         policy: RestartPolicy::default(),
         shopify: None,
+        endpoints: Vec::new(),
     })
     .await
     .unwrap();
