@@ -21,6 +21,7 @@ pub mod item;
 pub mod messages;
 pub mod rate_limiter;
 pub mod retry;
+pub mod rules;
 pub mod shopify;
 pub mod signature;
 pub mod store;
