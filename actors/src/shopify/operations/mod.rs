@@ -19,7 +19,7 @@ use serde::{Deserialize, Deserializer};
 
 pub use inventory::{InventoryLevels, InventorySetQuantities};
 pub use locations::Locations;
-pub use orders::{Order, Orders};
+pub use orders::{Order, OrderChecks, OrderVersions, Orders};
 pub use variants::ProductVariantsBySku;
 pub use webhooks::{WebhookSubscriptionCreate, WebhookSubscriptions};
 
@@ -48,9 +48,11 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
     const fn doc<O: Operation>() -> (&'static str, &'static str) {
         (O::NAME, O::DOCUMENT)
     }
-    static DOCUMENTS: [(&str, &str); 8] = [
+    static DOCUMENTS: [(&str, &str); 10] = [
         doc::<Orders>(),
         doc::<Order>(),
+        doc::<OrderChecks>(),
+        doc::<OrderVersions>(),
         doc::<ProductVariantsBySku>(),
         doc::<InventoryLevels>(),
         doc::<Locations>(),
