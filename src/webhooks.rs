@@ -182,7 +182,10 @@ impl WebhookIntake {
                 .await;
         };
         let key = parsed.as_ref().ok().map(business_key).unwrap_or_default();
-        let item = NewItem::new(flow, topic, key, body.to_vec());
+        let mut item = NewItem::new(flow, topic, key, body.to_vec());
+        if let Some(version) = parsed.as_ref().ok().and_then(|v| order_version(topic, v)) {
+            item = item.dedupe(version);
+        }
         self.store(item, headers, shop, parsed.err()).await
     }
 
@@ -200,7 +203,10 @@ impl WebhookIntake {
             .map(str::to_string)
             // Without a delivery id, the body itself identifies a redelivery.
             .unwrap_or_else(|| format!("sha256:{}", signature::fingerprint(&item.payload)));
-        let mut item = item.dedupe(format!("webhook:{shop}:{delivery}"));
+        let mut item = match item.dedupe_key {
+            Some(_) => item,
+            None => item.dedupe(format!("webhook:{shop}:{delivery}")),
+        };
         if let Some(e) = &malformed {
             item = item.held(format!(
                 "{topic} webhook from {shop} is not valid JSON ({e}); the raw body is kept"
@@ -260,6 +266,24 @@ impl WebhookIntake {
             );
         }
     }
+}
+
+/// One version of an order is one item, whichever webhook (or poll) brought it: `orders/create`
+/// and `orders/updated` for the same change, and redeliveries, are stored once.
+fn order_version(topic: &str, v: &serde_json::Value) -> Option<String> {
+    const ORDER_PAYLOADS: [&str; 5] = [
+        "orders/create",
+        "orders/updated",
+        "orders/cancelled",
+        "orders/paid",
+        "orders/fulfilled",
+    ];
+    if !ORDER_PAYLOADS.contains(&topic) {
+        return None;
+    }
+    let id = v.get("id")?.as_u64()?;
+    let at = xconnector_actors::rules::parse_time(v.get("updated_at")?.as_str()?)?;
+    Some(xconnector_actors::order_book::version_key(id, at))
 }
 
 /// What an operator searches by: an order's name (`#1001`), else the resource's id.

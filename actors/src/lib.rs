@@ -19,6 +19,7 @@ pub mod flows;
 pub mod http_client;
 pub mod item;
 pub mod messages;
+pub mod order_book;
 pub mod rate_limiter;
 pub mod retry;
 pub mod rules;

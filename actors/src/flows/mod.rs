@@ -3,7 +3,9 @@
 //! when it has capacity, processes up to `concurrency` of them at once, applies the one retry
 //! policy to the outcome, and records the result in the store before taking more.
 
+pub mod exceptions;
 pub mod log;
+pub mod orders;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
