@@ -518,6 +518,11 @@ pub struct SimulatorConfig {
     pub restore_rate: f64,
     pub traffic: TrafficConfig,
     pub faults: FaultsConfig,
+    /// Also run the simulated back office: one receiver per endpoint name at
+    /// `http://{back_office_listen}/{name}`, recording what it gets.
+    pub back_office: bool,
+    #[serde(deserialize_with = "addr::deserialize")]
+    pub back_office_listen: SocketAddr,
 }
 
 impl Default for SimulatorConfig {
@@ -540,6 +545,8 @@ impl Default for SimulatorConfig {
             restore_rate: 100.0,
             traffic: TrafficConfig::default(),
             faults: FaultsConfig::default(),
+            back_office: false,
+            back_office_listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 9100)),
         }
     }
 }
