@@ -1,6 +1,7 @@
 //! Turns the configuration into the engine's configuration: which flows run, with what settings.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use xconnector_actors::EngineConfig;
 use xconnector_actors::endpoints::{
@@ -8,12 +9,12 @@ use xconnector_actors::endpoints::{
     HttpSpec,
 };
 use xconnector_actors::flows::exceptions::ExceptionsFlow;
-use xconnector_actors::flows::orders::{EXCEPTIONS_FLOW, OrdersFlow, Reconcile};
-use xconnector_actors::order_book::OrderBook;
-use xconnector_actors::rules::{AddressRule, FraudRule, PaymentRule, RiskLevel, Rules, StockRule};
 use xconnector_actors::flows::log::LogFlow;
+use xconnector_actors::flows::orders::{EXCEPTIONS_FLOW, OrdersFlow, Reconcile};
 use xconnector_actors::flows::{FlowSettings, FlowSpec};
+use xconnector_actors::order_book::OrderBook;
 use xconnector_actors::retry::Backoff;
+use xconnector_actors::rules::{AddressRule, FraudRule, PaymentRule, RiskLevel, Rules, StockRule};
 use xconnector_actors::shopify::{AccessToken, ShopifyClientConfig};
 use xconnector_actors::supervisor::RestartPolicy;
 
@@ -55,6 +56,10 @@ pub fn engine_config(config: &Config) -> EngineConfig {
     }
 }
 
+/// Retries of a delivery: a receiver back from an outage sees its backlog within a minute
+/// (its circuit breaker keeps a dead one from being hammered meanwhile).
+const DELIVERY_BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+
 /// The orders flow and, with `[flows.exceptions]`, the exceptions flow that holds the orders
 /// breaking its rules. They share one order book.
 fn order_flows(config: &Config) -> Vec<FlowSpec> {
@@ -79,6 +84,7 @@ fn order_flows(config: &Config) -> Vec<FlowSpec> {
             concurrency: orders.concurrency as usize,
             lease: config.store.lease,
             max_attempts: orders.max_attempts,
+            backoff: DELIVERY_BACKOFF,
             ..FlowSettings::default()
         },
         OrdersFlow {
@@ -95,6 +101,7 @@ fn order_flows(config: &Config) -> Vec<FlowSpec> {
                 concurrency: ex.concurrency as usize,
                 lease: config.store.lease,
                 max_attempts: ex.max_attempts,
+                backoff: DELIVERY_BACKOFF,
                 ..FlowSettings::default()
             },
             ExceptionsFlow {

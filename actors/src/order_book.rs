@@ -176,12 +176,7 @@ pub async fn close_exception(store: &StoreHandle, id: ItemId, why: &str) {
             }
             Ok(Some(_)) => {
                 let _ = store
-                    .operate(
-                        id,
-                        OperatorAction::Cancel,
-                        SYSTEM,
-                        Some(why.to_string()),
-                    )
+                    .operate(id, OperatorAction::Cancel, SYSTEM, Some(why.to_string()))
                     .await;
                 return;
             }

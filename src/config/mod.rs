@@ -30,8 +30,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use load::{load, parse};
 pub use secret::Secret;
 pub use types::{
-    ExceptionsFlowConfig,
-    Config, ControlConfig, DEFAULT_API_VERSION, DaemonConfig, EndpointConfig, FileEndpoint,
-    FileFormat, FlowsConfig, HttpEndpoint, LogConfig, LogFlowConfig, LogFormat, OrdersFlowConfig,
-    ServerConfig, ShopifyConfig, SimulatorConfig, StoreConfig,
+    Config, ControlConfig, DEFAULT_API_VERSION, DaemonConfig, EndpointConfig, ExceptionsFlowConfig,
+    FileEndpoint, FileFormat, FlowsConfig, HttpEndpoint, LogConfig, LogFlowConfig, LogFormat,
+    OrdersFlowConfig, ServerConfig, ShopifyConfig, SimulatorConfig, StoreConfig,
 };

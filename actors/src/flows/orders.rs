@@ -105,7 +105,10 @@ impl Flow for OrdersFlow {
         };
         match self.reconcile(reconcile, shopify, ctx).await {
             Ok(0) => debug!("reconciliation: every order version is known"),
-            Ok(n) => info!(orders = n, "reconciliation found versions no webhook brought"),
+            Ok(n) => info!(
+                orders = n,
+                "reconciliation found versions no webhook brought"
+            ),
             Err(e) => warn!(error = %e, "reconciliation poll failed; next poll retries"),
         }
     }
@@ -139,8 +142,12 @@ impl OrdersFlow {
             if order.event == OrderEvent::Cancel {
                 // Never released: nothing to take back from the targets.
                 if let Some(held) = record.held.take() {
-                    order_book::close_exception(&ctx.store, held, "the order was cancelled in Shopify")
-                        .await;
+                    order_book::close_exception(
+                        &ctx.store,
+                        held,
+                        "the order was cancelled in Shopify",
+                    )
+                    .await;
                 }
                 record.withdrawn = true;
                 return Outcome::Done;
@@ -164,7 +171,10 @@ impl OrdersFlow {
                 order_book::close_exception(
                     &ctx.store,
                     held,
-                    &format!("superseded: a newer version (item {}) passed the rules and was released", item.item.id),
+                    &format!(
+                        "superseded: a newer version (item {}) passed the rules and was released",
+                        item.item.id
+                    ),
                 )
                 .await;
             }
@@ -183,7 +193,15 @@ impl OrdersFlow {
                 };
             }
         };
-        order_book::deliver(&ctx.endpoints, &self.targets, record, version.at, item, &body).await
+        order_book::deliver(
+            &ctx.endpoints,
+            &self.targets,
+            record,
+            version.at,
+            item,
+            &body,
+        )
+        .await
     }
 
     async fn hold(
@@ -210,9 +228,14 @@ impl OrdersFlow {
                 };
             }
         };
-        let new = NewItem::new(EXCEPTIONS_FLOW, rules.join("+"), order.name.clone(), payload)
-            .dedupe(format!("held:{}", version_key(order.legacy_id, version.at)))
-            .resolved_by_flow();
+        let new = NewItem::new(
+            EXCEPTIONS_FLOW,
+            rules.join("+"),
+            order.name.clone(),
+            payload,
+        )
+        .dedupe(format!("held:{}", version_key(order.legacy_id, version.at)))
+        .resolved_by_flow();
         let id = match ctx.store.enqueue(vec![new]).await {
             Ok(out) => match out.first() {
                 Some(e) => e.id,

@@ -43,8 +43,8 @@ use super::operations::inventory::{
 };
 use super::operations::locations::{Location, LocationsVariables};
 use super::operations::orders::{
-    CheckedOrder, LINE_ITEMS, MAX_ORDER_LINES, OrderChecksVariables, OrderVariables,
-    OrderVersion, OrderVersionsVariables, OrdersVariables, ShopifyOrder, updated_since_query,
+    CheckedOrder, LINE_ITEMS, MAX_ORDER_LINES, OrderChecksVariables, OrderVariables, OrderVersion,
+    OrderVersionsVariables, OrdersVariables, ShopifyOrder, updated_since_query,
 };
 use super::operations::variants::{
     SKUS_PER_QUERY, VariantBySku, VariantsBySkuVariables, sku_query,
@@ -54,9 +54,8 @@ use super::operations::webhooks::{
     WebhookSubscriptionsVariables, WebhookTopic,
 };
 use super::operations::{
-    Connection, InventoryLevels, InventorySetQuantities, Locations, Operation, Order,
-    OrderChecks, OrderVersions, Orders,
-    ProductVariantsBySku, WebhookSubscriptionCreate, WebhookSubscriptions,
+    Connection, InventoryLevels, InventorySetQuantities, Locations, Operation, Order, OrderChecks,
+    OrderVersions, Orders, ProductVariantsBySku, WebhookSubscriptionCreate, WebhookSubscriptions,
 };
 use super::transport::Transport;
 use crate::messages::ShopifyMsg;
