@@ -373,7 +373,7 @@ impl Default for OrdersFlowConfig {
             targets: Vec::new(),
             reconcile_every: Duration::from_secs(300),
             reconcile_overlap: Duration::from_secs(60),
-            concurrency: 32,
+            concurrency: 256,
             max_attempts: 25,
         }
     }

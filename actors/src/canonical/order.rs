@@ -216,10 +216,12 @@ fn gid(kind: &str, id: u64) -> String {
 /// Builds the canonical order from a REST webhook body. `topic` decides the event:
 /// `orders/cancelled` (or a cancelled order) is a cancellation.
 pub fn from_rest(topic: &str, body: &[u8]) -> Result<Order, OrderParseError> {
-    let raw: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| OrderParseError::Json(e.to_string()))?;
-    let o: RestOrder =
-        serde_json::from_value(raw).map_err(|e| OrderParseError::Shape(e.to_string()))?;
+    let o: RestOrder = serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            OrderParseError::Json(e.to_string())
+        }
+        _ => OrderParseError::Shape(e.to_string()),
+    })?;
     let zero = || "0.00".to_string();
     let cancelled = topic == "orders/cancelled" || o.cancelled_at.is_some();
     let blank = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
