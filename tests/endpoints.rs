@@ -6,8 +6,8 @@ use std::time::Duration;
 use ractor::Actor;
 use xconnector::sim::backoffice::{BackOffice, Mode};
 use xconnector_actors::endpoints::{
-    BreakerSettings, EndpointKind, EndpointSpec, EndpointsActor, EndpointsHandle, FileFormat,
-    FileSpec, Health, HttpSpec,
+    BreakerSettings, EndpointKind, EndpointSpec, EndpointsActor, EndpointsArgs, EndpointsHandle,
+    FileFormat, FileSpec, Health, HttpSpec,
 };
 use xconnector_actors::flows::Outcome;
 use xconnector_actors::signature::delivery_signature;
@@ -38,7 +38,8 @@ async fn endpoints(specs: Vec<EndpointSpec>) -> EndpointsHandle {
         "endpoints-test-{}",
         N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
-    Actor::spawn(Some(name.clone()), EndpointsActor, specs)
+    let args = EndpointsArgs { specs, store: None };
+    Actor::spawn(Some(name.clone()), EndpointsActor, args)
         .await
         .unwrap();
     EndpointsHandle::named(name)

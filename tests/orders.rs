@@ -336,7 +336,7 @@ async fn a_thousand_orders_reach_their_targets_once_and_bad_ones_only_their_team
     let mut traffic = Traffic::new(3, 0.1);
     let mut placed = place(&rig, &mut traffic, 400);
     until("the ERP to get orders while the WMS is down", || async {
-        (rig.office.received("erp").len() > 100).then_some(())
+        (rig.office.received("erp").len() > 50).then_some(())
     })
     .await;
     assert!(rig.office.received("wms").is_empty());

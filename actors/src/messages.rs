@@ -46,6 +46,12 @@ pub enum StoreMsg {
         flow: String,
         reply: Reply<usize>,
     },
+    /// Makes retrying items whose last error starts with `prefix` due now (see
+    /// `ItemDb::wake`); replies with how many flows got due work.
+    Wake {
+        prefix: String,
+        reply: Reply<usize>,
+    },
     Get(ItemId, Reply<Option<(Item, Vec<u8>)>>),
     History(ItemId, Reply<Vec<HistoryEntry>>),
     List {

@@ -19,7 +19,7 @@ use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SpawnErr, 
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{error, info, warn};
 
-use crate::endpoints::{EndpointSpec, EndpointsActor, EndpointsHandle};
+use crate::endpoints::{EndpointSpec, EndpointsActor, EndpointsArgs, EndpointsHandle};
 use crate::flows::{FlowSpec, Reach};
 use crate::messages::{
     EndpointMsg, FlowMsg, RateLimiterMsg, ShopifyMsg, ShutdownReport, StoreMsg, SupervisorMsg,
@@ -178,9 +178,10 @@ impl Actor for Supervisor {
         children.insert(store_actor.get_id(), Child::Store);
         let instance = INSTANCE.fetch_add(1, Ordering::Relaxed);
         let endpoints = EndpointsHandle::named(format!("xc{instance}:endpoints"));
-        let endpoints_actor = spawn_endpoints(&endpoints, &args.endpoints, myself.get_cell())
-            .await
-            .map_err(|e| format!("endpoints: {}", startup_error(&e)))?;
+        let endpoints_actor =
+            spawn_endpoints(&endpoints, &args.endpoints, &store, myself.get_cell())
+                .await
+                .map_err(|e| format!("endpoints: {}", startup_error(&e)))?;
         children.insert(endpoints_actor.get_id(), Child::Endpoints);
         let mut shopify = None;
         if let Some(config) = args.shopify {
@@ -401,11 +402,15 @@ fn give_up(st: &mut SupervisorState, reason: String) {
 async fn spawn_endpoints(
     handle: &EndpointsHandle,
     specs: &[EndpointSpec],
+    store: &StoreHandle,
     supervisor: ActorCell,
 ) -> Result<ActorRef<EndpointMsg>, SpawnErr> {
     let name = handle.name().to_string();
-    let (actor, _) =
-        Actor::spawn_linked(Some(name), EndpointsActor, specs.to_vec(), supervisor).await?;
+    let args = EndpointsArgs {
+        specs: specs.to_vec(),
+        store: Some(store.clone()),
+    };
+    let (actor, _) = Actor::spawn_linked(Some(name), EndpointsActor, args, supervisor).await?;
     Ok(actor)
 }
 
@@ -433,12 +438,17 @@ async fn restart(myself: &ActorRef<SupervisorMsg>, st: &mut SupervisorState, lab
             (actor.get_id(), Child::Telemetry)
         })
     } else if label == "endpoints" {
-        spawn_endpoints(&st.endpoints, &st.endpoint_specs, myself.get_cell())
-            .await
-            .map(|actor| {
-                st.endpoints_actor = Some(actor.clone());
-                (actor.get_id(), Child::Endpoints)
-            })
+        spawn_endpoints(
+            &st.endpoints,
+            &st.endpoint_specs,
+            &st.store,
+            myself.get_cell(),
+        )
+        .await
+        .map(|actor| {
+            st.endpoints_actor = Some(actor.clone());
+            (actor.get_id(), Child::Endpoints)
+        })
     } else if let (Some(slot), "rate_limiter") = (st.shopify.as_mut(), label.as_str()) {
         slot.spawn_limiter(myself.get_cell())
             .await

@@ -359,6 +359,37 @@ fn a_resolve_the_flow_carries_out_comes_back_to_the_flow_and_ends_resolved() {
 }
 
 #[test]
+fn waking_an_endpoint_makes_only_the_deliveries_waiting_for_it_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = ItemDb::open(dir.path()).unwrap();
+    let items = (0..3)
+        .map(|n| NewItem::new("orders", "orders/create", format!("#{n}"), vec![]))
+        .collect();
+    db.enqueue(items, 10).unwrap();
+    let claimed = db.claim("orders", 10, LEASE, 20).unwrap();
+    for (c, error) in claimed
+        .iter()
+        .zip(["wms: HTTP 503", "erp: HTTP 503", "wms: circuit open"])
+    {
+        let retry = Completion::Retry {
+            at: 1_000_000,
+            error: error.into(),
+        };
+        db.complete(c.item.id, c.attempt(), retry, 30).unwrap();
+    }
+    assert!(db.claim("orders", 10, LEASE, 40).unwrap().is_empty());
+    assert_eq!(db.wake("wms:", 50).unwrap(), ["orders"]);
+    let due: Vec<String> = db
+        .claim("orders", 10, LEASE, 60)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.item.key)
+        .collect();
+    assert_eq!(due, ["#0", "#2"]);
+    assert!(db.wake("wms:", 70).unwrap().is_empty());
+}
+
+#[test]
 fn a_store_of_another_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     {

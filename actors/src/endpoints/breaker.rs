@@ -18,7 +18,9 @@ impl Default for BreakerSettings {
         BreakerSettings {
             threshold: 5,
             cooldown: Duration::from_secs(10),
-            max_cooldown: Duration::from_secs(300),
+            // A dead endpoint is probed at least once a minute: when it is back, the probe's
+            // success wakes every delivery waiting for it.
+            max_cooldown: Duration::from_secs(60),
         }
     }
 }

@@ -25,6 +25,8 @@ use file::FileSink;
 use crate::flows::Outcome;
 use crate::item::{Millis, now_ms};
 use crate::messages::EndpointMsg;
+use crate::store::StoreHandle;
+use tracing::{info, warn};
 
 #[derive(Clone)]
 pub struct HttpSpec {
@@ -114,17 +116,25 @@ struct Endpoint {
 pub struct EndpointsState {
     endpoints: BTreeMap<String, Endpoint>,
     client: reqwest::Client,
+    store: Option<StoreHandle>,
+}
+
+pub struct EndpointsArgs {
+    pub specs: Vec<EndpointSpec>,
+    /// Told when an endpoint that was failing answers again, so that the deliveries waiting
+    /// out their backoff for it go now.
+    pub store: Option<StoreHandle>,
 }
 
 impl Actor for EndpointsActor {
     type Msg = EndpointMsg;
     type State = EndpointsState;
-    type Arguments = Vec<EndpointSpec>;
+    type Arguments = EndpointsArgs;
 
     async fn pre_start(
         &self,
         _myself: ActorRef<EndpointMsg>,
-        specs: Vec<EndpointSpec>,
+        EndpointsArgs { specs, store }: EndpointsArgs,
     ) -> Result<EndpointsState, ActorProcessingErr> {
         let client = crate::http_client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -161,7 +171,11 @@ impl Actor for EndpointsActor {
                 )
             })
             .collect();
-        Ok(EndpointsState { endpoints, client })
+        Ok(EndpointsState {
+            endpoints,
+            client,
+            store,
+        })
     }
 
     async fn handle(
@@ -230,7 +244,19 @@ impl Actor for EndpointsActor {
                         Outcome::Exception { .. } => ep.status.rejected += 1,
                     }
                     ep.breaker.record(Instant::now(), up);
+                    let was = ep.status.health;
                     ep.status.health = ep.breaker.health();
+                    if was != Health::Up && ep.status.health == Health::Up {
+                        info!(%endpoint, "endpoint answers again; its waiting deliveries go now");
+                        if let Some(store) = st.store.clone() {
+                            let prefix = format!("{endpoint}:");
+                            tokio::spawn(async move {
+                                if let Err(e) = store.wake(&prefix).await {
+                                    warn!(error = %e, "cannot wake the deliveries waiting for an endpoint");
+                                }
+                            });
+                        }
+                    }
                 }
             }
             EndpointMsg::Status(reply) => {

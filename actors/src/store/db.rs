@@ -352,6 +352,43 @@ impl ItemDb {
         Ok(item)
     }
 
+    /// Makes every retrying item (of any flow) whose last error starts with `prefix` due now:
+    /// what it was waiting for (an endpoint, named in its errors as `name: …`) is back, so
+    /// waiting out the backoff would only delay it. Returns the flows that got due work.
+    pub fn wake(&mut self, prefix: &str, now: Millis) -> Result<Vec<String>, StoreError> {
+        let mut woken = Vec::new();
+        let mut batch = self.db.batch();
+        for flow in self.flows() {
+            let mut any = false;
+            for id in self.ids_in_state(&flow, ItemState::Retrying, None, usize::MAX)? {
+                let mut item = self.load(id)?;
+                let waiting = item.due_at > now
+                    && item
+                        .last_error
+                        .as_deref()
+                        .is_some_and(|e| e.starts_with(prefix));
+                if waiting {
+                    let note = format!("{} is reachable again", prefix.trim_end_matches(':'));
+                    self.transition(
+                        &mut batch,
+                        &mut item,
+                        Some(ItemState::Retrying),
+                        ItemState::Retrying,
+                        now,
+                        now,
+                        Some(note),
+                    )?;
+                    any = true;
+                }
+            }
+            if any {
+                woken.push(flow);
+            }
+        }
+        self.commit(batch)?;
+        Ok(woken)
+    }
+
     /// Makes every in-flight item of `flow` due now: its holder is gone (crashed and restarted),
     /// so waiting for the lease to expire would only delay the retry.
     pub fn release(&mut self, flow: &str, now: Millis) -> Result<usize, StoreError> {

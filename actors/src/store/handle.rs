@@ -102,6 +102,12 @@ impl StoreHandle {
             .await
     }
 
+    /// Makes retrying items whose last error starts with `prefix` due now.
+    pub async fn wake(&self, prefix: &str) -> Result<usize, StoreError> {
+        let prefix = prefix.to_string();
+        self.request(|reply| StoreMsg::Wake { prefix, reply }).await
+    }
+
     pub async fn get(&self, id: ItemId) -> Result<Option<(Item, Vec<u8>)>, StoreError> {
         self.request(|reply| StoreMsg::Get(id, reply)).await
     }

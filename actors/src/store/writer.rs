@@ -239,6 +239,13 @@ impl Writer {
                 nudge.insert(flow);
                 done!(reply, result, true)
             }
+            StoreMsg::Wake { prefix, reply } => {
+                let result = db.wake(&prefix, now);
+                if let Ok(flows) = &result {
+                    nudge.extend(flows.iter().cloned());
+                }
+                done!(reply, result.map(|f| f.len()), true)
+            }
             StoreMsg::Get(id, reply) => done!(reply, db.get(id), false),
             StoreMsg::History(id, reply) => done!(reply, db.history(id), false),
             StoreMsg::List {
