@@ -190,6 +190,10 @@ pub struct App {
     /// Items finished per update, per flow: the sparklines.
     pub rates: BTreeMap<String, VecDeque<u64>>,
     last_done: BTreeMap<String, u64>,
+    /// Items accepted per flow per status poll (items are never deleted, so the change in a
+    /// flow's total count is what came in), newest last.
+    pub rates_in: BTreeMap<String, VecDeque<u64>>,
+    last_total: BTreeMap<String, u64>,
     pub flow_selected: usize,
     pub items: ItemList,
     pub exceptions: ItemList,
@@ -223,6 +227,8 @@ impl App {
             status: None,
             rates: BTreeMap::new(),
             last_done: BTreeMap::new(),
+            rates_in: BTreeMap::new(),
+            last_total: BTreeMap::new(),
             flow_selected: 0,
             items: ItemList::default(),
             exceptions,
@@ -647,6 +653,13 @@ impl App {
                     let before = self.last_done.insert(f.name.clone(), done);
                     let samples = self.rates.entry(f.name.clone()).or_default();
                     samples.push_back(before.map(|b| done.saturating_sub(b)).unwrap_or(0));
+                    while samples.len() > HISTORY {
+                        samples.pop_front();
+                    }
+                    let total: u64 = f.counts.values().sum();
+                    let before = self.last_total.insert(f.name.clone(), total);
+                    let samples = self.rates_in.entry(f.name.clone()).or_default();
+                    samples.push_back(before.map(|b| total.saturating_sub(b)).unwrap_or(0));
                     while samples.len() > HISTORY {
                         samples.pop_front();
                     }

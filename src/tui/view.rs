@@ -163,14 +163,14 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, now: Millis, t: Theme
     let header = Row::new([
         "FLOW",
         "STATE",
-        "DONE/s",
+        "IN/OUT/s",
         "TREND",
         "WAITING",
         "OLDEST",
         "IN FLIGHT",
         "EXCEPT",
         "DONE",
-        "RESTARTS",
+        "RESTART",
     ])
     .style(t.head());
     let rows: Vec<Row> = status
@@ -184,6 +184,12 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, now: Millis, t: Theme
                 .map(|v| v.iter().copied().collect())
                 .unwrap_or_default();
             let rate = samples.last().copied().unwrap_or(0) * 2;
+            let rate_in = app
+                .rates_in
+                .get(&f.name)
+                .and_then(|v| v.back().copied())
+                .unwrap_or(0)
+                * 2;
             let restarts = status
                 .restarts
                 .get(&format!("flow:{}", f.name))
@@ -202,7 +208,7 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, now: Millis, t: Theme
             Row::new(vec![
                 Span::raw(f.name.clone()),
                 Span::styled(state, style),
-                Span::raw(rate.to_string()),
+                Span::raw(format!("{rate_in}/{rate}")),
                 Span::raw(sparkline(&samples, trend)),
                 Span::raw((n("pending") + n("retrying")).to_string()),
                 Span::raw(
@@ -227,14 +233,14 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, now: Millis, t: Theme
     let widths = [
         Constraint::Length(12),
         Constraint::Length(8),
-        Constraint::Length(6),
+        Constraint::Length(9),
         Constraint::Length(trend as u16),
         Constraint::Length(7),
         Constraint::Length(6),
         Constraint::Length(9),
         Constraint::Length(6),
-        Constraint::Length(8),
-        Constraint::Length(8),
+        Constraint::Length(7),
+        Constraint::Length(7),
     ];
     let mut state = TableState::default().with_selected(Some(app.flow_selected));
     let flows_height = status.flows.len() as u16 + 3;
