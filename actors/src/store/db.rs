@@ -57,6 +57,11 @@ pub struct ItemDb {
     /// The authoritative counts, mirrored to the `counts` keyspace in the same batch as the
     /// change, so that counting stays O(flows × states) with millions of items.
     counts_mem: BTreeMap<(String, ItemState), u64>,
+    /// Per flow, no live `due` entry is older than this. Claims scan from here rather than
+    /// from the head of the flow's range, where the entries of claimed items lie deleted:
+    /// fjall keeps those tombstones until compaction, and scanning them made every claim
+    /// slower as the day went on. Lowered by every due entry written; unknown (0) after open.
+    due_floor: BTreeMap<String, Millis>,
 }
 
 const NEXT_ID: &str = "next_id";
@@ -121,6 +126,7 @@ impl ItemDb {
             next_id,
             next_seq,
             counts_mem,
+            due_floor: BTreeMap::new(),
         })
     }
 
@@ -206,19 +212,28 @@ impl ItemDb {
         lease: Millis,
         now: Millis,
     ) -> Result<Vec<Claimed>, StoreError> {
-        let start = keys::flow_prefix(flow);
+        let floor = self.due_floor.get(flow).copied().unwrap_or(0);
+        let start = keys::due(flow, floor, ItemId(0));
         let end = keys::due(flow, now, ItemId(u64::MAX));
-        let due: Vec<ItemId> = self
+        let found: Vec<(Millis, ItemId)> = self
             .due
             .range(start..=end)
             .take(max)
             .map(|kv| {
                 let k = kv.key()?;
-                keys::split_due(&k)
-                    .map(|(_, id)| id)
-                    .ok_or_else(|| StoreError::Corrupt("bad due key".into()))
+                keys::split_due(&k).ok_or_else(|| StoreError::Corrupt("bad due key".into()))
             })
             .collect::<Result<_, StoreError>>()?;
+        // Everything before the last item taken is claimed now; with fewer than asked for,
+        // nothing due up to `now` is left. (Writes below lower the floor again as needed.)
+        let next_floor = if found.len() < max {
+            now
+        } else {
+            found.last().map_or(floor, |(at, _)| *at)
+        };
+        self.due_floor
+            .insert(flow.to_string(), next_floor.max(floor));
+        let due: Vec<ItemId> = found.into_iter().map(|(_, id)| id).collect();
         let mut batch = self.db.batch();
         let mut claimed = Vec::with_capacity(due.len());
         for id in due {
@@ -495,7 +510,10 @@ impl ItemDb {
 
     /// When the earliest waiting item of `flow` is due, if any.
     pub fn next_due(&self, flow: &str) -> Result<Option<Millis>, StoreError> {
-        match self.due.prefix(keys::flow_prefix(flow)).next() {
+        let floor = self.due_floor.get(flow).copied().unwrap_or(0);
+        let start = keys::due(flow, floor, ItemId(0));
+        let end = keys::due(flow, Millis::MAX, ItemId(u64::MAX));
+        match self.due.range(start..=end).next() {
             Some(kv) => Ok(keys::split_due(&kv.key()?).map(|(at, _)| at)),
             None => Ok(None),
         }
@@ -636,6 +654,9 @@ impl ItemDb {
         item.due_at = due_at;
         if is_due_state(to) {
             batch.insert(&self.due, keys::due(&item.flow, due_at, item.id), []);
+            if let Some(floor) = self.due_floor.get_mut(&item.flow) {
+                *floor = (*floor).min(due_at);
+            }
         }
         batch.insert(&self.states, keys::state(&item.flow, to, item.id), []);
         self.bump(batch, &item.flow, to, 1);
