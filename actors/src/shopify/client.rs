@@ -36,7 +36,9 @@ use tracing::{debug, warn};
 
 use super::ShopifyClientConfig;
 use super::error::ShopifyError;
+use super::gid::BulkOperationId;
 use super::gid::{InventoryItemId, OrderId};
+use super::operations::bulk::{BulkOperationState, BulkOperationVariables, RunQueryVariables};
 use super::operations::inventory::{
     AdjustmentGroup, InventoryItemLevels, InventoryLevelsVariables, MAX_BATCH, SetQuantitiesInput,
     SetQuantitiesVariables,
@@ -53,8 +55,9 @@ use super::operations::webhooks::{
     WebhookSubscriptionsVariables, WebhookTopic,
 };
 use super::operations::{
-    Connection, InventoryLevels, InventorySetQuantities, Locations, Operation, Order, Orders,
-    ProductVariantsBySku, WebhookSubscriptionCreate, WebhookSubscriptions,
+    BulkOperation, BulkOperationRunQuery, Connection, InventoryLevels, InventorySetQuantities,
+    Locations, Operation, Order, Orders, ProductVariantsBySku, WebhookSubscriptionCreate,
+    WebhookSubscriptions,
 };
 use super::transport::Transport;
 use crate::messages::ShopifyMsg;
@@ -479,6 +482,50 @@ impl ShopifyHandle {
                 "inventorySetQuantities returned neither a change nor userErrors".into(),
             )
         })
+    }
+
+    /// Starts a bulk query (`query` is the inner document, without `first`), returning its id.
+    /// Shopify meters only this mutation, not what the operation reads.
+    pub async fn start_bulk_query(
+        &self,
+        lane: Lane,
+        query: &str,
+    ) -> Result<BulkOperationId, ShopifyError> {
+        let variables = RunQueryVariables {
+            query: query.to_string(),
+            group_objects: false,
+        };
+        let payload = self
+            .run::<BulkOperationRunQuery>(lane, &variables)
+            .await?
+            .bulk_operation_run_query
+            .ok_or_else(|| {
+                ShopifyError::InvalidResponse("bulkOperationRunQuery returned null".into())
+            })?;
+        if !payload.user_errors.is_empty() {
+            return Err(ShopifyError::UserErrors {
+                operation: BulkOperationRunQuery::NAME,
+                errors: payload.user_errors,
+            });
+        }
+        payload.bulk_operation.map(|op| op.id).ok_or_else(|| {
+            ShopifyError::InvalidResponse(
+                "bulkOperationRunQuery returned neither an operation nor userErrors".into(),
+            )
+        })
+    }
+
+    /// A bulk operation's state (`None` if Shopify does not know the id).
+    pub async fn bulk_operation(
+        &self,
+        lane: Lane,
+        id: &BulkOperationId,
+    ) -> Result<Option<BulkOperationState>, ShopifyError> {
+        let variables = BulkOperationVariables { id: id.clone() };
+        Ok(self
+            .run::<BulkOperation>(lane, &variables)
+            .await?
+            .bulk_operation)
     }
 
     /// The app's webhook subscriptions to `topics` (all topics if empty).

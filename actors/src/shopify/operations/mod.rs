@@ -7,6 +7,7 @@
 //! its siblings, list it in [`all_documents`], and give [`crate::shopify::ShopifyHandle`] a
 //! method if flows call it often.
 
+pub mod bulk;
 pub mod inventory;
 pub mod locations;
 pub mod orders;
@@ -17,6 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
+pub use bulk::{BulkOperation, BulkOperationRunQuery};
 pub use inventory::{InventoryLevels, InventorySetQuantities};
 pub use locations::Locations;
 pub use orders::{Order, Orders};
@@ -48,7 +50,7 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
     const fn doc<O: Operation>() -> (&'static str, &'static str) {
         (O::NAME, O::DOCUMENT)
     }
-    static DOCUMENTS: [(&str, &str); 8] = [
+    static DOCUMENTS: [(&str, &str); 10] = [
         doc::<Orders>(),
         doc::<Order>(),
         doc::<ProductVariantsBySku>(),
@@ -57,6 +59,8 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
         doc::<InventorySetQuantities>(),
         doc::<WebhookSubscriptions>(),
         doc::<WebhookSubscriptionCreate>(),
+        doc::<BulkOperationRunQuery>(),
+        doc::<BulkOperation>(),
     ];
     &DOCUMENTS
 }
