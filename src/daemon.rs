@@ -75,6 +75,32 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ready: ready.clone(),
         webhooks,
     });
+    let app = match config.flows.inventory.as_ref().filter(|f| f.enabled) {
+        Some(inventory) => {
+            let tokens = config
+                .server
+                .api_tokens
+                .iter()
+                .map(|t| t.expose().to_string())
+                .collect();
+            let intake = crate::inventory_api::InventoryIntake::new(
+                tokens,
+                engine.store().clone(),
+                inventory.max_levels as usize,
+                ready.clone(),
+            );
+            if let Some(dir) = &inventory.watch_dir {
+                tokio::spawn(crate::inventory_drop::watch(
+                    dir.clone(),
+                    inventory.watch_every,
+                    engine.store().clone(),
+                    stop_http.subscribe(),
+                ));
+            }
+            app.merge(crate::inventory_api::router(Arc::new(intake)))
+        }
+        None => app,
+    };
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
