@@ -70,6 +70,7 @@ pub mod shop;
 pub mod stats;
 pub mod time;
 pub mod traffic;
+pub mod warehouse;
 pub mod webhooks;
 
 use std::net::SocketAddr;
