@@ -390,3 +390,64 @@ async fn refused_levels_and_unknown_skus_become_exceptions_the_rest_lands() {
     );
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_drop_with_bad_lines_reports_them_and_applies_the_good_ones() {
+    let (s, skus) = Setup::start(10, InventorySettings::default()).await;
+    let drop = tempfile::tempdir().unwrap();
+    for sub in ["done", "failed"] {
+        std::fs::create_dir_all(drop.path().join(sub)).unwrap();
+    }
+    let (main, other) = (s.location(0), s.location(1));
+    let text = format!(
+        "sku,location,available,as_of\n{a},{main},11\n{a},{other},-2\n{b},{other},13,2026-11-27T10:00:00Z\nonly-two,fields\n{c},{main},x\n",
+        a = skus[0],
+        b = skus[1],
+        c = skus[2],
+    );
+    // Written under a temporary name, as writers should: never read.
+    std::fs::write(drop.path().join("stock.csv.tmp"), &text).unwrap();
+    let mut seen = std::collections::HashMap::new();
+    xconnector::inventory_drop::scan(drop.path(), s.engine.store(), &mut seen).await;
+    xconnector::inventory_drop::scan(drop.path(), s.engine.store(), &mut seen).await;
+    assert!(drop.path().join("stock.csv.tmp").exists());
+    std::fs::rename(
+        drop.path().join("stock.csv.tmp"),
+        drop.path().join("stock.csv"),
+    )
+    .unwrap();
+    // First sight: not read yet (it could still be growing); the second scan takes it.
+    xconnector::inventory_drop::scan(drop.path(), s.engine.store(), &mut seen).await;
+    assert!(drop.path().join("stock.csv").exists());
+    xconnector::inventory_drop::scan(drop.path(), s.engine.store(), &mut seen).await;
+    assert!(!drop.path().join("stock.csv").exists());
+    s.settled().await;
+
+    let failed: Vec<_> = std::fs::read_dir(drop.path().join("failed"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    let report_name = failed.iter().find(|n| n.ends_with(".report.txt")).unwrap();
+    let report = std::fs::read_to_string(drop.path().join("failed").join(report_name)).unwrap();
+    for needle in [
+        "3 bad line(s); 2 good level(s) were applied",
+        "line 3: available: must not be negative, found -2",
+        "line 5: expected 3 or 4 fields",
+        "line 6: available: expected a whole number, found \"x\"",
+    ] {
+        assert!(
+            report.contains(needle),
+            "{needle:?} missing from:\n{report}"
+        );
+    }
+    let shop = s.shop_levels(&skus[..2]);
+    assert_eq!(shop[&(skus[0].clone(), main.clone())], 11);
+    assert_eq!(shop[&(skus[1].clone(), other.clone())], 13);
+    assert_eq!(
+        shop[&(skus[0].clone(), other.clone())],
+        0,
+        "the bad line changed nothing"
+    );
+    s.stop().await;
+}
