@@ -84,6 +84,11 @@ pub fn main() -> ExitCode {
                 what: BenchCommand::Store { dir, seconds },
             } => bench::store(dir, seconds).await.map(|()| ExitCode::SUCCESS),
             Command::Bench {
+                what: BenchCommand::Inventory { skus, scale },
+            } => bench::inventory(skus, scale)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::Bench {
                 what: BenchCommand::Shopify { seconds, scale },
             } => bench::shopify(seconds, scale)
                 .await
