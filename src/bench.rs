@@ -462,6 +462,13 @@ pub async fn shopify(seconds: f64, scale: f64) -> anyhow::Result<()> {
 pub async fn inventory(skus: usize, scale: f64) -> anyhow::Result<()> {
     use xconnector_actors::inventory::flow::InventorySettings;
 
+    // `RUST_LOG=info xconnector bench inventory` shows the flow's rounds.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     println!(
         "inventory benchmark: {skus} SKUs (unknown to xconnector) at 1 location, Standard plan (2000 points, 100 points/s), bucket clock x{scale}"
     );

@@ -335,6 +335,10 @@ struct Writer {
     /// SKUs the shop does not have falls back to lookups instead of re-reading the catalogue.
     last_warmup: Option<Instant>,
     ctx: Option<FlowContext>,
+    /// Levels written this round, and the `as_of` to record for each: recorded in one store
+    /// write at the end of the round (or when it stops), and only then are they settled, so a
+    /// done item always means its levels' `as_of` is on disk.
+    written: Vec<(String, Vec<u8>, Entry<SubId>)>,
 }
 
 impl Writer {
@@ -353,6 +357,7 @@ impl Writer {
             locations: None,
             last_warmup: None,
             ctx: None,
+            written: Vec::new(),
         }
     }
 
@@ -447,10 +452,11 @@ impl Writer {
         let started = Instant::now();
         let mut pending = entries;
         let mut stats = RoundStats::default();
-        if let Err(Abort(error)) = self
+        let result = self
             .write_all(&ctx, &shopify, &mut pending, &mut stats)
-            .await
-        {
+            .await;
+        self.record_written(&ctx).await;
+        if let Err(Abort(error)) = result {
             warn!(flow = FLOW, error = %error, left = pending.len(), "inventory round stopped; its levels will be retried");
             let how = Settle::Retry(error);
             for e in std::mem::take(&mut pending) {
@@ -468,6 +474,26 @@ impl Writer {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "inventory round done"
         );
+    }
+
+    /// Records the `as_of` of the levels written so far, then settles them (as retried if
+    /// the store cannot record it: rewriting the same values is harmless).
+    async fn record_written(&mut self, ctx: &FlowContext) {
+        let written = std::mem::take(&mut self.written);
+        if written.is_empty() {
+            return;
+        }
+        let pairs = written
+            .iter()
+            .map(|(k, v, _)| (k.clone(), v.clone()))
+            .collect();
+        let how = match ctx.store.set_mappings(NS_APPLIED, pairs).await {
+            Ok(()) => Settle::Done,
+            Err(e) => Settle::Retry(format!("written, but the store cannot record it: {e}")),
+        };
+        for (_, _, entry) in &written {
+            self.settle(entry, &how);
+        }
     }
 
     /// The round's stages. `pending` holds the entries not settled yet: on `Err` the caller
@@ -637,25 +663,15 @@ impl Writer {
             stats.calls += 1;
             match shopify.set_inventory(lane, input, &key).await {
                 Ok(_) => {
-                    let pairs: Vec<(String, Vec<u8>)> = batch
-                        .iter()
-                        .map(|w| {
-                            (
-                                applied_key(w.item, w.location),
-                                w.entry.level.as_of.to_be_bytes().to_vec(),
-                            )
-                        })
-                        .collect();
-                    if let Err(e) = ctx.store.set_mappings(NS_APPLIED, pairs).await {
-                        // Written to Shopify but not recorded: retrying rewrites the same
-                        // values, which is harmless.
-                        return Err(BatchAbort::Retry(format!("store: {e}"), batch));
-                    }
                     stats.written += batch.len();
-                    for w in &batch {
+                    for w in batch {
                         self.known
                             .insert((w.item, w.location), w.entry.level.available);
-                        self.settle(&w.entry, &Settle::Done);
+                        self.written.push((
+                            applied_key(w.item, w.location),
+                            w.entry.level.as_of.to_be_bytes().to_vec(),
+                            w.entry,
+                        ));
                     }
                     return Ok(());
                 }
@@ -1044,10 +1060,8 @@ impl Writer {
             let Ok(parsed) = serde_json::from_str::<SkuMapLine>(line) else {
                 continue;
             };
-            if let (Some(sku), Some(item)) = (parsed.sku, parsed.inventory_item) {
-                if !sku.is_empty() {
-                    pairs.push((sku, item.id.id()));
-                }
+            if let Some(sku) = parsed.sku.filter(|s| !s.is_empty()) {
+                pairs.push((sku, parsed.id.id()));
             }
         }
         for chunk in pairs.chunks(5_000) {

@@ -114,10 +114,9 @@ impl Operation for BulkOperation {
 
 /// One line of the SKU map's JSONL.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct SkuMapLine {
+    pub id: crate::shopify::gid::InventoryItemId,
     pub sku: Option<String>,
-    pub inventory_item: Option<super::Ref<crate::shopify::gid::InventoryItemId>>,
 }
 
 #[cfg(test)]
@@ -134,12 +133,10 @@ mod tests {
         let op = r.bulk_operation.unwrap();
         assert!(op.status.is_final());
         assert_eq!(op.id.id(), 9);
-        let line: SkuMapLine = serde_json::from_str(
-            r#"{"id":"gid://shopify/ProductVariant/1","sku":"A-1","inventoryItem":{"id":"gid://shopify/InventoryItem/2"}}"#,
-        )
-        .unwrap();
+        let line: SkuMapLine =
+            serde_json::from_str(r#"{"id":"gid://shopify/InventoryItem/2","sku":"A-1"}"#).unwrap();
         assert_eq!(line.sku.as_deref(), Some("A-1"));
-        assert_eq!(line.inventory_item.unwrap().id.id(), 2);
+        assert_eq!(line.id.id(), 2);
         assert!(!BulkStatus::Running.is_final());
     }
 }
