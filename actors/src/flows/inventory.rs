@@ -1056,13 +1056,21 @@ impl Writer {
             ))
         })?;
         let mut pairs = Vec::new();
+        let mut unreadable = 0usize;
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             let Ok(parsed) = serde_json::from_str::<SkuMapLine>(line) else {
+                unreadable += 1;
                 continue;
             };
             if let Some(sku) = parsed.sku.filter(|s| !s.is_empty()) {
                 pairs.push((sku, parsed.id.id()));
             }
+        }
+        if unreadable > 0 {
+            warn!(
+                flow = FLOW,
+                unreadable, "bulk result lines not understood; those SKUs are looked up instead"
+            );
         }
         for chunk in pairs.chunks(5_000) {
             let values = chunk

@@ -236,3 +236,107 @@ fn has_nested_connection(set: &SelectionSet) -> bool {
         Selection::FragmentSpread(_) => false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use serde_json::{Value, json};
+    use tokio::time::Instant;
+
+    use crate::sim::ShopHandle;
+    use crate::sim::bucket::{Bucket, BucketConfig};
+    use crate::sim::document::GraphqlRequest;
+    use crate::sim::graphql::Pipeline;
+    use crate::sim::seed::SeedSize;
+    use crate::sim::shop::Shop;
+    use crate::sim::stats::SimStats;
+
+    fn run(shop: &ShopHandle, query: &str, variables: Value) -> Value {
+        let bucket = Mutex::new(Bucket::new(BucketConfig::standard(), Instant::now()));
+        let stats = Mutex::new(SimStats::default());
+        let pipeline = Pipeline {
+            shop,
+            bucket: &bucket,
+            stats: &stats,
+        };
+        let out = pipeline.run(&GraphqlRequest {
+            query: query.into(),
+            variables: variables.as_object().cloned().unwrap_or_default(),
+            operation_name: None,
+        });
+        serde_json::to_value(out).unwrap()
+    }
+
+    const RUN: &str = "mutation R($q: String!) { bulkOperationRunQuery(query: $q, groupObjects: false) { bulkOperation { id status } userErrors { field message code } } }";
+
+    #[tokio::test]
+    async fn a_bulk_query_maps_every_inventory_item_in_jsonl() {
+        let size = SeedSize {
+            products: 100,
+            ..SeedSize::small()
+        };
+        let mut shop = Shop::seed(1, &size);
+        shop.bulk.base_url = Some("http://sim".into());
+        let items = shop.inventory_items.len();
+        assert!(items > 250, "pages must be crossed: {items}");
+        let shop = ShopHandle::new(shop);
+        let body = run(
+            &shop,
+            RUN,
+            json!({"q": xconnector_actors::shopify::operations::bulk::SKU_MAP_QUERY}),
+        );
+        let payload = &body["data"]["bulkOperationRunQuery"];
+        assert_eq!(payload["userErrors"], json!([]), "{body}");
+        assert_eq!(payload["bulkOperation"]["status"], "CREATED");
+        let id = payload["bulkOperation"]["id"].as_str().unwrap().to_string();
+        // What the bulk query read was not charged: only the mutation's 10.
+        assert_eq!(body["extensions"]["cost"]["actualQueryCost"], 10);
+        let body = run(
+            &shop,
+            "query B($id: ID!) { bulkOperation(id: $id) { id status objectCount url } }",
+            json!({"id": id}),
+        );
+        let op = &body["data"]["bulkOperation"];
+        assert_eq!(op["status"], "COMPLETED", "{body}");
+        assert_eq!(op["objectCount"], items.to_string());
+        let n: u64 = id.rsplit('/').next().unwrap().parse().unwrap();
+        assert_eq!(op["url"], format!("http://sim/bulk/{n}.jsonl"));
+        let result = shop.with(|s| s.bulk.ops[&n].result.clone());
+        let lines: Vec<Value> = result
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), items);
+        assert!(
+            lines[0]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("gid://shopify/InventoryItem/"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[0]["sku"].is_string());
+    }
+
+    #[tokio::test]
+    async fn bad_bulk_queries_are_user_errors() {
+        let shop = ShopHandle::new(Shop::seed(1, &SeedSize::small()));
+        for (query, needle) in [
+            ("{ shop { name } }", "exactly one top-level connection"),
+            ("{ inventoryItems { edges { node { bogus } } } }", "bogus"),
+            (
+                "{ products { edges { node { variants { edges { node { id } } } } } } }",
+                "without nested connections",
+            ),
+        ] {
+            let body = run(&shop, RUN, json!({ "q": query }));
+            let errors = &body["data"]["bulkOperationRunQuery"]["userErrors"];
+            assert!(
+                errors[0]["message"].as_str().unwrap().contains(needle),
+                "{query}: {body}"
+            );
+            assert_eq!(errors[0]["code"], "INVALID");
+        }
+    }
+}

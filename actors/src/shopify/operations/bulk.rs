@@ -8,9 +8,9 @@ use crate::shopify::error::UserError;
 use crate::shopify::gid::BulkOperationId;
 
 /// The bulk query that maps every SKU of the shop to its inventory item: one JSONL line per
-/// variant, `{"id": …, "sku": …, "inventoryItem": {"id": …}}`. Bulk queries take no `first`.
-pub const SKU_MAP_QUERY: &str =
-    "{ productVariants { edges { node { id sku inventoryItem { id } } } } }";
+/// inventory item, `{"id": …, "sku": …}` (the item carries its variant's SKU, so no nested
+/// object is needed). Bulk queries take no `first`.
+pub const SKU_MAP_QUERY: &str = "{ inventoryItems { edges { node { id sku } } } }";
 
 pub enum BulkOperationRunQuery {}
 
