@@ -435,15 +435,14 @@ impl<'de> Visitor<'de> for LevelsSeed<'_, '_> {
                     st.max_levels
                 ));
             }
-            if index < st.max_levels {
-                if let Some(level) = check_level(index, value, st.received_at, st.report) {
-                    // Once anything is wrong nothing is stored: stop keeping levels.
-                    if st.report.count == 0 {
-                        current.push(level);
-                        if current.len() == CHUNK_LEVELS {
-                            st.chunks.push(std::mem::take(&mut current));
-                        }
-                    }
+            if index < st.max_levels
+                && let Some(level) = check_level(index, value, st.received_at, st.report)
+                // Once anything is wrong nothing is stored: stop keeping levels.
+                && st.report.count == 0
+            {
+                current.push(level);
+                if current.len() == CHUNK_LEVELS {
+                    st.chunks.push(std::mem::take(&mut current));
                 }
             }
             index += 1;

@@ -116,7 +116,7 @@ fn bad_feeds_are_refused_entry_by_entry_and_good_ones_stored() {
     assert_eq!(status, 400, "{body}");
     let too_many = format!(
         r#"{{"source":"w","levels":[{}]}}"#,
-        vec![r#"{"sku":"A","location":"M","available":1}"#; 6].join(",")
+        [r#"{"sku":"A","location":"M","available":1}"#; 6].join(",")
     );
     let (status, body) = post(addr, Some("feed-token"), &too_many);
     assert_eq!(status, 400);

@@ -70,7 +70,7 @@ pub async fn run(shop: ShopHandle, spec: WarehouseSpec) {
     loop {
         tokio::time::sleep(spec.every).await;
         sent += 1;
-        let snapshot = spec.snapshot_every > 0 && sent % spec.snapshot_every == 0;
+        let snapshot = spec.snapshot_every > 0 && sent.is_multiple_of(spec.snapshot_every);
         let feed = shop.with(|shop| feed(shop, &mut rng, snapshot));
         let Some(feed) = feed else { continue };
         let levels = feed["levels"].as_array().map_or(0, Vec::len);

@@ -216,20 +216,19 @@ impl Flow for InventoryFlow {
             "inventory_items/update" => {
                 match serde_json::from_slice::<ItemWebhook>(&item.payload) {
                     Ok(ItemWebhook { id, sku: Some(sku) }) if !sku.is_empty() => {
-                        if self.settings.sku_cache {
-                            if let Err(e) = ctx
+                        if self.settings.sku_cache
+                            && let Err(e) = ctx
                                 .store
                                 .set_mappings(
                                     NS_SKU,
                                     vec![(sku.clone(), id.to_be_bytes().to_vec())],
                                 )
                                 .await
-                            {
-                                return Outcome::Retry {
-                                    error: format!("cannot record the SKU map: {e}"),
-                                    after: None,
-                                };
-                            }
+                        {
+                            return Outcome::Retry {
+                                error: format!("cannot record the SKU map: {e}"),
+                                after: None,
+                            };
                         }
                         self.send(WriterMsg::Sku { sku, item: id });
                         Outcome::Done
@@ -424,14 +423,12 @@ impl Writer {
                 }
                 None => false,
             };
-            if finished {
-                if let Some(sub) = self.subs.remove(waiter) {
-                    let outcome = match sub.outcome {
-                        Settle::Done => Outcome::Done,
-                        Settle::Retry(error) => Outcome::Retry { error, after: None },
-                    };
-                    let _ = sub.reply.send(outcome);
-                }
+            if finished && let Some(sub) = self.subs.remove(waiter) {
+                let outcome = match sub.outcome {
+                    Settle::Done => Outcome::Done,
+                    Settle::Retry(error) => Outcome::Retry { error, after: None },
+                };
+                let _ = sub.reply.send(outcome);
             }
         }
     }
