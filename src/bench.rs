@@ -100,6 +100,7 @@ async fn enqueue_run(
         flows: Vec::new(),
         policy: RestartPolicy::default(),
         shopify: None,
+        endpoints: Vec::new(),
     })
     .await?;
     let engine = Arc::new(engine);
@@ -121,6 +122,7 @@ async fn enqueue_run(
                     payload: body.to_vec(),
                     dedupe_key: None,
                     exception: None,
+                    flow_resolves: false,
                 };
                 let t = Instant::now();
                 store.enqueue(vec![item]).await?;
@@ -217,6 +219,7 @@ pub async fn tui(dir: Option<PathBuf>, items: u64, seconds: f64) -> anyhow::Resu
         flows: Vec::new(),
         policy: RestartPolicy::default(),
         shopify: None,
+        endpoints: Vec::new(),
     })
     .await?;
     let engine = Arc::new(engine);
@@ -389,6 +392,7 @@ pub async fn shopify(seconds: f64, scale: f64) -> anyhow::Result<()> {
         flows: Vec::new(),
         policy: RestartPolicy::default(),
         shopify: Some(client),
+        endpoints: Vec::new(),
     })
     .await?;
     let shopify = engine
@@ -575,6 +579,7 @@ async fn inventory_run(
     let (engine, _fatal) = Engine::start(EngineConfig {
         store_dir: dir.clone(),
         flows: vec![flow],
+        endpoints: Vec::new(),
         policy: RestartPolicy::default(),
         shopify: Some(client),
     })

@@ -170,6 +170,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
+    /// Orders end to end: signed Shopify-sized webhooks at fixed offered rates through the
+    /// intake, store and orders flow to one HTTP receiver; orders/s and p50/p99 latency.
+    Orders {
+        /// Offered webhook rates to measure, in orders per second.
+        #[arg(long, value_delimiter = ',', default_value = "500,1000,2000,3000")]
+        rates: Vec<u32>,
+        /// Seconds of offered load per rate.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -28,6 +28,7 @@ pub async fn store_writer(args: StoreWriter) -> anyhow::Result<()> {
         flows: Vec::new(),
         policy: RestartPolicy::default(),
         shopify: None,
+        endpoints: Vec::new(),
     })
     .await?;
     let next = Arc::new(AtomicU64::new(0));
@@ -49,6 +50,7 @@ pub async fn store_writer(args: StoreWriter) -> anyhow::Result<()> {
                     payload: vec![b'x'; args.payload],
                     dedupe_key: Some(key.clone()),
                     exception: None,
+                    flow_resolves: false,
                 };
                 let id = store.enqueue(vec![item]).await?[0].id;
                 println!("ack {key} {id}");

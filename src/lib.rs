@@ -9,6 +9,7 @@
 
 pub mod attached;
 pub mod bench;
+pub mod bench_orders;
 pub mod cli;
 pub mod config;
 pub mod control;
@@ -101,6 +102,11 @@ pub fn main() -> ExitCode {
                         seconds,
                     },
             } => bench::tui(dir, items, seconds)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                what: BenchCommand::Orders { rates, seconds },
+            } => bench_orders::orders(rates, seconds)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Debug {

@@ -165,7 +165,13 @@ impl WebhookIntake {
             info!(%shop, %topic, "webhook for a topic no flow consumes; acknowledged and dropped");
             return (StatusCode::OK, "ignored: unknown topic\n");
         }
-        let parsed = serde_json::from_slice::<serde_json::Value>(&body);
+        // Only the few top-level fields the intake needs are kept; the parse still checks that
+        // the whole body is JSON, without building a tree of a 20 KiB order.
+        let parsed = match serde_json::from_slice::<Head>(&body) {
+            // JSON, but not an object: nothing to name it by, still the flow's to judge.
+            Err(e) if e.classify() == serde_json::error::Category::Data => Ok(Head::default()),
+            other => other,
+        };
         let Some(flow) = flow else {
             if parsed.is_ok() {
                 self.stats.unrouted.fetch_add(1, Ordering::Relaxed);
@@ -182,7 +188,10 @@ impl WebhookIntake {
                 .await;
         };
         let key = parsed.as_ref().ok().map(business_key).unwrap_or_default();
-        let item = NewItem::new(flow, topic, key, body.to_vec());
+        let mut item = NewItem::new(flow, topic, key, body.to_vec());
+        if let Some(version) = parsed.as_ref().ok().and_then(|v| order_version(topic, v)) {
+            item = item.dedupe(version);
+        }
         self.store(item, headers, shop, parsed.err()).await
     }
 
@@ -200,7 +209,10 @@ impl WebhookIntake {
             .map(str::to_string)
             // Without a delivery id, the body itself identifies a redelivery.
             .unwrap_or_else(|| format!("sha256:{}", signature::fingerprint(&item.payload)));
-        let mut item = item.dedupe(format!("webhook:{shop}:{delivery}"));
+        let mut item = match item.dedupe_key {
+            Some(_) => item,
+            None => item.dedupe(format!("webhook:{shop}:{delivery}")),
+        };
         if let Some(e) = &malformed {
             item = item.held(format!(
                 "{topic} webhook from {shop} is not valid JSON ({e}); the raw body is kept"
@@ -262,10 +274,41 @@ impl WebhookIntake {
     }
 }
 
+/// The top-level fields of a payload that name what it is about.
+#[derive(Default, serde::Deserialize)]
+struct Head {
+    #[serde(default)]
+    name: Option<serde_json::Value>,
+    #[serde(default)]
+    admin_graphql_api_id: Option<serde_json::Value>,
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(default)]
+    updated_at: Option<serde_json::Value>,
+}
+
+/// One version of an order is one item, whichever webhook (or poll) brought it: `orders/create`
+/// and `orders/updated` for the same change, and redeliveries, are stored once.
+fn order_version(topic: &str, v: &Head) -> Option<String> {
+    const ORDER_PAYLOADS: [&str; 5] = [
+        "orders/create",
+        "orders/updated",
+        "orders/cancelled",
+        "orders/paid",
+        "orders/fulfilled",
+    ];
+    if !ORDER_PAYLOADS.contains(&topic) {
+        return None;
+    }
+    let id = v.id.as_ref()?.as_u64()?;
+    let at = xconnector_actors::rules::parse_time(v.updated_at.as_ref()?.as_str()?)?;
+    Some(xconnector_actors::order_book::version_key(id, at))
+}
+
 /// What an operator searches by: an order's name (`#1001`), else the resource's id.
-fn business_key(v: &serde_json::Value) -> String {
-    for field in ["name", "admin_graphql_api_id", "id"] {
-        match v.get(field) {
+fn business_key(v: &Head) -> String {
+    for field in [&v.name, &v.admin_graphql_api_id, &v.id] {
+        match field {
             Some(serde_json::Value::String(s)) if !s.is_empty() => return s.clone(),
             Some(serde_json::Value::Number(n)) => return n.to_string(),
             _ => {}

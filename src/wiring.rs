@@ -1,14 +1,24 @@
 //! Turns the configuration into the engine's configuration: which flows run, with what settings.
 
-use tracing::warn;
+use std::sync::Arc;
+use std::time::Duration;
+
 use xconnector_actors::EngineConfig;
+use xconnector_actors::endpoints::{
+    BreakerSettings, EndpointKind, EndpointSpec, FileFormat as EndpointFileFormat, FileSpec,
+    HttpSpec,
+};
+use xconnector_actors::flows::exceptions::ExceptionsFlow;
 use xconnector_actors::flows::log::LogFlow;
+use xconnector_actors::flows::orders::{EXCEPTIONS_FLOW, OrdersFlow, Reconcile};
 use xconnector_actors::flows::{FlowSettings, FlowSpec};
+use xconnector_actors::order_book::OrderBook;
 use xconnector_actors::retry::Backoff;
+use xconnector_actors::rules::{AddressRule, FraudRule, PaymentRule, RiskLevel, Rules, StockRule};
 use xconnector_actors::shopify::{AccessToken, ShopifyClientConfig};
 use xconnector_actors::supervisor::RestartPolicy;
 
-use crate::config::{Config, ShopifyConfig};
+use crate::config::{Config, EndpointConfig, ExceptionsFlowConfig, FileFormat, ShopifyConfig};
 
 pub fn engine_config(config: &Config) -> EngineConfig {
     let mut flows = Vec::new();
@@ -30,11 +40,7 @@ pub fn engine_config(config: &Config) -> EngineConfig {
     if let Some(inventory) = config.flows.inventory.as_ref().filter(|f| f.enabled) {
         flows.push(inventory_flow(inventory));
     }
-    if config.flows.orders.as_ref().is_some_and(|f| f.enabled) {
-        warn!(
-            "flows.orders is configured, but this build has no orders flow yet; it is not started"
-        );
-    }
+    flows.extend(order_flows(config));
     let d = &config.daemon;
     EngineConfig {
         store_dir: config.store.dir.clone(),
@@ -45,6 +51,143 @@ pub fn engine_config(config: &Config) -> EngineConfig {
             backoff: Backoff::new(d.restart_backoff, d.restart_backoff_max),
         },
         shopify: config.shopify.as_ref().map(shopify_client),
+        endpoints: config
+            .endpoints
+            .iter()
+            .map(|(name, e)| endpoint_spec(name, e))
+            .collect(),
+    }
+}
+
+/// Retries of a delivery: a receiver back from an outage sees its backlog within a minute
+/// (its circuit breaker keeps a dead one from being hammered meanwhile).
+const DELIVERY_BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+
+/// The orders flow and, with `[flows.exceptions]`, the exceptions flow that holds the orders
+/// breaking its rules. They share one order book.
+fn order_flows(config: &Config) -> Vec<FlowSpec> {
+    let Some(orders) = config.flows.orders.as_ref().filter(|f| f.enabled) else {
+        return Vec::new();
+    };
+    let book = Arc::new(OrderBook::default());
+    let rules = config
+        .flows
+        .exceptions
+        .as_ref()
+        .filter(|e| e.enabled)
+        .map(|e| Arc::new(rules(e)));
+    let reconcile = config.shopify.as_ref().map(|s| Reconcile {
+        every: orders.reconcile_every,
+        overlap: orders.reconcile_overlap,
+        shop: s.shop_domain.clone(),
+    });
+    let mut specs = vec![FlowSpec::new(
+        "orders",
+        FlowSettings {
+            concurrency: orders.concurrency as usize,
+            lease: config.store.lease,
+            max_attempts: orders.max_attempts,
+            backoff: DELIVERY_BACKOFF,
+            ..FlowSettings::default()
+        },
+        OrdersFlow {
+            targets: orders.targets.clone(),
+            rules: rules.clone(),
+            book: book.clone(),
+            reconcile,
+        },
+    )];
+    if let (Some(rules), Some(ex)) = (rules, config.flows.exceptions.as_ref()) {
+        specs.push(FlowSpec::new(
+            EXCEPTIONS_FLOW,
+            FlowSettings {
+                concurrency: ex.concurrency as usize,
+                lease: config.store.lease,
+                max_attempts: ex.max_attempts,
+                backoff: DELIVERY_BACKOFF,
+                ..FlowSettings::default()
+            },
+            ExceptionsFlow {
+                rules,
+                targets: orders.targets.clone(),
+                book,
+            },
+        ));
+    }
+    specs
+}
+
+fn rules(e: &ExceptionsFlowConfig) -> Rules {
+    Rules {
+        address: e.address.enabled.then(|| AddressRule {
+            route_to: e.address.route_to.clone(),
+            required: e.address.required.clone(),
+            allowed_countries: e.address.allowed_countries.clone(),
+            forbid_po_box: e.address.forbid_po_box,
+        }),
+        payment: e.payment.enabled.then(|| PaymentRule {
+            route_to: e.payment.route_to.clone(),
+            hold: e
+                .payment
+                .hold
+                .iter()
+                .map(|s| s.to_ascii_uppercase())
+                .collect(),
+            authorization_grace: e.payment.authorization_grace,
+        }),
+        fraud: e.fraud.enabled.then(|| FraudRule {
+            route_to: e.fraud.route_to.clone(),
+            // Validated: one of LOW, MEDIUM, HIGH.
+            max_risk: RiskLevel::parse(&e.fraud.max_risk).unwrap_or(RiskLevel::High),
+            hold_on_cancel_recommendation: e.fraud.hold_on_cancel_recommendation,
+        }),
+        stock: e.stock.enabled.then(|| StockRule {
+            route_to: e.stock.route_to.clone(),
+        }),
+    }
+}
+
+/// `[endpoints.NAME]` → the endpoints actor's spec.
+fn endpoint_spec(name: &str, e: &EndpointConfig) -> EndpointSpec {
+    let (kind, concurrency, max_attempts, max_age) = match e {
+        EndpointConfig::Http(h) => (
+            EndpointKind::Http(HttpSpec {
+                url: h.url.clone(),
+                headers: h
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                signing_secret: h.signing_secret.as_ref().map(|s| s.expose().to_string()),
+                timeout: h.timeout,
+            }),
+            h.concurrency as usize,
+            h.max_attempts,
+            h.max_age,
+        ),
+        EndpointConfig::File(f) => (
+            EndpointKind::File(FileSpec {
+                dir: f.dir.clone(),
+                format: match f.format {
+                    FileFormat::Jsonl => EndpointFileFormat::Jsonl,
+                    FileFormat::Csv => EndpointFileFormat::Csv {
+                        columns: f.columns.clone(),
+                    },
+                },
+                max_bytes: f.rotate_bytes,
+            }),
+            1,
+            f.max_attempts,
+            f.max_age,
+        ),
+    };
+    EndpointSpec {
+        name: name.to_string(),
+        kind,
+        concurrency,
+        breaker: BreakerSettings::default(),
+        max_attempts,
+        max_age,
     }
 }
 
@@ -58,6 +201,9 @@ pub fn enabled_flows(config: &Config) -> Vec<String> {
     }
     if f.orders.as_ref().is_some_and(|c| c.enabled) {
         names.push("orders".to_string());
+        if f.exceptions.as_ref().is_some_and(|c| c.enabled) {
+            names.push(EXCEPTIONS_FLOW.to_string());
+        }
     }
     if f.inventory.as_ref().is_some_and(|c| c.enabled) {
         names.push("inventory".to_string());

@@ -68,6 +68,9 @@ fn operators_watch_and_steer_the_daemon_through_the_socket() {
 
     let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "only the daemon's user may connect");
+    // Paused, so that the items wait for the operator's hand below.
+    let (code, _, err) = cli(&socket, &["flows", "pause", "orders"]);
+    assert_eq!(code, 0, "{err}");
 
     for n in 0..3 {
         let body = format!(r##"{{"id": {n}, "name": "#{}"}}"##, 1001 + n);
@@ -87,10 +90,7 @@ fn operators_watch_and_steer_the_daemon_through_the_socket() {
     assert_eq!(status["ready"], true);
     let (code, text, _) = cli(&socket, &["status"]);
     assert_eq!(code, 0);
-    assert!(
-        text.contains("orders") && text.contains("stopped"),
-        "{text}"
-    );
+    assert!(text.contains("orders") && text.contains("paused"), "{text}");
 
     let page = json(
         &socket,

@@ -27,12 +27,21 @@ fn http(name: &str, url: String, secret: Option<&str>) -> EndpointSpec {
             cooldown: Duration::from_secs(60),
             max_cooldown: Duration::from_secs(60),
         },
+        max_attempts: 10,
+        max_age: Duration::from_secs(3600),
     }
 }
 
 async fn endpoints(specs: Vec<EndpointSpec>) -> EndpointsHandle {
-    let (actor, _) = Actor::spawn(None, EndpointsActor, specs).await.unwrap();
-    EndpointsHandle::new(actor)
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let name = format!(
+        "endpoints-test-{}",
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    Actor::spawn(Some(name.clone()), EndpointsActor, specs)
+        .await
+        .unwrap();
+    EndpointsHandle::named(name)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,6 +119,37 @@ async fn a_down_endpoint_opens_the_circuit_and_is_left_alone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_gives_up_at_its_max_attempts_or_max_age() {
+    let office = BackOffice::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let eps = endpoints(vec![http("erp", office.url("erp"), None)]).await;
+    office.set_mode("erp", Mode::Fail(503));
+    let now = xconnector_actors::item::now_ms();
+    assert!(matches!(
+        eps.deliver_attempt("erp", "1", b"{}".to_vec(), 9, now)
+            .await,
+        Outcome::Retry { .. }
+    ));
+    match eps
+        .deliver_attempt("erp", "1", b"{}".to_vec(), 10, now)
+        .await
+    {
+        Outcome::Exception { reason } => assert!(
+            reason.contains("gave up after 10 attempts") && reason.contains("503"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let two_hours_ago = now - 2 * 3600 * 1000;
+    assert!(matches!(
+        eps.deliver_attempt("erp", "2", b"{}".to_vec(), 2, two_hours_ago)
+            .await,
+        Outcome::Exception { .. }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_connections_are_transient() {
     let eps = endpoints(vec![http("crm", "http://127.0.0.1:9/crm".into(), None)]).await;
     match eps.deliver("crm", "1", b"{}".to_vec()).await {
@@ -130,6 +170,8 @@ async fn file_drops_are_durable_lines_with_their_key() {
         }),
         concurrency: 8,
         breaker: BreakerSettings::default(),
+        max_attempts: 10,
+        max_age: Duration::from_secs(3600),
     };
     let eps = endpoints(vec![spec]).await;
     let mut tasks = Vec::new();

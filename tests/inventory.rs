@@ -61,6 +61,7 @@ impl Setup {
         let (engine, _fatal) = Engine::start(EngineConfig {
             store_dir: dir.path().join("data"),
             flows: vec![flow],
+            endpoints: Vec::new(),
             policy: RestartPolicy::default(),
             shopify: Some(client),
         })

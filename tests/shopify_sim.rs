@@ -48,6 +48,7 @@ async fn engine(
         flows: Vec::new(),
         policy: RestartPolicy::default(),
         shopify: Some(cfg),
+        endpoints: Vec::new(),
     })
     .await
     .unwrap();

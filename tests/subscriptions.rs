@@ -26,6 +26,7 @@ async fn missing_subscriptions_are_created_once() {
         flows: Vec::new(),
         policy: RestartPolicy::default(),
         shopify: Some(client),
+        endpoints: Vec::new(),
     })
     .await
     .unwrap();

@@ -11,6 +11,7 @@ use xconnector::control::api::{BulkResult, FlowRow, ItemDetail, ItemPage, Status
 use xconnector::logging::LogLine;
 use xconnector::tui::app::{App, ListKind, Prompt, Reply, Request, View};
 use xconnector::tui::view::{Theme, draw, sparkline};
+use xconnector_actors::endpoints::{EndpointStatus, Health};
 use xconnector_actors::item::{HistoryEntry, Item, ItemId, ItemState};
 
 const NOW: u64 = 1_800_000_000_000;
@@ -75,6 +76,22 @@ fn status(done: u64) -> Status {
             utilisation: 0.87,
             ..Default::default()
         }),
+        endpoints: vec![
+            endpoint("erp", Health::Up, 5480),
+            endpoint("wms", Health::CircuitOpen, 5312),
+            endpoint("support", Health::Retrying, 40),
+        ],
+    }
+}
+
+fn endpoint(name: &str, health: Health, delivered: u64) -> EndpointStatus {
+    EndpointStatus {
+        name: name.into(),
+        health,
+        in_flight: 0,
+        delivered,
+        failed: 3,
+        rejected: 0,
     }
 }
 
@@ -91,6 +108,8 @@ fn item(id: u64, flow: &str, state: ItemState, key: &str, error: Option<&str>) -
         due_at: NOW,
         last_error: error.map(str::to_string),
         dedupe_key: None,
+        flow_resolves: false,
+        resolving: false,
     }
 }
 

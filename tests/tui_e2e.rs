@@ -83,6 +83,13 @@ fn attach_watch_retry_detach() {
     let daemon = Daemon::start(cmd);
     let addr = daemon.http_addr();
     daemon.wait_for_log("xconnector ready");
+    // Paused, so that the orders wait where the screen can show them.
+    let paused = xconnector()
+        .args(["flows", "pause", "orders", "--socket"])
+        .arg(&socket)
+        .status()
+        .unwrap();
+    assert!(paused.success());
     webhook(addr, "good-1", br##"{"id": 1, "name": "#1001"}"##);
     webhook(addr, "bad-1", b"{\"id\": ");
 

@@ -7,6 +7,7 @@ use ractor::rpc::CallResult;
 use ractor::{Actor, ActorRef, RpcReplyPort};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
+use crate::endpoints::EndpointSpec;
 use crate::flows::FlowSpec;
 use crate::messages::{FlowMsg, FlowStatus, ShutdownReport, SupervisorMsg, TelemetryMsg};
 use crate::shopify::{ShopifyClientConfig, ShopifyHandle};
@@ -20,6 +21,21 @@ pub struct EngineConfig {
     pub policy: RestartPolicy,
     /// The shop to talk to; `None` runs without Shopify (flows then get no client).
     pub shopify: Option<ShopifyClientConfig>,
+    /// The back office's endpoints, which flows deliver to.
+    pub endpoints: Vec<EndpointSpec>,
+}
+
+impl EngineConfig {
+    /// An engine with `flows` over the store in `store_dir`, without Shopify or endpoints.
+    pub fn new(store_dir: impl Into<PathBuf>, flows: Vec<FlowSpec>) -> EngineConfig {
+        EngineConfig {
+            store_dir: store_dir.into(),
+            flows,
+            policy: RestartPolicy::default(),
+            shopify: None,
+            endpoints: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +82,7 @@ impl Engine {
             policy: config.policy,
             fatal: fatal_tx,
             shopify: config.shopify,
+            endpoints: config.endpoints,
         };
         let (supervisor, _) = Actor::spawn(None, Supervisor, args)
             .await

@@ -120,6 +120,14 @@ pub struct Item {
     pub due_at: Millis,
     pub last_error: Option<String>,
     pub dedupe_key: Option<String>,
+    /// An operator's resolve is carried out by the flow (e.g. releasing a held order to its
+    /// targets) rather than just closing the item: see [`NewItem::resolved_by_flow`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flow_resolves: bool,
+    /// An operator resolved the item and the flow has yet to carry it out; when it completes,
+    /// the item is `resolved` rather than `done`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resolving: bool,
 }
 
 /// An item as a producer hands it to the store.
@@ -135,6 +143,7 @@ pub struct NewItem {
     /// sender stops retrying) but cannot be processed without a person, e.g. a signed webhook
     /// whose body is not JSON.
     pub exception: Option<String>,
+    pub flow_resolves: bool,
 }
 
 impl NewItem {
@@ -151,6 +160,7 @@ impl NewItem {
             payload,
             dedupe_key: None,
             exception: None,
+            flow_resolves: false,
         }
     }
 
@@ -161,6 +171,14 @@ impl NewItem {
 
     pub fn held(mut self, reason: impl Into<String>) -> NewItem {
         self.exception = Some(reason.into());
+        self
+    }
+
+    /// An operator's resolve sends the item back to its flow, flagged [`Item::resolving`],
+    /// instead of closing it: for items whose resolution is work (release a held order, approve
+    /// a return). The flow's success then closes it as `resolved`.
+    pub fn resolved_by_flow(mut self) -> NewItem {
+        self.flow_resolves = true;
         self
     }
 }

@@ -94,12 +94,16 @@ pub enum FlowMsg {
     Finished {
         id: ItemId,
     },
-    /// A processing task panicked: the actor fails so that the supervisor restarts it and the
-    /// store releases what it held.
+    /// A processing task panicked (`what`: "item 17", "tick"): the actor fails so that the
+    /// supervisor restarts it and the store releases what it held.
     Panicked {
-        id: ItemId,
+        what: String,
         message: String,
     },
+    /// Run the flow's periodic work, unless it is already running.
+    Tick,
+    /// The periodic work finished.
+    Ticked,
     Pause,
     Resume,
     /// Stop claiming; reply once nothing is in flight.
@@ -125,6 +129,10 @@ pub enum EndpointMsg {
         endpoint: String,
         key: String,
         body: Vec<u8>,
+        /// Which attempt this is and when the first was made: past the endpoint's
+        /// `max_attempts` or `max_age`, a transient failure becomes an exception.
+        attempt: u32,
+        since: crate::item::Millis,
         reply: RpcReplyPort<crate::flows::Outcome>,
     },
     /// A delivery task finished; updates the endpoint's breaker and counters.

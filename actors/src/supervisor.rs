@@ -19,9 +19,11 @@ use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SpawnErr, 
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{error, info, warn};
 
-use crate::flows::FlowSpec;
+use crate::endpoints::{EndpointSpec, EndpointsActor, EndpointsHandle};
+use crate::flows::{FlowSpec, Reach};
 use crate::messages::{
-    FlowMsg, RateLimiterMsg, ShopifyMsg, ShutdownReport, StoreMsg, SupervisorMsg, TelemetryMsg,
+    EndpointMsg, FlowMsg, RateLimiterMsg, ShopifyMsg, ShutdownReport, StoreMsg, SupervisorMsg,
+    TelemetryMsg,
 };
 use crate::rate_limiter::{RateLimiter, RateLimiterHandle};
 use crate::retry::Backoff;
@@ -55,6 +57,8 @@ pub struct SupervisorArgs {
     pub fatal: UnboundedSender<String>,
     /// Starts the rate limiter and the Shopify client when set.
     pub shopify: Option<ShopifyClientConfig>,
+    /// The back office's endpoints.
+    pub endpoints: Vec<EndpointSpec>,
 }
 
 pub struct Supervisor;
@@ -65,6 +69,7 @@ enum Child {
     Telemetry,
     RateLimiter,
     Shopify,
+    Endpoints,
     Flow(String),
 }
 
@@ -75,6 +80,7 @@ impl Child {
             Child::Telemetry => "telemetry".into(),
             Child::RateLimiter => "rate_limiter".into(),
             Child::Shopify => "shopify".into(),
+            Child::Endpoints => "endpoints".into(),
             Child::Flow(name) => format!("flow:{name}"),
         }
     }
@@ -137,6 +143,10 @@ pub struct SupervisorState {
     store: StoreHandle,
     telemetry: ActorRef<TelemetryMsg>,
     shopify: Option<ShopifySlot>,
+    endpoint_specs: Vec<EndpointSpec>,
+    endpoints: EndpointsHandle,
+    /// None while waiting out a restart backoff.
+    endpoints_actor: Option<ActorRef<EndpointMsg>>,
     flows: BTreeMap<String, FlowSlot>,
     children: HashMap<ActorId, Child>,
     /// Recent restart times per child, to apply the policy's window.
@@ -166,9 +176,14 @@ impl Actor for Supervisor {
         let store = StoreHandle::new(store_actor.clone());
         let mut children = HashMap::new();
         children.insert(store_actor.get_id(), Child::Store);
+        let instance = INSTANCE.fetch_add(1, Ordering::Relaxed);
+        let endpoints = EndpointsHandle::named(format!("xc{instance}:endpoints"));
+        let endpoints_actor = spawn_endpoints(&endpoints, &args.endpoints, myself.get_cell())
+            .await
+            .map_err(|e| format!("endpoints: {}", startup_error(&e)))?;
+        children.insert(endpoints_actor.get_id(), Child::Endpoints);
         let mut shopify = None;
         if let Some(config) = args.shopify {
-            let instance = INSTANCE.fetch_add(1, Ordering::Relaxed);
             let limiter =
                 RateLimiterHandle::named(format!("xc{instance}:rate_limiter:{}", config.shop));
             let handle = ShopifyHandle::named(
@@ -203,6 +218,7 @@ impl Actor for Supervisor {
                 store: store.clone(),
                 restarts: BTreeMap::new(),
                 rate_limiter: shopify.as_ref().map(|s| s.limiter_handle().clone()),
+                endpoints: endpoints.clone(),
             },
             myself.get_cell(),
         )
@@ -210,14 +226,14 @@ impl Actor for Supervisor {
         .map_err(|e| startup_error(&e))?;
         children.insert(telemetry.get_id(), Child::Telemetry);
         let mut flows = BTreeMap::new();
+        let reach = Reach {
+            store: store.clone(),
+            shopify: shopify_handle,
+            endpoints: endpoints.clone(),
+        };
         for spec in args.flows {
             let actor = spec
-                .spawn(
-                    store.clone(),
-                    shopify_handle.clone(),
-                    false,
-                    myself.get_cell(),
-                )
+                .spawn(reach.clone(), false, myself.get_cell())
                 .await
                 .map_err(|e| format!("flow {}: {}", spec.name, startup_error(&e)))?;
             children.insert(actor.get_id(), Child::Flow(spec.name.clone()));
@@ -236,6 +252,9 @@ impl Actor for Supervisor {
             store,
             telemetry,
             shopify,
+            endpoint_specs: args.endpoints,
+            endpoints,
+            endpoints_actor: Some(endpoints_actor),
             flows,
             children,
             recent: HashMap::new(),
@@ -324,6 +343,7 @@ impl Actor for Supervisor {
         match (&child, st.shopify.as_mut()) {
             (Child::RateLimiter, Some(slot)) => slot.limiter = None,
             (Child::Shopify, Some(slot)) => slot.client = None,
+            (Child::Endpoints, _) => st.endpoints_actor = None,
             _ => {}
         }
         if let Child::Flow(name) = &child {
@@ -377,8 +397,24 @@ fn give_up(st: &mut SupervisorState, reason: String) {
     let _ = st.fatal.send(reason);
 }
 
+/// Starts the endpoints actor under the name `handle` looks up.
+async fn spawn_endpoints(
+    handle: &EndpointsHandle,
+    specs: &[EndpointSpec],
+    supervisor: ActorCell,
+) -> Result<ActorRef<EndpointMsg>, SpawnErr> {
+    let name = handle.name().to_string();
+    let (actor, _) =
+        Actor::spawn_linked(Some(name), EndpointsActor, specs.to_vec(), supervisor).await?;
+    Ok(actor)
+}
+
 async fn restart(myself: &ActorRef<SupervisorMsg>, st: &mut SupervisorState, label: String) {
-    let shopify_handle = st.shopify.as_ref().map(|s| s.handle.clone());
+    let reach = Reach {
+        store: st.store.clone(),
+        shopify: st.shopify.as_ref().map(|s| s.handle.clone()),
+        endpoints: st.endpoints.clone(),
+    };
     let spawned: Result<(ActorId, Child), SpawnErr> = if label == "telemetry" {
         Actor::spawn_linked(
             None,
@@ -387,6 +423,7 @@ async fn restart(myself: &ActorRef<SupervisorMsg>, st: &mut SupervisorState, lab
                 store: st.store.clone(),
                 restarts: st.totals.clone(),
                 rate_limiter: st.shopify.as_ref().map(|s| s.limiter_handle().clone()),
+                endpoints: st.endpoints.clone(),
             },
             myself.get_cell(),
         )
@@ -395,6 +432,13 @@ async fn restart(myself: &ActorRef<SupervisorMsg>, st: &mut SupervisorState, lab
             st.telemetry = actor.clone();
             (actor.get_id(), Child::Telemetry)
         })
+    } else if label == "endpoints" {
+        spawn_endpoints(&st.endpoints, &st.endpoint_specs, myself.get_cell())
+            .await
+            .map(|actor| {
+                st.endpoints_actor = Some(actor.clone());
+                (actor.get_id(), Child::Endpoints)
+            })
     } else if let (Some(slot), "rate_limiter") = (st.shopify.as_mut(), label.as_str()) {
         slot.spawn_limiter(myself.get_cell())
             .await
@@ -408,12 +452,7 @@ async fn restart(myself: &ActorRef<SupervisorMsg>, st: &mut SupervisorState, lab
         .and_then(|n| st.flows.get_mut(n))
     {
         slot.spec
-            .spawn(
-                st.store.clone(),
-                shopify_handle,
-                slot.paused,
-                myself.get_cell(),
-            )
+            .spawn(reach, slot.paused, myself.get_cell())
             .await
             .map(|actor| {
                 slot.actor = Some(actor.clone());
@@ -469,8 +508,13 @@ async fn shutdown(st: &mut SupervisorState, grace: Duration) -> ShutdownReport {
             "items still in flight at the end of the grace period will be retried on the next start"
         );
     }
+    // The flows are stopped: nothing waits for these any more.
+    if let Some(endpoints) = &st.endpoints_actor {
+        let _ = endpoints
+            .stop_and_wait(None, Some(Duration::from_secs(5)))
+            .await;
+    }
     if let Some(slot) = &st.shopify {
-        // The flows are stopped: nothing waits for these any more.
         if let Some(client) = &slot.client {
             let _ = client
                 .stop_and_wait(None, Some(Duration::from_secs(5)))

@@ -515,6 +515,7 @@ async fn the_engine_runs_the_client_and_handles_survive_restarts() {
             backoff: Backoff::new(Duration::from_millis(5), Duration::from_millis(20)),
         },
         shopify: Some(config(addr)),
+        endpoints: Vec::new(),
     })
     .await
     .unwrap();

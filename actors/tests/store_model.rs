@@ -107,6 +107,7 @@ proptest! {
                         payload: vec![7; 3],
                         dedupe_key: key.map(|k| format!("d{k}")),
  exception: held.then(|| "unreadable".to_string()),
+ flow_resolves: false,
                     }], now).unwrap();
                     let got = out[0];
                     match key.and_then(|k| dedupe.get(&(flow, k))) {
@@ -241,6 +242,7 @@ fn history_and_audit_record_every_step() {
                 payload: b"{}".to_vec(),
                 dedupe_key: None,
                 exception: None,
+                flow_resolves: false,
             }],
             10,
         )
@@ -289,6 +291,7 @@ fn history_and_audit_record_every_step() {
                 payload: vec![],
                 dedupe_key: None,
                 exception: None,
+                flow_resolves: false,
             }],
             50,
         )
@@ -302,6 +305,57 @@ fn history_and_audit_record_every_step() {
     let rest = db.list(&filter, Some(first[2].id), 10).unwrap();
     assert_eq!(first.len() + rest.len(), 6);
     assert!(first.last().unwrap().id < rest[0].id);
+}
+
+#[test]
+fn a_resolve_the_flow_carries_out_comes_back_to_the_flow_and_ends_resolved() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = ItemDb::open(dir.path()).unwrap();
+    let held = NewItem::new("exceptions", "hold", "#1001", b"{}".to_vec()).resolved_by_flow();
+    let id = db.enqueue(vec![held], 10).unwrap()[0].id;
+    let c = db.claim("exceptions", 10, LEASE, 20).unwrap();
+    let reason = Completion::Exception {
+        reason: "address: zip missing".into(),
+    };
+    db.complete(id, c[0].attempt(), reason.clone(), 30).unwrap();
+    // Resolve: due again for the flow, flagged, not closed.
+    let item = db
+        .operate(id, OperatorAction::Resolve, "alice", Some("ok".into()), 40)
+        .unwrap();
+    assert_eq!(item.state, ItemState::Pending);
+    assert!(item.resolving);
+    let c = db.claim("exceptions", 10, LEASE, 50).unwrap();
+    assert!(c[0].item.resolving);
+    // A transient failure keeps the resolution pending.
+    let retry = Completion::Retry {
+        at: 60,
+        error: "wms down".into(),
+    };
+    let item = db.complete(id, c[0].attempt(), retry, 55).unwrap();
+    assert!(item.resolving);
+    let c = db.claim("exceptions", 10, LEASE, 60).unwrap();
+    let item = db
+        .complete(id, c[0].attempt(), Completion::Done, 70)
+        .unwrap();
+    assert_eq!(item.state, ItemState::Resolved);
+    // An operator's retry of such an item clears a pending resolution.
+    let other = NewItem::new("exceptions", "hold", "#1002", vec![]).resolved_by_flow();
+    let id = db.enqueue(vec![other], 80).unwrap()[0].id;
+    let c = db.claim("exceptions", 10, LEASE, 90).unwrap();
+    db.complete(id, c[0].attempt(), reason, 95).unwrap();
+    db.operate(id, OperatorAction::Resolve, "alice", None, 100)
+        .unwrap();
+    let item = db
+        .operate(id, OperatorAction::Retry, "bob", None, 110)
+        .unwrap();
+    assert!(!item.resolving);
+    // Plain items still close on resolve.
+    let plain = NewItem::new("orders", "orders/create", "#1003", vec![]);
+    let id = db.enqueue(vec![plain], 120).unwrap()[0].id;
+    let item = db
+        .operate(id, OperatorAction::Resolve, "alice", None, 130)
+        .unwrap();
+    assert_eq!(item.state, ItemState::Resolved);
 }
 
 #[test]

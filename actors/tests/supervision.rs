@@ -59,6 +59,7 @@ async fn enqueue(store: &StoreHandle, flow: &str, n: usize) -> Vec<ItemId> {
             payload: vec![1; 16],
             dedupe_key: None,
             exception: None,
+            flow_resolves: false,
         })
         .collect();
     store
@@ -107,6 +108,7 @@ async fn a_panicking_flow_is_restarted_and_its_item_retried() {
         flows: vec![FlowSpec::new("flaky", settings(), flow)],
         policy: fast_policy(5),
         shopify: None,
+        endpoints: Vec::new(),
     })
     .await
     .unwrap();
@@ -167,6 +169,7 @@ async fn a_flow_that_keeps_failing_stops_the_engine_naming_it() {
         flows: vec![FlowSpec::new("doomed", settings(), flow)],
         policy: fast_policy(2),
         shopify: None,
+        endpoints: Vec::new(),
     })
     .await
     .unwrap();
@@ -193,6 +196,7 @@ async fn a_paused_flow_claims_nothing_until_resumed() {
         flows: vec![FlowSpec::new("steady", settings(), flow)],
         policy: fast_policy(5),
         shopify: None,
+        endpoints: Vec::new(),
     })
     .await
     .unwrap();
@@ -236,6 +240,7 @@ async fn shutdown_drains_in_flight_items_within_the_grace_period() {
         flows: vec![FlowSpec::new("slow", settings(), flow)],
         policy: fast_policy(5),
         shopify: None,
+        endpoints: Vec::new(),
     })
     .await
     .unwrap();
@@ -273,6 +278,7 @@ async fn items_still_in_flight_at_the_deadline_are_released() {
         flows: vec![FlowSpec::new("stuck", settings(), flow)],
         policy: fast_policy(5),
         shopify: None,
+        endpoints: Vec::new(),
     })
     .await
     .unwrap();
@@ -289,5 +295,83 @@ async fn items_still_in_flight_at_the_deadline_are_released() {
         db.count("stuck", ItemState::Pending),
         2,
         "due again at the next start, not lost"
+    );
+}
+
+/// Enqueues one item per tick and counts ticks; the first ticks panic.
+struct Ticker {
+    ticks: Arc<AtomicU32>,
+    panics: u32,
+}
+
+impl Flow for Ticker {
+    async fn process(&self, _item: &Claimed, _ctx: &FlowContext) -> Outcome {
+        Outcome::Done
+    }
+
+    fn tick_every(&self) -> Option<Duration> {
+        Some(Duration::from_millis(20))
+    }
+
+    async fn tick(&self, ctx: &FlowContext) {
+        let n = self.ticks.fetch_add(1, Ordering::SeqCst);
+        if n < self.panics {
+            panic!("simulated bug in tick {n}");
+        }
+        enqueue(&ctx.store, &ctx.name, 1).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn periodic_work_runs_its_items_survives_a_panic_and_stops_while_paused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ticks = Arc::new(AtomicU32::new(0));
+    let flow = Ticker {
+        ticks: ticks.clone(),
+        panics: 1,
+    };
+    let (engine, _fatal) = Engine::start(EngineConfig {
+        policy: fast_policy(5),
+        ..EngineConfig::new(dir.path(), vec![FlowSpec::new("ticker", settings(), flow)])
+    })
+    .await
+    .unwrap();
+    let store = engine.store().clone();
+    eventually("ticks to make items that are processed", || async {
+        let done = engine
+            .snapshot()
+            .await
+            .ok()?
+            .count("ticker", ItemState::Done);
+        (done >= 3).then_some(())
+    })
+    .await;
+    let metrics = prometheus::render(&engine.snapshot().await.unwrap(), true);
+    assert!(
+        metrics.contains("actor=\"flow:ticker\"} 1"),
+        "the panicking tick restarted the flow once:\n{metrics}"
+    );
+    engine.pause("ticker").await.unwrap();
+    eventually("the pause to take effect", || async {
+        engine
+            .flow_status("ticker")
+            .await
+            .ok()?
+            .paused
+            .then_some(())
+    })
+    .await;
+    // A tick already running when the pause came may still finish; none starts after it.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (items, ticked) = (
+        store.stats().await.unwrap().enqueued,
+        ticks.load(Ordering::SeqCst),
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(store.stats().await.unwrap().enqueued, items);
+    assert_eq!(
+        ticks.load(Ordering::SeqCst),
+        ticked,
+        "no ticks while paused"
     );
 }

@@ -30,7 +30,8 @@ pub use error::{ConfigError, ConfigErrors};
 pub use load::{load, parse};
 pub use secret::Secret;
 pub use types::{
-    Config, ControlConfig, DEFAULT_API_VERSION, DaemonConfig, EndpointConfig, FileEndpoint,
-    FileFormat, FlowsConfig, HttpEndpoint, InventoryFlowConfig, LogConfig, LogFlowConfig,
-    LogFormat, OrdersFlowConfig, ServerConfig, ShopifyConfig, SimulatorConfig, StoreConfig,
+    Config, ControlConfig, DEFAULT_API_VERSION, DaemonConfig, EndpointConfig, ExceptionsFlowConfig,
+    FileEndpoint, FileFormat, FlowsConfig, HttpEndpoint, InventoryFlowConfig, LogConfig,
+    LogFlowConfig, LogFormat, OrdersFlowConfig, ServerConfig, ShopifyConfig, SimulatorConfig,
+    StoreConfig,
 };

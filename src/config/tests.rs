@@ -57,12 +57,17 @@ fn shipped_config_parses_with_an_empty_environment() {
         shopify.webhook_secrets[0].expose(),
         config.simulator.webhook_secret.expose()
     );
-    assert!(config.endpoints.is_empty());
-    assert!(config.flows.orders.is_none());
+    // The demo's endpoints are the simulated back office.
+    assert_eq!(
+        config.endpoints.keys().collect::<Vec<_>>(),
+        ["erp", "finance", "purchasing", "risk", "support", "wms"]
+    );
+    let orders = config.flows.orders.as_ref().expect("flows.orders");
+    assert_eq!(orders.targets, ["erp", "wms"]);
+    assert!(config.flows.exceptions.as_ref().is_some_and(|e| e.enabled));
     let log = config.flows.log.expect("flows.log is configured");
-    assert!(log.enabled);
-    assert_eq!(log.work_time, Duration::ZERO);
-    assert!(config.simulator.enabled);
+    assert!(!log.enabled);
+    assert!(config.simulator.enabled && config.simulator.back_office);
 }
 
 #[test]
@@ -134,10 +139,36 @@ fn full_fixture_sets_every_key() {
         }
         other => panic!("{other:?}"),
     }
-    match &config.endpoints["wms"] {
-        EndpointConfig::File(file) => assert_eq!(file.format, FileFormat::Csv),
+    match &config.endpoints["erp"] {
+        EndpointConfig::Http(http) => {
+            assert_eq!(
+                (http.concurrency, http.max_attempts, http.max_age),
+                (4, 12, Duration::from_secs(6 * 3600))
+            );
+        }
         other => panic!("{other:?}"),
     }
+    match &config.endpoints["wms"] {
+        EndpointConfig::File(file) => {
+            assert_eq!(file.format, FileFormat::Csv);
+            assert_eq!(file.columns, ["idempotency_key", "name", "totals.total"]);
+            assert_eq!(file.rotate_bytes, 1 << 20);
+            assert_eq!(
+                (file.max_attempts, file.max_age),
+                (3, Duration::from_secs(3600))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let ex = config.flows.exceptions.as_ref().expect("exceptions");
+    assert_eq!(ex.address.allowed_countries, ["US", "CA"]);
+    assert!(ex.address.forbid_po_box);
+    assert_eq!(
+        ex.payment.authorization_grace,
+        Duration::from_secs(3 * 86400)
+    );
+    assert_eq!(ex.fraud.max_risk, "MEDIUM");
+    assert!(!ex.stock.enabled);
     let log = config.flows.log.as_ref().expect("log");
     assert_eq!(log.effective_lease(&config.store), Duration::from_secs(45));
     assert_eq!(log.work_time, Duration::from_millis(1500));
@@ -181,7 +212,7 @@ fn unknown_nested_key() {
 fn unknown_flow_name() {
     assert_eq!(
         errors("[flows.log]\n\n[flows.invoices]\nenabled = true\n"),
-        "config.toml:3: flows.invoices: unknown flow; expected one of log, orders, inventory"
+        "config.toml:3: flows.invoices: unknown flow; expected one of log, orders, exceptions, inventory"
     );
 }
 
@@ -197,7 +228,7 @@ fn unknown_endpoint_kind() {
     );
     assert_eq!(
         errors("[endpoints.erp]\nkind = \"file\"\ndir = \"out\"\nurl = \"http://x\"\n"),
-        "config.toml:4: endpoints.erp.url: unknown key; expected one of dir, format"
+        "config.toml:4: endpoints.erp.url: unknown key; expected one of dir, format, columns, rotate_bytes, max_attempts, max_age"
     );
 }
 
@@ -397,11 +428,11 @@ fn several_errors_in_different_sections_are_all_reported() {
         "many.toml:16: shopify.access_token: environment variable SHOPIFY_ACCESS_TOKEN is not set",
         "many.toml:20: endpoints.erp.url: invalid URL \"ftp://erp.example.com\": expected \
          http://HOST[:PORT][/PATH] or https://…",
-        "many.toml:21: endpoints.erp.retries: unknown key; expected one of url, headers, signing_secret, timeout",
+        "many.toml:21: endpoints.erp.retries: unknown key; expected one of url, headers, signing_secret, timeout, concurrency, max_attempts, max_age",
         "many.toml:24: endpoints.wms.kind: unknown kind \"ftp\"; expected one of http, file",
         "many.toml:27: flows.log.concurrency: 0 is out of range; expected 1 to 1024",
         "many.toml:30: flows.orders.targets: unknown endpoint \"erpp\" (defined endpoints: erp, wms)",
-        "many.toml:32: flows.invoices: unknown flow; expected one of log, orders, inventory",
+        "many.toml:32: flows.invoices: unknown flow; expected one of log, orders, exceptions, inventory",
     ];
     assert_eq!(report, expected.join("\n"));
 }
@@ -568,5 +599,35 @@ reason = " "
     assert!(
         report.contains("the inventory flow needs a [shopify] section"),
         "{report}"
+    );
+}
+
+#[test]
+fn exception_rules_are_checked_with_their_lines() {
+    let base = "[shopify]\nshop_domain = \"x.myshopify.com\"\naccess_token = \"t\"\n\n\
+                [endpoints.erp]\nkind = \"http\"\nurl = \"http://erp\"\n\n\
+                [flows.orders]\ntargets = [\"erp\"]\n\n";
+    let text = format!(
+        "{base}[flows.exceptions.address]\nroute_to = \"helpdesk\"\nrequired = [\"zip\", \"postcode\"]\n\
+         allowed_countries = [\"USA\"]\n\n[flows.exceptions.payment]\nhold = [\"PENDING\", \"LATE\"]\n\n\
+         [flows.exceptions.fraud]\nmax_risk = \"EXTREME\"\n"
+    );
+    assert_eq!(
+        errors(&text),
+        "config.toml:13: flows.exceptions.address.route_to: unknown endpoint \"helpdesk\" (defined endpoints: erp)\n\
+         config.toml:14: flows.exceptions.address.required: unknown address field \"postcode\"; expected one of name, address1, city, zip, country_code, province_code, phone\n\
+         config.toml:15: flows.exceptions.address.allowed_countries: \"USA\" is not a two-letter country code (ISO 3166-1 alpha-2)\n\
+         config.toml:18: flows.exceptions.payment.hold: unknown financial status \"LATE\"; expected one of PENDING, AUTHORIZED, PARTIALLY_PAID, PAID, PARTIALLY_REFUNDED, REFUNDED, VOIDED, EXPIRED\n\
+         config.toml:21: flows.exceptions.fraud.max_risk: \"EXTREME\" is not a risk level; expected LOW, MEDIUM or HIGH"
+    );
+    // Exceptions without the orders flow have nothing to check.
+    assert_eq!(
+        errors("[flows.exceptions]\n"),
+        "config.toml:1: flows.exceptions: the exceptions flow checks the orders of [flows.orders], which is not enabled"
+    );
+    // A CSV file endpoint needs its columns.
+    assert_eq!(
+        errors("[endpoints.drop]\nkind = \"file\"\ndir = \"out\"\nformat = \"csv\"\n"),
+        "config.toml:1: endpoints.drop.columns: a CSV endpoint needs its columns, e.g. [\"idempotency_key\", \"name\", \"totals.total\"]"
     );
 }

@@ -220,10 +220,38 @@ pub struct HttpEndpoint {
         deserialize_with = "duration::deserialize"
     )]
     pub timeout: Duration,
+    /// Requests in flight at once, 1..=1024.
+    #[serde(default = "default_http_concurrency")]
+    pub concurrency: u32,
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    #[serde(
+        default = "default_max_age",
+        deserialize_with = "duration::deserialize"
+    )]
+    pub max_age: Duration,
 }
 
 fn default_http_timeout() -> Duration {
     Duration::from_secs(10)
+}
+
+fn default_http_concurrency() -> u32 {
+    16
+}
+
+/// Transient failures of one delivery before it becomes an exception.
+fn default_max_attempts() -> u32 {
+    10
+}
+
+/// How long one delivery keeps being retried before it becomes an exception.
+fn default_max_age() -> Duration {
+    Duration::from_secs(24 * 3600)
+}
+
+fn default_rotate_bytes() -> u64 {
+    64 * 1024 * 1024
 }
 
 impl fmt::Debug for HttpEndpoint {
@@ -238,6 +266,9 @@ impl fmt::Debug for HttpEndpoint {
             .field("headers", &headers)
             .field("signing_secret", &self.signing_secret)
             .field("timeout", &self.timeout)
+            .field("concurrency", &self.concurrency)
+            .field("max_attempts", &self.max_attempts)
+            .field("max_age", &self.max_age)
             .finish()
     }
 }
@@ -248,6 +279,20 @@ pub struct FileEndpoint {
     pub dir: PathBuf,
     #[serde(default)]
     pub format: FileFormat,
+    /// CSV columns: top-level fields or dotted paths of the record (`customer.email`), and
+    /// `idempotency_key`. Required with `format = "csv"`.
+    #[serde(default)]
+    pub columns: Vec<String>,
+    /// A file is rotated before it would grow past this many bytes (and daily).
+    #[serde(default = "default_rotate_bytes")]
+    pub rotate_bytes: u64,
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    #[serde(
+        default = "default_max_age",
+        deserialize_with = "duration::deserialize"
+    )]
+    pub max_age: Duration,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -265,6 +310,7 @@ pub enum FileFormat {
 pub struct FlowsConfig {
     pub log: Option<LogFlowConfig>,
     pub orders: Option<OrdersFlowConfig>,
+    pub exceptions: Option<ExceptionsFlowConfig>,
     pub inventory: Option<InventoryFlowConfig>,
 }
 
@@ -314,6 +360,9 @@ pub struct OrdersFlowConfig {
     /// How often to poll Shopify for orders whose webhooks never arrived.
     #[serde(deserialize_with = "duration::deserialize")]
     pub reconcile_every: Duration,
+    /// How far each poll reaches back before the newest change the last one saw.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub reconcile_overlap: Duration,
     pub concurrency: u32,
     pub max_attempts: u32,
 }
@@ -324,8 +373,118 @@ impl Default for OrdersFlowConfig {
             enabled: true,
             targets: Vec::new(),
             reconcile_every: Duration::from_secs(300),
+            reconcile_overlap: Duration::from_secs(60),
+            concurrency: 256,
+            max_attempts: 25,
+        }
+    }
+}
+
+/// `[flows.exceptions]`: the rules every order passes before it is released to the orders
+/// flow's targets, each with the endpoint of the team a failing order is routed to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExceptionsFlowConfig {
+    pub enabled: bool,
+    pub concurrency: u32,
+    pub max_attempts: u32,
+    pub address: AddressRuleConfig,
+    pub payment: PaymentRuleConfig,
+    pub fraud: FraudRuleConfig,
+    pub stock: StockRuleConfig,
+}
+
+impl Default for ExceptionsFlowConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
             concurrency: 8,
-            max_attempts: 10,
+            max_attempts: 25,
+            address: AddressRuleConfig::default(),
+            payment: PaymentRuleConfig::default(),
+            fraud: FraudRuleConfig::default(),
+            stock: StockRuleConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AddressRuleConfig {
+    pub enabled: bool,
+    pub route_to: Option<String>,
+    pub required: Vec<String>,
+    pub allowed_countries: Vec<String>,
+    pub forbid_po_box: bool,
+}
+
+impl Default for AddressRuleConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            route_to: None,
+            required: ["name", "address1", "city", "zip", "country_code"]
+                .map(String::from)
+                .to_vec(),
+            allowed_countries: Vec::new(),
+            forbid_po_box: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PaymentRuleConfig {
+    pub enabled: bool,
+    pub route_to: Option<String>,
+    pub hold: Vec<String>,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub authorization_grace: Duration,
+}
+
+impl Default for PaymentRuleConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            route_to: None,
+            hold: ["PENDING", "VOIDED", "EXPIRED"].map(String::from).to_vec(),
+            authorization_grace: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FraudRuleConfig {
+    pub enabled: bool,
+    pub route_to: Option<String>,
+    pub max_risk: String,
+    pub hold_on_cancel_recommendation: bool,
+}
+
+impl Default for FraudRuleConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            route_to: None,
+            max_risk: "HIGH".into(),
+            hold_on_cancel_recommendation: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StockRuleConfig {
+    pub enabled: bool,
+    pub route_to: Option<String>,
+}
+
+impl Default for StockRuleConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            route_to: None,
         }
     }
 }
@@ -414,6 +573,11 @@ pub struct SimulatorConfig {
     pub restore_rate: f64,
     pub traffic: TrafficConfig,
     pub faults: FaultsConfig,
+    /// Also run the simulated back office: one receiver per endpoint name at
+    /// `http://{back_office_listen}/{name}`, recording what it gets.
+    pub back_office: bool,
+    #[serde(deserialize_with = "addr::deserialize")]
+    pub back_office_listen: SocketAddr,
 }
 
 impl Default for SimulatorConfig {
@@ -436,6 +600,8 @@ impl Default for SimulatorConfig {
             restore_rate: 100.0,
             traffic: TrafficConfig::default(),
             faults: FaultsConfig::default(),
+            back_office: false,
+            back_office_listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 9100)),
         }
     }
 }

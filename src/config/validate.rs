@@ -9,7 +9,8 @@ use std::time::Duration;
 use super::duration;
 use super::path::KeyPath;
 use super::secret::Secret;
-use super::types::{Config, EndpointConfig, HttpEndpoint, ShopifyConfig};
+use super::types::{Config, EndpointConfig, FileFormat, HttpEndpoint, ShopifyConfig};
+use xconnector_actors::rules::ADDRESS_FIELDS;
 
 /// Longest path a Unix socket can be bound to (sun_path is 108 bytes with the NUL).
 const MAX_SOCKET_PATH: usize = 107;
@@ -109,11 +110,35 @@ pub(crate) fn validate(config: &Config, endpoint_names: &BTreeSet<String>) -> Ve
             );
         }
         match endpoint {
-            EndpointConfig::Http(http) => check_http_endpoint(&mut issues, &path, http),
+            EndpointConfig::Http(http) => {
+                check_http_endpoint(&mut issues, &path, http);
+                concurrency(&mut issues, path.key("concurrency"), http.concurrency);
+                max_attempts(&mut issues, path.key("max_attempts"), http.max_attempts);
+                positive(&mut issues, path.key("max_age"), http.max_age);
+            }
             EndpointConfig::File(file) => {
                 if file.dir.as_os_str().is_empty() {
                     issues.push(path.key("dir"), "must not be empty");
                 }
+                if file.format == FileFormat::Csv && file.columns.is_empty() {
+                    issues.push(
+                        path.key("columns"),
+                        "a CSV endpoint needs its columns, e.g. [\"idempotency_key\", \"name\", \"totals.total\"]",
+                    );
+                }
+                for (i, c) in file.columns.iter().enumerate() {
+                    if c.trim().is_empty() {
+                        issues.push(path.key("columns").index(i), "must not be empty");
+                    }
+                }
+                if file.rotate_bytes < 1024 {
+                    issues.push(
+                        path.key("rotate_bytes"),
+                        format!("must be at least 1024, not {}", file.rotate_bytes),
+                    );
+                }
+                max_attempts(&mut issues, path.key("max_attempts"), file.max_attempts);
+                positive(&mut issues, path.key("max_age"), file.max_age);
             }
         }
     }
@@ -145,25 +170,85 @@ pub(crate) fn validate(config: &Config, endpoint_names: &BTreeSet<String>) -> Ve
         let targets = path.key("targets");
         let mut seen = BTreeSet::new();
         for (i, target) in orders.targets.iter().enumerate() {
-            if !endpoint_names.contains(target) {
-                let known = if endpoint_names.is_empty() {
-                    "no endpoints are defined".to_owned()
-                } else {
-                    let names: Vec<&str> = endpoint_names.iter().map(String::as_str).collect();
-                    format!("defined endpoints: {}", names.join(", "))
-                };
+            let at = vec![targets.index(i)];
+            if endpoint_ref(&mut issues, &targets, at.clone(), target, endpoint_names)
+                && !seen.insert(target)
+            {
                 issues.push_at(
                     targets.clone(),
-                    vec![targets.index(i)],
-                    format!("unknown endpoint {target:?} ({known})"),
-                );
-            } else if !seen.insert(target) {
-                issues.push_at(
-                    targets.clone(),
-                    vec![targets.index(i)],
+                    at,
                     format!("endpoint {target:?} is listed twice"),
                 );
             }
+        }
+    }
+    if let Some(ex) = &config.flows.exceptions {
+        let path = flows.key("exceptions");
+        let orders_on = config.flows.orders.as_ref().is_some_and(|o| o.enabled);
+        if ex.enabled && !orders_on {
+            issues.push(
+                path.clone(),
+                "the exceptions flow checks the orders of [flows.orders], which is not enabled",
+            );
+        }
+        concurrency(&mut issues, path.key("concurrency"), ex.concurrency);
+        max_attempts(&mut issues, path.key("max_attempts"), ex.max_attempts);
+        for (rule, route_to) in [
+            ("address", &ex.address.route_to),
+            ("payment", &ex.payment.route_to),
+            ("fraud", &ex.fraud.route_to),
+            ("stock", &ex.stock.route_to),
+        ] {
+            if let Some(name) = route_to {
+                let key = path.key(rule).key("route_to");
+                endpoint_ref(&mut issues, &key, Vec::new(), name, endpoint_names);
+            }
+        }
+        let address = path.key("address");
+        for (i, field) in ex.address.required.iter().enumerate() {
+            if !ADDRESS_FIELDS.contains(&field.as_str()) {
+                issues.push_at(
+                    address.key("required"),
+                    vec![address.key("required").index(i)],
+                    format!(
+                        "unknown address field {field:?}; expected one of {}",
+                        ADDRESS_FIELDS.join(", ")
+                    ),
+                );
+            }
+        }
+        for (i, c) in ex.address.allowed_countries.iter().enumerate() {
+            if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic()) {
+                issues.push_at(
+                    address.key("allowed_countries"),
+                    vec![address.key("allowed_countries").index(i)],
+                    format!("{c:?} is not a two-letter country code (ISO 3166-1 alpha-2)"),
+                );
+            }
+        }
+        let payment = path.key("payment");
+        for (i, status) in ex.payment.hold.iter().enumerate() {
+            if !FINANCIAL_STATUSES.contains(&status.to_ascii_uppercase().as_str()) {
+                issues.push_at(
+                    payment.key("hold"),
+                    vec![payment.key("hold").index(i)],
+                    format!(
+                        "unknown financial status {status:?}; expected one of {}",
+                        FINANCIAL_STATUSES.join(", ")
+                    ),
+                );
+            }
+        }
+        if xconnector_actors::rules::RiskLevel::parse(&ex.fraud.max_risk).is_none()
+            || ex.fraud.max_risk.eq_ignore_ascii_case("none")
+        {
+            issues.push(
+                path.key("fraud").key("max_risk"),
+                format!(
+                    "{:?} is not a risk level; expected LOW, MEDIUM or HIGH",
+                    ex.fraud.max_risk
+                ),
+            );
         }
     }
 
@@ -337,6 +422,43 @@ fn check_http_endpoint(issues: &mut Issues, path: &KeyPath, http: &HttpEndpoint)
         }
     }
 }
+
+/// Checks that `name` is a defined endpoint; true if it is.
+fn endpoint_ref(
+    issues: &mut Issues,
+    path: &KeyPath,
+    at: Vec<KeyPath>,
+    name: &str,
+    endpoint_names: &BTreeSet<String>,
+) -> bool {
+    if endpoint_names.contains(name) {
+        return true;
+    }
+    let known = if endpoint_names.is_empty() {
+        "no endpoints are defined".to_owned()
+    } else {
+        let names: Vec<&str> = endpoint_names.iter().map(String::as_str).collect();
+        format!("defined endpoints: {}", names.join(", "))
+    };
+    issues.push_at(
+        path.clone(),
+        at,
+        format!("unknown endpoint {name:?} ({known})"),
+    );
+    false
+}
+
+/// Shopify's `OrderDisplayFinancialStatus` values.
+const FINANCIAL_STATUSES: [&str; 8] = [
+    "PENDING",
+    "AUTHORIZED",
+    "PARTIALLY_PAID",
+    "PAID",
+    "PARTIALLY_REFUNDED",
+    "REFUNDED",
+    "VOIDED",
+    "EXPIRED",
+];
 
 fn non_empty_secrets(issues: &mut Issues, path: &KeyPath, secrets: &[Secret]) {
     for (i, secret) in secrets.iter().enumerate() {

@@ -109,6 +109,9 @@ pub struct Status {
     /// The Shopify rate budget, when a shop is configured.
     #[serde(default)]
     pub shopify: Option<xconnector_actors::rate_limiter::RateLimiterStats>,
+    /// Each back-office endpoint's health and counters.
+    #[serde(default)]
+    pub endpoints: Vec<xconnector_actors::endpoints::EndpointStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -190,6 +193,7 @@ pub async fn build_status(st: &ControlState) -> Result<Status, ApiError> {
         enqueue_rate: snapshot.enqueue_rate,
         restarts: snapshot.restarts,
         shopify: snapshot.rate_limiter,
+        endpoints: snapshot.endpoints,
     })
 }
 

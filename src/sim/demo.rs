@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use tokio::task::JoinHandle;
 use tracing::info;
 
+use super::backoffice::BackOffice;
 use super::pump::{self, Targets};
 use super::traffic::{self, TrafficSpec};
 use super::webhooks::{SenderConfig, WebhookSender};
@@ -18,6 +19,8 @@ pub struct RunningSim {
     pub sim: Simulator,
     pub sender: WebhookSender,
     pub targets: Targets,
+    /// The simulated back office, when `[simulator] back_office` is on.
+    pub back_office: Option<BackOffice>,
     pump: JoinHandle<()>,
     traffic: JoinHandle<()>,
 }
@@ -93,6 +96,13 @@ pub async fn start(
             seed: c.seed,
         },
     );
+    let back_office = if c.back_office {
+        let office = BackOffice::start(c.back_office_listen).await?;
+        info!(url = %office.url("NAME"), "simulator: back office receiving");
+        Some(office)
+    } else {
+        None
+    };
     match &targets {
         Targets::Fixed(url) => info!(webhook_url = %url, "simulator: webhooks go to a fixed URL"),
         Targets::Subscriptions => {
@@ -109,6 +119,7 @@ pub async fn start(
         sim,
         sender,
         targets,
+        back_office,
         pump,
         traffic,
     })

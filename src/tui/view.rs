@@ -8,6 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, TableState, Wrap};
+use xconnector_actors::endpoints::{EndpointStatus, Health};
 use xconnector_actors::item::{Item, Millis};
 
 use super::app::{App, Connection, ListKind, Prompt, View};
@@ -239,7 +240,7 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, now: Millis, t: Theme
     let flows_height = status.flows.len() as u16 + 3;
     let [table_area, totals_area, log_area] = Layout::vertical([
         Constraint::Length(flows_height),
-        Constraint::Length(3),
+        Constraint::Length(if status.endpoints.is_empty() { 3 } else { 4 }),
         Constraint::Fill(1),
     ])
     .areas(area);
@@ -272,10 +273,34 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, now: Millis, t: Theme
         total("exception"),
         total("done")
     ) + &budget;
+    let mut lines: Vec<Line> = line.lines().map(|l| Line::raw(l.to_string())).collect();
+    if !status.endpoints.is_empty() {
+        lines.push(endpoint_line(&status.endpoints, t));
+    }
     frame.render_widget(
-        Paragraph::new(line).block(Block::default().borders(Borders::TOP)),
+        Paragraph::new(lines).block(Block::default().borders(Borders::TOP)),
         totals_area,
     );
+}
+
+/// One span per back-office endpoint: its name, health and deliveries, coloured by health.
+fn endpoint_line(endpoints: &[EndpointStatus], t: Theme) -> Line<'static> {
+    let mut spans = vec![Span::raw("endpoints:")];
+    for e in endpoints {
+        let (health, style) = match e.health {
+            Health::Up => ("up", t.good()),
+            Health::Retrying => ("retrying", t.warn()),
+            Health::CircuitOpen => ("circuit open", t.bad()),
+        };
+        spans.push(Span::raw(format!(" {} ", e.name)));
+        spans.push(Span::styled(health, style));
+        spans.push(Span::raw(format!(" ({} sent) ·", e.delivered)));
+    }
+    if let Some(last) = spans.last_mut() {
+        let text = last.content.trim_end_matches(" ·").to_string();
+        *last = Span::raw(text);
+    }
+    Line::from(spans)
 }
 
 /// The daemon's recent warnings and errors, newest at the bottom.

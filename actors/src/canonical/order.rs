@@ -4,6 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::shopify::operations::MoneyBag;
+use crate::shopify::operations::orders::{Address as GqlAddress, ShopifyOrder};
+
 /// Version of the record's shape; bumped on any incompatible change.
 pub const SCHEMA: &str = "xconnector.order.v1";
 
@@ -213,10 +216,12 @@ fn gid(kind: &str, id: u64) -> String {
 /// Builds the canonical order from a REST webhook body. `topic` decides the event:
 /// `orders/cancelled` (or a cancelled order) is a cancellation.
 pub fn from_rest(topic: &str, body: &[u8]) -> Result<Order, OrderParseError> {
-    let raw: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| OrderParseError::Json(e.to_string()))?;
-    let o: RestOrder =
-        serde_json::from_value(raw).map_err(|e| OrderParseError::Shape(e.to_string()))?;
+    let o: RestOrder = serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            OrderParseError::Json(e.to_string())
+        }
+        _ => OrderParseError::Shape(e.to_string()),
+    })?;
     let zero = || "0.00".to_string();
     let cancelled = topic == "orders/cancelled" || o.cancelled_at.is_some();
     let blank = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
@@ -298,6 +303,126 @@ pub fn from_rest(topic: &str, body: &[u8]) -> Result<Order, OrderParseError> {
         risk_level: None,
         test: o.test,
     })
+}
+
+/// Builds the canonical order from the GraphQL order (the reconciliation poll's source), so
+/// that an order a webhook never brought reaches the back office in the same shape.
+pub fn from_graphql(o: &ShopifyOrder) -> Order {
+    use crate::shopify::operations::orders::{FinancialStatus as F, FulfillmentStatus as S};
+    let zero = || "0.00".to_string();
+    let amount = |m: &Option<MoneyBag>| {
+        m.as_ref()
+            .map(|b| b.shop_money.amount.clone())
+            .unwrap_or_else(zero)
+    };
+    let address = |a: &Option<GqlAddress>| {
+        a.as_ref().map(|a| Address {
+            name: match (&a.first_name, &a.last_name) {
+                (Some(f), Some(l)) => Some(format!("{f} {l}")),
+                (f, l) => f.clone().or(l.clone()),
+            },
+            first_name: a.first_name.clone(),
+            last_name: a.last_name.clone(),
+            company: a.company.clone(),
+            address1: a.address1.clone(),
+            address2: a.address2.clone(),
+            city: a.city.clone(),
+            province: a.province.clone(),
+            province_code: a.province_code.clone(),
+            zip: a.zip.clone(),
+            country: a.country.clone(),
+            country_code: a.country_code_v2.clone(),
+            phone: a.phone.clone(),
+        })
+    };
+    let financial_status = o.display_financial_status.and_then(|s| {
+        Some(
+            match s {
+                F::Authorized => "authorized",
+                F::Expired => "expired",
+                F::Paid => "paid",
+                F::PartiallyPaid => "partially_paid",
+                F::PartiallyRefunded => "partially_refunded",
+                F::Pending => "pending",
+                F::Refunded => "refunded",
+                F::Voided => "voided",
+                F::Other => return None,
+            }
+            .to_string(),
+        )
+    });
+    let fulfillment_status = match o.display_fulfillment_status {
+        S::Fulfilled => Some("fulfilled"),
+        S::PartiallyFulfilled => Some("partial"),
+        S::Restocked => Some("restocked"),
+        _ => None,
+    }
+    .map(str::to_string);
+    let cancelled = o.cancelled_at.is_some();
+    Order {
+        schema: SCHEMA.into(),
+        event: if cancelled {
+            OrderEvent::Cancel
+        } else {
+            OrderEvent::Upsert
+        },
+        id: o.id.to_string(),
+        legacy_id: o.id.id(),
+        name: o.name.clone(),
+        created_at: o.created_at.clone(),
+        updated_at: o.updated_at.clone(),
+        cancelled_at: o.cancelled_at.clone(),
+        cancel_reason: o.cancel_reason.clone(),
+        currency: o.currency_code.clone(),
+        totals: Totals {
+            subtotal: amount(&o.subtotal_price_set),
+            tax: amount(&o.total_tax_set),
+            shipping: o.total_shipping_price_set.shop_money.amount.clone(),
+            discounts: amount(&o.total_discounts_set),
+            total: o.total_price_set.shop_money.amount.clone(),
+            outstanding: None,
+        },
+        email: o.email.clone(),
+        phone: None,
+        customer: o.customer.as_ref().map(|c| Customer {
+            id: Some(c.id.to_string()),
+            email: c.email().map(str::to_string),
+            first_name: c.first_name.clone(),
+            last_name: c.last_name.clone(),
+            phone: None,
+        }),
+        shipping_address: address(&o.shipping_address),
+        billing_address: address(&o.billing_address),
+        lines: o
+            .line_items
+            .nodes
+            .iter()
+            .map(|l| Line {
+                id: l.id.to_string(),
+                sku: l.sku.clone().filter(|s| !s.trim().is_empty()),
+                title: l.title.clone(),
+                variant_title: None,
+                quantity: u32::try_from(l.quantity).unwrap_or(0),
+                unit_price: l.original_unit_price_set.shop_money.amount.clone(),
+                total_discount: zero(),
+                variant_id: l.variant.as_ref().map(|v| v.id.to_string()),
+                product_id: None,
+                // The poll does not ask; shipping is the safe assumption for fulfilment.
+                requires_shipping: true,
+                grams: 0,
+            })
+            .collect(),
+        shipping_lines: Vec::new(),
+        financial_status,
+        fulfillment_status,
+        tags: o.tags.clone(),
+        note: o.note.clone().filter(|n| !n.trim().is_empty()),
+        risk_level: o
+            .risk
+            .highest()
+            .map(|l| format!("{l:?}").to_ascii_lowercase()),
+        test: o.test,
+    }
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub use breaker::{BreakerSettings, Health};
 use file::FileSink;
 
 use crate::flows::Outcome;
+use crate::item::{Millis, now_ms};
 use crate::messages::EndpointMsg;
 
 #[derive(Clone)]
@@ -80,6 +81,10 @@ pub struct EndpointSpec {
     /// Deliveries in flight at once (a file endpoint always writes one at a time).
     pub concurrency: usize,
     pub breaker: BreakerSettings,
+    /// A delivery still failing transiently at this attempt, or this long after its first
+    /// attempt, becomes an exception for a person.
+    pub max_attempts: u32,
+    pub max_age: Duration,
 }
 
 /// An endpoint's state as telemetry shows it.
@@ -170,6 +175,8 @@ impl Actor for EndpointsActor {
                 endpoint,
                 key,
                 body,
+                attempt,
+                since,
                 reply,
             } => {
                 let Some(ep) = st.endpoints.get_mut(&endpoint) else {
@@ -178,11 +185,17 @@ impl Actor for EndpointsActor {
                     });
                     return Ok(());
                 };
+                let limits = GiveUp {
+                    attempt,
+                    since,
+                    max_attempts: ep.spec.max_attempts,
+                    max_age: ep.spec.max_age,
+                };
                 if let Err(wait) = ep.breaker.allow(Instant::now()) {
-                    let _ = reply.send(Outcome::Retry {
+                    let _ = reply.send(limits.apply(Outcome::Retry {
                         error: format!("{endpoint}: circuit open after repeated failures"),
                         after: Some(wait),
-                    });
+                    }));
                     return Ok(());
                 }
                 ep.status.in_flight += 1;
@@ -204,7 +217,7 @@ impl Actor for EndpointsActor {
                         endpoint,
                         outcome: outcome.clone(),
                     });
-                    let _ = reply.send(outcome);
+                    let _ = reply.send(limits.apply(outcome));
                 });
             }
             EndpointMsg::Finished { endpoint, outcome } => {
@@ -225,6 +238,34 @@ impl Actor for EndpointsActor {
             }
         }
         Ok(())
+    }
+}
+
+/// An endpoint's limits on one delivery's retries.
+struct GiveUp {
+    attempt: u32,
+    since: Millis,
+    max_attempts: u32,
+    max_age: Duration,
+}
+
+impl GiveUp {
+    fn apply(&self, outcome: Outcome) -> Outcome {
+        let Outcome::Retry { error, after } = outcome else {
+            return outcome;
+        };
+        let age = Duration::from_millis(now_ms().saturating_sub(self.since));
+        if self.attempt >= self.max_attempts || age >= self.max_age {
+            Outcome::Exception {
+                reason: format!(
+                    "gave up after {} attempts over {}s: {error}",
+                    self.attempt,
+                    age.as_secs()
+                ),
+            }
+        } else {
+            Outcome::Retry { error, after }
+        }
     }
 }
 
@@ -274,28 +315,60 @@ async fn deliver(
     }
 }
 
-/// The typed client of the endpoints actor.
-#[derive(Clone)]
+/// The typed client of the endpoints actor. It finds the actor by its registered name on
+/// every call, so a restarted actor is reached through the same handle.
+#[derive(Clone, Debug)]
 pub struct EndpointsHandle {
-    actor: ActorRef<EndpointMsg>,
+    name: Arc<str>,
 }
 
 impl EndpointsHandle {
-    pub fn new(actor: ActorRef<EndpointMsg>) -> EndpointsHandle {
-        EndpointsHandle { actor }
+    /// A handle on the endpoints actor registered as `name`.
+    pub fn named(name: impl Into<Arc<str>>) -> EndpointsHandle {
+        EndpointsHandle { name: name.into() }
     }
 
-    /// Delivers `body` (canonical JSON) to `endpoint` with `key` as its idempotency key.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn actor(&self) -> Option<ActorRef<EndpointMsg>> {
+        ActorRef::where_is(&*self.name)
+    }
+
+    /// Delivers `body` (canonical JSON) to `endpoint` with `key` as its idempotency key, as a
+    /// first attempt.
     pub async fn deliver(&self, endpoint: &str, key: &str, body: Vec<u8>) -> Outcome {
+        self.deliver_attempt(endpoint, key, body, 1, now_ms()).await
+    }
+
+    /// Delivers as attempt `attempt` of a delivery first tried at `since`, so that the
+    /// endpoint's `max_attempts` and `max_age` apply.
+    pub async fn deliver_attempt(
+        &self,
+        endpoint: &str,
+        key: &str,
+        body: Vec<u8>,
+        attempt: u32,
+        since: Millis,
+    ) -> Outcome {
+        let Some(actor) = self.actor() else {
+            return Outcome::Retry {
+                error: "the endpoints actor is not running".into(),
+                after: None,
+            };
+        };
         let (endpoint, key) = (endpoint.to_string(), key.to_string());
         let build = |reply: RpcReplyPort<Outcome>| EndpointMsg::Deliver {
             endpoint,
             key,
             body,
+            attempt,
+            since,
             reply,
         };
         // The HTTP timeout bounds the wait; this only guards against a lost actor.
-        match self.actor.call(build, Some(Duration::from_secs(600))).await {
+        match actor.call(build, Some(Duration::from_secs(600))).await {
             Ok(CallResult::Success(outcome)) => outcome,
             _ => Outcome::Retry {
                 error: "the endpoints actor is not running".into(),
@@ -305,8 +378,10 @@ impl EndpointsHandle {
     }
 
     pub async fn status(&self) -> Vec<EndpointStatus> {
-        match self
-            .actor
+        let Some(actor) = self.actor() else {
+            return Vec::new();
+        };
+        match actor
             .call(EndpointMsg::Status, Some(Duration::from_secs(5)))
             .await
         {

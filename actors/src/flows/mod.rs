@@ -3,7 +3,9 @@
 //! when it has capacity, processes up to `concurrency` of them at once, applies the one retry
 //! policy to the outcome, and records the result in the store before taking more.
 
+pub mod exceptions;
 pub mod log;
+pub mod orders;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -16,6 +18,7 @@ use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SpawnErr};
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
+use crate::endpoints::EndpointsHandle;
 use crate::item::{Claimed, Completion, Millis, now_ms};
 use crate::messages::{FlowMsg, FlowStatus};
 use crate::retry::Backoff;
@@ -41,6 +44,19 @@ pub enum Outcome {
 /// pause, drain, restarts) is the framework's.
 pub trait Flow: Send + Sync + 'static {
     fn process(&self, item: &Claimed, ctx: &FlowContext) -> impl Future<Output = Outcome> + Send;
+
+    /// How often [`Flow::tick`] runs, for work no item triggers (reconciliation polls,
+    /// batching). `None`: never.
+    fn tick_every(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Periodic work. Never runs twice at once, nor while the flow is paused or draining;
+    /// what it finds becomes items in the store, so a crash mid-tick loses nothing.
+    fn tick(&self, ctx: &FlowContext) -> impl Future<Output = ()> + Send {
+        let _ = ctx;
+        async {}
+    }
 }
 
 /// What a flow can reach while processing.
@@ -51,6 +67,8 @@ pub struct FlowContext {
     /// The Shopify client, when `[shopify]` is configured. Valid across restarts of the
     /// client and rate-limiter actors.
     pub shopify: Option<ShopifyHandle>,
+    /// Delivery to the back office's endpoints. Valid across restarts of the endpoints actor.
+    pub endpoints: EndpointsHandle,
 }
 
 #[derive(Debug, Clone)]
@@ -98,22 +116,30 @@ impl FlowSpec {
 
     pub(crate) fn spawn(
         &self,
-        store: StoreHandle,
-        shopify: Option<ShopifyHandle>,
+        reach: Reach,
         paused: bool,
         supervisor: ActorCell,
     ) -> BoxFuture<'static, Result<ActorRef<FlowMsg>, SpawnErr>> {
         let args = FlowArgs {
             ctx: FlowContext {
                 name: self.name.as_str().into(),
-                store,
-                shopify,
+                store: reach.store,
+                shopify: reach.shopify,
+                endpoints: reach.endpoints,
             },
             settings: self.settings.clone(),
             paused,
         };
         self.spawner.spawn(args, supervisor)
     }
+}
+
+/// The handles the supervisor gives every flow it spawns.
+#[derive(Clone)]
+pub(crate) struct Reach {
+    pub store: StoreHandle,
+    pub shopify: Option<ShopifyHandle>,
+    pub endpoints: EndpointsHandle,
 }
 
 trait Spawn: Send + Sync {
@@ -153,6 +179,8 @@ pub struct FlowState {
     /// Set while shutting down: no new claims; answered when the last item finishes.
     draining: Option<ractor::RpcReplyPort<()>>,
     in_flight: usize,
+    /// A tick is running (ticks never overlap).
+    ticking: bool,
     /// The processing tasks. Dropped with the state when the actor fails, which aborts them:
     /// their items are released by the supervisor and must not be finished twice.
     tasks: JoinSet<()>,
@@ -170,12 +198,19 @@ impl<F: Flow> Actor for FlowActor<F> {
     ) -> Result<FlowState, ActorProcessingErr> {
         args.ctx.store.subscribe(&args.ctx.name, myself.clone());
         myself.send_interval(args.settings.poll_every, || FlowMsg::Pump);
+        if let Some(every) = self.flow.tick_every() {
+            myself.send_interval(every, || FlowMsg::Tick);
+            // The first tick right away: a reconciliation poll after a restart should not
+            // wait a whole period.
+            let _ = myself.cast(FlowMsg::Tick);
+        }
         Ok(FlowState {
             ctx: args.ctx,
             settings: args.settings,
             paused: args.paused,
             draining: None,
             in_flight: 0,
+            ticking: false,
             tasks: JoinSet::new(),
         })
     }
@@ -204,12 +239,30 @@ impl<F: Flow> Actor for FlowActor<F> {
                     self.pump(&myself, st).await;
                 }
             }
-            FlowMsg::Panicked { id, message } => {
-                return Err(format!(
-                    "flow {} panicked processing item {id}: {message}",
-                    st.ctx.name
-                )
-                .into());
+            FlowMsg::Panicked { what, message } => {
+                return Err(format!("flow {} panicked in {what}: {message}", st.ctx.name).into());
+            }
+            FlowMsg::Tick => {
+                if !st.ticking && !st.paused && st.draining.is_none() {
+                    st.ticking = true;
+                    let (flow, ctx, me) = (self.flow.clone(), st.ctx.clone(), myself.clone());
+                    st.tasks.spawn(async move {
+                        if let Err(panic) = AssertUnwindSafe(flow.tick(&ctx)).catch_unwind().await {
+                            let _ = me.cast(FlowMsg::Panicked {
+                                what: "its periodic work".into(),
+                                message: panic_message(&*panic),
+                            });
+                            return;
+                        }
+                        let _ = me.cast(FlowMsg::Ticked);
+                    });
+                }
+            }
+            FlowMsg::Ticked => {
+                st.ticking = false;
+                while st.tasks.try_join_next().is_some() {}
+                // What the tick found is in the store now.
+                self.pump(&myself, st).await;
             }
             FlowMsg::Pause => st.paused = true,
             FlowMsg::Resume => {
@@ -272,7 +325,7 @@ impl<F: Flow> FlowActor<F> {
                     Ok(outcome) => outcome,
                     Err(panic) => {
                         let _ = me.cast(FlowMsg::Panicked {
-                            id,
+                            what: format!("item {id}"),
                             message: panic_message(&*panic),
                         });
                         return;

@@ -45,7 +45,8 @@ use super::operations::inventory::{
 };
 use super::operations::locations::{Location, LocationsVariables};
 use super::operations::orders::{
-    LINE_ITEMS, OrderVariables, OrdersVariables, ShopifyOrder, updated_since_query,
+    CheckedOrder, LINE_ITEMS, MAX_ORDER_LINES, OrderChecksVariables, OrderVariables, OrderVersion,
+    OrderVersionsVariables, OrdersVariables, ShopifyOrder, updated_since_query,
 };
 use super::operations::variants::{
     SKUS_PER_QUERY, VariantBySku, VariantsBySkuVariables, sku_query,
@@ -56,8 +57,8 @@ use super::operations::webhooks::{
 };
 use super::operations::{
     BulkOperation, BulkOperationRunQuery, Connection, InventoryLevels, InventorySetQuantities,
-    Locations, Operation, Order, Orders, ProductVariantsBySku, WebhookSubscriptionCreate,
-    WebhookSubscriptions,
+    Locations, Operation, Order, OrderChecks, OrderVersions, Orders, ProductVariantsBySku,
+    WebhookSubscriptionCreate, WebhookSubscriptions,
 };
 use super::transport::Transport;
 use crate::messages::ShopifyMsg;
@@ -345,17 +346,51 @@ impl ShopifyHandle {
         Ok(self.run::<Orders>(lane, &variables).await?.orders)
     }
 
-    /// One order (`None` if Shopify does not know it, or no longer shows it).
+    /// One order (`None` if Shopify does not know it, or no longer shows it), with up to
+    /// `line_items` line items (at most 240: more would pass the 1,000-point cap).
     pub async fn order(
         &self,
         lane: Lane,
         id: &OrderId,
+        line_items: u32,
     ) -> Result<Option<ShopifyOrder>, ShopifyError> {
         let variables = OrderVariables {
             id: id.clone(),
-            line_items: LINE_ITEMS,
+            line_items: line_items.clamp(1, MAX_ORDER_LINES),
         };
         Ok(self.run::<Order>(lane, &variables).await?.order)
+    }
+
+    /// What the order rules need to know about an order now; ask for as many line items as
+    /// it has (a line beyond them is not checked).
+    pub async fn order_checks(
+        &self,
+        lane: Lane,
+        id: &OrderId,
+        line_items: u32,
+    ) -> Result<Option<CheckedOrder>, ShopifyError> {
+        let variables = OrderChecksVariables {
+            id: id.clone(),
+            line_items: line_items.clamp(1, 250),
+        };
+        Ok(self.run::<OrderChecks>(lane, &variables).await?.order)
+    }
+
+    /// One page of (id, updatedAt) of orders updated at or after `since` (RFC 3339), oldest
+    /// change first; about `first` + 2 points.
+    pub async fn order_versions(
+        &self,
+        lane: Lane,
+        since: &str,
+        after: Option<String>,
+        first: u32,
+    ) -> Result<Connection<OrderVersion>, ShopifyError> {
+        let variables = OrderVersionsVariables {
+            first: first.clamp(1, 250),
+            after,
+            query: Some(updated_since_query(since)?),
+        };
+        Ok(self.run::<OrderVersions>(lane, &variables).await?.orders)
     }
 
     /// The variants whose SKU is exactly one of `skus` (several per SKU if the shop has

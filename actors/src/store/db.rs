@@ -168,6 +168,8 @@ impl ItemDb {
                 due_at: now,
                 last_error: None,
                 dedupe_key: n.dedupe_key,
+                flow_resolves: n.flow_resolves,
+                resolving: false,
             };
             if let Some(d) = &item.dedupe_key {
                 // The time is kept beside the id so that old keys can be pruned.
@@ -259,6 +261,11 @@ impl ItemDb {
         }
         let mut batch = self.db.batch();
         let (to, due, note) = match done {
+            Completion::Done if item.resolving => (
+                ItemState::Resolved,
+                now,
+                Some("resolution carried out".to_string()),
+            ),
             Completion::Done => (ItemState::Done, now, None),
             Completion::Retry { at, error } => {
                 item.last_error = Some(error.clone());
@@ -295,7 +302,10 @@ impl ItemDb {
         let from = item.state;
         let to = match (action, from) {
             (_, ItemState::InFlight) => None,
-            (OperatorAction::Retry, s) if s != ItemState::Pending => Some(ItemState::Pending),
+            (OperatorAction::Retry, s) if s != ItemState::Pending || item.resolving => {
+                // (A pending resolution can be taken back by a retry.)
+                Some(ItemState::Pending)
+            }
             (
                 OperatorAction::Resolve,
                 ItemState::Exception | ItemState::Retrying | ItemState::Pending,
@@ -303,13 +313,23 @@ impl ItemDb {
             (OperatorAction::Cancel, s) if !s.is_terminal() => Some(ItemState::Cancelled),
             _ => None,
         };
-        let to = to.ok_or(StoreError::InvalidAction {
+        let mut to = to.ok_or(StoreError::InvalidAction {
             id,
             action,
             state: from,
         })?;
-        if action == OperatorAction::Retry {
-            item.attempts = 0;
+        match action {
+            OperatorAction::Retry => {
+                item.attempts = 0;
+                item.resolving = false;
+            }
+            OperatorAction::Resolve if item.flow_resolves => {
+                // The flow carries the resolution out; it is due now.
+                item.attempts = 0;
+                item.resolving = true;
+                to = ItemState::Pending;
+            }
+            _ => {}
         }
         let mut batch = self.db.batch();
         let line = format!(

@@ -10,6 +10,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
+use crate::endpoints::{EndpointStatus, EndpointsHandle};
 use crate::item::{ItemState, Millis, now_ms};
 use crate::messages::TelemetryMsg;
 use crate::rate_limiter::{RateLimiterHandle, RateLimiterStats};
@@ -29,6 +30,9 @@ pub struct Snapshot {
     /// The Shopify rate limiter, when Shopify is configured (and the limiter answered).
     #[serde(default)]
     pub rate_limiter: Option<RateLimiterStats>,
+    /// Each back-office endpoint's health and counters.
+    #[serde(default)]
+    pub endpoints: Vec<EndpointStatus>,
 }
 
 impl Snapshot {
@@ -70,11 +74,13 @@ pub struct TelemetryArgs {
     /// Restarts so far, so that a restarted telemetry actor keeps counting.
     pub restarts: BTreeMap<String, u64>,
     pub rate_limiter: Option<RateLimiterHandle>,
+    pub endpoints: EndpointsHandle,
 }
 
 pub struct TelemetryState {
     store: StoreHandle,
     rate_limiter: Option<RateLimiterHandle>,
+    endpoints: EndpointsHandle,
     snapshot: Snapshot,
     last_tick: Instant,
 }
@@ -94,6 +100,7 @@ impl Actor for TelemetryActor {
         Ok(TelemetryState {
             store: args.store,
             rate_limiter: args.rate_limiter,
+            endpoints: args.endpoints,
             snapshot: Snapshot {
                 restarts: args.restarts,
                 ..Snapshot::default()
@@ -115,6 +122,7 @@ impl Actor for TelemetryActor {
                     // than stale ones.
                     st.snapshot.rate_limiter = limiter.stats().await;
                 }
+                st.snapshot.endpoints = st.endpoints.status().await;
                 match st.store.stats().await {
                     Ok(stats) => {
                         let elapsed = st.last_tick.elapsed().as_secs_f64();

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::Snapshot;
+use crate::endpoints::{EndpointStatus, Health};
 use crate::rate_limiter::RateLimiterStats;
 use crate::store::writer::BATCH_BUCKETS;
 
@@ -131,7 +132,68 @@ pub fn render(s: &Snapshot, ready: bool) -> String {
     if let Some(r) = &s.rate_limiter {
         rate_limiter(&mut out, r, head);
     }
+    if !s.endpoints.is_empty() {
+        endpoints(&mut out, &s.endpoints, head);
+    }
     out
+}
+
+fn endpoints(
+    out: &mut String,
+    endpoints: &[EndpointStatus],
+    head: impl Fn(&mut String, &str, &str, &str),
+) {
+    head(
+        out,
+        "xconnector_endpoint_health",
+        "gauge",
+        "Back-office endpoint health: 0 up, 1 retrying after failures, 2 circuit open (not called).",
+    );
+    for e in endpoints {
+        let level = match e.health {
+            Health::Up => 0,
+            Health::Retrying => 1,
+            Health::CircuitOpen => 2,
+        };
+        let _ = writeln!(
+            out,
+            "xconnector_endpoint_health{{endpoint=\"{}\"}} {level}",
+            escape(&e.name)
+        );
+    }
+    head(
+        out,
+        "xconnector_endpoint_deliveries_total",
+        "counter",
+        "Deliveries to back-office endpoints by outcome: delivered, failed (retried), rejected.",
+    );
+    for e in endpoints {
+        for (outcome, n) in [
+            ("delivered", e.delivered),
+            ("failed", e.failed),
+            ("rejected", e.rejected),
+        ] {
+            let _ = writeln!(
+                out,
+                "xconnector_endpoint_deliveries_total{{endpoint=\"{}\",outcome=\"{outcome}\"}} {n}",
+                escape(&e.name)
+            );
+        }
+    }
+    head(
+        out,
+        "xconnector_endpoint_in_flight",
+        "gauge",
+        "Deliveries to each endpoint under way.",
+    );
+    for e in endpoints {
+        let _ = writeln!(
+            out,
+            "xconnector_endpoint_in_flight{{endpoint=\"{}\"}} {}",
+            escape(&e.name),
+            e.in_flight
+        );
+    }
 }
 
 fn rate_limiter(
@@ -251,6 +313,30 @@ mod tests {
             !text.contains("xconnector_shopify"),
             "no Shopify metrics without Shopify"
         );
+    }
+
+    #[test]
+    fn renders_endpoint_health_and_deliveries() {
+        use crate::endpoints::{EndpointStatus, Health};
+        let s = Snapshot {
+            endpoints: vec![EndpointStatus {
+                name: "wms".into(),
+                health: Health::CircuitOpen,
+                in_flight: 2,
+                delivered: 10,
+                failed: 5,
+                rejected: 1,
+            }],
+            ..Snapshot::default()
+        };
+        let text = render(&s, true);
+        for line in [
+            "xconnector_endpoint_health{endpoint=\"wms\"} 2\n",
+            "xconnector_endpoint_deliveries_total{endpoint=\"wms\",outcome=\"failed\"} 5\n",
+            "xconnector_endpoint_in_flight{endpoint=\"wms\"} 2\n",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ use serde::{Deserialize, Deserializer};
 pub use bulk::{BulkOperation, BulkOperationRunQuery};
 pub use inventory::{InventoryLevels, InventorySetQuantities};
 pub use locations::Locations;
-pub use orders::{Order, Orders};
+pub use orders::{Order, OrderChecks, OrderVersions, Orders};
 pub use variants::ProductVariantsBySku;
 pub use webhooks::{WebhookSubscriptionCreate, WebhookSubscriptions};
 
@@ -50,9 +50,11 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
     const fn doc<O: Operation>() -> (&'static str, &'static str) {
         (O::NAME, O::DOCUMENT)
     }
-    static DOCUMENTS: [(&str, &str); 10] = [
+    static DOCUMENTS: [(&str, &str); 12] = [
         doc::<Orders>(),
         doc::<Order>(),
+        doc::<OrderChecks>(),
+        doc::<OrderVersions>(),
         doc::<ProductVariantsBySku>(),
         doc::<InventoryLevels>(),
         doc::<Locations>(),

@@ -7,8 +7,11 @@ use super::{Connection, MoneyBag, Operation, Ref, nullable_vec};
 use crate::shopify::error::ShopifyError;
 use crate::shopify::gid::{CustomerId, LineItemId, OrderId, ProductVariantId};
 
-/// Line items fetched with each order.
+/// Line items fetched with each order of a page.
 pub const LINE_ITEMS: u32 = 100;
+
+/// The most line items one order query can ask for within Shopify's 1,000-point cap.
+pub const MAX_ORDER_LINES: u32 = 240;
 
 /// The estimated requested cost of one order with `line_items` line items (see the fragment).
 fn order_cost(line_items: u32) -> f64 {
@@ -83,6 +86,105 @@ impl Operation for Order {
     }
 }
 
+/// The rules' view of one order now (see `order_checks.graphql`).
+pub enum OrderChecks {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderChecksVariables {
+    pub id: OrderId,
+    pub line_items: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OrderChecksResponse {
+    pub order: Option<CheckedOrder>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckedOrder {
+    pub id: OrderId,
+    pub updated_at: String,
+    pub display_financial_status: Option<FinancialStatus>,
+    pub risk: Risk,
+    pub line_items: Connection<CheckedLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckedLine {
+    pub sku: Option<String>,
+    pub quantity: i64,
+    pub variant: Option<CheckedVariant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckedVariant {
+    pub id: ProductVariantId,
+    pub inventory_quantity: Option<i64>,
+    pub inventory_item: TrackedItem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TrackedItem {
+    pub tracked: bool,
+}
+
+impl Operation for OrderChecks {
+    const NAME: &'static str = "OrderChecks";
+    const DOCUMENT: &'static str = include_str!("order_checks.graphql");
+    type Variables = OrderChecksVariables;
+    type Response = OrderChecksResponse;
+
+    fn estimate(v: &OrderChecksVariables) -> f64 {
+        3.0 + 3.0 * f64::from(v.line_items)
+    }
+
+    fn cost_key(v: &OrderChecksVariables) -> String {
+        format!("OrderChecks/{}", v.line_items)
+    }
+}
+
+/// Ids and `updatedAt` of orders changed since a time (see `order_versions.graphql`).
+pub enum OrderVersions {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderVersionsVariables {
+    pub first: u32,
+    pub after: Option<String>,
+    pub query: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OrderVersionsResponse {
+    pub orders: Connection<OrderVersion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderVersion {
+    pub id: OrderId,
+    pub updated_at: String,
+}
+
+impl Operation for OrderVersions {
+    const NAME: &'static str = "OrderVersions";
+    const DOCUMENT: &'static str = include_str!("order_versions.graphql");
+    type Variables = OrderVersionsVariables;
+    type Response = OrderVersionsResponse;
+
+    fn estimate(v: &OrderVersionsVariables) -> f64 {
+        2.0 + f64::from(v.first)
+    }
+
+    fn cost_key(v: &OrderVersionsVariables) -> String {
+        format!("OrderVersions/{}", v.first)
+    }
+}
+
 /// The search filter for orders updated at or after `since` (an RFC 3339 timestamp, e.g. an
 /// order's `updatedAt`). Refuses anything else rather than splice it into a query.
 pub fn updated_since_query(since: &str) -> Result<String, ShopifyError> {
@@ -120,6 +222,7 @@ pub struct ShopifyOrder {
     pub subtotal_price_set: Option<MoneyBag>,
     pub total_tax_set: Option<MoneyBag>,
     pub total_shipping_price_set: MoneyBag,
+    pub total_discounts_set: Option<MoneyBag>,
     pub display_financial_status: Option<FinancialStatus>,
     pub display_fulfillment_status: FulfillmentStatus,
     #[serde(deserialize_with = "nullable_vec")]

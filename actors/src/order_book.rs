@@ -1,0 +1,186 @@
+//! What xconnector knows about each order, shared by the orders and exceptions flows: the
+//! newest version seen, whether it was released to fulfilment, its open exception, and the
+//! newest version each target has. A version is the order's `updated_at` in milliseconds.
+//!
+//! Both flows change a record only while holding that order's lock, so two versions of one
+//! order (a webhook and a retry, an operator's resolve and a newer webhook) are never decided
+//! at once; and a target is only sent a version newer than the one it has, so it never sees an
+//! older version after a newer one.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::join_all;
+use serde::{Deserialize, Serialize};
+use tokio::sync::OwnedMutexGuard;
+
+use crate::endpoints::EndpointsHandle;
+use crate::flows::Outcome;
+use crate::item::{Claimed, ItemId, ItemState, Millis, OperatorAction};
+use crate::store::{StoreError, StoreHandle};
+
+/// The store namespace of the records.
+const NAMESPACE: &str = "orders";
+
+/// Who the audit log names when xconnector itself closes an exception.
+pub const SYSTEM: &str = "xconnector";
+
+/// The dedupe key of one version of an order: a webhook and a poll that bring the same
+/// version make one item, so its id is the one idempotency key of that version.
+pub fn version_key(order_id: u64, version: Millis) -> String {
+    format!("order:{order_id}:{version}")
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRecord {
+    /// The newest version processed; older ones are stale.
+    pub seen: Millis,
+    /// Passed the rules (or an operator released it): every later version goes to the
+    /// targets unchecked.
+    pub released: bool,
+    /// The exception item holding the order, while it is held.
+    pub held: Option<ItemId>,
+    /// An operator cancelled the held order: nothing of it is ever sent.
+    pub withdrawn: bool,
+    /// Target → the newest version it has.
+    pub delivered: BTreeMap<String, Millis>,
+}
+
+/// The per-order locks and the records in the store.
+#[derive(Default)]
+pub struct OrderBook {
+    locks: Mutex<HashMap<u64, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl OrderBook {
+    /// Waits for `order`'s lock. Unused locks are dropped as the table grows, so it stays
+    /// as large as the number of orders being worked on.
+    pub async fn lock(&self, order: u64) -> OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            if locks.len() > 4096 {
+                locks.retain(|_, l| Arc::strong_count(l) > 1);
+            }
+            locks.entry(order).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+
+    pub async fn load(&self, store: &StoreHandle, order: u64) -> Result<OrderRecord, StoreError> {
+        let raw = store
+            .mappings(NAMESPACE, vec![order.to_string()])
+            .await?
+            .into_iter()
+            .next()
+            .flatten();
+        Ok(raw
+            .and_then(|r| serde_json::from_slice(&r).ok())
+            .unwrap_or_default())
+    }
+
+    /// The records of many orders at once (the reconciliation poll).
+    pub async fn load_many(
+        &self,
+        store: &StoreHandle,
+        orders: &[u64],
+    ) -> Result<Vec<OrderRecord>, StoreError> {
+        let keys = orders.iter().map(u64::to_string).collect();
+        Ok(store
+            .mappings(NAMESPACE, keys)
+            .await?
+            .into_iter()
+            .map(|raw| {
+                raw.and_then(|r| serde_json::from_slice(&r).ok())
+                    .unwrap_or_default()
+            })
+            .collect())
+    }
+
+    pub async fn save(
+        &self,
+        store: &StoreHandle,
+        order: u64,
+        record: &OrderRecord,
+    ) -> Result<(), StoreError> {
+        let value = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        store
+            .set_mappings(NAMESPACE, vec![(order.to_string(), value)])
+            .await
+    }
+}
+
+/// Sends `version` of an order (`body`, canonical JSON) to every target that does not have it
+/// or a newer one yet, at once, with `item`'s id as the idempotency key, and notes in `record`
+/// which targets took it. One target failing does not undo or repeat another: the next
+/// attempt only goes to those still missing it.
+pub async fn deliver(
+    endpoints: &EndpointsHandle,
+    targets: &[String],
+    record: &mut OrderRecord,
+    version: Millis,
+    item: &Claimed,
+    body: &[u8],
+) -> Outcome {
+    let key = item.item.id.to_string();
+    let due: Vec<&String> = targets
+        .iter()
+        .filter(|t| record.delivered.get(*t).is_none_or(|v| *v < version))
+        .collect();
+    let sends = due.iter().map(|target| {
+        endpoints.deliver_attempt(
+            target,
+            &key,
+            body.to_vec(),
+            item.attempt().max(1),
+            item.item.created_at,
+        )
+    });
+    let outcomes = join_all(sends).await;
+    let mut retry: Option<(String, Option<Duration>)> = None;
+    let mut rejected = Vec::new();
+    for (target, outcome) in due.into_iter().zip(outcomes) {
+        match outcome {
+            Outcome::Done => {
+                record.delivered.insert(target.clone(), version);
+            }
+            Outcome::Retry { error, after } => {
+                if retry.is_none() {
+                    retry = Some((error, after));
+                }
+            }
+            Outcome::Exception { reason } => rejected.push(reason),
+        }
+    }
+    if !rejected.is_empty() {
+        Outcome::Exception {
+            reason: rejected.join("; "),
+        }
+    } else if let Some((error, after)) = retry {
+        Outcome::Retry { error, after }
+    } else {
+        Outcome::Done
+    }
+}
+
+/// Closes an exception item that no longer stands (a newer version replaced it, the order
+/// was released or cancelled), as cancelled with `why`. An item that is being processed at
+/// this moment is given a moment to finish; if it does not, it closes itself when it next
+/// runs (the record no longer names it).
+pub async fn close_exception(store: &StoreHandle, id: ItemId, why: &str) {
+    for _ in 0..40 {
+        match store.get(id).await {
+            Ok(Some((item, _))) if item.state.is_terminal() => return,
+            Ok(Some((item, _))) if item.state == ItemState::InFlight => {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            Ok(Some(_)) => {
+                let _ = store
+                    .operate(id, OperatorAction::Cancel, SYSTEM, Some(why.to_string()))
+                    .await;
+                return;
+            }
+            _ => return,
+        }
+    }
+}
