@@ -658,8 +658,8 @@ impl Writer {
                 quantities,
             };
             stats.calls += 1;
-            match shopify.set_inventory(lane, input, &key).await {
-                Ok(_) => {
+            match shopify.set_inventory_quietly(lane, input, &key).await {
+                Ok(()) => {
                     stats.written += batch.len();
                     for w in batch {
                         self.known

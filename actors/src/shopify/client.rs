@@ -57,8 +57,8 @@ use super::operations::webhooks::{
 };
 use super::operations::{
     BulkOperation, BulkOperationRunQuery, Connection, InventoryLevels, InventorySetQuantities,
-    Locations, Operation, Order, OrderChecks, OrderVersions, Orders, ProductVariantsBySku,
-    WebhookSubscriptionCreate, WebhookSubscriptions,
+    InventorySetQuantitiesLean, Locations, Operation, Order, OrderChecks, OrderVersions, Orders,
+    ProductVariantsBySku, WebhookSubscriptionCreate, WebhookSubscriptions,
 };
 use super::transport::Transport;
 use crate::messages::ShopifyMsg;
@@ -561,6 +561,52 @@ impl ShopifyHandle {
             .run::<BulkOperation>(lane, &variables)
             .await?
             .bulk_operation)
+    }
+
+    /// [`Self::set_inventory`] without reading the change back: `Ok(())` once applied. For
+    /// batches, whose 250 quantities would come back as 500 change objects.
+    pub async fn set_inventory_quietly(
+        &self,
+        lane: Lane,
+        input: SetQuantitiesInput,
+        idempotency_key: &str,
+    ) -> Result<(), ShopifyError> {
+        if idempotency_key.is_empty() {
+            return Err(ShopifyError::InvalidInput(
+                "an inventory change needs an idempotency key".into(),
+            ));
+        }
+        if input.quantities.is_empty() || input.quantities.len() > MAX_BATCH {
+            return Err(ShopifyError::InvalidInput(format!(
+                "an inventory change sets 1 to {MAX_BATCH} quantities, not {}",
+                input.quantities.len()
+            )));
+        }
+        let variables = SetQuantitiesVariables {
+            input,
+            idempotency_key: idempotency_key.to_string(),
+        };
+        let payload = self
+            .run::<InventorySetQuantitiesLean>(lane, &variables)
+            .await?
+            .inventory_set_quantities
+            .ok_or_else(|| {
+                ShopifyError::InvalidResponse("inventorySetQuantities returned null".into())
+            })?;
+        if !payload.user_errors.is_empty() {
+            return Err(ShopifyError::UserErrors {
+                operation: InventorySetQuantitiesLean::NAME,
+                errors: payload.user_errors,
+            });
+        }
+        payload
+            .inventory_adjustment_group
+            .map(|_| ())
+            .ok_or_else(|| {
+                ShopifyError::InvalidResponse(
+                    "inventorySetQuantities returned neither a change nor userErrors".into(),
+                )
+            })
     }
 
     /// The app's webhook subscriptions to `topics` (all topics if empty).

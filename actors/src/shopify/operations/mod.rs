@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 pub use bulk::{BulkOperation, BulkOperationRunQuery};
-pub use inventory::{InventoryLevels, InventorySetQuantities};
+pub use inventory::{InventoryLevels, InventorySetQuantities, InventorySetQuantitiesLean};
 pub use locations::Locations;
 pub use orders::{Order, OrderChecks, OrderVersions, Orders};
 pub use variants::ProductVariantsBySku;
@@ -50,7 +50,7 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
     const fn doc<O: Operation>() -> (&'static str, &'static str) {
         (O::NAME, O::DOCUMENT)
     }
-    static DOCUMENTS: [(&str, &str); 12] = [
+    static DOCUMENTS: [(&str, &str); 13] = [
         doc::<Orders>(),
         doc::<Order>(),
         doc::<OrderChecks>(),
@@ -59,6 +59,7 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
         doc::<InventoryLevels>(),
         doc::<Locations>(),
         doc::<InventorySetQuantities>(),
+        doc::<InventorySetQuantitiesLean>(),
         doc::<WebhookSubscriptions>(),
         doc::<WebhookSubscriptionCreate>(),
         doc::<BulkOperationRunQuery>(),
