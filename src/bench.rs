@@ -457,3 +457,195 @@ pub async fn shopify(seconds: f64, scale: f64) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `xconnector bench inventory`: a `skus`-SKU delta feed (SKUs unknown to xconnector) into a
+/// simulated Standard-plan shop, once as xconnector does it (bulk warm-up of the SKU map,
+/// coalescing, 250 quantities per call) and once as a naive integration does (one lookup and
+/// one mutation per SKU), each in a fresh shop and store. The bucket's clock runs `scale`
+/// times faster for both runs alike.
+pub async fn inventory(skus: usize, scale: f64) -> anyhow::Result<()> {
+    use xconnector_actors::flows::inventory::InventorySettings;
+
+    // `RUST_LOG=info xconnector bench inventory` shows the flow's rounds.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+    println!(
+        "inventory benchmark: {skus} SKUs (unknown to xconnector) at 1 location, Standard plan (2000 points, 100 points/s), bucket clock x{scale}"
+    );
+    let fast = inventory_run(skus, scale, InventorySettings::default()).await?;
+    let naive = inventory_run(skus, scale, InventorySettings::default().naive()).await?;
+    println!(
+        "{:>10} {:>10} {:>10} {:>12} {:>10} {:>10} {:>10}",
+        "run", "wall s", "calls", "points", "THROTTLED", "writes", "correct"
+    );
+    for (name, r) in [("xconnector", &fast), ("naive", &naive)] {
+        println!(
+            "{:>10} {:>10.2} {:>10} {:>12} {:>10} {:>10} {:>10}",
+            name,
+            r.wall.as_secs_f64(),
+            r.calls,
+            r.points,
+            r.throttled,
+            r.written,
+            if r.mismatches == 0 {
+                "yes".to_string()
+            } else {
+                format!("{} off", r.mismatches)
+            }
+        );
+    }
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::INFINITY };
+    println!(
+        "naive / xconnector: {:.1}x the points (target >= 50x), {:.1}x the wall time (target >= 20x), {:.1}x the calls",
+        ratio(naive.points as f64, fast.points as f64),
+        ratio(naive.wall.as_secs_f64(), fast.wall.as_secs_f64()),
+        ratio(naive.calls as f64, fast.calls as f64),
+    );
+    println!(
+        "at real rates (clock x1) the naive run would need about {:.0} minutes of bucket refill",
+        naive.points as f64 / 100.0 / 60.0
+    );
+    Ok(())
+}
+
+struct InventoryRun {
+    wall: Duration,
+    calls: u64,
+    points: u64,
+    throttled: u64,
+    written: u64,
+    mismatches: usize,
+}
+
+async fn inventory_run(
+    skus: usize,
+    scale: f64,
+    settings: xconnector_actors::flows::inventory::InventorySettings,
+) -> anyhow::Result<InventoryRun> {
+    use xconnector_actors::flows::inventory::InventoryFlow;
+    use xconnector_actors::flows::{FlowSettings, FlowSpec};
+    use xconnector_actors::inventory::feed::{FLOW, Level, Mode};
+    use xconnector_actors::item::ItemState;
+    use xconnector_actors::shopify::{AccessToken, ShopifyClientConfig};
+
+    use crate::inventory_api::{Feed, store_feed};
+    use crate::sim::{BucketConfig, SimConfig, Simulator};
+
+    let sim = Simulator::start(
+        SimConfig {
+            bucket: BucketConfig {
+                clock_scale: scale,
+                ..BucketConfig::standard()
+            },
+            ..SimConfig::default()
+        },
+        "127.0.0.1:0".parse()?,
+    )
+    .await?;
+    let (all, location, location_id) = sim.shop().with(|shop| {
+        let all = crate::sim::warehouse::stock_catalog(shop, skus, "BENCH-");
+        let (id, name) = shop
+            .locations
+            .values()
+            .map(|l| (l.id, l.name.clone()))
+            .next()
+            .unwrap_or_default();
+        (all, name, id)
+    });
+    let dir = std::env::temp_dir().join(format!(
+        "xconnector-bench-inventory-{}-{}",
+        std::process::id(),
+        fastrand::u32(..)
+    ));
+    let client = ShopifyClientConfig::new(
+        "demo.myshopify.com",
+        sim.base_url(),
+        "2026-10",
+        AccessToken::new("sim-token"),
+    );
+    let flow = FlowSpec::new(
+        FLOW,
+        FlowSettings {
+            concurrency: 256,
+            lease: Duration::from_secs(3600),
+            ..FlowSettings::default()
+        },
+        InventoryFlow::new(settings),
+    );
+    let (engine, _fatal) = Engine::start(EngineConfig {
+        store_dir: dir.clone(),
+        flows: vec![flow],
+        endpoints: Vec::new(),
+        policy: RestartPolicy::default(),
+        shopify: Some(client),
+    })
+    .await?;
+    let mut rng = fastrand::Rng::with_seed(11);
+    let levels: Vec<Level> = all
+        .iter()
+        .map(|sku| Level {
+            sku: sku.clone(),
+            location: location.clone(),
+            available: rng.i64(1..1000),
+            as_of: 1,
+        })
+        .collect();
+    let expected: Vec<(String, i64)> = levels
+        .iter()
+        .map(|l| (l.sku.clone(), l.available))
+        .collect();
+    let feed = Feed {
+        source: "bench".into(),
+        mode: Mode::Delta,
+        chunks: levels.chunks(1000).map(<[Level]>::to_vec).collect(),
+    };
+    let started = Instant::now();
+    store_feed(engine.store(), feed, "bench").await?;
+    loop {
+        let stats = engine.store().stats().await?;
+        let busy: u64 = stats
+            .counts
+            .iter()
+            .filter(|(f, s, _)| {
+                f == FLOW
+                    && matches!(
+                        s,
+                        ItemState::Pending | ItemState::InFlight | ItemState::Retrying
+                    )
+            })
+            .map(|(_, _, n)| n)
+            .sum();
+        if busy == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let wall = started.elapsed();
+    let stats = sim.stats();
+    let mismatches = sim.shop().with(|shop| {
+        expected
+            .iter()
+            .filter(|(sku, available)| {
+                let level = shop
+                    .inventory_item_by_sku(sku)
+                    .and_then(|i| shop.inventory_level(i.id, location_id));
+                level.map(|l| l.available) != Some(*available)
+            })
+            .count()
+    });
+    engine.shutdown(Duration::from_secs(5)).await?;
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(InventoryRun {
+        wall,
+        calls: stats.requests,
+        points: stats.points_spent,
+        throttled: stats.throttled,
+        written: stats.inventory_quantities_written,
+        mismatches,
+    })
+}

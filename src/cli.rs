@@ -149,6 +149,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20.0)]
         scale: f64,
     },
+    /// A stock feed of SKUs unknown to xconnector into a simulated Standard-plan shop, as
+    /// xconnector writes it and as a naive integration would (one lookup and one mutation per
+    /// SKU): wall time, calls, points and THROTTLED answers of both, and their ratios.
+    Inventory {
+        #[arg(long, default_value_t = 10_000)]
+        skus: usize,
+        /// How many times faster the simulated bucket refills (both runs alike).
+        #[arg(long, default_value_t = 50.0)]
+        scale: f64,
+    },
     /// The operator's view of a big store: time to the first items screen and per page with
     /// a million items, and the daemon's CPU cost of one attached TUI.
     Tui {

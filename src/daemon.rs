@@ -75,6 +75,32 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ready: ready.clone(),
         webhooks,
     });
+    let app = match config.flows.inventory.as_ref().filter(|f| f.enabled) {
+        Some(inventory) => {
+            let tokens = config
+                .server
+                .api_tokens
+                .iter()
+                .map(|t| t.expose().to_string())
+                .collect();
+            let intake = crate::inventory_api::InventoryIntake::new(
+                tokens,
+                engine.store().clone(),
+                inventory.max_levels as usize,
+                ready.clone(),
+            );
+            if let Some(dir) = &inventory.watch_dir {
+                tokio::spawn(crate::inventory_drop::watch(
+                    dir.clone(),
+                    inventory.watch_every,
+                    engine.store().clone(),
+                    stop_http.subscribe(),
+                ));
+            }
+            app.merge(crate::inventory_api::router(Arc::new(intake)))
+        }
+        None => app,
+    };
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -83,6 +109,24 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .await
     });
     info!(%addr, "http listening");
+    // The demo's simulated warehouse sends stock feeds to this daemon's inventory API.
+    let warehouse = match (
+        &simulator,
+        config.flows.inventory.as_ref().filter(|f| f.enabled),
+        config.server.api_tokens.first(),
+    ) {
+        (Some(running), Some(_), Some(token)) => Some(tokio::spawn(crate::sim::warehouse::run(
+            running.sim.shop(),
+            crate::sim::warehouse::WarehouseSpec {
+                url: format!("http://{}/api/v1/inventory", reachable(addr)),
+                token: token.expose().to_string(),
+                every: Duration::from_secs(2),
+                snapshot_every: 15,
+                seed: config.simulator.seed,
+            },
+        ))),
+        _ => None,
+    };
 
     let control_app = control::api::router(ControlState {
         engine: engine.clone(),
@@ -136,6 +180,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Err(e) => {
             error!(error = %e, "shutdown incomplete; unacknowledged work is retried on the next start")
         }
+    }
+    if let Some(warehouse) = warehouse {
+        warehouse.abort();
     }
     if let Some(running) = simulator {
         running.shutdown().await;

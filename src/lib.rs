@@ -3,6 +3,7 @@
 //! The binary composes the engine (`xconnector-actors`) with what only a program has:
 //! - `cli`: commands and flags; `config`: loading `config.toml` with line-numbered errors;
 //! - `daemon`: `run`: engine, HTTP listener, signals, systemd; `http`: the router;
+//! - `inventory_api`, `inventory_drop`: stock feeds in (HTTP API, CSV drop directory);
 //! - `wiring`: configuration → engine; `logging`, `systemd`: the process's surroundings;
 //! - `bench`: measurements; `debug`: hidden tools for the crash tests.
 
@@ -15,6 +16,8 @@ pub mod control;
 pub mod daemon;
 pub mod debug;
 pub mod http;
+pub mod inventory_api;
+pub mod inventory_drop;
 pub mod logging;
 pub mod shopify_schema;
 pub mod sim;
@@ -81,6 +84,11 @@ pub fn main() -> ExitCode {
             Command::Bench {
                 what: BenchCommand::Store { dir, seconds },
             } => bench::store(dir, seconds).await.map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                what: BenchCommand::Inventory { skus, scale },
+            } => bench::inventory(skus, scale)
+                .await
+                .map(|()| ExitCode::SUCCESS),
             Command::Bench {
                 what: BenchCommand::Shopify { seconds, scale },
             } => bench::shopify(seconds, scale)

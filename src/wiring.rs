@@ -37,6 +37,9 @@ pub fn engine_config(config: &Config) -> EngineConfig {
             },
         ));
     }
+    if let Some(inventory) = config.flows.inventory.as_ref().filter(|f| f.enabled) {
+        flows.push(inventory_flow(inventory));
+    }
     flows.extend(order_flows(config));
     let d = &config.daemon;
     EngineConfig {
@@ -202,6 +205,9 @@ pub fn enabled_flows(config: &Config) -> Vec<String> {
             names.push(EXCEPTIONS_FLOW.to_string());
         }
     }
+    if f.inventory.as_ref().is_some_and(|c| c.enabled) {
+        names.push("inventory".to_string());
+    }
     names
 }
 
@@ -226,4 +232,26 @@ fn shopify_client(shopify: &ShopifyConfig) -> ShopifyClientConfig {
         shopify.api_version.clone(),
         AccessToken::new(shopify.access_token.expose()),
     )
+}
+
+/// `[flows.inventory]` → the inventory flow. Its items wait for a whole round of writes, so
+/// many are in flight at once (`concurrency`) under a long lease.
+pub fn inventory_flow(c: &crate::config::InventoryFlowConfig) -> FlowSpec {
+    use xconnector_actors::flows::inventory::{InventoryFlow, InventorySettings};
+    let settings = FlowSettings {
+        concurrency: c.concurrency as usize,
+        lease: c.lease,
+        max_attempts: c.max_attempts,
+        ..FlowSettings::default()
+    };
+    let flow = InventorySettings {
+        reason: c.reason.clone(),
+        locations: c.locations.clone(),
+        batch_size: c.batch_size as usize,
+        lookup_batch: c.lookup_batch as usize,
+        bulk_threshold: c.bulk_threshold as usize,
+        linger: c.linger,
+        ..InventorySettings::default()
+    };
+    FlowSpec::new("inventory", settings, InventoryFlow::new(flow))
 }

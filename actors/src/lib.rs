@@ -5,6 +5,7 @@
 //! - [`messages`]: every message the actors exchange, in one place.
 //! - [`store`]: the persistence actor over fjall, the single source of truth, with group commit.
 //! - [`flows`]: the flow framework and one file per flow.
+//! - [`inventory`]: the inventory flow's pure parts (feeds, coalescing, batching).
 //! - [`supervisor`]: the root of the actor tree; restarts, give-up, ordered shutdown.
 //! - [`shopify`]: the Admin GraphQL client actor: typed GIDs, operations, errors, retries.
 //! - [`rate_limiter`]: Shopify's cost bucket, modelled per shop; grants by priority lane.
@@ -17,6 +18,7 @@ pub mod endpoints;
 pub mod engine;
 pub mod flows;
 pub mod http_client;
+pub mod inventory;
 pub mod item;
 pub mod messages;
 pub mod order_book;

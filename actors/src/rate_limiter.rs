@@ -19,8 +19,8 @@
 //! no polling. A cost larger than the whole bucket is granted once the bucket is full (and
 //! debits the bucket empty), so it cannot wait forever; Shopify then reports the real size.
 //!
-//! **Priorities.** [`Lane`]s, highest first: Operator > Orders > Customers > Products >
-//! Reporting. Within a lane, first come first served, and the head of the chosen lane waits
+//! **Priorities.** [`Lane`]s, highest first: Operator > Orders > Customers > Inventory >
+//! Products > Reporting. Within a lane, first come first served, and the head of the chosen lane waits
 //! for its cost even if a cheaper request behind it could go (no overtaking, so big requests
 //! are not starved by small ones). **Minimum share:** every waiting lane counts the grants
 //! that went to other lanes since it last got one; once that count reaches `fair_every`
@@ -51,8 +51,13 @@ pub enum Lane {
     Operator,
     /// Orders, fulfillments, returns: customers are waiting for their parcels.
     Orders,
-    /// Customers and inventory.
+    /// Customers.
     Customers,
+    /// Stock levels. Below customers (one write each, a person may be waiting) because stock
+    /// feeds are the biggest spender of the budget and are batched: a batch waiting a little
+    /// longer costs less than a customer update waiting behind 250 quantities. Above products,
+    /// because stale stock oversells while a stale description does not.
+    Inventory,
     /// The product catalogue.
     Products,
     /// Reports and reconciliation that can wait.
@@ -60,10 +65,11 @@ pub enum Lane {
 }
 
 impl Lane {
-    pub const ALL: [Lane; 5] = [
+    pub const ALL: [Lane; 6] = [
         Lane::Operator,
         Lane::Orders,
         Lane::Customers,
+        Lane::Inventory,
         Lane::Products,
         Lane::Reporting,
     ];
@@ -73,6 +79,7 @@ impl Lane {
             Lane::Operator => "operator",
             Lane::Orders => "orders",
             Lane::Customers => "customers",
+            Lane::Inventory => "inventory",
             Lane::Products => "products",
             Lane::Reporting => "reporting",
         }
@@ -288,9 +295,9 @@ pub struct RateLimiterState {
     config: RateLimiterConfig,
     bucket: Bucket,
     learned: bool,
-    queues: [VecDeque<Waiting>; 5],
+    queues: [VecDeque<Waiting>; Lane::ALL.len()],
     /// Per lane: grants to other lanes since this lane's last grant, while it waited.
-    passed: [u32; 5],
+    passed: [u32; Lane::ALL.len()],
     next_ticket: u64,
     /// Granted, not yet observed: ticket → (points debited, when).
     outstanding: BTreeMap<u64, (f64, Instant)>,
@@ -330,7 +337,7 @@ impl Actor for RateLimiter {
             config,
             learned: false,
             queues: Default::default(),
-            passed: [0; 5],
+            passed: [0; Lane::ALL.len()],
             next_ticket: first_ticket,
             outstanding: BTreeMap::new(),
             applied: first_ticket - 1,

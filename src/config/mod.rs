@@ -31,6 +31,7 @@ pub use load::{load, parse};
 pub use secret::Secret;
 pub use types::{
     Config, ControlConfig, DEFAULT_API_VERSION, DaemonConfig, EndpointConfig, ExceptionsFlowConfig,
-    FileEndpoint, FileFormat, FlowsConfig, HttpEndpoint, LogConfig, LogFlowConfig, LogFormat,
-    OrdersFlowConfig, ServerConfig, ShopifyConfig, SimulatorConfig, StoreConfig,
+    FileEndpoint, FileFormat, FlowsConfig, HttpEndpoint, InventoryFlowConfig, LogConfig,
+    LogFlowConfig, LogFormat, OrdersFlowConfig, ServerConfig, ShopifyConfig, SimulatorConfig,
+    StoreConfig,
 };

@@ -212,7 +212,7 @@ fn unknown_nested_key() {
 fn unknown_flow_name() {
     assert_eq!(
         errors("[flows.log]\n\n[flows.invoices]\nenabled = true\n"),
-        "config.toml:3: flows.invoices: unknown flow; expected one of log, orders, exceptions"
+        "config.toml:3: flows.invoices: unknown flow; expected one of log, orders, exceptions, inventory"
     );
 }
 
@@ -432,7 +432,7 @@ fn several_errors_in_different_sections_are_all_reported() {
         "many.toml:24: endpoints.wms.kind: unknown kind \"ftp\"; expected one of http, file",
         "many.toml:27: flows.log.concurrency: 0 is out of range; expected 1 to 1024",
         "many.toml:30: flows.orders.targets: unknown endpoint \"erpp\" (defined endpoints: erp, wms)",
-        "many.toml:32: flows.invoices: unknown flow; expected one of log, orders, exceptions",
+        "many.toml:32: flows.invoices: unknown flow; expected one of log, orders, exceptions, inventory",
     ];
     assert_eq!(report, expected.join("\n"));
 }
@@ -531,6 +531,75 @@ fn never_panics() {
         });
         assert!(outcome.is_ok(), "panicked on {text:?}");
     }
+}
+
+#[test]
+fn inventory_flow_keys_and_checks() {
+    let shopify = r#"
+[shopify]
+shop_domain = "demo.myshopify.com"
+access_token = "t"
+webhook_secrets = ["s"]
+"#;
+    let config = ok(&format!(
+        r#"{shopify}
+[flows.inventory]
+reason = "cycle_count_available"
+batch_size = 100
+linger = "50ms"
+watch_dir = "drops"
+
+[flows.inventory.locations]
+"Main Warehouse" = 1001
+"#
+    ));
+    let inv = config.flows.inventory.unwrap();
+    assert!(inv.enabled);
+    assert_eq!(inv.reason, "cycle_count_available");
+    assert_eq!(inv.batch_size, 100);
+    assert_eq!(inv.linger, Duration::from_millis(50));
+    assert_eq!(inv.max_levels, 100_000);
+    assert_eq!(inv.watch_dir.unwrap().to_str(), Some("drops"));
+    assert_eq!(inv.locations["Main Warehouse"], 1001);
+
+    let report = errors(&format!(
+        r#"{shopify}
+[flows.inventory]
+batch_size = 251
+lookup_batch = 0
+reason = " "
+bogus = 1
+
+[flows.inventory.locations]
+"Main" = 0
+"#
+    ));
+    assert!(report.contains("flows.inventory.bogus"), "{report}");
+    let report = errors(&format!(
+        r#"{shopify}
+[flows.inventory]
+batch_size = 251
+lookup_batch = 0
+reason = " "
+
+[flows.inventory.locations]
+"Main" = 0
+"#
+    ));
+    for needle in [
+        "flows.inventory.batch_size",
+        "must be 1 to 250, not 251",
+        "flows.inventory.lookup_batch",
+        "flows.inventory.reason",
+        "flows.inventory.locations",
+    ] {
+        assert!(report.contains(needle), "{needle} missing in:\n{report}");
+    }
+    let report = errors("[flows.inventory]\n");
+    assert!(
+        report.contains("the inventory flow needs a [shopify] section"),
+        "{report}"
+    );
 }
 
 #[test]

@@ -311,6 +311,7 @@ pub struct FlowsConfig {
     pub log: Option<LogFlowConfig>,
     pub orders: Option<OrdersFlowConfig>,
     pub exceptions: Option<ExceptionsFlowConfig>,
+    pub inventory: Option<InventoryFlowConfig>,
 }
 
 /// `[flows.log]`: a placeholder flow that logs each item and marks it done.
@@ -484,6 +485,60 @@ impl Default for StockRuleConfig {
         Self {
             enabled: true,
             route_to: None,
+        }
+    }
+}
+
+/// `[flows.inventory]`: stock feeds from the back office into Shopify.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InventoryFlowConfig {
+    pub enabled: bool,
+    /// `reason` of every `inventorySetQuantities` call.
+    pub reason: String,
+    /// Quantities per `inventorySetQuantities` call, 1..=250.
+    pub batch_size: u32,
+    /// SKUs per `productVariants` lookup, 1..=50.
+    pub lookup_batch: u32,
+    /// Unknown SKUs in one round from which the SKU map is warmed by a bulk query; 0 = never.
+    pub bulk_threshold: u32,
+    /// How long the writer waits for more levels before a round.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub linger: Duration,
+    /// Feed chunks (up to 1,000 levels each) waiting for a round at once, 1..=1024.
+    pub concurrency: u32,
+    /// How long a chunk may wait for its round before it is claimed again.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub lease: Duration,
+    pub max_attempts: u32,
+    /// Levels accepted in one `POST /api/v1/inventory`, 1..=100000.
+    pub max_levels: u32,
+    /// A directory watched for CSV drops (`sku,location,available[,as_of]`); none if unset.
+    pub watch_dir: Option<PathBuf>,
+    /// How often the watch directory is scanned.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub watch_every: Duration,
+    /// Back-office location name → Shopify location id (the number of its GID); other names
+    /// are matched against Shopify's active locations by name.
+    pub locations: BTreeMap<String, u64>,
+}
+
+impl Default for InventoryFlowConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            reason: "correction".into(),
+            batch_size: 250,
+            lookup_batch: 50,
+            bulk_threshold: 500,
+            linger: Duration::from_millis(100),
+            concurrency: 256,
+            lease: Duration::from_secs(600),
+            max_attempts: 10,
+            max_levels: 100_000,
+            watch_dir: None,
+            watch_every: Duration::from_secs(1),
+            locations: BTreeMap::new(),
         }
     }
 }

@@ -252,6 +252,54 @@ pub(crate) fn validate(config: &Config, endpoint_names: &BTreeSet<String>) -> Ve
         }
     }
 
+    if let Some(inventory) = &config.flows.inventory {
+        let path = flows.key("inventory");
+        if inventory.enabled && config.shopify.is_none() {
+            issues.push(
+                path.clone(),
+                "the inventory flow needs a [shopify] section (or set enabled = false)",
+            );
+        }
+        concurrency(&mut issues, path.key("concurrency"), inventory.concurrency);
+        max_attempts(
+            &mut issues,
+            path.key("max_attempts"),
+            inventory.max_attempts,
+        );
+        positive(&mut issues, path.key("lease"), inventory.lease);
+        positive(&mut issues, path.key("watch_every"), inventory.watch_every);
+        for (key, value, max) in [
+            ("batch_size", inventory.batch_size, 250),
+            ("lookup_batch", inventory.lookup_batch, 50),
+            ("max_levels", inventory.max_levels, 100_000),
+        ] {
+            if !(1..=max).contains(&value) {
+                issues.push(path.key(key), format!("must be 1 to {max}, not {value}"));
+            }
+        }
+        if inventory.reason.trim().is_empty() {
+            issues.push(path.key("reason"), "must not be empty");
+        }
+        if inventory
+            .watch_dir
+            .as_ref()
+            .is_some_and(|d| d.as_os_str().is_empty())
+        {
+            issues.push(
+                path.key("watch_dir"),
+                "must not be empty (leave it out to watch nothing)",
+            );
+        }
+        for (name, id) in &inventory.locations {
+            if name.trim().is_empty() || *id == 0 {
+                issues.push(
+                    path.key("locations"),
+                    format!("{name:?} = {id}: a location needs a name and a Shopify location id (the number at the end of its gid://shopify/Location/…)"),
+                );
+            }
+        }
+    }
+
     let sim = root.key("simulator");
     let s = &config.simulator;
     for (key, share) in [

@@ -50,6 +50,7 @@
 
 pub mod backoffice;
 pub mod bucket;
+pub mod bulk;
 pub mod cost;
 pub mod demo;
 pub mod document;
@@ -69,6 +70,7 @@ pub mod shop;
 pub mod stats;
 pub mod time;
 pub mod traffic;
+pub mod warehouse;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -204,6 +206,10 @@ impl Simulator {
         let addr = listener
             .local_addr()
             .context("simulator: no local address")?;
+        // Bulk results are downloaded from the simulator itself.
+        state
+            .shop
+            .with(|shop| shop.bulk.base_url = Some(format!("http://{addr}")));
         let app =
             server::router(state.clone()).into_make_service_with_connect_info::<server::ConnKill>();
         let (shutdown, stop) = oneshot::channel::<()>();

@@ -49,9 +49,35 @@ pub const UNAUTHORIZED_BODY: &str =
 pub(crate) fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .route("/admin/api/{version}/graphql.json", post(graphql))
+        .route("/bulk/{file}", axum::routing::get(bulk_result))
         .fallback(not_found)
         .layer(middleware::from_fn(request_id))
         .with_state(state)
+}
+
+/// The JSONL result of a bulk operation (`{id}.jsonl`), as Shopify's storage serves it.
+async fn bulk_result(State(state): State<Arc<SimState>>, Path(file): Path<String>) -> Response {
+    let id = file
+        .strip_suffix(".jsonl")
+        .and_then(|id| id.parse::<u64>().ok());
+    let body = id.and_then(|id| {
+        state.shop.with(|shop| {
+            shop.bulk
+                .ops
+                .get(&id)
+                .filter(|op| op.status == "COMPLETED")
+                .map(|op| op.result.clone())
+        })
+    });
+    match body {
+        Some(text) => (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, "application/jsonl")],
+            text,
+        )
+            .into_response(),
+        None => not_found().await,
+    }
 }
 
 async fn not_found() -> Response {

@@ -4,6 +4,7 @@
 //! policy to the outcome, and records the result in the store before taking more.
 
 pub mod exceptions;
+pub mod inventory;
 pub mod log;
 pub mod orders;
 

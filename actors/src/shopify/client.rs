@@ -36,7 +36,9 @@ use tracing::{debug, warn};
 
 use super::ShopifyClientConfig;
 use super::error::ShopifyError;
+use super::gid::BulkOperationId;
 use super::gid::{InventoryItemId, OrderId};
+use super::operations::bulk::{BulkOperationState, BulkOperationVariables, RunQueryVariables};
 use super::operations::inventory::{
     AdjustmentGroup, InventoryItemLevels, InventoryLevelsVariables, MAX_BATCH, SetQuantitiesInput,
     SetQuantitiesVariables,
@@ -54,8 +56,9 @@ use super::operations::webhooks::{
     WebhookSubscriptionsVariables, WebhookTopic,
 };
 use super::operations::{
-    Connection, InventoryLevels, InventorySetQuantities, Locations, Operation, Order, OrderChecks,
-    OrderVersions, Orders, ProductVariantsBySku, WebhookSubscriptionCreate, WebhookSubscriptions,
+    BulkOperation, BulkOperationRunQuery, Connection, InventoryLevels, InventorySetQuantities,
+    InventorySetQuantitiesLean, Locations, Operation, Order, OrderChecks, OrderVersions, Orders,
+    ProductVariantsBySku, WebhookSubscriptionCreate, WebhookSubscriptions,
 };
 use super::transport::Transport;
 use crate::messages::ShopifyMsg;
@@ -514,6 +517,96 @@ impl ShopifyHandle {
                 "inventorySetQuantities returned neither a change nor userErrors".into(),
             )
         })
+    }
+
+    /// Starts a bulk query (`query` is the inner document, without `first`), returning its id.
+    /// Shopify meters only this mutation, not what the operation reads.
+    pub async fn start_bulk_query(
+        &self,
+        lane: Lane,
+        query: &str,
+    ) -> Result<BulkOperationId, ShopifyError> {
+        let variables = RunQueryVariables {
+            query: query.to_string(),
+            group_objects: false,
+        };
+        let payload = self
+            .run::<BulkOperationRunQuery>(lane, &variables)
+            .await?
+            .bulk_operation_run_query
+            .ok_or_else(|| {
+                ShopifyError::InvalidResponse("bulkOperationRunQuery returned null".into())
+            })?;
+        if !payload.user_errors.is_empty() {
+            return Err(ShopifyError::UserErrors {
+                operation: BulkOperationRunQuery::NAME,
+                errors: payload.user_errors,
+            });
+        }
+        payload.bulk_operation.map(|op| op.id).ok_or_else(|| {
+            ShopifyError::InvalidResponse(
+                "bulkOperationRunQuery returned neither an operation nor userErrors".into(),
+            )
+        })
+    }
+
+    /// A bulk operation's state (`None` if Shopify does not know the id).
+    pub async fn bulk_operation(
+        &self,
+        lane: Lane,
+        id: &BulkOperationId,
+    ) -> Result<Option<BulkOperationState>, ShopifyError> {
+        let variables = BulkOperationVariables { id: id.clone() };
+        Ok(self
+            .run::<BulkOperation>(lane, &variables)
+            .await?
+            .bulk_operation)
+    }
+
+    /// [`Self::set_inventory`] without reading the change back: `Ok(())` once applied. For
+    /// batches, whose 250 quantities would come back as 500 change objects.
+    pub async fn set_inventory_quietly(
+        &self,
+        lane: Lane,
+        input: SetQuantitiesInput,
+        idempotency_key: &str,
+    ) -> Result<(), ShopifyError> {
+        if idempotency_key.is_empty() {
+            return Err(ShopifyError::InvalidInput(
+                "an inventory change needs an idempotency key".into(),
+            ));
+        }
+        if input.quantities.is_empty() || input.quantities.len() > MAX_BATCH {
+            return Err(ShopifyError::InvalidInput(format!(
+                "an inventory change sets 1 to {MAX_BATCH} quantities, not {}",
+                input.quantities.len()
+            )));
+        }
+        let variables = SetQuantitiesVariables {
+            input,
+            idempotency_key: idempotency_key.to_string(),
+        };
+        let payload = self
+            .run::<InventorySetQuantitiesLean>(lane, &variables)
+            .await?
+            .inventory_set_quantities
+            .ok_or_else(|| {
+                ShopifyError::InvalidResponse("inventorySetQuantities returned null".into())
+            })?;
+        if !payload.user_errors.is_empty() {
+            return Err(ShopifyError::UserErrors {
+                operation: InventorySetQuantitiesLean::NAME,
+                errors: payload.user_errors,
+            });
+        }
+        payload
+            .inventory_adjustment_group
+            .map(|_| ())
+            .ok_or_else(|| {
+                ShopifyError::InvalidResponse(
+                    "inventorySetQuantities returned neither a change nor userErrors".into(),
+                )
+            })
     }
 
     /// The app's webhook subscriptions to `topics` (all topics if empty).

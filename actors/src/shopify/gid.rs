@@ -36,6 +36,7 @@ pub mod kind {
         )*};
     }
     kinds!(
+        BulkOperation,
         Customer,
         Fulfillment,
         FulfillmentOrder,
@@ -54,6 +55,7 @@ pub mod kind {
     );
 }
 
+pub type BulkOperationId = Gid<kind::BulkOperation>;
 pub type CustomerId = Gid<kind::Customer>;
 pub type InventoryItemId = Gid<kind::InventoryItem>;
 pub type InventoryLevelId = Gid<kind::InventoryLevel>;

@@ -8,10 +8,12 @@
 //! - `catalog.rs`: `products`, `product`, `productVariants`, `productVariant`;
 //! - `inventory.rs`: `inventoryItems`, `inventoryItem`, `inventoryLevel`, `locations`, `location`;
 //! - `inventory_set.rs`: the `inventorySetQuantities` mutation;
+//! - `bulk.rs`: `bulkOperationRunQuery`, `bulkOperation`, `currentBulkOperation`;
 //! - `webhooks.rs`: `webhookSubscriptions`, `webhookSubscription` and their mutations;
 //! - `misc.rs`: `shop`, `customer`, `customers`, `node`, `nodes`;
 //! - `objects.rs`: the resource trees and the reference resolver shared by all of them.
 
+mod bulk;
 mod catalog;
 mod inventory;
 mod inventory_set;
@@ -252,6 +254,8 @@ fn run_query(shop: &Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootError> {
         "inventoryLevel" => inventory::inventory_level(shop, ctx),
         "locations" => inventory::locations(shop, ctx),
         "location" => inventory::location(shop, ctx),
+        "bulkOperation" => bulk::bulk_operation(shop, ctx),
+        "currentBulkOperation" => bulk::current_bulk_operation(shop, ctx),
         "webhookSubscriptions" => webhooks::subscriptions(shop, ctx),
         "webhookSubscription" => webhooks::subscription(shop, ctx),
         "shop" => Ok(objects::shop_tree(shop)),
@@ -270,6 +274,7 @@ fn run_mutation(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootErr
         "inventorySetQuantities" => {
             inventory_set::inventory_set_quantities(shop, ctx, key.as_deref())
         }
+        "bulkOperationRunQuery" => bulk::run_query_mutation(shop, ctx),
         "webhookSubscriptionCreate" => webhooks::create(shop, ctx),
         "webhookSubscriptionDelete" => webhooks::delete(shop, ctx),
         _ => Err(not_implemented(name)),

@@ -112,6 +112,8 @@ pub struct Shop {
     pub refunds: BTreeMap<Id, Refund>,
     pub webhook_subscriptions: BTreeMap<Id, WebhookSubscription>,
     pub adjustment_groups: BTreeMap<Id, InventoryAdjustmentGroup>,
+    /// `bulkOperationRunQuery` results.
+    pub bulk: crate::sim::bulk::BulkOperations,
     /// Level id → (item, location): levels are addressed by id in GIDs and events, by the
     /// pair everywhere else.
     level_index: std::collections::HashMap<Id, (Id, Id)>,
@@ -146,6 +148,7 @@ impl Shop {
             refunds: BTreeMap::new(),
             webhook_subscriptions: BTreeMap::new(),
             adjustment_groups: BTreeMap::new(),
+            bulk: Default::default(),
             level_index: std::collections::HashMap::new(),
             idempotency: IdempotencyStore::default(),
             next_id: 1_000_001,

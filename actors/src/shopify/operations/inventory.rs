@@ -180,6 +180,34 @@ impl Operation for InventorySetQuantities {
     }
 }
 
+/// `inventorySetQuantities` selecting only the group's id and the user errors.
+pub enum InventorySetQuantitiesLean {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetQuantitiesLeanResponse {
+    pub inventory_set_quantities: Option<SetQuantitiesLeanPayload>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetQuantitiesLeanPayload {
+    pub inventory_adjustment_group: Option<Ref<Gid<kind::InventoryAdjustmentGroup>>>,
+    #[serde(deserialize_with = "nullable_vec")]
+    pub user_errors: Vec<UserError>,
+}
+
+impl Operation for InventorySetQuantitiesLean {
+    const NAME: &'static str = "InventorySetQuantitiesLean";
+    const DOCUMENT: &'static str = include_str!("inventory_set_quantities_lean.graphql");
+    type Variables = SetQuantitiesVariables;
+    type Response = SetQuantitiesLeanResponse;
+
+    fn estimate(_: &SetQuantitiesVariables) -> f64 {
+        10.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 //! its siblings, list it in [`all_documents`], and give [`crate::shopify::ShopifyHandle`] a
 //! method if flows call it often.
 
+pub mod bulk;
 pub mod inventory;
 pub mod locations;
 pub mod orders;
@@ -17,7 +18,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
-pub use inventory::{InventoryLevels, InventorySetQuantities};
+pub use bulk::{BulkOperation, BulkOperationRunQuery};
+pub use inventory::{InventoryLevels, InventorySetQuantities, InventorySetQuantitiesLean};
 pub use locations::Locations;
 pub use orders::{Order, OrderChecks, OrderVersions, Orders};
 pub use variants::ProductVariantsBySku;
@@ -48,7 +50,7 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
     const fn doc<O: Operation>() -> (&'static str, &'static str) {
         (O::NAME, O::DOCUMENT)
     }
-    static DOCUMENTS: [(&str, &str); 10] = [
+    static DOCUMENTS: [(&str, &str); 13] = [
         doc::<Orders>(),
         doc::<Order>(),
         doc::<OrderChecks>(),
@@ -57,8 +59,11 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
         doc::<InventoryLevels>(),
         doc::<Locations>(),
         doc::<InventorySetQuantities>(),
+        doc::<InventorySetQuantitiesLean>(),
         doc::<WebhookSubscriptions>(),
         doc::<WebhookSubscriptionCreate>(),
+        doc::<BulkOperationRunQuery>(),
+        doc::<BulkOperation>(),
     ];
     &DOCUMENTS
 }

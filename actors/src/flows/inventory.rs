@@ -1,0 +1,1220 @@
+//! The inventory flow: stock levels from the back office into Shopify, coalesced and batched.
+//!
+//! **Shape.** Feeds arrive as items of kind `levels` (chunks of up to 1,000 levels, stored by
+//! the HTTP API or the CSV drop before they were acknowledged). Processing a chunk hands its
+//! levels to the flow's *writer*, a task that owns the table of waiting levels, and waits for
+//! their outcome. The writer gathers everything that arrives while it is busy (or within
+//! `linger`), so one round writes all waiting levels at once: updates of the same (SKU,
+//! location) are merged there (newest `as_of` wins), and the round's writes go out 250
+//! quantities per `inventorySetQuantities` call. An item is done only once each of its levels
+//! was written, found unnecessary, or moved into an exception item of its own; a crash before
+//! that leaves the item in flight, so its lease expires and it is processed again (the writes
+//! are absolute, idempotent and guarded by `as_of`, so doing them twice is harmless).
+//!
+//! **A round.** 1. Locations: `[flows.inventory.locations]`, else Shopify's active locations by
+//! name. 2. SKUs → inventory items: memory, then the store (`inventory.sku` mappings), then,
+//! when many are unknown, one bulk query (not rate-limited) that maps every SKU of the shop,
+//! then batched `productVariants(query: "sku:…")` lookups; SKUs still unknown become one
+//! exception item listing them. 3. The `as_of` guard: a level older than the one last applied
+//! to the same (item, location) (`inventory.applied` mappings) is dropped. 4. Snapshot levels
+//! are compared with Shopify's current levels (read in batches) and only differences are
+//! written. 5. Writes carry `changeFromQuantity` when the current level is known (a snapshot
+//! read, an earlier write, an `inventory_levels/update` webhook); a stale one is re-read and
+//! retried. A `userErrors` entry fails only its own (SKU, location): it becomes an exception
+//! item with Shopify's message, and the rest of the call is sent again without it (Shopify
+//! applies a call all or nothing).
+//!
+//! **Webhooks.** `inventory_levels/update` refreshes the known level (also the echo of our own
+//! writes, which changes nothing), `inventory_items/update` refreshes the SKU map, and
+//! `bulk_operations/finish` needs nothing (the writer polls its bulk operation).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use crate::flows::{Flow, FlowContext, Outcome};
+use crate::inventory::batch::{self, differs, idempotency_key, quantity_index, reference_uri};
+use crate::inventory::coalesce::{Entry, Table};
+use crate::inventory::feed::{
+    Chunk, FLOW, KIND_LEVEL_FAILED, KIND_LEVELS, KIND_UNKNOWN_SKUS, Level, Mode,
+};
+use crate::item::{Claimed, NewItem};
+use crate::rate_limiter::Lane;
+use crate::shopify::ShopifyError;
+use crate::shopify::ShopifyHandle;
+use crate::shopify::gid::{InventoryItemId, LocationId};
+use crate::shopify::operations::bulk::{BulkStatus, SKU_MAP_QUERY, SkuMapLine};
+use crate::shopify::operations::inventory::{QuantityInput, QuantityName, SetQuantitiesInput};
+
+/// Store mappings: SKU → inventory item id (8 bytes big-endian; empty = forgotten).
+const NS_SKU: &str = "inventory.sku";
+/// Store mappings: "item:location" → `as_of` (ms, 8 bytes big-endian) of the level last applied.
+const NS_APPLIED: &str = "inventory.applied";
+/// A stale compare-and-set is re-read and retried this many times before the level becomes
+/// an exception (someone keeps changing it).
+const CAS_ATTEMPTS: usize = 5;
+/// Unknown SKUs listed in an exception's reason (the payload holds all of them).
+const LISTED: usize = 50;
+
+/// How the flow works; `[flows.inventory]` in config. The `false`/`1` settings exist for the
+/// benchmark's naive run.
+#[derive(Debug, Clone)]
+pub struct InventorySettings {
+    /// `reason` of every `inventorySetQuantities` call (`correction`, `cycle_count_available`…).
+    pub reason: String,
+    /// Back-office location name → Shopify location id; names not here are looked up among
+    /// Shopify's active locations by name.
+    pub locations: BTreeMap<String, u64>,
+    /// Quantities per `inventorySetQuantities` call (1..=250).
+    pub batch_size: usize,
+    /// SKUs per `productVariants` lookup (the client sends at most 50 per query).
+    pub lookup_batch: usize,
+    /// Keep the SKU → inventory item map (memory and store) between rounds.
+    pub sku_cache: bool,
+    /// Merge waiting updates of the same (SKU, location).
+    pub coalesce: bool,
+    /// With at least this many SKUs unknown in a round, warm the SKU map with one bulk query
+    /// first; 0 turns bulk warm-ups off.
+    pub bulk_threshold: usize,
+    /// How long a bulk warm-up may take before the round falls back to lookups.
+    pub bulk_timeout: Duration,
+    /// How long the writer waits after the first level of a round for more to arrive.
+    pub linger: Duration,
+    /// The rate limiter's lane for every call of this flow.
+    pub lane: Lane,
+}
+
+impl Default for InventorySettings {
+    fn default() -> Self {
+        InventorySettings {
+            reason: "correction".into(),
+            locations: BTreeMap::new(),
+            batch_size: 250,
+            lookup_batch: 50,
+            sku_cache: true,
+            coalesce: true,
+            bulk_threshold: 500,
+            bulk_timeout: Duration::from_secs(600),
+            linger: Duration::from_millis(100),
+            lane: Lane::Inventory,
+        }
+    }
+}
+
+impl InventorySettings {
+    /// The benchmark's naive integration: one lookup and one mutation per level, nothing
+    /// cached, nothing merged.
+    pub fn naive(self) -> InventorySettings {
+        InventorySettings {
+            batch_size: 1,
+            lookup_batch: 1,
+            sku_cache: false,
+            coalesce: false,
+            bulk_threshold: 0,
+            linger: Duration::ZERO,
+            ..self
+        }
+    }
+}
+
+pub struct InventoryFlow {
+    settings: Arc<InventorySettings>,
+    /// The writer task's mailbox; replaced if the task ever ended.
+    writer: Mutex<Option<mpsc::UnboundedSender<WriterMsg>>>,
+}
+
+impl InventoryFlow {
+    pub fn new(settings: InventorySettings) -> InventoryFlow {
+        InventoryFlow {
+            settings: Arc::new(settings),
+            writer: Mutex::new(None),
+        }
+    }
+
+    fn send(&self, msg: WriterMsg) {
+        let mut slot = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let msg = match slot.as_ref() {
+            Some(tx) => match tx.send(msg) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(msg)) => msg,
+            },
+            None => msg,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let writer = Writer::new(self.settings.clone());
+        tokio::spawn(writer.run(rx));
+        let _ = tx.send(msg);
+        *slot = Some(tx);
+    }
+
+    async fn submit(&self, chunk: Chunk, ctx: &FlowContext) -> Outcome {
+        if chunk.levels.is_empty() {
+            return Outcome::Done;
+        }
+        let (reply, outcome) = oneshot::channel();
+        self.send(WriterMsg::Submit {
+            ctx: ctx.clone(),
+            chunk,
+            reply,
+        });
+        outcome.await.unwrap_or_else(|_| Outcome::Retry {
+            error: "the inventory writer stopped before finishing these levels".into(),
+            after: None,
+        })
+    }
+}
+
+/// `inventory_levels/update` (REST shape).
+#[derive(Deserialize)]
+struct LevelWebhook {
+    inventory_item_id: u64,
+    location_id: u64,
+    available: Option<i64>,
+}
+
+/// `inventory_items/update` (REST shape).
+#[derive(Deserialize)]
+struct ItemWebhook {
+    id: u64,
+    sku: Option<String>,
+}
+
+impl Flow for InventoryFlow {
+    async fn process(&self, item: &Claimed, ctx: &FlowContext) -> Outcome {
+        match item.item.kind.as_str() {
+            KIND_LEVELS | KIND_UNKNOWN_SKUS | KIND_LEVEL_FAILED => {
+                match Chunk::decode(&item.payload) {
+                    Ok(chunk) => self.submit(chunk, ctx).await,
+                    Err(reason) => Outcome::Exception { reason },
+                }
+            }
+            "inventory_levels/update" => {
+                match serde_json::from_slice::<LevelWebhook>(&item.payload) {
+                    Ok(w) => {
+                        if let Some(available) = w.available {
+                            self.send(WriterMsg::Known {
+                                item: w.inventory_item_id,
+                                location: w.location_id,
+                                available,
+                            });
+                        }
+                        Outcome::Done
+                    }
+                    Err(e) => Outcome::Exception {
+                        reason: format!("inventory_levels/update payload not understood: {e}"),
+                    },
+                }
+            }
+            "inventory_items/update" => {
+                match serde_json::from_slice::<ItemWebhook>(&item.payload) {
+                    Ok(ItemWebhook { id, sku: Some(sku) }) if !sku.is_empty() => {
+                        if self.settings.sku_cache
+                            && let Err(e) = ctx
+                                .store
+                                .set_mappings(
+                                    NS_SKU,
+                                    vec![(sku.clone(), id.to_be_bytes().to_vec())],
+                                )
+                                .await
+                        {
+                            return Outcome::Retry {
+                                error: format!("cannot record the SKU map: {e}"),
+                                after: None,
+                            };
+                        }
+                        self.send(WriterMsg::Sku { sku, item: id });
+                        Outcome::Done
+                    }
+                    Ok(_) => Outcome::Done,
+                    Err(e) => Outcome::Exception {
+                        reason: format!("inventory_items/update payload not understood: {e}"),
+                    },
+                }
+            }
+            // The writer polls the bulk operations it starts; the notification adds nothing.
+            "bulk_operations/finish" => Outcome::Done,
+            other => Outcome::Exception {
+                reason: format!(
+                    "the inventory flow does not handle items of kind {other:?} \
+                     (expected levels, unknown_skus, level_failed or an inventory webhook)"
+                ),
+            },
+        }
+    }
+}
+
+enum WriterMsg {
+    Submit {
+        ctx: FlowContext,
+        chunk: Chunk,
+        reply: oneshot::Sender<Outcome>,
+    },
+    Known {
+        item: u64,
+        location: u64,
+        available: i64,
+    },
+    Sku {
+        sku: String,
+        item: u64,
+    },
+}
+
+type SubId = u64;
+
+/// One submitted chunk waiting for its levels.
+struct Sub {
+    remaining: usize,
+    outcome: Settle,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// How one level ended, as its chunk sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Settle {
+    /// Written, unnecessary, or moved into an exception item of its own.
+    Done,
+    /// Try the chunk again later (Shopify or the store is unavailable).
+    Retry(String),
+}
+
+impl Settle {
+    fn rank(&self) -> u8 {
+        match self {
+            Settle::Done => 0,
+            Settle::Retry(_) => 1,
+        }
+    }
+}
+
+/// A level ready to be written.
+struct Work {
+    entry: Entry<SubId>,
+    item: u64,
+    location: u64,
+    from: Option<i64>,
+}
+
+/// A failure that ends the round: every level not yet settled is retried later.
+struct Abort(String);
+
+impl From<ShopifyError> for Abort {
+    fn from(e: ShopifyError) -> Abort {
+        Abort(e.to_string())
+    }
+}
+
+impl From<crate::store::StoreError> for Abort {
+    fn from(e: crate::store::StoreError) -> Abort {
+        Abort(format!("store: {e}"))
+    }
+}
+
+struct Writer {
+    settings: Arc<InventorySettings>,
+    http: Option<reqwest::Client>,
+    table: Table<SubId>,
+    subs: HashMap<SubId, Sub>,
+    next_sub: SubId,
+    /// The SKU map in memory (a mirror of the store's, filled on demand).
+    skus: HashMap<String, u64>,
+    /// The last level known to be in Shopify per (item, location): the compare-and-set value.
+    known: HashMap<(u64, u64), i64>,
+    /// Shopify's active locations by name, and how many there are (for level reads).
+    locations: Option<(HashMap<String, u64>, u32)>,
+    /// When the last bulk warm-up ran: not again within `bulk_timeout`, so that a feed full of
+    /// SKUs the shop does not have falls back to lookups instead of re-reading the catalogue.
+    last_warmup: Option<Instant>,
+    ctx: Option<FlowContext>,
+    /// Levels written this round, and the `as_of` to record for each: recorded in one store
+    /// write at the end of the round (or when it stops), and only then are they settled, so a
+    /// done item always means its levels' `as_of` is on disk.
+    written: Vec<(String, Vec<u8>, Entry<SubId>)>,
+}
+
+impl Writer {
+    fn new(settings: Arc<InventorySettings>) -> Writer {
+        Writer {
+            table: Table::new(settings.coalesce),
+            settings,
+            http: crate::http_client::builder()
+                .timeout(Duration::from_secs(300))
+                .build()
+                .ok(),
+            subs: HashMap::new(),
+            next_sub: 0,
+            skus: HashMap::new(),
+            known: HashMap::new(),
+            locations: None,
+            last_warmup: None,
+            ctx: None,
+            written: Vec::new(),
+        }
+    }
+
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<WriterMsg>) {
+        while let Some(msg) = rx.recv().await {
+            self.accept(msg);
+            if self.table.is_empty() {
+                continue;
+            }
+            if !self.settings.linger.is_zero() {
+                tokio::time::sleep(self.settings.linger).await;
+            }
+            while let Ok(msg) = rx.try_recv() {
+                self.accept(msg);
+            }
+            self.round().await;
+        }
+    }
+
+    fn accept(&mut self, msg: WriterMsg) {
+        match msg {
+            WriterMsg::Known {
+                item,
+                location,
+                available,
+            } => {
+                self.known.insert((item, location), available);
+            }
+            WriterMsg::Sku { sku, item } => {
+                if self.settings.sku_cache {
+                    self.skus.insert(sku, item);
+                }
+            }
+            WriterMsg::Submit { ctx, chunk, reply } => {
+                self.ctx = Some(ctx);
+                let id = self.next_sub;
+                self.next_sub += 1;
+                self.subs.insert(
+                    id,
+                    Sub {
+                        remaining: chunk.levels.len(),
+                        outcome: Settle::Done,
+                        reply,
+                    },
+                );
+                for level in chunk.levels {
+                    self.table
+                        .merge(level, chunk.mode, &chunk.source, &chunk.feed, id);
+                }
+            }
+        }
+    }
+
+    /// Records how one entry ended for everyone waiting on it.
+    fn settle(&mut self, entry: &Entry<SubId>, how: &Settle) {
+        for waiter in &entry.waiters {
+            let finished = match self.subs.get_mut(waiter) {
+                Some(sub) => {
+                    sub.remaining = sub.remaining.saturating_sub(1);
+                    if how.rank() > sub.outcome.rank() {
+                        sub.outcome = how.clone();
+                    }
+                    sub.remaining == 0
+                }
+                None => false,
+            };
+            if finished && let Some(sub) = self.subs.remove(waiter) {
+                let outcome = match sub.outcome {
+                    Settle::Done => Outcome::Done,
+                    Settle::Retry(error) => Outcome::Retry { error, after: None },
+                };
+                let _ = sub.reply.send(outcome);
+            }
+        }
+    }
+
+    async fn round(&mut self) {
+        let entries = self.table.take();
+        let total = entries.len();
+        let Some(ctx) = self.ctx.clone() else {
+            return;
+        };
+        let Some(shopify) = ctx.shopify.clone() else {
+            let how = Settle::Retry("no Shopify client: configure [shopify]".into());
+            for e in &entries {
+                self.settle(e, &how);
+            }
+            return;
+        };
+        let started = Instant::now();
+        let mut pending = entries;
+        let mut stats = RoundStats::default();
+        let result = self
+            .write_all(&ctx, &shopify, &mut pending, &mut stats)
+            .await;
+        self.record_written(&ctx).await;
+        if let Err(Abort(error)) = result {
+            warn!(flow = FLOW, error = %error, left = pending.len(), "inventory round stopped; its levels will be retried");
+            let how = Settle::Retry(error);
+            for e in std::mem::take(&mut pending) {
+                self.settle(&e, &how);
+            }
+        }
+        info!(
+            flow = FLOW,
+            levels = total,
+            written = stats.written,
+            unchanged = stats.unchanged,
+            older = stats.older,
+            held = stats.held,
+            calls = stats.calls,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "inventory round done"
+        );
+    }
+
+    /// Records the `as_of` of the levels written so far, then settles them (as retried if
+    /// the store cannot record it: rewriting the same values is harmless).
+    async fn record_written(&mut self, ctx: &FlowContext) {
+        let written = std::mem::take(&mut self.written);
+        if written.is_empty() {
+            return;
+        }
+        let pairs = written
+            .iter()
+            .map(|(k, v, _)| (k.clone(), v.clone()))
+            .collect();
+        let how = match ctx.store.set_mappings(NS_APPLIED, pairs).await {
+            Ok(()) => Settle::Done,
+            Err(e) => Settle::Retry(format!("written, but the store cannot record it: {e}")),
+        };
+        for (_, _, entry) in &written {
+            self.settle(entry, &how);
+        }
+    }
+
+    /// The round's stages. `pending` holds the entries not settled yet: on `Err` the caller
+    /// retries them, so each stage removes what it settles.
+    async fn write_all(
+        &mut self,
+        ctx: &FlowContext,
+        shopify: &ShopifyHandle,
+        pending: &mut Vec<Entry<SubId>>,
+        stats: &mut RoundStats,
+    ) -> Result<(), Abort> {
+        let lane = self.settings.lane;
+        // 1. Locations.
+        let mut location_ids = HashMap::new();
+        let names: BTreeSet<String> = pending.iter().map(|e| e.level.location.clone()).collect();
+        for name in names {
+            if let Some(id) = self.location_id(shopify, &name).await? {
+                location_ids.insert(name, id);
+            }
+        }
+        let (unplaced, rest): (Vec<_>, Vec<_>) = std::mem::take(pending)
+            .into_iter()
+            .partition(|e| !location_ids.contains_key(&e.level.location));
+        *pending = rest;
+        if !unplaced.is_empty() {
+            let names: BTreeSet<&str> =
+                unplaced.iter().map(|e| e.level.location.as_str()).collect();
+            let reason = format!(
+                "unknown location(s) {}: not in [flows.inventory.locations] nor among Shopify's active locations",
+                names.into_iter().collect::<Vec<_>>().join(", ")
+            );
+            self.hold(ctx, KIND_LEVEL_FAILED, "locations", &unplaced, &reason)
+                .await?;
+            stats.held += unplaced.len();
+            for e in &unplaced {
+                self.settle(e, &Settle::Done);
+            }
+        }
+
+        // 2. SKUs.
+        let wanted: BTreeSet<String> = pending.iter().map(|e| e.level.sku.clone()).collect();
+        let items = self.resolve_skus(ctx, shopify, &wanted, stats).await?;
+        let (unknown, rest): (Vec<_>, Vec<_>) = std::mem::take(pending)
+            .into_iter()
+            .partition(|e| !items.contains_key(&e.level.sku));
+        *pending = rest;
+        self.hold_unknown(ctx, &unknown).await?;
+        stats.held += unknown.len();
+        for e in &unknown {
+            self.settle(e, &Settle::Done);
+        }
+
+        // 3. The as_of guard.
+        let keys: Vec<String> = pending
+            .iter()
+            .map(|e| applied_key(items[&e.level.sku], location_ids[&e.level.location]))
+            .collect();
+        let applied = ctx.store.mappings(NS_APPLIED, keys).await?;
+        let mut works = Vec::with_capacity(pending.len());
+        for (e, applied) in std::mem::take(pending).into_iter().zip(applied) {
+            let applied = applied.as_deref().and_then(be_i64);
+            if applied.is_some_and(|a| e.level.as_of < a) {
+                stats.older += 1;
+                self.settle(&e, &Settle::Done);
+                continue;
+            }
+            let (item, location) = (items[&e.level.sku], location_ids[&e.level.location]);
+            works.push(Work {
+                item,
+                location,
+                from: None,
+                entry: e,
+            });
+        }
+
+        // 4. Snapshot diff and compare-and-set values.
+        let snapshot_items: Vec<u64> = works
+            .iter()
+            .filter(|w| w.entry.mode == Mode::Snapshot)
+            .map(|w| w.item)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut current = HashMap::new();
+        if !snapshot_items.is_empty() {
+            match self.read_levels(shopify, &snapshot_items).await {
+                Ok(levels) => current = levels,
+                Err(e) => {
+                    pending.extend(works.into_iter().map(|w| w.entry));
+                    return Err(e);
+                }
+            }
+        }
+        let mut writes = Vec::with_capacity(works.len());
+        for mut w in works {
+            let key = (w.item, w.location);
+            if w.entry.mode == Mode::Snapshot {
+                let now = current.get(&key).copied();
+                if !differs(w.entry.level.available, now) {
+                    stats.unchanged += 1;
+                    self.settle(&w.entry, &Settle::Done);
+                    continue;
+                }
+                w.from = now;
+            } else {
+                w.from = self.known.get(&key).copied();
+            }
+            writes.push(w);
+        }
+
+        // 5. Writes, grouped by feed so that each call names as few feeds as possible.
+        writes.sort_by(|a, b| {
+            (&a.entry.feed, &a.entry.level.sku, a.location).cmp(&(
+                &b.entry.feed,
+                &b.entry.level.sku,
+                b.location,
+            ))
+        });
+        let size = batch::batch_size(self.settings.batch_size);
+        let mut writes = writes.into_iter().peekable();
+        while writes.peek().is_some() {
+            let batch: Vec<Work> = writes.by_ref().take(size).collect();
+            if let Err(e) = self.write_batch(ctx, shopify, lane, batch, stats).await {
+                match e {
+                    BatchAbort::Retry(error, left) => {
+                        pending.extend(left.into_iter().map(|w| w.entry));
+                        pending.extend(writes.map(|w| w.entry));
+                        return Err(Abort(error));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes one batch, re-reading stale levels and setting aside refused ones.
+    async fn write_batch(
+        &mut self,
+        ctx: &FlowContext,
+        shopify: &ShopifyHandle,
+        lane: Lane,
+        mut batch: Vec<Work>,
+        stats: &mut RoundStats,
+    ) -> Result<(), BatchAbort> {
+        for attempt in 1..=CAS_ATTEMPTS {
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let feeds: BTreeSet<&str> = batch.iter().map(|w| w.entry.feed.as_str()).collect();
+            let uri = reference_uri(&feeds.into_iter().collect::<Vec<_>>());
+            let quantities: Vec<QuantityInput> = batch
+                .iter()
+                .map(|w| QuantityInput {
+                    inventory_item_id: InventoryItemId::new(w.item),
+                    location_id: LocationId::new(w.location),
+                    quantity: w.entry.level.available,
+                    change_from_quantity: w.from,
+                })
+                .collect();
+            let key = idempotency_key(&uri, &quantities);
+            let input = SetQuantitiesInput {
+                name: QuantityName::Available,
+                reason: self.settings.reason.clone(),
+                reference_document_uri: Some(uri),
+                quantities,
+            };
+            stats.calls += 1;
+            match shopify.set_inventory_quietly(lane, input, &key).await {
+                Ok(()) => {
+                    stats.written += batch.len();
+                    for w in batch {
+                        self.known
+                            .insert((w.item, w.location), w.entry.level.available);
+                        self.written.push((
+                            applied_key(w.item, w.location),
+                            w.entry.level.as_of.to_be_bytes().to_vec(),
+                            w.entry,
+                        ));
+                    }
+                    return Ok(());
+                }
+                Err(ShopifyError::UserErrors { errors, .. }) => {
+                    let mut stale = HashSet::new();
+                    let mut unknown_item = HashSet::new();
+                    let mut refused: HashMap<usize, String> = HashMap::new();
+                    let mut whole = Vec::new();
+                    for e in &errors {
+                        let text = match &e.code {
+                            Some(code) => format!("{} ({code})", e.message),
+                            None => e.message.clone(),
+                        };
+                        match (quantity_index(&e.field), e.code.as_deref()) {
+                            (
+                                Some(i),
+                                Some("CHANGE_FROM_QUANTITY_STALE" | "COMPARE_QUANTITY_STALE"),
+                            ) if i < batch.len() => {
+                                stale.insert(i);
+                            }
+                            (Some(i), Some("INVALID_INVENTORY_ITEM")) if i < batch.len() => {
+                                unknown_item.insert(i);
+                            }
+                            (Some(i), _) if i < batch.len() => {
+                                refused.entry(i).or_insert(text);
+                            }
+                            _ => whole.push(text),
+                        }
+                    }
+                    if !whole.is_empty() {
+                        // Not about one quantity (a bad reason, an idempotency clash): the
+                        // whole call is refused, every level of it goes to an exception.
+                        let reason = format!("Shopify refused the change: {}", whole.join("; "));
+                        let entries: Vec<_> = batch.into_iter().map(|w| w.entry).collect();
+                        self.hold_each(ctx, &entries, &reason)
+                            .await
+                            .map_err(|Abort(e)| BatchAbort::Retry(e, Vec::new()))?;
+                        stats.held += entries.len();
+                        return Ok(());
+                    }
+                    let mut keep = Vec::with_capacity(batch.len());
+                    let mut reread = Vec::new();
+                    let mut relookup = Vec::new();
+                    for (i, w) in batch.into_iter().enumerate() {
+                        if let Some(reason) = refused.remove(&i) {
+                            let reason = format!(
+                                "Shopify refused {} at {}: {reason}",
+                                w.entry.level.sku, w.entry.level.location
+                            );
+                            if let Err(Abort(e)) = self
+                                .hold_each(ctx, std::slice::from_ref(&w.entry), &reason)
+                                .await
+                            {
+                                keep.push(w);
+                                return Err(BatchAbort::Retry(e, keep));
+                            }
+                            stats.held += 1;
+                        } else if stale.contains(&i) {
+                            reread.push(w);
+                        } else if unknown_item.contains(&i) {
+                            relookup.push(w);
+                        } else {
+                            keep.push(w);
+                        }
+                    }
+                    if !reread.is_empty() {
+                        let items: Vec<u64> = reread.iter().map(|w| w.item).collect();
+                        match self.read_levels(shopify, &items).await {
+                            Ok(now) => {
+                                for mut w in reread {
+                                    let current = now.get(&(w.item, w.location)).copied();
+                                    if let Some(c) = current {
+                                        self.known.insert((w.item, w.location), c);
+                                    }
+                                    debug!(flow = FLOW, sku = %w.entry.level.sku, ?current, "stale level re-read");
+                                    w.from = current;
+                                    keep.push(w);
+                                }
+                            }
+                            Err(Abort(e)) => {
+                                keep.extend(reread);
+                                keep.extend(relookup);
+                                return Err(BatchAbort::Retry(e, keep));
+                            }
+                        }
+                    }
+                    if !relookup.is_empty() {
+                        // Shopify no longer knows the item we mapped the SKU to: forget the
+                        // mapping and ask again.
+                        let skus: BTreeSet<String> =
+                            relookup.iter().map(|w| w.entry.level.sku.clone()).collect();
+                        for sku in &skus {
+                            self.skus.remove(sku);
+                        }
+                        let forget = skus.iter().map(|s| (s.clone(), Vec::new())).collect();
+                        let fresh = async {
+                            ctx.store.set_mappings(NS_SKU, forget).await?;
+                            self.lookup(ctx, shopify, &skus.iter().cloned().collect::<Vec<_>>())
+                                .await
+                        }
+                        .await;
+                        match fresh {
+                            Ok(found) => {
+                                let mut lost = Vec::new();
+                                for mut w in relookup {
+                                    match found.get(&w.entry.level.sku) {
+                                        Some(&item) if item != w.item => {
+                                            w.item = item;
+                                            w.from = None;
+                                            keep.push(w);
+                                        }
+                                        _ => lost.push(w.entry),
+                                    }
+                                }
+                                if let Err(Abort(e)) = self.hold_unknown(ctx, &lost).await {
+                                    return Err(BatchAbort::Retry(e, keep));
+                                }
+                                stats.held += lost.len();
+                                for e in &lost {
+                                    self.settle(e, &Settle::Done);
+                                }
+                            }
+                            Err(Abort(e)) => {
+                                keep.extend(relookup);
+                                return Err(BatchAbort::Retry(e, keep));
+                            }
+                        }
+                    }
+                    // Levels set aside above are settled (they have their own items now).
+                    batch = keep;
+                    debug!(
+                        flow = FLOW,
+                        attempt,
+                        left = batch.len(),
+                        "resending the rest of a refused batch"
+                    );
+                }
+                Err(e) if e.is_transient() => {
+                    return Err(BatchAbort::Retry(e.to_string(), batch));
+                }
+                Err(e) => {
+                    let reason = format!("cannot set inventory: {e}");
+                    let entries: Vec<_> = batch.into_iter().map(|w| w.entry).collect();
+                    self.hold_each(ctx, &entries, &reason)
+                        .await
+                        .map_err(|Abort(e)| BatchAbort::Retry(e, Vec::new()))?;
+                    stats.held += entries.len();
+                    return Ok(());
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let reason = format!(
+                "the level kept changing in Shopify during {CAS_ATTEMPTS} compare-and-set attempts"
+            );
+            let entries: Vec<_> = batch.into_iter().map(|w| w.entry).collect();
+            self.hold_each(ctx, &entries, &reason)
+                .await
+                .map_err(|Abort(e)| BatchAbort::Retry(e, Vec::new()))?;
+            stats.held += entries.len();
+        }
+        Ok(())
+    }
+
+    /// A location name's Shopify id: config first, then Shopify's active locations (read once,
+    /// and again when a name is not among them).
+    async fn location_id(
+        &mut self,
+        shopify: &ShopifyHandle,
+        name: &str,
+    ) -> Result<Option<u64>, Abort> {
+        if let Some(id) = self.settings.locations.get(name) {
+            return Ok(Some(*id));
+        }
+        if let Some(id) = self.locations.as_ref().and_then(|(m, _)| m.get(name)) {
+            return Ok(Some(*id));
+        }
+        self.refresh_locations(shopify).await?;
+        Ok(self
+            .locations
+            .as_ref()
+            .and_then(|(m, _)| m.get(name).copied()))
+    }
+
+    async fn refresh_locations(&mut self, shopify: &ShopifyHandle) -> Result<u32, Abort> {
+        let all = shopify.locations(self.settings.lane).await?;
+        let count = all.len().max(1) as u32;
+        let map = all
+            .into_iter()
+            .filter(|l| l.is_active)
+            .map(|l| (l.name, l.id.id()))
+            .collect();
+        self.locations = Some((map, count));
+        Ok(count)
+    }
+
+    /// Current `available` per (item, location) of `items`, read in batches; also refreshes
+    /// the known levels.
+    async fn read_levels(
+        &mut self,
+        shopify: &ShopifyHandle,
+        items: &[u64],
+    ) -> Result<HashMap<(u64, u64), i64>, Abort> {
+        let count = match &self.locations {
+            Some((_, n)) => *n,
+            None => self.refresh_locations(shopify).await?,
+        };
+        let ids: Vec<InventoryItemId> = items
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(InventoryItemId::new)
+            .collect();
+        let levels = shopify
+            .inventory_levels(self.settings.lane, &ids, &["available"], count)
+            .await?;
+        let mut out = HashMap::new();
+        for item in levels {
+            for level in &item.inventory_levels.nodes {
+                if let Some(q) = level.quantities.iter().find(|q| q.name == "available") {
+                    let key = (item.id.id(), level.location.id.id());
+                    out.insert(key, q.quantity);
+                    self.known.insert(key, q.quantity);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// SKU → inventory item id for `wanted`: memory, store, bulk warm-up, lookups. SKUs
+    /// Shopify does not know are absent from the answer.
+    async fn resolve_skus(
+        &mut self,
+        ctx: &FlowContext,
+        shopify: &ShopifyHandle,
+        wanted: &BTreeSet<String>,
+        stats: &mut RoundStats,
+    ) -> Result<HashMap<String, u64>, Abort> {
+        let mut found = HashMap::new();
+        if !self.settings.sku_cache {
+            // The naive way: one lookup per SKU, every time.
+            for sku in wanted {
+                let one = self.lookup(ctx, shopify, std::slice::from_ref(sku)).await?;
+                found.extend(one);
+            }
+            return Ok(found);
+        }
+        let mut missing = Vec::new();
+        for sku in wanted {
+            match self.skus.get(sku) {
+                Some(id) => {
+                    found.insert(sku.clone(), *id);
+                }
+                None => missing.push(sku.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            let stored = ctx.store.mappings(NS_SKU, missing.clone()).await?;
+            let mut still = Vec::new();
+            for (sku, value) in missing.into_iter().zip(stored) {
+                match value.as_deref().and_then(be_u64) {
+                    Some(id) => {
+                        self.skus.insert(sku.clone(), id);
+                        found.insert(sku, id);
+                    }
+                    None => still.push(sku),
+                }
+            }
+            missing = still;
+        }
+        let threshold = self.settings.bulk_threshold;
+        let recently = self
+            .last_warmup
+            .is_some_and(|t| t.elapsed() < self.settings.bulk_timeout);
+        if threshold > 0 && missing.len() >= threshold && !recently {
+            self.last_warmup = Some(Instant::now());
+            match self.warm_up(ctx, shopify).await {
+                Ok(n) => {
+                    stats.warmed = n;
+                    let mut still = Vec::new();
+                    for sku in missing {
+                        match self.skus.get(&sku) {
+                            Some(id) => {
+                                found.insert(sku, *id);
+                            }
+                            None => still.push(sku),
+                        }
+                    }
+                    missing = still;
+                }
+                Err(Abort(e)) => {
+                    warn!(flow = FLOW, error = %e, "SKU map warm-up by bulk query failed; looking SKUs up instead");
+                }
+            }
+        }
+        if !missing.is_empty() {
+            found.extend(self.lookup(ctx, shopify, &missing).await?);
+        }
+        Ok(found)
+    }
+
+    /// Batched `productVariants(query: "sku:…")` lookups; remembers what it finds.
+    async fn lookup(
+        &mut self,
+        ctx: &FlowContext,
+        shopify: &ShopifyHandle,
+        skus: &[String],
+    ) -> Result<HashMap<String, u64>, Abort> {
+        let mut found = HashMap::new();
+        for chunk in skus.chunks(self.settings.lookup_batch.max(1)) {
+            for v in shopify.variants_by_skus(self.settings.lane, chunk).await? {
+                if let Some(sku) = v.sku {
+                    // Several variants with one SKU: the first found wins, consistently.
+                    found.entry(sku).or_insert(v.inventory_item.id.id());
+                }
+            }
+        }
+        if self.settings.sku_cache && !found.is_empty() {
+            let pairs = found
+                .iter()
+                .map(|(s, id)| (s.clone(), id.to_be_bytes().to_vec()))
+                .collect();
+            ctx.store.set_mappings(NS_SKU, pairs).await?;
+            self.skus
+                .extend(found.iter().map(|(s, id)| (s.clone(), *id)));
+        }
+        Ok(found)
+    }
+
+    /// Maps every SKU of the shop with one bulk query; returns how many it learned.
+    async fn warm_up(
+        &mut self,
+        ctx: &FlowContext,
+        shopify: &ShopifyHandle,
+    ) -> Result<usize, Abort> {
+        let lane = self.settings.lane;
+        let started = Instant::now();
+        let id = shopify.start_bulk_query(lane, SKU_MAP_QUERY).await?;
+        let mut pause = Duration::from_millis(50);
+        let url = loop {
+            let state = shopify
+                .bulk_operation(lane, &id)
+                .await?
+                .ok_or_else(|| Abort(format!("Shopify forgot bulk operation {id}")))?;
+            if state.status.is_final() {
+                if state.status != BulkStatus::Completed {
+                    return Err(Abort(format!(
+                        "bulk operation {id} ended {:?} ({})",
+                        state.status,
+                        state.error_code.as_deref().unwrap_or("no error code")
+                    )));
+                }
+                match state.url {
+                    Some(url) => break url,
+                    None => return Ok(0), // the shop has no variants
+                }
+            }
+            if started.elapsed() + pause > self.settings.bulk_timeout {
+                return Err(Abort(format!("bulk operation {id} still running")));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        };
+        let http = self
+            .http
+            .clone()
+            .ok_or_else(|| Abort("no HTTP client for the bulk result".into()))?;
+        let text = async {
+            http.get(&url)
+                .send()
+                .await?
+                .error_for_status()?
+                .text()
+                .await
+        }
+        .await
+        .map_err(|e| {
+            Abort(format!(
+                "cannot download the bulk result: {}",
+                e.without_url()
+            ))
+        })?;
+        let mut pairs = Vec::new();
+        let mut unreadable = 0usize;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let Ok(parsed) = serde_json::from_str::<SkuMapLine>(line) else {
+                unreadable += 1;
+                continue;
+            };
+            if let Some(sku) = parsed.sku.filter(|s| !s.is_empty()) {
+                pairs.push((sku, parsed.id.id()));
+            }
+        }
+        if unreadable > 0 {
+            warn!(
+                flow = FLOW,
+                unreadable, "bulk result lines not understood; those SKUs are looked up instead"
+            );
+        }
+        for chunk in pairs.chunks(5_000) {
+            let values = chunk
+                .iter()
+                .map(|(s, id)| (s.clone(), id.to_be_bytes().to_vec()))
+                .collect();
+            ctx.store.set_mappings(NS_SKU, values).await?;
+        }
+        let n = pairs.len();
+        for (sku, id) in pairs {
+            self.skus.entry(sku).or_insert(id);
+        }
+        info!(
+            flow = FLOW,
+            skus = n,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "SKU map warmed by a bulk query"
+        );
+        Ok(n)
+    }
+
+    /// Unknown SKUs: one exception item per source, listing them; its payload is the levels,
+    /// so an operator's retry (after fixing the catalogue) writes them.
+    async fn hold_unknown(&self, ctx: &FlowContext, entries: &[Entry<SubId>]) -> Result<(), Abort> {
+        let mut by_source: BTreeMap<&str, Vec<&Entry<SubId>>> = BTreeMap::new();
+        for e in entries {
+            by_source.entry(e.source.as_str()).or_default().push(e);
+        }
+        let mut items = Vec::new();
+        for (source, entries) in by_source {
+            let skus: BTreeSet<&str> = entries.iter().map(|e| e.level.sku.as_str()).collect();
+            let listed: Vec<&str> = skus.iter().copied().take(LISTED).collect();
+            let more = skus.len().saturating_sub(LISTED);
+            let reason = format!(
+                "{} SKU(s) not found in Shopify: {}{}",
+                skus.len(),
+                listed.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            );
+            warn!(
+                flow = FLOW,
+                source,
+                count = skus.len(),
+                "unknown SKUs held as an exception"
+            );
+            let chunk = chunk_of(source, entries.iter().copied());
+            items.push(NewItem::new(FLOW, KIND_UNKNOWN_SKUS, source, chunk.encode()).held(reason));
+        }
+        if !items.is_empty() {
+            ctx.store.enqueue(items).await?;
+        }
+        Ok(())
+    }
+
+    /// One exception item for these levels, with `reason`.
+    async fn hold(
+        &self,
+        ctx: &FlowContext,
+        kind: &str,
+        key: &str,
+        entries: &[Entry<SubId>],
+        reason: &str,
+    ) -> Result<(), Abort> {
+        let source = entries.first().map_or("", |e| e.source.as_str());
+        let chunk = chunk_of(source, entries.iter());
+        ctx.store
+            .enqueue(vec![
+                NewItem::new(FLOW, kind, key, chunk.encode()).held(reason),
+            ])
+            .await?;
+        Ok(())
+    }
+
+    /// One exception item per level (each is its own problem), then settle them.
+    async fn hold_each(
+        &mut self,
+        ctx: &FlowContext,
+        entries: &[Entry<SubId>],
+        reason: &str,
+    ) -> Result<(), Abort> {
+        let items = entries
+            .iter()
+            .map(|e| {
+                let key = format!("{}@{}", e.level.sku, e.level.location);
+                let chunk = chunk_of(&e.source, std::iter::once(e));
+                NewItem::new(FLOW, KIND_LEVEL_FAILED, key, chunk.encode()).held(reason)
+            })
+            .collect();
+        ctx.store.enqueue(items).await?;
+        warn!(
+            flow = FLOW,
+            levels = entries.len(),
+            reason,
+            "inventory levels held as exceptions"
+        );
+        for e in entries {
+            self.settle(e, &Settle::Done);
+        }
+        Ok(())
+    }
+}
+
+enum BatchAbort {
+    /// Transient: these works (not settled) and the rest of the round are retried.
+    Retry(String, Vec<Work>),
+}
+
+#[derive(Default)]
+struct RoundStats {
+    written: usize,
+    unchanged: usize,
+    older: usize,
+    held: usize,
+    calls: usize,
+    warmed: usize,
+}
+
+fn chunk_of<'a>(source: &str, entries: impl Iterator<Item = &'a Entry<SubId>>) -> Chunk {
+    let mut feed = String::new();
+    let mut mode = Mode::Delta;
+    let levels: Vec<Level> = entries
+        .map(|e| {
+            feed.clone_from(&e.feed);
+            mode = e.mode;
+            e.level.clone()
+        })
+        .collect();
+    Chunk {
+        source: source.to_string(),
+        mode,
+        feed,
+        levels,
+    }
+}
+
+fn applied_key(item: u64, location: u64) -> String {
+    format!("{item}:{location}")
+}
+
+fn be_u64(b: &[u8]) -> Option<u64> {
+    b.try_into().ok().map(u64::from_be_bytes)
+}
+
+fn be_i64(b: &[u8]) -> Option<i64> {
+    b.try_into().ok().map(i64::from_be_bytes)
+}

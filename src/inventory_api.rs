@@ -1,0 +1,709 @@
+//! `POST /api/v1/inventory`: stock feeds from the back office.
+//!
+//! ```json
+//! {"source": "wms-eu", "mode": "delta" | "snapshot",
+//!  "levels": [{"sku": "A-1", "location": "Main", "available": 12, "as_of": "2026-11-27T10:00:00Z"}]}
+//! ```
+//!
+//! - Bearer token from `[server] api_tokens` (constant-time comparison); none configured
+//!   means the API is closed.
+//! - The body is parsed as it streams in: a blocking task reads the frames through a small
+//!   channel and validates each level as it passes, keeping only the compact levels, never the
+//!   whole body or a JSON tree of it. Up to `max_levels` levels per request.
+//! - Every bad entry is reported (`levels[17].available: …`, up to [`MAX_REPORTED`] of them,
+//!   then a count), with a 400, and nothing is stored. `mode` defaults to `delta`, `as_of` to
+//!   the time of receipt.
+//! - A valid feed is stored (fsync'd) as items of up to 1,000 levels each before the 202.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use futures::StreamExt;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+use xconnector_actors::inventory::feed::{CHUNK_LEVELS, Chunk, FLOW, KIND_LEVELS, Level, Mode};
+use xconnector_actors::item::{NewItem, now_ms};
+use xconnector_actors::store::StoreHandle;
+
+/// Bad entries named in one 400; the rest are counted.
+pub const MAX_REPORTED: usize = 1000;
+/// The largest body accepted: generous for 100,000 levels with long SKUs and names.
+pub const MAX_BODY: usize = 64 << 20;
+
+/// What the endpoint needs.
+pub struct InventoryIntake {
+    tokens: Vec<String>,
+    store: StoreHandle,
+    max_levels: usize,
+    /// False while starting or shutting down: new feeds are refused with a 503.
+    ready: Arc<AtomicBool>,
+}
+
+impl InventoryIntake {
+    pub fn new(
+        tokens: Vec<String>,
+        store: StoreHandle,
+        max_levels: usize,
+        ready: Arc<AtomicBool>,
+    ) -> InventoryIntake {
+        InventoryIntake {
+            tokens: tokens.into_iter().filter(|t| !t.is_empty()).collect(),
+            store,
+            max_levels,
+            ready,
+        }
+    }
+
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(given) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return false;
+        };
+        // Check every token, each in constant time, so timing reveals neither which nor how much.
+        self.tokens.iter().fold(false, |ok, t| {
+            ok | constant_time_eq(t.as_bytes(), given.trim().as_bytes())
+        })
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub fn router(intake: Arc<InventoryIntake>) -> Router {
+    Router::new()
+        .route(
+            "/api/v1/inventory",
+            // The parser enforces its own limit while streaming.
+            post(receive).layer(DefaultBodyLimit::disable()),
+        )
+        .with_state(intake)
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({ "error": message }))).into_response()
+}
+
+async fn receive(
+    State(intake): State<Arc<InventoryIntake>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if !intake.ready.load(Ordering::SeqCst) {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "shutting down; retry");
+    }
+    if !intake.authorized(&headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            axum::Json(
+                json!({"error": "a valid bearer token from [server] api_tokens is required"}),
+            ),
+        )
+            .into_response();
+    }
+    let received_at = now_ms() as i64;
+    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    let max_levels = intake.max_levels;
+    let parser = tokio::task::spawn_blocking(move || {
+        parse_feed(ChannelReader::new(rx), max_levels, received_at)
+    });
+    let mut stream = body.into_data_stream();
+    let mut size = 0usize;
+    let mut too_big = false;
+    let mut broken = None;
+    while let Some(frame) = stream.next().await {
+        match frame {
+            Ok(bytes) => {
+                size += bytes.len();
+                if size > MAX_BODY {
+                    too_big = true;
+                    break;
+                }
+                // The parser stopped early (a fatal error): it needs no more.
+                if tx.send(bytes).await.is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                broken = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let parsed = parser.await;
+    if too_big {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the body is larger than {MAX_BODY} bytes"),
+        );
+    }
+    if let Some(e) = broken {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("the body could not be read: {e}"),
+        );
+    }
+    let feed = match parsed {
+        Ok(Ok(feed)) => feed,
+        Ok(Err(report)) => {
+            warn!(errors = report.count, "inventory feed refused");
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(json!({
+                    "error": "invalid inventory feed; nothing was stored",
+                    "error_count": report.count,
+                    "errors": report.errors,
+                })),
+            )
+                .into_response();
+        }
+        Err(e) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("the feed parser failed: {e}"),
+            );
+        }
+    };
+    match store_feed(
+        &intake.store,
+        feed,
+        &format!("{received_at}-{:08x}", fastrand::u32(..)),
+    )
+    .await
+    {
+        Ok(accepted) => (StatusCode::ACCEPTED, axum::Json(accepted)).into_response(),
+        Err(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("the feed could not be stored; retry: {e}"),
+        ),
+    }
+}
+
+/// A validated feed.
+#[derive(Debug)]
+pub struct Feed {
+    pub source: String,
+    pub mode: Mode,
+    /// The levels in chunks of at most [`CHUNK_LEVELS`].
+    pub chunks: Vec<Vec<Level>>,
+}
+
+impl Feed {
+    pub fn levels(&self) -> usize {
+        self.chunks.iter().map(Vec::len).sum()
+    }
+}
+
+/// Every problem found, the first [`MAX_REPORTED`] of them named.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub errors: Vec<String>,
+    pub count: usize,
+}
+
+impl Report {
+    pub fn push(&mut self, message: String) {
+        self.count += 1;
+        if self.errors.len() < MAX_REPORTED {
+            self.errors.push(message);
+        }
+    }
+}
+
+/// Stores a feed as items, one per chunk, in one durable write; what the 202 says.
+pub async fn store_feed(store: &StoreHandle, feed: Feed, feed_id: &str) -> anyhow::Result<Value> {
+    let levels = feed.levels();
+    let items: Vec<NewItem> = feed
+        .chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, levels)| {
+            let chunk = Chunk {
+                source: feed.source.clone(),
+                mode: feed.mode,
+                feed: feed_id.to_string(),
+                levels,
+            };
+            NewItem::new(
+                FLOW,
+                KIND_LEVELS,
+                format!("{}/{feed_id}#{i}", feed.source),
+                chunk.encode(),
+            )
+        })
+        .collect();
+    let chunks = items.len();
+    let stored = if items.is_empty() {
+        Vec::new()
+    } else {
+        store.enqueue(items).await?
+    };
+    info!(source = %feed.source, mode = feed.mode.as_str(), feed = feed_id, levels, chunks, "inventory feed accepted");
+    Ok(json!({
+        "feed": feed_id,
+        "source": feed.source,
+        "mode": feed.mode.as_str(),
+        "levels": levels,
+        "items": stored.iter().map(|e| e.id.0).collect::<Vec<_>>(),
+    }))
+}
+
+/// Reads the frames the async side forwards.
+struct ChannelReader {
+    rx: mpsc::Receiver<Bytes>,
+    current: Bytes,
+}
+
+impl ChannelReader {
+    fn new(rx: mpsc::Receiver<Bytes>) -> ChannelReader {
+        ChannelReader {
+            rx,
+            current: Bytes::new(),
+        }
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(bytes) => self.current = bytes,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        let _ = self.current.split_to(n);
+        Ok(n)
+    }
+}
+
+/// Parses and validates a feed from `reader`. `received_at` (ms) is the `as_of` of levels
+/// without one.
+pub fn parse_feed(reader: impl Read, max_levels: usize, received_at: i64) -> Result<Feed, Report> {
+    let mut report = Report::default();
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader));
+    let mut state = FeedState {
+        report: &mut report,
+        source: None,
+        mode: None,
+        chunks: Vec::new(),
+        levels_seen: false,
+        max_levels,
+        received_at,
+    };
+    let parsed = FeedSeed(&mut state)
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
+    let FeedState {
+        source,
+        mode,
+        chunks,
+        levels_seen,
+        ..
+    } = state;
+    if let Err(e) = parsed {
+        if !e.is_data() || report.count == 0 {
+            report.push(format!("the body is not a valid feed: {e}"));
+        }
+        return Err(report);
+    }
+    let source = match source {
+        Some(s) => Some(s),
+        None => {
+            report.push("source: required (the name of the sending system)".into());
+            None
+        }
+    };
+    if !levels_seen {
+        report.push("levels: required (a list of {sku, location, available, as_of})".into());
+    }
+    match (source, report.count) {
+        (Some(source), 0) => Ok(Feed {
+            source,
+            mode: mode.unwrap_or(Mode::Delta),
+            chunks,
+        }),
+        _ => Err(report),
+    }
+}
+
+struct FeedState<'r> {
+    report: &'r mut Report,
+    source: Option<String>,
+    mode: Option<Mode>,
+    chunks: Vec<Vec<Level>>,
+    levels_seen: bool,
+    max_levels: usize,
+    received_at: i64,
+}
+
+struct FeedSeed<'a, 'r>(&'a mut FeedState<'r>);
+
+impl<'de> DeserializeSeed<'de> for FeedSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FeedSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object with source, mode and levels")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let st = self.0;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "source" => match map.next_value::<Value>()? {
+                    Value::String(s) if !s.trim().is_empty() && s.len() <= 200 => {
+                        st.source = Some(s)
+                    }
+                    other => st.report.push(format!(
+                        "source: expected a non-empty string of at most 200 characters, found {}",
+                        describe(&other)
+                    )),
+                },
+                "mode" => match map.next_value::<Value>()? {
+                    Value::String(s) if s == "delta" => st.mode = Some(Mode::Delta),
+                    Value::String(s) if s == "snapshot" => st.mode = Some(Mode::Snapshot),
+                    other => st.report.push(format!(
+                        "mode: expected \"delta\" or \"snapshot\", found {}",
+                        describe(&other)
+                    )),
+                },
+                "levels" => {
+                    st.levels_seen = true;
+                    map.next_value_seed(LevelsSeed(&mut *st))?;
+                }
+                other => {
+                    map.next_value::<IgnoredAny>()?;
+                    st.report.push(format!(
+                        "{other}: unknown field; expected source, mode, levels"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+struct LevelsSeed<'a, 'r>(&'a mut FeedState<'r>);
+
+impl<'de> DeserializeSeed<'de> for LevelsSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LevelsSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of levels")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let st = self.0;
+        let mut index = 0usize;
+        let mut current: Vec<Level> = Vec::new();
+        while let Some(value) = seq.next_element::<Value>()? {
+            if index == st.max_levels {
+                st.report.push(format!(
+                    "levels: more than {} levels; split the feed",
+                    st.max_levels
+                ));
+            }
+            if index < st.max_levels
+                && let Some(level) = check_level(index, value, st.received_at, st.report)
+                // Once anything is wrong nothing is stored: stop keeping levels.
+                && st.report.count == 0
+            {
+                current.push(level);
+                if current.len() == CHUNK_LEVELS {
+                    st.chunks.push(std::mem::take(&mut current));
+                }
+            }
+            index += 1;
+        }
+        if !current.is_empty() && st.report.count == 0 {
+            st.chunks.push(current);
+        }
+        if st.report.count > 0 {
+            st.chunks.clear();
+        }
+        Ok(())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.0
+            .report
+            .push("levels: expected a list, found null".into());
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        self.0
+            .report
+            .push("levels: expected a list, found an object".into());
+        Ok(())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        self.0
+            .report
+            .push("levels: expected a list, found a string".into());
+        Ok(())
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.0
+            .report
+            .push("levels: expected a list, found a boolean".into());
+        Ok(())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.0
+            .report
+            .push("levels: expected a list, found a number".into());
+        Ok(())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.visit_i64(0)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.visit_i64(0)
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(_) => "a boolean".into(),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) if s.chars().count() > 40 => "a long string".into(),
+        Value::String(s) => format!("{s:?}"),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+/// Validates one level; every problem goes to `report` under `levels[i]`.
+pub fn check_level(i: usize, value: Value, received_at: i64, report: &mut Report) -> Option<Level> {
+    let at = |field: &str| format!("levels[{i}].{field}");
+    let Value::Object(fields) = value else {
+        report.push(format!(
+            "levels[{i}]: expected an object with sku, location, available, as_of; found {}",
+            describe(&value)
+        ));
+        return None;
+    };
+    let before = report.count;
+    for key in fields.keys() {
+        if !matches!(key.as_str(), "sku" | "location" | "available" | "as_of") {
+            report.push(format!(
+                "{}: unknown field; expected sku, location, available, as_of",
+                at(key)
+            ));
+        }
+    }
+    let text = |name: &str, report: &mut Report| match fields.get(name) {
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 255 => Some(s.clone()),
+        None => {
+            report.push(format!("{}: missing", at(name)));
+            None
+        }
+        Some(other) => {
+            report.push(format!(
+                "{}: expected a non-empty string of at most 255 characters, found {}",
+                at(name),
+                describe(other)
+            ));
+            None
+        }
+    };
+    let sku = text("sku", report);
+    let location = text("location", report);
+    let available = match fields.get("available") {
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(q) if (0..=1_000_000_000).contains(&q) => Some(q),
+            Some(q) if q < 0 => {
+                report.push(format!(
+                    "{}: must not be negative, found {q}",
+                    at("available")
+                ));
+                None
+            }
+            _ if n.is_f64() => {
+                report.push(format!(
+                    "{}: must be a whole number, found {n}",
+                    at("available")
+                ));
+                None
+            }
+            _ => {
+                report.push(format!(
+                    "{}: must be at most 1000000000, found {n}",
+                    at("available")
+                ));
+                None
+            }
+        },
+        None => {
+            report.push(format!("{}: missing", at("available")));
+            None
+        }
+        Some(other) => {
+            report.push(format!(
+                "{}: expected a whole number, found {}",
+                at("available"),
+                describe(other)
+            ));
+            None
+        }
+    };
+    let as_of = match fields.get("as_of") {
+        None | Some(Value::Null) => Some(received_at),
+        Some(Value::String(s)) => match chrono::DateTime::parse_from_rfc3339(s) {
+            Ok(t) => Some(t.timestamp_millis()),
+            Err(_) => {
+                report.push(format!(
+                    "{}: expected an RFC 3339 time such as 2026-11-27T10:00:00Z, found {}",
+                    at("as_of"),
+                    describe(&Value::String(s.clone()))
+                ));
+                None
+            }
+        },
+        Some(other) => {
+            report.push(format!(
+                "{}: expected an RFC 3339 time, found {}",
+                at("as_of"),
+                describe(other)
+            ));
+            None
+        }
+    };
+    if report.count > before {
+        return None;
+    }
+    Some(Level {
+        sku: sku?,
+        location: location?,
+        available: available?,
+        as_of: as_of?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Feed, Report> {
+        parse_feed(text.as_bytes(), 100_000, 7)
+    }
+
+    #[test]
+    fn a_valid_feed_in_chunks() {
+        let levels: Vec<String> = (0..2500)
+            .map(|i| format!(r#"{{"sku":"S{i}","location":"Main","available":{i}}}"#))
+            .collect();
+        let text = format!(
+            r#"{{"levels":[{}],"source":"wms","mode":"snapshot"}}"#,
+            levels.join(",")
+        );
+        let feed = parse(&text).unwrap();
+        assert_eq!(feed.source, "wms");
+        assert_eq!(feed.mode, Mode::Snapshot);
+        assert_eq!(
+            feed.chunks.iter().map(Vec::len).collect::<Vec<_>>(),
+            [1000, 1000, 500]
+        );
+        assert_eq!(feed.chunks[2][499].available, 2499);
+        assert_eq!(feed.chunks[0][0].as_of, 7);
+    }
+
+    #[test]
+    fn names_every_bad_entry() {
+        let text = r#"{"source":"wms","mode":"sometimes","extra":1,"levels":[
+            {"sku":"A","location":"Main","available":1,"as_of":"2026-11-27T10:00:00+01:00"},
+            {"location":"Main","available":-3},
+            {"sku":"B","location":"Main","available":1.5,"colour":"red"},
+            {"sku":"C","location":"","available":"7","as_of":"yesterday"},
+            42
+        ]}"#;
+        let report = parse(text).unwrap_err();
+        let all = report.errors.join("\n");
+        for needle in [
+            "mode: expected \"delta\" or \"snapshot\"",
+            "extra: unknown field",
+            "levels[1].sku: missing",
+            "levels[1].available: must not be negative, found -3",
+            "levels[2].available: must be a whole number, found 1.5",
+            "levels[2].colour: unknown field",
+            "levels[3].location: expected a non-empty string",
+            "levels[3].available: expected a whole number, found \"7\"",
+            "levels[3].as_of: expected an RFC 3339 time",
+            "levels[4]: expected an object",
+        ] {
+            assert!(all.contains(needle), "{needle:?} missing from:\n{all}");
+        }
+        assert_eq!(report.count, report.errors.len());
+        assert!(!all.contains("levels[0]"), "{all}");
+    }
+
+    #[test]
+    fn refuses_broken_json_missing_parts_and_too_many_levels() {
+        let r = parse(r#"{"source":"wms","levels":[{"sku":"A""#).unwrap_err();
+        assert!(
+            r.errors[0].starts_with("the body is not a valid feed"),
+            "{r:?}"
+        );
+        let r = parse(r#"{"mode":"delta"}"#).unwrap_err();
+        assert_eq!(r.count, 2, "{r:?}");
+        let r = parse(r#"{"source":"wms","levels":{}}"#).unwrap_err();
+        assert_eq!(r.errors, ["levels: expected a list, found an object"]);
+        let r = parse_feed(
+            br#"{"source":"w","levels":[{"sku":"A","location":"M","available":1},{"sku":"B","location":"M","available":1}]}"#
+                .as_slice(),
+            1,
+            0,
+        )
+        .unwrap_err();
+        assert_eq!(r.errors, ["levels: more than 1 levels; split the feed"]);
+        let r = parse(r#"{"source":"wms","levels":[]} trailing"#).unwrap_err();
+        assert!(r.errors[0].contains("trailing"), "{r:?}");
+    }
+
+    #[test]
+    fn bearer_tokens_compare_exactly() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,134 @@
+//! `POST /api/v1/inventory` against the real binary: bearer tokens, a 400 naming every bad
+//! entry with nothing stored, a 202 once the feed is stored.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+
+use common::{DEADLINE, Daemon, write_config, xconnector};
+use serde_json::Value;
+
+const CONFIG: &str = r#"
+[server]
+listen = "127.0.0.1:0"
+api_tokens = ["feed-token"]
+
+[shopify]
+shop_domain = "demo.myshopify.com"
+access_token = "t"
+webhook_secrets = ["s"]
+# Nothing listens here: the feeds are stored and wait; this test is about intake.
+base_url = "http://127.0.0.1:9"
+
+[flows.inventory]
+max_levels = 5
+"#;
+
+fn post(addr: SocketAddr, token: Option<&str>, body: &str) -> (u16, Value) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(DEADLINE)).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        s,
+        "POST /api/v1/inventory HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+fn stored(socket: &Path) -> usize {
+    let out = xconnector()
+        .args(["items", "list", "--flow", "inventory", "--json", "--socket"])
+        .arg(socket)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["items"].as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn bad_feeds_are_refused_entry_by_entry_and_good_ones_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    // write_config's [server] would clash with ours: give it the whole text instead.
+    let config = write_config(dir.path(), "");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("[server]\nlisten = \"127.0.0.1:0\"\n", "");
+    std::fs::write(&config, format!("{text}\n{CONFIG}")).unwrap();
+    let socket = dir.path().join("data/xconnector.sock");
+    let mut cmd = xconnector();
+    cmd.args(["run", "--headless", "--config"]).arg(&config);
+    let daemon = Daemon::start(cmd);
+    let addr = daemon.http_addr();
+    daemon.wait_for_log("xconnector ready");
+
+    let good = r#"{"source":"wms-eu","mode":"delta","levels":[
+        {"sku":"A-1","location":"Main","available":12,"as_of":"2026-11-27T10:00:00Z"},
+        {"sku":"A-2","location":"Main","available":0}]}"#;
+    assert_eq!(post(addr, None, good).0, 401);
+    assert_eq!(post(addr, Some("wrong"), good).0, 401);
+
+    let bad = r#"{"source":"wms-eu","mode":"delta","shop":"x","levels":[
+        {"sku":"A-1","location":"Main","available":12},
+        {"location":"Main","available":3},
+        {"sku":"A-3","location":"Main","available":-1},
+        {"sku":"A-4","location":"Main","available":2.5,"bin":"7"}]}"#;
+    let (status, body) = post(addr, Some("feed-token"), bad);
+    assert_eq!(status, 400, "{body}");
+    let errors: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "shop: unknown field; expected source, mode, levels",
+            "levels[1].sku: missing",
+            "levels[2].available: must not be negative, found -1",
+            "levels[3].bin: unknown field; expected sku, location, available, as_of",
+            "levels[3].available: must be a whole number, found 2.5",
+        ]
+    );
+    assert_eq!(body["error_count"], 5);
+    let (status, body) = post(
+        addr,
+        Some("feed-token"),
+        "{\"source\": \"wms\", \"levels\": [",
+    );
+    assert_eq!(status, 400, "{body}");
+    let too_many = format!(
+        r#"{{"source":"w","levels":[{}]}}"#,
+        [r#"{"sku":"A","location":"M","available":1}"#; 6].join(",")
+    );
+    let (status, body) = post(addr, Some("feed-token"), &too_many);
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["errors"][0],
+        "levels: more than 5 levels; split the feed"
+    );
+    assert_eq!(stored(&socket), 0, "a refused feed stores nothing");
+
+    let (status, body) = post(addr, Some("feed-token"), good);
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["levels"], 2);
+    assert_eq!(body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(stored(&socket), 1);
+}
