@@ -254,6 +254,28 @@ impl fmt::Debug for ShopifyHandle {
     }
 }
 
+/// The variables of an inventory change, refused before any call when they cannot be right.
+fn set_quantities_variables(
+    input: SetQuantitiesInput,
+    idempotency_key: &str,
+) -> Result<SetQuantitiesVariables, ShopifyError> {
+    if idempotency_key.is_empty() {
+        return Err(ShopifyError::InvalidInput(
+            "an inventory change needs an idempotency key".into(),
+        ));
+    }
+    if input.quantities.is_empty() || input.quantities.len() > MAX_BATCH {
+        return Err(ShopifyError::InvalidInput(format!(
+            "an inventory change sets 1 to {MAX_BATCH} quantities, not {}",
+            input.quantities.len()
+        )));
+    }
+    Ok(SetQuantitiesVariables {
+        input,
+        idempotency_key: idempotency_key.to_string(),
+    })
+}
+
 impl ShopifyHandle {
     /// A handle on the client actor registered as `name`, whose calls take at most `deadline`.
     pub fn named(
@@ -484,21 +506,7 @@ impl ShopifyHandle {
         input: SetQuantitiesInput,
         idempotency_key: &str,
     ) -> Result<AdjustmentGroup, ShopifyError> {
-        if idempotency_key.is_empty() {
-            return Err(ShopifyError::InvalidInput(
-                "an inventory change needs an idempotency key".into(),
-            ));
-        }
-        if input.quantities.is_empty() || input.quantities.len() > MAX_BATCH {
-            return Err(ShopifyError::InvalidInput(format!(
-                "an inventory change sets 1 to {MAX_BATCH} quantities, not {}",
-                input.quantities.len()
-            )));
-        }
-        let variables = SetQuantitiesVariables {
-            input,
-            idempotency_key: idempotency_key.to_string(),
-        };
+        let variables = set_quantities_variables(input, idempotency_key)?;
         let payload = self
             .run::<InventorySetQuantities>(lane, &variables)
             .await?
@@ -571,21 +579,7 @@ impl ShopifyHandle {
         input: SetQuantitiesInput,
         idempotency_key: &str,
     ) -> Result<(), ShopifyError> {
-        if idempotency_key.is_empty() {
-            return Err(ShopifyError::InvalidInput(
-                "an inventory change needs an idempotency key".into(),
-            ));
-        }
-        if input.quantities.is_empty() || input.quantities.len() > MAX_BATCH {
-            return Err(ShopifyError::InvalidInput(format!(
-                "an inventory change sets 1 to {MAX_BATCH} quantities, not {}",
-                input.quantities.len()
-            )));
-        }
-        let variables = SetQuantitiesVariables {
-            input,
-            idempotency_key: idempotency_key.to_string(),
-        };
+        let variables = set_quantities_variables(input, idempotency_key)?;
         let payload = self
             .run::<InventorySetQuantitiesLean>(lane, &variables)
             .await?
