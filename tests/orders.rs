@@ -162,6 +162,14 @@ fn received(office: &BackOffice, endpoint: &str) -> BTreeMap<String, BTreeMap<St
     out
 }
 
+/// Whether every placed order has reached the ERP and the WMS.
+fn at_both_targets(rig: &Rig, placed: &[Placed]) -> bool {
+    let (erp, wms) = (received(&rig.office, "erp"), received(&rig.office, "wms"));
+    placed
+        .iter()
+        .all(|p| erp.contains_key(&p.name) && wms.contains_key(&p.name))
+}
+
 struct Placed {
     name: String,
     kind: OrderKind,
@@ -413,11 +421,7 @@ async fn a_restart_mid_run_loses_nothing_and_sends_nothing_twice() {
     placed.extend(place(&rig, &mut traffic, 150));
     let mut daemon = start_daemon(&config);
     until("every order at both targets", || async {
-        let (erp, wms) = (received(&rig.office, "erp"), received(&rig.office, "wms"));
-        placed
-            .iter()
-            .all(|p| erp.contains_key(&p.name) && wms.contains_key(&p.name))
-            .then_some(())
+        at_both_targets(&rig, &placed).then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -435,11 +439,7 @@ async fn without_webhooks_the_reconciliation_poll_brings_the_orders() {
     let mut traffic = Traffic::new(9, 0.0);
     let placed = place(&rig, &mut traffic, 30);
     until("the poll to bring every order to both targets", || async {
-        let (erp, wms) = (received(&rig.office, "erp"), received(&rig.office, "wms"));
-        placed
-            .iter()
-            .all(|p| erp.contains_key(&p.name) && wms.contains_key(&p.name))
-            .then_some(())
+        at_both_targets(&rig, &placed).then_some(())
     })
     .await;
     assert_eq!(check_outcome(&rig, &placed), 0);
