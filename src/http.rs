@@ -37,14 +37,22 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    if state.ready.load(Ordering::SeqCst) {
-        (StatusCode::OK, "ready\n")
-    } else {
+async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
+    let busy = |why: String| {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: starting or shutting down\n",
+            format!("not ready: {why}\n"),
         )
+    };
+    if !state.ready.load(Ordering::SeqCst) {
+        return busy("starting or shutting down".into());
+    }
+    match state.engine.store().stats().await {
+        Ok(stats) => match stats.failing {
+            None => (StatusCode::OK, "ready\n".into()),
+            Some(f) => busy(format!("the store cannot write: {}", f.reason)),
+        },
+        Err(e) => busy(format!("the store does not answer: {e}")),
     }
 }
 

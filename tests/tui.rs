@@ -81,6 +81,7 @@ fn status(done: u64) -> Status {
             endpoint("wms", Health::CircuitOpen, 5312),
             endpoint("support", Health::Retrying, 40),
         ],
+        store_failing: None,
     }
 }
 
@@ -231,6 +232,25 @@ fn every_view_renders_at_80x24_and_160x48() {
     insta::assert_snapshot!("detail_80x24", render(&app, 80, 24));
     app.on_key(key('?'));
     insta::assert_snapshot!("help_80x24", render(&app, 80, 24));
+}
+
+#[test]
+fn a_store_that_cannot_write_is_shown_on_the_overview() {
+    let mut app = app_with_data();
+    let mut failing = status(10);
+    failing.ready = false;
+    failing.store_failing = Some(xconnector_actors::store::StoreFailure {
+        reason: "I/O error: No space left on device (os error 28)".into(),
+        since: NOW - 95_000,
+    });
+    app.on_reply(Reply::Status(failing));
+    app.view = View::Overview;
+    let screen = render(&app, 160, 48);
+    assert!(
+        screen.contains("STORE CANNOT WRITE for 1m: I/O error: No space left on device"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("overview_store_failing_160x48", screen);
 }
 
 #[test]

@@ -112,6 +112,9 @@ pub struct Status {
     /// Each back-office endpoint's health and counters.
     #[serde(default)]
     pub endpoints: Vec<xconnector_actors::endpoints::EndpointStatus>,
+    /// Set while the store cannot write: nothing new is accepted until it can.
+    #[serde(default)]
+    pub store_failing: Option<xconnector_actors::store::StoreFailure>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -166,8 +169,10 @@ pub async fn build_status(st: &ControlState) -> Result<Status, ApiError> {
         *totals.entry(state.as_str().to_string()).or_insert(0) += n;
     }
     // Ids grow with age, so the first id in each waiting state is the oldest: two short range
-    // scans per flow, whatever the backlog.
-    for row in rows.values_mut() {
+    // scans per flow, whatever the backlog. A failing store cannot be read; the status still
+    // answers, with the failure.
+    let readable = snapshot.store.failing.is_none();
+    for row in rows.values_mut().filter(|_| readable) {
         for state in [ItemState::Pending, ItemState::Retrying] {
             let waiting = row.counts.get(state.as_str()).copied().unwrap_or(0);
             if waiting == 0 {
@@ -187,13 +192,14 @@ pub async fn build_status(st: &ControlState) -> Result<Status, ApiError> {
         }
     }
     Ok(Status {
-        ready: st.ready.load(Ordering::SeqCst),
+        ready: st.ready.load(Ordering::SeqCst) && readable,
         flows: rows.into_values().collect(),
         totals,
         enqueue_rate: snapshot.enqueue_rate,
         restarts: snapshot.restarts,
         shopify: snapshot.rate_limiter,
         endpoints: snapshot.endpoints,
+        store_failing: snapshot.store.failing,
     })
 }
 

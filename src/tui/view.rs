@@ -246,7 +246,9 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, now: Millis, t: Theme
     let flows_height = status.flows.len() as u16 + 3;
     let [table_area, totals_area, log_area] = Layout::vertical([
         Constraint::Length(flows_height),
-        Constraint::Length(if status.endpoints.is_empty() { 3 } else { 4 }),
+        Constraint::Length(
+            3 + u16::from(!status.endpoints.is_empty()) + u16::from(status.store_failing.is_some()),
+        ),
         Constraint::Fill(1),
     ])
     .areas(area);
@@ -279,7 +281,18 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, now: Millis, t: Theme
         total("exception"),
         total("done")
     ) + &budget;
-    let mut lines: Vec<Line> = line.lines().map(|l| Line::raw(l.to_string())).collect();
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(f) = &status.store_failing {
+        lines.push(Line::styled(
+            format!(
+                "STORE CANNOT WRITE for {}: {} · webhooks and feeds get 503 until it can",
+                age(now, f.since),
+                f.reason
+            ),
+            t.bad(),
+        ));
+    }
+    lines.extend(line.lines().map(|l| Line::raw(l.to_string())));
     if !status.endpoints.is_empty() {
         lines.push(endpoint_line(&status.endpoints, t));
     }

@@ -31,6 +31,7 @@ impl Actor for StoreActor {
         dir: PathBuf,
     ) -> Result<StoreState, ActorProcessingErr> {
         let shown = dir.display().to_string();
+        let writer_dir = dir.clone();
         let db = tokio::task::spawn_blocking(move || ItemDb::open(&dir))
             .await
             .map_err(|e| format!("opening the store panicked: {e}"))?
@@ -40,11 +41,11 @@ impl Actor for StoreActor {
         let thread = std::thread::Builder::new()
             .name("xc-store-writer".into())
             .spawn(move || {
-                let result = Writer::new(db).run(rx);
+                // Storage failures are handled inside (refuse, reopen); what comes out is the
+                // final sync at shutdown failing.
+                let result = Writer::new(writer_dir).run(db, rx);
                 if let Err(e) = &result {
-                    // The database is poisoned: stop taking writes and let the supervisor stop
-                    // the daemon, so that systemd restarts it on a fresh open.
-                    error!(error = %e, "store writer failed; no further writes are accepted");
+                    error!(error = %e, "the store's last writes could not be made durable");
                     myself.stop(Some(format!("storage failure: {e}")));
                 }
                 result

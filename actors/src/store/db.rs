@@ -67,16 +67,45 @@ pub struct ItemDb {
 const NEXT_ID: &str = "next_id";
 const NEXT_SEQ: &str = "next_seq";
 const FORMAT_KEY: &str = "format";
+const PROBE_KEY: &str = "probe";
+/// A file beside the database, written when the store is created: an empty database with
+/// this file present is a store that lost its data, not a new one.
+const MARKER: &str = "xconnector-store";
 
 impl ItemDb {
     pub fn open(dir: &Path) -> Result<ItemDb, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(e.to_string()))?;
-        let db = Database::builder(dir).open()?;
+        let db = Database::builder(dir).open().map_err(|e| match e {
+            fjall::Error::Io(_) | fjall::Error::Locked => StoreError::from(e),
+            other => StoreError::Corrupt(format!(
+                "its files cannot be read ({other}): they are damaged or not an xconnector \
+                 store; move the directory aside and restore it from a backup"
+            )),
+        })?;
         let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
         let meta = ks("meta")?;
         let fresh = meta.get(FORMAT_KEY)?.is_none() && ks("items")?.first_key_value().is_none();
+        let marker = dir.join(MARKER);
+        let io = |e: std::io::Error| StoreError::Io(format!("{}: {e}", marker.display()));
         if fresh {
+            // A database that comes up empty where one was created before lost its files:
+            // starting afresh would silently drop every item that was acknowledged.
+            if let Ok(created) = std::fs::read_to_string(&marker) {
+                return Err(StoreError::Corrupt(format!(
+                    "the store created {} is empty: its database files were lost or damaged; \
+                     restore them from a backup, or move the directory aside to start afresh",
+                    created.trim()
+                )));
+            }
             meta.insert(FORMAT_KEY, FORMAT.to_be_bytes())?;
+            db.persist(PersistMode::SyncAll)?;
+            let mut f = std::fs::File::create(&marker).map_err(io)?;
+            std::io::Write::write_all(
+                &mut f,
+                format!("at {} ms, format {FORMAT}\n", crate::item::now_ms()).as_bytes(),
+            )
+            .and_then(|()| f.sync_all())
+            .map_err(io)?;
         } else {
             let found = meta
                 .get(FORMAT_KEY)?
@@ -128,6 +157,13 @@ impl ItemDb {
             counts_mem,
             due_floor: BTreeMap::new(),
         })
+    }
+
+    /// Writes `bytes` of filler under one meta key and makes it durable: proof that the store
+    /// can write again after a failure.
+    pub fn probe(&self, bytes: usize) -> Result<(), StoreError> {
+        self.meta.insert(PROBE_KEY, vec![0u8; bytes])?;
+        self.sync()
     }
 
     /// Makes everything committed so far durable (fdatasync of the journal).

@@ -14,7 +14,7 @@ pub mod writer;
 pub use actor::StoreActor;
 pub use db::{ItemDb, ItemFilter};
 pub use handle::StoreHandle;
-pub use writer::StoreStats;
+pub use writer::{StoreFailure, StoreStats};
 
 use crate::item::{ItemId, ItemState, OperatorAction};
 
@@ -44,6 +44,8 @@ pub enum StoreError {
     BadName(String),
     #[error("the store directory is in use by another xconnector process")]
     Locked,
+    #[error("the store cannot write ({0}); nothing is accepted until it can")]
+    Failing(String),
     #[error("the store is not running")]
     Unavailable,
     #[error("the store did not answer within {0:?}")]

@@ -4,14 +4,16 @@
 //! collapsing to the disk's fsync rate; an idle store commits a lone request at once.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use ractor::{ActorRef, RpcReplyPort};
 use serde::{Deserialize, Serialize};
+use tracing::{error, info, warn};
 
 use super::{ItemDb, StoreError};
-use crate::item::{ItemState, now_ms};
+use crate::item::{ItemState, Millis, now_ms};
 use crate::messages::{FlowMsg, StoreMsg};
 
 /// Upper bound on one group, so one fsync never holds back replies for too long.
@@ -23,6 +25,34 @@ pub const DEDUPE_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// How often expired dedupe keys are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// While the store cannot write, how soon it tries to reopen the database: quickly at first,
+/// since a disk that filled up is often freed within seconds, then at this pace.
+const REOPEN_FIRST: Duration = Duration::from_millis(250);
+const REOPEN_MAX: Duration = Duration::from_secs(5);
+
+/// The probe written after a reopen: about a large webhook's size, so that a disk with a few
+/// bytes left over does not count as recovered only to fail on the next real write.
+const PROBE_BYTES: usize = 64 << 10;
+
+/// The free space a failed store waits for before it reopens.
+const HEADROOM: u64 = 16 << 20;
+
+/// Bytes available to this process on the filesystem holding `dir`; `None` if unknown.
+fn free_bytes(dir: &std::path::Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `path` is a valid NUL-terminated string and `st` is written by a successful call
+    // before it is read.
+    let st = unsafe {
+        if libc::statvfs(path.as_ptr(), st.as_mut_ptr()) != 0 {
+            return None;
+        }
+        st.assume_init()
+    };
+    Some(u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)))
+}
 
 /// Histogram buckets (upper bounds) for the number of requests made durable by one fsync.
 pub const BATCH_BUCKETS: [u64; 8] = [1, 2, 4, 8, 16, 64, 256, 1024];
@@ -41,6 +71,17 @@ pub struct StoreStats {
     pub synced_requests: u64,
     /// Count of fsyncs per [`BATCH_BUCKETS`] bucket (non-cumulative).
     pub fsync_batches: [u64; 8],
+    /// Set while the store cannot write (disk full, read-only, I/O errors): nothing new is
+    /// acknowledged until it can again.
+    #[serde(default)]
+    pub failing: Option<StoreFailure>,
+}
+
+/// Why the store cannot write, and since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreFailure {
+    pub reason: String,
+    pub since: Millis,
 }
 
 /// A reply held back until the group's fsync: sent with the request's result, or with the
@@ -57,35 +98,55 @@ fn defer<T: Send + 'static>(
 }
 
 pub struct Writer {
-    db: ItemDb,
+    dir: PathBuf,
     subscribers: BTreeMap<String, ActorRef<FlowMsg>>,
     stats: StoreStats,
     completed: BTreeMap<(String, ItemState), u64>,
 }
 
 impl Writer {
-    pub fn new(db: ItemDb) -> Writer {
+    /// A writer for the database in `dir` (which [`Writer::run`] is given open).
+    pub fn new(dir: PathBuf) -> Writer {
         Writer {
-            db,
+            dir,
             subscribers: BTreeMap::new(),
             stats: StoreStats::default(),
             completed: BTreeMap::new(),
         }
     }
 
-    /// Runs until every sender is gone, then makes the last writes durable. A storage failure
-    /// ends the loop with the error: fjall is poisoned and the process must restart.
-    pub fn run(mut self, rx: Receiver<StoreMsg>) -> Result<(), StoreError> {
+    /// Runs until every sender is gone, then makes the last writes durable.
+    ///
+    /// A storage failure (disk full, read-only, an I/O error) poisons fjall: the database is
+    /// closed and the writer refuses every request, so that nothing is acknowledged that
+    /// could be lost, and reopens it as soon as a probe write succeeds again.
+    pub fn run(mut self, mut db: ItemDb, rx: Receiver<StoreMsg>) -> Result<(), StoreError> {
+        loop {
+            match self.serve(&mut db, &rx) {
+                Ok(()) => return db.sync(),
+                Err(e) => {
+                    drop(db);
+                    match self.recover(&rx, e) {
+                        Some(reopened) => db = reopened,
+                        None => return Ok(()),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Serves requests until every sender is gone (`Ok`) or storage fails (`Err`).
+    fn serve(&mut self, db: &mut ItemDb, rx: &Receiver<StoreMsg>) -> Result<(), StoreError> {
         let mut pruned = Instant::now();
         loop {
             if pruned.elapsed() >= PRUNE_EVERY {
-                self.prune()?;
+                self.prune(db)?;
                 pruned = Instant::now();
             }
             let first = match rx.recv_timeout(PRUNE_EVERY) {
                 Ok(msg) => msg,
                 Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
             };
             let mut group = vec![first];
             while group.len() < MAX_GROUP {
@@ -94,14 +155,120 @@ impl Writer {
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
             }
-            self.apply_group(group)?;
+            self.apply_group(db, group)?;
         }
-        self.db.sync()
     }
 
-    fn prune(&mut self) -> Result<(), StoreError> {
+    /// Refuses requests while trying to reopen the database; returns it once a probe write
+    /// is durable, or `None` if every sender went away meanwhile.
+    fn recover(&mut self, rx: &Receiver<StoreMsg>, cause: StoreError) -> Option<ItemDb> {
+        error!(error = %cause, dir = %self.dir.display(),
+            "the store cannot write: webhooks and feeds get 503 until it can; retrying");
+        let since = now_ms();
+        self.stats.failing = Some(StoreFailure {
+            reason: cause.to_string(),
+            since,
+        });
+        let mut wait = REOPEN_FIRST;
+        let mut next = Instant::now() + wait;
+        loop {
+            match rx.recv_timeout(next.saturating_duration_since(Instant::now())) {
+                Ok(msg) => self.refuse(msg),
+                Err(RecvTimeoutError::Disconnected) => return None,
+                Err(RecvTimeoutError::Timeout) => match self.reopen() {
+                    Ok(db) => {
+                        info!(
+                            failed_for_ms = now_ms().saturating_sub(since),
+                            "the store can write again; resuming"
+                        );
+                        self.stats.failing = None;
+                        for actor in self.subscribers.values() {
+                            let _ = actor.cast(FlowMsg::Pump);
+                        }
+                        return Some(db);
+                    }
+                    Err(e) => {
+                        let reason = e.to_string();
+                        if self.stats.failing.as_ref().map(|f| &f.reason) != Some(&reason) {
+                            warn!(error = %e, "the store still cannot write");
+                        }
+                        self.stats.failing = Some(StoreFailure { reason, since });
+                        wait = (wait * 2).min(REOPEN_MAX);
+                        next = Instant::now() + wait;
+                    }
+                },
+            }
+        }
+    }
+
+    /// Opens the database again if the disk has room and a probe write is durable.
+    fn reopen(&self) -> Result<ItemDb, StoreError> {
+        // Freeing a failed write can leave a little room that the next webhook fills again:
+        // wait for real headroom, so the store does not flap between failing and accepting.
+        match free_bytes(&self.dir) {
+            Some(free) if free < HEADROOM => {
+                return Err(StoreError::Io(format!(
+                    "No space left on device: {} KiB free, waiting for {} MiB",
+                    free >> 10,
+                    HEADROOM >> 20
+                )));
+            }
+            _ => {}
+        }
+        let db = ItemDb::open(&self.dir)?;
+        db.probe(PROBE_BYTES)?;
+        Ok(db)
+    }
+
+    /// Answers a request while the database is closed: reads and writes alike are refused
+    /// with the reason; statistics (with the failure) and subscriptions still work.
+    fn refuse(&mut self, msg: StoreMsg) {
+        let reason = self
+            .stats
+            .failing
+            .as_ref()
+            .map_or_else(String::new, |f| f.reason.clone());
+        let err = || StoreError::Failing(reason.clone());
+        match msg {
+            StoreMsg::Enqueue(_, reply) => drop(reply.send(Err(err()))),
+            StoreMsg::Claim { reply, .. } => drop(reply.send(Err(err()))),
+            StoreMsg::Complete { reply, .. } | StoreMsg::Operate { reply, .. } => {
+                drop(reply.send(Err(err())))
+            }
+            StoreMsg::Release { reply, .. } | StoreMsg::Wake { reply, .. } => {
+                drop(reply.send(Err(err())))
+            }
+            StoreMsg::Get(_, reply) => drop(reply.send(Err(err()))),
+            StoreMsg::History(_, reply) => drop(reply.send(Err(err()))),
+            StoreMsg::List { reply, .. } => drop(reply.send(Err(err()))),
+            StoreMsg::Stats(reply) => drop(reply.send(Ok(self.stats_now()))),
+            StoreMsg::Cursor { reply, .. } => drop(reply.send(Err(err()))),
+            StoreMsg::SetCursor { reply, .. }
+            | StoreMsg::SetMappings { reply, .. }
+            | StoreMsg::Audit(_, reply) => drop(reply.send(Err(err()))),
+            StoreMsg::Mappings { reply, .. } => drop(reply.send(Err(err()))),
+            StoreMsg::AuditLog(_, reply) => drop(reply.send(Err(err()))),
+            StoreMsg::Subscribe { flow, actor } => {
+                self.subscribers.insert(flow, actor);
+            }
+        }
+    }
+
+    /// The statistics with the completion counters filled in; `counts` is what the last
+    /// [`StoreMsg::Stats`] found while the database was open.
+    fn stats_now(&self) -> StoreStats {
+        let mut stats = self.stats.clone();
+        stats.completed = self
+            .completed
+            .iter()
+            .map(|((f, s), n)| (f.clone(), *s, *n))
+            .collect();
+        stats
+    }
+
+    fn prune(&mut self, db: &mut ItemDb) -> Result<(), StoreError> {
         let cutoff = now_ms().saturating_sub(DEDUPE_RETENTION.as_millis() as u64);
-        match self.db.prune_dedupe(cutoff) {
+        match db.prune_dedupe(cutoff) {
             Ok(n) => {
                 if n > 0 {
                     tracing::info!(keys = n, "expired dedupe keys pruned");
@@ -116,7 +283,7 @@ impl Writer {
         }
     }
 
-    fn apply_group(&mut self, group: Vec<StoreMsg>) -> Result<(), StoreError> {
+    fn apply_group(&mut self, db: &mut ItemDb, group: Vec<StoreMsg>) -> Result<(), StoreError> {
         let now = now_ms();
         let size = group.len() as u64;
         let mut replies: Vec<Deferred> = Vec::with_capacity(group.len());
@@ -124,17 +291,18 @@ impl Writer {
         let mut nudge: BTreeSet<String> = BTreeSet::new();
         let mut fatal = None;
         for msg in group {
-            let (reply, needs_sync) = self.apply(msg, now, &mut nudge);
+            let (reply, needs_sync) = self.apply(db, msg, now, &mut nudge);
             durable |= needs_sync;
             replies.push(reply.0);
-            if let Some(e) = reply.1 {
-                fatal = Some(e);
+            // The first failure is the cause; fjall answers the rest of the group "poisoned".
+            if fatal.is_none() {
+                fatal = reply.1;
             }
         }
         self.stats.requests += size;
         let synced = if durable {
             let started = Instant::now();
-            let r = self.db.sync();
+            let r = db.sync();
             self.stats.fsyncs += 1;
             self.stats.fsync_seconds += started.elapsed().as_secs_f64();
             let bucket = BATCH_BUCKETS
@@ -147,7 +315,7 @@ impl Writer {
         } else {
             Ok(())
         };
-        if let Err(e) = &synced {
+        if let (Err(e), None) = (&synced, &fatal) {
             fatal = Some(e.clone());
         }
         for reply in replies {
@@ -170,6 +338,7 @@ impl Writer {
     /// whether it wrote something that its caller expects to be durable.
     fn apply(
         &mut self,
+        db: &mut ItemDb,
         msg: StoreMsg,
         now: u64,
         nudge: &mut BTreeSet<String>,
@@ -184,7 +353,6 @@ impl Writer {
                 ((defer($reply, result), fatal), $sync)
             }};
         }
-        let db = &mut self.db;
         match msg {
             StoreMsg::Enqueue(items, reply) => {
                 let flows: BTreeSet<String> = items.iter().map(|i| i.flow.clone()).collect();
@@ -255,18 +423,13 @@ impl Writer {
                 reply,
             } => done!(reply, db.list(&filter, after, limit), false),
             StoreMsg::Stats(reply) => {
-                let mut stats = self.stats.clone();
-                stats.counts = db
+                // Kept, so that the counts can still be shown while the store is failing.
+                self.stats.counts = db
                     .counts()
                     .iter()
                     .map(|((f, s), n)| (f.clone(), *s, *n))
                     .collect();
-                stats.completed = self
-                    .completed
-                    .iter()
-                    .map(|((f, s), n)| (f.clone(), *s, *n))
-                    .collect();
-                done!(reply, Ok(stats), false)
+                done!(reply, Ok(self.stats_now()), false)
             }
             StoreMsg::Cursor { flow, name, reply } => done!(reply, db.cursor(&flow, &name), false),
             StoreMsg::SetCursor {

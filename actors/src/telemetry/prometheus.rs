@@ -23,6 +23,18 @@ pub fn render(s: &Snapshot, ready: bool) -> String {
 
     head(
         &mut out,
+        "xconnector_store_failing",
+        "gauge",
+        "1 while the store cannot write (disk full, read-only, I/O errors); nothing is accepted.",
+    );
+    let _ = writeln!(
+        out,
+        "xconnector_store_failing {}",
+        u8::from(s.store.failing.is_some())
+    );
+
+    head(
+        &mut out,
         "xconnector_items",
         "gauge",
         "Items in the store by flow and state.",
