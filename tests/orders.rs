@@ -5,210 +5,25 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
-use std::net::TcpListener;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, Daemon, write_config, xconnector};
-use tokio::task::JoinHandle;
-use xconnector::sim::backoffice::{BackOffice, Mode};
-use xconnector::sim::pump::{self, Targets};
-use xconnector::sim::shop::Id;
-use xconnector::sim::traffic::{OrderKind, Traffic};
-use xconnector::sim::webhooks::{SenderConfig, WebhookSender};
-use xconnector::sim::{BucketConfig, SeedSize, SimConfig, Simulator};
+use common::rig::*;
+use common::{DEADLINE, xconnector};
+use xconnector::sim::backoffice::Mode;
+use xconnector::sim::traffic::OrderKind;
 
-const TEAMS: [(&str, &str); 4] = [
-    ("address", "support"),
-    ("payment", "finance"),
-    ("fraud", "risk"),
-    ("stock", "purchasing"),
-];
-
-/// The simulated shop, its webhook pump and the simulated back office.
-struct Rig {
-    sim: Simulator,
-    office: BackOffice,
-    pump: Option<JoinHandle<()>>,
-}
-
-/// A shop big enough that 1,000 orders rarely meet on one variant, with a bucket that lets
-/// the rules' checks run at test speed.
-async fn rig(webhook_url: Option<String>, duplicate_share: f64, reorder_share: f64) -> Rig {
-    let config = SimConfig {
-        seed: 11,
-        size: SeedSize {
-            locations: 2,
-            products: 400,
-            variants_per_product: 3,
-            customers: 50,
-            orders: 0,
-        },
-        bucket: BucketConfig {
-            maximum_available: 100_000.0,
-            restore_rate: 50_000.0,
-            clock_scale: 1.0,
-        },
-        ..SimConfig::default()
-    };
-    let sim = Simulator::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let events = sim.take_events().unwrap();
-    let pump = webhook_url.map(|url| {
-        let mut sender = SenderConfig::new(url.clone(), "hook-secret", "demo.myshopify.com");
-        sender.duplicate_share = duplicate_share;
-        sender.reorder_share = reorder_share;
-        sender.seed = 5;
-        let sender = WebhookSender::start(sender).unwrap();
-        pump::spawn(sim.shop(), events, sender, Targets::Fixed(url))
-    });
-    let office = BackOffice::start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    Rig { sim, office, pump }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn daemon_config(dir: &Path, port: u16, rig: &Rig, reconcile_every: &str) -> std::path::PathBuf {
-    let mut endpoints = String::new();
-    for name in ["erp", "wms", "support", "finance", "risk", "purchasing"] {
-        endpoints.push_str(&format!(
-            "[endpoints.{name}]\nkind = \"http\"\nurl = \"{}\"\ntimeout = \"2s\"\nmax_attempts = 1000\n\n",
-            rig.office.url(name)
-        ));
-    }
-    let mut rules = String::new();
-    for (rule, team) in TEAMS {
-        rules.push_str(&format!(
-            "[flows.exceptions.{rule}]\nroute_to = \"{team}\"\n\n"
-        ));
-    }
-    let config = write_config(
-        dir,
-        &format!(
-            r#"
-[shopify]
-shop_domain = "demo.myshopify.com"
-access_token = "sim-token"
-webhook_secrets = ["hook-secret"]
-base_url = "{base}"
-
-{endpoints}
-[flows.orders]
-targets = ["erp", "wms"]
-reconcile_every = "{reconcile_every}"
-reconcile_overlap = "10s"
-
-[flows.exceptions]
-{rules}
-"#,
-            base = rig.sim.base_url(),
-        ),
-    );
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
-    std::fs::write(&config, text).unwrap();
-    config
-}
-
-fn start_daemon(config: &Path) -> Daemon {
-    let mut cmd = xconnector();
-    cmd.arg("run").arg("--headless").arg("--config").arg(config);
-    let daemon = Daemon::start(cmd);
-    daemon.wait_for_log("http listening");
-    daemon
-}
-
-async fn until<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + DEADLINE * 3;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Order name → the idempotency keys `endpoint` accepted for it, with how often each came.
-fn received(office: &BackOffice, endpoint: &str) -> BTreeMap<String, BTreeMap<String, usize>> {
-    let mut out: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
-    for r in office.received(endpoint) {
-        let name = r.body["name"]
-            .as_str()
-            .or_else(|| r.body["order"]["name"].as_str())
-            .unwrap_or("?")
-            .to_string();
-        *out.entry(name)
-            .or_default()
-            .entry(r.idempotency_key)
-            .or_default() += 1;
-    }
-    out
-}
-
-/// Whether every placed order has reached the ERP and the WMS.
-fn at_both_targets(rig: &Rig, placed: &[Placed]) -> bool {
-    let (erp, wms) = (received(&rig.office, "erp"), received(&rig.office, "wms"));
-    placed
-        .iter()
-        .all(|p| erp.contains_key(&p.name) && wms.contains_key(&p.name))
-}
-
-struct Placed {
-    name: String,
-    kind: OrderKind,
-    variants: BTreeSet<Id>,
-}
-
-fn place(rig: &Rig, traffic: &mut Traffic, n: usize) -> Vec<Placed> {
-    let mut placed = Vec::new();
-    while placed.len() < n {
-        let order = rig.sim.shop().with(|shop| {
-            let (id, kind) = traffic.place_order(shop)?;
-            let o = &shop.orders[&id];
-            Some(Placed {
-                name: o.name.clone(),
-                kind,
-                variants: o.line_items.iter().filter_map(|l| l.variant_id).collect(),
-            })
-        });
-        placed.extend(order);
-    }
-    placed
-}
-
-fn rule_of(kind: OrderKind) -> &'static str {
-    match kind {
-        OrderKind::MissingAddress => "address",
-        OrderKind::PendingPayment => "payment",
-        OrderKind::HighRisk => "fraud",
-        OrderKind::OverStock => "stock",
-        OrderKind::Good => unreachable!(),
-    }
-}
-
-fn team_of(rule: &str) -> &'static str {
-    TEAMS
-        .iter()
-        .find(|(r, _)| *r == rule)
-        .map(|(_, t)| *t)
-        .unwrap_or("?")
+/// The rig of these tests: the shop sends its webhooks to the daemon on `port`.
+async fn rig(port: Option<u16>, duplicate_share: f64, reorder_share: f64) -> Rig {
+    Rig::start(RigOptions {
+        webhook_url: port.map(|p| format!("http://127.0.0.1:{p}/webhooks/shopify")),
+        duplicate_share,
+        reorder_share,
+        stock_skus: 0,
+        record_acks: false,
+    })
+    .await
 }
 
 /// Checks where every placed order ended up; returns the number of good orders that a later
@@ -330,18 +145,13 @@ fn exceptions(config: &Path) -> BTreeMap<String, String> {
 async fn a_thousand_orders_reach_their_targets_once_and_bad_ones_only_their_team() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let rig = rig(
-        Some(format!("http://127.0.0.1:{port}/webhooks/shopify")),
-        0.2,
-        0.2,
-    )
-    .await;
-    let config = daemon_config(dir.path(), port, &rig, "1h");
+    let rig = rig(Some(port), 0.2, 0.2).await;
+    let config = daemon_config(dir.path(), port, &rig, "1h", "");
     let mut daemon = start_daemon(&config);
 
     // The WMS is down for the first part of the run.
     rig.office.set_mode("wms", Mode::Fail(503));
-    let mut traffic = Traffic::new(3, 0.1);
+    let mut traffic = rig.traffic(3, 0.1);
     let mut placed = place(&rig, &mut traffic, 400);
     until("the ERP to get orders while the WMS is down", || async {
         (rig.office.received("erp").len() > 50).then_some(())
@@ -401,15 +211,10 @@ async fn a_thousand_orders_reach_their_targets_once_and_bad_ones_only_their_team
 async fn a_restart_mid_run_loses_nothing_and_sends_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let rig = rig(
-        Some(format!("http://127.0.0.1:{port}/webhooks/shopify")),
-        0.3,
-        0.3,
-    )
-    .await;
-    let config = daemon_config(dir.path(), port, &rig, "1h");
+    let rig = rig(Some(port), 0.3, 0.3).await;
+    let config = daemon_config(dir.path(), port, &rig, "1h", "");
     let mut daemon = start_daemon(&config);
-    let mut traffic = Traffic::new(8, 0.0);
+    let mut traffic = rig.traffic(8, 0.0);
     let mut placed = place(&rig, &mut traffic, 150);
     until("some orders to be delivered", || async {
         (rig.office.received("wms").len() > 20).then_some(())
@@ -434,9 +239,9 @@ async fn a_restart_mid_run_loses_nothing_and_sends_nothing_twice() {
 async fn without_webhooks_the_reconciliation_poll_brings_the_orders() {
     let dir = tempfile::tempdir().unwrap();
     let rig = rig(None, 0.0, 0.0).await;
-    let config = daemon_config(dir.path(), free_port(), &rig, "1s");
+    let config = daemon_config(dir.path(), free_port(), &rig, "1s", "");
     let mut daemon = start_daemon(&config);
-    let mut traffic = Traffic::new(9, 0.0);
+    let mut traffic = rig.traffic(9, 0.0);
     let placed = place(&rig, &mut traffic, 30);
     until("the poll to bring every order to both targets", || async {
         at_both_targets(&rig, &placed).then_some(())

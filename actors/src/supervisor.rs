@@ -232,6 +232,19 @@ impl Actor for Supervisor {
             shopify: shopify_handle,
             endpoints: endpoints.clone(),
         };
+        // This process holds the store's lock, so every lease in it was taken by a process
+        // that died (SIGKILL, power loss): those items are due now, not when the lease ends.
+        for spec in &args.flows {
+            match store.release(&spec.name).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    info!(flow = %spec.name, items = n, "items in flight when the last run ended are due again")
+                }
+                Err(e) => {
+                    warn!(flow = %spec.name, error = %e, "cannot release the last run's in-flight items; they are due when their lease expires")
+                }
+            }
+        }
         for spec in args.flows {
             let actor = spec
                 .spawn(reach.clone(), false, myself.get_cell())

@@ -50,6 +50,8 @@ pub struct TrafficSpec {
 pub struct Traffic {
     rng: fastrand::Rng,
     bad_share: f64,
+    /// Only these variants are sold, when set (stock that another test owns stays out).
+    only: Option<Vec<Id>>,
 }
 
 impl Traffic {
@@ -57,12 +59,22 @@ impl Traffic {
         Traffic {
             rng: fastrand::Rng::with_seed(seed ^ 0x7aff_1c00),
             bad_share: bad_share.clamp(0.0, 1.0),
+            only: None,
         }
+    }
+
+    /// Sells only `variants`.
+    pub fn selling_only(mut self, variants: Vec<Id>) -> Traffic {
+        self.only = Some(variants);
+        self
     }
 
     /// Place one order; `None` if the shop has nothing to sell.
     pub fn place_order(&mut self, shop: &mut Shop) -> Option<(Id, OrderKind)> {
-        let variants: Vec<Id> = shop.variants.keys().copied().collect();
+        let variants: Vec<Id> = match &self.only {
+            Some(only) => only.clone(),
+            None => shop.variants.keys().copied().collect(),
+        };
         if variants.is_empty() {
             return None;
         }

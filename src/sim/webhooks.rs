@@ -29,6 +29,9 @@ pub struct SenderConfig {
     /// and shortens the waits.
     pub max_attempts: u32,
     pub backoff: Backoff,
+    /// Keep every acknowledged delivery for [`WebhookSender::acknowledged`] (tests only: it
+    /// grows without bound).
+    pub record_acks: bool,
 }
 
 impl SenderConfig {
@@ -47,6 +50,7 @@ impl SenderConfig {
             seed: 1,
             max_attempts: 9,
             backoff: Backoff::new(Duration::from_millis(200), Duration::from_secs(30)),
+            record_acks: false,
         }
     }
 }
@@ -68,8 +72,17 @@ pub struct SenderStats {
     pub suppressed: u64,
 }
 
+/// A delivery the receiver answered 2xx.
+#[derive(Debug, Clone)]
+pub struct Acked {
+    pub topic: String,
+    pub webhook_id: String,
+    pub body: Arc<Vec<u8>>,
+}
+
 #[derive(Default)]
 struct Counters {
+    acked: std::sync::Mutex<Vec<Acked>>,
     queued: AtomicU64,
     delivered: AtomicU64,
     duplicated: AtomicU64,
@@ -92,6 +105,9 @@ pub struct WebhookSender {
 
 /// At most this many deliveries in flight at once, like a real sender's connection pool.
 const IN_FLIGHT: usize = 32;
+
+/// The longest a reordered delivery is held back waiting for the next one.
+const HOLD_AT_MOST: Duration = Duration::from_millis(200);
 
 impl WebhookSender {
     /// Starts the delivery task on the current tokio runtime.
@@ -133,6 +149,15 @@ impl WebhookSender {
         self.enabled.store(on, Ordering::SeqCst);
     }
 
+    /// Every delivery answered 2xx so far (each copy of a duplicate), if `record_acks`.
+    pub fn acknowledged(&self) -> Vec<Acked> {
+        self.counters
+            .acked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     pub fn stats(&self) -> SenderStats {
         let c = &self.counters;
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
@@ -169,7 +194,25 @@ async fn run(
     let mut rng = fastrand::Rng::with_seed(config.seed);
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut held: Option<Delivery> = None;
-    while let Some((url, topic, body)) = rx.recv().await {
+    loop {
+        // A held-back delivery goes out after the next one, or after a short while if none
+        // comes: Shopify delays and reorders, it does not sit on a webhook for ever.
+        let next = match held.take() {
+            Some(h) => match tokio::time::timeout(HOLD_AT_MOST, rx.recv()).await {
+                Ok(next) => {
+                    held = Some(h);
+                    next
+                }
+                Err(_) => {
+                    dispatch(h, &mut rng, &config, &slots, &http, &counters).await;
+                    continue;
+                }
+            },
+            None => rx.recv().await,
+        };
+        let Some((url, topic, body)) = next else {
+            return;
+        };
         if !enabled.load(Ordering::SeqCst) {
             counters.suppressed.fetch_add(1, Ordering::Relaxed);
             continue;
@@ -191,25 +234,37 @@ async fn run(
         let mut batch = vec![delivery];
         batch.extend(held.take());
         for d in batch {
-            let copies = if rng.f64() < config.duplicate_share {
-                counters.duplicated.fetch_add(1, Ordering::Relaxed);
-                2
-            } else {
-                1
-            };
-            let d = Arc::new(d);
-            for _ in 0..copies {
-                let Ok(permit) = slots.clone().acquire_owned().await else {
-                    return;
-                };
-                let (http, config, counters, d) =
-                    (http.clone(), config.clone(), counters.clone(), d.clone());
-                tokio::spawn(async move {
-                    deliver(&http, &config, &counters, &d).await;
-                    drop(permit);
-                });
-            }
+            dispatch(d, &mut rng, &config, &slots, &http, &counters).await;
         }
+    }
+}
+
+/// Starts one delivery (two copies of it, for the duplicated share) once a slot is free.
+async fn dispatch(
+    d: Delivery,
+    rng: &mut fastrand::Rng,
+    config: &Arc<SenderConfig>,
+    slots: &Arc<Semaphore>,
+    http: &reqwest::Client,
+    counters: &Arc<Counters>,
+) {
+    let copies = if rng.f64() < config.duplicate_share {
+        counters.duplicated.fetch_add(1, Ordering::Relaxed);
+        2
+    } else {
+        1
+    };
+    let d = Arc::new(d);
+    for _ in 0..copies {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let (http, config, counters, d) =
+            (http.clone(), config.clone(), counters.clone(), d.clone());
+        tokio::spawn(async move {
+            deliver(&http, &config, &counters, &d).await;
+            drop(permit);
+        });
     }
 }
 
@@ -232,6 +287,17 @@ async fn deliver(http: &reqwest::Client, config: &SenderConfig, counters: &Count
         match result {
             Ok(resp) if resp.status().is_success() => {
                 counters.delivered.fetch_add(1, Ordering::Relaxed);
+                if config.record_acks {
+                    counters
+                        .acked
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(Acked {
+                            topic: d.topic.clone(),
+                            webhook_id: d.webhook_id.clone(),
+                            body: d.body.clone(),
+                        });
+                }
                 debug!(topic = %d.topic, webhook = %d.webhook_id, "webhook delivered");
                 return;
             }

@@ -1,0 +1,298 @@
+//! The world around a daemon under test: the simulated shop (placing orders, sending their
+//! webhooks as Shopify does), the simulated back office (counting deliveries by idempotency
+//! key), and the real `xconnector` binary on a fixed port, so it can be killed and restarted
+//! while the shop and the back office keep retrying at the same address.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinHandle;
+use xconnector::sim::backoffice::BackOffice;
+use xconnector::sim::pump::{self, Targets};
+use xconnector::sim::shop::Id;
+use xconnector::sim::traffic::{OrderKind, Traffic};
+use xconnector::sim::warehouse::stock_catalog;
+use xconnector::sim::webhooks::{SenderConfig, WebhookSender};
+use xconnector::sim::{BucketConfig, SeedSize, SimConfig, Simulator};
+
+use super::{DEADLINE, Daemon, HOOK_SECRET, write_config, xconnector};
+
+/// Each exception rule and the team it is routed to.
+pub const TEAMS: [(&str, &str); 4] = [
+    ("address", "support"),
+    ("payment", "finance"),
+    ("fraud", "risk"),
+    ("stock", "purchasing"),
+];
+
+/// The bearer token of the rig's `[server] api_tokens`.
+pub const API_TOKEN: &str = "feed-token";
+
+/// What the rig is made of.
+pub struct RigOptions {
+    /// Where the shop sends its webhooks; none for a shop that never sends any.
+    pub webhook_url: Option<String>,
+    pub duplicate_share: f64,
+    pub reorder_share: f64,
+    /// SKUs of extra products kept for inventory feeds (orders never sell them).
+    pub stock_skus: usize,
+    /// Keep every acknowledged webhook (see `WebhookSender::acknowledged`).
+    pub record_acks: bool,
+}
+
+impl RigOptions {
+    pub fn webhooks_to(url: String) -> RigOptions {
+        RigOptions {
+            webhook_url: Some(url),
+            duplicate_share: 0.0,
+            reorder_share: 0.0,
+            stock_skus: 0,
+            record_acks: false,
+        }
+    }
+}
+
+/// The simulated shop, its webhook pump and the simulated back office.
+pub struct Rig {
+    pub sim: Simulator,
+    pub office: BackOffice,
+    pub pump: Option<JoinHandle<()>>,
+    pub sender: Option<WebhookSender>,
+    /// The variants orders may sell.
+    pub sellable: Vec<Id>,
+    /// The SKUs kept for inventory feeds.
+    pub stock: Vec<String>,
+}
+
+impl Rig {
+    /// A shop big enough that a thousand orders rarely meet on one variant, with a bucket that
+    /// lets the rules' checks run at test speed.
+    pub async fn start(options: RigOptions) -> Rig {
+        let config = SimConfig {
+            seed: 11,
+            size: SeedSize {
+                locations: 2,
+                products: 400,
+                variants_per_product: 3,
+                customers: 50,
+                orders: 0,
+            },
+            bucket: BucketConfig {
+                maximum_available: 100_000.0,
+                restore_rate: 50_000.0,
+                clock_scale: 1.0,
+            },
+            ..SimConfig::default()
+        };
+        let sim = Simulator::start(config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let (sellable, stock) = sim.shop().with(|shop| {
+            let sellable: Vec<Id> = shop.variants.keys().copied().collect();
+            (sellable, stock_catalog(shop, options.stock_skus, "INV-"))
+        });
+        let events = sim.take_events().unwrap();
+        let mut sender = None;
+        let pump = options.webhook_url.map(|url| {
+            let mut config = SenderConfig::new(url.clone(), HOOK_SECRET, "demo.myshopify.com");
+            config.duplicate_share = options.duplicate_share;
+            config.reorder_share = options.reorder_share;
+            config.record_acks = options.record_acks;
+            config.seed = 5;
+            let started = WebhookSender::start(config).unwrap();
+            sender = Some(started.clone());
+            pump::spawn(sim.shop(), events, started, Targets::Fixed(url))
+        });
+        let office = BackOffice::start("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        Rig {
+            sim,
+            office,
+            pump,
+            sender,
+            sellable,
+            stock,
+        }
+    }
+
+    /// A traffic generator that sells only the rig's sellable variants.
+    pub fn traffic(&self, seed: u64, bad_share: f64) -> Traffic {
+        Traffic::new(seed, bad_share).selling_only(self.sellable.clone())
+    }
+
+    /// Location names of the shop.
+    pub fn locations(&self) -> Vec<String> {
+        self.sim
+            .shop()
+            .with(|shop| shop.locations.values().map(|l| l.name.clone()).collect())
+    }
+
+    /// `available` of `sku` at the location named `location`, if the shop has that level.
+    pub fn level(&self, sku: &str, location: &str) -> Option<i64> {
+        self.sim.shop().with(|shop| {
+            let item = shop.inventory_item_by_sku(sku)?.id;
+            let loc = shop.locations.values().find(|l| l.name == location)?.id;
+            shop.inventory_level(item, loc).map(|l| l.available)
+        })
+    }
+}
+
+/// A port that was free a moment ago: the daemon keeps one address across restarts, so the
+/// shop's retries find it again.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The daemon's config: the rig's shop and back office, the orders and exceptions flows, and
+/// `extra` TOML (more flows, `[daemon]` keys) appended.
+pub fn daemon_config(
+    dir: &Path,
+    port: u16,
+    rig: &Rig,
+    reconcile_every: &str,
+    extra: &str,
+) -> PathBuf {
+    let mut endpoints = String::new();
+    for name in ["erp", "wms", "support", "finance", "risk", "purchasing"] {
+        endpoints.push_str(&format!(
+            "[endpoints.{name}]\nkind = \"http\"\nurl = \"{}\"\ntimeout = \"2s\"\nmax_attempts = 1000\n\n",
+            rig.office.url(name)
+        ));
+    }
+    let mut rules = String::new();
+    for (rule, team) in TEAMS {
+        rules.push_str(&format!(
+            "[flows.exceptions.{rule}]\nroute_to = \"{team}\"\n\n"
+        ));
+    }
+    let config = write_config(
+        dir,
+        &format!(
+            r#"
+[shopify]
+shop_domain = "demo.myshopify.com"
+access_token = "sim-token"
+webhook_secrets = ["{HOOK_SECRET}"]
+base_url = "{base}"
+
+{endpoints}
+[flows.orders]
+targets = ["erp", "wms"]
+reconcile_every = "{reconcile_every}"
+reconcile_overlap = "10s"
+
+[flows.exceptions]
+{rules}
+{extra}
+"#,
+            base = rig.sim.base_url(),
+        ),
+    );
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:{port}\"\napi_tokens = [\"{API_TOKEN}\"]"),
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+/// Starts the daemon and waits until it listens.
+pub fn start_daemon(config: &Path) -> Daemon {
+    let mut cmd = xconnector();
+    cmd.arg("run").arg("--headless").arg("--config").arg(config);
+    let daemon = Daemon::start(cmd);
+    daemon.wait_for_log("http listening");
+    daemon
+}
+
+/// Polls `check` until it answers, for up to three deadlines.
+pub async fn until<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + DEADLINE * 3;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Order name → the idempotency keys `endpoint` accepted for it, with how often each came.
+pub fn received(office: &BackOffice, endpoint: &str) -> BTreeMap<String, BTreeMap<String, usize>> {
+    let mut out: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for r in office.received(endpoint) {
+        let name = r.body["name"]
+            .as_str()
+            .or_else(|| r.body["order"]["name"].as_str())
+            .unwrap_or("?")
+            .to_string();
+        *out.entry(name)
+            .or_default()
+            .entry(r.idempotency_key)
+            .or_default() += 1;
+    }
+    out
+}
+
+/// An order the shop took.
+pub struct Placed {
+    pub name: String,
+    pub kind: OrderKind,
+    pub variants: BTreeSet<Id>,
+}
+
+/// Places `n` orders in the shop (its webhooks follow through the pump).
+pub fn place(rig: &Rig, traffic: &mut Traffic, n: usize) -> Vec<Placed> {
+    let mut placed = Vec::new();
+    while placed.len() < n {
+        let order = rig.sim.shop().with(|shop| {
+            let (id, kind) = traffic.place_order(shop)?;
+            let o = &shop.orders[&id];
+            Some(Placed {
+                name: o.name.clone(),
+                kind,
+                variants: o.line_items.iter().filter_map(|l| l.variant_id).collect(),
+            })
+        });
+        placed.extend(order);
+    }
+    placed
+}
+
+/// Whether every placed order has reached the ERP and the WMS.
+pub fn at_both_targets(rig: &Rig, placed: &[Placed]) -> bool {
+    let (erp, wms) = (received(&rig.office, "erp"), received(&rig.office, "wms"));
+    placed
+        .iter()
+        .all(|p| erp.contains_key(&p.name) && wms.contains_key(&p.name))
+}
+
+pub fn rule_of(kind: OrderKind) -> &'static str {
+    match kind {
+        OrderKind::MissingAddress => "address",
+        OrderKind::PendingPayment => "payment",
+        OrderKind::HighRisk => "fraud",
+        OrderKind::OverStock => "stock",
+        OrderKind::Good => "none",
+    }
+}
+
+pub fn team_of(rule: &str) -> &'static str {
+    TEAMS
+        .iter()
+        .find(|(r, _)| *r == rule)
+        .map(|(_, t)| *t)
+        .unwrap_or("?")
+}
