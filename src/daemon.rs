@@ -97,7 +97,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     stop_http.subscribe(),
                 ));
             }
-            app.merge(crate::inventory_api::router(Arc::new(intake)))
+            let intake = Arc::new(intake);
+            app.merge(crate::inventory_api::router(intake.clone()))
+                // For `/metrics`, which renders the API's request counters.
+                .layer(axum::Extension(intake))
         }
         None => app,
     };

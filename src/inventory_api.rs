@@ -14,10 +14,14 @@
 //!   then a count), with a 400, and nothing is stored. `mode` defaults to `delta`, `as_of` to
 //!   the time of receipt.
 //! - A valid feed is stored (fsync'd) as items of up to 1,000 levels each before the 202.
+//! - Every request lands in exactly one outcome counter of
+//!   `xconnector_api_requests_total{endpoint="inventory"}`; a refused token is logged at `warn`
+//!   without any part of the `Authorization` header.
 
+use std::fmt::Write;
 use std::io::Read;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -29,7 +33,7 @@ use futures::StreamExt;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 use xconnector_actors::inventory::feed::{CHUNK_LEVELS, Chunk, FLOW, KIND_LEVELS, Level, Mode};
 use xconnector_actors::item::{NewItem, now_ms};
 use xconnector_actors::store::StoreHandle;
@@ -46,6 +50,68 @@ pub struct InventoryIntake {
     max_levels: usize,
     /// False while starting or shutting down: new feeds are refused with a 503.
     ready: Arc<AtomicBool>,
+    pub stats: ApiStats,
+}
+
+/// Counters for `/metrics`; every request lands in exactly one of them.
+#[derive(Default)]
+pub struct ApiStats {
+    /// 202: stored.
+    pub accepted: AtomicU64,
+    /// 401: no `Authorization: Bearer` header, or a token not in `[server] api_tokens`.
+    pub rejected_token: AtomicU64,
+    /// 400: an invalid feed, or a body that could not be read.
+    pub bad_request: AtomicU64,
+    /// 413: a body over [`MAX_BODY`].
+    pub too_large: AtomicU64,
+    /// 503: starting, shutting down, or the store could not take the feed.
+    pub unavailable: AtomicU64,
+    /// 500: the parser itself failed (a bug, never the client's doing).
+    pub internal_error: AtomicU64,
+}
+
+impl ApiStats {
+    /// Prometheus lines for the request counters.
+    pub fn render(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "# HELP xconnector_api_requests_total Requests to the inbound back-office API by endpoint and outcome.\n# TYPE xconnector_api_requests_total counter"
+        );
+        for (outcome, n) in [
+            ("accepted", &self.accepted),
+            ("rejected_token", &self.rejected_token),
+            ("bad_request", &self.bad_request),
+            ("too_large", &self.too_large),
+            ("unavailable", &self.unavailable),
+            ("internal_error", &self.internal_error),
+        ] {
+            let _ = writeln!(
+                out,
+                "xconnector_api_requests_total{{endpoint=\"inventory\",outcome=\"{outcome}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
+        }
+    }
+}
+
+/// Why a request was refused before its body was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Missing,
+    NotBearer,
+    UnknownToken,
+}
+
+impl Refusal {
+    /// What the log says. Deliberately never the header's value, nor its first word: a client
+    /// that sends its token without the `Bearer ` scheme would otherwise have it logged.
+    fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Missing => "no Authorization header",
+            Refusal::NotBearer => "the Authorization header is not a Bearer token",
+            Refusal::UnknownToken => "the bearer token is not one of [server] api_tokens",
+        }
+    }
 }
 
 impl InventoryIntake {
@@ -60,21 +126,32 @@ impl InventoryIntake {
             store,
             max_levels,
             ready,
+            stats: ApiStats::default(),
         }
     }
 
-    fn authorized(&self, headers: &HeaderMap) -> bool {
-        let Some(given) = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-        else {
-            return false;
-        };
-        // Check every token, each in constant time, so timing reveals neither which nor how much.
-        self.tokens.iter().fold(false, |ok, t| {
-            ok | constant_time_eq(t.as_bytes(), given.trim().as_bytes())
-        })
+    /// Prometheus lines for the request counters (`xconnector_api_requests_total`).
+    pub fn render_metrics(&self, out: &mut String) {
+        self.stats.render(out);
+    }
+}
+
+/// Whether `headers` carry `Authorization: Bearer T` with `T` one of `tokens`.
+fn authorize(tokens: &[String], headers: &HeaderMap) -> Result<(), Refusal> {
+    let value = headers.get(header::AUTHORIZATION).ok_or(Refusal::Missing)?;
+    let given = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(Refusal::NotBearer)?;
+    // Check every token, each in constant time, so timing reveals neither which nor how much.
+    let known = tokens.iter().fold(false, |ok, t| {
+        ok | constant_time_eq(t.as_bytes(), given.trim().as_bytes())
+    });
+    if known {
+        Ok(())
+    } else {
+        Err(Refusal::UnknownToken)
     }
 }
 
@@ -104,18 +181,37 @@ async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let (counter, response) = handle(&intake, &headers, body).await;
+    counter(&intake.stats).fetch_add(1, Ordering::Relaxed);
+    response
+}
+
+/// The outcome's counter, and the answer.
+type Answer = (fn(&ApiStats) -> &AtomicU64, Response);
+
+async fn handle(intake: &InventoryIntake, headers: &HeaderMap, body: Body) -> Answer {
     if !intake.ready.load(Ordering::SeqCst) {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "shutting down; retry");
-    }
-    if !intake.authorized(&headers) {
         return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            axum::Json(
-                json!({"error": "a valid bearer token from [server] api_tokens is required"}),
-            ),
-        )
-            .into_response();
+            |s| &s.unavailable,
+            error(StatusCode::SERVICE_UNAVAILABLE, "shutting down; retry"),
+        );
+    }
+    if let Err(refusal) = authorize(&intake.tokens, headers) {
+        warn!(
+            reason = refusal.as_str(),
+            "inventory feed refused: a valid bearer token is required"
+        );
+        return (
+            |s| &s.rejected_token,
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                axum::Json(
+                    json!({"error": "a valid bearer token from [server] api_tokens is required"}),
+                ),
+            )
+                .into_response(),
+        );
     }
     let received_at = now_ms() as i64;
     let (tx, rx) = mpsc::channel::<Bytes>(16);
@@ -149,15 +245,23 @@ async fn receive(
     drop(tx);
     let parsed = parser.await;
     if too_big {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("the body is larger than {MAX_BODY} bytes"),
+        warn!(limit = MAX_BODY, "inventory feed body too large; refused");
+        return (
+            |s| &s.too_large,
+            error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("the body is larger than {MAX_BODY} bytes"),
+            ),
         );
     }
     if let Some(e) = broken {
-        return error(
-            StatusCode::BAD_REQUEST,
-            &format!("the body could not be read: {e}"),
+        warn!(error = %e, "inventory feed body could not be read; refused");
+        return (
+            |s| &s.bad_request,
+            error(
+                StatusCode::BAD_REQUEST,
+                &format!("the body could not be read: {e}"),
+            ),
         );
     }
     let feed = match parsed {
@@ -165,19 +269,26 @@ async fn receive(
         Ok(Err(report)) => {
             warn!(errors = report.count, "inventory feed refused");
             return (
-                StatusCode::BAD_REQUEST,
-                axum::Json(json!({
-                    "error": "invalid inventory feed; nothing was stored",
-                    "error_count": report.count,
-                    "errors": report.errors,
-                })),
-            )
-                .into_response();
+                |s| &s.bad_request,
+                (
+                    StatusCode::BAD_REQUEST,
+                    axum::Json(json!({
+                        "error": "invalid inventory feed; nothing was stored",
+                        "error_count": report.count,
+                        "errors": report.errors,
+                    })),
+                )
+                    .into_response(),
+            );
         }
         Err(e) => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &format!("the feed parser failed: {e}"),
+            error!(error = %e, "the inventory feed parser failed");
+            return (
+                |s| &s.internal_error,
+                error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("the feed parser failed: {e}"),
+                ),
             );
         }
     };
@@ -188,11 +299,20 @@ async fn receive(
     )
     .await
     {
-        Ok(accepted) => (StatusCode::ACCEPTED, axum::Json(accepted)).into_response(),
-        Err(e) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &format!("the feed could not be stored; retry: {e}"),
+        Ok(accepted) => (
+            |s| &s.accepted,
+            (StatusCode::ACCEPTED, axum::Json(accepted)).into_response(),
         ),
+        Err(e) => {
+            error!(error = %e, "cannot store an inventory feed; the sender should retry");
+            (
+                |s| &s.unavailable,
+                error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!("the feed could not be stored; retry: {e}"),
+                ),
+            )
+        }
     }
 }
 
@@ -698,6 +818,77 @@ mod tests {
         assert_eq!(r.errors, ["levels: more than 1 levels; split the feed"]);
         let r = parse(r#"{"source":"wms","levels":[]} trailing"#).unwrap_err();
         assert!(r.errors[0].contains("trailing"), "{r:?}");
+    }
+
+    #[test]
+    fn refused_tokens_are_told_apart_without_their_value() {
+        let headers = |v: Option<&[u8]>| {
+            let mut h = HeaderMap::new();
+            if let Some(v) = v {
+                h.insert(
+                    header::AUTHORIZATION,
+                    axum::http::HeaderValue::from_bytes(v).unwrap(),
+                );
+            }
+            h
+        };
+        let check = |tokens: &[&str], h: &HeaderMap| {
+            authorize(&tokens.iter().map(|t| t.to_string()).collect::<Vec<_>>(), h)
+        };
+        let tokens = ["tok-a", "tok-b"];
+        assert_eq!(check(&tokens, &headers(Some(b"Bearer tok-a"))), Ok(()));
+        assert_eq!(check(&tokens, &headers(Some(b"Bearer tok-b"))), Ok(()));
+        assert_eq!(check(&tokens, &headers(None)), Err(Refusal::Missing));
+        for bad in [&b"tok-a"[..], b"Basic tok-a", b"Bearer\xfftok-a"] {
+            assert_eq!(check(&tokens, &headers(Some(bad))), Err(Refusal::NotBearer));
+        }
+        for bad in [
+            &b"Bearer tok-"[..],
+            b"Bearer tok-ab",
+            b"Bearer ",
+            b"Bearer tok-c",
+        ] {
+            assert_eq!(
+                check(&tokens, &headers(Some(bad))),
+                Err(Refusal::UnknownToken)
+            );
+        }
+        // No tokens configured: the API is closed.
+        assert_eq!(
+            check(&[], &headers(Some(b"Bearer "))),
+            Err(Refusal::UnknownToken)
+        );
+    }
+
+    #[test]
+    fn every_outcome_is_rendered_for_prometheus() {
+        let stats = ApiStats::default();
+        stats.accepted.fetch_add(2, Ordering::Relaxed);
+        stats.rejected_token.fetch_add(1, Ordering::Relaxed);
+        let mut text = String::new();
+        stats.render(&mut text);
+        assert!(
+            text.starts_with("# HELP xconnector_api_requests_total "),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n# TYPE xconnector_api_requests_total counter\n"),
+            "{text}"
+        );
+        for (outcome, n) in [
+            ("accepted", 2),
+            ("rejected_token", 1),
+            ("bad_request", 0),
+            ("too_large", 0),
+            ("unavailable", 0),
+            ("internal_error", 0),
+        ] {
+            let line = format!(
+                "xconnector_api_requests_total{{endpoint=\"inventory\",outcome=\"{outcome}\"}} {n}\n"
+            );
+            assert!(text.contains(&line), "{line:?} missing from:\n{text}");
+        }
+        assert_eq!(text.lines().count(), 8, "{text}");
     }
 
     #[test]
