@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -68,7 +68,10 @@ async fn webhook(
     state.webhooks.receive(&headers, body).await
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+async fn metrics(
+    State(state): State<AppState>,
+    inventory: Option<Extension<Arc<crate::inventory_api::InventoryIntake>>>,
+) -> impl IntoResponse {
     match state.engine.snapshot().await {
         Ok(snapshot) => (
             StatusCode::OK,
@@ -79,6 +82,9 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             {
                 let mut text = prometheus::render(&snapshot, state.ready.load(Ordering::SeqCst));
                 state.webhooks.render_metrics(&mut text);
+                if let Some(Extension(inventory)) = &inventory {
+                    inventory.render_metrics(&mut text);
+                }
                 text
             },
         )

@@ -149,7 +149,7 @@ fn rules(e: &ExceptionsFlowConfig) -> Rules {
 
 /// `[endpoints.NAME]` → the endpoints actor's spec.
 fn endpoint_spec(name: &str, e: &EndpointConfig) -> EndpointSpec {
-    let (kind, concurrency, max_attempts, max_age) = match e {
+    let (kind, concurrency, max_attempts, max_age, breaker) = match e {
         EndpointConfig::Http(h) => (
             EndpointKind::Http(HttpSpec {
                 url: h.url.clone(),
@@ -164,6 +164,11 @@ fn endpoint_spec(name: &str, e: &EndpointConfig) -> EndpointSpec {
             h.concurrency as usize,
             h.max_attempts,
             h.max_age,
+            BreakerSettings {
+                threshold: h.breaker_threshold,
+                cooldown: h.breaker_cooldown,
+                max_cooldown: h.breaker_cooldown_max,
+            },
         ),
         EndpointConfig::File(f) => (
             EndpointKind::File(FileSpec {
@@ -179,13 +184,14 @@ fn endpoint_spec(name: &str, e: &EndpointConfig) -> EndpointSpec {
             1,
             f.max_attempts,
             f.max_age,
+            BreakerSettings::default(),
         ),
     };
     EndpointSpec {
         name: name.to_string(),
         kind,
         concurrency,
-        breaker: BreakerSettings::default(),
+        breaker,
         max_attempts,
         max_age,
     }

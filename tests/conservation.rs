@@ -12,7 +12,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::rig::*;
@@ -20,83 +20,10 @@ use xconnector::sim::traffic::OrderKind;
 
 const ORDERS: usize = 1_000;
 const FEEDS: usize = 4_000;
-const LEVELS_PER_FEED: usize = 3;
 const POSTERS: usize = 2;
 const KILLS: usize = 5;
 /// `[flows.orders] concurrency`: the most order items one crash can catch in flight.
 const ORDER_CONCURRENCY: usize = 64;
-
-/// What the back office's feeds did.
-#[derive(Default)]
-struct FeedLog {
-    acked: AtomicU64,
-    /// Answers other than 202 (the daemon down, starting or stopping), retried.
-    refused: AtomicU64,
-    /// (SKU, location) → the `available` of the newest acknowledged level.
-    expected: std::sync::Mutex<BTreeMap<(String, String), i64>>,
-}
-
-/// One back-office system: posts feeds for its own SKUs one at a time, each until it is
-/// acknowledged (a client that retries), so the newest acknowledged level is the last sent.
-async fn post_feeds(
-    port: u16,
-    skus: Vec<String>,
-    locations: Vec<String>,
-    feeds: usize,
-    seed: u64,
-    log: Arc<FeedLog>,
-) {
-    let http = xconnector_actors::http_client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}/api/v1/inventory");
-    let mut rng = fastrand::Rng::with_seed(seed);
-    // Times only move forward, so a later feed is always the newer one.
-    let mut as_of = chrono::DateTime::parse_from_rfc3339("2026-11-28T00:00:00Z").unwrap();
-    for _ in 0..feeds {
-        as_of += chrono::Duration::milliseconds(1);
-        let levels: Vec<(String, String, i64)> = (0..LEVELS_PER_FEED)
-            .map(|_| {
-                (
-                    skus[rng.usize(0..skus.len())].clone(),
-                    locations[rng.usize(0..locations.len())].clone(),
-                    rng.i64(0..1000),
-                )
-            })
-            .collect();
-        let body = serde_json::json!({
-            "source": format!("wms-{seed}"),
-            "mode": "delta",
-            "levels": levels.iter().map(|(sku, location, available)| serde_json::json!({
-                "sku": sku, "location": location, "available": available,
-                "as_of": as_of.to_rfc3339(),
-            })).collect::<Vec<_>>(),
-        });
-        loop {
-            let sent = http
-                .post(&url)
-                .bearer_auth(API_TOKEN)
-                .json(&body)
-                .send()
-                .await;
-            match sent.map(|r| r.status().as_u16()) {
-                Ok(202) => break,
-                Ok(code @ (400 | 401 | 413)) => panic!("feed refused with {code}: {body}"),
-                _ => {
-                    log.refused.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            }
-        }
-        let mut expected = log.expected.lock().unwrap();
-        for (sku, location, available) in levels {
-            expected.insert((sku, location), available);
-        }
-        drop(expected);
-        log.acked.fetch_add(1, Ordering::Relaxed);
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_and_sigterm_under_load_lose_nothing_acknowledged() {
@@ -222,59 +149,8 @@ async fn sigkill_and_sigterm_under_load_lose_nothing_acknowledged() {
         "a placed order was never acknowledged"
     );
 
-    let lost = |rig: &Rig| -> Vec<String> {
-        let erp = received(&rig.office, "erp");
-        let wms = received(&rig.office, "wms");
-        let teams: BTreeMap<&str, _> = TEAMS
-            .iter()
-            .map(|(_, t)| (*t, received(&rig.office, t)))
-            .collect();
-        acked_orders
-            .iter()
-            .filter(|(name, kind)| match kind {
-                // A good order placed just before an over-stock one on the same variant may be
-                // held for stock: in the exception queue, which is where it must then be.
-                OrderKind::Good => {
-                    !(erp.contains_key(*name) && wms.contains_key(*name))
-                        && !teams["purchasing"].contains_key(*name)
-                }
-                bad => !teams[team_of(rule_of(**bad))].contains_key(*name),
-            })
-            .map(|(name, _)| name.clone())
-            .collect()
-    };
-    let deadline = std::time::Instant::now() + common::DEADLINE * 3;
-    loop {
-        let missing = lost(&rig);
-        if missing.is_empty() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{} acknowledged orders lost: {:?}",
-            missing.len(),
-            &missing[..missing.len().min(20)]
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let expected = feeds.expected.lock().unwrap().clone();
-    let deadline = std::time::Instant::now() + common::DEADLINE * 3;
-    loop {
-        let wrong: Vec<_> = expected
-            .iter()
-            .filter(|((sku, loc), want)| rig.level(sku, loc) != Some(**want))
-            .collect();
-        if wrong.is_empty() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{} acknowledged stock levels not in the shop, e.g. {:?}",
-            wrong.len(),
-            &wrong[..wrong.len().min(10)]
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let expected = feeds.expected();
+    conserved(&rig, &acked_orders, &expected).await;
     // Stragglers (retries of duplicates) land before counting.
     tokio::time::sleep(Duration::from_millis(500)).await;
 

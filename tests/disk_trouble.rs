@@ -117,20 +117,6 @@ fn stored(config: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-fn status_json(config: &Path) -> Value {
-    let out = xconnector()
-        .args(["status", "--json", "--config"])
-        .arg(config)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 /// Sends webhooks for orders `from..` until one is refused; returns the acknowledged ones and
 /// the first refused one.
 fn post_until_refused(addr: SocketAddr, from: u64, acked: &mut Vec<u64>) -> u64 {

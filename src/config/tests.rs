@@ -145,6 +145,14 @@ fn full_fixture_sets_every_key() {
                 (http.concurrency, http.max_attempts, http.max_age),
                 (4, 12, Duration::from_secs(6 * 3600))
             );
+            assert_eq!(
+                (
+                    http.breaker_threshold,
+                    http.breaker_cooldown,
+                    http.breaker_cooldown_max
+                ),
+                (3, Duration::from_secs(2), Duration::from_secs(30))
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -399,6 +407,14 @@ fn value_checks() {
          config.toml:3: flows.log.max_attempts: must be at least 1"
     );
     assert_eq!(
+        errors(
+            "[endpoints.erp]\nkind = \"http\"\nurl = \"http://x\"\nbreaker_threshold = 0\n\
+             breaker_cooldown = \"30s\"\nbreaker_cooldown_max = \"10s\"\n"
+        ),
+        "config.toml:4: endpoints.erp.breaker_threshold: must be at least 1\n\
+         config.toml:6: endpoints.erp.breaker_cooldown_max: must not be shorter than breaker_cooldown (30s)"
+    );
+    assert_eq!(
         errors("[endpoints.Bad]\nkind = \"file\"\ndir = \"x\"\n"),
         "config.toml:1: endpoints.Bad: invalid endpoint name \"Bad\": use lowercase letters, digits, \"_\" and \"-\""
     );
@@ -428,7 +444,7 @@ fn several_errors_in_different_sections_are_all_reported() {
         "many.toml:16: shopify.access_token: environment variable SHOPIFY_ACCESS_TOKEN is not set",
         "many.toml:20: endpoints.erp.url: invalid URL \"ftp://erp.example.com\": expected \
          http://HOST[:PORT][/PATH] or https://…",
-        "many.toml:21: endpoints.erp.retries: unknown key; expected one of url, headers, signing_secret, timeout, concurrency, max_attempts, max_age",
+        "many.toml:21: endpoints.erp.retries: unknown key; expected one of url, headers, signing_secret, timeout, concurrency, max_attempts, max_age, breaker_threshold, breaker_cooldown, breaker_cooldown_max",
         "many.toml:24: endpoints.wms.kind: unknown kind \"ftp\"; expected one of http, file",
         "many.toml:27: flows.log.concurrency: 0 is out of range; expected 1 to 1024",
         "many.toml:30: flows.orders.targets: unknown endpoint \"erpp\" (defined endpoints: erp, wms)",

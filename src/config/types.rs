@@ -230,6 +230,34 @@ pub struct HttpEndpoint {
         deserialize_with = "duration::deserialize"
     )]
     pub max_age: Duration,
+    /// Transient failures in a row after which the endpoint is left alone for a cool-down.
+    #[serde(default = "default_breaker_threshold")]
+    pub breaker_threshold: u32,
+    /// The first cool-down; it doubles while probes fail, up to `breaker_cooldown_max`.
+    #[serde(
+        default = "default_breaker_cooldown",
+        deserialize_with = "duration::deserialize"
+    )]
+    pub breaker_cooldown: Duration,
+    #[serde(
+        default = "default_breaker_cooldown_max",
+        deserialize_with = "duration::deserialize"
+    )]
+    pub breaker_cooldown_max: Duration,
+}
+
+fn default_breaker_threshold() -> u32 {
+    5
+}
+
+fn default_breaker_cooldown() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// A dead endpoint is probed at least this often: the probe that finds it back wakes every
+/// delivery waiting for it.
+fn default_breaker_cooldown_max() -> Duration {
+    Duration::from_secs(60)
 }
 
 fn default_http_timeout() -> Duration {
@@ -269,6 +297,9 @@ impl fmt::Debug for HttpEndpoint {
             .field("concurrency", &self.concurrency)
             .field("max_attempts", &self.max_attempts)
             .field("max_age", &self.max_age)
+            .field("breaker_threshold", &self.breaker_threshold)
+            .field("breaker_cooldown", &self.breaker_cooldown)
+            .field("breaker_cooldown_max", &self.breaker_cooldown_max)
             .finish()
     }
 }

@@ -115,6 +115,23 @@ pub(crate) fn validate(config: &Config, endpoint_names: &BTreeSet<String>) -> Ve
                 concurrency(&mut issues, path.key("concurrency"), http.concurrency);
                 max_attempts(&mut issues, path.key("max_attempts"), http.max_attempts);
                 positive(&mut issues, path.key("max_age"), http.max_age);
+                if http.breaker_threshold == 0 {
+                    issues.push(path.key("breaker_threshold"), "must be at least 1");
+                }
+                positive(
+                    &mut issues,
+                    path.key("breaker_cooldown"),
+                    http.breaker_cooldown,
+                );
+                if http.breaker_cooldown_max < http.breaker_cooldown {
+                    issues.push(
+                        path.key("breaker_cooldown_max"),
+                        format!(
+                            "must not be shorter than breaker_cooldown ({:?})",
+                            http.breaker_cooldown
+                        ),
+                    );
+                }
             }
             EndpointConfig::File(file) => {
                 if file.dir.as_os_str().is_empty() {

@@ -143,6 +143,21 @@ impl Drop for Daemon {
     }
 }
 
+/// `xconnector status --json` against the daemon of `config`.
+pub fn status_json(config: &Path) -> serde_json::Value {
+    let out = xconnector()
+        .args(["status", "--json", "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// A plain HTTP/1.1 GET: status and body.
 pub fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
