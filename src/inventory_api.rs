@@ -139,27 +139,23 @@ impl InventoryIntake {
 /// Whether `headers` carry `Authorization: Bearer T` with `T` one of `tokens`.
 fn authorize(tokens: &[String], headers: &HeaderMap) -> Result<(), Refusal> {
     let value = headers.get(header::AUTHORIZATION).ok_or(Refusal::Missing)?;
+    // The scheme is case-insensitive (RFC 9110 §11.1).
     let given = value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .ok_or(Refusal::NotBearer)?;
     // Check every token, each in constant time, so timing reveals neither which nor how much.
     let known = tokens.iter().fold(false, |ok, t| {
-        ok | constant_time_eq(t.as_bytes(), given.trim().as_bytes())
+        ok | xconnector_actors::signature::same_secret(t, given)
     });
     if known {
         Ok(())
     } else {
         Err(Refusal::UnknownToken)
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 pub fn router(intake: Arc<InventoryIntake>) -> Router {
@@ -838,6 +834,8 @@ mod tests {
         let tokens = ["tok-a", "tok-b"];
         assert_eq!(check(&tokens, &headers(Some(b"Bearer tok-a"))), Ok(()));
         assert_eq!(check(&tokens, &headers(Some(b"Bearer tok-b"))), Ok(()));
+        // The scheme is case-insensitive.
+        assert_eq!(check(&tokens, &headers(Some(b"bearer tok-a"))), Ok(()));
         assert_eq!(check(&tokens, &headers(None)), Err(Refusal::Missing));
         for bad in [&b"tok-a"[..], b"Basic tok-a", b"Bearer\xfftok-a"] {
             assert_eq!(check(&tokens, &headers(Some(bad))), Err(Refusal::NotBearer));
@@ -893,8 +891,10 @@ mod tests {
 
     #[test]
     fn bearer_tokens_compare_exactly() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
+        use xconnector_actors::signature::same_secret;
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "ab"));
+        assert!(!same_secret("abc", ""));
     }
 }

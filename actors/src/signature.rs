@@ -39,6 +39,15 @@ pub fn verify_shopify<S: AsRef<str>>(secrets: &[S], body: &[u8], header: &str) -
     })
 }
 
+/// True when `given` is the secret `known` (an API token). Both are reduced to a MAC of
+/// one fixed message first, so the comparison takes the same time whatever the lengths or
+/// the first differing byte: timing reveals neither the token nor its length.
+pub fn same_secret(known: &str, given: &str) -> bool {
+    const PROBE: &[u8] = b"xconnector secret comparison";
+    let given = mac(given.as_bytes(), PROBE).finalize().into_bytes();
+    mac(known.as_bytes(), PROBE).verify_slice(&given).is_ok()
+}
+
 /// Our signature of a delivery body: `sha256=<hex>`.
 pub fn delivery_signature(secret: &str, body: &[u8]) -> String {
     format!(

@@ -37,8 +37,14 @@ pub async fn bind(path: &Path) -> Result<UnixListener, BindError> {
         }
         std::fs::remove_file(path).map_err(io)?;
     }
-    let listener = UnixListener::bind(path).map_err(io)?;
-    // Only the daemon's user may act on it: the socket grants every operator action.
+    // Only the daemon's user may act on it: the socket grants every operator action. The
+    // umask makes it 0600 from the moment it exists, not only after a chmod another user
+    // could race; files other threads create meanwhile only come out stricter.
+    // SAFETY: umask has no memory effects; it is set and restored around one call.
+    let old = unsafe { libc::umask(0o177) };
+    let bound = UnixListener::bind(path);
+    unsafe { libc::umask(old) };
+    let listener = bound.map_err(io)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
     Ok(listener)
 }
