@@ -17,7 +17,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SpawnErr};
 use tokio::task::JoinSet;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::endpoints::EndpointsHandle;
 use crate::item::{Claimed, Completion, Millis, now_ms};
@@ -182,6 +182,8 @@ pub struct FlowState {
     in_flight: usize,
     /// A tick is running (ticks never overlap).
     ticking: bool,
+    /// The last claim failed (the store is failing): said once, not at every poll.
+    claim_failing: bool,
     /// The processing tasks. Dropped with the state when the actor fails, which aborts them:
     /// their items are released by the supervisor and must not be finished twice.
     tasks: JoinSet<()>,
@@ -212,6 +214,7 @@ impl<F: Flow> Actor for FlowActor<F> {
             draining: None,
             in_flight: 0,
             ticking: false,
+            claim_failing: false,
             tasks: JoinSet::new(),
         })
     }
@@ -304,9 +307,16 @@ impl<F: Flow> FlowActor<F> {
             .claim(&st.ctx.name, room, st.settings.lease)
             .await
         {
-            Ok(c) => c,
+            Ok(c) => {
+                if std::mem::take(&mut st.claim_failing) {
+                    info!(flow = %st.ctx.name, "claiming items again");
+                }
+                c
+            }
             Err(e) => {
-                warn!(flow = %st.ctx.name, error = %e, "cannot claim items");
+                if !std::mem::replace(&mut st.claim_failing, true) {
+                    warn!(flow = %st.ctx.name, error = %e, "cannot claim items; retrying at every poll");
+                }
                 return;
             }
         };

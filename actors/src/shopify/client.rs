@@ -35,7 +35,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::ShopifyClientConfig;
-use super::error::ShopifyError;
+use super::error::{ShopifyError, UserError};
 use super::gid::BulkOperationId;
 use super::gid::{InventoryItemId, OrderId};
 use super::operations::bulk::{BulkOperationState, BulkOperationVariables, RunQueryVariables};
@@ -510,21 +510,11 @@ impl ShopifyHandle {
         let payload = self
             .run::<InventorySetQuantities>(lane, &variables)
             .await?
-            .inventory_set_quantities
-            .ok_or_else(|| {
-                ShopifyError::InvalidResponse("inventorySetQuantities returned null".into())
-            })?;
-        if !payload.user_errors.is_empty() {
-            return Err(ShopifyError::UserErrors {
-                operation: InventorySetQuantities::NAME,
-                errors: payload.user_errors,
-            });
-        }
-        payload.inventory_adjustment_group.ok_or_else(|| {
-            ShopifyError::InvalidResponse(
-                "inventorySetQuantities returned neither a change nor userErrors".into(),
-            )
-        })
+            .inventory_set_quantities;
+        made(
+            InventorySetQuantities::NAME,
+            payload.map(|p| (p.user_errors, p.inventory_adjustment_group)),
+        )
     }
 
     /// Starts a bulk query (`query` is the inner document, without `first`), returning its id.
@@ -541,21 +531,11 @@ impl ShopifyHandle {
         let payload = self
             .run::<BulkOperationRunQuery>(lane, &variables)
             .await?
-            .bulk_operation_run_query
-            .ok_or_else(|| {
-                ShopifyError::InvalidResponse("bulkOperationRunQuery returned null".into())
-            })?;
-        if !payload.user_errors.is_empty() {
-            return Err(ShopifyError::UserErrors {
-                operation: BulkOperationRunQuery::NAME,
-                errors: payload.user_errors,
-            });
-        }
-        payload.bulk_operation.map(|op| op.id).ok_or_else(|| {
-            ShopifyError::InvalidResponse(
-                "bulkOperationRunQuery returned neither an operation nor userErrors".into(),
-            )
-        })
+            .bulk_operation_run_query;
+        made(
+            BulkOperationRunQuery::NAME,
+            payload.map(|p| (p.user_errors, p.bulk_operation.map(|op| op.id))),
+        )
     }
 
     /// A bulk operation's state (`None` if Shopify does not know the id).
@@ -583,24 +563,11 @@ impl ShopifyHandle {
         let payload = self
             .run::<InventorySetQuantitiesLean>(lane, &variables)
             .await?
-            .inventory_set_quantities
-            .ok_or_else(|| {
-                ShopifyError::InvalidResponse("inventorySetQuantities returned null".into())
-            })?;
-        if !payload.user_errors.is_empty() {
-            return Err(ShopifyError::UserErrors {
-                operation: InventorySetQuantitiesLean::NAME,
-                errors: payload.user_errors,
-            });
-        }
-        payload
-            .inventory_adjustment_group
-            .map(|_| ())
-            .ok_or_else(|| {
-                ShopifyError::InvalidResponse(
-                    "inventorySetQuantities returned neither a change nor userErrors".into(),
-                )
-            })
+            .inventory_set_quantities;
+        made(
+            InventorySetQuantitiesLean::NAME,
+            payload.map(|p| (p.user_errors, p.inventory_adjustment_group.map(|_| ()))),
+        )
     }
 
     /// The app's webhook subscriptions to `topics` (all topics if empty).
@@ -647,20 +614,26 @@ impl ShopifyHandle {
         let payload = self
             .run::<WebhookSubscriptionCreate>(lane, &variables)
             .await?
-            .webhook_subscription_create
-            .ok_or_else(|| {
-                ShopifyError::InvalidResponse("webhookSubscriptionCreate returned null".into())
-            })?;
-        if !payload.user_errors.is_empty() {
-            return Err(ShopifyError::UserErrors {
-                operation: WebhookSubscriptionCreate::NAME,
-                errors: payload.user_errors,
-            });
-        }
-        payload.webhook_subscription.ok_or_else(|| {
-            ShopifyError::InvalidResponse(
-                "webhookSubscriptionCreate returned neither a subscription nor userErrors".into(),
-            )
-        })
+            .webhook_subscription_create;
+        made(
+            WebhookSubscriptionCreate::NAME,
+            payload.map(|p| (p.user_errors, p.webhook_subscription)),
+        )
     }
+}
+
+/// What a mutation made, from its payload as (`userErrors`, result): the errors if there are
+/// any, else the result; a null payload, or one with neither, is an invalid response.
+fn made<T>(
+    operation: &'static str,
+    payload: Option<(Vec<UserError>, Option<T>)>,
+) -> Result<T, ShopifyError> {
+    let (errors, result) = payload
+        .ok_or_else(|| ShopifyError::InvalidResponse(format!("{operation}: null payload")))?;
+    if !errors.is_empty() {
+        return Err(ShopifyError::UserErrors { operation, errors });
+    }
+    result.ok_or_else(|| {
+        ShopifyError::InvalidResponse(format!("{operation}: neither a result nor userErrors"))
+    })
 }
