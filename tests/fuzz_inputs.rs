@@ -524,19 +524,21 @@ fn authorization() -> impl Strategy<Value = Option<Vec<u8>>> {
             }
             Some([b"Bearer ".as_slice(), &t].concat())
         }),
-        // The right token under another scheme, or none.
-        1 => (token, proptest::sample::select(vec!["Basic ", "Token ", "", "Bearer", "Bearer:"]))
+        // The right token under another scheme, none, or Bearer in another case (accepted).
+        1 => (token, proptest::sample::select(vec!["Basic ", "Token ", "", "Bearer", "Bearer:", "bearer ", "BEARER "]))
             .prop_map(|(t, scheme)| Some(format!("{scheme}{t}").into_bytes())),
         1 => header_bytes().prop_map(Some),
     ]
 }
 
-/// What the API promises: `Authorization: Bearer T`, T one of `[server] api_tokens`.
+/// What the API promises: `Authorization: Bearer T` (the scheme in any case), T one of
+/// `[server] api_tokens`.
 fn carries_a_token(authorization: Option<&[u8]>) -> bool {
     authorization
         .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| TOKENS.contains(&t.trim()))
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .is_some_and(|(_, t)| TOKENS.contains(&t.trim()))
 }
 
 fn content_type() -> impl Strategy<Value = Option<Vec<u8>>> {
