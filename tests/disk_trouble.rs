@@ -83,14 +83,19 @@ reconcile_every = "1h"
 }
 
 fn order(n: u64) -> Vec<u8> {
+    // Enough to fill a disk's last pages quickly.
+    order_with_note(n, 4000)
+}
+
+fn order_with_note(n: u64, note: usize) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "id": 820_982_911_946_154_000u64 + n,
         "name": format!("#{n}"),
         "updated_at": "2026-11-28T10:00:00Z",
         "created_at": "2026-11-28T10:00:00Z",
         "line_items": [],
-        // Enough to fill a disk's last pages quickly.
-        "note": "x".repeat(4000),
+        // Random, so that no compression makes it small.
+        "note": std::iter::repeat_with(fastrand::alphanumeric).take(note).collect::<String>(),
     }))
     .unwrap()
 }
@@ -131,7 +136,13 @@ fn post_until_refused(addr: SocketAddr, from: u64, acked: &mut Vec<u64>) -> u64 
 }
 
 /// Checks every way the daemon tells that its store cannot write, naming `cause`.
-fn says_it_cannot_write(daemon: &Daemon, addr: SocketAddr, config: &Path, cause: &str) {
+fn says_it_cannot_write(
+    daemon: &Daemon,
+    addr: SocketAddr,
+    config: &Path,
+    cause: &str,
+    first: &str,
+) {
     let (code, body) = get(addr, "/readyz");
     assert_eq!(code, 503, "{body}");
     assert!(
@@ -143,7 +154,13 @@ fn says_it_cannot_write(daemon: &Daemon, addr: SocketAddr, config: &Path, cause:
         let (_, metrics) = get(addr, "/metrics");
         (metric(&metrics, "xconnector_store_failing") == Some(1.0)).then_some(())
     });
-    assert!(daemon.all_logs().contains("the store cannot write"));
+    // The status follows the latest reopen attempt; the log keeps what broke the store.
+    let logs = daemon.all_logs();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("the store cannot write") && l.contains(first)),
+        "no log line says the store cannot write because of {first:?}:\n{logs}"
+    );
     let status = eventually("the status to show the failure", || {
         let status = status_json(config);
         status["store_failing"].is_object().then_some(status)
@@ -189,10 +206,16 @@ fn a_full_disk_stops_acknowledgements_and_recovers_without_a_restart_a_read_only
         acked.push(n);
     }
 
-    // Full.
+    // Full: the store sees the disk nearly full and refuses before writing.
     let filler = disk.fill();
     let refused = post_until_refused(addr, 20, &mut acked);
-    says_it_cannot_write(&daemon, addr, &config, "No space left on device");
+    says_it_cannot_write(
+        &daemon,
+        addr,
+        &config,
+        "No space left on device",
+        "0 KiB free, below the 1 MiB the store keeps",
+    );
     assert_eq!(
         post_webhook(addr, &format!("hook-{refused}"), &order(refused)),
         503,
@@ -206,6 +229,32 @@ fn a_full_disk_stops_acknowledgements_and_recovers_without_a_restart_a_read_only
         200
     );
     acked.push(refused);
+
+    // A write that does not fit: a little room left, and one webhook bigger than it. fjall's
+    // write fails and poisons the database; the store closes it, refuses, and reopens it.
+    let filler = disk.fill();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&filler)
+        .unwrap();
+    let len = file.metadata().unwrap().len();
+    // Just above the 1 MiB below which the store refuses before writing.
+    file.set_len(len - (1 << 20) - (256 << 10)).unwrap();
+    drop(file);
+    let big = refused + 1;
+    let body = order_with_note(big, 4_800_000);
+    assert_eq!(post_webhook(addr, &format!("hook-{big}"), &body), 503);
+    says_it_cannot_write(
+        &daemon,
+        addr,
+        &config,
+        "No space left on device",
+        "No space left on device (os error 28)",
+    );
+    std::fs::remove_file(filler).unwrap();
+    recovers(&daemon, addr, &config);
+    assert_eq!(post_webhook(addr, &format!("hook-{big}"), &body), 200);
+    acked.push(big);
 
     // Every acknowledged webhook is stored, once.
     let want: BTreeSet<String> = acked.iter().map(|n| format!("#{n}")).collect();

@@ -38,6 +38,10 @@ const PROBE_BYTES: usize = 64 << 10;
 /// The free space a failed store waits for before it reopens.
 const HEADROOM: u64 = 16 << 20;
 
+/// Below this much free space the store refuses writes rather than let fjall fail on a full
+/// disk mid-write; well under [`HEADROOM`], so it does not flap between the two.
+const LOW_WATER: u64 = 1 << 20;
+
 /// Bytes available to this process on the filesystem holding `dir`; `None` if unknown.
 fn free_bytes(dir: &std::path::Path) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;
@@ -154,6 +158,20 @@ impl Writer {
                     Ok(msg) => group.push(msg),
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
+            }
+            // Refused before fjall meets the full disk mid-write and poisons itself.
+            if let Some(free) = free_bytes(&self.dir).filter(|f| *f < LOW_WATER) {
+                let e = StoreError::Io(format!(
+                    "No space left on device: {} KiB free, below the {} MiB the store keeps",
+                    free >> 10,
+                    LOW_WATER >> 20
+                ));
+                self.stats.failing = Some(StoreFailure {
+                    reason: e.to_string(),
+                    since: now_ms(),
+                });
+                group.into_iter().for_each(|msg| self.refuse(msg));
+                return Err(e);
             }
             self.apply_group(db, group)?;
         }
