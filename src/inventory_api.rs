@@ -43,6 +43,9 @@ pub const MAX_REPORTED: usize = 1000;
 /// The largest body accepted: generous for 100,000 levels with long SKUs and names.
 pub const MAX_BODY: usize = 64 << 20;
 
+/// How much of a request without a valid token is read (and dropped) before the 401.
+const DRAIN_UNAUTHORIZED: usize = 1 << 20;
+
 /// What the endpoint needs.
 pub struct InventoryIntake {
     tokens: Vec<String>,
@@ -197,6 +200,16 @@ async fn handle(intake: &InventoryIntake, headers: &HeaderMap, body: Body) -> An
             reason = refusal.as_str(),
             "inventory feed refused: a valid bearer token is required"
         );
+        // A client still sending would get a reset connection instead of the 401 if the
+        // socket closed with its body unread; a stranger gets no more than this read for free.
+        let mut rest = body.into_data_stream();
+        let mut drained = 0;
+        while drained < DRAIN_UNAUTHORIZED {
+            match rest.next().await {
+                Some(Ok(bytes)) => drained += bytes.len(),
+                _ => break,
+            }
+        }
         return (
             |s| &s.rejected_token,
             (
@@ -219,6 +232,7 @@ async fn handle(intake: &InventoryIntake, headers: &HeaderMap, body: Body) -> An
     let mut size = 0usize;
     let mut too_big = false;
     let mut broken = None;
+    let mut parser_done = false;
     while let Some(frame) = stream.next().await {
         match frame {
             Ok(bytes) => {
@@ -227,9 +241,10 @@ async fn handle(intake: &InventoryIntake, headers: &HeaderMap, body: Body) -> An
                     too_big = true;
                     break;
                 }
-                // The parser stopped early (a fatal error): it needs no more.
-                if tx.send(bytes).await.is_err() {
-                    break;
+                // Once the parser has stopped early (a fatal error) the rest is read and
+                // dropped, so the client gets the 400 rather than a reset connection.
+                if !parser_done && tx.send(bytes).await.is_err() {
+                    parser_done = true;
                 }
             }
             Err(e) => {

@@ -758,3 +758,23 @@ fn an_oversized_feed_is_refused_and_not_stored() {
     assert_eq!(h.stored(), 0);
     assert_eq!(h.inventory.stats.too_large.load(Ordering::Relaxed), 1);
 }
+
+/// A refused request whose body the API did not need (no valid token; a feed broken at its
+/// first byte) still gets its answer, not a reset connection: the rest of the body is read
+/// and dropped before the socket closes.
+#[test]
+fn refusals_before_the_end_of_the_body_are_answered() {
+    let intake = intake();
+    let filler = vec![b' '; 768 << 10];
+    let body = [br#"{"source":"w","levels":[]}"#.as_slice(), &filler].concat();
+    for _ in 0..20 {
+        let wrong = [("authorization".to_string(), b"Bearer nope".to_vec())];
+        assert_eq!(intake.post_inventory(&wrong, body.clone()).0, 401);
+        let right = [(
+            "authorization".to_string(),
+            format!("Bearer {}", TOKENS[0]).into_bytes(),
+        )];
+        let broken = [b"#".as_slice(), &vec![b' '; 4 << 20]].concat();
+        assert_eq!(intake.post_inventory(&right, broken).0, 400);
+    }
+}
