@@ -290,10 +290,10 @@ pub fn apply_overrides(mut config: Config, args: &RunArgs) -> Config {
         config.server.listen = listen;
     }
     if let Some(dir) = &args.data_dir {
-        if args.socket.is_none() {
-            if let Ok(rest) = config.control.socket.strip_prefix(&config.store.dir) {
-                config.control.socket = dir.join(rest);
-            }
+        if args.socket.is_none()
+            && let Ok(rest) = config.control.socket.strip_prefix(&config.store.dir)
+        {
+            config.control.socket = dir.join(rest);
         }
         config.store.dir = dir.clone();
     }

@@ -137,41 +137,41 @@ impl Rules {
         if order.event == OrderEvent::Cancel {
             return out;
         }
-        if let Some(rule) = &self.address {
-            if let Some(reason) = check_address(rule, order) {
-                out.push(Violation {
-                    rule: Rule::Address,
-                    reason,
-                    route_to: rule.route_to.clone(),
-                });
-            }
+        if let Some(rule) = &self.address
+            && let Some(reason) = check_address(rule, order)
+        {
+            out.push(Violation {
+                rule: Rule::Address,
+                reason,
+                route_to: rule.route_to.clone(),
+            });
         }
-        if let Some(rule) = &self.payment {
-            if let Some(reason) = check_payment(rule, order, facts, now) {
-                out.push(Violation {
-                    rule: Rule::Payment,
-                    reason,
-                    route_to: rule.route_to.clone(),
-                });
-            }
+        if let Some(rule) = &self.payment
+            && let Some(reason) = check_payment(rule, order, facts, now)
+        {
+            out.push(Violation {
+                rule: Rule::Payment,
+                reason,
+                route_to: rule.route_to.clone(),
+            });
         }
-        if let Some(rule) = &self.fraud {
-            if let Some(reason) = check_fraud(rule, facts) {
-                out.push(Violation {
-                    rule: Rule::Fraud,
-                    reason,
-                    route_to: rule.route_to.clone(),
-                });
-            }
+        if let Some(rule) = &self.fraud
+            && let Some(reason) = check_fraud(rule, facts)
+        {
+            out.push(Violation {
+                rule: Rule::Fraud,
+                reason,
+                route_to: rule.route_to.clone(),
+            });
         }
-        if let Some(rule) = &self.stock {
-            if let Some(reason) = check_stock(facts) {
-                out.push(Violation {
-                    rule: Rule::Stock,
-                    reason,
-                    route_to: rule.route_to.clone(),
-                });
-            }
+        if let Some(rule) = &self.stock
+            && let Some(reason) = check_stock(facts)
+        {
+            out.push(Violation {
+                rule: Rule::Stock,
+                reason,
+                route_to: rule.route_to.clone(),
+            });
         }
         out
     }

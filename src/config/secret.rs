@@ -53,6 +53,13 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Lets code that checks signatures take secrets without seeing the config type.
+impl AsRef<str> for Secret {
+    fn as_ref(&self) -> &str {
+        self.expose()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,12 +74,5 @@ mod tests {
         assert!(!format!("{:?}", Some(&s)).contains("hunter2"));
         assert_eq!(format!("{s}"), "***");
         assert_eq!(s.expose(), "hunter2-very-secret");
-    }
-}
-
-/// Lets code that checks signatures take secrets without seeing the config type.
-impl AsRef<str> for Secret {
-    fn as_ref(&self) -> &str {
-        self.expose()
     }
 }

@@ -379,13 +379,13 @@ fn fraction(issues: &mut Issues, path: KeyPath, v: f64) {
 }
 
 fn check_shopify(issues: &mut Issues, path: &KeyPath, shopify: &ShopifyConfig) {
-    if let Some(address) = &shopify.webhook_address {
-        if !is_http_url(address) {
-            issues.push(
-                path.key("webhook_address"),
-                "must start with http:// or https://",
-            );
-        }
+    if let Some(address) = &shopify.webhook_address
+        && !is_http_url(address)
+    {
+        issues.push(
+            path.key("webhook_address"),
+            "must start with http:// or https://",
+        );
     }
     if !is_shop_domain(&shopify.shop_domain) {
         issues.push(

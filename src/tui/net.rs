@@ -36,19 +36,18 @@ pub fn spawn(
             if poll_replies.send(reply).is_err() {
                 return;
             }
-            if up {
-                if let Ok(lines) = poll_client
+            if up
+                && let Ok(lines) = poll_client
                     .get::<Vec<LogLine>>(&format!("/v1/logs?after={last_log}"))
                     .await
-                {
-                    // A restarted daemon numbers from 1 again.
-                    if lines.first().is_some_and(|l| l.seq <= last_log) {
-                        last_log = 0;
-                    }
-                    last_log = lines.last().map(|l| l.seq).unwrap_or(last_log);
-                    if !lines.is_empty() && poll_replies.send(Reply::Logs(lines)).is_err() {
-                        return;
-                    }
+            {
+                // A restarted daemon numbers from 1 again.
+                if lines.first().is_some_and(|l| l.seq <= last_log) {
+                    last_log = 0;
+                }
+                last_log = lines.last().map(|l| l.seq).unwrap_or(last_log);
+                if !lines.is_empty() && poll_replies.send(Reply::Logs(lines)).is_err() {
+                    return;
                 }
             }
         }

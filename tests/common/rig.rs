@@ -427,8 +427,9 @@ pub async fn conserved(
                 // A good order placed just before an over-stock one on the same variant may be
                 // held for stock: in the exception queue, which is where it must then be.
                 OrderKind::Good => {
-                    !(erp.contains_key(*name) && wms.contains_key(*name))
-                        && !teams["purchasing"].contains_key(*name)
+                    let delivered = erp.contains_key(*name) && wms.contains_key(*name);
+                    let held = teams["purchasing"].contains_key(*name);
+                    !delivered && !held
                 }
                 bad => !teams[team_of(rule_of(**bad))].contains_key(*name),
             })

@@ -47,10 +47,10 @@ impl FileSink {
             return Err(std::io::Error::other("no file open"));
         };
         let mut out = Vec::with_capacity(record.len() + 256);
-        if open.size == 0 {
-            if let FileFormat::Csv { columns } = &self.spec.format {
-                out.extend_from_slice(csv_row(columns.iter().map(|c| c.to_string())).as_bytes());
-            }
+        if open.size == 0
+            && let FileFormat::Csv { columns } = &self.spec.format
+        {
+            out.extend_from_slice(csv_row(columns.iter().map(|c| c.to_string())).as_bytes());
         }
         out.extend_from_slice(&record);
         open.file.write_all(&out)?;

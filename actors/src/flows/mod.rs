@@ -231,12 +231,12 @@ impl<F: Flow> Actor for FlowActor<F> {
                 st.in_flight = st.in_flight.saturating_sub(1);
                 while st.tasks.try_join_next().is_some() {}
                 debug!(flow = %st.ctx.name, item = %id, "item finished");
-                if st.in_flight == 0 {
-                    if let Some(reply) = st.draining.take() {
-                        let _ = reply.send(());
-                        // Keep refusing new work until stopped.
-                        st.paused = true;
-                    }
+                if st.in_flight == 0
+                    && let Some(reply) = st.draining.take()
+                {
+                    let _ = reply.send(());
+                    // Keep refusing new work until stopped.
+                    st.paused = true;
                 }
                 // Claim in batches: wait until half the capacity is free.
                 if st.in_flight <= st.settings.concurrency / 2 {

@@ -130,13 +130,13 @@ impl OrdersFlow {
         if !record.released {
             if let Some(held) = record.held {
                 // An operator who cancelled the held order withdrew it for good.
-                if let Ok(Some((h, _))) = ctx.store.get(held).await {
-                    if h.state == ItemState::Cancelled {
-                        record.withdrawn = true;
-                        record.held = None;
-                        info!(order = %order.name, "order was cancelled by an operator; not sent");
-                        return Outcome::Done;
-                    }
+                if let Ok(Some((h, _))) = ctx.store.get(held).await
+                    && h.state == ItemState::Cancelled
+                {
+                    record.withdrawn = true;
+                    record.held = None;
+                    info!(order = %order.name, "order was cancelled by an operator; not sent");
+                    return Outcome::Done;
                 }
             }
             if order.event == OrderEvent::Cancel {

@@ -606,11 +606,11 @@ impl ItemDb {
         for kv in self.dedupe.iter() {
             let (k, v) = kv.into_inner()?;
             // Entries without a timestamp predate retention; they are kept.
-            if let Some(at) = v.get(8..).and_then(keys::read_u64) {
-                if at < cutoff {
-                    batch.remove(&self.dedupe, k);
-                    n += 1;
-                }
+            if let Some(at) = v.get(8..).and_then(keys::read_u64)
+                && at < cutoff
+            {
+                batch.remove(&self.dedupe, k);
+                n += 1;
             }
         }
         self.commit(batch)?;

@@ -55,7 +55,10 @@ fn free_bytes(dir: &std::path::Path) -> Option<u64> {
         }
         st.assume_init()
     };
-    Some(u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)))
+    // The field types differ between platforms (u32 on some, u64 here).
+    #[allow(clippy::useless_conversion)]
+    let (blocks, size) = (u64::from(st.f_bavail), u64::from(st.f_frsize));
+    Some(blocks.saturating_mul(size))
 }
 
 /// Histogram buckets (upper bounds) for the number of requests made durable by one fsync.
@@ -413,10 +416,10 @@ impl Writer {
                 reply,
             } => {
                 let result = db.operate(id, action, &who, note, now);
-                if let Ok(item) = &result {
-                    if item.state == ItemState::Pending {
-                        nudge.insert(item.flow.clone());
-                    }
+                if let Ok(item) = &result
+                    && item.state == ItemState::Pending
+                {
+                    nudge.insert(item.flow.clone());
                 }
                 done!(reply, result, true)
             }
