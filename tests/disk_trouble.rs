@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// A tmpfs mounted over a directory, unmounted on drop (also when the test fails).
 struct Tmpfs(PathBuf);
@@ -102,19 +102,10 @@ fn order_with_note(n: u64, note: usize) -> Vec<u8> {
 
 /// The ids of the webhooks the daemon has stored, from the control API.
 fn stored(config: &Path) -> BTreeSet<String> {
-    let out = xconnector()
-        .args(["items", "list", "--flow", "orders", "--limit", "10000"])
-        .args(["--json", "--config"])
-        .arg(config)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["items"]
+    let args = [
+        "items", "list", "--flow", "orders", "--limit", "10000", "--json", "--config",
+    ];
+    cli_json(&args, config)["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -48,18 +48,10 @@ fn post(addr: SocketAddr, token: Option<&str>, body: &str) -> (u16, Value) {
 }
 
 fn stored(socket: &Path) -> usize {
-    let out = xconnector()
-        .args(["items", "list", "--flow", "inventory", "--json", "--socket"])
-        .arg(socket)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["items"].as_array().map_or(0, Vec::len)
+    let args = ["items", "list", "--flow", "inventory", "--json", "--socket"];
+    common::cli_json(&args, socket)["items"]
+        .as_array()
+        .map_or(0, Vec::len)
 }
 
 #[test]

@@ -109,26 +109,16 @@ fn check_outcome(rig: &Rig, placed: &[Placed]) -> usize {
 
 /// The daemon's exception items, as (order name → kind, i.e. the rules it broke).
 fn exceptions(config: &Path) -> BTreeMap<String, String> {
-    let out = xconnector()
-        .args([
-            "items",
-            "list",
-            "--flow",
-            "exceptions",
-            "--state",
-            "exception",
-        ])
-        .args(["--limit", "1000", "--json", "--config"])
-        .arg(config)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["items"]
+    let args = [
+        "items",
+        "list",
+        "--flow",
+        "exceptions",
+        "--state",
+        "exception",
+    ];
+    let args = [&args[..], &["--limit", "1000", "--json", "--config"]].concat();
+    common::cli_json(&args, config)["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -198,18 +198,10 @@ const GOOD_FEED: &str =
 
 /// Items in the store, all flows.
 fn stored(socket: &Path) -> usize {
-    let out = xconnector()
-        .args(["items", "list", "--json", "--limit", "1000", "--socket"])
-        .arg(socket)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["items"].as_array().map_or(0, Vec::len)
+    let args = ["items", "list", "--json", "--limit", "1000", "--socket"];
+    cli_json(&args, socket)["items"]
+        .as_array()
+        .map_or(0, Vec::len)
 }
 
 fn metrics(addr: SocketAddr) -> String {

@@ -143,19 +143,21 @@ impl Drop for Daemon {
     }
 }
 
-/// `xconnector status --json` against the daemon of `config`.
-pub fn status_json(config: &Path) -> serde_json::Value {
-    let out = xconnector()
-        .args(["status", "--json", "--config"])
-        .arg(config)
-        .output()
-        .unwrap();
+/// Runs `xconnector ARGS PATH` (a CLI command whose last flag, `--config` or `--socket`,
+/// takes `path`) and returns its JSON output; fails the test if the command fails.
+pub fn cli_json(args: &[&str], path: &Path) -> serde_json::Value {
+    let out = xconnector().args(args).arg(path).output().unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "xconnector {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `xconnector status --json` against the daemon of `config`.
+pub fn status_json(config: &Path) -> serde_json::Value {
+    cli_json(&["status", "--json", "--config"], config)
 }
 
 /// A plain HTTP/1.1 GET: status and body.
