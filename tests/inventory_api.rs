@@ -3,11 +3,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
 
-use common::{DEADLINE, Daemon, write_config, xconnector};
+use common::{Daemon, write_config, xconnector};
 use serde_json::Value;
 
 const CONFIG: &str = r#"
@@ -27,24 +26,11 @@ max_levels = 5
 "#;
 
 fn post(addr: SocketAddr, token: Option<&str>, body: &str) -> (u16, Value) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(DEADLINE)).unwrap();
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    write!(
-        s,
-        "POST /api/v1/inventory HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let status = raw
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    let mut headers = vec![("Content-Type", "application/json".to_string())];
+    headers.extend(token.map(|t| ("Authorization", format!("Bearer {t}"))));
+    let (status, body) =
+        common::request(addr, "POST", "/api/v1/inventory", &headers, body.as_bytes());
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
 fn stored(socket: &Path) -> usize {

@@ -5,8 +5,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -134,31 +133,6 @@ fn start() -> Rig {
     }
 }
 
-/// One HTTP/1.1 POST with exactly these headers; the status and the body of the answer.
-fn post(addr: SocketAddr, path: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(DEADLINE)).unwrap();
-    let mut head = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let status = raw
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (status, body.to_string())
-}
-
 /// Shopify's documented `orders/create` payload, as order `id` and not cancelled (the sample
 /// is, and a cancelled order that was never released goes nowhere).
 fn order(id: u64) -> Vec<u8> {
@@ -182,7 +156,7 @@ fn webhook(addr: SocketAddr, id: &str, body: &[u8], hmac: Option<String>) -> u16
     if let Some(hmac) = hmac {
         headers.push(("X-Shopify-Hmac-Sha256", hmac));
     }
-    post(addr, "/webhooks/shopify", &headers, body).0
+    request(addr, "POST", "/webhooks/shopify", &headers, body).0
 }
 
 fn feed(addr: SocketAddr, authorization: Option<String>, body: &str) -> (u16, String) {
@@ -190,7 +164,7 @@ fn feed(addr: SocketAddr, authorization: Option<String>, body: &str) -> (u16, St
     if let Some(auth) = authorization {
         headers.push(("Authorization", auth));
     }
-    post(addr, "/api/v1/inventory", &headers, body.as_bytes())
+    request(addr, "POST", "/api/v1/inventory", &headers, body.as_bytes())
 }
 
 const GOOD_FEED: &str =

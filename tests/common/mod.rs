@@ -160,15 +160,27 @@ pub fn status_json(config: &Path) -> serde_json::Value {
     cli_json(&["status", "--json", "--config"], config)
 }
 
-/// A plain HTTP/1.1 GET: status and body.
-pub fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+/// One HTTP/1.1 request with exactly these headers (plus Host, Connection: close and
+/// Content-Length); the status and the (de-chunked) body of the answer.
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(DEADLINE)).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
     let mut raw = String::new();
     s.read_to_string(&mut raw).unwrap();
     let status = raw
@@ -188,6 +200,11 @@ pub fn get(addr: SocketAddr, path: &str) -> (u16, String) {
             body.to_string()
         },
     )
+}
+
+/// A plain HTTP/1.1 GET: status and body.
+pub fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    request(addr, "GET", path, &[], b"")
 }
 
 /// Undoes chunked transfer encoding.
@@ -229,19 +246,13 @@ pub const HOOK_SECRET: &str = "hook-secret";
 
 /// Posts a signed `orders/create` webhook for demo.myshopify.com; returns the status.
 pub fn post_webhook(addr: SocketAddr, id: &str, body: &[u8]) -> u16 {
-    let mut s = TcpStream::connect(addr).unwrap();
     let sig = xconnector_actors::signature::shopify_signature(HOOK_SECRET, body);
-    write!(
-        s,
-        "POST /webhooks/shopify HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nX-Shopify-Topic: orders/create\r\nX-Shopify-Shop-Domain: demo.myshopify.com\r\nX-Shopify-Webhook-Id: {id}\r\nX-Shopify-Hmac-Sha256: {sig}\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
-    s.write_all(body).unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    raw.split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
+    let headers = [
+        ("Content-Type", "application/json".to_string()),
+        ("X-Shopify-Topic", "orders/create".to_string()),
+        ("X-Shopify-Shop-Domain", "demo.myshopify.com".to_string()),
+        ("X-Shopify-Webhook-Id", id.to_string()),
+        ("X-Shopify-Hmac-Sha256", sig),
+    ];
+    request(addr, "POST", "/webhooks/shopify", &headers, body).0
 }
