@@ -82,7 +82,7 @@ async fn run(dir: &std::path::Path, rates: Vec<u32>, seconds: f64) -> anyhow::Re
     let intake = WebhookIntake::new(
         vec![Secret::new(SECRET)],
         Some(SHOP.into()),
-        &["orders".to_string()],
+        &crate::config::Registry::standard().defaults(&["orders"]),
         engine.store().clone(),
     );
     let app = router(AppState {

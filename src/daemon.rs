@@ -13,6 +13,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 use xconnector_actors::Engine;
+use xconnector_actors::flows::inventory::InventoryModule;
 
 use crate::cli::{LogFormatArg, RunArgs, SimArgs};
 use crate::config::{self, Config, LogFormat};
@@ -75,8 +76,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ready: ready.clone(),
         webhooks,
     });
-    let app = match config.flows.inventory.as_ref().filter(|f| f.enabled) {
-        Some(inventory) => {
+    let app = match config.flows.enabled::<InventoryModule>() {
+        Some(section) => {
+            let inventory = &section.config;
             let tokens = config
                 .server
                 .api_tokens
@@ -115,7 +117,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // The demo's simulated warehouse sends stock feeds to this daemon's inventory API.
     let warehouse = match (
         &simulator,
-        config.flows.inventory.as_ref().filter(|f| f.enabled),
+        config.flows.enabled::<InventoryModule>(),
         config.server.api_tokens.first(),
     ) {
         (Some(running), Some(_), Some(token)) => Some(tokio::spawn(crate::sim::warehouse::run(

@@ -10,6 +10,7 @@ use std::time::Duration;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, StatusCode};
 use tracing::{debug, error, info, warn};
+use xconnector_actors::flows::module::{Flows, Topic, WebhookHead};
 use xconnector_actors::item::NewItem;
 use xconnector_actors::store::StoreHandle;
 
@@ -24,34 +25,6 @@ pub const MAX_BODY: usize = 5 * 1024 * 1024;
 /// than count a timeout.
 const STORE_WAIT: Duration = Duration::from_secs(4);
 
-/// The flow that owns each topic.
-pub const TOPICS: &[(&str, &str)] = &[
-    ("orders/create", "orders"),
-    ("orders/updated", "orders"),
-    ("orders/cancelled", "orders"),
-    ("orders/paid", "orders"),
-    ("orders/fulfilled", "orders"),
-    ("orders/risk_assessment_changed", "orders"),
-    ("customers/create", "customers"),
-    ("customers/update", "customers"),
-    ("customers/delete", "customers"),
-    ("products/create", "products"),
-    ("products/update", "products"),
-    ("products/delete", "products"),
-    ("inventory_levels/update", "inventory"),
-    ("inventory_items/update", "inventory"),
-    ("bulk_operations/finish", "inventory"),
-    ("fulfillments/create", "fulfillments"),
-    ("fulfillments/update", "fulfillments"),
-    ("fulfillment_orders/order_routing_complete", "fulfillments"),
-    ("returns/request", "returns"),
-    ("returns/approve", "returns"),
-    ("returns/decline", "returns"),
-    ("returns/process", "returns"),
-    ("returns/close", "returns"),
-    ("refunds/create", "returns"),
-];
-
 /// Where signed deliveries that no flow can take are kept for a person to look at.
 pub const INTAKE_FLOW: &str = "intake";
 
@@ -59,8 +32,10 @@ pub struct WebhookIntake {
     secrets: Vec<Secret>,
     /// The shop this daemon serves; deliveries for another shop are refused.
     shop_domain: Option<String>,
-    /// Topic → flow, for the flows that are enabled.
-    routes: BTreeMap<&'static str, &'static str>,
+    /// Topic → the enabled flow consuming it.
+    routes: BTreeMap<&'static str, (&'static str, &'static Topic)>,
+    /// The flows this build has, for telling an unknown topic from one whose flow is off.
+    flows: Flows,
     store: StoreHandle,
     pub stats: IntakeStats,
 }
@@ -84,18 +59,14 @@ impl WebhookIntake {
     pub fn new(
         secrets: Vec<Secret>,
         shop_domain: Option<String>,
-        enabled_flows: &[String],
+        flows: &Flows,
         store: StoreHandle,
     ) -> WebhookIntake {
-        let routes = TOPICS
-            .iter()
-            .filter(|(_, flow)| enabled_flows.iter().any(|f| f == flow))
-            .copied()
-            .collect();
         WebhookIntake {
             secrets,
             shop_domain,
-            routes,
+            routes: flows.routes(),
+            flows: flows.clone(),
             store,
             stats: IntakeStats::default(),
         }
@@ -158,8 +129,8 @@ impl WebhookIntake {
             self.stats.bad_request.fetch_add(1, Ordering::Relaxed);
             return (StatusCode::BAD_REQUEST, "missing X-Shopify-Topic\n");
         }
-        let known = TOPICS.iter().any(|(t, _)| *t == topic);
-        let flow = self.routes.get(topic).copied();
+        let known = self.flows.is_known_topic(topic);
+        let route = self.routes.get(topic).copied();
         if !known {
             self.stats.unknown_topic.fetch_add(1, Ordering::Relaxed);
             info!(%shop, %topic, "webhook for a topic no flow consumes; acknowledged and dropped");
@@ -167,12 +138,14 @@ impl WebhookIntake {
         }
         // Only the few top-level fields the intake needs are kept; the parse still checks that
         // the whole body is JSON, without building a tree of a 20 KiB order.
-        let parsed = match serde_json::from_slice::<Head>(&body) {
+        let parsed = match serde_json::from_slice::<WebhookHead>(&body) {
             // JSON, but not an object: nothing to name it by, still the flow's to judge.
-            Err(e) if e.classify() == serde_json::error::Category::Data => Ok(Head::default()),
+            Err(e) if e.classify() == serde_json::error::Category::Data => {
+                Ok(WebhookHead::default())
+            }
             other => other,
         };
-        let Some(flow) = flow else {
+        let Some((flow, route)) = route else {
             if parsed.is_ok() {
                 self.stats.unrouted.fetch_add(1, Ordering::Relaxed);
                 debug!(%shop, %topic, "webhook for a flow that is not enabled; acknowledged and dropped");
@@ -189,7 +162,8 @@ impl WebhookIntake {
         };
         let key = parsed.as_ref().ok().map(business_key).unwrap_or_default();
         let mut item = NewItem::new(flow, topic, key, body.to_vec());
-        if let Some(version) = parsed.as_ref().ok().and_then(|v| order_version(topic, v)) {
+        let version = route.version.zip(parsed.as_ref().ok());
+        if let Some(version) = version.and_then(|(version, head)| version(head)) {
             item = item.dedupe(version);
         }
         self.store(item, headers, shop, parsed.err()).await
@@ -274,39 +248,8 @@ impl WebhookIntake {
     }
 }
 
-/// The top-level fields of a payload that name what it is about.
-#[derive(Default, serde::Deserialize)]
-struct Head {
-    #[serde(default)]
-    name: Option<serde_json::Value>,
-    #[serde(default)]
-    admin_graphql_api_id: Option<serde_json::Value>,
-    #[serde(default)]
-    id: Option<serde_json::Value>,
-    #[serde(default)]
-    updated_at: Option<serde_json::Value>,
-}
-
-/// One version of an order is one item, whichever webhook (or poll) brought it: `orders/create`
-/// and `orders/updated` for the same change, and redeliveries, are stored once.
-fn order_version(topic: &str, v: &Head) -> Option<String> {
-    const ORDER_PAYLOADS: [&str; 5] = [
-        "orders/create",
-        "orders/updated",
-        "orders/cancelled",
-        "orders/paid",
-        "orders/fulfilled",
-    ];
-    if !ORDER_PAYLOADS.contains(&topic) {
-        return None;
-    }
-    let id = v.id.as_ref()?.as_u64()?;
-    let at = xconnector_actors::rules::parse_time(v.updated_at.as_ref()?.as_str()?)?;
-    Some(xconnector_actors::order_book::version_key(id, at))
-}
-
 /// What an operator searches by: an order's name (`#1001`), else the resource's id.
-fn business_key(v: &Head) -> String {
+fn business_key(v: &WebhookHead) -> String {
     for field in [&v.name, &v.admin_graphql_api_id, &v.id] {
         match field {
             Some(serde_json::Value::String(s)) if !s.is_empty() => return s.clone(),

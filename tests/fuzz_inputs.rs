@@ -13,10 +13,11 @@ use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
+use xconnector::config::Registry;
 use xconnector::config::{Secret, parse};
 use xconnector::http::{AppState, router};
 use xconnector::inventory_api::{self, ApiStats, InventoryIntake, parse_feed};
-use xconnector::webhooks::{MAX_BODY, TOPICS, WebhookIntake};
+use xconnector::webhooks::{MAX_BODY, WebhookIntake};
 use xconnector_actors::inventory::feed::{CHUNK_LEVELS, Chunk, FLOW, KIND_LEVELS};
 use xconnector_actors::item::ItemId;
 use xconnector_actors::signature::shopify_signature;
@@ -50,9 +51,7 @@ fn intake() -> Intake {
             .await
             .unwrap();
         let engine = Arc::new(engine);
-        let flows: Vec<String> = ["orders", "customers", "products"]
-            .map(String::from)
-            .to_vec();
+        let flows = Registry::standard().defaults(&["orders"]);
         let webhooks = Arc::new(WebhookIntake::new(
             vec![Secret::new(SECRET)],
             Some(SHOP.into()),
@@ -173,7 +172,7 @@ proptest! {
     fn the_webhook_intake_never_panics_nor_blames_itself_for_bad_input(
         body in body(),
         topic in prop_oneof![
-            proptest::sample::select(TOPICS.iter().map(|(t, _)| t.to_string()).collect::<Vec<_>>()),
+            proptest::sample::select(Registry::standard().topics().iter().map(|(t, _)| t.to_string()).collect::<Vec<_>>()),
             header_value(),
         ],
         signature in prop_oneof![

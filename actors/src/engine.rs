@@ -9,11 +9,13 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use crate::endpoints::EndpointSpec;
 use crate::flows::FlowSpec;
-use crate::messages::{FlowMsg, FlowStatus, ShutdownReport, SupervisorMsg, TelemetryMsg};
+use crate::flows::{FlowMsg, FlowStatus};
 use crate::shopify::{ShopifyClientConfig, ShopifyHandle};
 use crate::store::StoreHandle;
 use crate::supervisor::{RestartPolicy, Supervisor, SupervisorArgs, startup_error};
+use crate::supervisor::{ShutdownReport, SupervisorMsg};
 use crate::telemetry::Snapshot;
+use crate::telemetry::TelemetryMsg;
 
 pub struct EngineConfig {
     pub store_dir: PathBuf,

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::time::Duration;
 
 /// Milliseconds since the Unix epoch: the store's only notion of time, so tests can pass their own.
 pub type Millis = u64;
@@ -257,4 +258,19 @@ pub struct AuditEntry {
     pub action: String,
     pub target: String,
     pub note: Option<String>,
+}
+
+/// What a flow decided about one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// A transient failure; `after` overrides the backoff (e.g. a `Retry-After`).
+    Retry {
+        error: String,
+        after: Option<Duration>,
+    },
+    /// Needs a person: invalid data, a permanent rejection.
+    Exception {
+        reason: String,
+    },
 }

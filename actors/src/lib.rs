@@ -2,7 +2,7 @@
 //! terminal, a command-line flag or a socket. The binary composes it.
 //!
 //! - [`item`]: the work item and its states.
-//! - [`messages`]: every message the actors exchange, in one place.
+//! - each actor's messages sit beside it (`store::messages`, `flows::messages`, …).
 //! - [`store`]: the persistence actor over fjall, the single source of truth, with group commit.
 //! - [`flows`]: the flow framework and one file per flow.
 //! - [`inventory`]: the inventory flow's pure parts (feeds, coalescing, batching).
@@ -14,13 +14,13 @@
 //! - [`engine`]: start, query and stop the whole tree.
 
 pub mod canonical;
+pub mod config;
 pub mod endpoints;
 pub mod engine;
 pub mod flows;
 pub mod http_client;
 pub mod inventory;
 pub mod item;
-pub mod messages;
 pub mod order_book;
 pub mod rate_limiter;
 pub mod retry;

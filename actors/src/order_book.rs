@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::OwnedMutexGuard;
 
 use crate::endpoints::EndpointsHandle;
-use crate::flows::Outcome;
+use crate::item::Outcome;
 use crate::item::{Claimed, ItemId, ItemState, Millis, OperatorAction};
 use crate::store::{StoreError, StoreHandle};
 

@@ -40,8 +40,46 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::debug;
 
-use crate::messages::RateLimiterMsg;
-use crate::shopify::transport::QueryCost;
+/// `extensions.cost` of a response.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryCost {
+    /// What the query could cost at most; checked against the bucket before execution.
+    #[serde(default)]
+    pub requested_query_cost: Option<f64>,
+    /// What it did cost; `null` when throttled.
+    #[serde(default)]
+    pub actual_query_cost: Option<f64>,
+    #[serde(default)]
+    pub throttle_status: Option<ThrottleStatus>,
+}
+
+/// The bucket as Shopify saw it when it answered.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThrottleStatus {
+    pub maximum_available: f64,
+    pub currently_available: f64,
+    pub restore_rate: f64,
+}
+
+/// Messages to the rate limiter (one per shop).
+pub enum RateLimiterMsg {
+    /// Permission to send a request; answered when the modelled bucket can pay for it.
+    Grant {
+        lane: Lane,
+        /// The cost key: the limiter remembers Shopify's `requestedQueryCost` under it.
+        key: String,
+        /// The expected cost until Shopify has priced `key` once.
+        estimate: f64,
+        reply: RpcReplyPort<Grant>,
+    },
+    /// What came of a granted request: Shopify's cost report, if any.
+    Observe(Observation),
+    /// The timer: refill should now pay for the next waiting grant.
+    Wake,
+    Stats(RpcReplyPort<RateLimiterStats>),
+}
 
 /// Who is asking, in priority order (highest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

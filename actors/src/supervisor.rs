@@ -15,21 +15,61 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use ractor::rpc::CallResult;
-use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SpawnErr, SupervisionEvent};
+use ractor::{
+    Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr,
+    SupervisionEvent,
+};
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{error, info, warn};
 
+use crate::endpoints::EndpointMsg;
 use crate::endpoints::{EndpointSpec, EndpointsActor, EndpointsArgs, EndpointsHandle};
+use crate::flows::FlowMsg;
 use crate::flows::{FlowSpec, Reach};
-use crate::messages::{
-    EndpointMsg, FlowMsg, RateLimiterMsg, ShopifyMsg, ShutdownReport, StoreMsg, SupervisorMsg,
-    TelemetryMsg,
-};
+use crate::rate_limiter::RateLimiterMsg;
 use crate::rate_limiter::{RateLimiter, RateLimiterHandle};
 use crate::retry::Backoff;
+use crate::shopify::messages::ShopifyMsg;
 use crate::shopify::{ShopifyActor, ShopifyArgs, ShopifyClientConfig, ShopifyHandle};
+use crate::store::messages::StoreMsg;
 use crate::store::{StoreActor, StoreHandle};
+use crate::telemetry::TelemetryMsg;
 use crate::telemetry::{TelemetryActor, TelemetryArgs};
+
+/// Messages to the root supervisor.
+pub enum SupervisorMsg {
+    /// Respawn a failed child once its backoff has passed.
+    Restart {
+        child: String,
+    },
+    /// Forward a command to a flow (pause, resume, status) by name.
+    ToFlow {
+        flow: String,
+        msg: FlowMsg,
+    },
+    /// Names of the configured flows.
+    Flows(RpcReplyPort<Vec<String>>),
+    Store(RpcReplyPort<StoreHandle>),
+    /// The current telemetry actor (it may have been restarted since last asked).
+    Telemetry(RpcReplyPort<ActorRef<TelemetryMsg>>),
+    /// The Shopify client handle, when Shopify is configured (valid across restarts).
+    Shopify(RpcReplyPort<Option<ShopifyHandle>>),
+    /// Drain the flows for up to `grace`, then stop every child, the store last.
+    Shutdown {
+        grace: Duration,
+        reply: RpcReplyPort<ShutdownReport>,
+    },
+}
+
+/// What a shutdown did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShutdownReport {
+    /// True when every flow finished its in-flight items within the grace period.
+    pub drained: bool,
+    /// Items still in flight at the deadline, made due again for the next start.
+    pub released: usize,
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct RestartPolicy {

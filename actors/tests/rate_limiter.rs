@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ractor::{Actor, ActorRef, RpcReplyPort};
 use tokio::sync::oneshot;
-use xconnector_actors::messages::RateLimiterMsg;
+use xconnector_actors::rate_limiter::RateLimiterMsg;
 use xconnector_actors::rate_limiter::{
     Grant, Lane, Observation, RateLimiter, RateLimiterConfig, RateLimiterHandle,
 };

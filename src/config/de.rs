@@ -15,7 +15,7 @@ use serde::de::{self, DeserializeOwned, DeserializeSeed, Expected, Unexpected, V
 use toml::Spanned;
 use toml::de::{DeString, DeValue};
 
-use super::path::KeyPath;
+use xconnector_actors::config::KeyPath;
 
 /// Enums whose serde name starts with this are selected by a key of their table
 /// (`"$tag:kind"` → the `kind` key) instead of by a single-key wrapper table.
@@ -35,7 +35,7 @@ pub(crate) enum Kind {
         hint: Option<String>,
     },
     UnknownKey {
-        expected: &'static [&'static str],
+        expected: Vec<&'static str>,
         noun: &'static str,
     },
     UnknownValue {
@@ -85,7 +85,7 @@ impl fmt::Display for DeError {
             Kind::Missing {
                 hint: Some(hint), ..
             } => write!(f, "missing required key; {hint}"),
-            Kind::UnknownKey { expected: [], noun } => {
+            Kind::UnknownKey { expected, noun } if expected.is_empty() => {
                 write!(f, "unknown {noun}; this table takes no keys")
             }
             Kind::UnknownKey { expected, noun } => {
@@ -145,7 +145,7 @@ impl de::Error for DeError {
 
     fn unknown_field(_field: &str, expected: &'static [&'static str]) -> Self {
         Self::from_kind(Kind::UnknownKey {
-            expected,
+            expected: expected.to_vec(),
             noun: "key",
         })
     }
@@ -189,7 +189,6 @@ fn noun_of_value(value: &DeValue<'_>) -> &'static str {
 /// What unknown keys of a struct are called in messages ("unknown flow").
 fn noun_for_struct(name: &str) -> &'static str {
     match name {
-        "FlowsConfig" => "flow",
         "Config" => "section",
         _ => "key",
     }
@@ -216,14 +215,26 @@ pub(crate) fn deserialize<T: DeserializeOwned>(
     root: &Spanned<DeValue<'_>>,
     max_errors: usize,
 ) -> Outcome<T> {
+    deserialize_at(root, &KeyPath::root(), &[], max_errors)
+}
+
+/// [`deserialize`] of the table at `path` (a flow's section), leaving out the keys in `hide`
+/// (read by someone else).
+pub(crate) fn deserialize_at<T: DeserializeOwned>(
+    node: &Spanned<DeValue<'_>>,
+    path: &KeyPath,
+    hide: &[&str],
+    max_errors: usize,
+) -> Outcome<T> {
     let mut skipped = BTreeSet::new();
     let mut errors = Vec::new();
     loop {
         let de = ValueDe {
-            value: root,
-            path: KeyPath::root(),
+            value: node,
+            path: path.clone(),
             skip: &skipped,
             hide: None,
+            hide_keys: hide,
         };
         let err = match T::deserialize(de) {
             Ok(value) => {
@@ -246,7 +257,7 @@ pub(crate) fn deserialize<T: DeserializeOwned>(
             errors.push(err);
         }
         let truncated = errors.len() >= max_errors;
-        if at.is_root() || skipped.contains(&at) || truncated {
+        if at == *path || !at.starts_with(path) || skipped.contains(&at) || truncated {
             return Outcome {
                 value: None,
                 errors,
@@ -281,6 +292,8 @@ struct ValueDe<'a, 'i> {
     skip: &'a BTreeSet<KeyPath>,
     /// A key to leave out (the tag of a tagged enum, already consumed).
     hide: Option<&'a str>,
+    /// Keys of this table someone else reads (a flow section's shared keys).
+    hide_keys: &'a [&'a str],
 }
 
 impl<'a, 'i> ValueDe<'a, 'i> {
@@ -317,6 +330,7 @@ impl<'a, 'i> ValueDe<'a, 'i> {
         let entries = table
             .iter()
             .filter(|(k, _)| Some(k.get_ref().as_ref()) != self.hide)
+            .filter(|(k, _)| !self.hide_keys.contains(&k.get_ref().as_ref()))
             .filter(|(k, _)| !self.skip.contains(&self.path.key(k.get_ref())))
             .collect();
         MapDe {
@@ -635,6 +649,7 @@ impl<'de> de::MapAccess<'de> for MapDe<'_, '_> {
             path: path.clone(),
             skip: self.skip,
             hide: None,
+            hide_keys: &[],
         };
         // Also attach here: errors raised after our deserializer returned (e.g. a
         // duration that is a string but not a valid one) only pass through this point.
@@ -672,6 +687,7 @@ impl<'de> de::SeqAccess<'de> for SeqDe<'_, '_> {
                 path: path.clone(),
                 skip: self.skip,
                 hide: None,
+                hide_keys: &[],
             };
             return seed
                 .deserialize(de)
@@ -766,7 +782,7 @@ impl<'de> de::VariantAccess<'de> for ValueDe<'_, '_> {
         match self.value.get_ref() {
             DeValue::Table(table) => match self.map_de(table, "key").entries.first() {
                 Some((key, _)) => Err(DeError::from_kind(Kind::UnknownKey {
-                    expected: &[],
+                    expected: Vec::new(),
                     noun: "key",
                 })
                 .at(&self.path.key(key.get_ref()), &key.span())),

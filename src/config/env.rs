@@ -14,7 +14,7 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::DeValue;
 
-use super::path::KeyPath;
+use xconnector_actors::config::KeyPath;
 
 pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 

@@ -9,9 +9,10 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::error::{ConfigError, ConfigErrors, line_of};
-use super::path::{KeyPath, Seg};
+use super::flows::Registry;
 use super::types::Config;
 use super::{de, env, validate};
+use xconnector_actors::config::{KeyPath, Seg};
 
 /// Beyond this many problems the file is probably not a config at all; stop there.
 const MAX_ERRORS: usize = 100;
@@ -49,6 +50,16 @@ pub fn parse(
     file: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigErrors> {
+    parse_with(&Registry::standard(), text, file, env)
+}
+
+/// [`parse`] with the flows of `registry`.
+pub fn parse_with(
+    registry: &Registry,
+    text: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
     let mut report = Report {
         file,
         text,
@@ -78,7 +89,10 @@ pub fn parse(
         report.push(&problem.path, Some(problem.span), problem.message);
     }
 
-    let outcome = de::deserialize::<Config>(&root, MAX_ERRORS);
+    let mut outcome = de::deserialize::<Config>(&root, MAX_ERRORS);
+    let flows = registry.load(&root, MAX_ERRORS);
+    outcome.errors.extend(flows.errors);
+    outcome.skipped.extend(flows.skipped);
     for error in &outcome.errors {
         let path = error.display_path();
         if !is_under(&path, &tainted) {
@@ -93,7 +107,7 @@ pub fn parse(
         );
     }
 
-    let Some(config) = outcome.value else {
+    let Some(mut config) = outcome.value else {
         // Recovery gives up only after reporting why; this backstop keeps `Err`
         // from ever being empty.
         if report.errors.is_empty() {
@@ -106,7 +120,13 @@ pub fn parse(
         return Err(report.finish());
     };
 
-    for issue in validate::validate(&config, &endpoint_names(&root)) {
+    config.flows = flows.flows;
+    let shopify = config.shopify.is_some();
+    let flow_problems = config.flows.check(shopify, &endpoint_names(&root));
+    for issue in validate::validate(&config)
+        .into_iter()
+        .chain(flow_problems.into_vec())
+    {
         // Values that were skipped or only partly substituted hold stand-ins, and the
         // real problem has been reported already.
         if is_under(&issue.path, tainted.iter().chain(&outcome.skipped)) {

@@ -6,19 +6,19 @@
 //! - `env.rs`      `${VAR}`, `${VAR:-default}`, `$$` in string values
 //! - `de.rs`       serde deserializer over toml's spanned tree; collects all errors
 //! - `validate.rs` formats, ranges and cross-references
-//! - `duration.rs`, `addr.rs`, `secret.rs`  value types
-//! - `error.rs`, `path.rs`  error reporting
+//! - `flows.rs`    the flow registry: every `[flows.NAME]`, read by its flow's module
+//! - `addr.rs`, `secret.rs`  value types (durations and key paths are the engine's)
+//! - `error.rs`  error reporting
 //!
 //! Command-line overrides (`--listen`, `--data-dir`, `--socket`) are applied by the
 //! caller to the returned `Config`.
 
 mod addr;
 mod de;
-pub mod duration;
 mod env;
 mod error;
+mod flows;
 mod load;
-mod path;
 mod secret;
 mod types;
 mod validate;
@@ -27,11 +27,13 @@ mod validate;
 mod tests;
 
 pub use error::{ConfigError, ConfigErrors};
+pub use flows::Registry;
+pub use load::parse_with;
 pub use load::{load, parse};
 pub use secret::Secret;
 pub use types::{
-    Config, ControlConfig, DEFAULT_API_VERSION, DaemonConfig, EndpointConfig, ExceptionsFlowConfig,
-    FileEndpoint, FileFormat, FlowsConfig, HttpEndpoint, InventoryFlowConfig, LogConfig,
-    LogFlowConfig, LogFormat, OrdersFlowConfig, ServerConfig, ShopifyConfig, SimulatorConfig,
+    Config, ControlConfig, DEFAULT_API_VERSION, DaemonConfig, EndpointConfig, FileEndpoint,
+    FileFormat, HttpEndpoint, LogConfig, LogFormat, ServerConfig, ShopifyConfig, SimulatorConfig,
     StoreConfig,
 };
+pub use xconnector_actors::config::duration;

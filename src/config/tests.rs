@@ -1,6 +1,10 @@
 //! End-to-end tests of `parse`: every message must name the key path and the line.
 
 use std::time::Duration;
+use xconnector_actors::flows::exceptions::ExceptionsModule;
+use xconnector_actors::flows::inventory::InventoryModule;
+use xconnector_actors::flows::log::LogModule;
+use xconnector_actors::flows::orders::OrdersModule;
 
 use super::*;
 
@@ -62,11 +66,14 @@ fn shipped_config_parses_with_an_empty_environment() {
         config.endpoints.keys().collect::<Vec<_>>(),
         ["erp", "finance", "purchasing", "risk", "support", "wms"]
     );
-    let orders = config.flows.orders.as_ref().expect("flows.orders");
-    assert_eq!(orders.targets, ["erp", "wms"]);
-    assert!(config.flows.exceptions.as_ref().is_some_and(|e| e.enabled));
-    let log = config.flows.log.expect("flows.log is configured");
-    assert!(!log.enabled);
+    let orders = config.flows.get::<OrdersModule>().expect("flows.orders");
+    assert_eq!(orders.config.targets, ["erp", "wms"]);
+    assert!(config.flows.enabled::<ExceptionsModule>().is_some());
+    let log = config
+        .flows
+        .get::<LogModule>()
+        .expect("flows.log is configured");
+    assert!(!log.common.enabled);
     assert!(config.simulator.enabled && config.simulator.back_office);
 }
 
@@ -109,7 +116,11 @@ fn empty_file_gives_all_defaults() {
     assert_eq!(config.daemon.restart_backoff, Duration::from_millis(250));
     assert_eq!(config.daemon.restart_backoff_max, Duration::from_secs(10));
     assert!(config.daemon.watchdog);
-    assert!(config.shopify.is_none() && config.flows.log.is_none() && !config.simulator.enabled);
+    assert!(
+        config.shopify.is_none()
+            && config.flows.get::<LogModule>().is_none()
+            && !config.simulator.enabled
+    );
 }
 
 #[test]
@@ -168,7 +179,11 @@ fn full_fixture_sets_every_key() {
         }
         other => panic!("{other:?}"),
     }
-    let ex = config.flows.exceptions.as_ref().expect("exceptions");
+    let ex = &config
+        .flows
+        .get::<ExceptionsModule>()
+        .expect("exceptions")
+        .config;
     assert_eq!(ex.address.allowed_countries, ["US", "CA"]);
     assert!(ex.address.forbid_po_box);
     assert_eq!(
@@ -177,10 +192,13 @@ fn full_fixture_sets_every_key() {
     );
     assert_eq!(ex.fraud.max_risk, "MEDIUM");
     assert!(!ex.stock.enabled);
-    let log = config.flows.log.as_ref().expect("log");
-    assert_eq!(log.effective_lease(&config.store), Duration::from_secs(45));
-    assert_eq!(log.work_time, Duration::from_millis(1500));
-    let orders = config.flows.orders.as_ref().expect("orders");
+    let log = config.flows.get::<LogModule>().expect("log");
+    assert_eq!(
+        log.common.lease.unwrap_or(config.store.lease),
+        Duration::from_secs(45)
+    );
+    assert_eq!(log.config.work_time, Duration::from_millis(1500));
+    let orders = &config.flows.get::<OrdersModule>().expect("orders").config;
     assert_eq!(orders.targets, ["erp", "wms"]);
     assert_eq!(orders.reconcile_every, Duration::from_secs(5400));
     assert_eq!(config.log.format, LogFormat::Json);
@@ -569,8 +587,9 @@ watch_dir = "drops"
 "Main Warehouse" = 1001
 "#
     ));
-    let inv = config.flows.inventory.unwrap();
-    assert!(inv.enabled);
+    let inv = config.flows.get::<InventoryModule>().unwrap();
+    assert!(inv.common.enabled);
+    let inv = inv.config.clone();
     assert_eq!(inv.reason, "cycle_count_available");
     assert_eq!(inv.batch_size, 100);
     assert_eq!(inv.linger, Duration::from_millis(50));

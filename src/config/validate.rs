@@ -3,53 +3,18 @@
 //! Runs on the typed `Config` after deserialization. Each issue names the key path
 //! it is about; `load.rs` finds the line from the parsed tree.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
-
 use super::duration;
-use super::path::KeyPath;
 use super::secret::Secret;
 use super::types::{Config, EndpointConfig, FileFormat, HttpEndpoint, ShopifyConfig};
-use xconnector_actors::rules::ADDRESS_FIELDS;
+use xconnector_actors::config::KeyPath;
+use xconnector_actors::config::{Problem, Problems};
 
 /// Longest path a Unix socket can be bound to (sun_path is 108 bytes with the NUL).
 const MAX_SOCKET_PATH: usize = 107;
-const CONCURRENCY: std::ops::RangeInclusive<u32> = 1..=1024;
 
-pub(crate) struct Issue {
-    /// The key the message is about.
-    pub(crate) path: KeyPath,
-    /// Where to point for the line, in order of preference, when `path` is not the
-    /// best place (an array element; the other key of a pair when this one is unset).
-    /// The first one present in the file wins.
-    pub(crate) at: Vec<KeyPath>,
-    pub(crate) message: String,
-}
-
-struct Issues(Vec<Issue>);
-
-impl Issues {
-    fn push(&mut self, path: KeyPath, message: impl Into<String>) {
-        self.0.push(Issue {
-            path,
-            at: Vec::new(),
-            message: message.into(),
-        });
-    }
-
-    fn push_at(&mut self, path: KeyPath, at: Vec<KeyPath>, message: impl Into<String>) {
-        self.0.push(Issue {
-            path,
-            at,
-            message: message.into(),
-        });
-    }
-}
-
-/// `endpoint_names` are the `[endpoints.NAME]` tables present in the file, valid or
-/// not, so that a broken endpoint does not also make every reference to it "unknown".
-pub(crate) fn validate(config: &Config, endpoint_names: &BTreeSet<String>) -> Vec<Issue> {
-    let mut issues = Issues(Vec::new());
+/// The flows' sections are checked by their modules (`Flows::check`).
+pub(crate) fn validate(config: &Config) -> Vec<Problem> {
+    let mut issues = Problems::new();
     let root = KeyPath::root();
 
     let server = root.key("server");
@@ -63,7 +28,7 @@ pub(crate) fn validate(config: &Config, endpoint_names: &BTreeSet<String>) -> Ve
     if config.store.dir.as_os_str().is_empty() {
         issues.push(store.key("dir"), "must not be empty");
     }
-    positive(&mut issues, store.key("lease"), config.store.lease);
+    issues.positive(store.key("lease"), config.store.lease);
 
     let socket = root.key("control").key("socket");
     let socket_len = config.control.socket.as_os_str().len();
@@ -77,11 +42,7 @@ pub(crate) fn validate(config: &Config, endpoint_names: &BTreeSet<String>) -> Ve
     }
 
     let daemon = root.key("daemon");
-    positive(
-        &mut issues,
-        daemon.key("restart_window"),
-        config.daemon.restart_window,
-    );
+    issues.positive(daemon.key("restart_window"), config.daemon.restart_window);
     if config.daemon.restart_backoff_max < config.daemon.restart_backoff {
         let max = daemon.key("restart_backoff_max");
         issues.push_at(
@@ -112,17 +73,13 @@ pub(crate) fn validate(config: &Config, endpoint_names: &BTreeSet<String>) -> Ve
         match endpoint {
             EndpointConfig::Http(http) => {
                 check_http_endpoint(&mut issues, &path, http);
-                concurrency(&mut issues, path.key("concurrency"), http.concurrency);
-                max_attempts(&mut issues, path.key("max_attempts"), http.max_attempts);
-                positive(&mut issues, path.key("max_age"), http.max_age);
+                issues.concurrency(path.key("concurrency"), http.concurrency);
+                issues.max_attempts(path.key("max_attempts"), http.max_attempts);
+                issues.positive(path.key("max_age"), http.max_age);
                 if http.breaker_threshold == 0 {
                     issues.push(path.key("breaker_threshold"), "must be at least 1");
                 }
-                positive(
-                    &mut issues,
-                    path.key("breaker_cooldown"),
-                    http.breaker_cooldown,
-                );
+                issues.positive(path.key("breaker_cooldown"), http.breaker_cooldown);
                 if http.breaker_cooldown_max < http.breaker_cooldown {
                     issues.push(
                         path.key("breaker_cooldown_max"),
@@ -154,165 +111,8 @@ pub(crate) fn validate(config: &Config, endpoint_names: &BTreeSet<String>) -> Ve
                         format!("must be at least 1024, not {}", file.rotate_bytes),
                     );
                 }
-                max_attempts(&mut issues, path.key("max_attempts"), file.max_attempts);
-                positive(&mut issues, path.key("max_age"), file.max_age);
-            }
-        }
-    }
-
-    let flows = root.key("flows");
-    if let Some(log) = &config.flows.log {
-        let path = flows.key("log");
-        concurrency(&mut issues, path.key("concurrency"), log.concurrency);
-        max_attempts(&mut issues, path.key("max_attempts"), log.max_attempts);
-        if let Some(lease) = log.lease {
-            positive(&mut issues, path.key("lease"), lease);
-        }
-    }
-    if let Some(orders) = &config.flows.orders {
-        let path = flows.key("orders");
-        if orders.enabled && config.shopify.is_none() {
-            issues.push(
-                path.clone(),
-                "the orders flow needs a [shopify] section (or set enabled = false)",
-            );
-        }
-        concurrency(&mut issues, path.key("concurrency"), orders.concurrency);
-        max_attempts(&mut issues, path.key("max_attempts"), orders.max_attempts);
-        positive(
-            &mut issues,
-            path.key("reconcile_every"),
-            orders.reconcile_every,
-        );
-        let targets = path.key("targets");
-        let mut seen = BTreeSet::new();
-        for (i, target) in orders.targets.iter().enumerate() {
-            let at = vec![targets.index(i)];
-            if endpoint_ref(&mut issues, &targets, at.clone(), target, endpoint_names)
-                && !seen.insert(target)
-            {
-                issues.push_at(
-                    targets.clone(),
-                    at,
-                    format!("endpoint {target:?} is listed twice"),
-                );
-            }
-        }
-    }
-    if let Some(ex) = &config.flows.exceptions {
-        let path = flows.key("exceptions");
-        let orders_on = config.flows.orders.as_ref().is_some_and(|o| o.enabled);
-        if ex.enabled && !orders_on {
-            issues.push(
-                path.clone(),
-                "the exceptions flow checks the orders of [flows.orders], which is not enabled",
-            );
-        }
-        concurrency(&mut issues, path.key("concurrency"), ex.concurrency);
-        max_attempts(&mut issues, path.key("max_attempts"), ex.max_attempts);
-        for (rule, route_to) in [
-            ("address", &ex.address.route_to),
-            ("payment", &ex.payment.route_to),
-            ("fraud", &ex.fraud.route_to),
-            ("stock", &ex.stock.route_to),
-        ] {
-            if let Some(name) = route_to {
-                let key = path.key(rule).key("route_to");
-                endpoint_ref(&mut issues, &key, Vec::new(), name, endpoint_names);
-            }
-        }
-        let address = path.key("address");
-        for (i, field) in ex.address.required.iter().enumerate() {
-            if !ADDRESS_FIELDS.contains(&field.as_str()) {
-                issues.push_at(
-                    address.key("required"),
-                    vec![address.key("required").index(i)],
-                    format!(
-                        "unknown address field {field:?}; expected one of {}",
-                        ADDRESS_FIELDS.join(", ")
-                    ),
-                );
-            }
-        }
-        for (i, c) in ex.address.allowed_countries.iter().enumerate() {
-            if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic()) {
-                issues.push_at(
-                    address.key("allowed_countries"),
-                    vec![address.key("allowed_countries").index(i)],
-                    format!("{c:?} is not a two-letter country code (ISO 3166-1 alpha-2)"),
-                );
-            }
-        }
-        let payment = path.key("payment");
-        for (i, status) in ex.payment.hold.iter().enumerate() {
-            if !FINANCIAL_STATUSES.contains(&status.to_ascii_uppercase().as_str()) {
-                issues.push_at(
-                    payment.key("hold"),
-                    vec![payment.key("hold").index(i)],
-                    format!(
-                        "unknown financial status {status:?}; expected one of {}",
-                        FINANCIAL_STATUSES.join(", ")
-                    ),
-                );
-            }
-        }
-        if xconnector_actors::rules::RiskLevel::parse(&ex.fraud.max_risk).is_none()
-            || ex.fraud.max_risk.eq_ignore_ascii_case("none")
-        {
-            issues.push(
-                path.key("fraud").key("max_risk"),
-                format!(
-                    "{:?} is not a risk level; expected LOW, MEDIUM or HIGH",
-                    ex.fraud.max_risk
-                ),
-            );
-        }
-    }
-
-    if let Some(inventory) = &config.flows.inventory {
-        let path = flows.key("inventory");
-        if inventory.enabled && config.shopify.is_none() {
-            issues.push(
-                path.clone(),
-                "the inventory flow needs a [shopify] section (or set enabled = false)",
-            );
-        }
-        concurrency(&mut issues, path.key("concurrency"), inventory.concurrency);
-        max_attempts(
-            &mut issues,
-            path.key("max_attempts"),
-            inventory.max_attempts,
-        );
-        positive(&mut issues, path.key("lease"), inventory.lease);
-        positive(&mut issues, path.key("watch_every"), inventory.watch_every);
-        for (key, value, max) in [
-            ("batch_size", inventory.batch_size, 250),
-            ("lookup_batch", inventory.lookup_batch, 50),
-            ("max_levels", inventory.max_levels, 100_000),
-        ] {
-            if !(1..=max).contains(&value) {
-                issues.push(path.key(key), format!("must be 1 to {max}, not {value}"));
-            }
-        }
-        if inventory.reason.trim().is_empty() {
-            issues.push(path.key("reason"), "must not be empty");
-        }
-        if inventory
-            .watch_dir
-            .as_ref()
-            .is_some_and(|d| d.as_os_str().is_empty())
-        {
-            issues.push(
-                path.key("watch_dir"),
-                "must not be empty (leave it out to watch nothing)",
-            );
-        }
-        for (name, id) in &inventory.locations {
-            if name.trim().is_empty() || *id == 0 {
-                issues.push(
-                    path.key("locations"),
-                    format!("{name:?} = {id}: a location needs a name and a Shopify location id (the number at the end of its gid://shopify/Location/…)"),
-                );
+                issues.max_attempts(path.key("max_attempts"), file.max_attempts);
+                issues.positive(path.key("max_age"), file.max_age);
             }
         }
     }
@@ -368,17 +168,17 @@ pub(crate) fn validate(config: &Config, endpoint_names: &BTreeSet<String>) -> Ve
         );
     }
 
-    issues.0
+    issues.into_vec()
 }
 
 /// Shares are probabilities.
-fn fraction(issues: &mut Issues, path: KeyPath, v: f64) {
+fn fraction(issues: &mut Problems, path: KeyPath, v: f64) {
     if !(0.0..=1.0).contains(&v) {
         issues.push(path, format!("must be between 0 and 1, not {v}"));
     }
 }
 
-fn check_shopify(issues: &mut Issues, path: &KeyPath, shopify: &ShopifyConfig) {
+fn check_shopify(issues: &mut Problems, path: &KeyPath, shopify: &ShopifyConfig) {
     if let Some(address) = &shopify.webhook_address
         && !is_http_url(address)
     {
@@ -418,9 +218,9 @@ fn check_shopify(issues: &mut Issues, path: &KeyPath, shopify: &ShopifyConfig) {
     }
 }
 
-fn check_http_endpoint(issues: &mut Issues, path: &KeyPath, http: &HttpEndpoint) {
+fn check_http_endpoint(issues: &mut Problems, path: &KeyPath, http: &HttpEndpoint) {
     http_url(issues, path.key("url"), &http.url);
-    positive(issues, path.key("timeout"), http.timeout);
+    issues.positive(path.key("timeout"), http.timeout);
     if http.signing_secret.as_ref().is_some_and(Secret::is_empty) {
         issues.push(path.key("signing_secret"), "must not be empty");
     }
@@ -440,44 +240,7 @@ fn check_http_endpoint(issues: &mut Issues, path: &KeyPath, http: &HttpEndpoint)
     }
 }
 
-/// Checks that `name` is a defined endpoint; true if it is.
-fn endpoint_ref(
-    issues: &mut Issues,
-    path: &KeyPath,
-    at: Vec<KeyPath>,
-    name: &str,
-    endpoint_names: &BTreeSet<String>,
-) -> bool {
-    if endpoint_names.contains(name) {
-        return true;
-    }
-    let known = if endpoint_names.is_empty() {
-        "no endpoints are defined".to_owned()
-    } else {
-        let names: Vec<&str> = endpoint_names.iter().map(String::as_str).collect();
-        format!("defined endpoints: {}", names.join(", "))
-    };
-    issues.push_at(
-        path.clone(),
-        at,
-        format!("unknown endpoint {name:?} ({known})"),
-    );
-    false
-}
-
-/// Shopify's `OrderDisplayFinancialStatus` values.
-const FINANCIAL_STATUSES: [&str; 8] = [
-    "PENDING",
-    "AUTHORIZED",
-    "PARTIALLY_PAID",
-    "PAID",
-    "PARTIALLY_REFUNDED",
-    "REFUNDED",
-    "VOIDED",
-    "EXPIRED",
-];
-
-fn non_empty_secrets(issues: &mut Issues, path: &KeyPath, secrets: &[Secret]) {
+fn non_empty_secrets(issues: &mut Problems, path: &KeyPath, secrets: &[Secret]) {
     for (i, secret) in secrets.iter().enumerate() {
         if secret.is_empty() {
             issues.push(path.index(i), "must not be empty");
@@ -485,32 +248,7 @@ fn non_empty_secrets(issues: &mut Issues, path: &KeyPath, secrets: &[Secret]) {
     }
 }
 
-fn positive(issues: &mut Issues, path: KeyPath, value: Duration) {
-    if value.is_zero() {
-        issues.push(path, "must be greater than 0s");
-    }
-}
-
-fn concurrency(issues: &mut Issues, path: KeyPath, value: u32) {
-    if !CONCURRENCY.contains(&value) {
-        issues.push(
-            path,
-            format!(
-                "{value} is out of range; expected {} to {}",
-                CONCURRENCY.start(),
-                CONCURRENCY.end()
-            ),
-        );
-    }
-}
-
-fn max_attempts(issues: &mut Issues, path: KeyPath, value: u32) {
-    if value == 0 {
-        issues.push(path, "must be at least 1");
-    }
-}
-
-fn http_url(issues: &mut Issues, path: KeyPath, url: &str) {
+fn http_url(issues: &mut Problems, path: KeyPath, url: &str) {
     if !is_http_url(url) {
         issues.push(
             path,

@@ -403,7 +403,7 @@ async fn flow_action(
     ConnectInfo(peer): ConnectInfo<Peer>,
     Path((name, action)): Path<(String, String)>,
     body: Bytes,
-) -> Result<Json<xconnector_actors::messages::FlowStatus>, ApiError> {
+) -> Result<Json<xconnector_actors::flows::FlowStatus>, ApiError> {
     let note = note_of(&body)?;
     match action.as_str() {
         "pause" => st.engine.pause(&name).await?,

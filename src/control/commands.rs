@@ -228,7 +228,7 @@ pub async fn flows(socket: &Path, cmd: FlowsCommand) -> ExitCode {
         FlowsCommand::Resume { name, note } => (name, "resume", note),
     };
     run(socket, |c| async move {
-        let s: xconnector_actors::messages::FlowStatus = c
+        let s: xconnector_actors::flows::FlowStatus = c
             .post(
                 &format!("/v1/flows/{name}/{action}"),
                 &json!({ "note": note }),

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use reqwest::header::RETRY_AFTER;
 
 use super::HttpSpec;
-use crate::flows::Outcome;
+use crate::item::Outcome;
 use crate::signature::delivery_signature;
 
 /// How much of a rejecting answer's body goes into the exception's reason.

@@ -19,13 +19,20 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use breaker::Breaker;
+
+/// Retries of a flow's delivery: a receiver back from an outage sees its backlog within a
+/// minute (its circuit breaker keeps a dead one from being hammered meanwhile).
+pub const DELIVERY_BACKOFF: crate::retry::Backoff =
+    crate::retry::Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
 pub use breaker::{BreakerSettings, Health};
 use file::FileSink;
 
-use crate::flows::Outcome;
+use crate::item::Outcome;
 use crate::item::{Millis, now_ms};
-use crate::messages::EndpointMsg;
+mod messages;
+
 use crate::store::StoreHandle;
+pub use messages::EndpointMsg;
 use tracing::{info, warn};
 
 #[derive(Clone)]

@@ -6,6 +6,7 @@
 pub mod exceptions;
 pub mod inventory;
 pub mod log;
+pub mod module;
 pub mod orders;
 
 use std::future::Future;
@@ -20,26 +21,16 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
 use crate::endpoints::EndpointsHandle;
+/// What a flow decided about one item (the item module's, so endpoints need not know flows).
+pub use crate::item::Outcome;
 use crate::item::{Claimed, Completion, Millis, now_ms};
-use crate::messages::{FlowMsg, FlowStatus};
+mod messages;
+
 use crate::retry::Backoff;
 use crate::shopify::ShopifyHandle;
 use crate::store::StoreHandle;
-
-/// What a flow decided about one item.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Done,
-    /// A transient failure; `after` overrides the backoff (e.g. a `Retry-After`).
-    Retry {
-        error: String,
-        after: Option<Duration>,
-    },
-    /// Needs a person: invalid data, a permanent rejection.
-    Exception {
-        reason: String,
-    },
-}
+use crate::store::messages::Waker;
+pub use messages::{FlowMsg, FlowStatus};
 
 /// One integration flow's logic. Everything else (claiming, leases, retries, concurrency,
 /// pause, drain, restarts) is the framework's.
@@ -199,7 +190,13 @@ impl<F: Flow> Actor for FlowActor<F> {
         myself: ActorRef<FlowMsg>,
         args: FlowArgs,
     ) -> Result<FlowState, ActorProcessingErr> {
-        args.ctx.store.subscribe(&args.ctx.name, myself.clone());
+        let me = myself.clone();
+        args.ctx.store.subscribe(
+            &args.ctx.name,
+            Waker::new(move || {
+                let _ = me.cast(FlowMsg::Pump);
+            }),
+        );
         myself.send_interval(args.settings.poll_every, || FlowMsg::Pump);
         if let Some(every) = self.flow.tick_every() {
             myself.send_interval(every, || FlowMsg::Tick);

@@ -38,6 +38,7 @@ use super::ShopifyClientConfig;
 use super::error::{ShopifyError, UserError};
 use super::gid::BulkOperationId;
 use super::gid::{InventoryItemId, OrderId};
+use super::messages::ShopifyMsg;
 use super::operations::bulk::{BulkOperationState, BulkOperationVariables, RunQueryVariables};
 use super::operations::inventory::{
     AdjustmentGroup, InventoryItemLevels, InventoryLevelsVariables, MAX_BATCH, SetQuantitiesInput,
@@ -61,7 +62,6 @@ use super::operations::{
     ProductVariantsBySku, WebhookSubscriptionCreate, WebhookSubscriptions,
 };
 use super::transport::Transport;
-use crate::messages::ShopifyMsg;
 use crate::rate_limiter::{GrantError, Lane, Observation, RateLimiterHandle};
 use crate::retry::Backoff;
 

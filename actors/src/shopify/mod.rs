@@ -14,15 +14,16 @@
 pub mod client;
 pub mod error;
 pub mod gid;
+pub mod messages;
 pub mod operations;
 pub mod transport;
 
 use std::fmt;
 use std::time::Duration;
 
+pub use crate::rate_limiter::{QueryCost, ThrottleStatus};
 pub use client::{ShopifyActor, ShopifyArgs, ShopifyHandle};
 pub use error::{GraphqlError, ShopifyError, TransportKind, UserError};
-pub use transport::{QueryCost, ThrottleStatus};
 
 use crate::rate_limiter::RateLimiterConfig;
 use crate::retry::Backoff;

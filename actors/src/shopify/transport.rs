@@ -5,37 +5,15 @@
 //! No retries here: the client decides (see `client.rs`). The access token goes into one
 //! header, marked sensitive, and nowhere else.
 
+use crate::rate_limiter::QueryCost;
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::{GraphqlError, ShopifyError, TransportKind};
 use super::{AccessToken, ShopifyClientConfig};
-
-/// `extensions.cost` of a response.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct QueryCost {
-    /// What the query could cost at most; checked against the bucket before execution.
-    #[serde(default)]
-    pub requested_query_cost: Option<f64>,
-    /// What it did cost; `null` when throttled.
-    #[serde(default)]
-    pub actual_query_cost: Option<f64>,
-    #[serde(default)]
-    pub throttle_status: Option<ThrottleStatus>,
-}
-
-/// The bucket as Shopify saw it when it answered.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ThrottleStatus {
-    pub maximum_available: f64,
-    pub currently_available: f64,
-    pub restore_rate: f64,
-}
 
 /// What one POST produced: the cost report (when there was one) and the `data` or the error.
 #[derive(Debug)]
@@ -300,6 +278,7 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rate_limiter::ThrottleStatus;
 
     fn envelope(json: &str) -> Envelope {
         serde_json::from_str(json).unwrap()

@@ -9,9 +9,9 @@ use std::thread::JoinHandle;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tracing::{error, info};
 
+use super::messages::StoreMsg;
 use super::writer::Writer;
 use super::{ItemDb, StoreError};
-use crate::messages::StoreMsg;
 
 pub struct StoreActor;
 

@@ -5,12 +5,12 @@ use std::time::Duration;
 use ractor::rpc::CallResult;
 use ractor::{ActorRef, RpcReplyPort};
 
+use super::messages::{StoreMsg, Waker};
 use super::{ItemFilter, StoreError, StoreStats};
 use crate::item::{
     AuditEntry, Claimed, Completion, Enqueued, HistoryEntry, Item, ItemId, Millis, NewItem,
     OperatorAction,
 };
-use crate::messages::{FlowMsg, StoreMsg};
 
 #[derive(Clone)]
 pub struct StoreHandle {
@@ -193,10 +193,12 @@ impl StoreHandle {
         self.request(|reply| StoreMsg::AuditLog(limit, reply)).await
     }
 
-    pub fn subscribe(&self, flow: &str, actor: ActorRef<FlowMsg>) {
+    /// Asks the store to call `waker` whenever `flow` has new due work, so items start within
+    /// milliseconds instead of at the flow's next poll.
+    pub fn subscribe(&self, flow: &str, waker: Waker) {
         let _ = self.actor.cast(StoreMsg::Subscribe {
             flow: flow.to_string(),
-            actor,
+            waker,
         });
     }
 }

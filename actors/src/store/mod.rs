@@ -9,6 +9,7 @@ pub mod actor;
 pub mod db;
 pub mod handle;
 pub mod keys;
+pub mod messages;
 pub mod writer;
 
 pub use actor::StoreActor;

@@ -8,13 +8,13 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
-use ractor::{ActorRef, RpcReplyPort};
+use ractor::RpcReplyPort;
 use serde::{Deserialize, Serialize};
 use tracing::{error, info, warn};
 
+use super::messages::{StoreMsg, Waker};
 use super::{ItemDb, StoreError};
 use crate::item::{ItemState, Millis, now_ms};
-use crate::messages::{FlowMsg, StoreMsg};
 
 /// Upper bound on one group, so one fsync never holds back replies for too long.
 const MAX_GROUP: usize = 1024;
@@ -106,7 +106,7 @@ fn defer<T: Send + 'static>(
 
 pub struct Writer {
     dir: PathBuf,
-    subscribers: BTreeMap<String, ActorRef<FlowMsg>>,
+    subscribers: BTreeMap<String, Waker>,
     stats: StoreStats,
     completed: BTreeMap<(String, ItemState), u64>,
 }
@@ -204,7 +204,7 @@ impl Writer {
                         );
                         self.stats.failing = None;
                         for actor in self.subscribers.values() {
-                            let _ = actor.cast(FlowMsg::Pump);
+                            actor.wake();
                         }
                         return Some(db);
                     }
@@ -269,7 +269,7 @@ impl Writer {
             | StoreMsg::Audit(_, reply) => drop(reply.send(Err(err()))),
             StoreMsg::Mappings { reply, .. } => drop(reply.send(Err(err()))),
             StoreMsg::AuditLog(_, reply) => drop(reply.send(Err(err()))),
-            StoreMsg::Subscribe { flow, actor } => {
+            StoreMsg::Subscribe { flow, waker: actor } => {
                 self.subscribers.insert(flow, actor);
             }
         }
@@ -345,7 +345,7 @@ impl Writer {
         if synced.is_ok() {
             for flow in nudge {
                 if let Some(actor) = self.subscribers.get(&flow) {
-                    let _ = actor.cast(FlowMsg::Pump);
+                    actor.wake();
                 }
             }
         }
@@ -471,7 +471,7 @@ impl Writer {
             } => done!(reply, db.set_mappings(&namespace, pairs), true),
             StoreMsg::Audit(entry, reply) => done!(reply, db.audit(entry), true),
             StoreMsg::AuditLog(limit, reply) => done!(reply, db.audit_log(limit), false),
-            StoreMsg::Subscribe { flow, actor } => {
+            StoreMsg::Subscribe { flow, waker: actor } => {
                 self.subscribers.insert(flow.clone(), actor);
                 nudge.insert(flow);
                 ((Box::new(|_| {}), None), false)

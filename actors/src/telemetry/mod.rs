@@ -12,9 +12,11 @@ use tracing::warn;
 
 use crate::endpoints::{EndpointStatus, EndpointsHandle};
 use crate::item::{ItemState, Millis, now_ms};
-use crate::messages::TelemetryMsg;
+mod messages;
+
 use crate::rate_limiter::{RateLimiterHandle, RateLimiterStats};
 use crate::store::{StoreHandle, StoreStats};
+pub use messages::TelemetryMsg;
 
 /// How often telemetry refreshes from the store.
 pub const TICK: Duration = Duration::from_secs(1);

@@ -12,6 +12,12 @@ use std::time::Duration;
 
 use tracing::{debug, info, warn};
 
+mod module;
+
+pub use module::{OrdersConfig, OrdersModule};
+
+use super::exceptions::ExceptionsModule;
+use super::module::FlowModule;
 use super::{Flow, FlowContext, Outcome};
 use crate::canonical::order::{self as canonical, Order, OrderEvent};
 use crate::item::{Claimed, ItemState, Millis, NewItem, OperatorAction, now_ms};
@@ -24,9 +30,6 @@ use crate::shopify::operations::orders::{
 };
 use crate::shopify::{ShopifyError, ShopifyHandle};
 use crate::store::StoreError;
-
-/// The flow that holds orders breaking a rule.
-pub const EXCEPTIONS_FLOW: &str = "exceptions";
 
 /// The kind of items the reconciliation poll makes (their payload is the GraphQL order).
 pub const RECONCILE_KIND: &str = "orders/reconcile";
@@ -229,7 +232,7 @@ impl OrdersFlow {
             }
         };
         let new = NewItem::new(
-            EXCEPTIONS_FLOW,
+            ExceptionsModule::NAME,
             rules.join("+"),
             order.name.clone(),
             payload,

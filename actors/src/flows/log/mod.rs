@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use tracing::info;
 
+mod module;
+
+pub use module::{LogConfig, LogModule};
+
 use super::{Flow, FlowContext, Outcome};
 use crate::item::Claimed;
 

@@ -83,9 +83,7 @@ pub fn format(duration: Duration) -> String {
 }
 
 /// `deserialize_with` target for `Duration` fields.
-pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Duration, D::Error> {
+pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     // deserialize_any so that a bare integer reaches `visit_i64` and gets a hint
     // about the missing unit instead of a generic type error.
     deserializer.deserialize_any(DurationVisitor)
@@ -93,7 +91,7 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
 
 /// `deserialize_with` target for `Option<Duration>` fields (present means `Some`:
 /// TOML has no null, so absence is the only way to say "not set").
-pub(crate) fn deserialize_option<'de, D: Deserializer<'de>>(
+pub fn deserialize_option<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Duration>, D::Error> {
     deserialize(deserializer).map(Some)

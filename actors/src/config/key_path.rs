@@ -7,41 +7,55 @@
 use std::fmt;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct KeyPath(Vec<Seg>);
+pub struct KeyPath(Vec<Seg>);
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Seg {
+pub enum Seg {
     Key(String),
     Index(usize),
 }
 
 impl KeyPath {
-    pub(crate) fn root() -> Self {
+    pub fn root() -> Self {
         Self::default()
     }
 
-    pub(crate) fn key(&self, key: &str) -> Self {
+    pub fn key(&self, key: &str) -> Self {
         let mut segs = self.0.clone();
         segs.push(Seg::Key(key.to_owned()));
         Self(segs)
     }
 
-    pub(crate) fn index(&self, index: usize) -> Self {
+    pub fn index(&self, index: usize) -> Self {
         let mut segs = self.0.clone();
         segs.push(Seg::Index(index));
         Self(segs)
     }
 
-    pub(crate) fn is_root(&self) -> bool {
+    /// The table holding the last segment; the root's parent is the root.
+    pub fn parent(&self) -> Self {
+        let mut segs = self.0.clone();
+        segs.pop();
+        Self(segs)
+    }
+
+    pub fn is_root(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub(crate) fn segments(&self) -> &[Seg] {
+    pub fn segments(&self) -> &[Seg] {
         &self.0
     }
 
+    /// `rest` appended to `self`: a section's own path under the section's place in the file.
+    pub fn join(&self, rest: &KeyPath) -> Self {
+        let mut segs = self.0.clone();
+        segs.extend(rest.0.iter().cloned());
+        Self(segs)
+    }
+
     /// True when `self` is `prefix` or lies inside it.
-    pub(crate) fn starts_with(&self, prefix: &KeyPath) -> bool {
+    pub fn starts_with(&self, prefix: &KeyPath) -> bool {
         self.0.starts_with(&prefix.0)
     }
 }

@@ -19,6 +19,13 @@ use std::time::Duration;
 
 use tracing::info;
 
+mod module;
+
+pub use module::{
+    AddressRuleConfig, ExceptionsConfig, ExceptionsModule, FraudRuleConfig, PaymentRuleConfig,
+    StockRuleConfig,
+};
+
 use super::orders::{HOLD_SCHEMA, Hold, facts, shopify_trouble, store_trouble};
 use super::{Flow, FlowContext, Outcome};
 use crate::canonical::order::{self as canonical, Order};

@@ -37,6 +37,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+mod module;
+
+pub use module::{InventoryConfig, InventoryModule};
+
 use crate::flows::{Flow, FlowContext, Outcome};
 use crate::inventory::batch::{self, differs, idempotency_key, quantity_index, reference_uri};
 use crate::inventory::coalesce::{Entry, Table};

@@ -1,0 +1,144 @@
+//! `[flows.inventory]`: stock feeds from the back office into Shopify.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{InventoryFlow, InventorySettings};
+use crate::config::{KeyPath, Problems, duration};
+use crate::flows::FlowSpec;
+use crate::flows::module::{BuildCx, CheckCx, Common, FlowModule, Section, Topic};
+
+pub struct InventoryModule;
+
+/// The section's own keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InventoryConfig {
+    /// `reason` of every `inventorySetQuantities` call.
+    pub reason: String,
+    /// Quantities per `inventorySetQuantities` call, 1..=250.
+    pub batch_size: u32,
+    /// SKUs per `productVariants` lookup, 1..=50.
+    pub lookup_batch: u32,
+    /// Unknown SKUs in one round from which the SKU map is warmed by a bulk query; 0 = never.
+    pub bulk_threshold: u32,
+    /// How long the writer waits for more levels before a round.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub linger: Duration,
+    /// Levels accepted in one `POST /api/v1/inventory`, 1..=100000.
+    pub max_levels: u32,
+    /// A directory watched for CSV drops (`sku,location,available[,as_of]`); none if unset.
+    pub watch_dir: Option<PathBuf>,
+    /// How often the watch directory is scanned.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub watch_every: Duration,
+    /// Back-office location name → Shopify location id (the number of its GID); other names
+    /// are matched against Shopify's active locations by name.
+    pub locations: BTreeMap<String, u64>,
+}
+
+impl Default for InventoryConfig {
+    fn default() -> Self {
+        InventoryConfig {
+            reason: "correction".into(),
+            batch_size: 250,
+            lookup_batch: 50,
+            bulk_threshold: 500,
+            linger: Duration::from_millis(100),
+            max_levels: 100_000,
+            watch_dir: None,
+            watch_every: Duration::from_secs(1),
+            locations: BTreeMap::new(),
+        }
+    }
+}
+
+impl InventoryConfig {
+    /// How the flow works with this section.
+    pub fn settings(&self) -> InventorySettings {
+        InventorySettings {
+            reason: self.reason.clone(),
+            locations: self.locations.clone(),
+            batch_size: self.batch_size as usize,
+            lookup_batch: self.lookup_batch as usize,
+            bulk_threshold: self.bulk_threshold as usize,
+            linger: self.linger,
+            ..InventorySettings::default()
+        }
+    }
+}
+
+const TOPICS: &[Topic] = &[
+    Topic::new("inventory_levels/update"),
+    Topic::new("inventory_items/update"),
+    Topic::new("bulk_operations/finish"),
+];
+
+impl FlowModule for InventoryModule {
+    const NAME: &'static str = "inventory";
+    const ABOUT: &'static str = "back-office stock levels into Shopify";
+    const NEEDS_SHOPIFY: bool = true;
+    type Config = InventoryConfig;
+
+    /// Its items (feed chunks) wait for a whole round of writes, so many are in flight at once
+    /// under a long lease.
+    fn common() -> Common {
+        Common {
+            concurrency: 256,
+            lease: Some(Duration::from_secs(600)),
+            max_attempts: 10,
+            ..Common::default()
+        }
+    }
+
+    fn topics() -> &'static [Topic] {
+        TOPICS
+    }
+
+    fn check(section: &Section<InventoryConfig>, _cx: &CheckCx<'_>, problems: &mut Problems) {
+        let inventory = &section.config;
+        let path = KeyPath::root();
+        problems.positive(path.key("watch_every"), inventory.watch_every);
+        for (key, value, max) in [
+            ("batch_size", inventory.batch_size, 250),
+            ("lookup_batch", inventory.lookup_batch, 50),
+            ("max_levels", inventory.max_levels, 100_000),
+        ] {
+            if !(1..=max).contains(&value) {
+                problems.push(path.key(key), format!("must be 1 to {max}, not {value}"));
+            }
+        }
+        if inventory.reason.trim().is_empty() {
+            problems.push(path.key("reason"), "must not be empty");
+        }
+        if inventory
+            .watch_dir
+            .as_ref()
+            .is_some_and(|d| d.as_os_str().is_empty())
+        {
+            problems.push(
+                path.key("watch_dir"),
+                "must not be empty (leave it out to watch nothing)",
+            );
+        }
+        for (name, id) in &inventory.locations {
+            if name.trim().is_empty() || *id == 0 {
+                problems.push(
+                    path.key("locations"),
+                    format!("{name:?} = {id}: a location needs a name and a Shopify location id (the number at the end of its gid://shopify/Location/…)"),
+                );
+            }
+        }
+    }
+
+    fn build(section: &Section<InventoryConfig>, cx: &mut BuildCx<'_>) -> Option<FlowSpec> {
+        Some(FlowSpec::new(
+            Self::NAME,
+            cx.settings(&section.common),
+            InventoryFlow::new(section.config.settings()),
+        ))
+    }
+}

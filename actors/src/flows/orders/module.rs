@@ -1,0 +1,126 @@
+//! `[flows.orders]`: the orders flow's section, checks and wiring.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{OrdersFlow, Reconcile};
+use crate::config::{KeyPath, Problems, duration};
+use crate::endpoints::DELIVERY_BACKOFF;
+use crate::flows::exceptions::ExceptionsModule;
+use crate::flows::module::{BuildCx, CheckCx, Common, FlowModule, Section, Topic, WebhookHead};
+use crate::flows::{FlowSettings, FlowSpec};
+use crate::order_book::{OrderBook, version_key};
+use crate::rules::parse_time;
+
+pub struct OrdersModule;
+
+/// The section's own keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrdersConfig {
+    /// Names of `[endpoints.NAME]` each order is delivered to.
+    pub targets: Vec<String>,
+    /// How often to poll Shopify for orders whose webhooks never arrived.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub reconcile_every: Duration,
+    /// How far each poll reaches back before the newest change the last one saw.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub reconcile_overlap: Duration,
+}
+
+impl Default for OrdersConfig {
+    fn default() -> Self {
+        OrdersConfig {
+            targets: Vec::new(),
+            reconcile_every: Duration::from_secs(300),
+            reconcile_overlap: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One version of an order is one item, whichever webhook (or poll) brought it: `orders/create`
+/// and `orders/updated` for the same change, and redeliveries, are stored once.
+fn order_version(head: &WebhookHead) -> Option<String> {
+    let id = head.id.as_ref()?.as_u64()?;
+    let at = parse_time(head.updated_at.as_ref()?.as_str()?)?;
+    Some(version_key(id, at))
+}
+
+const TOPICS: &[Topic] = &[
+    Topic::versioned("orders/create", order_version),
+    Topic::versioned("orders/updated", order_version),
+    Topic::versioned("orders/cancelled", order_version),
+    Topic::versioned("orders/paid", order_version),
+    Topic::versioned("orders/fulfilled", order_version),
+    // Its payload is the order id and the assessment, not an order version.
+    Topic::new("orders/risk_assessment_changed"),
+];
+
+impl FlowModule for OrdersModule {
+    const NAME: &'static str = "orders";
+    const ABOUT: &'static str = "Shopify orders to the fulfilment targets";
+    const NEEDS_SHOPIFY: bool = true;
+    type Config = OrdersConfig;
+
+    fn common() -> Common {
+        Common {
+            concurrency: 256,
+            max_attempts: 25,
+            ..Common::default()
+        }
+    }
+
+    fn topics() -> &'static [Topic] {
+        TOPICS
+    }
+
+    fn check(section: &Section<OrdersConfig>, cx: &CheckCx<'_>, problems: &mut Problems) {
+        let orders = &section.config;
+        let root = KeyPath::root();
+        problems.positive(root.key("reconcile_every"), orders.reconcile_every);
+        let targets = root.key("targets");
+        let mut seen = BTreeSet::new();
+        for (i, target) in orders.targets.iter().enumerate() {
+            let at = vec![targets.index(i)];
+            if problems.endpoint_ref(&targets, at.clone(), target, cx.endpoints)
+                && !seen.insert(target)
+            {
+                problems.push_at(
+                    targets.clone(),
+                    at,
+                    format!("endpoint {target:?} is listed twice"),
+                );
+            }
+        }
+    }
+
+    fn build(section: &Section<OrdersConfig>, cx: &mut BuildCx<'_>) -> Option<FlowSpec> {
+        let orders = &section.config;
+        let rules = cx
+            .flows
+            .enabled::<ExceptionsModule>()
+            .map(|e| std::sync::Arc::new(e.config.rules()));
+        let reconcile = cx.shop.map(|shop| Reconcile {
+            every: orders.reconcile_every,
+            overlap: orders.reconcile_overlap,
+            shop: shop.to_string(),
+        });
+        let settings = FlowSettings {
+            backoff: DELIVERY_BACKOFF,
+            ..cx.settings(&section.common)
+        };
+        Some(FlowSpec::new(
+            Self::NAME,
+            settings,
+            OrdersFlow {
+                targets: orders.targets.clone(),
+                rules,
+                // Shared with the exceptions flow, which releases the orders it held.
+                book: cx.shared::<OrderBook>(),
+                reconcile,
+            },
+        ))
+    }
+}

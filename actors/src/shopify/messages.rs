@@ -1,0 +1,18 @@
+//! Messages to the Shopify client actor.
+
+use ractor::RpcReplyPort;
+
+use super::ShopifyError;
+use super::client::Call;
+
+/// Messages to the Shopify client actor.
+pub enum ShopifyMsg {
+    /// Run one GraphQL call (grant, POST, retries) in a task of the actor; the reply carries
+    /// the response's `data`.
+    Execute {
+        call: Call,
+        reply: RpcReplyPort<Result<serde_json::Value, ShopifyError>>,
+    },
+    /// A call task finished.
+    Finished,
+}

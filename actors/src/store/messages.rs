@@ -1,0 +1,98 @@
+//! Requests to the persistence actor; replies travel through `RpcReplyPort`s.
+
+use ractor::RpcReplyPort;
+
+use super::{ItemFilter, StoreError, StoreStats};
+use crate::item::{
+    AuditEntry, Claimed, Completion, Enqueued, HistoryEntry, Item, ItemId, Millis, NewItem,
+    OperatorAction,
+};
+
+pub type Reply<T> = RpcReplyPort<Result<T, StoreError>>;
+
+/// Requests to the persistence actor. Every write is durable (fsync'd) before its reply.
+pub enum StoreMsg {
+    Enqueue(Vec<NewItem>, Reply<Vec<Enqueued>>),
+    Claim {
+        flow: String,
+        max: usize,
+        lease: Millis,
+        reply: Reply<Vec<Claimed>>,
+    },
+    Complete {
+        id: ItemId,
+        attempt: u32,
+        completion: Completion,
+        reply: Reply<Item>,
+    },
+    Operate {
+        id: ItemId,
+        action: OperatorAction,
+        who: String,
+        note: Option<String>,
+        reply: Reply<Item>,
+    },
+    /// Makes the in-flight items of a flow due now (its actor stopped or was restarted).
+    Release {
+        flow: String,
+        reply: Reply<usize>,
+    },
+    /// Makes retrying items whose last error starts with `prefix` due now (see
+    /// `ItemDb::wake`); replies with how many flows got due work.
+    Wake {
+        prefix: String,
+        reply: Reply<usize>,
+    },
+    Get(ItemId, Reply<Option<(Item, Vec<u8>)>>),
+    History(ItemId, Reply<Vec<HistoryEntry>>),
+    List {
+        filter: ItemFilter,
+        after: Option<ItemId>,
+        limit: usize,
+        reply: Reply<Vec<Item>>,
+    },
+    Stats(Reply<StoreStats>),
+    Cursor {
+        flow: String,
+        name: String,
+        reply: Reply<Option<Vec<u8>>>,
+    },
+    SetCursor {
+        flow: String,
+        name: String,
+        value: Vec<u8>,
+        reply: Reply<()>,
+    },
+    Mappings {
+        namespace: String,
+        keys: Vec<String>,
+        reply: Reply<Vec<Option<Vec<u8>>>>,
+    },
+    SetMappings {
+        namespace: String,
+        pairs: Vec<(String, Vec<u8>)>,
+        reply: Reply<()>,
+    },
+    Audit(AuditEntry, Reply<()>),
+    AuditLog(usize, Reply<Vec<AuditEntry>>),
+    /// Asks the store to nudge `flow` whenever it has new due work, so items start within
+    /// milliseconds instead of at the flow's next poll.
+    Subscribe {
+        flow: String,
+        waker: Waker,
+    },
+}
+
+/// How the store tells a flow it has new due work. A callback rather than the flow's actor
+/// reference, so that the store does not depend on the flow framework.
+pub struct Waker(Box<dyn Fn() + Send + Sync>);
+
+impl Waker {
+    pub fn new(wake: impl Fn() + Send + Sync + 'static) -> Waker {
+        Waker(Box::new(wake))
+    }
+
+    pub fn wake(&self) {
+        (self.0)()
+    }
+}

@@ -1,0 +1,15 @@
+//! Messages to the telemetry actor.
+
+use ractor::RpcReplyPort;
+
+use super::Snapshot;
+
+/// Messages to the telemetry actor: counters in, snapshots out.
+pub enum TelemetryMsg {
+    /// Poll the store and roll the rates forward.
+    Tick,
+    Restarted {
+        actor: String,
+    },
+    Snapshot(RpcReplyPort<Snapshot>),
+}
