@@ -527,8 +527,8 @@ async fn inventory_run(
     settings: xconnector_actors::flows::inventory::InventorySettings,
 ) -> anyhow::Result<InventoryRun> {
     use xconnector_actors::flows::inventory::InventoryFlow;
+    use xconnector_actors::flows::inventory::feed::{FLOW, Level, Mode};
     use xconnector_actors::flows::{FlowSettings, FlowSpec};
-    use xconnector_actors::inventory::feed::{FLOW, Level, Mode};
     use xconnector_actors::item::ItemState;
     use xconnector_actors::shopify::{AccessToken, ShopifyClientConfig};
 

@@ -17,8 +17,8 @@ use axum::routing::post;
 use serde_json::json;
 use xconnector_actors::endpoints::{BreakerSettings, EndpointKind, EndpointSpec, HttpSpec};
 use xconnector_actors::flows::orders::OrdersFlow;
+use xconnector_actors::flows::orders::record::OrderBook;
 use xconnector_actors::flows::{FlowSettings, FlowSpec};
-use xconnector_actors::order_book::OrderBook;
 use xconnector_actors::signature::shopify_signature;
 use xconnector_actors::{Engine, EngineConfig};
 

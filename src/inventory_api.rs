@@ -34,7 +34,9 @@ use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
-use xconnector_actors::inventory::feed::{CHUNK_LEVELS, Chunk, FLOW, KIND_LEVELS, Level, Mode};
+use xconnector_actors::flows::inventory::feed::{
+    CHUNK_LEVELS, Chunk, FLOW, KIND_LEVELS, Level, Mode,
+};
 use xconnector_actors::item::{NewItem, now_ms};
 use xconnector_actors::store::StoreHandle;
 

@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 use tracing::{info, warn};
-use xconnector_actors::inventory::feed::{CHUNK_LEVELS, Mode};
+use xconnector_actors::flows::inventory::feed::{CHUNK_LEVELS, Mode};
 use xconnector_actors::item::now_ms;
 use xconnector_actors::store::StoreHandle;
 

@@ -82,10 +82,7 @@ impl WebhookIntake {
         let body = match to_bytes(body, MAX_BODY).await {
             Ok(b) => b,
             Err(e) => {
-                // axum reports an exceeded limit as a length-limit error in the source chain.
-                let too_large = std::error::Error::source(&e)
-                    .is_some_and(|s| s.to_string().contains("length limit"))
-                    || e.to_string().contains("length limit");
+                let too_large = is_length_limit(&e);
                 return if too_large {
                     self.stats.too_large.fetch_add(1, Ordering::Relaxed);
                     warn!(limit = MAX_BODY, "webhook body too large; refused");
@@ -246,6 +243,18 @@ impl WebhookIntake {
             );
         }
     }
+}
+
+/// The body was longer than the limit given to `to_bytes` (rather than cut off or unreadable).
+pub fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// What an operator searches by: an order's name (`#1001`), else the resource's id.

@@ -150,7 +150,7 @@ async fn sigkill_and_sigterm_under_load_lose_nothing_acknowledged() {
     let expected = feeds.expected();
     conserved(&rig, &acked_orders, &expected).await;
     // Stragglers (retries of duplicates) land before counting.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    quiescent(&rig, &config).await;
 
     let mut duplicates = 0;
     let mut delivered = 0;

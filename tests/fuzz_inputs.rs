@@ -18,7 +18,7 @@ use xconnector::config::{Secret, parse};
 use xconnector::http::{AppState, router};
 use xconnector::inventory_api::{self, ApiStats, InventoryIntake, parse_feed};
 use xconnector::webhooks::{MAX_BODY, WebhookIntake};
-use xconnector_actors::inventory::feed::{CHUNK_LEVELS, Chunk, FLOW, KIND_LEVELS};
+use xconnector_actors::flows::inventory::feed::{CHUNK_LEVELS, Chunk, FLOW, KIND_LEVELS};
 use xconnector_actors::item::ItemId;
 use xconnector_actors::signature::shopify_signature;
 use xconnector_actors::{Engine, EngineConfig};

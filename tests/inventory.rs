@@ -8,9 +8,12 @@ use std::time::{Duration, Instant};
 use xconnector::inventory_api::{Feed, store_feed};
 use xconnector::sim::warehouse::stock_catalog;
 use xconnector::sim::{SimConfig, SimStats, Simulator};
+use xconnector_actors::flows::echo::EchoLog;
+use xconnector_actors::flows::inventory::feed::{
+    FLOW, KIND_LEVEL_FAILED, KIND_UNKNOWN_SKUS, Level, Mode,
+};
 use xconnector_actors::flows::inventory::{InventoryFlow, InventorySettings};
 use xconnector_actors::flows::{FlowSettings, FlowSpec};
-use xconnector_actors::inventory::feed::{FLOW, KIND_LEVEL_FAILED, KIND_UNKNOWN_SKUS, Level, Mode};
 use xconnector_actors::item::{Item, ItemState};
 use xconnector_actors::shopify::{AccessToken, ShopifyClientConfig};
 use xconnector_actors::store::ItemFilter;
@@ -233,7 +236,7 @@ async fn out_of_order_deltas_end_at_the_newest_value() {
                 FLOW,
                 "levels",
                 "A",
-                xconnector_actors::inventory::Chunk {
+                xconnector_actors::flows::inventory::Chunk {
                     source: "test".into(),
                     mode: Mode::Delta,
                     feed: format!("f{t}"),
@@ -323,6 +326,12 @@ async fn a_level_changed_behind_our_back_is_reread_and_set() {
         .shop()
         .with(|shop| shop.set_inventory(item, location, 3))
         .unwrap();
+    // The echo log holds our write (its webhook is an echo), not the sale made in Shopify.
+    let echo = EchoLog::new("inventory");
+    let key = format!("{item}:{location}");
+    let store = s.engine.store();
+    assert!(echo.is_echo(store, &key, "10").await.unwrap());
+    assert!(!echo.is_echo(store, &key, "3").await.unwrap());
     let before = s.stats();
     s.feed(Mode::Delta, vec![level(&skus[0], &main, 7, 2)])
         .await;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use xconnector_actors::canonical::order::{OrderEvent, from_rest};
+use xconnector_actors::flows::orders::canonical::{OrderEvent, from_rest};
 
 fn fixture(topic: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -34,7 +34,8 @@ fn the_documented_orders_create_payload_becomes_a_canonical_order() {
     // The canonical JSON round-trips.
     let json = serde_json::to_vec(&o).unwrap();
     assert_eq!(
-        serde_json::from_slice::<xconnector_actors::canonical::order::Order>(&json).unwrap(),
+        serde_json::from_slice::<xconnector_actors::flows::orders::canonical::Order>(&json)
+            .unwrap(),
         o
     );
 }

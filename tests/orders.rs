@@ -179,8 +179,8 @@ async fn a_thousand_orders_reach_their_targets_once_and_bad_ones_only_their_team
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // Let stragglers (duplicates, retries) land before counting.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Stragglers (duplicates, retries) land before counting.
+    quiescent(&rig, &config).await;
     let shadowed = check_outcome(&rig, &placed);
     assert!(shadowed <= 20, "{shadowed} good orders held for stock");
 
@@ -219,7 +219,7 @@ async fn a_restart_mid_run_loses_nothing_and_sends_nothing_twice() {
         at_both_targets(&rig, &placed).then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    quiescent(&rig, &config).await;
     assert_eq!(check_outcome(&rig, &placed), 0);
     daemon.signal("TERM");
     assert!(daemon.wait_exit().success());

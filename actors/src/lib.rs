@@ -4,8 +4,8 @@
 //! - [`item`]: the work item and its states.
 //! - each actor's messages sit beside it (`store::messages`, `flows::messages`, …).
 //! - [`store`]: the persistence actor over fjall, the single source of truth, with group commit.
-//! - [`flows`]: the flow framework and one file per flow.
-//! - [`inventory`]: the inventory flow's pure parts (feeds, coalescing, batching).
+//! - [`flows`]: the flow framework, the flow modules' plug-in point, and one folder per flow.
+//! - [`config`]: what flow sections are made of (durations, key paths, problems).
 //! - [`supervisor`]: the root of the actor tree; restarts, give-up, ordered shutdown.
 //! - [`shopify`]: the Admin GraphQL client actor: typed GIDs, operations, errors, retries.
 //! - [`rate_limiter`]: Shopify's cost bucket, modelled per shop; grants by priority lane.
@@ -13,18 +13,14 @@
 //! - [`retry`]: the one backoff policy.
 //! - [`engine`]: start, query and stop the whole tree.
 
-pub mod canonical;
 pub mod config;
 pub mod endpoints;
 pub mod engine;
 pub mod flows;
 pub mod http_client;
-pub mod inventory;
 pub mod item;
-pub mod order_book;
 pub mod rate_limiter;
 pub mod retry;
-pub mod rules;
 pub mod shopify;
 pub mod signature;
 pub mod store;

@@ -211,8 +211,9 @@ async fn a_paused_flow_claims_nothing_until_resumed() {
     })
     .await;
     let ids = enqueue(engine.store(), "steady", 3).await;
-    // Several poll periods pass; nothing may be claimed while paused.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The store nudged the flow before it acknowledged the items, so by the time the flow
+    // answers this, it has handled the nudge: and, paused, claimed nothing.
+    engine.flow_status("steady").await.unwrap();
     for id in &ids {
         assert_eq!(state_of(engine.store(), *id).await, ItemState::Pending);
     }

@@ -595,7 +595,8 @@ mod tests {
         let (shop, _, id) = busy_shop();
         let payload = render_topic(&shop, topics::ORDERS_CREATE, id).unwrap();
         let body = serde_json::to_vec(&payload).unwrap();
-        let order = xconnector_actors::canonical::order::from_rest("orders/create", &body).unwrap();
+        let order =
+            xconnector_actors::flows::orders::canonical::from_rest("orders/create", &body).unwrap();
         let o = &shop.orders[&id];
         assert_eq!(order.name, o.name);
         assert_eq!(order.legacy_id, id);

@@ -72,6 +72,14 @@ pub struct SenderStats {
     pub suppressed: u64,
 }
 
+impl SenderStats {
+    /// Every copy handed to the sender (each webhook, and each duplicate of one) was answered
+    /// 2xx or given up: nothing more is on its way.
+    pub fn settled(&self) -> bool {
+        self.delivered + self.given_up >= self.queued + self.duplicated
+    }
+}
+
 /// A delivery the receiver answered 2xx.
 #[derive(Debug, Clone)]
 pub struct Acked {

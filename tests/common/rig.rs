@@ -252,6 +252,22 @@ where
     }
 }
 
+/// Waits for quiescence: every webhook copy the shop sent was answered or given up, and the
+/// daemon of `config` has nothing pending, retrying or in flight. What the receivers hold then
+/// is all they will get, so it can be counted.
+pub async fn quiescent(rig: &Rig, config: &Path) {
+    until("the shop and the daemon to settle", || async {
+        let sent = rig.sender.as_ref().is_none_or(|s| s.stats().settled());
+        let status = crate::common::status_json(config);
+        let busy: u64 = ["pending", "retrying", "in_flight"]
+            .iter()
+            .map(|state| status["totals"][state].as_u64().unwrap_or(0))
+            .sum();
+        (sent && busy == 0).then_some(())
+    })
+    .await
+}
+
 /// Order name → the idempotency keys `endpoint` accepted for it, with how often each came.
 pub fn received(office: &BackOffice, endpoint: &str) -> BTreeMap<String, BTreeMap<String, usize>> {
     let mut out: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();

@@ -1,9 +1,12 @@
-//! The flow framework. A flow is one file in this folder implementing [`Flow`]: how to process
-//! one claimed item. [`FlowActor`] runs any flow the same way: it pulls due items from the store
+//! The flow framework. A flow is one folder here: a [`module::FlowModule`] (its config section,
+//! webhook topics, checks and wiring, read by the binary's registry) and a [`Flow`]: how to
+//! process one claimed item. [`FlowActor`] runs any flow the same way: it pulls due items from the store
 //! when it has capacity, processes up to `concurrency` of them at once, applies the one retry
 //! policy to the outcome, and records the result in the store before taking more.
 
+pub mod echo;
 pub mod exceptions;
+pub mod fan_out;
 pub mod inventory;
 pub mod log;
 pub mod module;
@@ -27,10 +30,37 @@ use crate::item::{Claimed, Completion, Millis, now_ms};
 mod messages;
 
 use crate::retry::Backoff;
-use crate::shopify::ShopifyHandle;
-use crate::store::StoreHandle;
+use crate::shopify::{ShopifyError, ShopifyHandle};
 use crate::store::messages::Waker;
+use crate::store::{StoreError, StoreHandle};
 pub use messages::{FlowMsg, FlowStatus};
+
+/// A Shopify error, as every flow treats it: retried when it may pass, an exception for a
+/// person when it will not.
+impl From<&ShopifyError> for Outcome {
+    fn from(e: &ShopifyError) -> Outcome {
+        if e.is_transient() {
+            Outcome::Retry {
+                error: format!("shopify: {e}"),
+                after: e.retry_after(),
+            }
+        } else {
+            Outcome::Exception {
+                reason: format!("shopify: {e}"),
+            }
+        }
+    }
+}
+
+/// The store could not answer: the item is safe where it is and is tried again.
+impl From<StoreError> for Outcome {
+    fn from(e: StoreError) -> Outcome {
+        Outcome::Retry {
+            error: format!("store: {e}"),
+            after: None,
+        }
+    }
+}
 
 /// One integration flow's logic. Everything else (claiming, leases, retries, concurrency,
 /// pause, drain, restarts) is the framework's.

@@ -85,6 +85,9 @@ pub struct ShopifyArgs {
 
 pub struct ShopifyActor;
 
+/// A bulk result of a large catalogue is tens of megabytes.
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(300);
+
 pub struct ShopifyState {
     runner: Arc<Runner>,
     /// The calls in progress. Dropped with the state if the actor dies, which aborts them.
@@ -127,6 +130,14 @@ impl Actor for ShopifyActor {
                 let runner = st.runner.clone();
                 st.tasks.spawn(async move {
                     let result = runner.run(call).await;
+                    let _ = reply.send(result);
+                    let _ = myself.cast(ShopifyMsg::Finished);
+                });
+            }
+            ShopifyMsg::Download { url, reply } => {
+                let runner = st.runner.clone();
+                st.tasks.spawn(async move {
+                    let result = runner.transport.download(&url, DOWNLOAD_TIMEOUT).await;
                     let _ = reply.send(result);
                     let _ = myself.cast(ShopifyMsg::Finished);
                 });
@@ -536,6 +547,29 @@ impl ShopifyHandle {
             BulkOperationRunQuery::NAME,
             payload.map(|p| (p.user_errors, p.bulk_operation.map(|op| op.id))),
         )
+    }
+
+    /// The result file of a finished bulk operation (`BulkOperationState::url`), as JSON Lines.
+    pub async fn bulk_result(&self, url: &str) -> Result<String, ShopifyError> {
+        let actor = self
+            .actor()
+            .ok_or_else(|| ShopifyError::Unavailable("the client actor is not running".into()))?;
+        let wait = DOWNLOAD_TIMEOUT + Duration::from_secs(5);
+        let url = url.to_string();
+        match actor
+            .call(|reply| ShopifyMsg::Download { url, reply }, Some(wait))
+            .await
+        {
+            Ok(CallResult::Success(result)) => result,
+            Ok(CallResult::Timeout) => Err(ShopifyError::DeadlineExceeded {
+                after: wait,
+                attempts: 1,
+                last: None,
+            }),
+            Ok(CallResult::SenderError) | Err(_) => Err(ShopifyError::Unavailable(
+                "the client actor stopped during the download".into(),
+            )),
+        }
     }
 
     /// A bulk operation's state (`None` if Shopify does not know the id).

@@ -13,6 +13,11 @@ pub enum ShopifyMsg {
         call: Call,
         reply: RpcReplyPort<Result<serde_json::Value, ShopifyError>>,
     },
+    /// Fetch a bulk operation's result file (a signed URL, fetched without credentials).
+    Download {
+        url: String,
+        reply: RpcReplyPort<Result<String, ShopifyError>>,
+    },
     /// A call task finished.
     Finished,
 }

@@ -27,6 +27,8 @@ const EXCERPT: usize = 512;
 
 pub struct Transport {
     client: reqwest::Client,
+    /// For bulk operation results: signed URLs on another host, which must never see the token.
+    downloads: reqwest::Client,
     url: String,
     token: AccessToken,
 }
@@ -63,8 +65,15 @@ impl Transport {
             .map_err(|e| {
                 ShopifyError::InvalidInput(format!("cannot build the HTTP client: {e}"))
             })?;
+        let downloads = crate::http_client::builder()
+            .connect_timeout(config.connect_timeout)
+            .build()
+            .map_err(|e| {
+                ShopifyError::InvalidInput(format!("cannot build the HTTP client: {e}"))
+            })?;
         Ok(Transport {
             client,
+            downloads,
             url: config.endpoint(),
             token: config.access_token.clone(),
         })
@@ -72,6 +81,31 @@ impl Transport {
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// GETs the result file of a bulk operation (`url` from `bulkOperation.url`) within
+    /// `timeout`, without Shopify's credentials. Errors never quote the URL: it is a bearer
+    /// credential for the file until it expires.
+    pub async fn download(&self, url: &str, timeout: Duration) -> Result<String, ShopifyError> {
+        let response = self
+            .downloads
+            .get(url)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| classify(&e.without_url(), timeout))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(ShopifyError::Http {
+                status: status.as_u16(),
+                retry_after: None,
+                body: "the bulk operation result could not be fetched".into(),
+            });
+        }
+        response
+            .text()
+            .await
+            .map_err(|e| classify(&e.without_url(), timeout))
     }
 
     /// POSTs `body` (a serialized `{query, variables, operationName}`) once, within `timeout`.

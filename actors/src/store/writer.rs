@@ -339,15 +339,17 @@ impl Writer {
         if let (Err(e), None) = (&synced, &fatal) {
             fatal = Some(e.clone());
         }
-        for reply in replies {
-            reply(synced.clone());
-        }
+        // Nudges first: once a writer hears its items are stored, the flow has been told, so
+        // "enqueued, then asked the flow" always finds the nudge handled.
         if synced.is_ok() {
             for flow in nudge {
                 if let Some(actor) = self.subscribers.get(&flow) {
                     actor.wake();
                 }
             }
+        }
+        for reply in replies {
+            reply(synced.clone());
         }
         match fatal {
             Some(e) => Err(e),

@@ -26,13 +26,14 @@ pub use module::{
     StockRuleConfig,
 };
 
-use super::orders::{HOLD_SCHEMA, Hold, facts, shopify_trouble, store_trouble};
+use super::fan_out::fan_out;
+use super::orders::canonical::{self, Order};
+use super::orders::record::{OrderBook, OrderRecord};
+use super::orders::rules::{Rules, Violation, parse_time};
+use super::orders::{HOLD_SCHEMA, Hold, facts};
 use super::{Flow, FlowContext, Outcome};
-use crate::canonical::order::{self as canonical, Order};
 use crate::item::{Claimed, now_ms};
-use crate::order_book::{self, OrderBook, OrderRecord};
 use crate::rate_limiter::Lane;
-use crate::rules::{Rules, Violation, parse_time};
 use crate::shopify::gid::OrderId;
 
 /// A hold this fresh is not re-evaluated on its first run: the orders flow has just done so.
@@ -59,7 +60,7 @@ impl Flow for ExceptionsFlow {
         let _lock = self.book.lock(id).await;
         let mut record = match self.book.load(&ctx.store, id).await {
             Ok(r) => r,
-            Err(e) => return store_trouble(e),
+            Err(e) => return Outcome::from(e),
         };
         if record.held != Some(item.item.id) {
             info!(order = %hold.order.name, item = %item.item.id, "hold superseded: a newer version of the order was decided");
@@ -73,7 +74,7 @@ impl Flow for ExceptionsFlow {
         };
         match self.book.save(&ctx.store, id, &record).await {
             Ok(()) => outcome,
-            Err(e) => store_trouble(e),
+            Err(e) => Outcome::from(e),
         }
     }
 }
@@ -172,7 +173,7 @@ impl ExceptionsFlow {
         record.held = None;
         // The decision is durable before anything is sent.
         if let Err(e) = self.book.save(&ctx.store, order.legacy_id, record).await {
-            return store_trouble(e);
+            return Outcome::from(e);
         }
         let Some(version) = parse_time(&order.updated_at) else {
             return Outcome::Exception {
@@ -187,7 +188,15 @@ impl ExceptionsFlow {
                 };
             }
         };
-        order_book::deliver(&ctx.endpoints, &self.targets, record, version, item, &body).await
+        fan_out(
+            &ctx.endpoints,
+            &self.targets,
+            &mut record.delivered,
+            version,
+            item,
+            &body,
+        )
+        .await
     }
 }
 
@@ -204,6 +213,6 @@ async fn current(ctx: &FlowContext, held: &Order) -> Result<Order, Outcome> {
     {
         Ok(Some(o)) => Ok(canonical::from_graphql(&o)),
         Ok(None) => Ok(held.clone()),
-        Err(e) => Err(shopify_trouble(&e)),
+        Err(e) => Err(Outcome::from(&e)),
     }
 }

@@ -11,11 +11,11 @@ use crate::config::{KeyPath, Problems, duration};
 use crate::endpoints::DELIVERY_BACKOFF;
 use crate::flows::module::{BuildCx, CheckCx, Common, FlowModule, Section};
 use crate::flows::orders::OrdersModule;
-use crate::flows::{FlowSettings, FlowSpec};
-use crate::order_book::OrderBook;
-use crate::rules::{
+use crate::flows::orders::record::OrderBook;
+use crate::flows::orders::rules::{
     ADDRESS_FIELDS, AddressRule, FraudRule, PaymentRule, RiskLevel, Rules, StockRule,
 };
+use crate::flows::{FlowSettings, FlowSpec};
 
 pub struct ExceptionsModule;
 

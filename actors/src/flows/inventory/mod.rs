@@ -24,9 +24,10 @@
 //! item with Shopify's message, and the rest of the call is sent again without it (Shopify
 //! applies a call all or nothing).
 //!
-//! **Webhooks.** `inventory_levels/update` refreshes the known level (also the echo of our own
-//! writes, which changes nothing), `inventory_items/update` refreshes the SKU map, and
-//! `bulk_operations/finish` needs nothing (the writer polls its bulk operation).
+//! **Webhooks.** `inventory_levels/update` refreshes the known level; the echo log
+//! ([`crate::flows::echo`]) tells the echo of our own writes from a change made in Shopify.
+//! `inventory_items/update` refreshes the SKU map, and `bulk_operations/finish` needs nothing
+//! (the writer polls its bulk operation).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -37,16 +38,16 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+pub mod batch;
+pub mod coalesce;
+pub mod feed;
 mod module;
 
+pub use feed::{Chunk, Level, Mode};
 pub use module::{InventoryConfig, InventoryModule};
 
+use crate::flows::echo::EchoLog;
 use crate::flows::{Flow, FlowContext, Outcome};
-use crate::inventory::batch::{self, differs, idempotency_key, quantity_index, reference_uri};
-use crate::inventory::coalesce::{Entry, Table};
-use crate::inventory::feed::{
-    Chunk, FLOW, KIND_LEVEL_FAILED, KIND_LEVELS, KIND_UNKNOWN_SKUS, Level, Mode,
-};
 use crate::item::{Claimed, NewItem};
 use crate::rate_limiter::Lane;
 use crate::shopify::ShopifyError;
@@ -54,6 +55,9 @@ use crate::shopify::ShopifyHandle;
 use crate::shopify::gid::{InventoryItemId, LocationId};
 use crate::shopify::operations::bulk::{BulkStatus, SKU_MAP_QUERY, SkuMapLine};
 use crate::shopify::operations::inventory::{QuantityInput, QuantityName, SetQuantitiesInput};
+use batch::{differs, idempotency_key, quantity_index, reference_uri};
+use coalesce::{Entry, Table};
+use feed::{FLOW, KIND_LEVEL_FAILED, KIND_LEVELS, KIND_UNKNOWN_SKUS};
 
 /// Store mappings: SKU → inventory item id (8 bytes big-endian; empty = forgotten).
 const NS_SKU: &str = "inventory.sku";
@@ -130,6 +134,8 @@ pub struct InventoryFlow {
     settings: Arc<InventorySettings>,
     /// The writer task's mailbox; replaced if the task ever ended.
     writer: Mutex<Option<mpsc::UnboundedSender<WriterMsg>>>,
+    /// What the writer set, to tell `inventory_levels/update` echoes from changes in Shopify.
+    echo: EchoLog,
 }
 
 impl InventoryFlow {
@@ -137,6 +143,7 @@ impl InventoryFlow {
         InventoryFlow {
             settings: Arc::new(settings),
             writer: Mutex::new(None),
+            echo: EchoLog::new(FLOW),
         }
     }
 
@@ -204,6 +211,20 @@ impl Flow for InventoryFlow {
                 match serde_json::from_slice::<LevelWebhook>(&item.payload) {
                     Ok(w) => {
                         if let Some(available) = w.available {
+                            let key = applied_key(w.inventory_item_id, w.location_id);
+                            match self
+                                .echo
+                                .is_echo(&ctx.store, &key, &available.to_string())
+                                .await
+                            {
+                                Ok(true) => {
+                                    debug!(flow = FLOW, level = %key, available, "echo of our write")
+                                }
+                                Ok(false) => {
+                                    info!(flow = FLOW, level = %key, available, "stock changed in Shopify")
+                                }
+                                Err(e) => return Outcome::from(e),
+                            }
                             self.send(WriterMsg::Known {
                                 item: w.inventory_item_id,
                                 location: w.location_id,
@@ -323,8 +344,9 @@ impl From<crate::store::StoreError> for Abort {
 }
 
 struct Writer {
+    /// Every level written is recorded here before its item is done.
+    echo: EchoLog,
     settings: Arc<InventorySettings>,
-    http: Option<reqwest::Client>,
     table: Table<SubId>,
     subs: HashMap<SubId, Sub>,
     next_sub: SubId,
@@ -347,12 +369,9 @@ struct Writer {
 impl Writer {
     fn new(settings: Arc<InventorySettings>) -> Writer {
         Writer {
+            echo: EchoLog::new(FLOW),
             table: Table::new(settings.coalesce),
             settings,
-            http: crate::http_client::builder()
-                .timeout(Duration::from_secs(300))
-                .build()
-                .ok(),
             subs: HashMap::new(),
             next_sub: 0,
             skus: HashMap::new(),
@@ -488,7 +507,15 @@ impl Writer {
             .iter()
             .map(|(k, v, _)| (k.clone(), v.clone()))
             .collect();
-        let how = match ctx.store.set_mappings(NS_APPLIED, pairs).await {
+        let echoes: Vec<(String, String)> = written
+            .iter()
+            .map(|(k, _, entry)| (k.clone(), entry.level.available.to_string()))
+            .collect();
+        let recorded = match ctx.store.set_mappings(NS_APPLIED, pairs).await {
+            Ok(()) => self.echo.record(&ctx.store, &echoes).await,
+            Err(e) => Err(e),
+        };
+        let how = match recorded {
             Ok(()) => Settle::Done,
             Err(e) => Settle::Retry(format!("written, but the store cannot record it: {e}")),
         };
@@ -1037,25 +1064,10 @@ impl Writer {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(2));
         };
-        let http = self
-            .http
-            .clone()
-            .ok_or_else(|| Abort("no HTTP client for the bulk result".into()))?;
-        let text = async {
-            http.get(&url)
-                .send()
-                .await?
-                .error_for_status()?
-                .text()
-                .await
-        }
-        .await
-        .map_err(|e| {
-            Abort(format!(
-                "cannot download the bulk result: {}",
-                e.without_url()
-            ))
-        })?;
+        let text = shopify
+            .bulk_result(&url)
+            .await
+            .map_err(|e| Abort(format!("cannot download the bulk result: {e}")))?;
         let mut pairs = Vec::new();
         let mut unreadable = 0usize;
         for line in text.lines().filter(|l| !l.trim().is_empty()) {

@@ -2,7 +2,7 @@
 //!
 //! In: the `orders/*` webhooks, and a reconciliation poll that catches versions no webhook
 //! brought. Each item is one version of one order. Under the order's lock (see
-//! [`crate::order_book`]): a version older than one already processed is dropped; an order not
+//! [`record`]): a version older than one already processed is dropped; an order not
 //! yet released passes the rules first, and one that breaks a rule becomes an exception item
 //! of the `exceptions` flow instead of going anywhere; a released order (and every later
 //! version of it, cancellations included) goes to each target that does not have it yet.
@@ -12,24 +12,28 @@ use std::time::Duration;
 
 use tracing::{debug, info, warn};
 
+pub mod canonical;
 mod module;
+pub mod record;
+pub mod rules;
 
 pub use module::{OrdersConfig, OrdersModule};
 
 use super::exceptions::ExceptionsModule;
+use super::fan_out::fan_out;
 use super::module::FlowModule;
 use super::{Flow, FlowContext, Outcome};
-use crate::canonical::order::{self as canonical, Order, OrderEvent};
 use crate::item::{Claimed, ItemState, Millis, NewItem, OperatorAction, now_ms};
-use crate::order_book::{self, OrderBook, OrderRecord, SYSTEM, version_key};
 use crate::rate_limiter::Lane;
-use crate::rules::{Facts, Rules, StockFact, Violation, parse_time};
 use crate::shopify::gid::OrderId;
 use crate::shopify::operations::orders::{
     FinancialStatus, MAX_ORDER_LINES, RiskLevel as ShopifyRisk, RiskRecommendation, ShopifyOrder,
 };
 use crate::shopify::{ShopifyError, ShopifyHandle};
 use crate::store::StoreError;
+use canonical::{Order, OrderEvent};
+use record::{OrderBook, OrderRecord, SYSTEM, version_key};
+use rules::{Facts, Rules, StockFact, Violation, parse_time};
 
 /// The kind of items the reconciliation poll makes (their payload is the GraphQL order).
 pub const RECONCILE_KIND: &str = "orders/reconcile";
@@ -84,7 +88,7 @@ impl Flow for OrdersFlow {
         let _lock = self.book.lock(id).await;
         let mut record = match self.book.load(&ctx.store, id).await {
             Ok(r) => r,
-            Err(e) => return store_trouble(e),
+            Err(e) => return Outcome::from(e),
         };
         if version.at < record.seen {
             debug!(order = %version.order.name, "stale version dropped: a newer one was processed");
@@ -94,7 +98,7 @@ impl Flow for OrdersFlow {
         let outcome = self.decide(item, ctx, &version, &mut record).await;
         match self.book.save(&ctx.store, id, &record).await {
             Ok(()) => outcome,
-            Err(e) => store_trouble(e),
+            Err(e) => Outcome::from(e),
         }
     }
 
@@ -145,12 +149,8 @@ impl OrdersFlow {
             if order.event == OrderEvent::Cancel {
                 // Never released: nothing to take back from the targets.
                 if let Some(held) = record.held.take() {
-                    order_book::close_exception(
-                        &ctx.store,
-                        held,
-                        "the order was cancelled in Shopify",
-                    )
-                    .await;
+                    record::close_exception(&ctx.store, held, "the order was cancelled in Shopify")
+                        .await;
                 }
                 record.withdrawn = true;
                 return Outcome::Done;
@@ -171,7 +171,7 @@ impl OrdersFlow {
             }
             record.released = true;
             if let Some(held) = record.held.take() {
-                order_book::close_exception(
+                record::close_exception(
                     &ctx.store,
                     held,
                     &format!(
@@ -184,7 +184,7 @@ impl OrdersFlow {
             if self.rules.is_some() {
                 // Released is a decision: a crash while delivering must not make it again.
                 if let Err(e) = self.book.save(&ctx.store, order.legacy_id, record).await {
-                    return store_trouble(e);
+                    return Outcome::from(e);
                 }
             }
         }
@@ -196,10 +196,10 @@ impl OrdersFlow {
                 };
             }
         };
-        order_book::deliver(
+        fan_out(
             &ctx.endpoints,
             &self.targets,
-            record,
+            &mut record.delivered,
             version.at,
             item,
             &body,
@@ -242,12 +242,12 @@ impl OrdersFlow {
         let id = match ctx.store.enqueue(vec![new]).await {
             Ok(out) => match out.first() {
                 Some(e) => e.id,
-                None => return store_trouble(StoreError::Unavailable),
+                None => return Outcome::from(StoreError::Unavailable),
             },
-            Err(e) => return store_trouble(e),
+            Err(e) => return Outcome::from(e),
         };
         if let Some(old) = record.held.filter(|old| *old != id) {
-            order_book::close_exception(
+            record::close_exception(
                 &ctx.store,
                 old,
                 &format!("superseded by a newer version of the order (item {id})"),
@@ -271,7 +271,7 @@ impl OrdersFlow {
         let _lock = self.book.lock(order_id).await;
         let record = match self.book.load(&ctx.store, order_id).await {
             Ok(r) => r,
-            Err(e) => return store_trouble(e),
+            Err(e) => return Outcome::from(e),
         };
         if let (Some(held), false) = (record.held, record.released) {
             let _ = ctx
@@ -404,15 +404,15 @@ pub(crate) async fn facts(
     let checked = shopify
         .order_checks(Lane::Orders, &OrderId::new(order.legacy_id), lines)
         .await
-        .map_err(|e| shopify_trouble(&e))?;
+        .map_err(|e| Outcome::from(&e))?;
     let Some(c) = checked else {
         return Ok(Facts::default());
     };
     let risk_level = c.risk.highest().and_then(|l| match l {
-        ShopifyRisk::None => Some(crate::rules::RiskLevel::None),
-        ShopifyRisk::Low => Some(crate::rules::RiskLevel::Low),
-        ShopifyRisk::Medium => Some(crate::rules::RiskLevel::Medium),
-        ShopifyRisk::High => Some(crate::rules::RiskLevel::High),
+        ShopifyRisk::None => Some(rules::RiskLevel::None),
+        ShopifyRisk::Low => Some(rules::RiskLevel::Low),
+        ShopifyRisk::Medium => Some(rules::RiskLevel::Medium),
+        ShopifyRisk::High => Some(rules::RiskLevel::High),
         ShopifyRisk::Pending | ShopifyRisk::Other => None,
     });
     Ok(Facts {
@@ -440,26 +440,6 @@ fn status_name(s: FinancialStatus) -> Option<String> {
     match serde_json::to_value(s) {
         Ok(serde_json::Value::String(name)) if s != FinancialStatus::Other => Some(name),
         _ => None,
-    }
-}
-
-pub(crate) fn shopify_trouble(e: &ShopifyError) -> Outcome {
-    if e.is_transient() {
-        Outcome::Retry {
-            error: format!("shopify: {e}"),
-            after: e.retry_after(),
-        }
-    } else {
-        Outcome::Exception {
-            reason: format!("shopify: {e}"),
-        }
-    }
-}
-
-pub(crate) fn store_trouble(e: StoreError) -> Outcome {
-    Outcome::Retry {
-        error: format!("store: {e}"),
-        after: None,
     }
 }
 

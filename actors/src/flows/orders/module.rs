@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::record::{OrderBook, version_key};
+use super::rules::parse_time;
 use super::{OrdersFlow, Reconcile};
 use crate::config::{KeyPath, Problems, duration};
 use crate::endpoints::DELIVERY_BACKOFF;
 use crate::flows::exceptions::ExceptionsModule;
 use crate::flows::module::{BuildCx, CheckCx, Common, FlowModule, Section, Topic, WebhookHead};
 use crate::flows::{FlowSettings, FlowSpec};
-use crate::order_book::{OrderBook, version_key};
-use crate::rules::parse_time;
 
 pub struct OrdersModule;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::canonical::order::{Address, Order, OrderEvent};
+use super::canonical::{Address, Order, OrderEvent};
 use crate::item::Millis;
 
 /// The rule that an order broke; each routes to its own team.

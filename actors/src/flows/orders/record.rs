@@ -7,17 +7,15 @@
 //! at once; and a target is only sent a version newer than the one it has, so it never sees an
 //! older version after a newer one.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use tokio::sync::OwnedMutexGuard;
 
-use crate::endpoints::EndpointsHandle;
-use crate::item::Outcome;
-use crate::item::{Claimed, ItemId, ItemState, Millis, OperatorAction};
+use crate::flows::fan_out::Deliveries;
+use crate::item::{ItemId, ItemState, Millis, OperatorAction};
 use crate::store::{StoreError, StoreHandle};
 
 /// The store namespace of the records.
@@ -44,7 +42,7 @@ pub struct OrderRecord {
     /// An operator cancelled the held order: nothing of it is ever sent.
     pub withdrawn: bool,
     /// Target → the newest version it has.
-    pub delivered: BTreeMap<String, Millis>,
+    pub delivered: Deliveries,
 }
 
 /// The per-order locks and the records in the store.
@@ -107,59 +105,6 @@ impl OrderBook {
         store
             .set_mappings(NAMESPACE, vec![(order.to_string(), value)])
             .await
-    }
-}
-
-/// Sends `version` of an order (`body`, canonical JSON) to every target that does not have it
-/// or a newer one yet, at once, with `item`'s id as the idempotency key, and notes in `record`
-/// which targets took it. One target failing does not undo or repeat another: the next
-/// attempt only goes to those still missing it.
-pub async fn deliver(
-    endpoints: &EndpointsHandle,
-    targets: &[String],
-    record: &mut OrderRecord,
-    version: Millis,
-    item: &Claimed,
-    body: &[u8],
-) -> Outcome {
-    let key = item.item.id.to_string();
-    let due: Vec<&String> = targets
-        .iter()
-        .filter(|t| record.delivered.get(*t).is_none_or(|v| *v < version))
-        .collect();
-    let sends = due.iter().map(|target| {
-        endpoints.deliver_attempt(
-            target,
-            &key,
-            body.to_vec(),
-            item.attempt().max(1),
-            item.item.created_at,
-        )
-    });
-    let outcomes = join_all(sends).await;
-    let mut retry: Option<(String, Option<Duration>)> = None;
-    let mut rejected = Vec::new();
-    for (target, outcome) in due.into_iter().zip(outcomes) {
-        match outcome {
-            Outcome::Done => {
-                record.delivered.insert(target.clone(), version);
-            }
-            Outcome::Retry { error, after } => {
-                if retry.is_none() {
-                    retry = Some((error, after));
-                }
-            }
-            Outcome::Exception { reason } => rejected.push(reason),
-        }
-    }
-    if !rejected.is_empty() {
-        Outcome::Exception {
-            reason: rejected.join("; "),
-        }
-    } else if let Some((error, after)) = retry {
-        Outcome::Retry { error, after }
-    } else {
-        Outcome::Done
     }
 }
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::canonical::order::from_rest;
+use crate::flows::orders::canonical::from_rest;
 
 const DAY: Millis = 24 * 3600 * 1000;
 

@@ -1,0 +1,147 @@
+//! The echo log: what a flow wrote to Shopify, per resource, so that the webhook Shopify sends
+//! about that write (its echo) is told from a change someone made in Shopify. A both-way flow
+//! needs it: without it, every write would come back as a change, go out to the back office,
+//! and come back in as a write.
+//!
+//! Kept in the store (namespace `echo.FLOW`), so a restart between a write and its echo still
+//! recognises it. Each resource remembers its last few writes for a day: Shopify may deliver
+//! the echoes of a burst of writes out of order, and late.
+
+use serde::{Deserialize, Serialize};
+
+use crate::item::{Millis, now_ms};
+use crate::store::{StoreError, StoreHandle};
+
+/// Writes remembered per resource.
+const KEEP: usize = 8;
+/// How long a write can still come back as an echo.
+const TTL: Millis = 24 * 3600 * 1000;
+
+/// One flow's echo log.
+#[derive(Debug, Clone)]
+pub struct EchoLog {
+    namespace: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Written {
+    /// The fingerprint of the value written.
+    value: String,
+    at: Millis,
+}
+
+impl EchoLog {
+    pub fn new(flow: &str) -> EchoLog {
+        EchoLog {
+            namespace: format!("echo.{flow}"),
+        }
+    }
+
+    /// Records that `writes` (resource key, value written) just reached Shopify. Only the
+    /// flow's own writer records, one round at a time, so the read-modify-write below never
+    /// races another recorder.
+    pub async fn record(
+        &self,
+        store: &StoreHandle,
+        writes: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let keys = writes.iter().map(|(k, _)| k.clone()).collect();
+        let known = store.mappings(&self.namespace, keys).await?;
+        let pairs = writes
+            .iter()
+            .zip(known)
+            .map(|((key, value), raw)| {
+                let mut list = decode(raw.as_deref());
+                list.retain(|w| now.saturating_sub(w.at) < TTL && w.value != *value);
+                list.push(Written {
+                    value: value.clone(),
+                    at: now,
+                });
+                if list.len() > KEEP {
+                    list.drain(..list.len() - KEEP);
+                }
+                (key.clone(), serde_json::to_vec(&list).unwrap_or_default())
+            })
+            .collect();
+        store.set_mappings(&self.namespace, pairs).await
+    }
+
+    /// True when `value` of resource `key`, as a webhook reports it, is one this flow wrote
+    /// recently: the webhook is an echo, not a change made in Shopify.
+    pub async fn is_echo(
+        &self,
+        store: &StoreHandle,
+        key: &str,
+        value: &str,
+    ) -> Result<bool, StoreError> {
+        let raw = store
+            .mappings(&self.namespace, vec![key.to_string()])
+            .await?
+            .into_iter()
+            .next()
+            .flatten();
+        let now = now_ms();
+        Ok(decode(raw.as_deref())
+            .iter()
+            .any(|w| w.value == value && now.saturating_sub(w.at) < TTL))
+    }
+}
+
+/// An unreadable entry is an empty one: the worst case is an echo taken for a change.
+fn decode(raw: Option<&[u8]>) -> Vec<Written> {
+    raw.and_then(|r| serde_json::from_slice(r).ok())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Engine, EngineConfig};
+
+    #[tokio::test]
+    async fn recognises_recent_writes_of_a_resource_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let (engine, _fatal) = Engine::start(EngineConfig::new(dir.path(), Vec::new()))
+            .await
+            .unwrap();
+        let store = engine.store();
+        let log = EchoLog::new("inventory");
+        let w = |k: &str, v: &str| (k.to_string(), v.to_string());
+        log.record(store, &[w("1:2", "7"), w("1:3", "0")])
+            .await
+            .unwrap();
+        log.record(store, &[w("1:2", "9")]).await.unwrap();
+        // Both writes of 1:2 may still echo, in either order.
+        assert!(log.is_echo(store, "1:2", "9").await.unwrap());
+        assert!(log.is_echo(store, "1:2", "7").await.unwrap());
+        assert!(log.is_echo(store, "1:3", "0").await.unwrap());
+        // A value never written, or another resource, is a change made in Shopify.
+        assert!(!log.is_echo(store, "1:2", "8").await.unwrap());
+        assert!(!log.is_echo(store, "5:2", "7").await.unwrap());
+        // Another flow's log is its own.
+        assert!(
+            !EchoLog::new("products")
+                .is_echo(store, "1:2", "9")
+                .await
+                .unwrap()
+        );
+        // Only the last KEEP writes are remembered.
+        for v in 0..KEEP + 2 {
+            log.record(store, &[w("4:4", &v.to_string())])
+                .await
+                .unwrap();
+        }
+        assert!(!log.is_echo(store, "4:4", "0").await.unwrap());
+        assert!(!log.is_echo(store, "4:4", "1").await.unwrap());
+        assert!(log.is_echo(store, "4:4", "2").await.unwrap());
+        assert!(
+            log.is_echo(store, "4:4", &(KEEP + 1).to_string())
+                .await
+                .unwrap()
+        );
+    }
+}
