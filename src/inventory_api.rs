@@ -25,19 +25,22 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
+use axum::extract::Path;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use futures::StreamExt;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 use xconnector_actors::flows::inventory::feed::{
     CHUNK_LEVELS, Chunk, FLOW, KIND_LEVELS, Level, Mode,
 };
-use xconnector_actors::item::{NewItem, now_ms};
+use xconnector_actors::item::{ItemId, ItemState, Millis, NewItem, now_ms};
+use xconnector_actors::signature::Fingerprinter;
 use xconnector_actors::store::StoreHandle;
 
 /// Bad entries named in one 400; the rest are counted.
@@ -73,6 +76,10 @@ pub struct ApiStats {
     pub unavailable: AtomicU64,
     /// 500: the parser itself failed (a bug, never the client's doing).
     pub internal_error: AtomicU64,
+    /// 202 again for a repeated `Idempotency-Key` with the same feed: nothing new stored.
+    pub replayed: AtomicU64,
+    /// 409: an `Idempotency-Key` already used for a different feed.
+    pub conflict: AtomicU64,
 }
 
 impl ApiStats {
@@ -89,6 +96,8 @@ impl ApiStats {
             ("too_large", &self.too_large),
             ("unavailable", &self.unavailable),
             ("internal_error", &self.internal_error),
+            ("replayed", &self.replayed),
+            ("conflict", &self.conflict),
         ] {
             let _ = writeln!(
                 out,
@@ -170,6 +179,7 @@ pub fn router(intake: Arc<InventoryIntake>) -> Router {
             // The parser enforces its own limit while streaming.
             post(receive).layer(DefaultBodyLimit::disable()),
         )
+        .route("/api/v1/requests/{id}", get(request_status))
         .with_state(intake)
 }
 
@@ -231,6 +241,8 @@ async fn handle(intake: &InventoryIntake, headers: &HeaderMap, body: Body) -> An
         parse_feed(ChannelReader::new(rx), max_levels, received_at)
     });
     let mut stream = body.into_data_stream();
+    // The body as sent is what a repeated Idempotency-Key must match.
+    let mut body_print = Fingerprinter::default();
     let mut size = 0usize;
     let mut too_big = false;
     let mut broken = None;
@@ -239,6 +251,7 @@ async fn handle(intake: &InventoryIntake, headers: &HeaderMap, body: Body) -> An
         match frame {
             Ok(bytes) => {
                 size += bytes.len();
+                body_print.update(&bytes);
                 if size > MAX_BODY {
                     too_big = true;
                     break;
@@ -305,13 +318,48 @@ async fn handle(intake: &InventoryIntake, headers: &HeaderMap, body: Body) -> An
             );
         }
     };
-    match store_feed(
-        &intake.store,
-        feed,
-        &format!("{received_at}-{:08x}", fastrand::u32(..)),
-    )
-    .await
-    {
+    let key = match idempotency_key(headers) {
+        Ok(key) => key,
+        Err(message) => return (|s| &s.bad_request, error(StatusCode::BAD_REQUEST, &message)),
+    };
+    let fingerprint = body_print.finish();
+    if let Some(key) = &key {
+        match remembered(&intake.store, &feed.source, key).await {
+            Ok(Some(first)) if first.fingerprint == fingerprint => {
+                info!(source = %feed.source, "inventory feed repeated under its Idempotency-Key; answered as the first time");
+                return (
+                    |s| &s.replayed,
+                    (StatusCode::ACCEPTED, axum::Json(first.answer)).into_response(),
+                );
+            }
+            Ok(Some(_)) => {
+                warn!(source = %feed.source, "Idempotency-Key reused for a different feed; refused");
+                return (
+                    |s| &s.conflict,
+                    error(
+                        StatusCode::CONFLICT,
+                        "this Idempotency-Key was already used for a different feed; nothing was stored",
+                    ),
+                );
+            }
+            Ok(None) => {}
+            Err(e) => {
+                return (
+                    |s| &s.unavailable,
+                    error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &format!("the feed could not be stored; retry: {e}"),
+                    ),
+                );
+            }
+        }
+    }
+    let request = Request {
+        id: &format!("{received_at}-{:08x}", fastrand::u32(..)),
+        key: key.as_deref(),
+        fingerprint: &fingerprint,
+    };
+    match store_request(&intake.store, feed, &request).await {
         Ok(accepted) => (
             |s| &s.accepted,
             (StatusCode::ACCEPTED, axum::Json(accepted)).into_response(),
@@ -360,8 +408,93 @@ impl Report {
     }
 }
 
+/// Idempotency keys: `{source}` and the key → the fingerprint of the first feed sent with it
+/// and what it was answered.
+const NS_KEYS: &str = "requests.keys";
+/// Request id → the items it became.
+const NS_REQUESTS: &str = "requests";
+/// Longest `Idempotency-Key` accepted.
+const MAX_KEY: usize = 200;
+
+/// One accepted request, as it is stored.
+struct Request<'a> {
+    /// Also the feed id in its items.
+    id: &'a str,
+    key: Option<&'a str>,
+    /// Of the body, when there is a key.
+    fingerprint: &'a str,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Remembered {
+    fingerprint: String,
+    answer: Value,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RequestRecord {
+    source: String,
+    received_at: Millis,
+    items: Vec<u64>,
+}
+
+/// The `Idempotency-Key` header: absent, or 1 to 200 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, String> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match value.to_str().map(str::trim) {
+        Ok(key)
+            if !key.is_empty()
+                && key.len() <= MAX_KEY
+                && key.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            Ok(Some(key.to_string()))
+        }
+        _ => Err(format!(
+            "Idempotency-Key must be 1 to {MAX_KEY} visible ASCII characters"
+        )),
+    }
+}
+
+fn key_of(source: &str, key: &str) -> String {
+    format!("{source}\n{key}")
+}
+
+async fn remembered(
+    store: &StoreHandle,
+    source: &str,
+    key: &str,
+) -> Result<Option<Remembered>, xconnector_actors::store::StoreError> {
+    let raw = store
+        .mappings(NS_KEYS, vec![key_of(source, key)])
+        .await?
+        .into_iter()
+        .next()
+        .flatten();
+    Ok(raw.and_then(|r| serde_json::from_slice(&r).ok()))
+}
+
 /// Stores a feed as items, one per chunk, in one durable write; what the 202 says.
 pub async fn store_feed(store: &StoreHandle, feed: Feed, feed_id: &str) -> anyhow::Result<Value> {
+    let request = Request {
+        id: feed_id,
+        key: None,
+        fingerprint: "",
+    };
+    store_request(store, feed, &request).await
+}
+
+/// [`store_feed`] for a request: with an idempotency key, the items carry it as their dedupe
+/// key (two requests racing with one key store one set of items), and the answer is kept for
+/// the next time the key comes. The request's items are kept under its id for
+/// `GET /api/v1/requests/{id}`.
+async fn store_request(
+    store: &StoreHandle,
+    feed: Feed,
+    request: &Request<'_>,
+) -> anyhow::Result<Value> {
+    let feed_id = request.id;
     let levels = feed.levels();
     let items: Vec<NewItem> = feed
         .chunks
@@ -374,12 +507,16 @@ pub async fn store_feed(store: &StoreHandle, feed: Feed, feed_id: &str) -> anyho
                 feed: feed_id.to_string(),
                 levels,
             };
-            NewItem::new(
+            let item = NewItem::new(
                 FLOW,
                 KIND_LEVELS,
                 format!("{}/{feed_id}#{i}", feed.source),
                 chunk.encode(),
-            )
+            );
+            match request.key {
+                Some(key) => item.dedupe(format!("request:{}#{i}", key_of(&feed.source, key))),
+                None => item,
+            }
         })
         .collect();
     let chunks = items.len();
@@ -389,13 +526,95 @@ pub async fn store_feed(store: &StoreHandle, feed: Feed, feed_id: &str) -> anyho
         store.enqueue(items).await?
     };
     info!(source = %feed.source, mode = feed.mode.as_str(), feed = feed_id, levels, chunks, "inventory feed accepted");
-    Ok(json!({
+    let ids: Vec<u64> = stored.iter().map(|e| e.id.0).collect();
+    let answer = json!({
+        "request_id": feed_id,
+        "accepted": levels,
         "feed": feed_id,
         "source": feed.source,
         "mode": feed.mode.as_str(),
         "levels": levels,
-        "items": stored.iter().map(|e| e.id.0).collect::<Vec<_>>(),
+        "items": ids,
+    });
+    let record = RequestRecord {
+        source: feed.source.clone(),
+        received_at: now_ms(),
+        items: ids,
+    };
+    store
+        .set_mappings(
+            NS_REQUESTS,
+            vec![(feed_id.to_string(), serde_json::to_vec(&record)?)],
+        )
+        .await?;
+    if let Some(key) = request.key {
+        let first = Remembered {
+            fingerprint: request.fingerprint.to_string(),
+            answer: answer.clone(),
+        };
+        store
+            .set_mappings(
+                NS_KEYS,
+                vec![(key_of(&feed.source, key), serde_json::to_vec(&first)?)],
+            )
+            .await?;
+    }
+    Ok(answer)
+}
+
+/// `GET /api/v1/requests/{id}`: what became of each item a request was stored as.
+async fn request_status(
+    State(intake): State<Arc<InventoryIntake>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if authorize(&intake.tokens, &headers).is_err() {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            axum::Json(
+                json!({"error": "a valid bearer token from [server] api_tokens is required"}),
+            ),
+        )
+            .into_response();
+    }
+    let unavailable = |e: &dyn std::fmt::Display| {
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("the store cannot answer now; retry: {e}"),
+        )
+    };
+    let raw = match intake.store.mappings(NS_REQUESTS, vec![id.clone()]).await {
+        Ok(raw) => raw.into_iter().next().flatten(),
+        Err(e) => return unavailable(&e),
+    };
+    let Some(record) = raw.and_then(|r| serde_json::from_slice::<RequestRecord>(&r).ok()) else {
+        return error(StatusCode::NOT_FOUND, &format!("no request {id:?}"));
+    };
+    let mut items = Vec::new();
+    let mut summary = std::collections::BTreeMap::<String, u64>::new();
+    for item in record.items {
+        match intake.store.get(ItemId(item)).await {
+            Ok(Some((found, _))) => {
+                let state = match found.state {
+                    ItemState::Done | ItemState::Resolved => "applied",
+                    other => other.as_str(),
+                };
+                *summary.entry(state.to_string()).or_default() += 1;
+                items.push(json!({"id": item, "state": state, "reason": found.last_error}));
+            }
+            Ok(None) => items.push(json!({"id": item, "state": "unknown"})),
+            Err(e) => return unavailable(&e),
+        }
+    }
+    axum::Json(json!({
+        "request_id": id,
+        "source": record.source,
+        "received_at": record.received_at,
+        "items": items,
+        "summary": summary,
     }))
+    .into_response()
 }
 
 /// Reads the frames the async side forwards.

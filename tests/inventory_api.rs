@@ -110,3 +110,81 @@ fn bad_feeds_are_refused_entry_by_entry_and_good_ones_stored() {
     assert_eq!(body["items"].as_array().unwrap().len(), 1);
     assert_eq!(stored(&socket), 1);
 }
+
+fn post_keyed(addr: SocketAddr, key: &str, body: &str) -> (u16, Value) {
+    let headers = [
+        ("Content-Type", "application/json".to_string()),
+        ("Authorization", "Bearer feed-token".to_string()),
+        ("Idempotency-Key", key.to_string()),
+    ];
+    let (status, body) =
+        common::request(addr, "POST", "/api/v1/inventory", &headers, body.as_bytes());
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn an_idempotency_key_answers_a_repeat_like_the_first_and_the_request_can_be_looked_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("[server]\nlisten = \"127.0.0.1:0\"\n", "");
+    std::fs::write(&config, format!("{text}\n{CONFIG}")).unwrap();
+    let socket = dir.path().join("data/xconnector.sock");
+    let mut cmd = xconnector();
+    cmd.args(["run", "--headless", "--config"]).arg(&config);
+    let daemon = Daemon::start(cmd);
+    let addr = daemon.http_addr();
+    daemon.wait_for_log("xconnector ready");
+
+    // No as_of: the level is stamped on receipt, yet the repeat is still the same request.
+    let feed = r#"{"source":"wms-eu","levels":[{"sku":"A-1","location":"Main","available":4}]}"#;
+    let (status, first) = post_keyed(addr, "feed-2026-12-02-1", feed);
+    assert_eq!(status, 202, "{first}");
+    let request_id = first["request_id"].as_str().unwrap().to_string();
+    assert_eq!(first["accepted"], 1);
+    let (status, again) = post_keyed(addr, "feed-2026-12-02-1", feed);
+    assert_eq!(
+        (status, &again),
+        (202, &first),
+        "answered like the first time"
+    );
+    assert_eq!(stored(&socket), 1, "and nothing new stored");
+
+    let other = r#"{"source":"wms-eu","levels":[{"sku":"A-1","location":"Main","available":5}]}"#;
+    let (status, body) = post_keyed(addr, "feed-2026-12-02-1", other);
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(stored(&socket), 1);
+    // The same key from another source is another request.
+    let elsewhere = feed.replace("wms-eu", "wms-us");
+    assert_eq!(post_keyed(addr, "feed-2026-12-02-1", &elsewhere).0, 202);
+    assert_eq!(stored(&socket), 2);
+    assert_eq!(post_keyed(addr, "bad key with spaces", feed).0, 400);
+
+    let lookup = |id: &str, token: &str| {
+        let headers = [("Authorization", format!("Bearer {token}"))];
+        let (status, body) = common::request(
+            addr,
+            "GET",
+            &format!("/api/v1/requests/{id}"),
+            &headers,
+            b"",
+        );
+        (
+            status,
+            serde_json::from_str::<Value>(&body).unwrap_or(Value::Null),
+        )
+    };
+    assert_eq!(lookup(&request_id, "wrong").0, 401);
+    assert_eq!(lookup("no-such-request", "feed-token").0, 404);
+    let (status, report) = lookup(&request_id, "feed-token");
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["source"], "wms-eu");
+    assert_eq!(report["items"][0]["id"], first["items"][0]);
+    // Shopify is unreachable here: the levels wait their turn.
+    let state = report["items"][0]["state"].as_str().unwrap();
+    assert!(
+        ["pending", "in_flight", "retrying"].contains(&state),
+        "{report}"
+    );
+}

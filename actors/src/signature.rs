@@ -62,6 +62,22 @@ pub fn fingerprint(body: &[u8]) -> String {
     hex(&Sha256::digest(body))
 }
 
+/// [`fingerprint`] of a body read in pieces (a streamed request).
+#[derive(Default)]
+pub struct Fingerprinter(Sha256);
+
+impl Fingerprinter {
+    pub fn update(&mut self, bytes: &[u8]) {
+        use sha2::Digest;
+        self.0.update(bytes);
+    }
+
+    pub fn finish(self) -> String {
+        use sha2::Digest;
+        hex(&self.0.finalize())
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
