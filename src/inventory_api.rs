@@ -1116,13 +1116,15 @@ mod tests {
             ("too_large", 0),
             ("unavailable", 0),
             ("internal_error", 0),
+            ("replayed", 0),
+            ("conflict", 0),
         ] {
             let line = format!(
                 "xconnector_api_requests_total{{endpoint=\"inventory\",outcome=\"{outcome}\"}} {n}\n"
             );
             assert!(text.contains(&line), "{line:?} missing from:\n{text}");
         }
-        assert_eq!(text.lines().count(), 8, "{text}");
+        assert_eq!(text.lines().count(), 10, "{text}");
     }
 
     #[test]
