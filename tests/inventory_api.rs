@@ -33,6 +33,23 @@ fn post(addr: SocketAddr, token: Option<&str>, body: &str) -> (u16, Value) {
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
+/// The daemon with [`CONFIG`], ready, and its HTTP address.
+fn start() -> (tempfile::TempDir, Daemon, SocketAddr) {
+    let dir = tempfile::tempdir().unwrap();
+    // write_config's [server] would clash with ours: give it the whole text instead.
+    let config = write_config(dir.path(), "");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("[server]\nlisten = \"127.0.0.1:0\"\n", "");
+    std::fs::write(&config, format!("{text}\n{CONFIG}")).unwrap();
+    let mut cmd = xconnector();
+    cmd.args(["run", "--headless", "--config"]).arg(&config);
+    let daemon = Daemon::start(cmd);
+    let addr = daemon.http_addr();
+    daemon.wait_for_log("xconnector ready");
+    (dir, daemon, addr)
+}
+
 fn stored(socket: &Path) -> usize {
     let args = ["items", "list", "--flow", "inventory", "--json", "--socket"];
     common::cli_json(&args, socket)["items"]
@@ -42,19 +59,8 @@ fn stored(socket: &Path) -> usize {
 
 #[test]
 fn bad_feeds_are_refused_entry_by_entry_and_good_ones_stored() {
-    let dir = tempfile::tempdir().unwrap();
-    // write_config's [server] would clash with ours: give it the whole text instead.
-    let config = write_config(dir.path(), "");
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("[server]\nlisten = \"127.0.0.1:0\"\n", "");
-    std::fs::write(&config, format!("{text}\n{CONFIG}")).unwrap();
+    let (dir, _daemon, addr) = start();
     let socket = dir.path().join("data/xconnector.sock");
-    let mut cmd = xconnector();
-    cmd.args(["run", "--headless", "--config"]).arg(&config);
-    let daemon = Daemon::start(cmd);
-    let addr = daemon.http_addr();
-    daemon.wait_for_log("xconnector ready");
 
     let good = r#"{"source":"wms-eu","mode":"delta","levels":[
         {"sku":"A-1","location":"Main","available":12,"as_of":"2026-11-27T10:00:00Z"},
@@ -124,18 +130,8 @@ fn post_keyed(addr: SocketAddr, key: &str, body: &str) -> (u16, Value) {
 
 #[test]
 fn an_idempotency_key_answers_a_repeat_like_the_first_and_the_request_can_be_looked_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), "");
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("[server]\nlisten = \"127.0.0.1:0\"\n", "");
-    std::fs::write(&config, format!("{text}\n{CONFIG}")).unwrap();
+    let (dir, _daemon, addr) = start();
     let socket = dir.path().join("data/xconnector.sock");
-    let mut cmd = xconnector();
-    cmd.args(["run", "--headless", "--config"]).arg(&config);
-    let daemon = Daemon::start(cmd);
-    let addr = daemon.http_addr();
-    daemon.wait_for_log("xconnector ready");
 
     // No as_of: the level is stamped on receipt, yet the repeat is still the same request.
     let feed = r#"{"source":"wms-eu","levels":[{"sku":"A-1","location":"Main","available":4}]}"#;

@@ -35,8 +35,8 @@ impl Deliveries {
     }
 }
 
-/// Sends `body` (version `version` of a record, as item `item`) to each of `targets` that
-/// lacks it, all at once, with the item's id as the idempotency key. Done when every target
+/// Sends `record` (its canonical JSON; version `version`, as item `item`) to each of
+/// `targets` that lacks it, all at once, with the item's id as the idempotency key. Done when every target
 /// has it; else the first transient failure (the next attempt only goes to those still missing
 /// it), or an exception naming every target that refused it for good.
 pub async fn fan_out(
@@ -45,8 +45,16 @@ pub async fn fan_out(
     deliveries: &mut Deliveries,
     version: Millis,
     item: &Claimed,
-    body: &[u8],
+    record: &impl Serialize,
 ) -> Outcome {
+    let body = match serde_json::to_vec(record) {
+        Ok(body) => body,
+        Err(e) => {
+            return Outcome::Exception {
+                reason: format!("cannot encode the record: {e}"),
+            };
+        }
+    };
     let key = item.item.id.to_string();
     let due: Vec<&String> = targets
         .iter()

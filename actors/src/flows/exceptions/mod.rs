@@ -180,21 +180,13 @@ impl ExceptionsFlow {
                 reason: format!("order {} has an unreadable updated_at", order.name),
             };
         };
-        let body = match serde_json::to_vec(order) {
-            Ok(b) => b,
-            Err(e) => {
-                return Outcome::Exception {
-                    reason: format!("cannot encode the order: {e}"),
-                };
-            }
-        };
         fan_out(
             &ctx.endpoints,
             &self.targets,
             &mut record.delivered,
             version,
             item,
-            &body,
+            order,
         )
         .await
     }

@@ -188,21 +188,13 @@ impl OrdersFlow {
                 }
             }
         }
-        let body = match serde_json::to_vec(order) {
-            Ok(b) => b,
-            Err(e) => {
-                return Outcome::Exception {
-                    reason: format!("cannot encode the order: {e}"),
-                };
-            }
-        };
         fan_out(
             &ctx.endpoints,
             &self.targets,
             &mut record.delivered,
             version.at,
             item,
-            &body,
+            order,
         )
         .await
     }
