@@ -60,11 +60,7 @@ fn operators_watch_and_steer_the_daemon_through_the_socket() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), CONFIG);
     let socket = dir.path().join("data/xconnector.sock");
-    let mut cmd = xconnector();
-    cmd.args(["run", "--headless", "--config"]).arg(&config);
-    let daemon = Daemon::start(cmd);
-    let addr = daemon.http_addr();
-    daemon.wait_for_log("xconnector ready");
+    let (_daemon, addr) = run_ready(&config);
 
     let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "only the daemon's user may connect");

@@ -185,11 +185,7 @@ fn a_full_disk_stops_acknowledgements_and_recovers_without_a_restart_a_read_only
         return;
     };
     let config = config(dir.path());
-    let mut cmd = xconnector();
-    cmd.args(["run", "--headless", "--config"]).arg(&config);
-    let mut daemon = Daemon::start(cmd);
-    let addr = daemon.http_addr();
-    daemon.wait_for_log("xconnector ready");
+    let (mut daemon, addr) = run_ready(&config);
 
     let mut acked = Vec::new();
     for n in 0..20 {

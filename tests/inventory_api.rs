@@ -6,7 +6,7 @@ mod common;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use common::{Daemon, write_config, xconnector};
+use common::{Daemon, run_ready, write_config};
 use serde_json::Value;
 
 const CONFIG: &str = r#"
@@ -42,11 +42,7 @@ fn start() -> (tempfile::TempDir, Daemon, SocketAddr) {
         .unwrap()
         .replace("[server]\nlisten = \"127.0.0.1:0\"\n", "");
     std::fs::write(&config, format!("{text}\n{CONFIG}")).unwrap();
-    let mut cmd = xconnector();
-    cmd.args(["run", "--headless", "--config"]).arg(&config);
-    let daemon = Daemon::start(cmd);
-    let addr = daemon.http_addr();
-    daemon.wait_for_log("xconnector ready");
+    let (daemon, addr) = run_ready(&config);
     (dir, daemon, addr)
 }
 

@@ -78,11 +78,7 @@ fn attach_watch_retry_detach() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), CONFIG);
     let socket = dir.path().join("data/xconnector.sock");
-    let mut cmd = xconnector();
-    cmd.args(["run", "--headless", "--config"]).arg(&config);
-    let daemon = Daemon::start(cmd);
-    let addr = daemon.http_addr();
-    daemon.wait_for_log("xconnector ready");
+    let (_daemon, addr) = run_ready(&config);
     // Paused, so that the orders wait where the screen can show them.
     let paused = xconnector()
         .args(["flows", "pause", "orders", "--socket"])

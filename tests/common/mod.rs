@@ -53,6 +53,16 @@ level = "info"
     path
 }
 
+/// `xconnector run --headless --config CONFIG`, once it is ready, and its HTTP address.
+pub fn run_ready(config: &Path) -> (Daemon, SocketAddr) {
+    let mut cmd = xconnector();
+    cmd.args(["run", "--headless", "--config"]).arg(config);
+    let daemon = Daemon::start(cmd);
+    let addr = daemon.http_addr();
+    daemon.wait_for_log("xconnector ready");
+    (daemon, addr)
+}
+
 /// A running daemon whose stderr is collected line by line.
 pub struct Daemon {
     pub child: Child,
