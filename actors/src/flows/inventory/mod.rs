@@ -221,7 +221,7 @@ impl Flow for InventoryFlow {
                                     debug!(flow = FLOW, level = %key, available, "echo of our write")
                                 }
                                 Ok(false) => {
-                                    info!(flow = FLOW, level = %key, available, "stock changed in Shopify")
+                                    debug!(flow = FLOW, level = %key, available, "stock changed in Shopify")
                                 }
                                 Err(e) => return Outcome::from(e),
                             }
