@@ -37,6 +37,7 @@ struct ShopChangesConfig {
 impl FlowModule for ShopChanges {
     const NAME: &'static str = "shop_changes";
     const ABOUT: &'static str = "shop settings changes to an audit endpoint";
+    const EVENTS: &'static [&'static str] = &["delivered"];
     type Config = ShopChangesConfig;
 
     fn topics() -> &'static [Topic] {
@@ -69,9 +70,14 @@ impl Flow for Deliver {
         };
         let record = serde_json::json!({ "label": self.0.label, "shop": shop["name"] });
         let body = serde_json::to_vec(&record).unwrap_or_default();
-        ctx.endpoints
+        let outcome = ctx
+            .endpoints
             .deliver(&self.0.target, &item.item.id.to_string(), body)
-            .await
+            .await;
+        if outcome == Outcome::Done {
+            ctx.events.count("delivered", 1);
+        }
+        outcome
     }
 }
 
@@ -189,4 +195,23 @@ async fn its_webhooks_are_routed_to_it_and_delivered() {
     let line: serde_json::Value = serde_json::from_str(written.trim()).unwrap();
     assert_eq!(line["label"], "settings");
     assert_eq!(line["shop"], "Demo Shop");
+    // Its own counter, on /metrics beside everyone else's.
+    until("its event to be counted", || {
+        let http = http.clone();
+        async move {
+            let text = http
+                .get(format!("http://{addr}/metrics"))
+                .send()
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            text.contains(
+                "xconnector_flow_events_total{flow=\"shop_changes\",event=\"delivered\"} 1\n",
+            )
+            .then_some(())
+        }
+    })
+    .await;
 }

@@ -34,6 +34,7 @@ listen = "127.0.0.1:0"
     let mut cmd = xconnector();
     cmd.args(["run", "--headless", "--config"]).arg(&config);
     let daemon = Daemon::start(cmd);
+    let addr = daemon.http_addr();
     daemon.wait_for_log("simulated warehouse sending stock feeds");
     let line = daemon.wait_for_log("inventory round done");
     let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
@@ -53,5 +54,15 @@ listen = "127.0.0.1:0"
         "{}",
         daemon.all_logs()
     );
+    // The shop's inventory_levels/update webhooks about what the flow wrote come back, and the
+    // echo log knows them for what they are.
+    eventually("the echoes of our writes", || {
+        let (_, text) = get(addr, "/metrics");
+        let echoes = metric(
+            &text,
+            "xconnector_flow_events_total{flow=\"inventory\",event=\"echo\"}",
+        )?;
+        (echoes >= 1.0).then_some(())
+    });
     daemon.signal("TERM");
 }

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -26,7 +27,7 @@ use tracing::{error, info, warn};
 use crate::endpoints::EndpointMsg;
 use crate::endpoints::{EndpointSpec, EndpointsActor, EndpointsArgs, EndpointsHandle};
 use crate::flows::FlowMsg;
-use crate::flows::{FlowSpec, Reach};
+use crate::flows::{EventSink, FlowSpec, Reach};
 use crate::rate_limiter::RateLimiterMsg;
 use crate::rate_limiter::{RateLimiter, RateLimiterHandle};
 use crate::retry::Backoff;
@@ -35,7 +36,7 @@ use crate::shopify::{ShopifyActor, ShopifyArgs, ShopifyClientConfig, ShopifyHand
 use crate::store::messages::StoreMsg;
 use crate::store::{StoreActor, StoreHandle};
 use crate::telemetry::TelemetryMsg;
-use crate::telemetry::{TelemetryActor, TelemetryArgs};
+use crate::telemetry::{FlowEvents, TelemetryActor, TelemetryArgs};
 
 /// Messages to the root supervisor.
 pub enum SupervisorMsg {
@@ -47,6 +48,13 @@ pub enum SupervisorMsg {
     ToFlow {
         flow: String,
         msg: FlowMsg,
+    },
+    /// A flow counted an event (see `flows::Events`); kept here so that a restarted telemetry
+    /// actor starts from the totals.
+    Count {
+        flow: String,
+        event: &'static str,
+        n: u64,
     },
     /// Names of the configured flows.
     Flows(RpcReplyPort<Vec<String>>),
@@ -193,6 +201,8 @@ pub struct SupervisorState {
     recent: HashMap<String, VecDeque<Instant>>,
     /// Restarts since start per child, to seed a restarted telemetry actor.
     totals: BTreeMap<String, u64>,
+    /// Flow events since start, likewise.
+    events: FlowEvents,
     policy: RestartPolicy,
     fatal: UnboundedSender<String>,
     /// Shutting down or given up: exits are expected and nothing is restarted.
@@ -252,6 +262,14 @@ impl Actor for Supervisor {
             shopify = Some(slot);
         }
         let shopify_handle = shopify.as_ref().map(|s| s.handle.clone());
+        // Every declared event shows from the start, at 0.
+        let mut events = FlowEvents::new();
+        for spec in &args.flows {
+            let counts = events.entry(spec.name.clone()).or_default();
+            for event in spec.events {
+                counts.insert(event.to_string(), 0);
+            }
+        }
         let (telemetry, _) = Actor::spawn_linked(
             None,
             TelemetryActor,
@@ -260,6 +278,7 @@ impl Actor for Supervisor {
                 restarts: BTreeMap::new(),
                 rate_limiter: shopify.as_ref().map(|s| s.limiter_handle().clone()),
                 endpoints: endpoints.clone(),
+                flow_events: events.clone(),
             },
             myself.get_cell(),
         )
@@ -271,6 +290,7 @@ impl Actor for Supervisor {
             store: store.clone(),
             shopify: shopify_handle,
             endpoints: endpoints.clone(),
+            events: event_sink(&myself),
         };
         // This process holds the store's lock, so every lease in it was taken by a process
         // that died (SIGKILL, power loss): those items are due now, not when the lease ends.
@@ -313,6 +333,7 @@ impl Actor for Supervisor {
             children,
             recent: HashMap::new(),
             totals: BTreeMap::new(),
+            events,
             policy: args.policy,
             fatal: args.fatal,
             stopping: false,
@@ -342,6 +363,14 @@ impl Actor for Supervisor {
                         let _ = actor.cast(msg);
                     }
                 }
+            }
+            SupervisorMsg::Count { flow, event, n } => {
+                *st.events
+                    .entry(flow.clone())
+                    .or_default()
+                    .entry(event.to_string())
+                    .or_default() += n;
+                let _ = st.telemetry.cast(TelemetryMsg::Counted { flow, event, n });
             }
             SupervisorMsg::Flows(reply) => {
                 let _ = reply.send(st.flows.keys().cloned().collect());
@@ -467,11 +496,24 @@ async fn spawn_endpoints(
     Ok(actor)
 }
 
+/// Flows count their events through the supervisor, which outlives every one of them.
+fn event_sink(supervisor: &ActorRef<SupervisorMsg>) -> EventSink {
+    let supervisor = supervisor.clone();
+    Arc::new(move |flow: &str, event: &'static str, n: u64| {
+        let _ = supervisor.cast(SupervisorMsg::Count {
+            flow: flow.to_string(),
+            event,
+            n,
+        });
+    })
+}
+
 async fn restart(myself: &ActorRef<SupervisorMsg>, st: &mut SupervisorState, label: String) {
     let reach = Reach {
         store: st.store.clone(),
         shopify: st.shopify.as_ref().map(|s| s.handle.clone()),
         endpoints: st.endpoints.clone(),
+        events: event_sink(myself),
     };
     let spawned: Result<(ActorId, Child), SpawnErr> = if label == "telemetry" {
         Actor::spawn_linked(
@@ -482,6 +524,7 @@ async fn restart(myself: &ActorRef<SupervisorMsg>, st: &mut SupervisorState, lab
                 restarts: st.totals.clone(),
                 rate_limiter: st.shopify.as_ref().map(|s| s.limiter_handle().clone()),
                 endpoints: st.endpoints.clone(),
+                flow_events: st.events.clone(),
             },
             myself.get_cell(),
         )

@@ -91,6 +91,25 @@ pub struct FlowContext {
     pub shopify: Option<ShopifyHandle>,
     /// Delivery to the back office's endpoints. Valid across restarts of the endpoints actor.
     pub endpoints: EndpointsHandle,
+    /// The flow's own counters, shown on `/metrics`.
+    pub events: Events,
+}
+
+/// Where a flow's event counts go (the supervisor, which keeps them across restarts).
+pub(crate) type EventSink = Arc<dyn Fn(&str, &'static str, u64) + Send + Sync>;
+
+/// Counts events of one flow (`echo`, `delivered`) into `xconnector_flow_events_total`. A cast
+/// to the supervisor: cheap, never waits.
+#[derive(Clone)]
+pub struct Events {
+    flow: Arc<str>,
+    sink: EventSink,
+}
+
+impl Events {
+    pub fn count(&self, event: &'static str, n: u64) {
+        (self.sink)(&self.flow, event, n);
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +143,8 @@ impl Default for FlowSettings {
 pub struct FlowSpec {
     pub name: String,
     pub settings: FlowSettings,
+    /// The events it counts, shown (at 0) before the first one happens.
+    pub events: &'static [&'static str],
     spawner: Arc<dyn Spawn>,
 }
 
@@ -132,6 +153,7 @@ impl FlowSpec {
         FlowSpec {
             name: name.into(),
             settings,
+            events: &[],
             spawner: Arc::new(Arc::new(flow)),
         }
     }
@@ -148,6 +170,10 @@ impl FlowSpec {
                 store: reach.store,
                 shopify: reach.shopify,
                 endpoints: reach.endpoints,
+                events: Events {
+                    flow: self.name.as_str().into(),
+                    sink: reach.events,
+                },
             },
             settings: self.settings.clone(),
             paused,
@@ -162,6 +188,7 @@ pub(crate) struct Reach {
     pub store: StoreHandle,
     pub shopify: Option<ShopifyHandle>,
     pub endpoints: EndpointsHandle,
+    pub events: EventSink,
 }
 
 trait Spawn: Send + Sync {

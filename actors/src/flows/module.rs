@@ -23,6 +23,8 @@ pub trait FlowModule: Send + Sync + 'static {
     const ABOUT: &'static str;
     /// The flow needs a `[shopify]` section to run.
     const NEEDS_SHOPIFY: bool = false;
+    /// The events it counts with `FlowContext::events` (`xconnector_flow_events_total`).
+    const EVENTS: &'static [&'static str] = &[];
     /// The section's own keys; the shared ones ([`Common`]) are read once, by the registry.
     type Config: DeserializeOwned + Default + Clone + fmt::Debug + Send + Sync + 'static;
 
@@ -238,7 +240,10 @@ impl<M: FlowModule> Configured for Loaded<M> {
     }
 
     fn build(&self, cx: &mut BuildCx<'_>) -> Option<FlowSpec> {
-        M::build(&self.0, cx)
+        M::build(&self.0, cx).map(|spec| FlowSpec {
+            events: M::EVENTS,
+            ..spec
+        })
     }
 
     fn as_any(&self) -> &dyn Any {

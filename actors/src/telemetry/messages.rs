@@ -8,6 +8,12 @@ use super::Snapshot;
 pub enum TelemetryMsg {
     /// Poll the store and roll the rates forward.
     Tick,
+    /// A flow counted an event.
+    Counted {
+        flow: String,
+        event: &'static str,
+        n: u64,
+    },
     Restarted {
         actor: String,
     },

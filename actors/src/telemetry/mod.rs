@@ -35,7 +35,13 @@ pub struct Snapshot {
     /// Each back-office endpoint's health and counters.
     #[serde(default)]
     pub endpoints: Vec<EndpointStatus>,
+    /// Flow → event → how often it happened (what flows count themselves).
+    #[serde(default)]
+    pub flow_events: FlowEvents,
 }
+
+/// Flow → event → count.
+pub type FlowEvents = BTreeMap<String, BTreeMap<String, u64>>;
 
 impl Snapshot {
     /// Items of `flow` in `state` (0 when none).
@@ -77,6 +83,8 @@ pub struct TelemetryArgs {
     pub restarts: BTreeMap<String, u64>,
     pub rate_limiter: Option<RateLimiterHandle>,
     pub endpoints: EndpointsHandle,
+    /// Flow events so far, likewise.
+    pub flow_events: FlowEvents,
 }
 
 pub struct TelemetryState {
@@ -105,6 +113,7 @@ impl Actor for TelemetryActor {
             endpoints: args.endpoints,
             snapshot: Snapshot {
                 restarts: args.restarts,
+                flow_events: args.flow_events,
                 ..Snapshot::default()
             },
             last_tick: Instant::now(),
@@ -138,6 +147,14 @@ impl Actor for TelemetryActor {
                     }
                     Err(e) => warn!(error = %e, "telemetry cannot read the store"),
                 }
+            }
+            TelemetryMsg::Counted { flow, event, n } => {
+                *st.snapshot
+                    .flow_events
+                    .entry(flow)
+                    .or_default()
+                    .entry(event.to_string())
+                    .or_default() += n;
             }
             TelemetryMsg::Restarted { actor } => {
                 *st.snapshot.restarts.entry(actor).or_default() += 1

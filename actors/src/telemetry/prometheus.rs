@@ -141,6 +141,23 @@ pub fn render(s: &Snapshot, ready: bool) -> String {
         );
     }
 
+    head(
+        &mut out,
+        "xconnector_flow_events_total",
+        "counter",
+        "Events each flow counts itself (declared by its module).",
+    );
+    for (flow, events) in &s.flow_events {
+        for (event, n) in events {
+            let _ = writeln!(
+                out,
+                "xconnector_flow_events_total{{flow=\"{}\",event=\"{}\"}} {n}",
+                escape(flow),
+                escape(event)
+            );
+        }
+    }
+
     if let Some(r) = &s.rate_limiter {
         rate_limiter(&mut out, r, head);
     }

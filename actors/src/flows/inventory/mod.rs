@@ -218,9 +218,11 @@ impl Flow for InventoryFlow {
                                 .await
                             {
                                 Ok(true) => {
+                                    ctx.events.count("echo", 1);
                                     debug!(flow = FLOW, level = %key, available, "echo of our write")
                                 }
                                 Ok(false) => {
+                                    ctx.events.count("changed_in_shopify", 1);
                                     debug!(flow = FLOW, level = %key, available, "stock changed in Shopify")
                                 }
                                 Err(e) => return Outcome::from(e),

@@ -81,6 +81,8 @@ impl FlowModule for InventoryModule {
     const NAME: &'static str = "inventory";
     const ABOUT: &'static str = "back-office stock levels into Shopify";
     const NEEDS_SHOPIFY: bool = true;
+    /// `inventory_levels/update` webhooks: echoes of our writes, and changes made in Shopify.
+    const EVENTS: &'static [&'static str] = &["echo", "changed_in_shopify"];
     type Config = InventoryConfig;
 
     /// Its items (feed chunks) wait for a whole round of writes, so many are in flight at once
