@@ -183,6 +183,16 @@ pub fn router(intake: Arc<InventoryIntake>) -> Router {
         .with_state(intake)
 }
 
+/// 401, for every route behind the bearer tokens.
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        axum::Json(json!({"error": "a valid bearer token from [server] api_tokens is required"})),
+    )
+        .into_response()
+}
+
 fn error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({ "error": message }))).into_response()
 }
@@ -222,17 +232,7 @@ async fn handle(intake: &InventoryIntake, headers: &HeaderMap, body: Body) -> An
                 _ => break,
             }
         }
-        return (
-            |s| &s.rejected_token,
-            (
-                StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, "Bearer")],
-                axum::Json(
-                    json!({"error": "a valid bearer token from [server] api_tokens is required"}),
-                ),
-            )
-                .into_response(),
-        );
+        return (|s| &s.rejected_token, unauthorized());
     }
     let received_at = now_ms() as i64;
     let (tx, rx) = mpsc::channel::<Bytes>(16);
@@ -240,9 +240,10 @@ async fn handle(intake: &InventoryIntake, headers: &HeaderMap, body: Body) -> An
     let parser = tokio::task::spawn_blocking(move || {
         parse_feed(ChannelReader::new(rx), max_levels, received_at)
     });
+    let key = idempotency_key(headers);
     let mut stream = body.into_data_stream();
-    // The body as sent is what a repeated Idempotency-Key must match.
-    let mut body_print = Fingerprinter::default();
+    // The body as sent is what a repeated Idempotency-Key must match (hashed only then).
+    let mut body_print = matches!(key, Ok(Some(_))).then(Fingerprinter::default);
     let mut size = 0usize;
     let mut too_big = false;
     let mut broken = None;
@@ -251,7 +252,9 @@ async fn handle(intake: &InventoryIntake, headers: &HeaderMap, body: Body) -> An
         match frame {
             Ok(bytes) => {
                 size += bytes.len();
-                body_print.update(&bytes);
+                if let Some(print) = &mut body_print {
+                    print.update(&bytes);
+                }
                 if size > MAX_BODY {
                     too_big = true;
                     break;
@@ -318,14 +321,13 @@ async fn handle(intake: &InventoryIntake, headers: &HeaderMap, body: Body) -> An
             );
         }
     };
-    let key = match idempotency_key(headers) {
-        Ok(key) => key,
+    let key = match key {
+        Ok(key) => key.zip(body_print.map(Fingerprinter::finish)),
         Err(message) => return (|s| &s.bad_request, error(StatusCode::BAD_REQUEST, &message)),
     };
-    let fingerprint = body_print.finish();
-    if let Some(key) = &key {
+    if let Some((key, fingerprint)) = &key {
         match remembered(&intake.store, &feed.source, key).await {
-            Ok(Some(first)) if first.fingerprint == fingerprint => {
+            Ok(Some(first)) if first.fingerprint == *fingerprint => {
                 info!(source = %feed.source, "inventory feed repeated under its Idempotency-Key; answered as the first time");
                 return (
                     |s| &s.replayed,
@@ -356,8 +358,7 @@ async fn handle(intake: &InventoryIntake, headers: &HeaderMap, body: Body) -> An
     }
     let request = Request {
         id: &format!("{received_at}-{:08x}", fastrand::u32(..)),
-        key: key.as_deref(),
-        fingerprint: &fingerprint,
+        key: key.as_ref().map(|(k, f)| (k.as_str(), f.as_str())),
     };
     match store_request(&intake.store, feed, &request).await {
         Ok(accepted) => (
@@ -408,10 +409,9 @@ impl Report {
     }
 }
 
-/// Idempotency keys: `{source}` and the key → the fingerprint of the first feed sent with it
-/// and what it was answered.
-const NS_KEYS: &str = "requests.keys";
-/// Request id → the items it became.
+/// The store namespace of requests: `id:{request id}` → the items it became, and
+/// `key:{source}\n{Idempotency-Key}` → the fingerprint of the first body sent with the key and
+/// what it was answered. One namespace, so that both are one durable write.
 const NS_REQUESTS: &str = "requests";
 /// Longest `Idempotency-Key` accepted.
 const MAX_KEY: usize = 200;
@@ -420,9 +420,8 @@ const MAX_KEY: usize = 200;
 struct Request<'a> {
     /// Also the feed id in its items.
     id: &'a str,
-    key: Option<&'a str>,
-    /// Of the body, when there is a key.
-    fingerprint: &'a str,
+    /// The `Idempotency-Key` and the fingerprint of the body sent with it.
+    key: Option<(&'a str, &'a str)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -458,7 +457,11 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, String> {
 }
 
 fn key_of(source: &str, key: &str) -> String {
-    format!("{source}\n{key}")
+    format!("key:{source}\n{key}")
+}
+
+fn id_of(request: &str) -> String {
+    format!("id:{request}")
 }
 
 async fn remembered(
@@ -467,7 +470,7 @@ async fn remembered(
     key: &str,
 ) -> Result<Option<Remembered>, xconnector_actors::store::StoreError> {
     let raw = store
-        .mappings(NS_KEYS, vec![key_of(source, key)])
+        .mappings(NS_REQUESTS, vec![key_of(source, key)])
         .await?
         .into_iter()
         .next()
@@ -480,7 +483,6 @@ pub async fn store_feed(store: &StoreHandle, feed: Feed, feed_id: &str) -> anyho
     let request = Request {
         id: feed_id,
         key: None,
-        fingerprint: "",
     };
     store_request(store, feed, &request).await
 }
@@ -514,7 +516,7 @@ async fn store_request(
                 chunk.encode(),
             );
             match request.key {
-                Some(key) => item.dedupe(format!("request:{}#{i}", key_of(&feed.source, key))),
+                Some((key, _)) => item.dedupe(format!("request:{}#{i}", key_of(&feed.source, key))),
                 None => item,
             }
         })
@@ -541,24 +543,15 @@ async fn store_request(
         received_at: now_ms(),
         items: ids,
     };
-    store
-        .set_mappings(
-            NS_REQUESTS,
-            vec![(feed_id.to_string(), serde_json::to_vec(&record)?)],
-        )
-        .await?;
-    if let Some(key) = request.key {
+    let mut pairs = vec![(id_of(feed_id), serde_json::to_vec(&record)?)];
+    if let Some((key, fingerprint)) = request.key {
         let first = Remembered {
-            fingerprint: request.fingerprint.to_string(),
+            fingerprint: fingerprint.to_string(),
             answer: answer.clone(),
         };
-        store
-            .set_mappings(
-                NS_KEYS,
-                vec![(key_of(&feed.source, key), serde_json::to_vec(&first)?)],
-            )
-            .await?;
+        pairs.push((key_of(&feed.source, key), serde_json::to_vec(&first)?));
     }
+    store.set_mappings(NS_REQUESTS, pairs).await?;
     Ok(answer)
 }
 
@@ -569,14 +562,7 @@ async fn request_status(
     headers: HeaderMap,
 ) -> Response {
     if authorize(&intake.tokens, &headers).is_err() {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            axum::Json(
-                json!({"error": "a valid bearer token from [server] api_tokens is required"}),
-            ),
-        )
-            .into_response();
+        return unauthorized();
     }
     let unavailable = |e: &dyn std::fmt::Display| {
         error(
@@ -584,7 +570,7 @@ async fn request_status(
             &format!("the store cannot answer now; retry: {e}"),
         )
     };
-    let raw = match intake.store.mappings(NS_REQUESTS, vec![id.clone()]).await {
+    let raw = match intake.store.mappings(NS_REQUESTS, vec![id_of(&id)]).await {
         Ok(raw) => raw.into_iter().next().flatten(),
         Err(e) => return unavailable(&e),
     };

@@ -246,7 +246,7 @@ impl WebhookIntake {
 }
 
 /// The body was longer than the limit given to `to_bytes` (rather than cut off or unreadable).
-pub fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(e);
     while let Some(c) = cause {
         if c.is::<http_body_util::LengthLimitError>() {

@@ -36,7 +36,7 @@ use crate::shopify::{ShopifyActor, ShopifyArgs, ShopifyClientConfig, ShopifyHand
 use crate::store::messages::StoreMsg;
 use crate::store::{StoreActor, StoreHandle};
 use crate::telemetry::TelemetryMsg;
-use crate::telemetry::{FlowEvents, TelemetryActor, TelemetryArgs};
+use crate::telemetry::{FlowEvents, TelemetryActor, TelemetryArgs, add_event};
 
 /// Messages to the root supervisor.
 pub enum SupervisorMsg {
@@ -365,11 +365,7 @@ impl Actor for Supervisor {
                 }
             }
             SupervisorMsg::Count { flow, event, n } => {
-                *st.events
-                    .entry(flow.clone())
-                    .or_default()
-                    .entry(event.to_string())
-                    .or_default() += n;
+                add_event(&mut st.events, flow.clone(), event, n);
                 let _ = st.telemetry.cast(TelemetryMsg::Counted { flow, event, n });
             }
             SupervisorMsg::Flows(reply) => {

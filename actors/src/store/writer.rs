@@ -203,8 +203,8 @@ impl Writer {
                             "the store can write again; resuming"
                         );
                         self.stats.failing = None;
-                        for actor in self.subscribers.values() {
-                            actor.wake();
+                        for waker in self.subscribers.values() {
+                            waker.wake();
                         }
                         return Some(db);
                     }
@@ -269,8 +269,8 @@ impl Writer {
             | StoreMsg::Audit(_, reply) => drop(reply.send(Err(err()))),
             StoreMsg::Mappings { reply, .. } => drop(reply.send(Err(err()))),
             StoreMsg::AuditLog(_, reply) => drop(reply.send(Err(err()))),
-            StoreMsg::Subscribe { flow, waker: actor } => {
-                self.subscribers.insert(flow, actor);
+            StoreMsg::Subscribe { flow, waker } => {
+                self.subscribers.insert(flow, waker);
             }
         }
     }
@@ -343,8 +343,8 @@ impl Writer {
         // "enqueued, then asked the flow" always finds the nudge handled.
         if synced.is_ok() {
             for flow in nudge {
-                if let Some(actor) = self.subscribers.get(&flow) {
-                    actor.wake();
+                if let Some(waker) = self.subscribers.get(&flow) {
+                    waker.wake();
                 }
             }
         }
@@ -473,8 +473,8 @@ impl Writer {
             } => done!(reply, db.set_mappings(&namespace, pairs), true),
             StoreMsg::Audit(entry, reply) => done!(reply, db.audit(entry), true),
             StoreMsg::AuditLog(limit, reply) => done!(reply, db.audit_log(limit), false),
-            StoreMsg::Subscribe { flow, waker: actor } => {
-                self.subscribers.insert(flow.clone(), actor);
+            StoreMsg::Subscribe { flow, waker } => {
+                self.subscribers.insert(flow.clone(), waker);
                 nudge.insert(flow);
                 ((Box::new(|_| {}), None), false)
             }

@@ -43,6 +43,15 @@ pub struct Snapshot {
 /// Flow → event → count.
 pub type FlowEvents = BTreeMap<String, BTreeMap<String, u64>>;
 
+/// Adds `n` to `flow`'s `event`.
+pub fn add_event(events: &mut FlowEvents, flow: String, event: &str, n: u64) {
+    *events
+        .entry(flow)
+        .or_default()
+        .entry(event.to_string())
+        .or_default() += n;
+}
+
 impl Snapshot {
     /// Items of `flow` in `state` (0 when none).
     pub fn count(&self, flow: &str, state: ItemState) -> u64 {
@@ -149,12 +158,7 @@ impl Actor for TelemetryActor {
                 }
             }
             TelemetryMsg::Counted { flow, event, n } => {
-                *st.snapshot
-                    .flow_events
-                    .entry(flow)
-                    .or_default()
-                    .entry(event.to_string())
-                    .or_default() += n;
+                add_event(&mut st.snapshot.flow_events, flow, event, n)
             }
             TelemetryMsg::Restarted { actor } => {
                 *st.snapshot.restarts.entry(actor).or_default() += 1
