@@ -346,7 +346,7 @@ impl From<crate::store::StoreError> for Abort {
 }
 
 struct Writer {
-    /// Every level written is recorded here before its item is done.
+    /// Every level is recorded here before it is written.
     echo: EchoLog,
     settings: Arc<InventorySettings>,
     table: Table<SubId>,
@@ -509,15 +509,7 @@ impl Writer {
             .iter()
             .map(|(k, v, _)| (k.clone(), v.clone()))
             .collect();
-        let echoes: Vec<(String, String)> = written
-            .iter()
-            .map(|(k, _, entry)| (k.clone(), entry.level.available.to_string()))
-            .collect();
-        let recorded = match ctx.store.set_mappings(NS_APPLIED, pairs).await {
-            Ok(()) => self.echo.record(&ctx.store, &echoes).await,
-            Err(e) => Err(e),
-        };
-        let how = match recorded {
+        let how = match ctx.store.set_mappings(NS_APPLIED, pairs).await {
             Ok(()) => Settle::Done,
             Err(e) => Settle::Retry(format!("written, but the store cannot record it: {e}")),
         };
@@ -690,6 +682,18 @@ impl Writer {
                 reference_document_uri: Some(uri),
                 quantities,
             };
+            // Into the echo log before the write: its webhook may come before its answer.
+            let echoes: Vec<(String, String)> = batch
+                .iter()
+                .map(|w| {
+                    let value = w.entry.level.available.to_string();
+                    (applied_key(w.item, w.location), value)
+                })
+                .collect();
+            if let Err(e) = self.echo.record(&ctx.store, &echoes).await {
+                let error = format!("cannot record the echo log: {e}");
+                return Err(BatchAbort::Retry(error, batch));
+            }
             stats.calls += 1;
             match shopify.set_inventory_quietly(lane, input, &key).await {
                 Ok(()) => {
