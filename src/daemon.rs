@@ -40,6 +40,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => config.log.format,
     };
     let recent_logs = logging::init(&config.log.level, format)?;
+    // Before anything starts: a SIGTERM during start-up (systemd stopping a slow start, a test
+    // stopping a daemon it just started) is then a clean shutdown once up, not death by the
+    // signal's default action.
+    let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
 
     // Bound before the engine starts, so a second daemon fails before touching anything.
     let socket = config.control.socket.clone();
@@ -163,8 +168,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         config.daemon.watchdog,
     ));
 
-    let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let gave_up = tokio::select! {
         _ = sigterm.recv() => { info!("SIGTERM: shutting down"); None }
         _ = sigint.recv() => { info!("SIGINT: shutting down"); None }
