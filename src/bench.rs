@@ -532,8 +532,8 @@ async fn inventory_run(
     use xconnector_actors::item::ItemState;
     use xconnector_actors::shopify::{AccessToken, ShopifyClientConfig};
 
-    use crate::inventory_api::{Feed, store_feed};
     use crate::sim::{BucketConfig, SimConfig, Simulator};
+    use xconnector_actors::flows::inventory::inbound::feed;
 
     let sim = Simulator::start(
         SimConfig {
@@ -598,13 +598,15 @@ async fn inventory_run(
         .iter()
         .map(|l| (l.sku.clone(), l.available))
         .collect();
-    let feed = Feed {
-        source: "bench".into(),
-        mode: Mode::Delta,
-        chunks: levels.chunks(1000).map(<[Level]>::to_vec).collect(),
-    };
     let started = Instant::now();
-    store_feed(engine.store(), feed, "bench").await?;
+    crate::intake::requests::store(
+        engine.store(),
+        "inventory",
+        feed("bench", Mode::Delta, levels),
+        "bench",
+        None,
+    )
+    .await?;
     loop {
         let stats = engine.store().stats().await?;
         let busy: u64 = stats

@@ -85,11 +85,11 @@ async fn run(dir: &std::path::Path, rates: Vec<u32>, seconds: f64) -> anyhow::Re
         &crate::config::Registry::standard().defaults(&["orders"]),
         engine.store().clone(),
     );
-    let app = router(AppState {
-        engine: engine.clone(),
-        ready: Arc::new(AtomicBool::new(true)),
-        webhooks: Arc::new(intake),
-    });
+    let app = router(AppState::new(
+        engine.clone(),
+        Arc::new(AtomicBool::new(true)),
+        Arc::new(intake),
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let daemon = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -19,6 +19,7 @@ use crate::cli::{LogFormatArg, RunArgs, SimArgs};
 use crate::config::{self, Config, LogFormat};
 use crate::control::api::ControlState;
 use crate::http::{self, AppState};
+use crate::intake::Intake;
 use crate::sim::demo::{self, RunningSim};
 use crate::sim::pump::Targets;
 use crate::{control, logging, systemd, wiring};
@@ -76,41 +77,25 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let (stop_http, mut http_stopped) = watch::channel(false);
     let webhooks = Arc::new(wiring::webhook_intake(&config, engine.store().clone()));
     let topics = webhooks.subscribed_topics();
+    let tokens = config
+        .server
+        .api_tokens
+        .iter()
+        .map(|t| t.expose().to_string())
+        .collect();
+    let intake = Arc::new(Intake::new(
+        tokens,
+        engine.store().clone(),
+        ready.clone(),
+        config.flows.inbound(),
+    ));
+    intake.watch_drops(&stop_http.subscribe());
     let app = http::router(AppState {
         engine: engine.clone(),
         ready: ready.clone(),
         webhooks,
+        intake,
     });
-    let app = match config.flows.enabled::<InventoryModule>() {
-        Some(section) => {
-            let inventory = &section.config;
-            let tokens = config
-                .server
-                .api_tokens
-                .iter()
-                .map(|t| t.expose().to_string())
-                .collect();
-            let intake = crate::inventory_api::InventoryIntake::new(
-                tokens,
-                engine.store().clone(),
-                inventory.max_levels as usize,
-                ready.clone(),
-            );
-            if let Some(dir) = &inventory.watch_dir {
-                tokio::spawn(crate::inventory_drop::watch(
-                    dir.clone(),
-                    inventory.watch_every,
-                    engine.store().clone(),
-                    stop_http.subscribe(),
-                ));
-            }
-            let intake = Arc::new(intake);
-            app.merge(crate::inventory_api::router(intake.clone()))
-                // For `/metrics`, which renders the API's request counters.
-                .layer(axum::Extension(intake))
-        }
-        None => app,
-    };
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

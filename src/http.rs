@@ -1,18 +1,19 @@
-//! The HTTP listener: health, readiness and Prometheus metrics. (Webhooks and the inbound
-//! back-office API join this router as their flows land.)
+//! The HTTP listener: health, readiness, Prometheus metrics, Shopify's webhooks and the
+//! inbound back-office API.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Extension, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use xconnector_actors::Engine;
 use xconnector_actors::telemetry::prometheus;
 
+use crate::intake::Intake;
 use crate::webhooks::WebhookIntake;
 
 #[derive(Clone)]
@@ -22,9 +23,34 @@ pub struct AppState {
     /// Shopify's retries should go elsewhere while it is false.
     pub ready: Arc<AtomicBool>,
     pub webhooks: Arc<WebhookIntake>,
+    /// The inbound back-office API of the enabled flows.
+    pub intake: Arc<Intake>,
+}
+
+impl AppState {
+    /// The state of a listener that serves no inbound API (tools and tests).
+    pub fn new(
+        engine: Arc<Engine>,
+        ready: Arc<AtomicBool>,
+        webhooks: Arc<WebhookIntake>,
+    ) -> AppState {
+        let intake = Intake::new(
+            Vec::new(),
+            engine.store().clone(),
+            ready.clone(),
+            Vec::new(),
+        );
+        AppState {
+            engine,
+            ready,
+            webhooks,
+            intake: Arc::new(intake),
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
+    let api = crate::intake::router(state.intake.clone());
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -35,6 +61,7 @@ pub fn router(state: AppState) -> Router {
             post(webhook).layer(DefaultBodyLimit::disable()),
         )
         .with_state(state)
+        .merge(api)
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
@@ -68,10 +95,7 @@ async fn webhook(
     state.webhooks.receive(&headers, body).await
 }
 
-async fn metrics(
-    State(state): State<AppState>,
-    inventory: Option<Extension<Arc<crate::inventory_api::InventoryIntake>>>,
-) -> impl IntoResponse {
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     match state.engine.snapshot().await {
         Ok(snapshot) => (
             StatusCode::OK,
@@ -82,9 +106,7 @@ async fn metrics(
             {
                 let mut text = prometheus::render(&snapshot, state.ready.load(Ordering::SeqCst));
                 state.webhooks.render_metrics(&mut text);
-                if let Some(Extension(inventory)) = &inventory {
-                    inventory.render_metrics(&mut text);
-                }
+                state.intake.render_metrics(&mut text);
                 text
             },
         )

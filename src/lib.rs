@@ -3,7 +3,7 @@
 //! The binary composes the engine (`xconnector-actors`) with what only a program has:
 //! - `cli`: commands and flags; `config`: loading `config.toml` with line-numbered errors;
 //! - `daemon`: `run`: engine, HTTP listener, signals, systemd; `http`: the router;
-//! - `inventory_api`, `inventory_drop`: stock feeds in (HTTP API, CSV drop directory);
+//! - `intake`: the inbound back-office API (`POST /api/v1/…`, request ids, CSV drop directories);
 //! - `wiring`: configuration → engine; `logging`, `systemd`: the process's surroundings;
 //! - `bench`: measurements; `debug`: hidden tools for the crash tests.
 
@@ -16,8 +16,7 @@ pub mod control;
 pub mod daemon;
 pub mod debug;
 pub mod http;
-pub mod inventory_api;
-pub mod inventory_drop;
+pub mod intake;
 pub mod logging;
 pub mod shopify_schema;
 pub mod sim;

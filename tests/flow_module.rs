@@ -149,11 +149,11 @@ async fn its_webhooks_are_routed_to_it_and_delivered() {
             .contains(&"shop_changes".to_string())
     );
     let webhooks = Arc::new(wiring::webhook_intake(&config, engine.store().clone()));
-    let app = router(AppState {
-        engine: engine.clone(),
-        ready: Arc::new(AtomicBool::new(true)),
+    let app = router(AppState::new(
+        engine.clone(),
+        Arc::new(AtomicBool::new(true)),
         webhooks,
-    });
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });

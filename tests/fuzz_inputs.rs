@@ -16,9 +16,11 @@ use serde_json::{Value, json};
 use xconnector::config::Registry;
 use xconnector::config::{Secret, parse};
 use xconnector::http::{AppState, router};
-use xconnector::inventory_api::{self, ApiStats, InventoryIntake, parse_feed};
+use xconnector::intake::{self, ApiStats, Intake};
 use xconnector::webhooks::{MAX_BODY, WebhookIntake};
 use xconnector_actors::flows::inventory::feed::{CHUNK_LEVELS, Chunk, FLOW, KIND_LEVELS};
+use xconnector_actors::flows::inventory::inbound::StockFeed;
+use xconnector_actors::inbound::{Served, json};
 use xconnector_actors::item::ItemId;
 use xconnector_actors::signature::shopify_signature;
 use xconnector_actors::{Engine, EngineConfig};
@@ -30,16 +32,16 @@ const TOKENS: [&str; 2] = ["fuzz-token-one", "fuzz-token-two"];
 /// `[flows.inventory] max_levels`: above one chunk, so that a valid feed can take two items.
 const MAX_LEVELS: usize = 1200;
 
-struct Intake {
+struct Harness {
     rt: tokio::runtime::Runtime,
     addr: SocketAddr,
     engine: Arc<Engine>,
-    inventory: Arc<InventoryIntake>,
+    intake: Arc<Intake>,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
 
-fn intake() -> Intake {
+fn intake() -> Harness {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -59,35 +61,43 @@ fn intake() -> Intake {
             engine.store().clone(),
         ));
         let ready = Arc::new(AtomicBool::new(true));
-        let inventory = Arc::new(InventoryIntake::new(
+        let inventory = Arc::new(Intake::new(
             TOKENS.map(String::from).to_vec(),
             engine.store().clone(),
-            MAX_LEVELS,
             ready.clone(),
+            vec![Arc::new(Served::<StockFeed>::new(MAX_LEVELS, None))],
         ));
         // As `xconnector run` assembles it.
         let app = router(AppState {
             engine: engine.clone(),
             ready,
             webhooks,
-        })
-        .merge(inventory_api::router(inventory.clone()));
+            intake: inventory.clone(),
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         (engine, inventory, addr)
     });
-    Intake {
+    Harness {
         rt,
         addr,
         engine,
-        inventory,
+        intake: inventory,
         http: xconnector_actors::http_client::builder().build().unwrap(),
         _dir: dir,
     }
 }
 
-impl Intake {
+impl Harness {
+    fn stats(&self) -> &ApiStats {
+        &self
+            .intake
+            .endpoint("inventory")
+            .expect("inventory is served")
+            .stats
+    }
+
     fn stored(&self) -> u64 {
         self.rt
             .block_on(self.engine.store().stats())
@@ -185,7 +195,7 @@ proptest! {
         shop in prop_oneof![Just(SHOP.to_string()), header_value()],
         extra in proptest::collection::vec(("x-[a-z-]{1,12}", header_value()), 0..3),
     ) {
-        thread_local!(static INTAKE: Intake = intake());
+        thread_local!(static INTAKE: Harness = intake());
         INTAKE.with(|h| {
             let mut headers = vec![
                 ("x-shopify-topic".to_string(), topic.clone()),
@@ -627,7 +637,7 @@ fn the_inventory_api_never_panics_nor_blames_itself_for_bad_input() {
             }
             let bytes = body.bytes();
             let authorized = carries_a_token(auth.as_deref());
-            let counted = counts(&h.inventory.stats);
+            let counted = counts(h.stats());
             let before = h.stored();
             let (status, answer) = h.post_inventory(&headers, bytes.clone());
             let after = h.stored();
@@ -642,7 +652,7 @@ fn the_inventory_api_never_panics_nor_blames_itself_for_bad_input() {
             // Exactly one outcome counted, the one of the status.
             let mut expected = counted;
             expected[counter_of(status)] += 1;
-            prop_assert_eq!(counts(&h.inventory.stats), expected, "{}", what());
+            prop_assert_eq!(counts(h.stats()), expected, "{}", what());
             if status != 202 {
                 prop_assert_eq!(before, after, "a refused feed stored something: {}", what());
             }
@@ -650,9 +660,10 @@ fn the_inventory_api_never_panics_nor_blames_itself_for_bad_input() {
                 prop_assert_eq!(status, 401, "{}", what());
                 return Ok(());
             }
-            let parsed =
-                std::panic::catch_unwind(|| parse_feed(bytes.as_slice(), MAX_LEVELS, 0))
-                    .map_err(|_| TestCaseError::fail(format!("parse_feed panicked on {body:?}")))?;
+            let parsed = std::panic::catch_unwind(|| {
+                json::parse::<StockFeed>(bytes.as_slice(), MAX_LEVELS, 0)
+            })
+            .map_err(|_| TestCaseError::fail(format!("the parser panicked on {body:?}")))?;
             let want = match &body {
                 FeedBody::Valid(feed) if feed.levels.len() <= MAX_LEVELS => 202,
                 FeedBody::Valid(_) | FeedBody::Truncated(_) => 400,
@@ -663,7 +674,7 @@ fn the_inventory_api_never_panics_nor_blames_itself_for_bad_input() {
             prop_assert_eq!(
                 parsed.is_ok(),
                 want == 202,
-                "the HTTP intake and parse_feed disagree: {}",
+                "the HTTP intake and the parser disagree: {}",
                 what()
             );
             if status == 400 {
@@ -684,13 +695,13 @@ fn the_inventory_api_never_panics_nor_blames_itself_for_bad_input() {
                 .unwrap_or_default();
             prop_assert_eq!(
                 answer["levels"].as_u64(),
-                Some(feed.levels() as u64),
+                Some(feed.entries.len() as u64),
                 "{}",
                 what()
             );
             prop_assert_eq!(
                 items.len(),
-                feed.levels().div_ceil(CHUNK_LEVELS),
+                feed.entries.len().div_ceil(CHUNK_LEVELS),
                 "{}",
                 what()
             );
@@ -698,7 +709,7 @@ fn the_inventory_api_never_panics_nor_blames_itself_for_bad_input() {
             let stored: Vec<Chunk> = items.iter().map(|id| h.chunk(*id)).collect();
             for chunk in &stored {
                 prop_assert_eq!(&chunk.source, &feed.source);
-                prop_assert_eq!(chunk.mode, feed.mode);
+                prop_assert_eq!(chunk.mode, feed.head.mode);
                 prop_assert!(chunk.levels.len() <= CHUNK_LEVELS);
             }
             let levels: Vec<_> = stored.into_iter().flat_map(|c| c.levels).collect();
@@ -713,7 +724,7 @@ fn the_inventory_api_never_panics_nor_blames_itself_for_bad_input() {
                     }
                 }
             } else {
-                let parsed: Vec<_> = feed.chunks.into_iter().flatten().collect();
+                let parsed = feed.entries;
                 prop_assert_eq!(levels.len(), parsed.len());
                 for (got, want) in levels.iter().zip(&parsed) {
                     prop_assert_eq!(
@@ -747,7 +758,7 @@ fn an_oversized_feed_is_refused_and_not_stored() {
     let h = intake();
     // White space keeps the streaming parser reading until the limit is crossed.
     let mut body = b"{\"source\":\"wms\",\"levels\":[]".to_vec();
-    body.resize(inventory_api::MAX_BODY + 1, b' ');
+    body.resize(intake::MAX_BODY + 1, b' ');
     let auth = vec![(
         "authorization".to_string(),
         format!("Bearer {}", TOKENS[0]).into_bytes(),
@@ -755,7 +766,7 @@ fn an_oversized_feed_is_refused_and_not_stored() {
     let (status, _) = h.post_inventory(&auth, body);
     assert_eq!(status, 413);
     assert_eq!(h.stored(), 0);
-    assert_eq!(h.inventory.stats.too_large.load(Ordering::Relaxed), 1);
+    assert_eq!(h.stats().too_large.load(Ordering::Relaxed), 1);
 }
 
 /// A refused request whose body the API did not need (no valid token; a feed broken at its

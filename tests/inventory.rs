@@ -5,15 +5,17 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use xconnector::inventory_api::{Feed, store_feed};
+use xconnector::intake::requests;
 use xconnector::sim::warehouse::stock_catalog;
 use xconnector::sim::{SimConfig, SimStats, Simulator};
 use xconnector_actors::flows::echo::EchoLog;
 use xconnector_actors::flows::inventory::feed::{
     FLOW, KIND_LEVEL_FAILED, KIND_UNKNOWN_SKUS, Level, Mode,
 };
+use xconnector_actors::flows::inventory::inbound::{StockFeed, feed};
 use xconnector_actors::flows::inventory::{InventoryFlow, InventorySettings};
 use xconnector_actors::flows::{FlowSettings, FlowSpec};
+use xconnector_actors::inbound::Served;
 use xconnector_actors::item::{Item, ItemState};
 use xconnector_actors::shopify::{AccessToken, ShopifyClientConfig};
 use xconnector_actors::store::ItemFilter;
@@ -89,15 +91,16 @@ impl Setup {
     /// Stores a feed as the API does and waits until the flow has settled all its items.
     async fn feed(&mut self, mode: Mode, levels: Vec<Level>) {
         self.feeds += 1;
-        let chunks = levels.chunks(1000).map(<[Level]>::to_vec).collect();
-        let feed = Feed {
-            source: "test".into(),
-            mode,
-            chunks,
-        };
-        store_feed(self.engine.store(), feed, &format!("feed-{}", self.feeds))
-            .await
-            .unwrap();
+        let id = format!("feed-{}", self.feeds);
+        requests::store(
+            self.engine.store(),
+            "inventory",
+            feed("test", mode, levels),
+            &id,
+            None,
+        )
+        .await
+        .unwrap();
         self.settled().await;
     }
 
@@ -418,8 +421,9 @@ async fn a_csv_drop_with_bad_lines_reports_them_and_applies_the_good_ones() {
     // Written under a temporary name, as writers should: never read.
     std::fs::write(drop.path().join("stock.csv.tmp"), &text).unwrap();
     let mut seen = std::collections::HashMap::new();
-    xconnector::inventory_drop::scan(drop.path(), s.engine.store(), &mut seen).await;
-    xconnector::inventory_drop::scan(drop.path(), s.engine.store(), &mut seen).await;
+    let stock = Served::<StockFeed>::new(100_000, None);
+    xconnector::intake::drop::scan(&stock, drop.path(), s.engine.store(), &mut seen).await;
+    xconnector::intake::drop::scan(&stock, drop.path(), s.engine.store(), &mut seen).await;
     assert!(drop.path().join("stock.csv.tmp").exists());
     std::fs::rename(
         drop.path().join("stock.csv.tmp"),
@@ -427,9 +431,9 @@ async fn a_csv_drop_with_bad_lines_reports_them_and_applies_the_good_ones() {
     )
     .unwrap();
     // First sight: not read yet (it could still be growing); the second scan takes it.
-    xconnector::inventory_drop::scan(drop.path(), s.engine.store(), &mut seen).await;
+    xconnector::intake::drop::scan(&stock, drop.path(), s.engine.store(), &mut seen).await;
     assert!(drop.path().join("stock.csv").exists());
-    xconnector::inventory_drop::scan(drop.path(), s.engine.store(), &mut seen).await;
+    xconnector::intake::drop::scan(&stock, drop.path(), s.engine.store(), &mut seen).await;
     assert!(!drop.path().join("stock.csv").exists());
     s.settled().await;
 
@@ -441,7 +445,7 @@ async fn a_csv_drop_with_bad_lines_reports_them_and_applies_the_good_ones() {
     let report_name = failed.iter().find(|n| n.ends_with(".report.txt")).unwrap();
     let report = std::fs::read_to_string(drop.path().join("failed").join(report_name)).unwrap();
     for needle in [
-        "3 bad line(s); 2 good level(s) were applied",
+        "3 bad line(s); 2 good row(s) were applied",
         "line 3: available: must not be negative, found -2",
         "line 5: expected 3 or 4 fields",
         "line 6: available: expected a whole number, found \"x\"",

@@ -50,7 +50,7 @@ listen = "127.0.0.1:0"
     );
     assert_eq!(fields["held"].as_u64(), Some(0), "{line}");
     assert!(
-        daemon.all_logs().contains("inventory feed accepted"),
+        daemon.all_logs().contains("request accepted"),
         "{}",
         daemon.all_logs()
     );

@@ -309,7 +309,7 @@ fn inventory_feeds_without_the_right_bearer_are_refused_and_counted() {
         rig.daemon
             .all_logs()
             .lines()
-            .filter(|l| l.contains("inventory feed refused: a valid bearer token is required"))
+            .filter(|l| l.contains("inbound request refused: a valid bearer token is required"))
             .map(str::to_string)
             .collect()
     };

@@ -52,11 +52,7 @@ async fn start() -> Harness {
         engine.store().clone(),
     ));
     let ready = Arc::new(AtomicBool::new(true));
-    let app = router(AppState {
-        engine: engine.clone(),
-        ready: ready.clone(),
-        webhooks,
-    });
+    let app = router(AppState::new(engine.clone(), ready.clone(), webhooks));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });

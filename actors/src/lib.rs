@@ -6,6 +6,7 @@
 //! - [`store`]: the persistence actor over fjall, the single source of truth, with group commit.
 //! - [`flows`]: the flow framework, the flow modules' plug-in point, and one folder per flow.
 //! - [`config`]: what flow sections are made of (durations, key paths, problems).
+//! - [`inbound`]: what back-office requests are made of: resources, decoding, JSON and CSV.
 //! - [`supervisor`]: the root of the actor tree; restarts, give-up, ordered shutdown.
 //! - [`shopify`]: the Admin GraphQL client actor: typed GIDs, operations, errors, retries.
 //! - [`rate_limiter`]: Shopify's cost bucket, modelled per shop; grants by priority lane.
@@ -18,6 +19,7 @@ pub mod endpoints;
 pub mod engine;
 pub mod flows;
 pub mod http_client;
+pub mod inbound;
 pub mod item;
 pub mod rate_limiter;
 pub mod retry;

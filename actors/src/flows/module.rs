@@ -1,5 +1,5 @@
 //! The plug-in point. A flow is a [`FlowModule`]: its name, its `[flows.NAME]` section, the
-//! webhook topics it consumes, the checks its section needs and how it becomes a running
+//! webhook topics it consumes, the inbound API resources it serves, the checks its section needs and how it becomes a running
 //! [`FlowSpec`]. The binary's registry lists the modules; [`Flows`] is what one configuration
 //! made of them, and the daemon, config validation, webhook routing, `/metrics` and the console
 //! all read it. Adding a flow is one folder under `flows/` and one line in the registry.
@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 
 use super::{FlowSettings, FlowSpec};
 use crate::config::{KeyPath, Problems};
+use crate::inbound::Inbound;
 
 /// A flow, as the registry knows it.
 pub trait FlowModule: Send + Sync + 'static {
@@ -36,6 +37,13 @@ pub trait FlowModule: Send + Sync + 'static {
     /// The webhook topics the flow consumes: each delivery of one becomes an item of this flow.
     fn topics() -> &'static [Topic] {
         &[]
+    }
+
+    /// The inbound API resources the flow serves (`POST /api/v1/{path}`, CSV drops), for an
+    /// enabled section.
+    fn inbound(section: &Section<Self::Config>) -> Vec<Arc<dyn Inbound>> {
+        let _ = section;
+        Vec::new()
     }
 
     /// Checks needing more than one value's type (ranges, references to endpoints or other
@@ -185,6 +193,7 @@ pub trait Configured: Send + Sync + fmt::Debug {
     fn about(&self) -> &'static str;
     fn common(&self) -> &Common;
     fn topics(&self) -> &'static [Topic];
+    fn inbound(&self) -> Vec<Arc<dyn Inbound>>;
     fn check(&self, cx: &CheckCx<'_>, problems: &mut Problems);
     fn build(&self, cx: &mut BuildCx<'_>) -> Option<FlowSpec>;
     fn as_any(&self) -> &dyn Any;
@@ -217,6 +226,10 @@ impl<M: FlowModule> Configured for Loaded<M> {
 
     fn topics(&self) -> &'static [Topic] {
         M::topics()
+    }
+
+    fn inbound(&self) -> Vec<Arc<dyn Inbound>> {
+        M::inbound(&self.0)
     }
 
     fn check(&self, cx: &CheckCx<'_>, problems: &mut Problems) {
@@ -317,6 +330,15 @@ impl Flows {
             .iter()
             .filter(|s| s.common().enabled)
             .filter_map(|s| s.build(&mut cx))
+            .collect()
+    }
+
+    /// The inbound API resources of the enabled flows.
+    pub fn inbound(&self) -> Vec<Arc<dyn Inbound>> {
+        self.sections
+            .iter()
+            .filter(|s| s.common().enabled)
+            .flat_map(|s| s.inbound())
             .collect()
     }
 

@@ -41,6 +41,7 @@ use tracing::{debug, info, warn};
 pub mod batch;
 pub mod coalesce;
 pub mod feed;
+pub mod inbound;
 mod module;
 
 pub use feed::{Chunk, Level, Mode};

@@ -2,14 +2,17 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::inbound::StockFeed;
 use super::{InventoryFlow, InventorySettings};
 use crate::config::{KeyPath, Problems, duration};
 use crate::flows::FlowSpec;
 use crate::flows::module::{BuildCx, CheckCx, Common, FlowModule, Section, Topic};
+use crate::inbound::{DropDir, Inbound, Served};
 
 pub struct InventoryModule;
 
@@ -98,6 +101,18 @@ impl FlowModule for InventoryModule {
 
     fn topics() -> &'static [Topic] {
         TOPICS
+    }
+
+    fn inbound(section: &Section<InventoryConfig>) -> Vec<Arc<dyn Inbound>> {
+        let c = &section.config;
+        let drop = c.watch_dir.clone().map(|dir| DropDir {
+            dir,
+            every: c.watch_every,
+        });
+        vec![Arc::new(Served::<StockFeed>::new(
+            c.max_levels as usize,
+            drop,
+        ))]
     }
 
     fn check(section: &Section<InventoryConfig>, _cx: &CheckCx<'_>, problems: &mut Problems) {

@@ -1,0 +1,167 @@
+//! What a back-office request is made of, whichever way it comes in (`POST /api/v1/{path}`
+//! or a CSV file dropped in a watched directory): a [`Resource`] names its list and records,
+//! decodes each entry with [`Fields`] so that every bad entry is named by index and field, and
+//! says which items an accepted request becomes. A flow module serves its resources by
+//! returning them from [`crate::flows::module::FlowModule::inbound`]; the binary's intake does
+//! the rest (auth, limits, request ids, storage, metrics) once for all of them.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::item::NewItem;
+
+pub mod csv;
+pub mod fields;
+pub mod json;
+pub mod report;
+
+pub use fields::{Decode, Fields};
+pub use report::{MAX_REPORTED, Report, describe};
+
+/// One resource of the inbound API.
+pub trait Resource: Send + Sync + 'static {
+    /// `POST /api/v1/{PATH}`; also its `endpoint` on `/metrics`.
+    const PATH: &'static str;
+    /// The body's list of entries: `{"source": …, "levels": […]}`.
+    const LIST: &'static str;
+    /// What one request is called in messages (`feed`).
+    const NOUN: &'static str = "request";
+    /// Columns a headerless CSV row must have (the first ones of `Entry::FIELDS`).
+    const CSV_REQUIRED: usize = <Self::Entry as Decode>::FIELDS.len();
+    /// The body's other top-level fields (`mode`), decoded from the top level.
+    type Head: Decode + Send + 'static;
+    type Entry: Decode + Send + 'static;
+
+    /// The head of a CSV drop named `file`; `None`: this resource takes no CSV drops.
+    fn csv_head(file: &str) -> Option<Self::Head> {
+        let _ = file;
+        None
+    }
+
+    /// The items an accepted request becomes; `id` is its request id.
+    fn items(request: Accepted<Self>, id: &str) -> Vec<NewItem>
+    where
+        Self: Sized;
+
+    /// Fields of the 202's answer beyond `request_id`, `accepted` and `items` (`mode`).
+    fn answer(request: &Accepted<Self>, answer: &mut Map<String, Value>)
+    where
+        Self: Sized,
+    {
+        let _ = (request, answer);
+    }
+}
+
+/// A request whose every entry was valid.
+pub struct Accepted<R: Resource> {
+    /// The sending system (`wms-eu`, `csv:stock.csv`).
+    pub source: String,
+    pub head: R::Head,
+    pub entries: Vec<R::Entry>,
+}
+
+/// The head of a resource without top-level fields of its own.
+pub struct NoHead;
+
+impl Decode for NoHead {
+    const FIELDS: &'static [&'static str] = &[];
+    fn decode(_: &mut Fields<'_>) -> Option<NoHead> {
+        Some(NoHead)
+    }
+}
+
+/// A directory a resource's CSV files are dropped in.
+#[derive(Debug, Clone)]
+pub struct DropDir {
+    pub dir: PathBuf,
+    /// How often it is scanned.
+    pub every: Duration,
+}
+
+/// A resource as one configuration serves it: its limits and its drop directory.
+pub struct Served<R> {
+    /// Entries accepted in one request.
+    pub max_entries: usize,
+    pub drop: Option<DropDir>,
+    resource: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<R: Resource> Served<R> {
+    pub fn new(max_entries: usize, drop: Option<DropDir>) -> Served<R> {
+        Served {
+            max_entries,
+            drop,
+            resource: std::marker::PhantomData,
+        }
+    }
+}
+
+/// Makes a request's items once its id is known.
+type MakeItems = Box<dyn FnOnce(&str) -> Vec<NewItem> + Send>;
+
+/// An accepted request with its resource's type erased: what the intake stores.
+pub struct Parsed {
+    pub source: String,
+    /// Entries accepted.
+    pub accepted: usize,
+    /// The answer's resource-specific fields.
+    pub answer: Map<String, Value>,
+    items: MakeItems,
+}
+
+impl Parsed {
+    pub fn new<R: Resource>(request: Accepted<R>) -> Parsed {
+        let mut answer = Map::new();
+        R::answer(&request, &mut answer);
+        Parsed {
+            source: request.source.clone(),
+            accepted: request.entries.len(),
+            answer,
+            items: Box::new(move |id| R::items(request, id)),
+        }
+    }
+
+    /// The items it becomes under request id `id`.
+    pub fn into_items(self, id: &str) -> Vec<NewItem> {
+        (self.items)(id)
+    }
+}
+
+/// A served resource with its type erased, so that every flow's sit in one list.
+pub trait Inbound: Send + Sync {
+    fn path(&self) -> &'static str;
+    fn noun(&self) -> &'static str;
+    /// Parses and validates a JSON body as it is read.
+    fn json(&self, body: &mut dyn Read, received_at: i64) -> Result<Parsed, Report>;
+    /// Parses a CSV drop named `file`: its good rows, and the report of its bad ones. `None`:
+    /// this resource takes no CSV.
+    fn csv(&self, file: &str, bytes: &[u8], received_at: i64) -> Option<(Option<Parsed>, Report)>;
+    fn drop_dir(&self) -> Option<&DropDir>;
+}
+
+impl<R: Resource> Inbound for Served<R> {
+    fn path(&self) -> &'static str {
+        R::PATH
+    }
+
+    fn noun(&self) -> &'static str {
+        R::NOUN
+    }
+
+    fn json(&self, body: &mut dyn Read, received_at: i64) -> Result<Parsed, Report> {
+        json::parse::<R>(body, self.max_entries, received_at).map(Parsed::new)
+    }
+
+    fn csv(&self, file: &str, bytes: &[u8], received_at: i64) -> Option<(Option<Parsed>, Report)> {
+        let head = R::csv_head(file)?;
+        let (accepted, report) = csv::parse::<R>(bytes, format!("csv:{file}"), head, received_at);
+        Some((accepted.map(Parsed::new), report))
+    }
+
+    fn drop_dir(&self) -> Option<&DropDir> {
+        self.drop.as_ref()
+    }
+}
