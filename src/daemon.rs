@@ -20,7 +20,7 @@ use crate::config::{self, Config, LogFormat};
 use crate::control::api::ControlState;
 use crate::http::{self, AppState};
 use crate::intake::Intake;
-use crate::sim::demo::{self, RunningSim};
+use crate::demo::{self, RunningSim};
 use crate::sim::pump::Targets;
 use crate::{control, logging, systemd, wiring};
 

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use xconnector_actors::Engine;
-use xconnector_actors::telemetry::prometheus;
+use xconnector_actors::telemetry::prometheus::{self, Exposition};
 
 use crate::intake::Intake;
 use crate::webhooks::WebhookIntake;
@@ -104,10 +104,11 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
                 "text/plain; version=0.0.4; charset=utf-8",
             )],
             {
-                let mut text = prometheus::render(&snapshot, state.ready.load(Ordering::SeqCst));
-                state.webhooks.render_metrics(&mut text);
-                state.intake.render_metrics(&mut text);
-                text
+                let mut m = Exposition::default();
+                prometheus::snapshot(&mut m, &snapshot, state.ready.load(Ordering::SeqCst));
+                state.webhooks.render_metrics(&mut m);
+                state.intake.render_metrics(&mut m);
+                m.finish()
             },
         )
             .into_response(),

@@ -15,15 +15,18 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod debug;
+pub mod demo;
 pub mod http;
 pub mod intake;
 pub mod logging;
-pub mod shopify_schema;
-pub mod sim;
 pub mod systemd;
 pub mod tui;
 pub mod webhooks;
 pub mod wiring;
+
+/// The simulated shop and back office (the `xconnector-sim` crate), built in for the demo.
+pub use xconnector_sim as sim;
+pub use xconnector_sim::schema as shopify_schema;
 
 use std::process::ExitCode;
 

@@ -3,7 +3,6 @@
 //! owns its topic, and only then acknowledged: a 200 means it survives `kill -9`.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -13,6 +12,7 @@ use tracing::{debug, error, info, warn};
 use xconnector_actors::flows::module::{Flows, Topic, WebhookHead};
 use xconnector_actors::item::NewItem;
 use xconnector_actors::store::StoreHandle;
+use xconnector_actors::telemetry::prometheus::{Exposition, Kind};
 
 use crate::config::Secret;
 use xconnector_actors::signature;
@@ -218,11 +218,12 @@ impl WebhookIntake {
     }
 
     /// Prometheus lines for the intake counters.
-    pub fn render_metrics(&self, out: &mut String) {
+    pub fn render_metrics(&self, m: &mut Exposition) {
         let s = &self.stats;
-        let _ = writeln!(
-            out,
-            "# HELP xconnector_webhooks_total Shopify webhook deliveries by outcome.\n# TYPE xconnector_webhooks_total counter"
+        let mut f = m.family(
+            "xconnector_webhooks_total",
+            Kind::Counter,
+            "Shopify webhook deliveries by outcome.",
         );
         for (outcome, n) in [
             ("accepted", &s.accepted),
@@ -236,11 +237,7 @@ impl WebhookIntake {
             ("unrouted", &s.unrouted),
             ("unavailable", &s.unavailable),
         ] {
-            let _ = writeln!(
-                out,
-                "xconnector_webhooks_total{{outcome=\"{outcome}\"}} {}",
-                n.load(Ordering::Relaxed)
-            );
+            f.sample(&[("outcome", outcome)], n.load(Ordering::Relaxed));
         }
     }
 }

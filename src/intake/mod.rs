@@ -26,6 +26,7 @@ use serde_json::json;
 use tokio::sync::watch;
 use xconnector_actors::inbound::Inbound;
 use xconnector_actors::store::StoreHandle;
+use xconnector_actors::telemetry::prometheus::Exposition;
 
 pub mod auth;
 pub mod drop;
@@ -79,12 +80,12 @@ impl Intake {
         self.endpoints.iter().find(|e| e.resource.path() == path)
     }
 
-    /// Prometheus lines for the request counters; nothing when no resource is served.
-    pub fn render_metrics(&self, out: &mut String) {
+    /// The request counters; nothing when no resource is served.
+    pub fn render_metrics(&self, m: &mut Exposition) {
         if !self.endpoints.is_empty() {
             stats::render(
                 self.endpoints.iter().map(|e| (e.resource.path(), &e.stats)),
-                out,
+                m,
             );
         }
     }

@@ -1,7 +1,8 @@
 //! `xconnector_api_requests_total{endpoint,outcome}`: every request lands in exactly one.
 
-use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use xconnector_actors::telemetry::prometheus::{Exposition, Kind};
 
 /// One endpoint's counters.
 #[derive(Default)]
@@ -42,18 +43,18 @@ impl ApiStats {
     }
 }
 
-/// Prometheus lines for the request counters of every endpoint.
-pub fn render<'a>(endpoints: impl IntoIterator<Item = (&'a str, &'a ApiStats)>, out: &mut String) {
-    let _ = writeln!(
-        out,
-        "# HELP xconnector_api_requests_total Requests to the inbound back-office API by endpoint and outcome.\n# TYPE xconnector_api_requests_total counter"
+/// The request counters of every endpoint.
+pub fn render<'a>(endpoints: impl IntoIterator<Item = (&'a str, &'a ApiStats)>, m: &mut Exposition) {
+    let mut f = m.family(
+        "xconnector_api_requests_total",
+        Kind::Counter,
+        "Requests to the inbound back-office API by endpoint and outcome.",
     );
     for (endpoint, stats) in endpoints {
         for (outcome, n) in stats.outcomes() {
-            let _ = writeln!(
-                out,
-                "xconnector_api_requests_total{{endpoint=\"{endpoint}\",outcome=\"{outcome}\"}} {}",
-                n.load(Ordering::Relaxed)
+            f.sample(
+                &[("endpoint", endpoint), ("outcome", outcome)],
+                n.load(Ordering::Relaxed),
             );
         }
     }
@@ -68,8 +69,9 @@ mod tests {
         let stats = ApiStats::default();
         stats.accepted.fetch_add(2, Ordering::Relaxed);
         stats.rejected_token.fetch_add(1, Ordering::Relaxed);
-        let mut text = String::new();
-        render([("inventory", &stats)], &mut text);
+        let mut m = Exposition::default();
+        render([("inventory", &stats)], &mut m);
+        let text = m.finish();
         assert!(
             text.starts_with("# HELP xconnector_api_requests_total "),
             "{text}"

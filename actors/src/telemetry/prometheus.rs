@@ -1,181 +1,191 @@
-//! The Prometheus text exposition format (version 0.0.4) of a [`Snapshot`].
+//! The Prometheus text exposition format (version 0.0.4): one writer, [`Exposition`], for
+//! every metric the daemon shows (the engine's [`Snapshot`], the webhook and inbound API
+//! counters), so that the format, the escaping and the `# HELP`/`# TYPE` lines live here only.
 
-use std::fmt::Write;
+use std::fmt::{Display, Write};
 
 use super::Snapshot;
 use crate::endpoints::{EndpointStatus, Health};
 use crate::rate_limiter::RateLimiterStats;
 use crate::store::writer::BATCH_BUCKETS;
 
+/// A metric family's type.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        }
+    }
+}
+
+/// The text of one scrape.
+#[derive(Default)]
+pub struct Exposition {
+    out: String,
+}
+
+impl Exposition {
+    /// Starts a metric family: its `# HELP` and `# TYPE` lines; samples follow.
+    pub fn family(&mut self, name: &'static str, kind: Kind, help: &str) -> Family<'_> {
+        let _ = writeln!(
+            self.out,
+            "# HELP {name} {help}\n# TYPE {name} {}",
+            kind.as_str()
+        );
+        Family {
+            out: &mut self.out,
+            name,
+        }
+    }
+
+    pub fn finish(self) -> String {
+        self.out
+    }
+}
+
+/// The samples of one family.
+pub struct Family<'a> {
+    out: &'a mut String,
+    name: &'static str,
+}
+
+impl Family<'_> {
+    /// `name{labels} value`.
+    pub fn sample(&mut self, labels: &[(&str, &str)], value: impl Display) -> &mut Self {
+        self.line("", labels, value)
+    }
+
+    /// `name_suffix{labels} value` (a histogram's `_bucket`, `_sum`, `_count`).
+    pub fn line(&mut self, suffix: &str, labels: &[(&str, &str)], value: impl Display) -> &mut Self {
+        let _ = write!(self.out, "{}{suffix}", self.name);
+        if !labels.is_empty() {
+            self.out.push('{');
+            for (i, (key, val)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                let _ = write!(self.out, "{key}=\"{}\"", escape(val));
+            }
+            self.out.push('}');
+        }
+        let _ = writeln!(self.out, " {value}");
+        self
+    }
+}
+
+/// The engine's metrics, and whether the daemon is ready.
 pub fn render(s: &Snapshot, ready: bool) -> String {
-    let mut out = String::with_capacity(4096);
-    let head = |out: &mut String, name: &str, kind: &str, help: &str| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-    };
+    let mut m = Exposition::default();
+    snapshot(&mut m, s, ready);
+    m.finish()
+}
 
-    head(
-        &mut out,
-        "xconnector_ready",
-        "gauge",
-        "1 when the daemon accepts work.",
-    );
-    let _ = writeln!(out, "xconnector_ready {}", u8::from(ready));
-
-    head(
-        &mut out,
+/// Writes the engine's metrics into `m`.
+pub fn snapshot(m: &mut Exposition, s: &Snapshot, ready: bool) {
+    m.family("xconnector_ready", Kind::Gauge, "1 when the daemon accepts work.")
+        .sample(&[], u8::from(ready));
+    m.family(
         "xconnector_store_failing",
-        "gauge",
+        Kind::Gauge,
         "1 while the store cannot write (disk full, read-only, I/O errors); nothing is accepted.",
-    );
-    let _ = writeln!(
-        out,
-        "xconnector_store_failing {}",
-        u8::from(s.store.failing.is_some())
-    );
+    )
+    .sample(&[], u8::from(s.store.failing.is_some()));
 
-    head(
-        &mut out,
+    let mut f = m.family(
         "xconnector_items",
-        "gauge",
+        Kind::Gauge,
         "Items in the store by flow and state.",
     );
     for (flow, state, n) in &s.store.counts {
-        let _ = writeln!(
-            out,
-            "xconnector_items{{flow=\"{}\",state=\"{}\"}} {n}",
-            escape(flow),
-            state.as_str()
-        );
+        f.sample(&[("flow", flow), ("state", state.as_str())], n);
     }
-
-    head(
-        &mut out,
+    let mut f = m.family(
         "xconnector_items_completed_total",
-        "counter",
+        Kind::Counter,
         "Items finished by a flow since start, by the state they went to.",
     );
     for (flow, state, n) in &s.store.completed {
-        let _ = writeln!(
-            out,
-            "xconnector_items_completed_total{{flow=\"{}\",state=\"{}\"}} {n}",
-            escape(flow),
-            state.as_str()
-        );
+        f.sample(&[("flow", flow), ("state", state.as_str())], n);
     }
-
-    head(
-        &mut out,
+    m.family(
         "xconnector_items_enqueued_total",
-        "counter",
+        Kind::Counter,
         "Items durably accepted since start.",
-    );
-    let _ = writeln!(out, "xconnector_items_enqueued_total {}", s.store.enqueued);
-    head(
-        &mut out,
+    )
+    .sample(&[], s.store.enqueued);
+    m.family(
         "xconnector_enqueue_rate",
-        "gauge",
+        Kind::Gauge,
         "Items accepted per second over the last second.",
-    );
-    let _ = writeln!(out, "xconnector_enqueue_rate {:.3}", s.enqueue_rate);
-
-    head(
-        &mut out,
+    )
+    .sample(&[], format_args!("{:.3}", s.enqueue_rate));
+    m.family(
         "xconnector_store_requests_total",
-        "counter",
+        Kind::Counter,
         "Requests served by the store.",
-    );
-    let _ = writeln!(out, "xconnector_store_requests_total {}", s.store.requests);
-    head(
-        &mut out,
+    )
+    .sample(&[], s.store.requests);
+    m.family(
         "xconnector_store_fsync_seconds_total",
-        "counter",
+        Kind::Counter,
         "Time spent in fsync.",
-    );
-    let _ = writeln!(
-        out,
-        "xconnector_store_fsync_seconds_total {:.6}",
-        s.store.fsync_seconds
-    );
+    )
+    .sample(&[], format_args!("{:.6}", s.store.fsync_seconds));
 
-    head(
-        &mut out,
+    let mut f = m.family(
         "xconnector_store_fsync_batch_size",
-        "histogram",
+        Kind::Histogram,
         "Requests made durable by one fsync (group commit).",
     );
     let mut cumulative = 0;
     for (le, n) in BATCH_BUCKETS.iter().zip(s.store.fsync_batches) {
         cumulative += n;
-        let _ = writeln!(
-            out,
-            "xconnector_store_fsync_batch_size_bucket{{le=\"{le}\"}} {cumulative}"
-        );
+        f.line("_bucket", &[("le", &le.to_string())], cumulative);
     }
-    let _ = writeln!(
-        out,
-        "xconnector_store_fsync_batch_size_bucket{{le=\"+Inf\"}} {}",
-        s.store.fsyncs
-    );
-    let _ = writeln!(
-        out,
-        "xconnector_store_fsync_batch_size_sum {}",
-        s.store.synced_requests
-    );
-    let _ = writeln!(
-        out,
-        "xconnector_store_fsync_batch_size_count {}",
-        s.store.fsyncs
-    );
+    f.line("_bucket", &[("le", "+Inf")], s.store.fsyncs)
+        .line("_sum", &[], s.store.synced_requests)
+        .line("_count", &[], s.store.fsyncs);
 
-    head(
-        &mut out,
+    let mut f = m.family(
         "xconnector_actor_restarts_total",
-        "counter",
+        Kind::Counter,
         "Restarts of each actor by the supervisor.",
     );
     for (actor, n) in &s.restarts {
-        let _ = writeln!(
-            out,
-            "xconnector_actor_restarts_total{{actor=\"{}\"}} {n}",
-            escape(actor)
-        );
+        f.sample(&[("actor", actor)], n);
     }
-
-    head(
-        &mut out,
+    let mut f = m.family(
         "xconnector_flow_events_total",
-        "counter",
+        Kind::Counter,
         "Events each flow counts itself (declared by its module).",
     );
     for (flow, events) in &s.flow_events {
         for (event, n) in events {
-            let _ = writeln!(
-                out,
-                "xconnector_flow_events_total{{flow=\"{}\",event=\"{}\"}} {n}",
-                escape(flow),
-                escape(event)
-            );
+            f.sample(&[("flow", flow), ("event", event)], n);
         }
     }
 
     if let Some(r) = &s.rate_limiter {
-        rate_limiter(&mut out, r, head);
+        rate_limiter(m, r);
     }
     if !s.endpoints.is_empty() {
-        endpoints(&mut out, &s.endpoints, head);
+        endpoints(m, &s.endpoints);
     }
-    out
 }
 
-fn endpoints(
-    out: &mut String,
-    endpoints: &[EndpointStatus],
-    head: impl Fn(&mut String, &str, &str, &str),
-) {
-    head(
-        out,
+fn endpoints(m: &mut Exposition, endpoints: &[EndpointStatus]) {
+    let mut f = m.family(
         "xconnector_endpoint_health",
-        "gauge",
+        Kind::Gauge,
         "Back-office endpoint health: 0 up, 1 retrying after failures, 2 circuit open (not called).",
     );
     for e in endpoints {
@@ -184,16 +194,11 @@ fn endpoints(
             Health::Retrying => 1,
             Health::CircuitOpen => 2,
         };
-        let _ = writeln!(
-            out,
-            "xconnector_endpoint_health{{endpoint=\"{}\"}} {level}",
-            escape(&e.name)
-        );
+        f.sample(&[("endpoint", &e.name)], level);
     }
-    head(
-        out,
+    let mut f = m.family(
         "xconnector_endpoint_deliveries_total",
-        "counter",
+        Kind::Counter,
         "Deliveries to back-office endpoints by outcome: delivered, failed (retried), rejected.",
     );
     for e in endpoints {
@@ -202,34 +207,20 @@ fn endpoints(
             ("failed", e.failed),
             ("rejected", e.rejected),
         ] {
-            let _ = writeln!(
-                out,
-                "xconnector_endpoint_deliveries_total{{endpoint=\"{}\",outcome=\"{outcome}\"}} {n}",
-                escape(&e.name)
-            );
+            f.sample(&[("endpoint", &e.name), ("outcome", outcome)], n);
         }
     }
-    head(
-        out,
+    let mut f = m.family(
         "xconnector_endpoint_in_flight",
-        "gauge",
+        Kind::Gauge,
         "Deliveries to each endpoint under way.",
     );
     for e in endpoints {
-        let _ = writeln!(
-            out,
-            "xconnector_endpoint_in_flight{{endpoint=\"{}\"}} {}",
-            escape(&e.name),
-            e.in_flight
-        );
+        f.sample(&[("endpoint", &e.name)], e.in_flight);
     }
 }
 
-fn rate_limiter(
-    out: &mut String,
-    r: &RateLimiterStats,
-    head: impl Fn(&mut String, &str, &str, &str),
-) {
+fn rate_limiter(m: &mut Exposition, r: &RateLimiterStats) {
     let gauges = [
         (
             "xconnector_shopify_bucket_available",
@@ -258,71 +249,71 @@ fn rate_limiter(
         ),
     ];
     for (name, help, value) in gauges {
-        head(out, name, "gauge", help);
-        let _ = writeln!(out, "{name} {value:.3}");
+        m.family(name, Kind::Gauge, help)
+            .sample(&[], format_args!("{value:.3}"));
     }
-    head(
-        out,
+    m.family(
         "xconnector_shopify_points_spent_total",
-        "counter",
+        Kind::Counter,
         "Query cost Shopify charged since start.",
-    );
-    let _ = writeln!(
-        out,
-        "xconnector_shopify_points_spent_total {:.3}",
-        r.points_spent
-    );
-    head(
-        out,
+    )
+    .sample(&[], format_args!("{:.3}", r.points_spent));
+    m.family(
         "xconnector_shopify_throttled_total",
-        "counter",
+        Kind::Counter,
         "Requests Shopify answered with THROTTLED.",
-    );
-    let _ = writeln!(out, "xconnector_shopify_throttled_total {}", r.throttled);
-    head(
-        out,
+    )
+    .sample(&[], r.throttled);
+    m.family(
         "xconnector_shopify_in_flight",
-        "gauge",
+        Kind::Gauge,
         "Granted Shopify requests not yet answered.",
-    );
-    let _ = writeln!(out, "xconnector_shopify_in_flight {}", r.in_flight);
-    head(
-        out,
+    )
+    .sample(&[], r.in_flight);
+    let mut f = m.family(
         "xconnector_shopify_grants_waiting",
-        "gauge",
+        Kind::Gauge,
         "Requests waiting for a rate-limiter grant, by priority lane.",
     );
     for (lane, n) in &r.waiting {
-        let _ = writeln!(
-            out,
-            "xconnector_shopify_grants_waiting{{lane=\"{lane}\"}} {n}"
-        );
+        f.sample(&[("lane", lane.as_str())], n);
     }
-    head(
-        out,
+    let mut f = m.family(
         "xconnector_shopify_grants_total",
-        "counter",
+        Kind::Counter,
         "Rate-limiter grants since start, by priority lane.",
     );
     for (lane, n) in &r.granted {
-        let _ = writeln!(
-            out,
-            "xconnector_shopify_grants_total{{lane=\"{lane}\"}} {n}"
-        );
+        f.sample(&[("lane", lane.as_str())], n);
     }
 }
 
-fn escape(label: &str) -> String {
+fn escape(label: &str) -> std::borrow::Cow<'_, str> {
+    if !label.contains(['\\', '"', '\n']) {
+        return label.into();
+    }
     label
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+        .into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::item::ItemState;
+
+    #[test]
+    fn labels_are_escaped() {
+        let mut m = Exposition::default();
+        m.family("x_total", Kind::Counter, "help")
+            .sample(&[("a", "q\"b\\c\nd"), ("e", "f")], 1);
+        assert_eq!(
+            m.finish(),
+            "# HELP x_total help\n# TYPE x_total counter\nx_total{a=\"q\\\"b\\\\c\\nd\",e=\"f\"} 1\n"
+        );
+    }
 
     #[test]
     fn renders_counts_histogram_and_restarts() {

@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use super::objects::{inventory_item_tree, inventory_level_tree, location_tree};
 use super::{RootCtx, RootError};
-use crate::sim::pagination::{SortKey, SortValue};
-use crate::sim::search::{FieldValue, Searchable};
-use crate::sim::shop::{InventoryItem, Location, Shop};
+use crate::pagination::{SortKey, SortValue};
+use crate::search::{FieldValue, Searchable};
+use crate::shop::{InventoryItem, Location, Shop};
 
 impl Searchable for InventoryItem {
     fn search_fields() -> &'static [&'static str] {

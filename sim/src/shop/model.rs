@@ -3,7 +3,7 @@
 use super::enums::*;
 use super::money::Money;
 use super::{Id, topics};
-use crate::sim::time::Timestamp;
+use crate::time::Timestamp;
 
 /// A stock location.
 #[derive(Clone, Debug, PartialEq)]

@@ -19,13 +19,14 @@
 //!
 //! Beside the Admin API: `rest` renders the shop's events as REST webhook payloads, `pump`
 //! hands them to `webhooks`, which delivers them signed; `traffic` places orders and changes
-//! stock on its own; `demo` starts all of it from `[simulator]`; `backoffice` plays the
-//! ERP/WMS/3PL receivers.
+//! stock on its own; `backoffice` plays the ERP/WMS/3PL receivers; `warehouse` sends stock
+//! feeds to the daemon's inventory API. (The daemon's `demo` starts all of it from
+//! `[simulator]`.) `schema` is Shopify's published Admin schema, embedded.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use xconnector::sim::{Faults, SimConfig, Simulator};
-//! use xconnector::sim::shop::{LineSpec, OrderSpec};
+//! use xconnector_sim::{Faults, SimConfig, Simulator};
+//! use xconnector_sim::shop::{LineSpec, OrderSpec};
 //!
 //! let sim = Simulator::start(SimConfig::default(), "127.0.0.1:0".parse()?).await?;
 //! // The client talks to sim.graphql_url() with X-Shopify-Access-Token: sim-token.
@@ -52,7 +53,6 @@ pub mod backoffice;
 pub mod bucket;
 pub mod bulk;
 pub mod cost;
-pub mod demo;
 pub mod document;
 pub mod exec;
 pub mod faults;
@@ -61,6 +61,7 @@ pub mod graphql;
 pub(crate) mod idempotency;
 pub mod pagination;
 pub mod project;
+pub mod schema;
 pub mod pump;
 pub mod rest;
 pub mod search;
@@ -183,7 +184,7 @@ impl Simulator {
         // worker, and before the first request, so that no client's first call times out.
         let (seed, size) = (config.seed, config.size.clone());
         let mut shop = tokio::task::spawn_blocking(move || {
-            let _ = crate::shopify_schema::admin_schema();
+            let _ = crate::schema::admin_schema();
             Shop::seed(seed, &size)
         })
         .await
@@ -246,7 +247,7 @@ impl Simulator {
         format!(
             "{}/admin/api/{}/graphql.json",
             self.base_url(),
-            crate::shopify_schema::VERSION
+            crate::schema::VERSION
         )
     }
 

@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use super::objects::{product_tree, variant_tree};
 use super::{RootCtx, RootError};
-use crate::sim::pagination::{SortKey, SortValue};
-use crate::sim::search::{FieldValue, Searchable};
-use crate::sim::shop::{Product, Shop, Variant};
+use crate::pagination::{SortKey, SortValue};
+use crate::search::{FieldValue, Searchable};
+use crate::shop::{Product, Shop, Variant};
 
 impl Searchable for Variant {
     fn search_fields() -> &'static [&'static str] {

@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 
 use super::objects::webhook_subscription_tree;
 use super::{RootCtx, RootError};
-use crate::sim::gid::{self, gid};
-use crate::sim::pagination::{SortKey, SortValue};
-use crate::sim::search::{FieldValue, Searchable};
-use crate::sim::shop::{Shop, WebhookSubscription};
+use crate::gid::{self, gid};
+use crate::pagination::{SortKey, SortValue};
+use crate::search::{FieldValue, Searchable};
+use crate::shop::{Shop, WebhookSubscription};
 
 impl Searchable for WebhookSubscription {
     fn search_fields() -> &'static [&'static str] {

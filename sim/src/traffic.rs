@@ -229,7 +229,7 @@ pub fn spawn(shop: ShopHandle, spec: TrafficSpec) -> JoinHandle<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::SeedSize;
+    use crate::SeedSize;
     use std::collections::HashMap;
 
     #[test]

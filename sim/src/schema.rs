@@ -9,7 +9,10 @@ use apollo_compiler::Schema;
 use apollo_compiler::validation::Valid;
 
 static INTROSPECTION_GZ: &[u8] =
-    include_bytes!("../tests/fixtures/shopify/admin-2026-10.introspection.json.gz");
+    include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/fixtures/shopify/admin-2026-10.introspection.json.gz"
+));
 
 /// The API version of the embedded schema.
 pub const VERSION: &str = "2026-10";

@@ -4,7 +4,7 @@ use super::Id;
 use super::enums::FinancialStatus;
 use super::model::{Address, OrderRisk, TrackingInfo};
 use super::money::Money;
-use crate::sim::time::Timestamp;
+use crate::time::Timestamp;
 
 /// A line of a new order: a catalogue variant, or a custom item.
 #[derive(Clone, Debug, PartialEq)]

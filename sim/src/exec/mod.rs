@@ -36,7 +36,7 @@ use super::pagination::{PageArgs, SortKey, paginate};
 use super::project::{Bubble, Out, Projector};
 use super::search::{self, Searchable};
 use super::shop::Shop;
-use crate::shopify_schema::admin_schema;
+use crate::schema::admin_schema;
 use objects::ShopResolver;
 
 /// Shopify's limit on the length of any input list.

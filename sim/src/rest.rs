@@ -512,14 +512,14 @@ fn return_request(r: &Return) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::SeedSize;
-    use crate::sim::shop::{
+    use crate::SeedSize;
+    use crate::shop::{
         Address, CancelReason, CustomerSpec, FulfillmentSpec, LineSpec, OrderSpec,
     };
 
     fn fixture_keys(topic: &str) -> Vec<String> {
         let path = format!(
-            "{}/tests/fixtures/shopify/webhooks-2026-07/{topic}.json",
+            "{}/../tests/fixtures/shopify/webhooks-2026-07/{topic}.json",
             env!("CARGO_MANIFEST_DIR")
         );
         let text = std::fs::read_to_string(&path).unwrap();

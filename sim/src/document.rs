@@ -15,7 +15,7 @@ use apollo_compiler::response::{GraphQLError, JsonMap, JsonValue, ResponseDataPa
 use apollo_compiler::validation::Valid;
 use serde_json::{Map, Value};
 
-use crate::shopify_schema::admin_schema;
+use crate::schema::admin_schema;
 
 /// The three parts of a GraphQL request body.
 #[derive(Clone, Debug, Default)]

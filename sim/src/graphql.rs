@@ -22,7 +22,7 @@ use super::document::{GraphqlRequest, prepare};
 use super::exec::execute;
 use super::project::Out;
 use super::stats::SimStats;
-use crate::shopify_schema::admin_schema;
+use crate::schema::admin_schema;
 
 /// Where rate-limit errors point clients.
 pub const RATE_LIMIT_DOCS: &str = "https://shopify.dev/api/usage/limits#rate-limits";
@@ -157,9 +157,9 @@ fn response(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::bucket::BucketConfig;
-    use crate::sim::seed::SeedSize;
-    use crate::sim::shop::Shop;
+    use crate::bucket::BucketConfig;
+    use crate::seed::SeedSize;
+    use crate::shop::Shop;
 
     fn pipeline_parts(max: f64) -> (ShopHandle, Mutex<Bucket>, Mutex<SimStats>) {
         let shop = ShopHandle::new(Shop::seed(1, &SeedSize::small()));

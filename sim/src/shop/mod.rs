@@ -113,7 +113,7 @@ pub struct Shop {
     pub webhook_subscriptions: BTreeMap<Id, WebhookSubscription>,
     pub adjustment_groups: BTreeMap<Id, InventoryAdjustmentGroup>,
     /// `bulkOperationRunQuery` results.
-    pub bulk: crate::sim::bulk::BulkOperations,
+    pub bulk: crate::bulk::BulkOperations,
     /// Level id → (item, location): levels are addressed by id in GIDs and events, by the
     /// pair everywhere else.
     level_index: std::collections::HashMap<Id, (Id, Id)>,

@@ -5,14 +5,14 @@ use std::sync::Mutex;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::sim::ShopHandle;
-use crate::sim::bucket::{Bucket, BucketConfig};
-use crate::sim::document::GraphqlRequest;
-use crate::sim::graphql::Pipeline;
-use crate::sim::seed::{SEED_EPOCH, SeedSize};
-use crate::sim::shop::Shop;
-use crate::sim::stats::SimStats;
-use crate::sim::time::Timestamp;
+use crate::ShopHandle;
+use crate::bucket::{Bucket, BucketConfig};
+use crate::document::GraphqlRequest;
+use crate::graphql::Pipeline;
+use crate::seed::{SEED_EPOCH, SeedSize};
+use crate::shop::Shop;
+use crate::stats::SimStats;
+use crate::time::Timestamp;
 
 struct Harness {
     shop: ShopHandle,

@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use super::objects::{ShopResolver, customer_tree};
 use super::{RootCtx, RootError};
-use crate::sim::pagination::{SortKey, SortValue};
-use crate::sim::search::{FieldValue, Searchable};
-use crate::sim::shop::{Customer, Shop};
+use crate::pagination::{SortKey, SortValue};
+use crate::search::{FieldValue, Searchable};
+use crate::shop::{Customer, Shop};
 
 impl Searchable for Customer {
     fn search_fields() -> &'static [&'static str] {
@@ -91,7 +91,7 @@ pub(super) fn node(shop: &Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootErro
         .get("id")
         .and_then(|v| v.as_str())
         .unwrap_or_default();
-    if crate::sim::gid::parse(id).is_none() {
+    if crate::gid::parse(id).is_none() {
         return Err(RootError::new(
             "argumentLiteralsIncompatible",
             format!("Invalid global id '{id}'"),
@@ -111,7 +111,7 @@ pub(super) fn nodes(shop: &Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootErr
                 .collect()
         })
         .unwrap_or_default();
-    if let Some(bad) = ids.iter().find(|id| crate::sim::gid::parse(id).is_none()) {
+    if let Some(bad) = ids.iter().find(|id| crate::gid::parse(id).is_none()) {
         return Err(RootError::new(
             "argumentLiteralsIncompatible",
             format!("Invalid global id '{bad}'"),

@@ -12,11 +12,11 @@ use serde_json::{Map, Value, json};
 
 use super::objects::ShopResolver;
 use super::{RootCtx, RootError, run_query};
-use crate::shopify_schema::admin_schema;
-use crate::sim::bulk::BulkOp;
-use crate::sim::document::{GraphqlRequest, PathSegment, arguments, prepare};
-use crate::sim::project::Projector;
-use crate::sim::shop::{Id, Shop};
+use crate::schema::admin_schema;
+use crate::bulk::BulkOp;
+use crate::document::{GraphqlRequest, PathSegment, arguments, prepare};
+use crate::project::Projector;
+use crate::shop::{Id, Shop};
 
 const PAGE: i64 = 250;
 
@@ -244,13 +244,13 @@ mod tests {
     use serde_json::{Value, json};
     use tokio::time::Instant;
 
-    use crate::sim::ShopHandle;
-    use crate::sim::bucket::{Bucket, BucketConfig};
-    use crate::sim::document::GraphqlRequest;
-    use crate::sim::graphql::Pipeline;
-    use crate::sim::seed::SeedSize;
-    use crate::sim::shop::Shop;
-    use crate::sim::stats::SimStats;
+    use crate::ShopHandle;
+    use crate::bucket::{Bucket, BucketConfig};
+    use crate::document::GraphqlRequest;
+    use crate::graphql::Pipeline;
+    use crate::seed::SeedSize;
+    use crate::shop::Shop;
+    use crate::stats::SimStats;
 
     fn run(shop: &ShopHandle, query: &str, variables: Value) -> Value {
         let bucket = Mutex::new(Bucket::new(BucketConfig::standard(), Instant::now()));

@@ -7,11 +7,11 @@ use std::net::SocketAddr;
 use tokio::task::JoinHandle;
 use tracing::info;
 
-use super::backoffice::BackOffice;
-use super::pump::{self, Targets};
-use super::traffic::{self, TrafficSpec};
-use super::webhooks::{SenderConfig, WebhookSender};
-use super::{BucketConfig, Faults, SeedSize, SimConfig, Simulator};
+use crate::sim::backoffice::BackOffice;
+use crate::sim::pump::{self, Targets};
+use crate::sim::traffic::{self, TrafficSpec};
+use crate::sim::webhooks::{SenderConfig, WebhookSender};
+use crate::sim::{BucketConfig, Faults, SeedSize, SimConfig, Simulator};
 use crate::config::SimulatorConfig;
 
 /// A running simulated shop with its webhooks and traffic.

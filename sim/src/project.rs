@@ -440,7 +440,7 @@ fn null_for(ty: &Type) -> Result<Out, Bubble> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shopify_schema::admin_schema;
+    use crate::schema::admin_schema;
     use apollo_compiler::executable::Selection;
     use serde_json::json;
 

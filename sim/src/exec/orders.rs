@@ -11,9 +11,9 @@ use serde_json::Value;
 
 use super::objects::order_tree;
 use super::{RootCtx, RootError};
-use crate::sim::pagination::{SortKey, SortValue};
-use crate::sim::search::{FieldValue, Searchable};
-use crate::sim::shop::{FulfillmentStatus, Order, Shop};
+use crate::pagination::{SortKey, SortValue};
+use crate::search::{FieldValue, Searchable};
+use crate::shop::{FulfillmentStatus, Order, Shop};
 
 impl Searchable for Order {
     fn search_fields() -> &'static [&'static str] {

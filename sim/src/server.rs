@@ -39,7 +39,7 @@ use super::SimState;
 use super::document::GraphqlRequest;
 use super::faults::Decision;
 use super::graphql::Pipeline;
-use crate::shopify_schema::VERSION;
+use crate::schema::VERSION;
 
 /// The body Shopify sends with a 401.
 pub const UNAUTHORIZED_BODY: &str =

@@ -27,9 +27,9 @@ use serde_json::{Map, Value, json};
 
 use super::objects::adjustment_group_tree;
 use super::{RootCtx, RootError};
-use crate::sim::gid;
-use crate::sim::idempotency::{Lookup, fingerprint};
-use crate::sim::shop::{Id, InventoryChange, Shop};
+use crate::gid;
+use crate::idempotency::{Lookup, fingerprint};
+use crate::shop::{Id, InventoryChange, Shop};
 
 const MUTATION: &str = "inventorySetQuantities";
 

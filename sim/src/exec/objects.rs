@@ -9,14 +9,14 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::sim::gid::{self, gid, inventory_level_gid};
-use crate::sim::project::{Resolve, connection, reference};
-use crate::sim::shop::{
+use crate::gid::{self, gid, inventory_level_gid};
+use crate::project::{Resolve, connection, reference};
+use crate::shop::{
     Address, Customer, Fulfillment, FulfillmentState, Id, InventoryAdjustmentGroup, InventoryItem,
     InventoryLevel, LineItem, Location, Money, Order, Product, QUANTITY_NAMES, Refund, Return,
     Shop, Variant, WebhookSubscription,
 };
-use crate::sim::time::Timestamp;
+use crate::time::Timestamp;
 
 /// An object tree: `tree!("Order"; "id" => …, "name" => …)`. Each value is any serializable
 /// expression (JSON literals go through `json!`). One insert per field, so large types do not run into
@@ -31,7 +31,7 @@ macro_rules! tree {
 }
 
 /// The API version this simulator speaks.
-pub const API_VERSION: &str = crate::shopify_schema::VERSION;
+pub const API_VERSION: &str = crate::schema::VERSION;
 
 fn ts(t: Timestamp) -> Value {
     Value::String(t.to_rfc3339())
