@@ -353,22 +353,21 @@ async fn periodic_work_runs_its_items_survives_a_panic_and_stops_while_paused() 
         "the panicking tick restarted the flow once:\n{metrics}"
     );
     engine.pause("ticker").await.unwrap();
-    eventually("the pause to take effect", || async {
-        engine
-            .flow_status("ticker")
-            .await
-            .ok()?
-            .paused
-            .then_some(())
+    // Paused and no tick running: from here on a tick could only start by ignoring the pause.
+    let held = eventually("the pause to take effect and a running tick to end", || async {
+        let s = engine.flow_status("ticker").await.ok()?;
+        (s.paused && !s.ticking).then_some(s.ticks_held)
     })
     .await;
-    // A tick already running when the pause came may still finish; none starts after it.
-    tokio::time::sleep(Duration::from_millis(100)).await;
     let (items, ticked) = (
         store.stats().await.unwrap().enqueued,
         ticks.load(Ordering::SeqCst),
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    eventually("three ticks to come while paused", || async {
+        let s = engine.flow_status("ticker").await.ok()?;
+        (s.ticks_held >= held + 3).then_some(())
+    })
+    .await;
     assert_eq!(store.stats().await.unwrap().enqueued, items);
     assert_eq!(
         ticks.load(Ordering::SeqCst),

@@ -38,4 +38,10 @@ pub struct FlowStatus {
     pub draining: bool,
     pub in_flight: usize,
     pub capacity: usize,
+    /// The flow's periodic work is running.
+    #[serde(default)]
+    pub ticking: bool,
+    /// Periodic runs let pass because the flow was paused or draining (since it last started).
+    #[serde(default)]
+    pub ticks_held: u64,
 }

@@ -230,6 +230,8 @@ pub struct FlowState {
     in_flight: usize,
     /// A tick is running (ticks never overlap).
     ticking: bool,
+    /// Ticks that came while paused or draining and were let pass.
+    ticks_held: u64,
     /// The last claim failed (the store is failing): said once, not at every poll.
     claim_failing: bool,
     /// The processing tasks. Dropped with the state when the actor fails, which aborts them:
@@ -268,6 +270,7 @@ impl<F: Flow> Actor for FlowActor<F> {
             draining: None,
             in_flight: 0,
             ticking: false,
+            ticks_held: 0,
             claim_failing: false,
             tasks: JoinSet::new(),
         })
@@ -300,8 +303,9 @@ impl<F: Flow> Actor for FlowActor<F> {
             FlowMsg::Panicked { what, message } => {
                 return Err(format!("flow {} panicked in {what}: {message}", st.ctx.name).into());
             }
+            FlowMsg::Tick if st.paused || st.draining.is_some() => st.ticks_held += 1,
             FlowMsg::Tick => {
-                if !st.ticking && !st.paused && st.draining.is_none() {
+                if !st.ticking {
                     st.ticking = true;
                     let (flow, ctx, me) = (self.flow.clone(), st.ctx.clone(), myself.clone());
                     st.tasks.spawn(async move {
@@ -342,6 +346,8 @@ impl<F: Flow> Actor for FlowActor<F> {
                     draining: st.draining.is_some(),
                     in_flight: st.in_flight,
                     capacity: st.settings.concurrency,
+                    ticking: st.ticking,
+                    ticks_held: st.ticks_held,
                 });
             }
         }
