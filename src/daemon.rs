@@ -18,9 +18,9 @@ use xconnector_actors::flows::inventory::InventoryModule;
 use crate::cli::{LogFormatArg, RunArgs, SimArgs};
 use crate::config::{self, Config, LogFormat};
 use crate::control::api::ControlState;
+use crate::demo::{self, RunningSim};
 use crate::http::{self, AppState};
 use crate::intake::Intake;
-use crate::demo::{self, RunningSim};
 use crate::sim::pump::Targets;
 use crate::{control, logging, systemd, wiring};
 

@@ -7,12 +7,12 @@ use std::net::SocketAddr;
 use tokio::task::JoinHandle;
 use tracing::info;
 
+use crate::config::SimulatorConfig;
 use crate::sim::backoffice::BackOffice;
 use crate::sim::pump::{self, Targets};
 use crate::sim::traffic::{self, TrafficSpec};
 use crate::sim::webhooks::{SenderConfig, WebhookSender};
 use crate::sim::{BucketConfig, Faults, SeedSize, SimConfig, Simulator};
-use crate::config::SimulatorConfig;
 
 /// A running simulated shop with its webhooks and traffic.
 pub struct RunningSim {

@@ -354,10 +354,13 @@ async fn periodic_work_runs_its_items_survives_a_panic_and_stops_while_paused() 
     );
     engine.pause("ticker").await.unwrap();
     // Paused and no tick running: from here on a tick could only start by ignoring the pause.
-    let held = eventually("the pause to take effect and a running tick to end", || async {
-        let s = engine.flow_status("ticker").await.ok()?;
-        (s.paused && !s.ticking).then_some(s.ticks_held)
-    })
+    let held = eventually(
+        "the pause to take effect and a running tick to end",
+        || async {
+            let s = engine.flow_status("ticker").await.ok()?;
+            (s.paused && !s.ticking).then_some(s.ticks_held)
+        },
+    )
     .await;
     let (items, ticked) = (
         store.stats().await.unwrap().enqueued,

@@ -307,8 +307,8 @@ fn collect_fields(ctx: &CostContext<'_>, set: &SelectionSet, out: &mut Vec<Node<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::admin_schema;
     use crate::document::{GraphqlRequest, prepare};
+    use crate::schema::admin_schema;
     use serde_json::json;
 
     fn requested(query: &str, variables: Value) -> u64 {

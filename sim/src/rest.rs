@@ -513,9 +513,7 @@ fn return_request(r: &Return) -> Value {
 mod tests {
     use super::*;
     use crate::SeedSize;
-    use crate::shop::{
-        Address, CancelReason, CustomerSpec, FulfillmentSpec, LineSpec, OrderSpec,
-    };
+    use crate::shop::{Address, CancelReason, CustomerSpec, FulfillmentSpec, LineSpec, OrderSpec};
 
     fn fixture_keys(topic: &str) -> Vec<String> {
         let path = format!(

@@ -8,8 +8,7 @@ use std::sync::OnceLock;
 use apollo_compiler::Schema;
 use apollo_compiler::validation::Valid;
 
-static INTROSPECTION_GZ: &[u8] =
-    include_bytes!(concat!(
+static INTROSPECTION_GZ: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../tests/fixtures/shopify/admin-2026-10.introspection.json.gz"
 ));

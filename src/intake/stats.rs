@@ -44,7 +44,10 @@ impl ApiStats {
 }
 
 /// The request counters of every endpoint.
-pub fn render<'a>(endpoints: impl IntoIterator<Item = (&'a str, &'a ApiStats)>, m: &mut Exposition) {
+pub fn render<'a>(
+    endpoints: impl IntoIterator<Item = (&'a str, &'a ApiStats)>,
+    m: &mut Exposition,
+) {
     let mut f = m.family(
         "xconnector_api_requests_total",
         Kind::Counter,

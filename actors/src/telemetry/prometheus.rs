@@ -65,7 +65,12 @@ impl Family<'_> {
     }
 
     /// `name_suffix{labels} value` (a histogram's `_bucket`, `_sum`, `_count`).
-    pub fn line(&mut self, suffix: &str, labels: &[(&str, &str)], value: impl Display) -> &mut Self {
+    pub fn line(
+        &mut self,
+        suffix: &str,
+        labels: &[(&str, &str)],
+        value: impl Display,
+    ) -> &mut Self {
         let _ = write!(self.out, "{}{suffix}", self.name);
         if !labels.is_empty() {
             self.out.push('{');
@@ -91,8 +96,12 @@ pub fn render(s: &Snapshot, ready: bool) -> String {
 
 /// Writes the engine's metrics into `m`.
 pub fn snapshot(m: &mut Exposition, s: &Snapshot, ready: bool) {
-    m.family("xconnector_ready", Kind::Gauge, "1 when the daemon accepts work.")
-        .sample(&[], u8::from(ready));
+    m.family(
+        "xconnector_ready",
+        Kind::Gauge,
+        "1 when the daemon accepts work.",
+    )
+    .sample(&[], u8::from(ready));
     m.family(
         "xconnector_store_failing",
         Kind::Gauge,

@@ -12,10 +12,10 @@ use serde_json::{Map, Value, json};
 
 use super::objects::ShopResolver;
 use super::{RootCtx, RootError, run_query};
-use crate::schema::admin_schema;
 use crate::bulk::BulkOp;
 use crate::document::{GraphqlRequest, PathSegment, arguments, prepare};
 use crate::project::Projector;
+use crate::schema::admin_schema;
 use crate::shop::{Id, Shop};
 
 const PAGE: i64 = 250;
