@@ -1,13 +1,14 @@
 //! The actor tree under failure: a panicking flow is restarted and its item retried, a flow
 //! that keeps failing stops the engine with its name, pause holds work back, and shutdown
-//! drains or releases what is in flight.
+//! drains or releases what is in flight, and a batching flow is given its items in batches, one
+//! batch at a time.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use xconnector_actors::flows::{Flow, FlowContext, FlowSettings, FlowSpec, Outcome};
+use xconnector_actors::flows::{Batching, Flow, FlowContext, FlowSettings, FlowSpec, Outcome};
 use xconnector_actors::item::{Claimed, ItemId, ItemState, NewItem};
 use xconnector_actors::retry::Backoff;
 use xconnector_actors::store::{ItemDb, StoreHandle};
@@ -377,4 +378,149 @@ async fn periodic_work_runs_its_items_survives_a_panic_and_stops_while_paused() 
         ticked,
         "no ticks while paused"
     );
+}
+
+/// Each batch a batching flow was given: (item, attempt) per item.
+type Batches = Arc<std::sync::Mutex<Vec<Vec<(ItemId, u32)>>>>;
+
+/// A batching flow that records its batches (item ids and attempts) and how many ran at once;
+/// a batch is answered with one outcome fewer than it has items while `short` lasts.
+#[derive(Clone, Default)]
+struct Batcher {
+    linger: Duration,
+    batches: Batches,
+    running: Arc<AtomicU32>,
+    most_at_once: Arc<AtomicU32>,
+    short: Arc<AtomicU32>,
+}
+
+impl Batcher {
+    fn batches(&self) -> Vec<Vec<(ItemId, u32)>> {
+        self.batches.lock().unwrap().clone()
+    }
+}
+
+impl Flow for Batcher {
+    fn batching(&self) -> Option<Batching> {
+        Some(Batching {
+            linger: self.linger,
+        })
+    }
+
+    async fn process(&self, _item: &Claimed, _ctx: &FlowContext) -> Outcome {
+        unreachable!("a batching flow is given batches")
+    }
+
+    async fn process_batch(&self, items: &[Claimed], _ctx: &FlowContext) -> Vec<Outcome> {
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_at_once.fetch_max(now, Ordering::SeqCst);
+        // Give a second batch the chance to overlap, if the framework allowed it.
+        tokio::task::yield_now().await;
+        self.batches
+            .lock()
+            .unwrap()
+            .push(items.iter().map(|i| (i.item.id, i.attempt())).collect());
+        let mut outcomes = vec![Outcome::Done; items.len()];
+        if self.short.load(Ordering::SeqCst) > 0 {
+            self.short.fetch_sub(1, Ordering::SeqCst);
+            outcomes.pop();
+        }
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        outcomes
+    }
+}
+
+async fn batching_engine(dir: &std::path::Path, flow: Batcher, concurrency: usize) -> Engine {
+    let settings = FlowSettings {
+        concurrency,
+        ..settings()
+    };
+    let (engine, _fatal) = Engine::start(EngineConfig {
+        store_dir: dir.into(),
+        flows: vec![FlowSpec::new("batcher", settings, flow)],
+        policy: fast_policy(5),
+        shopify: None,
+        endpoints: Vec::new(),
+    })
+    .await
+    .unwrap();
+    engine
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batching_flow_gathers_due_items_into_batches_one_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    // A linger no test waits out: a batch starts because it is full, or because of a drain.
+    let flow = Batcher {
+        linger: Duration::from_secs(3600),
+        ..Batcher::default()
+    };
+    let engine = batching_engine(dir.path(), flow.clone(), 3).await;
+    let store = engine.store().clone();
+
+    // Two due items are gathered (claimed, in flight) and wait for a third.
+    let first = enqueue(&store, "batcher", 2).await;
+    eventually("two items gathered", || async {
+        (engine.flow_status("batcher").await.unwrap().in_flight == 2).then_some(())
+    })
+    .await;
+    assert!(
+        flow.batches().is_empty(),
+        "a batch started before it was full"
+    );
+
+    // Four more: the first batch fills up; the rest make a second one.
+    let more = enqueue(&store, "batcher", 4).await;
+    eventually("six items done", || async {
+        let mut done = 0;
+        for id in first.iter().chain(&more) {
+            done += usize::from(state_of(&store, *id).await == ItemState::Done);
+        }
+        (done == 6).then_some(())
+    })
+    .await;
+    let batches = flow.batches();
+    assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3]);
+    assert!(
+        first
+            .iter()
+            .all(|id| batches[0].iter().any(|(b, _)| b == id))
+    );
+    assert_eq!(flow.most_at_once.load(Ordering::SeqCst), 1);
+
+    // One more is gathered; a shutdown does not wait out the linger: it runs the batch.
+    let last = enqueue(&store, "batcher", 1).await[0];
+    eventually("the last item gathered", || async {
+        (engine.flow_status("batcher").await.unwrap().in_flight == 1).then_some(())
+    })
+    .await;
+    let report = engine.shutdown(Duration::from_secs(10)).await.unwrap();
+    assert!(report.drained);
+    assert_eq!(flow.batches().last().unwrap(), &vec![(last, 1)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_a_batch_gives_no_outcome_is_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = Batcher {
+        short: Arc::new(AtomicU32::new(1)),
+        ..Batcher::default()
+    };
+    let engine = batching_engine(dir.path(), flow.clone(), 8).await;
+    let store = engine.store().clone();
+    let ids = enqueue(&store, "batcher", 3).await;
+    eventually("all three done", || async {
+        let mut done = 0;
+        for id in &ids {
+            done += usize::from(state_of(&store, *id).await == ItemState::Done);
+        }
+        (done == 3).then_some(())
+    })
+    .await;
+    // The item left without an outcome came back for a second attempt; the others did not.
+    let attempts: Vec<(ItemId, u32)> = flow.batches().concat();
+    let retried: Vec<_> = attempts.iter().filter(|(_, a)| *a == 2).collect();
+    assert_eq!(retried.len(), 1, "{attempts:?}");
+    assert_eq!(attempts.len(), ids.len() + 1, "{attempts:?}");
+    engine.shutdown(Duration::from_secs(5)).await.unwrap();
 }

@@ -78,16 +78,28 @@ impl EchoLog {
         key: &str,
         value: &str,
     ) -> Result<bool, StoreError> {
-        let raw = store
-            .mappings(&self.namespace, vec![key.to_string()])
-            .await?
-            .into_iter()
-            .next()
-            .flatten();
+        let reported = [(key.to_string(), value.to_string())];
+        Ok(self.echoes(store, &reported).await?.first() == Some(&true))
+    }
+
+    /// [`EchoLog::is_echo`] for many reports (resource key, value) at once: one store read.
+    pub async fn echoes(
+        &self,
+        store: &StoreHandle,
+        reported: &[(String, String)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let keys = reported.iter().map(|(k, _)| k.clone()).collect();
+        let known = store.mappings(&self.namespace, keys).await?;
         let now = now_ms();
-        Ok(decode(raw.as_deref())
+        Ok(reported
             .iter()
-            .any(|w| w.value == value && now.saturating_sub(w.at) < TTL))
+            .zip(known)
+            .map(|((_, value), raw)| {
+                decode(raw.as_deref())
+                    .iter()
+                    .any(|w| w.value == *value && now.saturating_sub(w.at) < TTL)
+            })
+            .collect())
     }
 }
 

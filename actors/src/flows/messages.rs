@@ -13,6 +13,12 @@ pub enum FlowMsg {
     Finished {
         id: ItemId,
     },
+    /// A batching flow's linger passed: start the batch with what is gathered.
+    Gather,
+    /// A batch finished and its `n` items' completions are recorded in the store.
+    BatchFinished {
+        n: usize,
+    },
     /// A processing task panicked (`what`: "item 17", "tick"): the actor fails so that the
     /// supervisor restarts it and the store releases what it held.
     Panicked {

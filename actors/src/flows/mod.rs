@@ -1,8 +1,10 @@
 //! The flow framework. A flow is one folder here: a [`module::FlowModule`] (its config section,
 //! webhook topics, checks and wiring, read by the binary's registry) and a [`Flow`]: how to
-//! process one claimed item. [`FlowActor`] runs any flow the same way: it pulls due items from the store
-//! when it has capacity, processes up to `concurrency` of them at once, applies the one retry
-//! policy to the outcome, and records the result in the store before taking more.
+//! process claimed items. [`FlowActor`] runs any flow the same way: it pulls due items from the
+//! store when it has capacity, processes up to `concurrency` of them at once (or, for a
+//! [batching](Flow::batching) flow, takes up to `concurrency` of them as one batch, one batch at
+//! a time), applies the one retry policy to each outcome, and records the results in the store
+//! before taking more.
 
 pub mod echo;
 pub mod exceptions;
@@ -63,9 +65,27 @@ impl From<StoreError> for Outcome {
 }
 
 /// One integration flow's logic. Everything else (claiming, leases, retries, concurrency,
-/// pause, drain, restarts) is the framework's.
+/// batching, pause, drain, restarts) is the framework's.
 pub trait Flow: Send + Sync + 'static {
     fn process(&self, item: &Claimed, ctx: &FlowContext) -> impl Future<Output = Outcome> + Send;
+
+    /// `Some`: the flow processes its due items in batches, through [`Flow::process_batch`],
+    /// one batch at a time: a writer that coalesces what waits and sends it in few calls.
+    /// `None` (the default): items one by one, `concurrency` at once.
+    fn batching(&self) -> Option<Batching> {
+        None
+    }
+
+    /// Processes a batch of claimed items (at most `concurrency`), returning one outcome per
+    /// item, in order; an item given no outcome is retried. Items that came due while a batch
+    /// ran wait in the store for the next one, so they coalesce there.
+    fn process_batch(
+        &self,
+        items: &[Claimed],
+        ctx: &FlowContext,
+    ) -> impl Future<Output = Vec<Outcome>> + Send {
+        futures::future::join_all(items.iter().map(move |item| self.process(item, ctx)))
+    }
 
     /// How often [`Flow::tick`] runs, for work no item triggers (reconciliation polls,
     /// batching). `None`: never.
@@ -79,6 +99,14 @@ pub trait Flow: Send + Sync + 'static {
         let _ = ctx;
         async {}
     }
+}
+
+/// How a batching flow gathers its batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batching {
+    /// After the first due item, how long to wait for more before the batch starts (unless
+    /// it is full sooner). Zero: start with what is due.
+    pub linger: Duration,
 }
 
 /// What a flow can reach while processing.
@@ -234,6 +262,12 @@ pub struct FlowState {
     ticks_held: u64,
     /// The last claim failed (the store is failing): said once, not at every poll.
     claim_failing: bool,
+    /// A batching flow's claimed items waiting for the batch to start (counted in flight).
+    gathering: Vec<Claimed>,
+    /// A [`FlowMsg::Gather`] is on its way.
+    gather_due: bool,
+    /// A batch is being processed (a batching flow runs one at a time).
+    batch_running: bool,
     /// The processing tasks. Dropped with the state when the actor fails, which aborts them:
     /// their items are released by the supervisor and must not be finished twice.
     tasks: JoinSet<()>,
@@ -272,6 +306,9 @@ impl<F: Flow> Actor for FlowActor<F> {
             ticking: false,
             ticks_held: 0,
             claim_failing: false,
+            gathering: Vec::new(),
+            gather_due: false,
+            batch_running: false,
             tasks: JoinSet::new(),
         })
     }
@@ -285,20 +322,17 @@ impl<F: Flow> Actor for FlowActor<F> {
         match msg {
             FlowMsg::Pump => self.pump(&myself, st).await,
             FlowMsg::Finished { id } => {
-                st.in_flight = st.in_flight.saturating_sub(1);
-                while st.tasks.try_join_next().is_some() {}
                 debug!(flow = %st.ctx.name, item = %id, "item finished");
-                if st.in_flight == 0
-                    && let Some(reply) = st.draining.take()
-                {
-                    let _ = reply.send(());
-                    // Keep refusing new work until stopped.
-                    st.paused = true;
-                }
-                // Claim in batches: wait until half the capacity is free.
-                if st.in_flight <= st.settings.concurrency / 2 {
-                    self.pump(&myself, st).await;
-                }
+                self.finished(&myself, st, 1).await;
+            }
+            FlowMsg::Gather => {
+                st.gather_due = false;
+                self.start_batch(&myself, st);
+            }
+            FlowMsg::BatchFinished { n } => {
+                debug!(flow = %st.ctx.name, items = n, "batch finished");
+                st.batch_running = false;
+                self.finished(&myself, st, n).await;
             }
             FlowMsg::Panicked { what, message } => {
                 return Err(format!("flow {} panicked in {what}: {message}", st.ctx.name).into());
@@ -332,6 +366,8 @@ impl<F: Flow> Actor for FlowActor<F> {
                 self.pump(&myself, st).await;
             }
             FlowMsg::Drain(reply) => {
+                // Gathered items are in flight: their batch starts now rather than after linger.
+                self.start_batch(&myself, st);
                 if st.in_flight == 0 {
                     let _ = reply.send(());
                     st.paused = true;
@@ -356,12 +392,36 @@ impl<F: Flow> Actor for FlowActor<F> {
 }
 
 impl<F: Flow> FlowActor<F> {
+    /// `n` items are recorded in the store: answer a drain once nothing is left, and take more.
+    async fn finished(&self, myself: &ActorRef<FlowMsg>, st: &mut FlowState, n: usize) {
+        st.in_flight = st.in_flight.saturating_sub(n);
+        while st.tasks.try_join_next().is_some() {}
+        if st.in_flight == 0
+            && let Some(reply) = st.draining.take()
+        {
+            let _ = reply.send(());
+            // Keep refusing new work until stopped.
+            st.paused = true;
+        }
+        // Claim in batches: wait until half the capacity is free.
+        if st.in_flight <= st.settings.concurrency / 2 {
+            self.pump(myself, st).await;
+        }
+    }
+
     async fn pump(&self, myself: &ActorRef<FlowMsg>, st: &mut FlowState) {
-        if st.paused || st.draining.is_some() || st.in_flight >= st.settings.concurrency {
+        if st.paused || st.draining.is_some() {
             return;
         }
-        let room = st.settings.concurrency - st.in_flight;
-        let claimed = match st
+        match self.flow.batching() {
+            None => self.pump_items(myself, st).await,
+            Some(batching) => self.pump_batch(myself, st, batching).await,
+        }
+    }
+
+    /// Up to `room` due items, or none while the store is failing (said once).
+    async fn claim(&self, st: &mut FlowState, room: usize) -> Vec<Claimed> {
+        match st
             .ctx
             .store
             .claim(&st.ctx.name, room, st.settings.lease)
@@ -377,10 +437,17 @@ impl<F: Flow> FlowActor<F> {
                 if !std::mem::replace(&mut st.claim_failing, true) {
                     warn!(flow = %st.ctx.name, error = %e, "cannot claim items; retrying at every poll");
                 }
-                return;
+                Vec::new()
             }
-        };
-        for item in claimed {
+        }
+    }
+
+    async fn pump_items(&self, myself: &ActorRef<FlowMsg>, st: &mut FlowState) {
+        if st.in_flight >= st.settings.concurrency {
+            return;
+        }
+        let room = st.settings.concurrency - st.in_flight;
+        for item in self.claim(st, room).await {
             st.in_flight += 1;
             let flow = self.flow.clone();
             let ctx = st.ctx.clone();
@@ -388,7 +455,6 @@ impl<F: Flow> FlowActor<F> {
             let me = myself.clone();
             st.tasks.spawn(async move {
                 let id = item.item.id;
-                let attempt = item.attempt();
                 let outcome = match AssertUnwindSafe(flow.process(&item, &ctx))
                     .catch_unwind()
                     .await
@@ -402,15 +468,83 @@ impl<F: Flow> FlowActor<F> {
                         return;
                     }
                 };
-                let completion = settle(outcome, attempt, &settings, now_ms());
-                if let Err(e) = ctx.store.complete(id, attempt, completion).await {
-                    // The lease was lost (the item is someone else's now) or the store is down:
-                    // either way the item is still safe in the store and will be retried.
-                    warn!(flow = %ctx.name, item = %id, error = %e, "cannot record the outcome");
-                }
+                record(&ctx, &settings, &item, outcome).await;
                 let _ = me.cast(FlowMsg::Finished { id });
             });
         }
+    }
+
+    /// Gathers due items into the next batch: it starts when full, when `linger` has passed
+    /// since the first one, or at once when nothing lingers.
+    async fn pump_batch(&self, myself: &ActorRef<FlowMsg>, st: &mut FlowState, batching: Batching) {
+        if st.batch_running {
+            return;
+        }
+        let room = st.settings.concurrency.saturating_sub(st.gathering.len());
+        if room > 0 {
+            let claimed = self.claim(st, room).await;
+            st.in_flight += claimed.len();
+            st.gathering.extend(claimed);
+        }
+        if st.gathering.is_empty() {
+            return;
+        }
+        if st.gathering.len() >= st.settings.concurrency || batching.linger.is_zero() {
+            self.start_batch(myself, st);
+        } else if !st.gather_due {
+            st.gather_due = true;
+            myself.send_after(batching.linger, || FlowMsg::Gather);
+        }
+    }
+
+    /// Processes the gathered items as one batch, unless one is running or none are gathered.
+    fn start_batch(&self, myself: &ActorRef<FlowMsg>, st: &mut FlowState) {
+        if st.batch_running || st.gathering.is_empty() {
+            return;
+        }
+        st.batch_running = true;
+        let items = std::mem::take(&mut st.gathering);
+        let flow = self.flow.clone();
+        let ctx = st.ctx.clone();
+        let settings = st.settings.clone();
+        let me = myself.clone();
+        st.tasks.spawn(async move {
+            let outcomes = match AssertUnwindSafe(flow.process_batch(&items, &ctx))
+                .catch_unwind()
+                .await
+            {
+                Ok(outcomes) => outcomes,
+                Err(panic) => {
+                    let _ = me.cast(FlowMsg::Panicked {
+                        what: format!("a batch of {} items", items.len()),
+                        message: panic_message(&*panic),
+                    });
+                    return;
+                }
+            };
+            let mut outcomes = outcomes.into_iter();
+            // One store request per item, all at once: the store commits them together.
+            futures::future::join_all(items.iter().map(|item| {
+                let outcome = outcomes.next().unwrap_or_else(|| Outcome::Retry {
+                    error: "the flow returned no outcome for this item".into(),
+                    after: None,
+                });
+                record(&ctx, &settings, item, outcome)
+            }))
+            .await;
+            let _ = me.cast(FlowMsg::BatchFinished { n: items.len() });
+        });
+    }
+}
+
+/// Records an item's outcome in the store, through the retry policy.
+async fn record(ctx: &FlowContext, settings: &FlowSettings, item: &Claimed, outcome: Outcome) {
+    let (id, attempt) = (item.item.id, item.attempt());
+    let completion = settle(outcome, attempt, settings, now_ms());
+    if let Err(e) = ctx.store.complete(id, attempt, completion).await {
+        // The lease was lost (the item is someone else's now) or the store is down: either way
+        // the item is still safe in the store and will be retried.
+        warn!(flow = %ctx.name, item = %id, error = %e, "cannot record the outcome");
     }
 }
 

@@ -1,12 +1,12 @@
 //! The inventory flow: stock levels from the back office into Shopify, coalesced and batched.
 //!
 //! **Shape.** Feeds arrive as items of kind `levels` (chunks of up to 1,000 levels, stored by
-//! the HTTP API or the CSV drop before they were acknowledged). Processing a chunk hands its
-//! levels to the flow's *writer*, a task that owns the table of waiting levels, and waits for
-//! their outcome. The writer gathers everything that arrives while it is busy (or within
-//! `linger`), so one round writes all waiting levels at once: updates of the same (SKU,
-//! location) are merged there (newest `as_of` wins), and the round's writes go out 250
-//! quantities per `inventorySetQuantities` call. An item is done only once each of its levels
+//! the HTTP API or the CSV drop before they were acknowledged). The flow is a
+//! [batching](crate::flows::Flow::batching) one: the framework hands it every chunk that came
+//! due (within `linger`, or while the previous batch was being written), up to `concurrency`
+//! chunks, and one round writes all their levels at once: updates of the same (SKU, location)
+//! are merged there (newest `as_of` wins), and the round's writes go out 250 quantities per
+//! `inventorySetQuantities` call. An item is done only once each of its levels
 //! was written, found unnecessary, or moved into an exception item of its own; a crash before
 //! that leaves the item in flight, so its lease expires and it is processed again (the writes
 //! are absolute, idempotent and guarded by `as_of`, so doing them twice is harmless).
@@ -27,14 +27,15 @@
 //! **Webhooks.** `inventory_levels/update` refreshes the known level; the echo log
 //! ([`crate::flows::echo`]) tells the echo of our own writes from a change made in Shopify.
 //! `inventory_items/update` refreshes the SKU map, and `bulk_operations/finish` needs nothing
-//! (the writer polls its bulk operation).
+//! (the round polls its bulk operation). Webhooks are items of the same batches, taken before
+//! the round so that what they say serves it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::Mutex;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
@@ -48,7 +49,7 @@ pub use feed::{Chunk, Level, Mode};
 pub use module::{InventoryConfig, InventoryModule};
 
 use crate::flows::echo::EchoLog;
-use crate::flows::{Flow, FlowContext, Outcome};
+use crate::flows::{Batching, Flow, FlowContext, Outcome};
 use crate::item::{Claimed, NewItem};
 use crate::rate_limiter::Lane;
 use crate::shopify::ShopifyError;
@@ -133,54 +134,18 @@ impl InventorySettings {
 
 pub struct InventoryFlow {
     settings: Arc<InventorySettings>,
-    /// The writer task's mailbox; replaced if the task ever ended.
-    writer: Mutex<Option<mpsc::UnboundedSender<WriterMsg>>>,
-    /// What the writer set, to tell `inventory_levels/update` echoes from changes in Shopify.
-    echo: EchoLog,
+    /// What the flow keeps between batches. The framework runs one batch at a time, so the
+    /// lock is never contended; it is what lets a batch borrow the state mutably.
+    writer: Mutex<Writer>,
 }
 
 impl InventoryFlow {
     pub fn new(settings: InventorySettings) -> InventoryFlow {
+        let settings = Arc::new(settings);
         InventoryFlow {
-            settings: Arc::new(settings),
-            writer: Mutex::new(None),
-            echo: EchoLog::new(FLOW),
+            writer: Mutex::new(Writer::new(settings.clone())),
+            settings,
         }
-    }
-
-    fn send(&self, msg: WriterMsg) {
-        let mut slot = self
-            .writer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let msg = match slot.as_ref() {
-            Some(tx) => match tx.send(msg) {
-                Ok(()) => return,
-                Err(mpsc::error::SendError(msg)) => msg,
-            },
-            None => msg,
-        };
-        let (tx, rx) = mpsc::unbounded_channel();
-        let writer = Writer::new(self.settings.clone());
-        tokio::spawn(writer.run(rx));
-        let _ = tx.send(msg);
-        *slot = Some(tx);
-    }
-
-    async fn submit(&self, chunk: Chunk, ctx: &FlowContext) -> Outcome {
-        if chunk.levels.is_empty() {
-            return Outcome::Done;
-        }
-        let (reply, outcome) = oneshot::channel();
-        self.send(WriterMsg::Submit {
-            ctx: ctx.clone(),
-            chunk,
-            reply,
-        });
-        outcome.await.unwrap_or_else(|_| Outcome::Retry {
-            error: "the inventory writer stopped before finishing these levels".into(),
-            after: None,
-        })
     }
 }
 
@@ -200,100 +165,100 @@ struct ItemWebhook {
 }
 
 impl Flow for InventoryFlow {
-    async fn process(&self, item: &Claimed, ctx: &FlowContext) -> Outcome {
-        match item.item.kind.as_str() {
-            KIND_LEVELS | KIND_UNKNOWN_SKUS | KIND_LEVEL_FAILED => {
-                match Chunk::decode(&item.payload) {
-                    Ok(chunk) => self.submit(chunk, ctx).await,
-                    Err(reason) => Outcome::Exception { reason },
-                }
-            }
-            "inventory_levels/update" => {
-                match serde_json::from_slice::<LevelWebhook>(&item.payload) {
-                    Ok(w) => {
-                        if let Some(available) = w.available {
-                            let key = applied_key(w.inventory_item_id, w.location_id);
-                            match self
-                                .echo
-                                .is_echo(&ctx.store, &key, &available.to_string())
-                                .await
-                            {
-                                Ok(true) => {
-                                    ctx.events.count("echo", 1);
-                                    debug!(flow = FLOW, level = %key, available, "echo of our write")
-                                }
-                                Ok(false) => {
-                                    ctx.events.count("changed_in_shopify", 1);
-                                    debug!(flow = FLOW, level = %key, available, "stock changed in Shopify")
-                                }
-                                Err(e) => return Outcome::from(e),
-                            }
-                            self.send(WriterMsg::Known {
-                                item: w.inventory_item_id,
-                                location: w.location_id,
-                                available,
-                            });
-                        }
-                        Outcome::Done
-                    }
-                    Err(e) => Outcome::Exception {
-                        reason: format!("inventory_levels/update payload not understood: {e}"),
-                    },
-                }
-            }
-            "inventory_items/update" => {
-                match serde_json::from_slice::<ItemWebhook>(&item.payload) {
-                    Ok(ItemWebhook { id, sku: Some(sku) }) if !sku.is_empty() => {
-                        if self.settings.sku_cache
-                            && let Err(e) = ctx
-                                .store
-                                .set_mappings(
-                                    NS_SKU,
-                                    vec![(sku.clone(), id.to_be_bytes().to_vec())],
-                                )
-                                .await
-                        {
-                            return Outcome::Retry {
-                                error: format!("cannot record the SKU map: {e}"),
-                                after: None,
-                            };
-                        }
-                        self.send(WriterMsg::Sku { sku, item: id });
-                        Outcome::Done
-                    }
-                    Ok(_) => Outcome::Done,
-                    Err(e) => Outcome::Exception {
-                        reason: format!("inventory_items/update payload not understood: {e}"),
-                    },
-                }
-            }
-            // The writer polls the bulk operations it starts; the notification adds nothing.
-            "bulk_operations/finish" => Outcome::Done,
-            other => Outcome::Exception {
-                reason: format!(
-                    "the inventory flow does not handle items of kind {other:?} \
-                     (expected levels, unknown_skus, level_failed or an inventory webhook)"
-                ),
-            },
-        }
+    fn batching(&self) -> Option<Batching> {
+        Some(Batching {
+            linger: self.settings.linger,
+        })
     }
-}
 
-enum WriterMsg {
-    Submit {
-        ctx: FlowContext,
-        chunk: Chunk,
-        reply: oneshot::Sender<Outcome>,
-    },
-    Known {
-        item: u64,
-        location: u64,
-        available: i64,
-    },
-    Sku {
-        sku: String,
-        item: u64,
-    },
+    async fn process(&self, item: &Claimed, ctx: &FlowContext) -> Outcome {
+        let mut outcomes = self.process_batch(std::slice::from_ref(item), ctx).await;
+        outcomes.pop().unwrap_or_else(|| Outcome::Retry {
+            error: "the inventory writer gave no outcome".into(),
+            after: None,
+        })
+    }
+
+    /// Webhooks first (what they say about Shopify's levels and SKUs serves this batch's
+    /// round), then one round that writes every level of every chunk in the batch.
+    async fn process_batch(&self, items: &[Claimed], ctx: &FlowContext) -> Vec<Outcome> {
+        let mut writer = self.writer.lock().await;
+        writer.begin();
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
+        let mut levels = Vec::new();
+        let mut skus = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            outcomes[i] = match item.item.kind.as_str() {
+                KIND_LEVELS | KIND_UNKNOWN_SKUS | KIND_LEVEL_FAILED => {
+                    match Chunk::decode(&item.payload) {
+                        Ok(chunk) if chunk.levels.is_empty() => Some(Outcome::Done),
+                        Ok(chunk) => {
+                            writer.submit(i as SubId, chunk);
+                            None
+                        }
+                        Err(reason) => Some(Outcome::Exception { reason }),
+                    }
+                }
+                "inventory_levels/update" => {
+                    match serde_json::from_slice::<LevelWebhook>(&item.payload) {
+                        Ok(LevelWebhook {
+                            inventory_item_id,
+                            location_id,
+                            available: Some(available),
+                        }) => {
+                            levels.push((i, (inventory_item_id, location_id), available));
+                            None
+                        }
+                        Ok(_) => Some(Outcome::Done),
+                        Err(e) => Some(Outcome::Exception {
+                            reason: format!("inventory_levels/update payload not understood: {e}"),
+                        }),
+                    }
+                }
+                "inventory_items/update" => {
+                    match serde_json::from_slice::<ItemWebhook>(&item.payload) {
+                        Ok(ItemWebhook { id, sku: Some(sku) }) if !sku.is_empty() => {
+                            skus.push((i, sku, id));
+                            None
+                        }
+                        Ok(_) => Some(Outcome::Done),
+                        Err(e) => Some(Outcome::Exception {
+                            reason: format!("inventory_items/update payload not understood: {e}"),
+                        }),
+                    }
+                }
+                // The writer polls the bulk operations it starts; the notification adds nothing.
+                "bulk_operations/finish" => Some(Outcome::Done),
+                other => Some(Outcome::Exception {
+                    reason: format!(
+                        "the inventory flow does not handle items of kind {other:?} \
+                         (expected levels, unknown_skus, level_failed or an inventory webhook)"
+                    ),
+                }),
+            };
+        }
+        let seen = writer.observe_levels(ctx, &levels).await;
+        for (i, _, _) in &levels {
+            outcomes[*i] = Some(seen.clone());
+        }
+        let mapped = writer.observe_skus(ctx, &skus).await;
+        for (i, _, _) in &skus {
+            outcomes[*i] = Some(mapped.clone());
+        }
+        writer.round(ctx).await;
+        for (i, outcome) in writer.outcomes() {
+            outcomes[i as usize] = Some(outcome);
+        }
+        outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| Outcome::Retry {
+                    error: "the inventory round did not settle these levels".into(),
+                    after: None,
+                })
+            })
+            .collect()
+    }
 }
 
 type SubId = u64;
@@ -302,7 +267,6 @@ type SubId = u64;
 struct Sub {
     remaining: usize,
     outcome: Settle,
-    reply: oneshot::Sender<Outcome>,
 }
 
 /// How one level ended, as its chunk sees it.
@@ -350,9 +314,14 @@ struct Writer {
     /// Every level is recorded here before it is written.
     echo: EchoLog,
     settings: Arc<InventorySettings>,
+    // This batch's: the levels waiting, the chunks they came in, and what was written.
     table: Table<SubId>,
     subs: HashMap<SubId, Sub>,
-    next_sub: SubId,
+    /// Levels written this round, and the `as_of` to record for each: recorded in one store
+    /// write at the end of the round (or when it stops), and only then are they settled, so a
+    /// done item always means its levels' `as_of` is on disk.
+    written: Vec<(String, Vec<u8>, Entry<SubId>)>,
+    // Kept between batches, as caches of what Shopify and the store hold:
     /// The SKU map in memory (a mirror of the store's, filled on demand).
     skus: HashMap<String, u64>,
     /// The last level known to be in Shopify per (item, location): the compare-and-set value.
@@ -362,11 +331,6 @@ struct Writer {
     /// When the last bulk warm-up ran: not again within `bulk_timeout`, so that a feed full of
     /// SKUs the shop does not have falls back to lookups instead of re-reading the catalogue.
     last_warmup: Option<Instant>,
-    ctx: Option<FlowContext>,
-    /// Levels written this round, and the `as_of` to record for each: recorded in one store
-    /// write at the end of the round (or when it stops), and only then are they settled, so a
-    /// done item always means its levels' `as_of` is on disk.
-    written: Vec<(String, Vec<u8>, Entry<SubId>)>,
 }
 
 impl Writer {
@@ -376,95 +340,125 @@ impl Writer {
             table: Table::new(settings.coalesce),
             settings,
             subs: HashMap::new(),
-            next_sub: 0,
+            written: Vec::new(),
             skus: HashMap::new(),
             known: HashMap::new(),
             locations: None,
             last_warmup: None,
-            ctx: None,
-            written: Vec::new(),
         }
     }
 
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<WriterMsg>) {
-        while let Some(msg) = rx.recv().await {
-            self.accept(msg);
-            if self.table.is_empty() {
-                continue;
-            }
-            if !self.settings.linger.is_zero() {
-                tokio::time::sleep(self.settings.linger).await;
-            }
-            while let Ok(msg) = rx.try_recv() {
-                self.accept(msg);
-            }
-            self.round().await;
+    /// A new batch. Whatever an interrupted batch left (its task aborted when the flow actor
+    /// failed) is dropped: its items were released and come again.
+    fn begin(&mut self) {
+        self.table.take();
+        self.subs.clear();
+        self.written.clear();
+    }
+
+    fn submit(&mut self, id: SubId, chunk: Chunk) {
+        self.subs.insert(
+            id,
+            Sub {
+                remaining: chunk.levels.len(),
+                outcome: Settle::Done,
+            },
+        );
+        for level in chunk.levels {
+            self.table
+                .merge(level, chunk.mode, &chunk.source, &chunk.feed, id);
         }
     }
 
-    fn accept(&mut self, msg: WriterMsg) {
-        match msg {
-            WriterMsg::Known {
-                item,
-                location,
-                available,
-            } => {
-                self.known.insert((item, location), available);
-            }
-            WriterMsg::Sku { sku, item } => {
-                if self.settings.sku_cache {
-                    self.skus.insert(sku, item);
-                }
-            }
-            WriterMsg::Submit { ctx, chunk, reply } => {
-                self.ctx = Some(ctx);
-                let id = self.next_sub;
-                self.next_sub += 1;
-                self.subs.insert(
-                    id,
-                    Sub {
-                        remaining: chunk.levels.len(),
-                        outcome: Settle::Done,
-                        reply,
-                    },
-                );
-                for level in chunk.levels {
-                    self.table
-                        .merge(level, chunk.mode, &chunk.source, &chunk.feed, id);
-                }
+    /// `inventory_levels/update` webhooks: each level becomes the known compare-and-set value,
+    /// and is counted as the echo of our write or a change made in Shopify.
+    async fn observe_levels(
+        &mut self,
+        ctx: &FlowContext,
+        levels: &[(usize, (u64, u64), i64)],
+    ) -> Outcome {
+        if levels.is_empty() {
+            return Outcome::Done;
+        }
+        let asked: Vec<(String, String)> = levels
+            .iter()
+            .map(|(_, (item, location), available)| {
+                (applied_key(*item, *location), available.to_string())
+            })
+            .collect();
+        let echoes = match self.echo.echoes(&ctx.store, &asked).await {
+            Ok(e) => e,
+            Err(e) => return Outcome::from(e),
+        };
+        let mut counts = [0u64; 2];
+        for ((_, key, available), echo) in levels.iter().zip(echoes) {
+            counts[usize::from(!echo)] += 1;
+            debug!(flow = FLOW, level = ?key, available, echo, "level reported by Shopify");
+            self.known.insert(*key, *available);
+        }
+        for (event, n) in ["echo", "changed_in_shopify"].into_iter().zip(counts) {
+            if n > 0 {
+                ctx.events.count(event, n);
             }
         }
+        Outcome::Done
     }
 
-    /// Records how one entry ended for everyone waiting on it.
+    /// `inventory_items/update` webhooks: the SKU map follows Shopify's.
+    async fn observe_skus(&mut self, ctx: &FlowContext, skus: &[(usize, String, u64)]) -> Outcome {
+        if skus.is_empty() || !self.settings.sku_cache {
+            return Outcome::Done;
+        }
+        let pairs = skus
+            .iter()
+            .map(|(_, sku, id)| (sku.clone(), id.to_be_bytes().to_vec()))
+            .collect();
+        if let Err(e) = ctx.store.set_mappings(NS_SKU, pairs).await {
+            return Outcome::Retry {
+                error: format!("cannot record the SKU map: {e}"),
+                after: None,
+            };
+        }
+        self.skus
+            .extend(skus.iter().map(|(_, sku, id)| (sku.clone(), *id)));
+        Outcome::Done
+    }
+
+    /// Records how one entry ended for every chunk waiting on it.
     fn settle(&mut self, entry: &Entry<SubId>, how: &Settle) {
         for waiter in &entry.waiters {
-            let finished = match self.subs.get_mut(waiter) {
-                Some(sub) => {
-                    sub.remaining = sub.remaining.saturating_sub(1);
-                    if how.rank() > sub.outcome.rank() {
-                        sub.outcome = how.clone();
-                    }
-                    sub.remaining == 0
+            if let Some(sub) = self.subs.get_mut(waiter) {
+                sub.remaining = sub.remaining.saturating_sub(1);
+                if how.rank() > sub.outcome.rank() {
+                    sub.outcome = how.clone();
                 }
-                None => false,
-            };
-            if finished && let Some(sub) = self.subs.remove(waiter) {
-                let outcome = match sub.outcome {
-                    Settle::Done => Outcome::Done,
-                    Settle::Retry(error) => Outcome::Retry { error, after: None },
-                };
-                let _ = sub.reply.send(outcome);
             }
         }
     }
 
-    async fn round(&mut self) {
+    /// Each submitted chunk's outcome, once the round is over; a chunk with a level the round
+    /// did not settle is retried.
+    fn outcomes(&mut self) -> impl Iterator<Item = (SubId, Outcome)> + use<> {
+        let subs = std::mem::take(&mut self.subs);
+        subs.into_iter().map(|(id, sub)| {
+            let outcome = match sub.outcome {
+                Settle::Done if sub.remaining == 0 => Outcome::Done,
+                Settle::Done => Outcome::Retry {
+                    error: format!("{} level(s) not settled by the round", sub.remaining),
+                    after: None,
+                },
+                Settle::Retry(error) => Outcome::Retry { error, after: None },
+            };
+            (id, outcome)
+        })
+    }
+
+    async fn round(&mut self, ctx: &FlowContext) {
         let entries = self.table.take();
         let total = entries.len();
-        let Some(ctx) = self.ctx.clone() else {
+        if total == 0 {
             return;
-        };
+        }
         let Some(shopify) = ctx.shopify.clone() else {
             let how = Settle::Retry("no Shopify client: configure [shopify]".into());
             for e in &entries {
@@ -476,9 +470,9 @@ impl Writer {
         let mut pending = entries;
         let mut stats = RoundStats::default();
         let result = self
-            .write_all(&ctx, &shopify, &mut pending, &mut stats)
+            .write_all(ctx, &shopify, &mut pending, &mut stats)
             .await;
-        self.record_written(&ctx).await;
+        self.record_written(ctx).await;
         if let Err(Abort(error)) = result {
             warn!(flow = FLOW, error = %error, left = pending.len(), "inventory round stopped; its levels will be retried");
             let how = Settle::Retry(error);

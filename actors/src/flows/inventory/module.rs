@@ -28,7 +28,7 @@ pub struct InventoryConfig {
     pub lookup_batch: u32,
     /// Unknown SKUs in one round from which the SKU map is warmed by a bulk query; 0 = never.
     pub bulk_threshold: u32,
-    /// How long the writer waits for more levels before a round.
+    /// How long a batch waits after its first chunk for more before its round starts.
     #[serde(deserialize_with = "duration::deserialize")]
     pub linger: Duration,
     /// Levels accepted in one `POST /api/v1/inventory`, 1..=100000.
@@ -88,8 +88,8 @@ impl FlowModule for InventoryModule {
     const EVENTS: &'static [&'static str] = &["echo", "changed_in_shopify"];
     type Config = InventoryConfig;
 
-    /// Its items (feed chunks) wait for a whole round of writes, so many are in flight at once
-    /// under a long lease.
+    /// Its items (feed chunks) are batched: up to `concurrency` join one round of writes, under a
+    /// lease long enough for the round.
     fn common() -> Common {
         Common {
             concurrency: 256,
