@@ -148,7 +148,7 @@ async fn sigkill_and_sigterm_under_load_lose_nothing_acknowledged() {
     let stats = sender.stats();
 
     let expected = feeds.expected();
-    conserved(&rig, &acked_orders, &expected).await;
+    conserved(&rig, &config, &acked_orders, &expected).await;
     // Stragglers (retries of duplicates) land before counting.
     quiescent(&rig, &config).await;
 

@@ -167,7 +167,7 @@ async fn after_endpoint_and_shopify_faults_the_backlog_drains_and_new_work_flows
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };
-    conserved(&rig, &kinds(&placed), &feeds.expected()).await;
+    conserved(&rig, &config, &kinds(&placed), &feeds.expected()).await;
 
     // New work flows.
     let fresh = place(&rig, &mut traffic, 20);
@@ -183,7 +183,7 @@ async fn after_endpoint_and_shopify_faults_the_backlog_drains_and_new_work_flows
             .then_some(())
     })
     .await;
-    conserved(&rig, &all, &feeds.expected()).await;
+    conserved(&rig, &config, &all, &feeds.expected()).await;
 
     assert!(
         daemon.child.try_wait().unwrap().is_none(),

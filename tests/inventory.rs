@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use xconnector::intake::requests;
 use xconnector::sim::warehouse::stock_catalog;
 use xconnector::sim::{SimConfig, SimStats, Simulator};
-use xconnector_actors::flows::echo::EchoLog;
 use xconnector_actors::flows::inventory::feed::{
     FLOW, KIND_LEVEL_FAILED, KIND_UNKNOWN_SKUS, Level, Mode,
 };
 use xconnector_actors::flows::inventory::inbound::{StockFeed, feed};
 use xconnector_actors::flows::inventory::{InventoryFlow, InventorySettings};
+use xconnector_actors::flows::write::EchoLog;
 use xconnector_actors::flows::{FlowSettings, FlowSpec};
 use xconnector_actors::inbound::Served;
 use xconnector_actors::item::{Item, ItemState};

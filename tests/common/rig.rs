@@ -429,6 +429,7 @@ pub async fn post_feeds(
 /// fails naming what is missing when that does not happen.
 pub async fn conserved(
     rig: &Rig,
+    config: &Path,
     orders: &BTreeMap<String, OrderKind>,
     levels: &BTreeMap<(String, String), i64>,
 ) {
@@ -458,15 +459,44 @@ pub async fn conserved(
         if lost.is_empty() && wrong.is_empty() {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "{} acknowledged orders not delivered, e.g. {:?}; {} acknowledged stock levels \
-             not in the shop, e.g. {:?}",
-            lost.len(),
-            &lost[..lost.len().min(20)],
-            wrong.len(),
-            &wrong[..wrong.len().min(10)]
-        );
+        if Instant::now() >= deadline {
+            // Where each lost order did arrive, and what the daemon holds unfinished: enough
+            // to tell a lost item from one stuck or delivered to only some of its targets.
+            let arrived: Vec<String> = lost
+                .iter()
+                .take(20)
+                .map(|name| {
+                    let mut at: Vec<&str> = [("erp", &erp), ("wms", &wms)]
+                        .into_iter()
+                        .chain(teams.iter().map(|(t, r)| (*t, r)))
+                        .filter(|(_, r)| r.contains_key(*name))
+                        .map(|(t, _)| t)
+                        .collect();
+                    if at.is_empty() {
+                        at.push("nowhere");
+                    }
+                    format!("{name} ({:?}) at {}", orders[*name], at.join("+"))
+                })
+                .collect();
+            let unfinished: Vec<String> = ["pending", "in_flight", "retrying", "exception"]
+                .into_iter()
+                .flat_map(|state| {
+                    let args = ["items", "list", "--json", "--limit", "50", "--state", state];
+                    let out = xconnector().args(args).arg("--config").arg(config).output();
+                    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+                    text.ok()
+                })
+                .collect();
+            panic!(
+                "{} acknowledged orders not delivered: {}; {} acknowledged stock levels not in \
+                 the shop, e.g. {:?}; unfinished items: {}",
+                lost.len(),
+                arrived.join(", "),
+                wrong.len(),
+                &wrong[..wrong.len().min(10)],
+                unfinished.join("\n")
+            );
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -6,13 +6,13 @@
 //! a time), applies the one retry policy to each outcome, and records the results in the store
 //! before taking more.
 
-pub mod echo;
 pub mod exceptions;
 pub mod fan_out;
 pub mod inventory;
 pub mod log;
 pub mod module;
 pub mod orders;
+pub mod write;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;

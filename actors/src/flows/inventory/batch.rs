@@ -66,17 +66,6 @@ fn uri_safe(s: &str) -> String {
         .collect()
 }
 
-/// Which quantity of the call a `userErrors` entry is about: its `field` is
-/// `["input", "quantities", "3", …]`. `None` for errors about the whole call.
-pub fn quantity_index(field: &[String]) -> Option<usize> {
-    match field {
-        [input, quantities, index, ..] if input == "input" && quantities == "quantities" => {
-            index.parse().ok()
-        }
-        _ => None,
-    }
-}
-
 /// Whether a snapshot level must be written: Shopify's current level differs, or the item is
 /// not stocked at the location yet (`None`).
 pub fn differs(target: i64, current: Option<i64>) -> bool {
@@ -108,18 +97,12 @@ mod tests {
     }
 
     #[test]
-    fn names_feeds_and_reads_error_paths() {
+    fn names_feeds_and_sizes_batches() {
         assert_eq!(reference_uri(&["42"]), "xconnector://inventory/feed/42");
         assert_eq!(
             reference_uri(&["a b", "c", "d"]),
             "xconnector://inventory/feeds/a_b..d"
         );
-        let f = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(
-            quantity_index(&f(&["input", "quantities", "3", "changeFromQuantity"])),
-            Some(3)
-        );
-        assert_eq!(quantity_index(&f(&["input", "reason"])), None);
         assert_eq!(batch_size(0), 1);
         assert_eq!(batch_size(10_000), 250);
         assert!(differs(3, None) && differs(3, Some(2)) && !differs(3, Some(3)));

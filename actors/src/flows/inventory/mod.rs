@@ -25,7 +25,7 @@
 //! applies a call all or nothing).
 //!
 //! **Webhooks.** `inventory_levels/update` refreshes the known level; the echo log
-//! ([`crate::flows::echo`]) tells the echo of our own writes from a change made in Shopify.
+//! ([`crate::flows::write::EchoLog`]) tells the echo of our own writes from a change made in Shopify.
 //! `inventory_items/update` refreshes the SKU map, and `bulk_operations/finish` needs nothing
 //! (the round polls its bulk operation). Webhooks are items of the same batches, taken before
 //! the round so that what they say serves it.
@@ -34,7 +34,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
@@ -43,28 +42,30 @@ pub mod batch;
 pub mod coalesce;
 pub mod feed;
 pub mod inbound;
+pub mod kind;
 mod module;
 
 pub use feed::{Chunk, Level, Mode};
 pub use module::{InventoryConfig, InventoryModule};
 
-use crate::flows::echo::EchoLog;
+use crate::flows::write::{Applied, EchoLog, IdMap, UserErrors, superseded, user_error_text};
 use crate::flows::{Batching, Flow, FlowContext, Outcome};
 use crate::item::{Claimed, NewItem};
 use crate::rate_limiter::Lane;
-use crate::shopify::ShopifyError;
 use crate::shopify::ShopifyHandle;
 use crate::shopify::gid::{InventoryItemId, LocationId};
 use crate::shopify::operations::bulk::{BulkStatus, SKU_MAP_QUERY, SkuMapLine};
 use crate::shopify::operations::inventory::{QuantityInput, QuantityName, SetQuantitiesInput};
-use batch::{differs, idempotency_key, quantity_index, reference_uri};
+use crate::shopify::{ShopifyError, UserError};
+use batch::{differs, idempotency_key, reference_uri};
 use coalesce::{Entry, Table};
-use feed::{FLOW, KIND_LEVEL_FAILED, KIND_LEVELS, KIND_UNKNOWN_SKUS};
+use feed::{FLOW, KIND_LEVEL_FAILED, KIND_UNKNOWN_SKUS};
+use kind::Kind;
 
-/// Store mappings: SKU → inventory item id (8 bytes big-endian; empty = forgotten).
+/// Store mappings: SKU → inventory item id.
 const NS_SKU: &str = "inventory.sku";
-/// Store mappings: "item:location" → `as_of` (ms, 8 bytes big-endian) of the level last applied.
-const NS_APPLIED: &str = "inventory.applied";
+/// Store mappings: "item:location" → `as_of` (ms) of the level last applied.
+const APPLIED: Applied = Applied::new("inventory.applied");
 /// A stale compare-and-set is re-read and retried this many times before the level becomes
 /// an exception (someone keeps changing it).
 const CAS_ATTEMPTS: usize = 5;
@@ -149,21 +150,6 @@ impl InventoryFlow {
     }
 }
 
-/// `inventory_levels/update` (REST shape).
-#[derive(Deserialize)]
-struct LevelWebhook {
-    inventory_item_id: u64,
-    location_id: u64,
-    available: Option<i64>,
-}
-
-/// `inventory_items/update` (REST shape).
-#[derive(Deserialize)]
-struct ItemWebhook {
-    id: u64,
-    sku: Option<String>,
-}
-
 impl Flow for InventoryFlow {
     fn batching(&self) -> Option<Batching> {
         Some(Batching {
@@ -188,53 +174,31 @@ impl Flow for InventoryFlow {
         let mut levels = Vec::new();
         let mut skus = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            outcomes[i] = match item.item.kind.as_str() {
-                KIND_LEVELS | KIND_UNKNOWN_SKUS | KIND_LEVEL_FAILED => {
-                    match Chunk::decode(&item.payload) {
-                        Ok(chunk) if chunk.levels.is_empty() => Some(Outcome::Done),
-                        Ok(chunk) => {
-                            writer.submit(i as SubId, chunk);
-                            None
-                        }
-                        Err(reason) => Some(Outcome::Exception { reason }),
-                    }
+            outcomes[i] = match Kind::decode(&item.item.kind, &item.payload) {
+                Ok(Kind::Chunk(chunk)) if chunk.levels.is_empty() => Some(Outcome::Done),
+                Ok(Kind::Chunk(chunk)) => {
+                    writer.submit(i as SubId, chunk);
+                    None
                 }
-                "inventory_levels/update" => {
-                    match serde_json::from_slice::<LevelWebhook>(&item.payload) {
-                        Ok(LevelWebhook {
-                            inventory_item_id,
-                            location_id,
-                            available: Some(available),
-                        }) => {
-                            levels.push((i, (inventory_item_id, location_id), available));
-                            None
-                        }
-                        Ok(_) => Some(Outcome::Done),
-                        Err(e) => Some(Outcome::Exception {
-                            reason: format!("inventory_levels/update payload not understood: {e}"),
-                        }),
-                    }
+                Ok(Kind::Level {
+                    item,
+                    location,
+                    available: Some(available),
+                }) => {
+                    levels.push((i, (item, location), available));
+                    None
                 }
-                "inventory_items/update" => {
-                    match serde_json::from_slice::<ItemWebhook>(&item.payload) {
-                        Ok(ItemWebhook { id, sku: Some(sku) }) if !sku.is_empty() => {
-                            skus.push((i, sku, id));
-                            None
-                        }
-                        Ok(_) => Some(Outcome::Done),
-                        Err(e) => Some(Outcome::Exception {
-                            reason: format!("inventory_items/update payload not understood: {e}"),
-                        }),
-                    }
+                Ok(Kind::Sku {
+                    item,
+                    sku: Some(sku),
+                }) => {
+                    skus.push((i, sku, item));
+                    None
                 }
-                // The writer polls the bulk operations it starts; the notification adds nothing.
-                "bulk_operations/finish" => Some(Outcome::Done),
-                other => Some(Outcome::Exception {
-                    reason: format!(
-                        "the inventory flow does not handle items of kind {other:?} \
-                         (expected levels, unknown_skus, level_failed or an inventory webhook)"
-                    ),
-                }),
+                Ok(Kind::Level { .. } | Kind::Sku { .. } | Kind::BulkFinished) => {
+                    Some(Outcome::Done)
+                }
+                Err(reason) => Some(Outcome::Exception { reason }),
             };
         }
         let seen = writer.observe_levels(ctx, &levels).await;
@@ -320,10 +284,10 @@ struct Writer {
     /// Levels written this round, and the `as_of` to record for each: recorded in one store
     /// write at the end of the round (or when it stops), and only then are they settled, so a
     /// done item always means its levels' `as_of` is on disk.
-    written: Vec<(String, Vec<u8>, Entry<SubId>)>,
+    written: Vec<(String, i64, Entry<SubId>)>,
     // Kept between batches, as caches of what Shopify and the store hold:
-    /// The SKU map in memory (a mirror of the store's, filled on demand).
-    skus: HashMap<String, u64>,
+    /// The SKU map (store mappings `inventory.sku`, mirrored in memory).
+    skus: IdMap,
     /// The last level known to be in Shopify per (item, location): the compare-and-set value.
     known: HashMap<(u64, u64), i64>,
     /// Shopify's active locations by name, and how many there are (for level reads).
@@ -341,7 +305,7 @@ impl Writer {
             settings,
             subs: HashMap::new(),
             written: Vec::new(),
-            skus: HashMap::new(),
+            skus: IdMap::new(NS_SKU),
             known: HashMap::new(),
             locations: None,
             last_warmup: None,
@@ -409,19 +373,15 @@ impl Writer {
         if skus.is_empty() || !self.settings.sku_cache {
             return Outcome::Done;
         }
-        let pairs = skus
-            .iter()
-            .map(|(_, sku, id)| (sku.clone(), id.to_be_bytes().to_vec()))
-            .collect();
-        if let Err(e) = ctx.store.set_mappings(NS_SKU, pairs).await {
-            return Outcome::Retry {
+        let pairs: Vec<(String, u64)> =
+            skus.iter().map(|(_, sku, id)| (sku.clone(), *id)).collect();
+        match self.skus.record(&ctx.store, &pairs).await {
+            Ok(()) => Outcome::Done,
+            Err(e) => Outcome::Retry {
                 error: format!("cannot record the SKU map: {e}"),
                 after: None,
-            };
+            },
         }
-        self.skus
-            .extend(skus.iter().map(|(_, sku, id)| (sku.clone(), *id)));
-        Outcome::Done
     }
 
     /// Records how one entry ended for every chunk waiting on it.
@@ -500,11 +460,8 @@ impl Writer {
         if written.is_empty() {
             return;
         }
-        let pairs = written
-            .iter()
-            .map(|(k, v, _)| (k.clone(), v.clone()))
-            .collect();
-        let how = match ctx.store.set_mappings(NS_APPLIED, pairs).await {
+        let pairs: Vec<(String, i64)> = written.iter().map(|(k, v, _)| (k.clone(), *v)).collect();
+        let how = match APPLIED.record(&ctx.store, &pairs).await {
             Ok(()) => Settle::Done,
             Err(e) => Settle::Retry(format!("written, but the store cannot record it: {e}")),
         };
@@ -568,11 +525,10 @@ impl Writer {
             .iter()
             .map(|e| applied_key(items[&e.level.sku], location_ids[&e.level.location]))
             .collect();
-        let applied = ctx.store.mappings(NS_APPLIED, keys).await?;
+        let applied = APPLIED.versions(&ctx.store, keys).await?;
         let mut works = Vec::with_capacity(pending.len());
         for (e, applied) in std::mem::take(pending).into_iter().zip(applied) {
-            let applied = applied.as_deref().and_then(be_i64);
-            if applied.is_some_and(|a| e.level.as_of < a) {
+            if superseded(e.level.as_of, applied) {
                 stats.older += 1;
                 self.settle(&e, &Settle::Done);
                 continue;
@@ -698,48 +654,45 @@ impl Writer {
                             .insert((w.item, w.location), w.entry.level.available);
                         self.written.push((
                             applied_key(w.item, w.location),
-                            w.entry.level.as_of.to_be_bytes().to_vec(),
+                            w.entry.level.as_of,
                             w.entry,
                         ));
                     }
                     return Ok(());
                 }
                 Err(ShopifyError::UserErrors { errors, .. }) => {
-                    let mut stale = HashSet::new();
-                    let mut unknown_item = HashSet::new();
-                    let mut refused: HashMap<usize, String> = HashMap::new();
-                    let mut whole = Vec::new();
-                    for e in &errors {
-                        let text = match &e.code {
-                            Some(code) => format!("{} ({code})", e.message),
-                            None => e.message.clone(),
-                        };
-                        match (quantity_index(&e.field), e.code.as_deref()) {
-                            (
-                                Some(i),
-                                Some("CHANGE_FROM_QUANTITY_STALE" | "COMPARE_QUANTITY_STALE"),
-                            ) if i < batch.len() => {
-                                stale.insert(i);
-                            }
-                            (Some(i), Some("INVALID_INVENTORY_ITEM")) if i < batch.len() => {
-                                unknown_item.insert(i);
-                            }
-                            (Some(i), _) if i < batch.len() => {
-                                refused.entry(i).or_insert(text);
-                            }
-                            _ => whole.push(text),
-                        }
-                    }
-                    if !whole.is_empty() {
+                    let split = UserErrors::split(&errors, &["input", "quantities"], batch.len());
+                    if let Some(whole) = split.whole_reason() {
                         // Not about one quantity (a bad reason, an idempotency clash): the
                         // whole call is refused, every level of it goes to an exception.
-                        let reason = format!("Shopify refused the change: {}", whole.join("; "));
+                        let reason = format!("Shopify refused the change: {whole}");
                         let entries: Vec<_> = batch.into_iter().map(|w| w.entry).collect();
                         self.hold_each(ctx, &entries, &reason)
                             .await
                             .map_err(|Abort(e)| BatchAbort::Retry(e, Vec::new()))?;
                         stats.held += entries.len();
                         return Ok(());
+                    }
+                    // Per quantity: refused for good unless every error of it is a stale
+                    // compare-and-set value (re-read it) or an unknown item (look it up again).
+                    let mut stale = HashSet::new();
+                    let mut unknown_item = HashSet::new();
+                    let mut refused: HashMap<usize, String> = HashMap::new();
+                    for (i, errs) in &split.inputs {
+                        if let Some(e) = errs.iter().find(|e| {
+                            !matches!(
+                                code(e),
+                                "CHANGE_FROM_QUANTITY_STALE"
+                                    | "COMPARE_QUANTITY_STALE"
+                                    | "INVALID_INVENTORY_ITEM"
+                            )
+                        }) {
+                            refused.insert(*i, user_error_text(e));
+                        } else if errs.iter().any(|e| code(e) != "INVALID_INVENTORY_ITEM") {
+                            stale.insert(*i);
+                        } else {
+                            unknown_item.insert(*i);
+                        }
                     }
                     let mut keep = Vec::with_capacity(batch.len());
                     let mut reread = Vec::new();
@@ -792,14 +745,10 @@ impl Writer {
                         // mapping and ask again.
                         let skus: BTreeSet<String> =
                             relookup.iter().map(|w| w.entry.level.sku.clone()).collect();
-                        for sku in &skus {
-                            self.skus.remove(sku);
-                        }
-                        let forget = skus.iter().map(|s| (s.clone(), Vec::new())).collect();
+                        let skus: Vec<String> = skus.into_iter().collect();
                         let fresh = async {
-                            ctx.store.set_mappings(NS_SKU, forget).await?;
-                            self.lookup(ctx, shopify, &skus.iter().cloned().collect::<Vec<_>>())
-                                .await
+                            self.skus.forget(&ctx.store, &skus).await?;
+                            self.lookup(ctx, shopify, &skus).await
                         }
                         .await;
                         match fresh {
@@ -949,29 +898,12 @@ impl Writer {
             }
             return Ok(found);
         }
-        let mut missing = Vec::new();
-        for sku in wanted {
-            match self.skus.get(sku) {
-                Some(id) => {
-                    found.insert(sku.clone(), *id);
-                }
-                None => missing.push(sku.clone()),
-            }
-        }
-        if !missing.is_empty() {
-            let stored = ctx.store.mappings(NS_SKU, missing.clone()).await?;
-            let mut still = Vec::new();
-            for (sku, value) in missing.into_iter().zip(stored) {
-                match value.as_deref().and_then(be_u64) {
-                    Some(id) => {
-                        self.skus.insert(sku.clone(), id);
-                        found.insert(sku, id);
-                    }
-                    None => still.push(sku),
-                }
-            }
-            missing = still;
-        }
+        found = self.skus.known(&ctx.store, wanted).await?;
+        let mut missing: Vec<String> = wanted
+            .iter()
+            .filter(|sku| !found.contains_key(*sku))
+            .cloned()
+            .collect();
         let threshold = self.settings.bulk_threshold;
         let recently = self
             .last_warmup
@@ -985,7 +917,7 @@ impl Writer {
                     for sku in missing {
                         match self.skus.get(&sku) {
                             Some(id) => {
-                                found.insert(sku, *id);
+                                found.insert(sku, id);
                             }
                             None => still.push(sku),
                         }
@@ -1020,13 +952,8 @@ impl Writer {
             }
         }
         if self.settings.sku_cache && !found.is_empty() {
-            let pairs = found
-                .iter()
-                .map(|(s, id)| (s.clone(), id.to_be_bytes().to_vec()))
-                .collect();
-            ctx.store.set_mappings(NS_SKU, pairs).await?;
-            self.skus
-                .extend(found.iter().map(|(s, id)| (s.clone(), *id)));
+            let pairs: Vec<(String, u64)> = found.iter().map(|(s, id)| (s.clone(), *id)).collect();
+            self.skus.record(&ctx.store, &pairs).await?;
         }
         Ok(found)
     }
@@ -1070,13 +997,17 @@ impl Writer {
             .await
             .map_err(|e| Abort(format!("cannot download the bulk result: {e}")))?;
         let mut pairs = Vec::new();
+        let mut seen = HashSet::new();
         let mut unreadable = 0usize;
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             let Ok(parsed) = serde_json::from_str::<SkuMapLine>(line) else {
                 unreadable += 1;
                 continue;
             };
-            if let Some(sku) = parsed.sku.filter(|s| !s.is_empty()) {
+            // Several variants with one SKU: the first wins, as with lookups.
+            if let Some(sku) = parsed.sku.filter(|s| !s.is_empty())
+                && seen.insert(sku.clone())
+            {
                 pairs.push((sku, parsed.id.id()));
             }
         }
@@ -1086,17 +1017,8 @@ impl Writer {
                 unreadable, "bulk result lines not understood; those SKUs are looked up instead"
             );
         }
-        for chunk in pairs.chunks(5_000) {
-            let values = chunk
-                .iter()
-                .map(|(s, id)| (s.clone(), id.to_be_bytes().to_vec()))
-                .collect();
-            ctx.store.set_mappings(NS_SKU, values).await?;
-        }
+        self.skus.record(&ctx.store, &pairs).await?;
         let n = pairs.len();
-        for (sku, id) in pairs {
-            self.skus.entry(sku).or_insert(id);
-        }
         info!(
             flow = FLOW,
             skus = n,
@@ -1224,14 +1146,11 @@ fn chunk_of<'a>(source: &str, entries: impl Iterator<Item = &'a Entry<SubId>>) -
     }
 }
 
+/// A `userErrors` entry's code, or "" when it has none.
+fn code(e: &UserError) -> &str {
+    e.code.as_deref().unwrap_or("")
+}
+
 fn applied_key(item: u64, location: u64) -> String {
     format!("{item}:{location}")
-}
-
-fn be_u64(b: &[u8]) -> Option<u64> {
-    b.try_into().ok().map(u64::from_be_bytes)
-}
-
-fn be_i64(b: &[u8]) -> Option<i64> {
-    b.try_into().ok().map(i64::from_be_bytes)
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::inbound::StockFeed;
+use super::kind;
 use super::{InventoryFlow, InventorySettings};
 use crate::config::{KeyPath, Problems, duration};
 use crate::flows::FlowSpec;
@@ -75,9 +76,9 @@ impl InventoryConfig {
 }
 
 const TOPICS: &[Topic] = &[
-    Topic::new("inventory_levels/update"),
-    Topic::new("inventory_items/update"),
-    Topic::new("bulk_operations/finish"),
+    Topic::new(kind::LEVELS_UPDATE),
+    Topic::new(kind::ITEMS_UPDATE),
+    Topic::new(kind::BULK_FINISH),
 ];
 
 impl FlowModule for InventoryModule {

@@ -37,6 +37,8 @@ use rules::{Facts, Rules, StockFact, Violation, parse_time};
 
 /// The kind of items the reconciliation poll makes (their payload is the GraphQL order).
 pub const RECONCILE_KIND: &str = "orders/reconcile";
+/// Webhook topic (and item kind): Shopify reassessed an order's risk.
+pub const RISK_CHANGED: &str = "orders/risk_assessment_changed";
 
 /// What an exception item carries: the order as it was held, why, and what Shopify said.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -77,7 +79,7 @@ struct Version {
 
 impl Flow for OrdersFlow {
     async fn process(&self, item: &Claimed, ctx: &FlowContext) -> Outcome {
-        if item.item.kind == "orders/risk_assessment_changed" {
+        if item.item.kind == RISK_CHANGED {
             return self.risk_changed(item, ctx).await;
         }
         let version = match parse(item) {

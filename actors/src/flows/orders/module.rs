@@ -55,7 +55,7 @@ const TOPICS: &[Topic] = &[
     Topic::versioned("orders/paid", order_version),
     Topic::versioned("orders/fulfilled", order_version),
     // Its payload is the order id and the assessment, not an order version.
-    Topic::new("orders/risk_assessment_changed"),
+    Topic::new(super::RISK_CHANGED),
 ];
 
 impl FlowModule for OrdersModule {

@@ -1,0 +1,127 @@
+//! Back-office key → Shopify id, remembered.
+
+use std::collections::HashMap;
+
+use crate::store::{StoreError, StoreHandle};
+
+/// Writes per store request when recording a whole catalogue's map.
+const CHUNK: usize = 5_000;
+
+/// A map from a back-office key to the numeric id of a Shopify object, in memory and in the
+/// store (namespace `namespace`, values 8 bytes big-endian; an empty value is a forgotten key).
+/// Memory mirrors the store, filled on demand: what is recorded goes to the store first.
+#[derive(Debug)]
+pub struct IdMap {
+    namespace: &'static str,
+    memory: HashMap<String, u64>,
+}
+
+impl IdMap {
+    pub fn new(namespace: &'static str) -> IdMap {
+        IdMap {
+            namespace,
+            memory: HashMap::new(),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<u64> {
+        self.memory.get(key).copied()
+    }
+
+    /// The ids of `keys` known in memory or the store; keys neither knows are left out.
+    pub async fn known<'k>(
+        &mut self,
+        store: &StoreHandle,
+        keys: impl IntoIterator<Item = &'k String>,
+    ) -> Result<HashMap<String, u64>, StoreError> {
+        let mut found = HashMap::new();
+        let mut missing = Vec::new();
+        for key in keys {
+            match self.memory.get(key) {
+                Some(id) => {
+                    found.insert(key.clone(), *id);
+                }
+                None => missing.push(key.clone()),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let stored = store.mappings(self.namespace, missing.clone()).await?;
+        for (key, value) in missing.into_iter().zip(stored) {
+            if let Some(id) = value.as_deref().and_then(be_u64) {
+                self.memory.insert(key.clone(), id);
+                found.insert(key, id);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Records `pairs` (a later pair of the same key wins), in the store and then in memory.
+    pub async fn record(
+        &mut self,
+        store: &StoreHandle,
+        pairs: &[(String, u64)],
+    ) -> Result<(), StoreError> {
+        for chunk in pairs.chunks(CHUNK) {
+            let values = chunk
+                .iter()
+                .map(|(key, id)| (key.clone(), id.to_be_bytes().to_vec()))
+                .collect();
+            store.set_mappings(self.namespace, values).await?;
+        }
+        self.memory.extend(pairs.iter().cloned());
+        Ok(())
+    }
+
+    /// Forgets `keys` (Shopify no longer has the objects they mapped to).
+    pub async fn forget(&mut self, store: &StoreHandle, keys: &[String]) -> Result<(), StoreError> {
+        for key in keys {
+            self.memory.remove(key);
+        }
+        let values = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        store.set_mappings(self.namespace, values).await
+    }
+}
+
+fn be_u64(b: &[u8]) -> Option<u64> {
+    b.try_into().ok().map(u64::from_be_bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Engine, EngineConfig};
+
+    #[tokio::test]
+    async fn what_is_recorded_survives_a_new_map_and_forgetting_removes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (engine, _fatal) = Engine::start(EngineConfig::new(dir.path(), Vec::new()))
+            .await
+            .unwrap();
+        let store = engine.store();
+        let mut map = IdMap::new("test.sku");
+        map.record(store, &[("A".into(), 1), ("B".into(), 2), ("A".into(), 3)])
+            .await
+            .unwrap();
+        assert_eq!(map.get("A"), Some(3));
+        // A new map (a restarted flow) finds them in the store.
+        let mut fresh = IdMap::new("test.sku");
+        let keys = ["A".to_string(), "B".to_string(), "C".to_string()];
+        let known = fresh.known(store, &keys).await.unwrap();
+        assert_eq!(known, HashMap::from([("A".into(), 3), ("B".into(), 2)]));
+        assert_eq!(fresh.get("B"), Some(2));
+        fresh.forget(store, &["B".to_string()]).await.unwrap();
+        assert_eq!(fresh.get("B"), None);
+        let again = IdMap::new("test.sku").known(store, &keys).await.unwrap();
+        assert_eq!(again, HashMap::from([("A".into(), 3)]));
+        // Another namespace is another map.
+        assert!(
+            IdMap::new("other.sku")
+                .known(store, &keys)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
