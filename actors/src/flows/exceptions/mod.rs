@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::info;
+use tracing::{info, warn};
 
 mod module;
 
@@ -28,11 +28,11 @@ pub use module::{
 
 use super::fan_out::fan_out;
 use super::orders::canonical::{self, Order};
-use super::orders::record::{OrderBook, OrderRecord};
+use super::orders::record::{self, OrderBook, OrderRecord};
 use super::orders::rules::{Rules, Violation, parse_time};
 use super::orders::{HOLD_SCHEMA, Hold, facts};
 use super::{Flow, FlowContext, Outcome};
-use crate::item::{Claimed, now_ms};
+use crate::item::{Claimed, ItemId, now_ms};
 use crate::rate_limiter::Lane;
 use crate::shopify::gid::OrderId;
 
@@ -62,9 +62,23 @@ impl Flow for ExceptionsFlow {
             Ok(r) => r,
             Err(e) => return Outcome::from(e),
         };
-        if record.held != Some(item.item.id) {
-            info!(order = %hold.order.name, item = %item.item.id, "hold superseded: a newer version of the order was decided");
-            return Outcome::Done;
+        match standing(&record, item.item.id) {
+            Standing::Current => {}
+            Standing::Superseded => {
+                info!(order = %hold.order.name, item = %item.item.id, "hold superseded: a newer version of the order was decided");
+                return Outcome::Done;
+            }
+            Standing::Unrecorded { replaces } => {
+                warn!(order = %hold.order.name, item = %item.item.id, "hold missing from the order's record (the orders flow stopped before recording it); taken as the open hold");
+                if let Some(old) = replaces {
+                    let why = format!(
+                        "superseded by a newer version of the order (item {})",
+                        item.item.id
+                    );
+                    record::close_exception(&ctx.store, old, &why).await;
+                }
+                record.held = Some(item.item.id);
+            }
         }
         let outcome = if item.item.resolving {
             info!(order = %hold.order.name, "released by an operator as it is");
@@ -76,6 +90,30 @@ impl Flow for ExceptionsFlow {
             Ok(()) => outcome,
             Err(e) => Outcome::from(e),
         }
+    }
+}
+
+/// Where a held item stands against its order's record.
+#[derive(Debug, PartialEq, Eq)]
+enum Standing {
+    /// The record names it: the order's open hold.
+    Current,
+    /// The record does not name it, yet nothing newer was decided: the orders flow stored the
+    /// hold and stopped (a crash, a failing store) before recording it, and will find this
+    /// same item when it retries. It is the open hold, replacing the older one named.
+    Unrecorded { replaces: Option<ItemId> },
+    /// A newer version was decided (held again, released, or withdrawn).
+    Superseded,
+}
+
+/// Holds are items, so a later one has a larger id: a hold the record does not name is
+/// superseded only by a later hold or by a decision that ended holding.
+fn standing(record: &OrderRecord, hold: ItemId) -> Standing {
+    match record.held {
+        Some(h) if h == hold => Standing::Current,
+        _ if record.released || record.withdrawn => Standing::Superseded,
+        Some(h) if h > hold => Standing::Superseded,
+        replaces => Standing::Unrecorded { replaces },
     }
 }
 
@@ -206,5 +244,143 @@ async fn current(ctx: &FlowContext, held: &Order) -> Result<Order, Outcome> {
         Ok(Some(o)) => Ok(canonical::from_graphql(&o)),
         Ok(None) => Ok(held.clone()),
         Err(e) => Err(Outcome::from(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hold_the_record_does_not_name_is_open_unless_something_newer_was_decided() {
+        let (older, hold, newer) = (ItemId(4), ItemId(7), ItemId(9));
+        let record = |held, released, withdrawn| OrderRecord {
+            held,
+            released,
+            withdrawn,
+            ..OrderRecord::default()
+        };
+        assert_eq!(
+            standing(&record(Some(hold), false, false), hold),
+            Standing::Current
+        );
+        // The orders flow stored the hold, then stopped before saving the record.
+        assert_eq!(
+            standing(&record(None, false, false), hold),
+            Standing::Unrecorded { replaces: None }
+        );
+        assert_eq!(
+            standing(&record(Some(older), false, false), hold),
+            Standing::Unrecorded {
+                replaces: Some(older)
+            }
+        );
+        // A later version was held again, released, or withdrawn.
+        assert_eq!(
+            standing(&record(Some(newer), false, false), hold),
+            Standing::Superseded
+        );
+        assert_eq!(
+            standing(&record(None, true, false), hold),
+            Standing::Superseded
+        );
+        assert_eq!(
+            standing(&record(None, false, true), hold),
+            Standing::Superseded
+        );
+    }
+
+    /// The crash window for real: the orders flow stored a hold and stopped before its record
+    /// named it. The hold must still reach its team and stay open for a person.
+    #[tokio::test]
+    async fn a_hold_stored_without_its_record_still_reaches_its_team() {
+        use crate::endpoints::{BreakerSettings, EndpointKind, EndpointSpec, FileFormat, FileSpec};
+        use crate::flows::orders::rules::AddressRule;
+        use crate::flows::{FlowSettings, FlowSpec};
+        use crate::item::{ItemState, NewItem};
+        use crate::{Engine, EngineConfig};
+
+        let dir = tempfile::tempdir().unwrap();
+        let rules = Rules {
+            address: Some(AddressRule {
+                route_to: Some("support".into()),
+                required: vec!["address1".into()],
+                allowed_countries: Vec::new(),
+                forbid_po_box: false,
+            }),
+            ..Rules::default()
+        };
+        let order = crate::flows::orders::rules::tests::order(|v| {
+            v["shipping_address"]["address1"] = serde_json::Value::Null;
+        });
+        let violations = rules.evaluate(&order, &Default::default(), now_ms());
+        assert_eq!(violations.len(), 1);
+        let hold = Hold {
+            schema: HOLD_SCHEMA.into(),
+            order,
+            violations,
+            facts: Default::default(),
+        };
+        let support = dir.path().join("support");
+        let flow = ExceptionsFlow {
+            rules: Arc::new(rules),
+            targets: Vec::new(),
+            book: Arc::new(OrderBook::default()),
+        };
+        let mut config = EngineConfig::new(
+            dir.path().join("store"),
+            vec![FlowSpec::new("exceptions", FlowSettings::default(), flow)],
+        );
+        config.endpoints = vec![EndpointSpec {
+            name: "support".into(),
+            kind: EndpointKind::File(FileSpec {
+                dir: support.clone(),
+                format: FileFormat::Jsonl,
+                max_bytes: 1 << 20,
+            }),
+            concurrency: 1,
+            breaker: BreakerSettings::default(),
+            max_attempts: 3,
+            max_age: Duration::from_secs(3600),
+        }];
+        let (engine, _fatal) = Engine::start(config).await.unwrap();
+        let store = engine.store();
+        let new = NewItem::new(
+            "exceptions",
+            "address",
+            "#1001",
+            serde_json::to_vec(&hold).unwrap(),
+        )
+        .resolved_by_flow();
+        let id = store.enqueue(vec![new]).await.unwrap()[0].id;
+
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let state = loop {
+            let state = store.get(id).await.unwrap().unwrap().0.state;
+            if !matches!(state, ItemState::Pending | ItemState::InFlight) {
+                break state;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the hold was never processed"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert_eq!(
+            state,
+            ItemState::Exception,
+            "the hold was dropped as superseded"
+        );
+        let written: String = std::fs::read_dir(&support)
+            .unwrap()
+            .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+            .collect();
+        assert!(
+            written.contains("#1001"),
+            "support heard nothing: {written:?}"
+        );
+        let book = OrderBook::default();
+        assert_eq!(book.load(store, 450789469).await.unwrap().held, Some(id));
+        engine.shutdown(Duration::from_secs(5)).await.unwrap();
     }
 }

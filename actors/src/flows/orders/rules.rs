@@ -334,4 +334,4 @@ pub fn parse_time(s: &str) -> Option<Millis> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -3,8 +3,9 @@ use crate::flows::orders::canonical::from_rest;
 
 const DAY: Millis = 24 * 3600 * 1000;
 
-/// Shopify's documented `orders/create` example, with the fields the rules look at set.
-fn order(edit: impl FnOnce(&mut serde_json::Value)) -> Order {
+/// Shopify's documented `orders/create` example, with the fields the rules look at set (also
+/// the exceptions flow's test order).
+pub(crate) fn order(edit: impl FnOnce(&mut serde_json::Value)) -> Order {
     let mut v = serde_json::json!({
         "id": 450789469,
         "admin_graphql_api_id": "gid://shopify/Order/450789469",
