@@ -401,6 +401,27 @@ async fn refused_levels_and_unknown_skus_become_exceptions_the_rest_lands() {
             .any(|(_, r)| r.contains("unknown location(s) Nowhere")),
         "{failed:?}"
     );
+    // The sender asking what became of its feed hears of the three exceptions, not only of
+    // its chunk being done.
+    let report = requests::status(s.engine.store(), "feed-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report["summary"]["applied"], 1, "{report}");
+    assert_eq!(report["summary"]["exception"], 3, "{report}");
+    let derived: Vec<&serde_json::Value> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["derived"] == true)
+        .collect();
+    assert_eq!(derived.len(), 3, "{report}");
+    assert!(
+        derived.iter().any(|i| i["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("NO-SUCH-SKU"))),
+        "{report}"
+    );
     s.stop().await;
 }
 

@@ -8,14 +8,15 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::info;
-use xconnector_actors::inbound::Parsed;
+use xconnector_actors::inbound::{Parsed, requests};
 use xconnector_actors::item::{ItemId, ItemState, Millis, now_ms};
 use xconnector_actors::store::{StoreError, StoreHandle};
 
 /// The store namespace of requests: `id:{request id}` → the items it became, and
 /// `key:{resource}\n{source}\n{Idempotency-Key}` → the first body's fingerprint and answer. One
-/// namespace, so that both are one durable write.
-const NS_REQUESTS: &str = "requests";
+/// namespace, so that both are one durable write; flows link the items they derive from a
+/// request's beside them ([`requests::link`]).
+const NS_REQUESTS: &str = requests::NAMESPACE;
 /// Longest `Idempotency-Key` accepted.
 const MAX_KEY: usize = 200;
 
@@ -158,18 +159,25 @@ pub async fn status(store: &StoreHandle, id: &str) -> Result<Option<Value>, Stor
     };
     let mut items = Vec::new();
     let mut summary = BTreeMap::<String, u64>::new();
-    for item in record.items {
-        match store.get(ItemId(item)).await? {
+    // Its own items, then those a flow made of parts of them (levels held as exceptions).
+    let derived = requests::derived(store, id).await?;
+    let own = record.items.into_iter().map(|i| (ItemId(i), false));
+    for (item, from_flow) in own.chain(derived.into_iter().map(|i| (i, true))) {
+        let mut entry = match store.get(item).await? {
             Some((found, _)) => {
                 let state = match found.state {
                     ItemState::Done | ItemState::Resolved => "applied",
                     other => other.as_str(),
                 };
                 *summary.entry(state.to_string()).or_default() += 1;
-                items.push(json!({"id": item, "state": state, "reason": found.last_error}));
+                json!({"id": item.0, "state": state, "reason": found.last_error})
             }
-            None => items.push(json!({"id": item, "state": "unknown"})),
+            None => json!({"id": item.0, "state": "unknown"}),
+        };
+        if from_flow {
+            entry["derived"] = true.into();
         }
+        items.push(entry);
     }
     Ok(Some(json!({
         "request_id": id,

@@ -17,6 +17,7 @@ pub mod csv;
 pub mod fields;
 pub mod json;
 pub mod report;
+pub mod requests;
 
 pub use fields::{Decode, Fields};
 pub use report::{MAX_REPORTED, Report, describe};

@@ -50,7 +50,8 @@ pub use module::{InventoryConfig, InventoryModule};
 
 use crate::flows::write::{Applied, EchoLog, IdMap, UserErrors, superseded, user_error_text};
 use crate::flows::{Batching, Flow, FlowContext, Outcome};
-use crate::item::{Claimed, NewItem};
+use crate::inbound::requests;
+use crate::item::{Claimed, ItemId, NewItem};
 use crate::rate_limiter::Lane;
 use crate::shopify::ShopifyHandle;
 use crate::shopify::gid::{InventoryItemId, LocationId};
@@ -1057,12 +1058,10 @@ impl Writer {
                 "unknown SKUs held as an exception"
             );
             let chunk = chunk_of(source, entries.iter().copied());
-            items.push(NewItem::new(FLOW, KIND_UNKNOWN_SKUS, source, chunk.encode()).held(reason));
+            let item = NewItem::new(FLOW, KIND_UNKNOWN_SKUS, source, chunk.encode()).held(reason);
+            items.push((item, feeds(entries.iter().copied())));
         }
-        if !items.is_empty() {
-            ctx.store.enqueue(items).await?;
-        }
-        Ok(())
+        enqueue_held(ctx, items).await
     }
 
     /// One exception item for these levels, with `reason`.
@@ -1076,12 +1075,8 @@ impl Writer {
     ) -> Result<(), Abort> {
         let source = entries.first().map_or("", |e| e.source.as_str());
         let chunk = chunk_of(source, entries.iter());
-        ctx.store
-            .enqueue(vec![
-                NewItem::new(FLOW, kind, key, chunk.encode()).held(reason),
-            ])
-            .await?;
-        Ok(())
+        let item = NewItem::new(FLOW, kind, key, chunk.encode()).held(reason);
+        enqueue_held(ctx, vec![(item, feeds(entries.iter()))]).await
     }
 
     /// One exception item per level (each is its own problem), then settle them.
@@ -1096,10 +1091,11 @@ impl Writer {
             .map(|e| {
                 let key = format!("{}@{}", e.level.sku, e.level.location);
                 let chunk = chunk_of(&e.source, std::iter::once(e));
-                NewItem::new(FLOW, KIND_LEVEL_FAILED, key, chunk.encode()).held(reason)
+                let item = NewItem::new(FLOW, KIND_LEVEL_FAILED, key, chunk.encode()).held(reason);
+                (item, feeds(std::iter::once(e)))
             })
             .collect();
-        ctx.store.enqueue(items).await?;
+        enqueue_held(ctx, items).await?;
         warn!(
             flow = FLOW,
             levels = entries.len(),
@@ -1126,6 +1122,32 @@ struct RoundStats {
     held: usize,
     calls: usize,
     warmed: usize,
+}
+
+/// Stores exception items of held levels, each linked to the feeds (requests) its levels came
+/// from, so that a sender asking what became of its feed is told of them.
+async fn enqueue_held(
+    ctx: &FlowContext,
+    held: Vec<(NewItem, BTreeSet<String>)>,
+) -> Result<(), Abort> {
+    if held.is_empty() {
+        return Ok(());
+    }
+    let (items, feeds): (Vec<NewItem>, Vec<_>) = held.into_iter().unzip();
+    let stored = ctx.store.enqueue(items).await?;
+    let mut links: BTreeMap<String, Vec<ItemId>> = BTreeMap::new();
+    for (item, feeds) in stored.iter().zip(feeds) {
+        for feed in feeds.into_iter().filter(|f| !f.is_empty()) {
+            links.entry(feed).or_default().push(item.id);
+        }
+    }
+    requests::link(&ctx.store, &links).await?;
+    Ok(())
+}
+
+/// The feeds these levels came from.
+fn feeds<'a>(entries: impl Iterator<Item = &'a Entry<SubId>>) -> BTreeSet<String> {
+    entries.map(|e| e.feed.clone()).collect()
 }
 
 fn chunk_of<'a>(source: &str, entries: impl Iterator<Item = &'a Entry<SubId>>) -> Chunk {

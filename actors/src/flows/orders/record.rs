@@ -7,12 +7,10 @@
 //! at once; and a target is only sent a version newer than the one it has, so it never sees an
 //! older version after a newer one.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::OwnedMutexGuard;
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::flows::fan_out::Deliveries;
 use crate::item::{ItemId, ItemState, Millis, OperatorAction};
@@ -45,24 +43,29 @@ pub struct OrderRecord {
     pub delivered: Deliveries,
 }
 
+/// Lock stripes: far more than the orders worked on at once (a flow's `concurrency`, at most
+/// 1,024 per flow), so two orders rarely share one, and a fixed table that never grows.
+const STRIPES: usize = 4096;
+
 /// The per-order locks and the records in the store.
-#[derive(Default)]
 pub struct OrderBook {
-    locks: Mutex<HashMap<u64, Arc<tokio::sync::Mutex<()>>>>,
+    /// Order `n` is guarded by stripe `n % STRIPES`: a fixed table, so no lock map to grow,
+    /// prune or guard with a lock of its own.
+    stripes: Box<[Mutex<()>]>,
+}
+
+impl Default for OrderBook {
+    fn default() -> Self {
+        OrderBook {
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+        }
+    }
 }
 
 impl OrderBook {
-    /// Waits for `order`'s lock. Unused locks are dropped as the table grows, so it stays
-    /// as large as the number of orders being worked on.
-    pub async fn lock(&self, order: u64) -> OwnedMutexGuard<()> {
-        let lock = {
-            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-            if locks.len() > 4096 {
-                locks.retain(|_, l| Arc::strong_count(l) > 1);
-            }
-            locks.entry(order).or_default().clone()
-        };
-        lock.lock_owned().await
+    /// Waits for `order`'s lock.
+    pub async fn lock(&self, order: u64) -> MutexGuard<'_, ()> {
+        self.stripes[(order % STRIPES as u64) as usize].lock().await
     }
 
     pub async fn load(&self, store: &StoreHandle, order: u64) -> Result<OrderRecord, StoreError> {
