@@ -195,3 +195,31 @@ async fn ask<M: ractor::Message, T: Send + 'static>(
         _ => Err(EngineError::Stopped),
     }
 }
+
+/// An engine with no flows over a store in a fresh temporary directory, for unit tests of
+/// what flows keep in the store.
+#[cfg(test)]
+pub(crate) struct TestStore {
+    pub engine: Engine,
+    _fatal: Fatal,
+    _dir: tempfile::TempDir,
+}
+
+#[cfg(test)]
+impl TestStore {
+    pub async fn start() -> TestStore {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (engine, fatal) = Engine::start(EngineConfig::new(dir.path(), Vec::new()))
+            .await
+            .expect("an engine over an empty store");
+        TestStore {
+            engine,
+            _fatal: fatal,
+            _dir: dir,
+        }
+    }
+
+    pub fn store(&self) -> &StoreHandle {
+        self.engine.store()
+    }
+}

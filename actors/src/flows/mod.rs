@@ -343,14 +343,10 @@ impl<F: Flow> Actor for FlowActor<F> {
                     st.ticking = true;
                     let (flow, ctx, me) = (self.flow.clone(), st.ctx.clone(), myself.clone());
                     st.tasks.spawn(async move {
-                        if let Err(panic) = AssertUnwindSafe(flow.tick(&ctx)).catch_unwind().await {
-                            let _ = me.cast(FlowMsg::Panicked {
-                                what: "its periodic work".into(),
-                                message: panic_message(&*panic),
-                            });
-                            return;
+                        let what = || "its periodic work".to_string();
+                        if unless_panics(flow.tick(&ctx), &me, what).await.is_some() {
+                            let _ = me.cast(FlowMsg::Ticked);
                         }
-                        let _ = me.cast(FlowMsg::Ticked);
                     });
                 }
             }
@@ -455,18 +451,9 @@ impl<F: Flow> FlowActor<F> {
             let me = myself.clone();
             st.tasks.spawn(async move {
                 let id = item.item.id;
-                let outcome = match AssertUnwindSafe(flow.process(&item, &ctx))
-                    .catch_unwind()
-                    .await
-                {
-                    Ok(outcome) => outcome,
-                    Err(panic) => {
-                        let _ = me.cast(FlowMsg::Panicked {
-                            what: format!("item {id}"),
-                            message: panic_message(&*panic),
-                        });
-                        return;
-                    }
+                let work = flow.process(&item, &ctx);
+                let Some(outcome) = unless_panics(work, &me, || format!("item {id}")).await else {
+                    return;
                 };
                 record(&ctx, &settings, &item, outcome).await;
                 let _ = me.cast(FlowMsg::Finished { id });
@@ -509,18 +496,10 @@ impl<F: Flow> FlowActor<F> {
         let settings = st.settings.clone();
         let me = myself.clone();
         st.tasks.spawn(async move {
-            let outcomes = match AssertUnwindSafe(flow.process_batch(&items, &ctx))
-                .catch_unwind()
-                .await
-            {
-                Ok(outcomes) => outcomes,
-                Err(panic) => {
-                    let _ = me.cast(FlowMsg::Panicked {
-                        what: format!("a batch of {} items", items.len()),
-                        message: panic_message(&*panic),
-                    });
-                    return;
-                }
+            let work = flow.process_batch(&items, &ctx);
+            let what = || format!("a batch of {} items", items.len());
+            let Some(outcomes) = unless_panics(work, &me, what).await else {
+                return;
             };
             let mut outcomes = outcomes.into_iter();
             // One store request per item, all at once: the store commits them together.
@@ -562,6 +541,25 @@ pub fn settle(outcome: Outcome, attempt: u32, settings: &FlowSettings, now: Mill
                 at: now + delay.as_millis() as Millis,
                 error,
             }
+        }
+    }
+}
+
+/// Runs a flow's code; if it panics, tells the actor (which then fails, so the supervisor
+/// restarts it) and returns `None`.
+async fn unless_panics<T>(
+    work: impl Future<Output = T>,
+    me: &ActorRef<FlowMsg>,
+    what: impl FnOnce() -> String,
+) -> Option<T> {
+    match AssertUnwindSafe(work).catch_unwind().await {
+        Ok(done) => Some(done),
+        Err(panic) => {
+            let _ = me.cast(FlowMsg::Panicked {
+                what: what(),
+                message: panic_message(&*panic),
+            });
+            None
         }
     }
 }

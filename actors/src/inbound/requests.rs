@@ -69,15 +69,12 @@ fn decode(raw: Option<&[u8]>) -> Vec<ItemId> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Engine, EngineConfig};
+    use crate::engine::TestStore;
 
     #[tokio::test]
     async fn links_add_up_per_request_once_each() {
-        let dir = tempfile::tempdir().unwrap();
-        let (engine, _fatal) = Engine::start(EngineConfig::new(dir.path(), Vec::new()))
-            .await
-            .unwrap();
-        let store = engine.store();
+        let test = TestStore::start().await;
+        let store = test.store();
         let links = |pairs: &[(&str, &[u64])]| -> BTreeMap<String, Vec<ItemId>> {
             pairs
                 .iter()

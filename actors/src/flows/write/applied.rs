@@ -55,15 +55,12 @@ fn be_i64(b: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Engine, EngineConfig};
+    use crate::engine::TestStore;
 
     #[tokio::test]
     async fn recorded_versions_come_back_and_older_changes_are_superseded() {
-        let dir = tempfile::tempdir().unwrap();
-        let (engine, _fatal) = Engine::start(EngineConfig::new(dir.path(), Vec::new()))
-            .await
-            .unwrap();
-        let store = engine.store();
+        let test = TestStore::start().await;
+        let store = test.store();
         let applied = Applied::new("test.applied");
         applied
             .record(store, &[("1:2".into(), 50), ("1:3".into(), 7)])

@@ -112,15 +112,12 @@ fn decode(raw: Option<&[u8]>) -> Vec<Written> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Engine, EngineConfig};
+    use crate::engine::TestStore;
 
     #[tokio::test]
     async fn recognises_recent_writes_of_a_resource_and_nothing_else() {
-        let dir = tempfile::tempdir().unwrap();
-        let (engine, _fatal) = Engine::start(EngineConfig::new(dir.path(), Vec::new()))
-            .await
-            .unwrap();
-        let store = engine.store();
+        let test = TestStore::start().await;
+        let store = test.store();
         let log = EchoLog::new("inventory");
         let w = |k: &str, v: &str| (k.to_string(), v.to_string());
         log.record(store, &[w("1:2", "7"), w("1:3", "0")])

@@ -91,15 +91,12 @@ fn be_u64(b: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Engine, EngineConfig};
+    use crate::engine::TestStore;
 
     #[tokio::test]
     async fn what_is_recorded_survives_a_new_map_and_forgetting_removes_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let (engine, _fatal) = Engine::start(EngineConfig::new(dir.path(), Vec::new()))
-            .await
-            .unwrap();
-        let store = engine.store();
+        let test = TestStore::start().await;
+        let store = test.store();
         let mut map = IdMap::new("test.sku");
         map.record(store, &[("A".into(), 1), ("B".into(), 2), ("A".into(), 3)])
             .await
