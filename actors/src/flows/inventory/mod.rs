@@ -95,7 +95,8 @@ pub struct InventorySettings {
     pub bulk_threshold: usize,
     /// How long a bulk warm-up may take before the round falls back to lookups.
     pub bulk_timeout: Duration,
-    /// How long the writer waits after the first level of a round for more to arrive.
+    /// How long a batch waits after its first chunk for more to come due (the framework's
+    /// [`Batching::linger`]).
     pub linger: Duration,
     /// The rate limiter's lane for every call of this flow.
     pub lane: Lane,
@@ -161,7 +162,7 @@ impl Flow for InventoryFlow {
     async fn process(&self, item: &Claimed, ctx: &FlowContext) -> Outcome {
         let mut outcomes = self.process_batch(std::slice::from_ref(item), ctx).await;
         outcomes.pop().unwrap_or_else(|| Outcome::Retry {
-            error: "the inventory writer gave no outcome".into(),
+            error: "the inventory round gave no outcome".into(),
             after: None,
         })
     }
