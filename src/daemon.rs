@@ -41,6 +41,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => config.log.format,
     };
     let recent_logs = logging::init(&config.log.level, format)?;
+    keep_private(&config.store.dir);
     // Before anything starts: a SIGTERM during start-up (systemd stopping a slow start, a test
     // stopping a daemon it just started) is then a clean shutdown once up, not death by the
     // signal's default action.
@@ -345,6 +346,28 @@ async fn keep_systemd_informed(engine: Arc<Engine>, watchdog: bool) {
             systemd::watchdog(&summary);
         } else {
             systemd::status(&summary);
+        }
+    }
+}
+
+/// What the daemon creates (the store's journals, the control socket) holds customers' names,
+/// emails and addresses: readable by its own user only, whoever started it and with whatever
+/// umask. A data directory that already lets others in is said at start, not changed.
+fn keep_private(data_dir: &std::path::Path) {
+    // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(data_dir) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            warn!(
+                dir = %data_dir.display(),
+                mode = format!("{mode:04o}"),
+                "the data directory is open to other users and holds customers' data; \
+                 chmod 700 it (or 750 for a group of operators)"
+            );
         }
     }
 }

@@ -65,6 +65,7 @@ fn endpoint_spec(name: &str, e: &EndpointConfig) -> EndpointSpec {
                     },
                 },
                 max_bytes: f.rotate_bytes,
+                mode: crate::config::parse_mode(&f.mode).unwrap_or(0o640),
             }),
             1,
             f.max_attempts,

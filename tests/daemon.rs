@@ -150,3 +150,49 @@ fn a_second_daemon_on_the_same_store_or_socket_is_refused() {
         "{stderr}"
     );
 }
+
+/// Everything under a new data directory is its user's only: the directory 0700, the store's
+/// files and the socket without group or other bits. A data directory already open to others
+/// is named at start.
+#[test]
+fn the_data_directory_and_its_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::write_config(dir.path(), "");
+    let data = dir.path().join("data");
+    let (daemon, _addr) = common::run_ready(&config);
+    assert_eq!(mode(&data), 0o700);
+    let mut open = Vec::new();
+    let mut walk = vec![data.clone()];
+    while let Some(d) = walk.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk.push(path.clone());
+            }
+            if mode(&path) & 0o077 != 0 {
+                open.push(format!("{} {:o}", path.display(), mode(&path)));
+            }
+        }
+    }
+    assert!(open.is_empty(), "readable by others: {open:?}");
+    assert!(
+        !daemon.all_logs().contains("open to other users"),
+        "{}",
+        daemon.all_logs()
+    );
+    drop(daemon);
+
+    // Opened up by hand: said at the next start.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (daemon, _addr) = common::run_ready(&config);
+    // Said before the store opens, so it is in the logs once the daemon is ready.
+    assert!(
+        daemon
+            .all_logs()
+            .contains("the data directory is open to other users"),
+        "{}",
+        daemon.all_logs()
+    );
+}

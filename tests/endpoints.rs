@@ -168,6 +168,7 @@ async fn file_drops_are_durable_lines_with_their_key() {
             dir: dir.path().to_path_buf(),
             format: FileFormat::Jsonl,
             max_bytes: 1 << 20,
+            mode: 0o640,
         }),
         concurrency: 8,
         breaker: BreakerSettings::default(),

@@ -34,6 +34,6 @@ pub use secret::Secret;
 pub use types::{
     Config, ControlConfig, DEFAULT_API_VERSION, DaemonConfig, EndpointConfig, FileEndpoint,
     FileFormat, HttpEndpoint, LogConfig, LogFormat, ServerConfig, ShopifyConfig, SimulatorConfig,
-    StoreConfig,
+    StoreConfig, parse_mode,
 };
 pub use xconnector_actors::config::duration;

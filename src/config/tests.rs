@@ -254,7 +254,7 @@ fn unknown_endpoint_kind() {
     );
     assert_eq!(
         errors("[endpoints.erp]\nkind = \"file\"\ndir = \"out\"\nurl = \"http://x\"\n"),
-        "config.toml:4: endpoints.erp.url: unknown key; expected one of dir, format, columns, rotate_bytes, max_attempts, max_age"
+        "config.toml:4: endpoints.erp.url: unknown key; expected one of dir, format, columns, rotate_bytes, mode, max_attempts, max_age"
     );
 }
 
@@ -665,4 +665,16 @@ fn exception_rules_are_checked_with_their_lines() {
         errors("[endpoints.drop]\nkind = \"file\"\ndir = \"out\"\nformat = \"csv\"\n"),
         "config.toml:1: endpoints.drop.columns: a CSV endpoint needs its columns, e.g. [\"idempotency_key\", \"name\", \"totals.total\"]"
     );
+    // A file endpoint's mode is octal, and leaves the daemon its own files.
+    assert_eq!(
+        errors("[endpoints.drop]\nkind = \"file\"\ndir = \"out\"\nmode = \"0999\"\n"),
+        "config.toml:4: endpoints.drop.mode: \"0999\" is not a file mode; expected octal digits such as \"0640\""
+    );
+    assert_eq!(
+        errors("[endpoints.drop]\nkind = \"file\"\ndir = \"out\"\nmode = \"0440\"\n"),
+        "config.toml:4: endpoints.drop.mode: \"0440\" does not let the daemon read and write its own files; expected at least 0600"
+    );
+    assert_eq!(crate::config::parse_mode("640"), Some(0o640));
+    assert_eq!(crate::config::parse_mode("0o600"), Some(0o600));
+    assert_eq!(crate::config::parse_mode(""), None);
 }

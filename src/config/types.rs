@@ -282,6 +282,19 @@ fn default_max_age() -> Duration {
     Duration::from_secs(24 * 3600)
 }
 
+fn default_file_mode() -> String {
+    "0640".into()
+}
+
+/// A file mode written in octal ("0640", "640"), at most 0777.
+pub fn parse_mode(text: &str) -> Option<u32> {
+    let digits = text.trim();
+    let digits = digits.strip_prefix("0o").unwrap_or(digits);
+    u32::from_str_radix(digits, 8)
+        .ok()
+        .filter(|m| *m <= 0o777 && !digits.is_empty())
+}
+
 fn default_rotate_bytes() -> u64 {
     64 * 1024 * 1024
 }
@@ -321,6 +334,10 @@ pub struct FileEndpoint {
     /// A file is rotated before it would grow past this many bytes (and daily).
     #[serde(default = "default_rotate_bytes")]
     pub rotate_bytes: u64,
+    /// Permissions of the files written, an octal mode such as "0640" (the directory, when the
+    /// endpoint creates it, gets the matching search bits: 0750).
+    #[serde(default = "default_file_mode")]
+    pub mode: String,
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
     #[serde(

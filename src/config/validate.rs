@@ -105,6 +105,23 @@ pub(crate) fn validate(config: &Config) -> Vec<Problem> {
                         issues.push(path.key("columns").index(i), "must not be empty");
                     }
                 }
+                match super::types::parse_mode(&file.mode) {
+                    None => issues.push(
+                        path.key("mode"),
+                        format!(
+                            "{:?} is not a file mode; expected octal digits such as \"0640\"",
+                            file.mode
+                        ),
+                    ),
+                    Some(m) if m & 0o600 != 0o600 => issues.push(
+                        path.key("mode"),
+                        format!(
+                            "{:?} does not let the daemon read and write its own files; expected at least 0600",
+                            file.mode
+                        ),
+                    ),
+                    Some(_) => {}
+                }
                 if file.rotate_bytes < 1024 {
                     issues.push(
                         path.key("rotate_bytes"),

@@ -2,8 +2,9 @@
 //! JSON line (or CSV row) appended with a single write and fsync'd before it counts as done.
 //! Files rotate daily and by size; a line torn by a crash is cut off when the file is reopened.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, Permissions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use super::{FileFormat, FileSpec};
@@ -94,7 +95,12 @@ impl FileSink {
     /// Opens the next file of `today`: `NAME-YYYY-MM-DD-NNNN.ext`, continuing the last one if it
     /// has room.
     fn open_next(&mut self, today: &str) -> std::io::Result<Open> {
-        std::fs::create_dir_all(&self.spec.dir)?;
+        if !self.spec.dir.exists() {
+            std::fs::create_dir_all(&self.spec.dir)?;
+            // Whoever may read the files may list the directory: 0640 files, a 0750 directory.
+            let mode = self.spec.mode | ((self.spec.mode & 0o444) >> 2);
+            std::fs::set_permissions(&self.spec.dir, Permissions::from_mode(mode))?;
+        }
         let ext = match self.spec.format {
             FileFormat::Jsonl => "jsonl",
             FileFormat::Csv { .. } => "csv",
@@ -113,6 +119,11 @@ impl FileSink {
                 .append(true)
                 .read(true)
                 .open(&path)?;
+            if !exists {
+                // Explicitly: the daemon's umask keeps what it creates private, and an export
+                // for the back office is meant to be shared as configured.
+                file.set_permissions(Permissions::from_mode(self.spec.mode))?;
+            }
             let size = repair_tail(&mut file)?;
             let full = size > 0 && (size >= self.spec.max_bytes || leaving.as_ref() == Some(&path));
             if !full {
@@ -178,7 +189,21 @@ mod tests {
             dir: dir.to_path_buf(),
             format,
             max_bytes,
+            mode: 0o640,
         }
+    }
+
+    #[test]
+    fn files_and_a_new_directory_get_the_configured_mode_whatever_the_umask() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("exports");
+        let mut sink = FileSink::new("wms", spec(&dir, FileFormat::Jsonl, 1 << 20));
+        let path = sink
+            .append("1", br##"{"order":"#1001"}"##, "2026-11-27")
+            .unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o640);
+        assert_eq!(mode(&dir), 0o750);
     }
 
     #[test]

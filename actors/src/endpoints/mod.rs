@@ -75,6 +75,8 @@ pub struct FileSpec {
     pub format: FileFormat,
     /// A file is rotated before it would grow past this; files also rotate daily.
     pub max_bytes: u64,
+    /// Permissions of each file written (whatever the process umask), e.g. 0o640.
+    pub mode: u32,
 }
 
 #[derive(Debug, Clone)]

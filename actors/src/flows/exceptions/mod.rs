@@ -337,6 +337,7 @@ mod tests {
                 dir: support.clone(),
                 format: FileFormat::Jsonl,
                 max_bytes: 1 << 20,
+                mode: 0o600,
             }),
             concurrency: 1,
             breaker: BreakerSettings::default(),
