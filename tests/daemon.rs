@@ -151,6 +151,33 @@ fn a_second_daemon_on_the_same_store_or_socket_is_refused() {
     );
 }
 
+/// `--socket` naming a file that is not a socket (a mistyped path) is refused, and the file
+/// is left as it was.
+#[test]
+fn a_socket_path_naming_an_ordinary_file_is_refused_and_the_file_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let out = xconnector()
+        .args(["run", "--headless", "--config"])
+        .arg(&config)
+        .arg("--socket")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("exists and is not a socket; refusing to replace it"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .contains("[server]"),
+        "the file named was changed"
+    );
+}
+
 /// Everything under a new data directory is its user's only: the directory 0700, the store's
 /// files and the socket without group or other bits. A data directory already open to others
 /// is named at start.

@@ -11,6 +11,8 @@ pub enum ClientError {
         "no daemon is listening on {0}: is xconnector running, and is this its socket (--socket)?"
     )]
     NoDaemon(PathBuf),
+    #[error("permission denied on {0}: run as the daemon's user (its control socket is 0600)")]
+    PermissionDenied(PathBuf),
     #[error("{message} (HTTP {status})")]
     Api { status: u16, message: String },
     #[error("talking to the daemon failed: {0}")]
@@ -58,7 +60,7 @@ impl ControlClient {
     ) -> Result<T, ClientError> {
         let resp = req.send().await.map_err(|e| {
             if e.is_connect() {
-                ClientError::NoDaemon(self.socket.clone())
+                connect_error(&e, &self.socket)
             } else {
                 ClientError::Transport(e.to_string())
             }
@@ -80,5 +82,44 @@ impl ControlClient {
         }
         serde_json::from_slice(&bytes)
             .map_err(|e| ClientError::Transport(format!("unexpected answer: {e}")))
+    }
+}
+
+/// Why connecting failed, as the operator needs to hear it: no daemon there, or a socket this
+/// user may not open.
+fn connect_error(e: &(dyn std::error::Error + 'static), socket: &Path) -> ClientError {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::PermissionDenied
+        {
+            return ClientError::PermissionDenied(socket.to_path_buf());
+        }
+        cause = c.source();
+    }
+    ClientError::NoDaemon(socket.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_socket_is_told_apart_from_a_missing_daemon() {
+        let socket = Path::new("/run/xconnector/control.sock");
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(matches!(
+            connect_error(&denied, socket),
+            ClientError::PermissionDenied(_)
+        ));
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(matches!(
+            connect_error(&refused, socket),
+            ClientError::NoDaemon(_)
+        ));
+        assert_eq!(
+            ClientError::PermissionDenied(socket.into()).to_string(),
+            "permission denied on /run/xconnector/control.sock: run as the daemon's user (its control socket is 0600)"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Serving the control API on a Unix socket that only the daemon's own user can open.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use axum::Router;
@@ -14,6 +14,8 @@ use super::{Peer, user_name};
 pub enum BindError {
     #[error("another xconnector is already listening on {0}")]
     InUse(PathBuf),
+    #[error("{0} exists and is not a socket; refusing to replace it (choose another path)")]
+    NotASocket(PathBuf),
     #[error("cannot create the control socket {path}: {source}")]
     Io {
         path: PathBuf,
@@ -31,7 +33,12 @@ pub async fn bind(path: &Path) -> Result<UnixListener, BindError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    if path.exists() {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        // Only a socket left over from a crash is ours to remove: a mistyped --socket that
+        // names a config file or a journal must not delete it.
+        if !meta.file_type().is_socket() {
+            return Err(BindError::NotASocket(path.to_path_buf()));
+        }
         if UnixStream::connect(path).await.is_ok() {
             return Err(BindError::InUse(path.to_path_buf()));
         }
