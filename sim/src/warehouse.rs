@@ -119,9 +119,12 @@ fn feed(shop: &Shop, rng: &mut fastrand::Rng, snapshot: bool) -> Option<Value> {
     };
     for (item, sku) in picks {
         for (location, name) in &locations {
+            // An oversold level is negative in the shop; a warehouse counts what is on its
+            // shelves, never less than nothing (and the inventory API refuses less).
             let current = shop
                 .inventory_level(*item, *location)
-                .map_or(0, |l| l.available);
+                .map_or(0, |l| l.available)
+                .max(0);
             // A snapshot mostly confirms what the shop shows; deltas are real changes.
             let available = if snapshot && rng.u8(..10) > 0 {
                 current
@@ -137,4 +140,27 @@ fn feed(shop: &Shop, rng: &mut fastrand::Rng, snapshot: bool) -> Option<Value> {
         "mode": if snapshot { "snapshot" } else { "delta" },
         "levels": levels,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feeds_never_report_negative_stock_even_for_an_oversold_level() {
+        let mut shop = Shop::seed(1, &crate::SeedSize::small());
+        let skus = stock_catalog(&mut shop, 20, "W-");
+        let location = shop.locations.values().find(|l| l.active).unwrap().id;
+        for sku in &skus {
+            let item = shop.inventory_item_by_sku(sku).unwrap().id;
+            shop.set_inventory(item, location, -7).unwrap();
+        }
+        let mut rng = fastrand::Rng::with_seed(3);
+        for snapshot in [true, false, true, false] {
+            let feed = feed(&shop, &mut rng, snapshot).unwrap();
+            for level in feed["levels"].as_array().unwrap() {
+                assert!(level["available"].as_i64().unwrap() >= 0, "{level}");
+            }
+        }
+    }
 }
