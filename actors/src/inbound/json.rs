@@ -26,6 +26,7 @@ pub fn parse<R: Resource>(
     let mut state = State::<R> {
         report: &mut report,
         source: None,
+        source_given: false,
         head: Map::new(),
         entries: Vec::new(),
         listed: false,
@@ -35,6 +36,7 @@ pub fn parse<R: Resource>(
     let parsed = Top(&mut state).deserialize(&mut de).and_then(|()| de.end());
     let State {
         source,
+        source_given,
         head,
         entries,
         listed,
@@ -52,7 +54,8 @@ pub fn parse<R: Resource>(
         received_at,
         &mut report,
     ));
-    if source.is_none() {
+    // A source given but refused is already reported, with what was wrong with it.
+    if !source_given {
         report.push("source: required (the name of the sending system)".into());
     }
     if !listed {
@@ -75,6 +78,8 @@ pub fn parse<R: Resource>(
 struct State<'r, R: Resource> {
     report: &'r mut Report,
     source: Option<String>,
+    /// The body had a `source` key (valid or not).
+    source_given: bool,
     /// The head's fields, as sent: small, and decoded once the body is read.
     head: Map<String, Value>,
     entries: Vec<R::Entry>,
@@ -103,6 +108,7 @@ impl<'de, R: Resource> Visitor<'de> for Top<'_, '_, R> {
         let st = self.0;
         while let Some(key) = map.next_key::<String>()? {
             if key == "source" {
+                st.source_given = true;
                 match map.next_value::<Value>()? {
                     Value::String(s) if !s.trim().is_empty() && s.len() <= MAX_SOURCE => {
                         st.source = Some(s)

@@ -166,6 +166,29 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_source_is_reported_once_and_a_missing_one_as_required() {
+        let long = "w".repeat(1000);
+        let text = format!(r#"{{"source":"{long}","levels":[]}}"#);
+        let report = parse(&text).err().unwrap();
+        let source: Vec<&String> = report
+            .errors
+            .iter()
+            .filter(|e| e.starts_with("source"))
+            .collect();
+        assert_eq!(source.len(), 1, "{source:?}");
+        assert!(source[0].contains("at most"), "{source:?}");
+        let report = parse(r#"{"levels":[]}"#).err().unwrap();
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.starts_with("source: required")),
+            "{:?}",
+            report.errors
+        );
+    }
+
+    #[test]
     fn names_every_bad_entry() {
         let text = r#"{"source":"wms","mode":"sometimes","extra":1,"levels":[
             {"sku":"A","location":"Main","available":1,"as_of":"2026-11-27T10:00:00+01:00"},
