@@ -201,7 +201,7 @@ fn a_full_disk_stops_acknowledgements_and_recovers_without_a_restart_a_read_only
         addr,
         &config,
         "No space left on device",
-        "0 KiB free, below the 1 MiB the store keeps",
+        "0 KiB free, below the 1024 KiB the store keeps",
     );
     assert_eq!(
         post_webhook(addr, &format!("hook-{refused}"), &order(refused)),
@@ -266,6 +266,44 @@ fn a_full_disk_stops_acknowledgements_and_recovers_without_a_restart_a_read_only
     let mut daemon = Daemon::start(cmd);
     daemon.wait_for_log("xconnector ready");
     assert_eq!(stored(&config), have, "the same items after the restart");
+    daemon.signal("TERM");
+    assert!(daemon.wait_exit().success(), "{}", daemon.all_logs());
+}
+
+/// On a volume of 16 MiB the thresholds shrink with it (a fixed 16 MiB of headroom would never
+/// come back), and while the disk is full the store still answers reads.
+#[test]
+fn a_small_volume_recovers_too_and_its_items_can_be_read_while_it_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(disk) = Tmpfs::mount(&dir.path().join("data"), "16m") else {
+        eprintln!("SKIPPED: this process may not mount a tmpfs (needs root)");
+        return;
+    };
+    let config = config(dir.path());
+    let (mut daemon, addr) = run_ready(&config);
+    let mut acked = Vec::new();
+    for n in 0..10 {
+        assert_eq!(post_webhook(addr, &format!("hook-{n}"), &order(n)), 200);
+        acked.push(n);
+    }
+    let filler = disk.fill();
+    let refused = post_until_refused(addr, 10, &mut acked);
+    says_it_cannot_write(
+        &daemon,
+        addr,
+        &config,
+        "writing again once 2048 KiB are free",
+        "0 KiB free, below the 256 KiB the store keeps",
+    );
+    // Full, yet an operator can still see what is stored.
+    let want: BTreeSet<String> = acked.iter().map(|n| format!("#{n}")).collect();
+    assert_eq!(stored(&config), want, "reads while the disk is full");
+    std::fs::remove_file(filler).unwrap();
+    recovers(&daemon, addr, &config);
+    assert_eq!(
+        post_webhook(addr, &format!("hook-{refused}"), &order(refused)),
+        200
+    );
     daemon.signal("TERM");
     assert!(daemon.wait_exit().success(), "{}", daemon.all_logs());
 }

@@ -83,6 +83,23 @@ pub enum StoreMsg {
     },
 }
 
+impl StoreMsg {
+    /// Writes nothing: answered even while the disk is too full to write.
+    pub fn is_read(&self) -> bool {
+        matches!(
+            self,
+            StoreMsg::Get(..)
+                | StoreMsg::History(..)
+                | StoreMsg::List { .. }
+                | StoreMsg::Stats(_)
+                | StoreMsg::Cursor { .. }
+                | StoreMsg::Mappings { .. }
+                | StoreMsg::AuditLog(..)
+                | StoreMsg::Subscribe { .. }
+        )
+    }
+}
+
 /// How the store tells a flow it has new due work. A callback rather than the flow's actor
 /// reference, so that the store does not depend on the flow framework.
 pub struct Waker(Box<dyn Fn() + Send + Sync>);

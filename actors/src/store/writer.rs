@@ -35,15 +35,45 @@ const REOPEN_MAX: Duration = Duration::from_secs(5);
 /// bytes left over does not count as recovered only to fail on the next real write.
 const PROBE_BYTES: usize = 64 << 10;
 
-/// The free space a failed store waits for before it reopens.
+/// The free space a failed store waits for before it writes again, on a volume of 128 MiB or
+/// more; a smaller volume waits for an eighth of its size, so that one of 16 MiB recovers too.
 const HEADROOM: u64 = 16 << 20;
 
 /// Below this much free space the store refuses writes rather than let fjall fail on a full
-/// disk mid-write; well under [`HEADROOM`], so it does not flap between the two.
+/// disk mid-write (on a volume of 64 MiB or more; a 64th of a smaller one); well under the
+/// headroom, so it does not flap between the two.
 const LOW_WATER: u64 = 1 << 20;
+
+/// How much free space the store keeps on the volume holding its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Room {
+    /// Writes are refused below this.
+    low_water: u64,
+    /// Writes resume once this much is free again.
+    headroom: u64,
+}
+
+impl Room {
+    /// The thresholds for a volume of `total` bytes (`None`: unknown, the full-size ones).
+    fn for_volume(total: Option<u64>) -> Room {
+        let total = total.unwrap_or(u64::MAX);
+        let low_water = LOW_WATER.min(total / 64);
+        Room {
+            low_water,
+            headroom: HEADROOM
+                .min(total / 8)
+                .max(low_water * 2 + PROBE_BYTES as u64),
+        }
+    }
+}
 
 /// Bytes available to this process on the filesystem holding `dir`; `None` if unknown.
 fn free_bytes(dir: &std::path::Path) -> Option<u64> {
+    volume(dir).map(|(free, _)| free)
+}
+
+/// Bytes available to this process and the size of the filesystem holding `dir`.
+fn volume(dir: &std::path::Path) -> Option<(u64, u64)> {
     use std::os::unix::ffi::OsStrExt;
     let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
     let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
@@ -57,8 +87,12 @@ fn free_bytes(dir: &std::path::Path) -> Option<u64> {
     };
     // The field types differ between platforms (u32 on some, u64 here).
     #[allow(clippy::useless_conversion)]
-    let (blocks, size) = (u64::from(st.f_bavail), u64::from(st.f_frsize));
-    Some(blocks.saturating_mul(size))
+    let (blocks, total, size) = (
+        u64::from(st.f_bavail),
+        u64::from(st.f_blocks),
+        u64::from(st.f_frsize),
+    );
+    Some((blocks.saturating_mul(size), total.saturating_mul(size)))
 }
 
 /// Histogram buckets (upper bounds) for the number of requests made durable by one fsync.
@@ -106,6 +140,7 @@ fn defer<T: Send + 'static>(
 
 pub struct Writer {
     dir: PathBuf,
+    room: Room,
     subscribers: BTreeMap<String, Waker>,
     stats: StoreStats,
     completed: BTreeMap<(String, ItemState), u64>,
@@ -115,6 +150,7 @@ impl Writer {
     /// A writer for the database in `dir` (which [`Writer::run`] is given open).
     pub fn new(dir: PathBuf) -> Writer {
         Writer {
+            room: Room::for_volume(volume(&dir).map(|(_, total)| total)),
             dir,
             subscribers: BTreeMap::new(),
             stats: StoreStats::default(),
@@ -163,21 +199,80 @@ impl Writer {
                 }
             }
             // Refused before fjall meets the full disk mid-write and poisons itself.
-            if let Some(free) = free_bytes(&self.dir).filter(|f| *f < LOW_WATER) {
-                let e = StoreError::Io(format!(
-                    "No space left on device: {} KiB free, below the {} MiB the store keeps",
-                    free >> 10,
-                    LOW_WATER >> 20
-                ));
-                self.stats.failing = Some(StoreFailure {
-                    reason: e.to_string(),
-                    since: now_ms(),
-                });
-                group.into_iter().for_each(|msg| self.refuse(msg));
-                return Err(e);
+            if let Some(free) = free_bytes(&self.dir).filter(|f| *f < self.room.low_water) {
+                if !self.low_on_space(db, rx, group, free)? {
+                    return Ok(());
+                }
+                continue;
             }
             self.apply_group(db, group)?;
         }
+    }
+
+    /// The disk is nearly full but the database is sound: reads are answered (an operator can
+    /// still list and inspect items), writes refused, until the headroom is free again and a
+    /// probe write is durable. `Ok(false)`: every sender went away meanwhile.
+    fn low_on_space(
+        &mut self,
+        db: &mut ItemDb,
+        rx: &Receiver<StoreMsg>,
+        group: Vec<StoreMsg>,
+        free: u64,
+    ) -> Result<bool, StoreError> {
+        let cause = format!(
+            "No space left on device: {} KiB free, below the {} KiB the store keeps; writing again once {} KiB are free",
+            free >> 10,
+            self.room.low_water >> 10,
+            self.room.headroom >> 10
+        );
+        error!(error = %cause, dir = %self.dir.display(),
+            "the store cannot write: webhooks and feeds get 503 until it can; reads still answered");
+        let since = now_ms();
+        self.stats.failing = Some(StoreFailure {
+            reason: cause,
+            since,
+        });
+        self.read_or_refuse(db, group)?;
+        let mut wait = REOPEN_FIRST;
+        let mut next = Instant::now() + wait;
+        loop {
+            match rx.recv_timeout(next.saturating_duration_since(Instant::now())) {
+                Ok(first) => {
+                    let mut group = vec![first];
+                    while let Ok(msg) = rx.try_recv() {
+                        group.push(msg);
+                    }
+                    self.read_or_refuse(db, group)?;
+                }
+                Err(RecvTimeoutError::Disconnected) => return Ok(false),
+                Err(RecvTimeoutError::Timeout) => {
+                    let room = free_bytes(&self.dir).is_none_or(|f| f >= self.room.headroom);
+                    if room && db.probe(PROBE_BYTES).is_ok() {
+                        info!(
+                            failed_for_ms = now_ms().saturating_sub(since),
+                            "the store can write again; resuming"
+                        );
+                        self.stats.failing = None;
+                        for waker in self.subscribers.values() {
+                            waker.wake();
+                        }
+                        return Ok(true);
+                    }
+                    wait = (wait * 2).min(REOPEN_MAX);
+                    next = Instant::now() + wait;
+                }
+            }
+        }
+    }
+
+    /// Answers the reads of `group` from the open database and refuses its writes.
+    fn read_or_refuse(&mut self, db: &mut ItemDb, group: Vec<StoreMsg>) -> Result<(), StoreError> {
+        let (reads, writes): (Vec<_>, Vec<_>) = group.into_iter().partition(StoreMsg::is_read);
+        writes.into_iter().for_each(|msg| self.refuse(msg));
+        if reads.is_empty() {
+            return Ok(());
+        }
+        self.apply_group(db, reads)
     }
 
     /// Refuses requests while trying to reopen the database; returns it once a probe write
@@ -227,11 +322,11 @@ impl Writer {
         // Freeing a failed write can leave a little room that the next webhook fills again:
         // wait for real headroom, so the store does not flap between failing and accepting.
         match free_bytes(&self.dir) {
-            Some(free) if free < HEADROOM => {
+            Some(free) if free < self.room.headroom => {
                 return Err(StoreError::Io(format!(
-                    "No space left on device: {} KiB free, waiting for {} MiB",
+                    "No space left on device: {} KiB free, waiting for {} KiB",
                     free >> 10,
-                    HEADROOM >> 20
+                    self.room.headroom >> 10
                 )));
             }
             _ => {}
@@ -479,5 +574,23 @@ impl Writer {
                 ((Box::new(|_| {}), None), false)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_space_kept_shrinks_with_a_small_volume_and_stays_below_the_headroom() {
+        let full = Room::for_volume(Some(100 << 30));
+        assert_eq!((full.low_water, full.headroom), (LOW_WATER, HEADROOM));
+        assert_eq!(Room::for_volume(None), full);
+        let small = Room::for_volume(Some(16 << 20));
+        assert_eq!((small.low_water, small.headroom), (256 << 10, 2 << 20));
+        // A tiny volume still leaves room for the probe between the two thresholds.
+        let tiny = Room::for_volume(Some(1 << 20));
+        assert!(tiny.headroom >= tiny.low_water * 2 + PROBE_BYTES as u64);
+        assert!(tiny.headroom < 1 << 20);
     }
 }
