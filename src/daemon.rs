@@ -105,6 +105,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .await
     });
     info!(%addr, "http listening");
+    // Repeated refusals (bad signatures, bad tokens) are said as one count a minute.
+    let refusal_counts = tokio::spawn(async {
+        let mut every = tokio::time::interval(crate::refusals::EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            crate::refusals::flush();
+        }
+    });
     // The demo's simulated warehouse sends stock feeds to this daemon's inventory API.
     let warehouse = match (
         &simulator,
@@ -178,6 +187,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(warehouse) = warehouse {
         warehouse.abort();
     }
+    refusal_counts.abort();
+    crate::refusals::flush();
     if let Some(running) = simulator {
         running.shutdown().await;
     }

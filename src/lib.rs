@@ -19,6 +19,7 @@ pub mod demo;
 pub mod http;
 pub mod intake;
 pub mod logging;
+pub mod refusals;
 pub mod systemd;
 pub mod tui;
 pub mod webhooks;

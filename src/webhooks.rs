@@ -15,6 +15,7 @@ use xconnector_actors::store::StoreHandle;
 use xconnector_actors::telemetry::prometheus::{Exposition, Kind};
 
 use crate::config::Secret;
+use crate::refusals;
 use xconnector_actors::signature;
 
 /// Largest body accepted. Shopify's biggest payloads (orders with hundreds of lines) stay well
@@ -85,7 +86,8 @@ impl WebhookIntake {
                 let too_large = is_length_limit(&e);
                 return if too_large {
                     self.stats.too_large.fetch_add(1, Ordering::Relaxed);
-                    warn!(limit = MAX_BODY, "webhook body too large; refused");
+                    debug!(limit = MAX_BODY, "webhook body too large; refused");
+                    refusals::refused("webhook body too large; refused", "");
                     (StatusCode::PAYLOAD_TOO_LARGE, "body too large\n")
                 } else {
                     self.stats.bad_request.fetch_add(1, Ordering::Relaxed);
@@ -112,14 +114,16 @@ impl WebhookIntake {
             self.stats
                 .rejected_signature
                 .fetch_add(1, Ordering::Relaxed);
-            warn!(%shop, %topic, secrets = self.secrets.len(), "webhook with a missing or wrong signature refused");
+            debug!(%shop, %topic, secrets = self.secrets.len(), "webhook with a missing or wrong signature refused");
+            refusals::refused("webhook with a missing or wrong signature refused", shop);
             return (StatusCode::UNAUTHORIZED, "invalid signature\n");
         }
         if let Some(ours) = &self.shop_domain
             && !shop.eq_ignore_ascii_case(ours)
         {
             self.stats.rejected_shop.fetch_add(1, Ordering::Relaxed);
-            warn!(%shop, %topic, expected = %ours, "webhook for another shop refused");
+            debug!(%shop, %topic, expected = %ours, "webhook for another shop refused");
+            refusals::refused("webhook for another shop refused", shop);
             return (StatusCode::UNAUTHORIZED, "unknown shop\n");
         }
         if topic.is_empty() {

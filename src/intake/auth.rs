@@ -27,6 +27,19 @@ impl Refusal {
             Refusal::UnknownToken => "the bearer token is not one of [server] api_tokens",
         }
     }
+
+    /// The log line of a refused request.
+    pub fn log_line(self) -> &'static str {
+        match self {
+            Refusal::Missing => "inbound request refused: no Authorization header",
+            Refusal::NotBearer => {
+                "inbound request refused: the Authorization header is not a Bearer token"
+            }
+            Refusal::UnknownToken => {
+                "inbound request refused: the bearer token is not one of [server] api_tokens"
+            }
+        }
+    }
 }
 
 /// Whether `headers` carry `Authorization: Bearer T` with `T` one of `tokens`.

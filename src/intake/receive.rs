@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde_json::json;
 use tokio::sync::mpsc;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 use xconnector_actors::item::now_ms;
 use xconnector_actors::signature::Fingerprinter;
 
@@ -47,11 +47,12 @@ async fn handle(
         );
     }
     if let Err(refusal) = authorize(&intake.tokens, headers) {
-        warn!(
+        debug!(
             resource = path,
             reason = refusal.as_str(),
             "inbound request refused: a valid bearer token is required"
         );
+        crate::refusals::refused(refusal.log_line(), path);
         drain(body).await;
         return (|s| &s.rejected_token, unauthorized());
     }
