@@ -75,7 +75,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the engine")?;
     let engine = Arc::new(engine);
     let ready = Arc::new(AtomicBool::new(false));
-    let (stop_http, mut http_stopped) = watch::channel(false);
+    let (stop_http, http_stopped) = watch::channel(false);
     let webhooks = Arc::new(wiring::webhook_intake(&config, engine.store().clone()));
     let topics = webhooks.subscribed_topics();
     let tokens = config
@@ -97,13 +97,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         webhooks,
         intake,
     });
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = http_stopped.wait_for(|stop| *stop).await;
-            })
-            .await
-    });
+    let limits = crate::serve::Limits {
+        header_timeout: config.server.header_timeout,
+        max_connections: config.server.max_connections as usize,
+    };
+    let server = tokio::spawn(crate::serve::serve(listener, app, limits, http_stopped));
     info!(%addr, "http listening");
     // Repeated refusals (bad signatures, bad tokens) are said as one count a minute.
     let refusal_counts = tokio::spawn(async {

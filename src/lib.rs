@@ -20,6 +20,7 @@ pub mod http;
 pub mod intake;
 pub mod logging;
 pub mod refusals;
+pub mod serve;
 pub mod systemd;
 pub mod tui;
 pub mod webhooks;

@@ -223,3 +223,88 @@ fn the_data_directory_and_its_files_are_private() {
         daemon.all_logs()
     );
 }
+
+/// Idle sockets cannot starve the daemon: with 256 file descriptors and 600 connections that
+/// send nothing, connections past `max_connections` are closed as they come and the rest after
+/// `header_timeout`, so `/healthz` is answered while every idle socket is still open on our
+/// side.
+#[test]
+fn idle_connections_cannot_starve_the_listener() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "[server]\n",
+        "[server]\nheader_timeout = \"1s\"\nmax_connections = 64\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let mut cmd = xconnector();
+    cmd.args(["run", "--headless", "--config"]).arg(&config);
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 256,
+                rlim_max: 256,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let daemon = Daemon::start(cmd);
+    let addr = daemon.http_addr();
+    daemon.wait_for_log("xconnector ready");
+
+    let idle: Vec<std::net::TcpStream> = (0..600)
+        .filter_map(|_| std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok())
+        .collect();
+    assert!(idle.len() > 256, "only {} idle sockets opened", idle.len());
+    let deadline = std::time::Instant::now() + DEADLINE;
+    loop {
+        let answered = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+            .ok()
+            .and_then(|mut s| {
+                use std::io::{Read, Write};
+                s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+                s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    .ok()?;
+                let mut answer = String::new();
+                s.read_to_string(&mut answer).ok()?;
+                Some(answer)
+            })
+            .is_some_and(|a| a.starts_with("HTTP/1.1 200"));
+        if answered {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/healthz never answered beside {} idle sockets:\n{}",
+            idle.len(),
+            daemon.all_logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(idle);
+
+    // Idle on keep-alive after a request, and headers that never end: both closed.
+    use std::io::{Read, Write};
+    for (what, send) in [
+        (
+            "keep-alive idle",
+            &b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        ),
+        (
+            "headers that never end",
+            &b"GET /healthz HTTP/1.1\r\nHos"[..],
+        ),
+    ] {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(DEADLINE)).unwrap();
+        s.write_all(send).unwrap();
+        let mut got = Vec::new();
+        let read = s.read_to_end(&mut got);
+        assert!(read.is_ok(), "{what}: not closed by the daemon: {read:?}");
+    }
+}

@@ -230,7 +230,7 @@ fn unknown_top_level_section() {
 fn unknown_nested_key() {
     assert_eq!(
         errors("[server]\n\nlisen = \"127.0.0.1:8080\"\n"),
-        "config.toml:3: server.lisen: unknown key; expected one of listen, api_tokens"
+        "config.toml:3: server.lisen: unknown key; expected one of listen, api_tokens, header_timeout, max_connections"
     );
 }
 
@@ -673,6 +673,11 @@ fn exception_rules_are_checked_with_their_lines() {
     assert_eq!(
         errors("[endpoints.drop]\nkind = \"file\"\ndir = \"out\"\nmode = \"0440\"\n"),
         "config.toml:4: endpoints.drop.mode: \"0440\" does not let the daemon read and write its own files; expected at least 0600"
+    );
+    assert_eq!(
+        errors("[server]\nheader_timeout = \"0s\"\nmax_connections = 0\n"),
+        "config.toml:2: server.header_timeout: must be greater than 0s\n\
+         config.toml:3: server.max_connections: must be 1 to 65536, not 0"
     );
     assert_eq!(crate::config::parse_mode("640"), Some(0o640));
     assert_eq!(crate::config::parse_mode("0o600"), Some(0o600));

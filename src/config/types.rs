@@ -44,6 +44,12 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Bearer tokens accepted on /api/v1. Empty: /api/v1 rejects every request.
     pub api_tokens: Vec<Secret>,
+    /// How long a connection may take to send a request's headers, and may stay idle between
+    /// requests, before it is closed.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub header_timeout: Duration,
+    /// Connections served at once; more are closed as they come.
+    pub max_connections: u32,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +57,8 @@ impl Default for ServerConfig {
         Self {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
             api_tokens: Vec::new(),
+            header_timeout: Duration::from_secs(10),
+            max_connections: 1024,
         }
     }
 }

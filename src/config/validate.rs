@@ -23,6 +23,13 @@ pub(crate) fn validate(config: &Config) -> Vec<Problem> {
         &server.key("api_tokens"),
         &config.server.api_tokens,
     );
+    issues.positive(server.key("header_timeout"), config.server.header_timeout);
+    if !(1..=65_536).contains(&config.server.max_connections) {
+        issues.push(
+            server.key("max_connections"),
+            format!("must be 1 to 65536, not {}", config.server.max_connections),
+        );
+    }
 
     let store = root.key("store");
     if config.store.dir.as_os_str().is_empty() {
