@@ -248,20 +248,26 @@ impl Writer {
                 Err(RecvTimeoutError::Timeout) => {
                     let room = free_bytes(&self.dir).is_none_or(|f| f >= self.room.headroom);
                     if room && db.probe(PROBE_BYTES).is_ok() {
-                        info!(
-                            failed_for_ms = now_ms().saturating_sub(since),
-                            "the store can write again; resuming"
-                        );
-                        self.stats.failing = None;
-                        for waker in self.subscribers.values() {
-                            waker.wake();
-                        }
+                        self.resumed(since);
                         return Ok(true);
                     }
                     wait = (wait * 2).min(REOPEN_MAX);
                     next = Instant::now() + wait;
                 }
             }
+        }
+    }
+
+    /// Writes work again (the store failed `since`): said, and every flow nudged, since what
+    /// came due meanwhile was refused to them.
+    fn resumed(&mut self, since: Millis) {
+        info!(
+            failed_for_ms = now_ms().saturating_sub(since),
+            "the store can write again; resuming"
+        );
+        self.stats.failing = None;
+        for waker in self.subscribers.values() {
+            waker.wake();
         }
     }
 
@@ -293,14 +299,7 @@ impl Writer {
                 Err(RecvTimeoutError::Disconnected) => return None,
                 Err(RecvTimeoutError::Timeout) => match self.reopen() {
                     Ok(db) => {
-                        info!(
-                            failed_for_ms = now_ms().saturating_sub(since),
-                            "the store can write again; resuming"
-                        );
-                        self.stats.failing = None;
-                        for waker in self.subscribers.values() {
-                            waker.wake();
-                        }
+                        self.resumed(since);
                         return Some(db);
                     }
                     Err(e) => {
