@@ -92,7 +92,14 @@ async fn run(dir: &std::path::Path, rates: Vec<u32>, seconds: f64) -> anyhow::Re
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let daemon = listener.local_addr()?;
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    // The daemon's own listener, with its default limits.
+    let server = crate::config::ServerConfig::default();
+    let limits = crate::serve::Limits {
+        header_timeout: server.header_timeout,
+        max_connections: server.max_connections as usize,
+    };
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(crate::serve::serve(listener, app, limits, stopped));
     let client = xconnector_actors::http_client::builder()
         .pool_max_idle_per_host(256)
         .build()?;
