@@ -96,6 +96,7 @@ async fn run(dir: &std::path::Path, rates: Vec<u32>, seconds: f64) -> anyhow::Re
     let server = crate::config::ServerConfig::default();
     let limits = crate::serve::Limits {
         header_timeout: server.header_timeout,
+        body_timeout: server.body_timeout,
         max_connections: server.max_connections as usize,
     };
     let (_stop, stopped) = tokio::sync::watch::channel(false);

@@ -99,6 +99,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     });
     let limits = crate::serve::Limits {
         header_timeout: config.server.header_timeout,
+        body_timeout: config.server.body_timeout,
         max_connections: config.server.max_connections as usize,
     };
     let server = tokio::spawn(crate::serve::serve(listener, app, limits, http_stopped));

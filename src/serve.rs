@@ -2,16 +2,22 @@
 //! headers byte by byte, or nothing, or idles between requests is closed after
 //! `[server] header_timeout`; at most `[server] max_connections` are served at once (more are
 //! closed as they come, so they cannot hold file descriptors the daemon needs); and running
-//! out of file descriptors makes the accept loop wait, not spin.
+//! out of file descriptors makes the accept loop wait, not spin. A request body that is not
+//! all there within `[server] body_timeout` fails with [`BodyTimeout`], which the intakes
+//! answer with 408.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::{Body, Bytes, HttpBody};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use std::future::Future;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tracing::{debug, info, warn};
@@ -26,7 +32,73 @@ const H2_STREAMS: u32 = 32;
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub header_timeout: Duration,
+    pub body_timeout: Duration,
     pub max_connections: usize,
+}
+
+/// A request body still not read in full when `[server] body_timeout` passed.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive within {0:?}")]
+pub struct BodyTimeout(Duration);
+
+/// True when `e`, or an error it was caused by, is an `E`.
+pub fn caused_by<E: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<E>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// A body that fails with [`BodyTimeout`] once its time is up.
+struct TimedBody {
+    inner: Body,
+    limit: Duration,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl HttpBody for TimedBody {
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(BodyTimeout(self.limit).into()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// `app` with every request body bounded in time.
+fn with_body_timeout(app: Router, limit: Duration) -> Router {
+    app.layer(axum::middleware::map_request(
+        move |req: axum::extract::Request| async move {
+            req.map(|inner| {
+                Body::new(TimedBody {
+                    inner,
+                    limit,
+                    deadline: Box::pin(tokio::time::sleep(limit)),
+                })
+            })
+        },
+    ))
 }
 
 /// Serves `app` on `listener` until `stop` turns true, then lets open requests finish.
@@ -47,6 +119,7 @@ pub async fn serve(
         .max_concurrent_streams(H2_STREAMS)
         .keep_alive_interval(limits.header_timeout)
         .keep_alive_timeout(limits.header_timeout);
+    let app = with_body_timeout(app, limits.body_timeout);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut failing = false;

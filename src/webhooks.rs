@@ -89,6 +89,13 @@ impl WebhookIntake {
                     debug!(limit = MAX_BODY, "webhook body too large; refused");
                     refusals::refused("webhook body too large; refused", "");
                     (StatusCode::PAYLOAD_TOO_LARGE, "body too large\n")
+                } else if crate::serve::caused_by::<crate::serve::BodyTimeout>(&e) {
+                    self.stats.bad_request.fetch_add(1, Ordering::Relaxed);
+                    debug!("webhook body too slow; refused");
+                    (
+                        StatusCode::REQUEST_TIMEOUT,
+                        "the body did not arrive in time\n",
+                    )
                 } else {
                     self.stats.bad_request.fetch_add(1, Ordering::Relaxed);
                     (StatusCode::BAD_REQUEST, "cannot read the body\n")
@@ -248,14 +255,7 @@ impl WebhookIntake {
 
 /// The body was longer than the limit given to `to_bytes` (rather than cut off or unreadable).
 fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(e);
-    while let Some(c) = cause {
-        if c.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        cause = c.source();
-    }
-    false
+    crate::serve::caused_by::<http_body_util::LengthLimitError>(e)
 }
 
 /// What an operator searches by: an order's name (`#1001`), else the resource's id.

@@ -235,7 +235,7 @@ fn idle_connections_cannot_starve_the_listener() {
     let config = write_config(dir.path(), "");
     let text = std::fs::read_to_string(&config).unwrap().replace(
         "[server]\n",
-        "[server]\nheader_timeout = \"1s\"\nmax_connections = 64\n",
+        "[server]\nheader_timeout = \"1s\"\nbody_timeout = \"1s\"\nmax_connections = 64\n",
     );
     std::fs::write(&config, text).unwrap();
     let mut cmd = xconnector();
@@ -307,4 +307,15 @@ fn idle_connections_cannot_starve_the_listener() {
         let read = s.read_to_end(&mut got);
         assert!(read.is_ok(), "{what}: not closed by the daemon: {read:?}");
     }
+
+    // A body that stops short of its Content-Length is answered 408 once body_timeout passed.
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(DEADLINE)).unwrap();
+    s.write_all(
+        b"POST /webhooks/shopify HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"id\":",
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
 }

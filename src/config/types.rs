@@ -48,6 +48,9 @@ pub struct ServerConfig {
     /// requests, before it is closed.
     #[serde(deserialize_with = "duration::deserialize")]
     pub header_timeout: Duration,
+    /// How long a request's body may take to arrive in full; a slower one is answered 408.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub body_timeout: Duration,
     /// Connections served at once; more are closed as they come.
     pub max_connections: u32,
 }
@@ -58,6 +61,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
             api_tokens: Vec::new(),
             header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(60),
             max_connections: 1024,
         }
     }

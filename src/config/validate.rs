@@ -24,6 +24,7 @@ pub(crate) fn validate(config: &Config) -> Vec<Problem> {
         &config.server.api_tokens,
     );
     issues.positive(server.key("header_timeout"), config.server.header_timeout);
+    issues.positive(server.key("body_timeout"), config.server.body_timeout);
     if !(1..=65_536).contains(&config.server.max_connections) {
         issues.push(
             server.key("max_connections"),

@@ -88,7 +88,8 @@ async fn handle(
                 }
             }
             Err(e) => {
-                broken = Some(e.to_string());
+                let late = crate::serve::caused_by::<crate::serve::BodyTimeout>(&e);
+                broken = Some((e.to_string(), late));
                 break;
             }
         }
@@ -109,14 +110,16 @@ async fn handle(
             ),
         );
     }
-    if let Some(e) = broken {
+    if let Some((e, late)) = broken {
         warn!(resource = path, error = %e, "inbound body could not be read; refused");
+        let status = if late {
+            StatusCode::REQUEST_TIMEOUT
+        } else {
+            StatusCode::BAD_REQUEST
+        };
         return (
             |s| &s.bad_request,
-            error(
-                StatusCode::BAD_REQUEST,
-                &format!("the body could not be read: {e}"),
-            ),
+            error(status, &format!("the body could not be read: {e}")),
         );
     }
     let parsed = match parsed {
