@@ -93,12 +93,7 @@ async fn run(dir: &std::path::Path, rates: Vec<u32>, seconds: f64) -> anyhow::Re
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let daemon = listener.local_addr()?;
     // The daemon's own listener, with its default limits.
-    let server = crate::config::ServerConfig::default();
-    let limits = crate::serve::Limits {
-        header_timeout: server.header_timeout,
-        body_timeout: server.body_timeout,
-        max_connections: server.max_connections as usize,
-    };
+    let limits = crate::serve::Limits::from(&crate::config::ServerConfig::default());
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(crate::serve::serve(listener, app, limits, stopped));
     let client = xconnector_actors::http_client::builder()

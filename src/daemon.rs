@@ -97,11 +97,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         webhooks,
         intake,
     });
-    let limits = crate::serve::Limits {
-        header_timeout: config.server.header_timeout,
-        body_timeout: config.server.body_timeout,
-        max_connections: config.server.max_connections as usize,
-    };
+    let limits = crate::serve::Limits::from(&config.server);
     let server = tokio::spawn(crate::serve::serve(listener, app, limits, http_stopped));
     info!(%addr, "http listening");
     // Repeated refusals (bad signatures, bad tokens) are said as one count a minute.

@@ -36,6 +36,16 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
+impl From<&crate::config::ServerConfig> for Limits {
+    fn from(server: &crate::config::ServerConfig) -> Limits {
+        Limits {
+            header_timeout: server.header_timeout,
+            body_timeout: server.body_timeout,
+            max_connections: server.max_connections as usize,
+        }
+    }
+}
+
 /// A request body still not read in full when `[server] body_timeout` passed.
 #[derive(Debug, thiserror::Error)]
 #[error("the request body did not arrive within {0:?}")]
