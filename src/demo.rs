@@ -93,6 +93,7 @@ pub async fn start(
             orders_per_second: c.traffic.orders_per_second,
             bad_share: c.traffic.bad_share,
             stock_changes_per_second: c.traffic.stock_changes_per_second,
+            customer_changes_per_second: c.traffic.customer_changes_per_second,
             seed: c.seed,
         },
     );

@@ -18,10 +18,11 @@
 //! - `idempotency`, `faults`, `stats`, `gid`, `time`: small helpers.
 //!
 //! Beside the Admin API: `rest` renders the shop's events as REST webhook payloads, `pump`
-//! hands them to `webhooks`, which delivers them signed; `traffic` places orders and changes
-//! stock on its own; `backoffice` plays the ERP/WMS/3PL receivers; `warehouse` sends stock
-//! feeds to the daemon's inventory API. (The daemon's `demo` starts all of it from
-//! `[simulator]`.) `schema` is Shopify's published Admin schema, embedded.
+//! hands them to `webhooks`, which delivers them signed; `traffic` places orders, changes
+//! stock and edits customers on its own; `backoffice` plays the ERP/WMS/3PL receivers;
+//! `warehouse` sends stock feeds to the daemon's inventory API and `crm` customer updates to
+//! its customers API. (The daemon's `demo` starts all of it from `[simulator]`.) `schema` is
+//! Shopify's published Admin schema, embedded.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -53,6 +54,7 @@ pub mod backoffice;
 pub mod bucket;
 pub mod bulk;
 pub mod cost;
+pub mod crm;
 pub mod document;
 pub mod exec;
 pub mod faults;

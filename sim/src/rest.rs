@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 
 use super::gid::{gid, inventory_level_gid};
 use super::shop::{
-    Address, Customer, Fulfillment, Id, LineItem, Money, Order, Product, Refund, Return, Shop,
-    ShopEvent, topics,
+    Address, Customer, Fulfillment, Id, LineItem, MarketingConsent, Money, Order, Product, Refund,
+    Return, Shop, ShopEvent, topics,
 };
 use super::time::Timestamp;
 
@@ -35,9 +35,41 @@ pub fn render_topic(shop: &Shop, topic: &str, id: Id) -> Option<Value> {
                 "admin_graphql_api_id": inventory_level_gid(l.id, l.item_id),
             })
         }),
-        topics::CUSTOMERS_CREATE | topics::CUSTOMERS_UPDATE => {
-            shop.customers.get(&id).map(|c| customer(shop, c))
-        }
+        topics::CUSTOMERS_CREATE
+        | topics::CUSTOMERS_UPDATE
+        | topics::CUSTOMERS_ENABLE
+        | topics::CUSTOMERS_DISABLE => shop.customers.get(&id).map(|c| customer(shop, c)),
+        // The documented payload carries no tax exemptions either, whatever the customer had.
+        topics::CUSTOMERS_DELETE => shop.deleted_customers.contains(&id).then(|| {
+            json!({
+                "id": id,
+                "tax_exemptions": [],
+                "admin_graphql_api_id": gid("Customer", id),
+            })
+        }),
+        topics::CUSTOMERS_MERGE => shop.customer_merges.get(&id).map(|m| {
+            json!({
+                "admin_graphql_api_customer_kept_id": gid("Customer", m.kept),
+                "admin_graphql_api_customer_deleted_id": gid("Customer", m.deleted),
+                "admin_graphql_api_job_id": Value::Null,
+                "status": "COMPLETED",
+                "errors": [],
+            })
+        }),
+        topics::CUSTOMERS_EMAIL_MARKETING_CONSENT_UPDATE => shop.customers.get(&id).map(|c| {
+            json!({
+                "customer_id": c.id,
+                "email_address": c.email,
+                "email_marketing_consent": consent(&c.email_consent, false),
+            })
+        }),
+        topics::CUSTOMERS_MARKETING_CONSENT_UPDATE => shop.customers.get(&id).map(|c| {
+            json!({
+                "id": c.id,
+                "phone": c.phone,
+                "sms_marketing_consent": consent(&c.sms_consent, true),
+            })
+        }),
         topics::PRODUCTS_UPDATE => shop.products.get(&id).map(|p| product(shop, p)),
         topics::FULFILLMENTS_CREATE => shop.fulfillments.get(&id).map(|f| fulfillment(shop, f)),
         topics::REFUNDS_CREATE => shop.refunds.get(&id).map(|r| refund(shop, r)),
@@ -133,6 +165,25 @@ fn customer(shop: &Shop, c: &Customer) -> Value {
         .map(|a| customer_address(c, a))
         .collect();
     m.insert("addresses".into(), json!(addresses));
+    Value::Object(m)
+}
+
+/// A marketing consent as the consent webhooks carry it: lower-case states and levels;
+/// `consent_collected_from` (upper case, as documented) for SMS only.
+fn consent(c: &MarketingConsent, sms: bool) -> Value {
+    let mut m = Map::new();
+    m.insert("state".into(), json!(c.state.as_rest()));
+    m.insert(
+        "opt_in_level".into(),
+        json!(c.opt_in_level.map(|l| l.as_rest())),
+    );
+    m.insert("consent_updated_at".into(), json!(c.updated_at.map(ts)));
+    if sms {
+        m.insert(
+            "consent_collected_from".into(),
+            json!(c.collected_from.map(|f| f.as_graphql())),
+        );
+    }
     Value::Object(m)
 }
 
@@ -513,7 +564,10 @@ fn return_request(r: &Return) -> Value {
 mod tests {
     use super::*;
     use crate::SeedSize;
-    use crate::shop::{Address, CancelReason, CustomerSpec, FulfillmentSpec, LineSpec, OrderSpec};
+    use crate::shop::{
+        Address, CancelReason, CustomerSpec, FulfillmentSpec, LineSpec, MarketingOptInLevel,
+        MarketingState, OrderSpec,
+    };
 
     fn fixture_keys(topic: &str) -> Vec<String> {
         let path = format!(
@@ -583,6 +637,12 @@ mod tests {
             ..OrderSpec::default()
         });
         shop.cancel_order(other, CancelReason::Customer).unwrap();
+        let passing = shop.create_customer(CustomerSpec {
+            email: Some("passing@example.com".into()),
+            tax_exemptions: vec!["CA_STATUS_CARD_EXEMPTION".into()],
+            ..CustomerSpec::default()
+        });
+        shop.delete_customer(passing).unwrap();
         let _ = fulfillment;
         let events = std::iter::from_fn(|| rx.try_recv().ok()).collect();
         (shop, events, order)
@@ -633,6 +693,7 @@ mod tests {
             topics::INVENTORY_LEVELS_UPDATE,
             topics::CUSTOMERS_CREATE,
             topics::CUSTOMERS_UPDATE,
+            topics::CUSTOMERS_DELETE,
             topics::PRODUCTS_UPDATE,
             topics::FULFILLMENTS_CREATE,
             topics::REFUNDS_CREATE,
@@ -654,5 +715,88 @@ mod tests {
             assert!(extra.is_empty(), "{topic}: invented fields {extra:?}");
             assert!(payload.get("admin_graphql_api_id").is_some(), "{topic}");
         }
+    }
+
+    #[test]
+    fn customer_lifecycle_topics_render_their_documented_shapes() {
+        let (mut shop, _, _) = busy_shop();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        shop.set_event_sender(Some(tx));
+        let keep = shop.customer_by_email("ada@example.com").unwrap().id;
+        let gone = shop.create_customer(CustomerSpec {
+            email: Some("dup@example.com".into()),
+            tax_exemptions: vec!["CA_STATUS_CARD_EXEMPTION".into()],
+            ..CustomerSpec::default()
+        });
+        shop.disable_customer(keep).unwrap();
+        shop.enable_customer(keep).unwrap();
+        shop.set_email_marketing_consent(
+            keep,
+            MarketingConsent {
+                state: MarketingState::Subscribed,
+                opt_in_level: Some(MarketingOptInLevel::SingleOptIn),
+                updated_at: Timestamp::parse("2026-10-01T12:00:00Z"),
+                collected_from: None,
+            },
+        )
+        .unwrap();
+        let merge = shop.merge_customers(keep, gone).unwrap();
+        let events: Vec<ShopEvent> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        let payload = |topic: &str| {
+            let e = events
+                .iter()
+                .find(|e| e.topic == topic)
+                .unwrap_or_else(|| panic!("no {topic}"));
+            render(&shop, e).unwrap_or_else(|| panic!("{topic} not rendered"))
+        };
+        assert_eq!(
+            payload(topics::CUSTOMERS_MERGE),
+            json!({
+                "admin_graphql_api_customer_kept_id": gid("Customer", keep),
+                "admin_graphql_api_customer_deleted_id": gid("Customer", gone),
+                "admin_graphql_api_job_id": null,
+                "status": "COMPLETED",
+                "errors": [],
+            })
+        );
+        assert_eq!(
+            events
+                .iter()
+                .find(|e| e.topic == topics::CUSTOMERS_MERGE)
+                .map(|e| e.resource_id),
+            Some(merge)
+        );
+        assert_eq!(
+            payload(topics::CUSTOMERS_DELETE),
+            json!({"id": gone, "tax_exemptions": [], "admin_graphql_api_id": gid("Customer", gone)})
+        );
+        assert_eq!(
+            payload(topics::CUSTOMERS_EMAIL_MARKETING_CONSENT_UPDATE),
+            json!({
+                "customer_id": keep,
+                "email_address": "ada@example.com",
+                "email_marketing_consent": {
+                    "state": "subscribed",
+                    "opt_in_level": "single_opt_in",
+                    "consent_updated_at": "2026-10-01T12:00:00Z",
+                },
+            })
+        );
+        let update_keys = fixture_keys(topics::CUSTOMERS_UPDATE);
+        for topic in [
+            topics::CUSTOMERS_DISABLE,
+            topics::CUSTOMERS_ENABLE,
+            topics::CUSTOMERS_UPDATE,
+        ] {
+            let p = payload(topic);
+            assert_eq!(p["id"], json!(keep), "{topic}");
+            let keys: Vec<String> = p.as_object().unwrap().keys().cloned().collect();
+            assert!(
+                keys.iter().all(|k| update_keys.contains(k)),
+                "{topic}: {keys:?}"
+            );
+            assert!(p.get("tags").is_none() && p.get("email_marketing_consent").is_none());
+        }
+        assert_eq!(payload(topics::CUSTOMERS_ENABLE)["state"], "enabled");
     }
 }

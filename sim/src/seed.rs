@@ -271,6 +271,7 @@ impl Shop {
                 },
                 note: None,
                 default_address: Some(address),
+                ..CustomerSpec::default()
             });
             customer_ids.push(id);
         }

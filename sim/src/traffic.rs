@@ -1,6 +1,7 @@
 //! The traffic generator: the simulated shop's customers place orders (a share of them bad in
-//! one of four ways) and the back office changes stock, at configured rates. Deterministic
-//! from the seed; changes go through the `Shop` methods, so events and webhooks follow.
+//! one of four ways), the back office changes stock, and customers sign up and change their
+//! details, at configured rates. Deterministic from the seed; changes go through the `Shop`
+//! methods, so events and webhooks follow.
 
 use std::time::Duration;
 
@@ -9,8 +10,9 @@ use tokio::time::MissedTickBehavior;
 
 use super::ShopHandle;
 use super::shop::{
-    FinancialStatus, Id, LineSpec, OrderRisk, OrderSpec, RiskAssessment, RiskFact, RiskLevel,
-    RiskRecommendation, Sentiment, Shop,
+    Address, CustomerSpec, FinancialStatus, Id, LineSpec, MarketingConsent, MarketingOptInLevel,
+    MarketingState, OrderRisk, OrderSpec, RiskAssessment, RiskFact, RiskLevel, RiskRecommendation,
+    Sentiment, Shop,
 };
 
 /// What kind of order the generator placed.
@@ -43,7 +45,39 @@ pub struct TrafficSpec {
     /// 0 to 1.
     pub bad_share: f64,
     pub stock_changes_per_second: f64,
+    /// Customer sign-ups and edits ([`Traffic::change_customer`]); 0 for none.
+    pub customer_changes_per_second: f64,
     pub seed: u64,
+}
+
+impl Default for TrafficSpec {
+    /// No traffic at all: callers set the rates they want.
+    fn default() -> Self {
+        TrafficSpec {
+            orders_per_second: 0.0,
+            bad_share: 0.0,
+            stock_changes_per_second: 0.0,
+            customer_changes_per_second: 0.0,
+            seed: 1,
+        }
+    }
+}
+
+/// What [`Traffic::change_customer`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CustomerChange {
+    /// A new customer (`customers/create`).
+    Created,
+    /// Name, phone, note or address changed (`customers/update`).
+    Edited,
+    /// Disabled and enabled again (`customers/disable`, `customers/enable`).
+    DisabledAndEnabled,
+    /// Email marketing consent changed (`customers_email_marketing_consent/update`).
+    EmailConsent,
+    /// Two customers merged (`customers/merge`).
+    Merged,
+    /// A customer without orders deleted (`customers/delete`).
+    Deleted,
 }
 
 /// The generator's decisions, separate from the clock so tests drive it directly.
@@ -52,6 +86,8 @@ pub struct Traffic {
     bad_share: f64,
     /// Only these variants are sold, when set (stock that another test owns stays out).
     only: Option<Vec<Id>>,
+    /// Numbers the emails of new customers.
+    signups: u64,
 }
 
 impl Traffic {
@@ -60,6 +96,7 @@ impl Traffic {
             rng: fastrand::Rng::with_seed(seed ^ 0x7aff_1c00),
             bad_share: bad_share.clamp(0.0, 1.0),
             only: None,
+            signups: 0,
         }
     }
 
@@ -173,6 +210,125 @@ impl Traffic {
     }
 }
 
+impl Traffic {
+    /// One customer change: mostly edits, now and then a sign-up, rarely a disable/enable or
+    /// a consent change, very rarely (1 % each) a merge or a deletion. `None` when the shop
+    /// had no customer to change.
+    pub fn change_customer(&mut self, shop: &mut Shop) -> Option<(Id, CustomerChange)> {
+        let customers: Vec<Id> = shop.customers.keys().copied().collect();
+        let roll = self.rng.u32(0..100);
+        if customers.is_empty() || roll < 15 {
+            return Some((self.sign_up(shop), CustomerChange::Created));
+        }
+        let id = customers[self.rng.usize(0..customers.len())];
+        match roll {
+            15..=84 => {
+                let pick = self.rng.u8(0..4);
+                let n = self.rng.u32(0..10_000);
+                let first = FIRST_NAMES[self.rng.usize(0..FIRST_NAMES.len())];
+                let city = CITIES[self.rng.usize(0..CITIES.len())];
+                let phone = format!("+1613556{n:04}");
+                // Phones are unique per customer: leave the phone alone if this one is taken.
+                let phone_free = shop.customer_by_phone(&phone).is_none();
+                shop.update_customer(id, |c| match pick {
+                    0 => c.first_name = Some(first.to_string()),
+                    1 if phone_free => c.phone = Some(phone),
+                    2 => c.note = Some(format!("Called on {n}")),
+                    _ => {
+                        let address = c.default_address.get_or_insert_with(Address::default);
+                        address.address1 = Some(format!("{} Market Street", n % 400 + 1));
+                        address.city = Some(city.to_string());
+                    }
+                })
+                .ok()?;
+                Some((id, CustomerChange::Edited))
+            }
+            85..=91 => {
+                shop.disable_customer(id).ok()?;
+                shop.enable_customer(id).ok()?;
+                Some((id, CustomerChange::DisabledAndEnabled))
+            }
+            92..=97 => {
+                let has_email = shop.customers.get(&id).is_some_and(|c| c.email.is_some());
+                if !has_email {
+                    return None;
+                }
+                let state = if shop
+                    .customers
+                    .get(&id)
+                    .is_some_and(|c| c.email_consent.state == MarketingState::Subscribed)
+                {
+                    MarketingState::Unsubscribed
+                } else {
+                    MarketingState::Subscribed
+                };
+                let consent = MarketingConsent {
+                    state,
+                    opt_in_level: Some(MarketingOptInLevel::SingleOptIn),
+                    updated_at: Some(shop.now()),
+                    collected_from: None,
+                };
+                shop.set_email_marketing_consent(id, consent).ok()?;
+                Some((id, CustomerChange::EmailConsent))
+            }
+            98 => {
+                let other = customers[self.rng.usize(0..customers.len())];
+                if other == id {
+                    return None;
+                }
+                shop.merge_customers(id, other).ok()?;
+                Some((id, CustomerChange::Merged))
+            }
+            _ => {
+                // Shopify refuses to delete a customer with orders: pick one without.
+                let orderless: Vec<Id> = customers
+                    .iter()
+                    .copied()
+                    .filter(|c| !shop.orders.values().any(|o| o.customer_id == Some(*c)))
+                    .collect();
+                if orderless.is_empty() {
+                    return None;
+                }
+                let victim = orderless[self.rng.usize(0..orderless.len())];
+                shop.delete_customer(victim).ok()?;
+                Some((victim, CustomerChange::Deleted))
+            }
+        }
+    }
+
+    fn sign_up(&mut self, shop: &mut Shop) -> Id {
+        let first = FIRST_NAMES[self.rng.usize(0..FIRST_NAMES.len())];
+        let last = LAST_NAMES[self.rng.usize(0..LAST_NAMES.len())];
+        let email = loop {
+            self.signups += 1;
+            let email = format!(
+                "{}.{}.signup{}@example.com",
+                first.to_lowercase(),
+                last.to_lowercase(),
+                self.signups
+            );
+            if shop.customer_by_email(&email).is_none() {
+                break email;
+            }
+        };
+        shop.create_customer(CustomerSpec {
+            email: Some(email),
+            first_name: Some(first.to_string()),
+            last_name: Some(last.to_string()),
+            tags: vec!["sim-signup".into()],
+            ..CustomerSpec::default()
+        })
+    }
+}
+
+const FIRST_NAMES: &[&str] = &[
+    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances",
+];
+const LAST_NAMES: &[&str] = &[
+    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth",
+];
+const CITIES: &[&str] = &["Ottawa", "Toronto", "Montreal", "Boston", "Denver"];
+
 /// Units of the variant's inventory item available at active locations.
 fn available(shop: &Shop, variant: Id) -> i64 {
     let Some(item) = shop.variants.get(&variant).map(|v| v.inventory_item_id) else {
@@ -195,13 +351,14 @@ fn period(per_second: f64) -> Option<Duration> {
 }
 
 /// Runs the generator on the shop until the task is aborted (dropping the handle does not
-/// stop it: abort it). Does nothing when both rates are 0.
+/// stop it: abort it). Does nothing when every rate is 0.
 pub fn spawn(shop: ShopHandle, spec: TrafficSpec) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut traffic = Traffic::new(spec.seed, spec.bad_share);
         let order_every = period(spec.orders_per_second);
         let stock_every = period(spec.stock_changes_per_second);
-        if order_every.is_none() && stock_every.is_none() {
+        let customer_every = period(spec.customer_changes_per_second);
+        if order_every.is_none() && stock_every.is_none() && customer_every.is_none() {
             return;
         }
         let ticker = |p: Option<Duration>| {
@@ -210,9 +367,11 @@ pub fn spawn(shop: ShopHandle, spec: TrafficSpec) -> JoinHandle<()> {
             t
         };
         let (mut orders, mut stock) = (ticker(order_every), ticker(stock_every));
+        let mut customers = ticker(customer_every);
         // The first tick of an interval is immediate; skip it so traffic starts one period in.
         orders.tick().await;
         stock.tick().await;
+        customers.tick().await;
         loop {
             tokio::select! {
                 _ = orders.tick(), if order_every.is_some() => {
@@ -220,6 +379,9 @@ pub fn spawn(shop: ShopHandle, spec: TrafficSpec) -> JoinHandle<()> {
                 }
                 _ = stock.tick(), if stock_every.is_some() => {
                     shop.with(|s| traffic.change_stock(s));
+                }
+                _ = customers.tick(), if customer_every.is_some() => {
+                    shop.with(|s| traffic.change_customer(s));
                 }
             }
         }
@@ -280,6 +442,61 @@ mod tests {
                 ta.place_order(&mut a).map(|x| x.1),
                 tb.place_order(&mut b).map(|x| x.1)
             );
+        }
+    }
+
+    #[test]
+    fn customer_changes_are_mostly_edits_with_rare_merges_and_deletes() {
+        let mut shop = Shop::seed(5, &SeedSize::small());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        shop.set_event_sender(Some(tx));
+        let mut traffic = Traffic::new(5, 0.0);
+        let mut kinds: HashMap<CustomerChange, usize> = HashMap::new();
+        let n = 2000;
+        for _ in 0..n {
+            if let Some((_, kind)) = traffic.change_customer(&mut shop) {
+                *kinds.entry(kind).or_default() += 1;
+            }
+        }
+        let done: usize = kinds.values().sum();
+        assert!(done > n * 9 / 10, "{kinds:?}");
+        let count = |k| kinds.get(&k).copied().unwrap_or(0);
+        assert!(count(CustomerChange::Edited) > done / 2, "{kinds:?}");
+        for k in [
+            CustomerChange::Created,
+            CustomerChange::DisabledAndEnabled,
+            CustomerChange::EmailConsent,
+            CustomerChange::Merged,
+            CustomerChange::Deleted,
+        ] {
+            assert!(count(k) > 0, "{k:?} never happened: {kinds:?}");
+        }
+        assert!(
+            (count(CustomerChange::Merged) + count(CustomerChange::Deleted)) * 50 < done,
+            "merges and deletes stay under 2 %: {kinds:?}"
+        );
+        let mut emails: Vec<String> = shop
+            .customers
+            .values()
+            .filter_map(|c| c.email.as_ref().map(|e| e.to_lowercase()))
+            .collect();
+        let all = emails.len();
+        emails.sort();
+        emails.dedup();
+        assert_eq!(emails.len(), all, "emails stay unique");
+        let topics: std::collections::HashSet<&str> = std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|e| e.topic)
+            .collect();
+        for t in [
+            "customers/create",
+            "customers/update",
+            "customers/disable",
+            "customers/enable",
+            "customers/merge",
+            "customers/delete",
+            "customers_email_marketing_consent/update",
+        ] {
+            assert!(topics.contains(t), "{t}");
         }
     }
 

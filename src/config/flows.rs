@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 use toml::de::DeValue;
 use xconnector_actors::config::KeyPath;
+use xconnector_actors::flows::customers::CustomersModule;
 use xconnector_actors::flows::exceptions::ExceptionsModule;
 use xconnector_actors::flows::inventory::InventoryModule;
 use xconnector_actors::flows::log::LogModule;
@@ -42,6 +43,7 @@ impl Registry {
             .with::<OrdersModule>()
             .with::<ExceptionsModule>()
             .with::<InventoryModule>()
+            .with::<CustomersModule>()
     }
 
     pub fn with<M: FlowModule>(mut self) -> Registry {

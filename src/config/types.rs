@@ -441,6 +441,8 @@ pub struct TrafficConfig {
     pub bad_share: f64,
     /// Stock level changes per second made in the shop (0: none).
     pub stock_changes_per_second: f64,
+    /// Customers created or edited per second in the shop (0: none).
+    pub customer_changes_per_second: f64,
 }
 
 impl Default for TrafficConfig {
@@ -449,6 +451,7 @@ impl Default for TrafficConfig {
             orders_per_second: 0.0,
             bad_share: 0.1,
             stock_changes_per_second: 0.0,
+            customer_changes_per_second: 0.0,
         }
     }
 }

@@ -170,6 +170,10 @@ pub(crate) fn validate(config: &Config) -> Vec<Problem> {
             "stock_changes_per_second",
             s.traffic.stock_changes_per_second,
         ),
+        (
+            "customer_changes_per_second",
+            s.traffic.customer_changes_per_second,
+        ),
     ] {
         if !(0.0..=10_000.0).contains(&rate) {
             issues.push(

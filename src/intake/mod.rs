@@ -123,6 +123,20 @@ pub fn router(intake: Arc<Intake>) -> Router {
             .layer(DefaultBodyLimit::disable()),
         );
     }
+    for endpoint in intake.endpoints.iter() {
+        let Some(lookup) = endpoint.resource.lookup().cloned() else {
+            continue;
+        };
+        let intake = intake.clone();
+        router = router.route(
+            &format!("/api/v1/{}/{{*rest}}", endpoint.resource.path()),
+            get(
+                move |Path(rest): Path<String>, headers: HeaderMap| async move {
+                    look_up(&intake, &lookup, &rest, &headers).await
+                },
+            ),
+        );
+    }
     router.route(
         "/api/v1/requests/{id}",
         get(
@@ -145,6 +159,30 @@ async fn request_status(intake: &Intake, id: &str, headers: &HeaderMap) -> Respo
     match requests::status(&intake.store, id).await {
         Ok(Some(status)) => axum::Json(status).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, &format!("no request {id:?}")),
+        Err(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("the store cannot answer now; retry: {e}"),
+        ),
+    }
+}
+
+/// `GET /api/v1/{resource}/{rest…}`: a resource's lookup.
+async fn look_up(
+    intake: &Intake,
+    lookup: &xconnector_actors::inbound::Lookup,
+    rest: &str,
+    headers: &HeaderMap,
+) -> Response {
+    if auth::authorize(&intake.tokens, headers).is_err() {
+        return auth::unauthorized();
+    }
+    let parts: Vec<String> = rest.split('/').map(str::to_string).collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return error(StatusCode::NOT_FOUND, &format!("nothing at {rest:?}"));
+    }
+    match lookup(intake.store.clone(), parts).await {
+        Ok(Some(found)) => axum::Json(found).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, &format!("nothing known as {rest:?}")),
         Err(e) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             &format!("the store cannot answer now; retry: {e}"),

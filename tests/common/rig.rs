@@ -184,7 +184,15 @@ pub fn daemon_config(
     extra: &str,
 ) -> PathBuf {
     let mut endpoints = String::new();
-    for name in ["erp", "wms", "support", "finance", "risk", "purchasing"] {
+    for name in [
+        "erp",
+        "wms",
+        "support",
+        "finance",
+        "risk",
+        "purchasing",
+        "crm",
+    ] {
         endpoints.push_str(&format!(
             "[endpoints.{name}]\nkind = \"http\"\nurl = \"{}\"\ntimeout = \"2s\"\nmax_attempts = 1000\n\n",
             rig.office.url(name)

@@ -120,4 +120,19 @@ impl Problems {
         );
         false
     }
+
+    /// Checks a flow's `targets` list: each one a defined endpoint, none listed twice.
+    pub fn targets(&mut self, path: &KeyPath, targets: &[String], endpoints: &BTreeSet<String>) {
+        let mut seen = BTreeSet::new();
+        for (i, target) in targets.iter().enumerate() {
+            let at = vec![path.index(i)];
+            if self.endpoint_ref(path, at.clone(), target, endpoints) && !seen.insert(target) {
+                self.push_at(
+                    path.clone(),
+                    at,
+                    format!("endpoint {target:?} is listed twice"),
+                );
+            }
+        }
+    }
 }

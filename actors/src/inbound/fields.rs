@@ -83,7 +83,10 @@ impl<'r> Fields<'r> {
 
     /// `field` as messages name it.
     pub fn path(&self, field: &str) -> String {
-        if self.prefix.is_empty() {
+        if self.prefix.is_empty() || field.is_empty() {
+            if field.is_empty() {
+                return self.prefix.clone();
+            }
             field.to_string()
         } else {
             format!("{}{}{field}", self.prefix, self.separator)
@@ -207,6 +210,107 @@ impl<'r> Fields<'r> {
                 None
             }
         }
+    }
+
+    /// The raw value of `field`, taken out (for a decoder of its own); `null` is absent.
+    pub fn take(&mut self, field: &str) -> Option<Value> {
+        self.map.remove(field).filter(|v| !v.is_null())
+    }
+
+    /// An optional non-empty string of at most `max` bytes; `null` is absent.
+    pub fn opt_text(&mut self, field: &str, max: usize) -> Option<String> {
+        match self.take(field)? {
+            Value::String(s) if !s.trim().is_empty() && s.len() <= max => Some(s),
+            other => {
+                self.problem(
+                    field,
+                    format_args!(
+                        "expected a non-empty string of at most {max} characters, found {}",
+                        describe(&other)
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// An optional boolean (in a CSV cell: `true` or `false`); `null` is absent.
+    pub fn opt_bool(&mut self, field: &str) -> Option<bool> {
+        match self.take(field)? {
+            Value::Bool(b) => Some(b),
+            Value::String(s) if self.cells && (s == "true" || s == "false") => Some(s == "true"),
+            other => {
+                self.problem(
+                    field,
+                    format_args!("expected true or false, found {}", describe(&other)),
+                );
+                None
+            }
+        }
+    }
+
+    /// An optional list of at most `max_items` non-empty strings of at most `max` bytes each;
+    /// each bad one is named by its index (`tags_add[2]`).
+    pub fn opt_texts(&mut self, field: &str, max: usize, max_items: usize) -> Option<Vec<String>> {
+        let items = match self.take(field)? {
+            Value::Array(items) => items,
+            other => {
+                self.problem(
+                    field,
+                    format_args!("expected a list of strings, found {}", describe(&other)),
+                );
+                return None;
+            }
+        };
+        if items.len() > max_items {
+            self.problem(
+                field,
+                format_args!("at most {max_items} entries, found {}", items.len()),
+            );
+            return None;
+        }
+        let before = self.report.count;
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            match item {
+                Value::String(s) if !s.trim().is_empty() && s.len() <= max => out.push(s),
+                other => self.problem(
+                    &format!("{field}[{i}]"),
+                    format_args!(
+                        "expected a non-empty string of at most {max} characters, found {}",
+                        describe(&other)
+                    ),
+                ),
+            }
+        }
+        (self.report.count == before).then_some(out)
+    }
+
+    /// Decodes the object `value` found at `field` (`ref`, `metafields[2]`) with `decode`,
+    /// reporting its problems under that path; fields outside `known` are reported.
+    pub fn nested<T>(
+        &mut self,
+        field: &str,
+        value: Value,
+        known: &[&str],
+        decode: impl FnOnce(&mut Fields<'_>) -> Option<T>,
+    ) -> Option<T> {
+        let Value::Object(map) = value else {
+            self.problem(
+                field,
+                format_args!(
+                    "expected an object with {}; found {}",
+                    known.join(", "),
+                    describe(&value)
+                ),
+            );
+            return None;
+        };
+        let prefix = self.path(field);
+        let mut inner = Fields::object(map, prefix, self.received_at, &mut *self.report);
+        inner.only(known);
+        let out = decode(&mut inner);
+        inner.ok().and(out)
     }
 
     /// An optional string that must be one of `choices`.

@@ -7,11 +7,14 @@
 
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use crate::item::NewItem;
+use crate::store::{StoreError, StoreHandle};
 
 pub mod csv;
 pub mod fields;
@@ -82,12 +85,26 @@ pub struct DropDir {
     pub every: Duration,
 }
 
-/// A resource as one configuration serves it: its limits and its drop directory.
-pub struct Served<R> {
+/// A check of a whole decoded request against the configuration (a field the configuration
+/// says the back office may not change): what it reports makes the request a 400.
+pub type Check<R> = Arc<dyn Fn(&Accepted<R>, &mut Report) + Send + Sync>;
+
+/// `GET /api/v1/{path}/{rest…}`: what the flow knows about the record the rest of the path
+/// names (`customers/crm/C-1`), `None` when it knows nothing.
+pub type Lookup = Arc<
+    dyn Fn(StoreHandle, Vec<String>) -> BoxFuture<'static, Result<Option<Value>, StoreError>>
+        + Send
+        + Sync,
+>;
+
+/// A resource as one configuration serves it: its limits, its drop directory, the checks its
+/// configuration adds, and its lookup.
+pub struct Served<R: Resource> {
     /// Entries accepted in one request.
     pub max_entries: usize,
     pub drop: Option<DropDir>,
-    resource: std::marker::PhantomData<fn() -> R>,
+    check: Option<Check<R>>,
+    lookup: Option<Lookup>,
 }
 
 impl<R: Resource> Served<R> {
@@ -95,8 +112,19 @@ impl<R: Resource> Served<R> {
         Served {
             max_entries,
             drop,
-            resource: std::marker::PhantomData,
+            check: None,
+            lookup: None,
         }
+    }
+
+    pub fn with_check(mut self, check: Check<R>) -> Served<R> {
+        self.check = Some(check);
+        self
+    }
+
+    pub fn with_lookup(mut self, lookup: Lookup) -> Served<R> {
+        self.lookup = Some(lookup);
+        self
     }
 }
 
@@ -141,6 +169,10 @@ pub trait Inbound: Send + Sync {
     /// this resource takes no CSV.
     fn csv(&self, file: &str, bytes: &[u8], received_at: i64) -> Option<(Option<Parsed>, Report)>;
     fn drop_dir(&self) -> Option<&DropDir>;
+    /// The resource's `GET /api/v1/{path}/{rest…}`, if it has one.
+    fn lookup(&self) -> Option<&Lookup> {
+        None
+    }
 }
 
 impl<R: Resource> Inbound for Served<R> {
@@ -153,7 +185,15 @@ impl<R: Resource> Inbound for Served<R> {
     }
 
     fn json(&self, body: &mut dyn Read, received_at: i64) -> Result<Parsed, Report> {
-        json::parse::<R>(body, self.max_entries, received_at).map(Parsed::new)
+        let request = json::parse::<R>(body, self.max_entries, received_at)?;
+        if let Some(check) = &self.check {
+            let mut report = Report::default();
+            check(&request, &mut report);
+            if !report.is_empty() {
+                return Err(report);
+            }
+        }
+        Ok(Parsed::new(request))
     }
 
     fn csv(&self, file: &str, bytes: &[u8], received_at: i64) -> Option<(Option<Parsed>, Report)> {
@@ -164,5 +204,9 @@ impl<R: Resource> Inbound for Served<R> {
 
     fn drop_dir(&self) -> Option<&DropDir> {
         self.drop.as_ref()
+    }
+
+    fn lookup(&self) -> Option<&Lookup> {
+        self.lookup.as_ref()
     }
 }

@@ -11,10 +11,14 @@
 //! - `bulk.rs`: `bulkOperationRunQuery`, `bulkOperation`, `currentBulkOperation`;
 //! - `webhooks.rs`: `webhookSubscriptions`, `webhookSubscription` and their mutations;
 //! - `misc.rs`: `shop`, `customer`, `customers`, `node`, `nodes`;
+//! - `customers.rs`: `customerByIdentifier` and the customer mutations (`customerCreate`,
+//!   `customerUpdate`, `customerSet`, `customerDelete`, `tagsAdd`, `tagsRemove`,
+//!   `metafieldsSet`, the tax exemption and marketing consent mutations);
 //! - `objects.rs`: the resource trees and the reference resolver shared by all of them.
 
 mod bulk;
 mod catalog;
+mod customers;
 mod inventory;
 mod inventory_set;
 mod misc;
@@ -261,6 +265,7 @@ fn run_query(shop: &Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootError> {
         "shop" => Ok(objects::shop_tree(shop)),
         "customer" => misc::customer(shop, ctx),
         "customers" => misc::customers(shop, ctx),
+        "customerByIdentifier" => customers::customer_by_identifier(shop, ctx),
         "node" => misc::node(shop, ctx),
         "nodes" => misc::nodes(shop, ctx),
         _ => Err(not_implemented(name)),
@@ -277,6 +282,24 @@ fn run_mutation(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootErr
         "bulkOperationRunQuery" => bulk::run_query_mutation(shop, ctx),
         "webhookSubscriptionCreate" => webhooks::create(shop, ctx),
         "webhookSubscriptionDelete" => webhooks::delete(shop, ctx),
+        "customerCreate" => customers::customer_create(shop, ctx),
+        "customerUpdate" => customers::customer_update(shop, ctx),
+        "customerSet" => customers::customer_set(shop, ctx),
+        "customerDelete" => customers::customer_delete(shop, ctx),
+        "tagsAdd" => customers::tags(shop, ctx, true),
+        "tagsRemove" => customers::tags(shop, ctx, false),
+        "metafieldsSet" => customers::metafields_set(shop, ctx),
+        "customerReplaceTaxExemptions" => {
+            customers::tax_exemptions(shop, ctx, customers::ExemptionChange::Replace)
+        }
+        "customerAddTaxExemptions" => {
+            customers::tax_exemptions(shop, ctx, customers::ExemptionChange::Add)
+        }
+        "customerRemoveTaxExemptions" => {
+            customers::tax_exemptions(shop, ctx, customers::ExemptionChange::Remove)
+        }
+        "customerEmailMarketingConsentUpdate" => customers::consent_update(shop, ctx, false),
+        "customerSmsMarketingConsentUpdate" => customers::consent_update(shop, ctx, true),
         _ => Err(not_implemented(name)),
     }
 }

@@ -13,8 +13,8 @@ use crate::gid::{self, gid, inventory_level_gid};
 use crate::project::{Resolve, connection, reference};
 use crate::shop::{
     Address, Customer, Fulfillment, FulfillmentState, Id, InventoryAdjustmentGroup, InventoryItem,
-    InventoryLevel, LineItem, Location, Money, Order, Product, QUANTITY_NAMES, Refund, Return,
-    Shop, Variant, WebhookSubscription,
+    InventoryLevel, LineItem, Location, MarketingOptInLevel, MarketingState, Metafield, Money,
+    Order, Product, QUANTITY_NAMES, Refund, Return, Shop, Variant, WebhookSubscription,
 };
 use crate::time::Timestamp;
 
@@ -285,25 +285,128 @@ pub fn customer_tree(c: &Customer) -> Value {
         "locale" => c.locale,
         "createdAt" => ts(c.created_at),
         "updatedAt" => ts(c.updated_at),
-        "canDelete" => false,
         "dataSaleOptOut" => false,
         "multipassIdentifier" => Value::Null,
         "defaultAddress" => address.clone().unwrap_or(Value::Null),
         "addresses" => address.clone().into_iter().collect::<Vec<_>>(),
         "addressesV2" => connection(address.into_iter().collect()),
+        "emailMarketingConsent" => c.email.as_ref().map_or(Value::Null, |_| json!({
+            "__typename": "CustomerEmailMarketingConsentState",
+            "marketingState": c.email_consent.state.as_graphql(),
+            "marketingOptInLevel": c.email_consent.opt_in_level.map(|l| l.as_graphql()),
+            "consentUpdatedAt": opt_ts(c.email_consent.updated_at),
+            "sourceLocation": Value::Null,
+        })),
+        "smsMarketingConsent" => c.phone.as_ref().map_or(Value::Null, |_| sms_consent_state(c)),
         "defaultEmailAddress" => c.email.as_ref().map_or(Value::Null, |e| json!({
             "__typename": "CustomerEmailAddress",
             "emailAddress": e,
-            "marketingState": if c.accepts_marketing { "SUBSCRIBED" } else { "NOT_SUBSCRIBED" },
-            "marketingOptInLevel": Value::Null,
-            "marketingUpdatedAt": Value::Null,
-            "validFormat": true,
+            "marketingState": email_address_state(c.email_consent.state),
+            "marketingOptInLevel": c.email_consent.opt_in_level.map(|l| l.as_graphql()),
+            "marketingUpdatedAt": opt_ts(c.email_consent.updated_at),
+            "marketingUnsubscribeUrl": format!("https://demo.myshopify.com/unsubscribe?c={}", c.id),
+            "openTrackingLevel": "UNKNOWN",
+            "openTrackingUrl": format!("https://demo.myshopify.com/open-tracking?c={}", c.id),
+            "sourceLocation": Value::Null,
+            "validFormat": e.contains('@'),
         })),
         "defaultPhoneNumber" => c.phone.as_ref().map_or(Value::Null, |p| json!({
-            "__typename": "CustomerPhoneNumber", "phoneNumber": p,
-            "marketingState": "NOT_SUBSCRIBED", "marketingOptInLevel": Value::Null,
-            "marketingUpdatedAt": Value::Null, "marketingCollectedFrom": Value::Null,
+            "__typename": "CustomerPhoneNumber",
+            "phoneNumber": p,
+            "marketingState": sms_state(c.sms_consent.state),
+            "marketingOptInLevel": c.sms_consent.opt_in_level.map(|l| l.as_graphql()),
+            "marketingUpdatedAt": opt_ts(c.sms_consent.updated_at),
+            "marketingCollectedFrom": c.sms_consent.collected_from.map(|f| f.as_graphql()),
+            "sourceLocation": Value::Null,
+            "smsMarketingConsent": {
+                "__typename": "CustomerSmsMarketingConsent",
+                "state": consent_state(c.sms_consent.state),
+                "optInLevel": c.sms_consent.opt_in_level.map(|l| l.as_graphql()),
+                "updatedAt": opt_ts(c.sms_consent.updated_at),
+                "collectedFrom": c.sms_consent.collected_from.map(|f| f.as_graphql()),
+                "sourceLocation": Value::Null,
+            },
         })),
+    )
+}
+
+/// `Customer.smsMarketingConsent` (`CustomerSmsMarketingConsentState`).
+fn sms_consent_state(c: &Customer) -> Value {
+    json!({
+        "__typename": "CustomerSmsMarketingConsentState",
+        "marketingState": sms_state(c.sms_consent.state),
+        // Non-null in the schema: a customer who never chose has an unknown level.
+        "marketingOptInLevel": c.sms_consent.opt_in_level.unwrap_or(MarketingOptInLevel::Unknown).as_graphql(),
+        "consentUpdatedAt": opt_ts(c.sms_consent.updated_at),
+        "consentCollectedFrom": c.sms_consent.collected_from.map(|f| f.as_graphql()),
+        "sourceLocation": Value::Null,
+    })
+}
+
+/// `CustomerEmailAddressMarketingState` has no `REDACTED`: a redacted address is not subscribed.
+fn email_address_state(state: MarketingState) -> &'static str {
+    match state {
+        MarketingState::Redacted => "NOT_SUBSCRIBED",
+        s => s.as_graphql(),
+    }
+}
+
+/// `CustomerSmsMarketingState` has no `INVALID`.
+fn sms_state(state: MarketingState) -> &'static str {
+    match state {
+        MarketingState::Invalid => "NOT_SUBSCRIBED",
+        s => s.as_graphql(),
+    }
+}
+
+/// `CustomerMarketingConsentState` (of `CustomerPhoneNumber.smsMarketingConsent`) calls
+/// "not subscribed" `NEVER_SUBSCRIBED`.
+fn consent_state(state: MarketingState) -> &'static str {
+    match state {
+        MarketingState::NotSubscribed | MarketingState::Invalid => "NEVER_SUBSCRIBED",
+        s => s.as_graphql(),
+    }
+}
+
+/// The namespace of a metafield written or read without one: the app's reserved namespace.
+pub const APP_NAMESPACE: &str = "$app";
+
+/// A metafield of the customer `owner`.
+pub fn metafield_tree(owner: Id, namespace: &str, key: &str, m: &Metafield) -> Value {
+    let json_value = match m.r#type.as_str() {
+        "boolean" => Value::Bool(m.value == "true"),
+        "number_integer" => m
+            .value
+            .parse::<i64>()
+            .map_or_else(|_| Value::String(m.value.clone()), Value::from),
+        "number_decimal" => m
+            .value
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or_else(|| Value::String(m.value.clone()), Value::Number),
+        t if t == "json" || t.starts_with("list.") => {
+            serde_json::from_str(&m.value).unwrap_or_else(|_| Value::String(m.value.clone()))
+        }
+        _ => Value::String(m.value.clone()),
+    };
+    tree!("Metafield";
+        "id" => gid("Metafield", m.id),
+        "legacyResourceId" => legacy(m.id),
+        "namespace" => namespace,
+        "key" => key,
+        "type" => m.r#type,
+        "value" => m.value,
+        "jsonValue" => json_value,
+        "compareDigest" => m.digest(),
+        "createdAt" => ts(m.created_at),
+        "updatedAt" => ts(m.updated_at),
+        "description" => Value::Null,
+        "definition" => Value::Null,
+        "reference" => Value::Null,
+        "ownerType" => "CUSTOMER",
+        "owner" => ref_to("Customer", owner),
+        "sizeInBytes" => m.value.len(),
     )
 }
 
@@ -715,6 +818,12 @@ impl ShopResolver<'_> {
             "InventoryAdjustmentGroup" => {
                 shop.adjustment_groups.get(&g.id).map(adjustment_group_tree)
             }
+            "Metafield" => shop.customers.values().find_map(|c| {
+                c.metafields
+                    .iter()
+                    .find(|(_, m)| m.id == g.id)
+                    .map(|((ns, key), m)| metafield_tree(c.id, ns, key, m))
+            }),
             "LineItem" => shop.orders.values().find_map(|o| {
                 o.line_items
                     .iter()
@@ -848,6 +957,63 @@ impl Resolve for ShopResolver<'_> {
                         .filter(|o| o.customer_id == Some(customer))
                         .map(|o| ref_to("Order", o.id))
                         .collect(),
+                ))
+            }
+            ("Customer", "metafield") => {
+                let customer = Self::parent_id(parent, "Customer")?;
+                let namespace = args
+                    .get("namespace")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or(APP_NAMESPACE);
+                let key = args.get("key").and_then(|v| v.as_str()).unwrap_or_default();
+                Ok(shop
+                    .customers
+                    .get(&customer)
+                    .and_then(|c| c.metafield(namespace, key))
+                    .map_or(Value::Null, |m| metafield_tree(customer, namespace, key, m)))
+            }
+            ("Customer", "metafields") => {
+                let customer = Self::parent_id(parent, "Customer")?;
+                let namespace = args.get("namespace").and_then(|v| v.as_str());
+                // `keys` are `namespace.key`; a bare key is taken in `namespace` when given.
+                let keys: Option<Vec<(Option<String>, String)>> =
+                    args.get("keys").and_then(|v| v.as_array()).map(|ks| {
+                        ks.iter()
+                            .filter_map(|k| k.as_str())
+                            .map(|k| match k.split_once('.') {
+                                Some((ns, key)) => (Some(ns.to_string()), key.to_string()),
+                                None => (None, k.to_string()),
+                            })
+                            .collect()
+                    });
+                let nodes = shop
+                    .customers
+                    .get(&customer)
+                    .map(|c| {
+                        c.metafields
+                            .iter()
+                            .filter(|((ns, _), _)| namespace.is_none_or(|n| n == ns))
+                            .filter(|((ns, key), _)| {
+                                keys.as_ref().is_none_or(|ks| {
+                                    ks.iter().any(|(kns, k)| {
+                                        k == key
+                                            && kns.as_deref().or(namespace).is_none_or(|n| n == ns)
+                                    })
+                                })
+                            })
+                            .map(|((ns, key), m)| metafield_tree(customer, ns, key, m))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Ok(connection(nodes))
+            }
+            ("Customer", "canDelete") => {
+                let customer = Self::parent_id(parent, "Customer")?;
+                Ok(Value::Bool(
+                    !shop
+                        .orders
+                        .values()
+                        .any(|o| o.customer_id == Some(customer)),
                 ))
             }
             ("Customer", "numberOfOrders") => {

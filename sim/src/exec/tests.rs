@@ -480,3 +480,5 @@ fn unsupported_fields_bad_ids_and_small_roots() {
     assert_eq!(data["nodes"][1]["__typename"], "Customer");
     assert_eq!(data["locations"]["nodes"].as_array().unwrap().len(), 2);
 }
+
+mod customers;

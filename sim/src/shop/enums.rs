@@ -164,3 +164,33 @@ api_enum!(
         Unlisted => "UNLISTED",
     }
 );
+
+api_enum!(
+    /// A marketing consent's state: `CustomerEmailMarketingState` for email,
+    /// `CustomerSmsMarketingState` for SMS (which has no `INVALID`).
+    MarketingState {
+        NotSubscribed => "NOT_SUBSCRIBED",
+        Pending => "PENDING",
+        Subscribed => "SUBSCRIBED",
+        Unsubscribed => "UNSUBSCRIBED",
+        Redacted => "REDACTED",
+        Invalid => "INVALID",
+    }
+);
+
+api_enum!(
+    /// `CustomerMarketingOptInLevel`.
+    MarketingOptInLevel {
+        SingleOptIn => "SINGLE_OPT_IN",
+        ConfirmedOptIn => "CONFIRMED_OPT_IN",
+        Unknown => "UNKNOWN",
+    }
+);
+
+api_enum!(
+    /// `CustomerConsentCollectedFrom`.
+    ConsentCollectedFrom {
+        Shopify => "SHOPIFY",
+        Other => "OTHER",
+    }
+);

@@ -25,10 +25,11 @@ mod money;
 mod orders;
 mod specs;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use tokio::sync::mpsc::UnboundedSender;
 
+pub use customers::{normalize_phone, normalize_tags};
 pub use enums::*;
 pub use model::*;
 pub use money::Money;
@@ -65,6 +66,16 @@ pub mod topics {
     pub const INVENTORY_LEVELS_UPDATE: &str = "inventory_levels/update";
     pub const CUSTOMERS_CREATE: &str = "customers/create";
     pub const CUSTOMERS_UPDATE: &str = "customers/update";
+    /// The resource id is the deleted customer's (see [`super::Shop::deleted_customers`]).
+    pub const CUSTOMERS_DELETE: &str = "customers/delete";
+    pub const CUSTOMERS_ENABLE: &str = "customers/enable";
+    pub const CUSTOMERS_DISABLE: &str = "customers/disable";
+    /// The resource id is the merge's (see [`super::Shop::customer_merges`]).
+    pub const CUSTOMERS_MERGE: &str = "customers/merge";
+    pub const CUSTOMERS_EMAIL_MARKETING_CONSENT_UPDATE: &str =
+        "customers_email_marketing_consent/update";
+    /// SMS marketing consent (Shopify's name for the topic predates email having its own).
+    pub const CUSTOMERS_MARKETING_CONSENT_UPDATE: &str = "customers_marketing_consent/update";
     pub const PRODUCTS_UPDATE: &str = "products/update";
     pub const FULFILLMENTS_CREATE: &str = "fulfillments/create";
     pub const RETURNS_REQUEST: &str = "returns/request";
@@ -106,6 +117,11 @@ pub struct Shop {
     /// Keyed by (inventory item id, location id): what the inventory mutations address.
     pub inventory_levels: BTreeMap<(Id, Id), InventoryLevel>,
     pub customers: BTreeMap<Id, Customer>,
+    /// Customers deleted (or merged away): `customers/delete` is rendered after the customer
+    /// is gone, from the id alone.
+    pub deleted_customers: BTreeSet<Id>,
+    /// By merge id, the resource id of `customers/merge` events.
+    pub customer_merges: BTreeMap<Id, CustomerMerge>,
     pub orders: BTreeMap<Id, Order>,
     pub fulfillments: BTreeMap<Id, Fulfillment>,
     pub returns: BTreeMap<Id, Return>,
@@ -142,6 +158,8 @@ impl Shop {
             inventory_items: BTreeMap::new(),
             inventory_levels: BTreeMap::new(),
             customers: BTreeMap::new(),
+            deleted_customers: BTreeSet::new(),
+            customer_merges: BTreeMap::new(),
             orders: BTreeMap::new(),
             fulfillments: BTreeMap::new(),
             returns: BTreeMap::new(),

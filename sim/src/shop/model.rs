@@ -1,5 +1,7 @@
 //! The shop's resources: plain data with public fields and numeric ids.
 
+use std::collections::BTreeMap;
+
 use super::enums::*;
 use super::money::Money;
 use super::{Id, topics};
@@ -171,11 +173,85 @@ pub struct Customer {
     pub note: Option<String>,
     pub state: CustomerState,
     pub verified_email: bool,
-    pub accepts_marketing: bool,
+    /// Email marketing consent (`defaultEmailAddress.marketingState`, …).
+    pub email_consent: MarketingConsent,
+    /// SMS marketing consent (`defaultPhoneNumber.smsMarketingConsent`).
+    pub sms_consent: MarketingConsent,
     pub locale: String,
     pub default_address: Option<Address>,
+    /// Keyed by (namespace, key).
+    pub metafields: BTreeMap<(String, String), Metafield>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+impl Customer {
+    /// Subscribed to email marketing (REST's old `accepts_marketing`, an order's
+    /// `buyer_accepts_marketing`).
+    pub fn accepts_marketing(&self) -> bool {
+        self.email_consent.state == MarketingState::Subscribed
+    }
+
+    pub fn metafield(&self, namespace: &str, key: &str) -> Option<&Metafield> {
+        self.metafields
+            .get(&(namespace.to_string(), key.to_string()))
+    }
+}
+
+/// A marketing consent (email or SMS).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MarketingConsent {
+    pub state: MarketingState,
+    pub opt_in_level: Option<MarketingOptInLevel>,
+    /// When the customer gave or withdrew consent (`consentUpdatedAt`).
+    pub updated_at: Option<Timestamp>,
+    /// Where the consent was collected; Shopify reports it for SMS only.
+    pub collected_from: Option<ConsentCollectedFrom>,
+}
+
+impl Default for MarketingConsent {
+    fn default() -> Self {
+        MarketingConsent {
+            state: MarketingState::NotSubscribed,
+            opt_in_level: None,
+            updated_at: None,
+            collected_from: None,
+        }
+    }
+}
+
+/// A metafield value on a resource. The simulator has no metafield definitions: the type is
+/// fixed by the first write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metafield {
+    pub id: Id,
+    /// `single_line_text_field`, `boolean`, `number_integer`, `json`, …
+    pub r#type: String,
+    pub value: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Metafield {
+    /// `Metafield.compareDigest`: the hex SHA-256 of the value, what `metafieldsSet` compares
+    /// a `compareDigest` input with.
+    pub fn digest(&self) -> String {
+        metafield_digest(&self.value)
+    }
+}
+
+/// The [`Metafield::digest`] of a value.
+pub fn metafield_digest(value: &str) -> String {
+    xconnector_actors::signature::fingerprint(value.as_bytes())
+}
+
+/// One `customers/merge`: what `Shop::merge_customers` did, kept to render the webhook.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomerMerge {
+    pub id: Id,
+    pub kept: Id,
+    pub deleted: Id,
+    pub created_at: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq)]

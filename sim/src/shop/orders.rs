@@ -106,7 +106,7 @@ impl Shop {
             customer_locale: customer
                 .as_ref()
                 .map_or_else(|| "en".to_string(), |c| c.locale.clone()),
-            buyer_accepts_marketing: customer.as_ref().is_some_and(|c| c.accepts_marketing),
+            buyer_accepts_marketing: customer.as_ref().is_some_and(|c| c.accepts_marketing()),
             token: format!("{:032x}", u128::from(id) * 0x9e37_79b9_7f4a_7c15),
             confirmation_number: confirmation_number(id),
             browser_ip: Some("203.0.113.7".into()),

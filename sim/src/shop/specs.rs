@@ -2,7 +2,7 @@
 
 use super::Id;
 use super::enums::FinancialStatus;
-use super::model::{Address, OrderRisk, TrackingInfo};
+use super::model::{Address, MarketingConsent, OrderRisk, TrackingInfo};
 use super::money::Money;
 use crate::time::Timestamp;
 
@@ -101,6 +101,32 @@ pub struct CustomerSpec {
     pub tax_exemptions: Vec<String>,
     pub note: Option<String>,
     pub default_address: Option<Address>,
+    /// Defaults to `en`.
+    pub locale: Option<String>,
+    pub email_consent: MarketingConsent,
+    pub sms_consent: MarketingConsent,
+    /// Written with the customer, so `customers/create` already carries them.
+    pub metafields: Vec<MetafieldSpec>,
+}
+
+/// One metafield write (`metafieldsSet`, `CustomerInput.metafields`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetafieldSpec {
+    pub namespace: String,
+    pub key: String,
+    pub r#type: String,
+    pub value: String,
+}
+
+impl MetafieldSpec {
+    pub fn new(namespace: &str, key: &str, r#type: &str, value: &str) -> MetafieldSpec {
+        MetafieldSpec {
+            namespace: namespace.to_string(),
+            key: key.to_string(),
+            r#type: r#type.to_string(),
+            value: value.to_string(),
+        }
+    }
 }
 
 /// A new product with its variants; each variant gets an inventory item stocked at every

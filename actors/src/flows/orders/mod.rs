@@ -437,7 +437,7 @@ fn status_name(s: FinancialStatus) -> Option<String> {
     }
 }
 
-fn rfc3339(ms: Millis) -> String {
+pub(crate) fn rfc3339(ms: Millis) -> String {
     chrono::DateTime::from_timestamp_millis(ms as i64)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

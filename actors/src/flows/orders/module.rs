@@ -1,6 +1,5 @@
 //! `[flows.orders]`: the orders flow's section, checks and wiring.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -80,20 +79,7 @@ impl FlowModule for OrdersModule {
         let orders = &section.config;
         let root = KeyPath::root();
         problems.positive(root.key("reconcile_every"), orders.reconcile_every);
-        let targets = root.key("targets");
-        let mut seen = BTreeSet::new();
-        for (i, target) in orders.targets.iter().enumerate() {
-            let at = vec![targets.index(i)];
-            if problems.endpoint_ref(&targets, at.clone(), target, cx.endpoints)
-                && !seen.insert(target)
-            {
-                problems.push_at(
-                    targets.clone(),
-                    at,
-                    format!("endpoint {target:?} is listed twice"),
-                );
-            }
-        }
+        problems.targets(&root.key("targets"), &orders.targets, cx.endpoints);
     }
 
     fn build(section: &Section<OrdersConfig>, cx: &mut BuildCx<'_>) -> Option<FlowSpec> {

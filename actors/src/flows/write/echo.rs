@@ -7,6 +7,8 @@
 //! recognises it. Each resource remembers its last few writes for a day: Shopify may deliver
 //! the echoes of a burst of writes out of order, and late.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::item::{Millis, now_ms};
@@ -49,22 +51,38 @@ impl EchoLog {
             return Ok(());
         }
         let now = now_ms();
-        let keys = writes.iter().map(|(k, _)| k.clone()).collect();
-        let known = store.mappings(&self.namespace, keys).await?;
-        let pairs = writes
+        // One list per resource, however many of this call's writes are about it.
+        let mut lists: BTreeMap<&str, Vec<Written>> = BTreeMap::new();
+        let keys: Vec<String> = writes
             .iter()
-            .zip(known)
-            .map(|((key, value), raw)| {
-                let mut list = decode(raw.as_deref());
-                list.retain(|w| now.saturating_sub(w.at) < TTL && w.value != *value);
-                list.push(Written {
-                    value: value.clone(),
-                    at: now,
-                });
-                if list.len() > KEEP {
-                    list.drain(..list.len() - KEEP);
-                }
-                (key.clone(), serde_json::to_vec(&list).unwrap_or_default())
+            .map(|(k, _)| k.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let known = store.mappings(&self.namespace, keys.clone()).await?;
+        for (key, raw) in keys.iter().zip(known) {
+            lists.insert(key, decode(raw.as_deref()));
+        }
+        for (key, value) in writes {
+            let Some(list) = lists.get_mut(key.as_str()) else {
+                continue;
+            };
+            list.retain(|w| now.saturating_sub(w.at) < TTL && w.value != *value);
+            list.push(Written {
+                value: value.clone(),
+                at: now,
+            });
+            if list.len() > KEEP {
+                list.drain(..list.len() - KEEP);
+            }
+        }
+        let pairs = lists
+            .into_iter()
+            .map(|(key, list)| {
+                (
+                    key.to_string(),
+                    serde_json::to_vec(&list).unwrap_or_default(),
+                )
             })
             .collect();
         store.set_mappings(&self.namespace, pairs).await
@@ -124,6 +142,12 @@ mod tests {
             .await
             .unwrap();
         log.record(store, &[w("1:2", "9")]).await.unwrap();
+        // Several writes of one resource in one call are all kept.
+        log.record(store, &[w("6:1", "a"), w("6:1", "b")])
+            .await
+            .unwrap();
+        assert!(log.is_echo(store, "6:1", "a").await.unwrap());
+        assert!(log.is_echo(store, "6:1", "b").await.unwrap());
         // Both writes of 1:2 may still echo, in either order.
         assert!(log.is_echo(store, "1:2", "9").await.unwrap());
         assert!(log.is_echo(store, "1:2", "7").await.unwrap());

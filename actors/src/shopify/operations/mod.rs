@@ -8,6 +8,7 @@
 //! method if flows call it often.
 
 pub mod bulk;
+pub mod customers;
 pub mod inventory;
 pub mod locations;
 pub mod orders;
@@ -50,7 +51,7 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
     const fn doc<O: Operation>() -> (&'static str, &'static str) {
         (O::NAME, O::DOCUMENT)
     }
-    static DOCUMENTS: [(&str, &str); 13] = [
+    static DOCUMENTS: [(&str, &str); 24] = [
         doc::<Orders>(),
         doc::<Order>(),
         doc::<OrderChecks>(),
@@ -64,6 +65,17 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
         doc::<WebhookSubscriptionCreate>(),
         doc::<BulkOperationRunQuery>(),
         doc::<BulkOperation>(),
+        doc::<customers::CustomersById>(),
+        doc::<customers::CustomerVersions>(),
+        doc::<customers::CustomersByEmail>(),
+        doc::<customers::CustomerByIdentifier>(),
+        doc::<customers::TagsAdd>(),
+        doc::<customers::TagsRemove>(),
+        doc::<customers::MetafieldsSet>(),
+        doc::<customers::CustomerUpdate>(),
+        doc::<customers::CustomerReplaceTaxExemptions>(),
+        doc::<customers::CustomerEmailConsentUpdate>(),
+        doc::<customers::CustomerSet>(),
     ];
     &DOCUMENTS
 }
