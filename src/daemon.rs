@@ -13,6 +13,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 use xconnector_actors::Engine;
+use xconnector_actors::flows::customers::CustomersModule;
 use xconnector_actors::flows::inventory::InventoryModule;
 
 use crate::cli::{LogFormatArg, RunArgs, SimArgs};
@@ -127,6 +128,24 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ))),
         _ => None,
     };
+    // … and its simulated CRM sends customer attribute updates to the customers API.
+    let crm = match (
+        &simulator,
+        config.flows.enabled::<CustomersModule>(),
+        config.server.api_tokens.first(),
+    ) {
+        (Some(running), Some(_), Some(token)) => Some(tokio::spawn(crate::sim::crm::run(
+            running.sim.shop(),
+            crate::sim::crm::CrmSpec {
+                api_url: format!("http://{}", reachable(addr)),
+                token: token.expose().to_string(),
+                every: Duration::from_secs(3),
+                batch: 5,
+                seed: config.simulator.seed,
+            },
+        ))),
+        _ => None,
+    };
 
     let control_app = control::api::router(ControlState {
         engine: engine.clone(),
@@ -178,6 +197,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Err(e) => {
             error!(error = %e, "shutdown incomplete; unacknowledged work is retried on the next start")
         }
+    }
+    if let Some(crm) = crm {
+        crm.abort();
     }
     if let Some(warehouse) = warehouse {
         warehouse.abort();

@@ -230,7 +230,7 @@ impl Traffic {
                 let phone = format!("+1613556{n:04}");
                 // Phones are unique per customer: leave the phone alone if this one is taken.
                 let phone_free = shop.customer_by_phone(&phone).is_none();
-                shop.update_customer(id, |c| match pick {
+                let changed = shop.update_customer_if_changed(id, |c| match pick {
                     0 => c.first_name = Some(first.to_string()),
                     1 if phone_free => c.phone = Some(phone),
                     2 => c.note = Some(format!("Called on {n}")),
@@ -239,9 +239,9 @@ impl Traffic {
                         address.address1 = Some(format!("{} Market Street", n % 400 + 1));
                         address.city = Some(city.to_string());
                     }
-                })
-                .ok()?;
-                Some((id, CustomerChange::Edited))
+                });
+                // A value drawn equal to the current one is no change, and no webhook.
+                changed.ok()?.then_some((id, CustomerChange::Edited))
             }
             85..=91 => {
                 shop.disable_customer(id).ok()?;

@@ -64,7 +64,7 @@ fn shipped_config_parses_with_an_empty_environment() {
     // The demo's endpoints are the simulated back office.
     assert_eq!(
         config.endpoints.keys().collect::<Vec<_>>(),
-        ["erp", "finance", "purchasing", "risk", "support", "wms"]
+        ["crm", "erp", "finance", "purchasing", "risk", "support", "wms"]
     );
     let orders = config.flows.get::<OrdersModule>().expect("flows.orders");
     assert_eq!(orders.config.targets, ["erp", "wms"]);
@@ -238,7 +238,7 @@ fn unknown_nested_key() {
 fn unknown_flow_name() {
     assert_eq!(
         errors("[flows.log]\n\n[flows.invoices]\nenabled = true\n"),
-        "config.toml:3: flows.invoices: unknown flow; expected one of log, orders, exceptions, inventory"
+        "config.toml:3: flows.invoices: unknown flow; expected one of log, orders, exceptions, inventory, customers"
     );
 }
 
@@ -466,7 +466,7 @@ fn several_errors_in_different_sections_are_all_reported() {
         "many.toml:24: endpoints.wms.kind: unknown kind \"ftp\"; expected one of http, file",
         "many.toml:27: flows.log.concurrency: 0 is out of range; expected 1 to 1024",
         "many.toml:30: flows.orders.targets: unknown endpoint \"erpp\" (defined endpoints: erp, wms)",
-        "many.toml:32: flows.invoices: unknown flow; expected one of log, orders, exceptions, inventory",
+        "many.toml:32: flows.invoices: unknown flow; expected one of log, orders, exceptions, inventory, customers",
     ];
     assert_eq!(report, expected.join("\n"));
 }

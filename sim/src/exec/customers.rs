@@ -161,15 +161,20 @@ const METAFIELD_TYPES: &[&str] = &[
 /// Shopify's integer metafields are bounded by what JSON numbers carry exactly.
 const MAX_METAFIELD_INTEGER: i64 = 9_007_199_254_740_991;
 
+/// Base types that have no `list.` form.
+const NO_LIST_FORM: &[&str] = &[
+    "json",
+    "boolean",
+    "money",
+    "multi_line_text_field",
+    "rich_text_field",
+];
+
 fn known_type(t: &str) -> bool {
-    let base = t.strip_prefix("list.").unwrap_or(t);
-    METAFIELD_TYPES.contains(&base)
-        && !(t.starts_with("list.")
-            && (base == "json"
-                || base == "boolean"
-                || base == "rich_text_field"
-                || base == "money"
-                || base == "multi_line_text_field"))
+    match t.strip_prefix("list.") {
+        Some(base) => METAFIELD_TYPES.contains(&base) && !NO_LIST_FORM.contains(&base),
+        None => METAFIELD_TYPES.contains(&t),
+    }
 }
 
 /// Why `value` is not a valid value of type `t`, if it is not.
@@ -889,9 +894,13 @@ fn set_target(
     input: &Map<String, Value>,
     errors: &mut Errors,
 ) -> Result<SetTarget, RootError> {
-    let mut extra = Map::new();
+    let mut target = SetTarget {
+        found: None,
+        metafields: Vec::new(),
+        defaults: Map::new(),
+    };
     let Some(identifier) = identifier else {
-        return Ok((None, Vec::new(), extra));
+        return Ok(target);
     };
     let (kind, value) = one_of(identifier, "CustomerSetIdentifiers")?;
     let text = value.as_str().unwrap_or_default();
@@ -906,7 +915,7 @@ fn set_target(
             );
         }
     };
-    Ok(match kind {
+    match kind {
         "id" => {
             let found =
                 gid::parse_kind(text, "Customer").filter(|id| shop.customers.contains_key(id));
@@ -917,29 +926,25 @@ fn set_target(
                     Some("NOT_FOUND"),
                 );
             }
-            (found, Vec::new(), extra)
+            target.found = found;
         }
         "email" => {
             mismatch(errors, "email", &|given| {
                 given.trim().eq_ignore_ascii_case(text.trim())
             });
-            extra.insert("email".into(), Value::String(text.to_string()));
-            (
-                shop.customer_by_email(text).map(|c| c.id),
-                Vec::new(),
-                extra,
-            )
+            target
+                .defaults
+                .insert("email".into(), Value::String(text.to_string()));
+            target.found = shop.customer_by_email(text).map(|c| c.id);
         }
         "phone" => {
             mismatch(errors, "phone", &|given| {
                 normalize_phone(given) == normalize_phone(text)
             });
-            extra.insert("phone".into(), Value::String(text.to_string()));
-            (
-                shop.customer_by_phone(text).map(|c| c.id),
-                Vec::new(),
-                extra,
-            )
+            target
+                .defaults
+                .insert("phone".into(), Value::String(text.to_string()));
+            target.found = shop.customer_by_phone(text).map(|c| c.id);
         }
         _ => {
             let custom = value.as_object().cloned().unwrap_or_default();
@@ -952,7 +957,7 @@ fn set_target(
             let found = shop
                 .customer_by_metafield(namespace, key, value)
                 .map(|c| c.id);
-            let mut metafields = Vec::new();
+            target.found = found;
             if found.is_none() {
                 // The new customer carries the identifying metafield, so the same customerSet
                 // again (a retry) finds it instead of creating a second customer.
@@ -968,12 +973,14 @@ fn set_target(
                     errors.push(Some(field), message, Some(code))
                 });
                 if let Some(r#type) = checked {
-                    metafields.push(MetafieldSpec::new(namespace, key, &r#type, value));
+                    target
+                        .metafields
+                        .push(MetafieldSpec::new(namespace, key, &r#type, value));
                 }
             }
-            (found, metafields, extra)
         }
-    })
+    }
+    Ok(target)
 }
 
 pub(super) fn customer_set(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootError> {
@@ -994,7 +1001,11 @@ pub(super) fn customer_set(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<Val
         );
         return Ok(customer_payload(PAYLOAD, shop, None, errors));
     }
-    let (target, metafields, extra) = match (&identifier, input_id) {
+    let SetTarget {
+        found: target,
+        metafields,
+        defaults,
+    } = match (&identifier, input_id) {
         (None, Some(id)) => {
             let found = customer_id(Some(id), shop);
             if found.is_none() {
@@ -1004,7 +1015,11 @@ pub(super) fn customer_set(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<Val
                     Some("NOT_FOUND"),
                 );
             }
-            (found, Vec::new(), Map::new())
+            SetTarget {
+                found,
+                metafields: Vec::new(),
+                defaults: Map::new(),
+            }
         }
         _ => set_target(shop, identifier.as_ref(), &input, &mut errors)?,
     };
@@ -1014,7 +1029,7 @@ pub(super) fn customer_set(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<Val
     // A customer created from an email or phone identifier has that email or phone.
     let mut effective = input.clone();
     if target.is_none() {
-        for (k, v) in extra {
+        for (k, v) in defaults {
             effective.entry(k).or_insert(v);
         }
     }
