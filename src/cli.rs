@@ -180,6 +180,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
     },
+    /// A CRM's nightly sync of customer attributes (few of them changed) into a simulated
+    /// Standard-plan shop, through the customers flow and as a naive integration would (fetch
+    /// and one customerUpdate per customer): points, calls, wall time and their ratios.
+    Customers {
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        /// How many times faster the simulated bucket refills (both runs alike).
+        #[arg(long, default_value_t = 50.0)]
+        scale: f64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

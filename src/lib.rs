@@ -9,6 +9,7 @@
 
 pub mod attached;
 pub mod bench;
+pub mod bench_customers;
 pub mod bench_orders;
 pub mod cli;
 pub mod config;
@@ -111,6 +112,11 @@ pub fn main() -> ExitCode {
             Command::Bench {
                 what: BenchCommand::Orders { rates, seconds },
             } => bench_orders::orders(rates, seconds)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                what: BenchCommand::Customers { count, scale },
+            } => bench_customers::customers(count, scale)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Debug {

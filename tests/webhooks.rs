@@ -144,7 +144,10 @@ async fn every_documented_payload_a_flow_consumes_is_stored_for_its_flow() {
         if text == "duplicate\n" {
             // The documented order payloads are all one version of one order, and the
             // customer ones of one customer: stored once.
-            assert!(topic.starts_with("orders/") || topic.starts_with("customers/"), "{topic}");
+            assert!(
+                topic.starts_with("orders/") || topic.starts_with("customers/"),
+                "{topic}"
+            );
             duplicates += 1;
             continue;
         }

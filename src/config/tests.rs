@@ -64,7 +64,15 @@ fn shipped_config_parses_with_an_empty_environment() {
     // The demo's endpoints are the simulated back office.
     assert_eq!(
         config.endpoints.keys().collect::<Vec<_>>(),
-        ["crm", "erp", "finance", "purchasing", "risk", "support", "wms"]
+        [
+            "crm",
+            "erp",
+            "finance",
+            "purchasing",
+            "risk",
+            "support",
+            "wms"
+        ]
     );
     let orders = config.flows.get::<OrdersModule>().expect("flows.orders");
     assert_eq!(orders.config.targets, ["erp", "wms"]);
