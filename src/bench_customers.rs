@@ -38,7 +38,7 @@ fn wanted(i: usize) -> Wanted {
         // 2% moved to on-hold, 3% to wholesale, 20% got a new score.
         status: if i % 50 == 7 { "on-hold" } else { "active" },
         segment: if i % 33 == 5 { "wholesale" } else { "retail" },
-        score: if i % 5 == 0 {
+        score: if i.is_multiple_of(5) {
             format!("{}", 60 + i % 40)
         } else {
             "50".into()

@@ -88,15 +88,18 @@ pub async fn run(shop: ShopHandle, spec: CrmSpec) {
 
 /// One post: up to `size` distinct customers that have an email. `None` when there are none.
 pub fn batch(shop: &Shop, rng: &mut fastrand::Rng, size: usize) -> Option<Value> {
-    let known: Vec<(u64, String)> = shop
+    let known: Vec<(u64, String, bool)> = shop
         .customers
         .values()
-        .filter_map(|c| c.email.clone().map(|e| (c.id, e)))
+        .filter_map(|c| {
+            let mapped = c.metafield("xconnector", "crm").is_some();
+            c.email.clone().map(|e| (c.id, e, mapped))
+        })
         .collect();
     if known.is_empty() || size == 0 {
         return None;
     }
-    let mut picked: Vec<&(u64, String)> = Vec::new();
+    let mut picked: Vec<&(u64, String, bool)> = Vec::new();
     for _ in 0..size.min(known.len()) * 2 {
         let candidate = &known[rng.usize(..known.len())];
         if !picked.iter().any(|p| p.0 == candidate.0) {
@@ -108,17 +111,19 @@ pub fn batch(shop: &Shop, rng: &mut fastrand::Rng, size: usize) -> Option<Value>
     }
     let customers: Vec<Value> = picked
         .into_iter()
-        .map(|(id, email)| entry(rng, *id, email))
+        .map(|(id, email, mapped)| entry(rng, *id, email, *mapped))
         .collect();
     Some(json!({"source": "crm", "customers": customers}))
 }
 
-fn entry(rng: &mut fastrand::Rng, id: u64, email: &str) -> Value {
+fn entry(rng: &mut fastrand::Rng, id: u64, email: &str, mapped: bool) -> Value {
     let external_id = format!("C-{id}");
-    // Mostly by email, as a CRM keyed on people would; sometimes by the ids it learnt.
+    // Mostly by email, as a CRM keyed on people would; sometimes by the ids it learnt (only
+    // once its id is known in Shopify: a CRM does not name customers by ids it never sent).
     let reference = match rng.u8(0..10) {
         0..=5 => json!({"email": email}),
-        6 | 7 => json!({"external": {"system": "crm", "id": external_id}}),
+        6 | 7 if mapped => json!({"external": {"system": "crm", "id": external_id}}),
+        6 | 7 => json!({"email": email}),
         _ => json!({"shopify_id": gid("Customer", id)}),
     };
     let mut e = serde_json::Map::new();
@@ -172,7 +177,18 @@ mod tests {
 
     #[test]
     fn batches_name_existing_customers_in_the_fixed_shape() {
-        let shop = Shop::seed(2, &crate::SeedSize::small());
+        let mut shop = Shop::seed(2, &crate::SeedSize::small());
+        // Half the customers have been sent with their CRM id before.
+        let ids: Vec<u64> = shop.customers.keys().copied().collect();
+        for id in ids.iter().step_by(2) {
+            let spec = crate::shop::MetafieldSpec::new(
+                "xconnector",
+                "crm",
+                "single_line_text_field",
+                &format!("C-{id}"),
+            );
+            shop.set_customer_metafields(*id, &[spec]).unwrap();
+        }
         let mut rng = fastrand::Rng::with_seed(9);
         let allowed = [
             "ref",
@@ -206,6 +222,10 @@ mod tests {
                     by_email += 1;
                 } else if let Some(ext) = r.get("external") {
                     assert_eq!(*ext, json!({"system": "crm", "id": external}));
+                    assert!(
+                        customer.metafield("xconnector", "crm").is_some(),
+                        "named by an id never sent: {c}"
+                    );
                     by_external += 1;
                 } else {
                     assert_eq!(r["shopify_id"], json!(gid("Customer", id)));
