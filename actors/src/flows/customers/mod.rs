@@ -49,6 +49,8 @@ pub mod topics {
     pub const DISABLE: &str = "customers/disable";
     pub const MERGE: &str = "customers/merge";
     pub const EMAIL_CONSENT: &str = "customers_email_marketing_consent/update";
+    /// SMS consent (Shopify's name for the topic says only "marketing").
+    pub const SMS_CONSENT: &str = "customers_marketing_consent/update";
 }
 
 /// The dedupe key of one version of a customer: a webhook and a poll bringing the same

@@ -188,6 +188,7 @@ const TOPICS: &[Topic] = &[
     Topic::new(topics::DELETE),
     Topic::new(topics::MERGE),
     Topic::new(topics::EMAIL_CONSENT),
+    Topic::new(topics::SMS_CONSENT),
 ];
 
 /// The request fields of each group, for the ownership check's messages.

@@ -84,6 +84,13 @@ fn subjects(item: &Claimed) -> Result<Vec<Subject>, String> {
                 .ok_or("a consent payload without customer_id")?;
             vec![Subject::Changed(id)]
         }
+        topics::SMS_CONSENT => {
+            let id = v
+                .get("id")
+                .and_then(|i| i.as_u64().or_else(|| i.as_str()?.parse().ok()))
+                .ok_or("an SMS consent payload without id")?;
+            vec![Subject::Changed(id)]
+        }
         _ => vec![Subject::Changed(gid("admin_graphql_api_id")?)],
     })
 }
@@ -488,6 +495,11 @@ mod tests {
                 },
                 Subject::Changed(1)
             ]
+        );
+        let sms = r#"{"id": 8, "phone": "+15550001"}"#;
+        assert_eq!(
+            subjects(&claimed(topics::SMS_CONSENT, sms)).unwrap(),
+            [Subject::Changed(8)]
         );
         let consent = r#"{"customer_id": 7, "email_address": "a@b.c"}"#;
         assert_eq!(
