@@ -529,7 +529,6 @@ async fn inventory_run(
     use xconnector_actors::flows::inventory::InventoryFlow;
     use xconnector_actors::flows::inventory::feed::{FLOW, Level, Mode};
     use xconnector_actors::flows::{FlowSettings, FlowSpec};
-    use xconnector_actors::item::ItemState;
     use xconnector_actors::shopify::{AccessToken, ShopifyClientConfig};
 
     use crate::sim::{BucketConfig, SimConfig, Simulator};
@@ -607,25 +606,7 @@ async fn inventory_run(
         None,
     )
     .await?;
-    loop {
-        let stats = engine.store().stats().await?;
-        let busy: u64 = stats
-            .counts
-            .iter()
-            .filter(|(f, s, _)| {
-                f == FLOW
-                    && matches!(
-                        s,
-                        ItemState::Pending | ItemState::InFlight | ItemState::Retrying
-                    )
-            })
-            .map(|(_, _, n)| n)
-            .sum();
-        if busy == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    drained(engine.store(), FLOW).await?;
     let wall = started.elapsed();
     let stats = sim.stats();
     let mismatches = sim.shop().with(|shop| {
@@ -650,4 +631,31 @@ async fn inventory_run(
         written: stats.inventory_quantities_written,
         mismatches,
     })
+}
+
+/// Waits until `flow` has nothing pending, in flight or retrying.
+pub(crate) async fn drained(
+    store: &xconnector_actors::store::StoreHandle,
+    flow: &str,
+) -> anyhow::Result<()> {
+    use xconnector_actors::item::ItemState;
+    loop {
+        let stats = store.stats().await?;
+        let busy: u64 = stats
+            .counts
+            .iter()
+            .filter(|(f, s, _)| {
+                f == flow
+                    && matches!(
+                        s,
+                        ItemState::Pending | ItemState::InFlight | ItemState::Retrying
+                    )
+            })
+            .map(|(_, _, n)| n)
+            .sum();
+        if busy == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

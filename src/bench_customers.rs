@@ -14,7 +14,6 @@ use xconnector_actors::flows::customers::inbound::{
 use xconnector_actors::flows::customers::{CustomersConfig, CustomersFlow, FLOW};
 use xconnector_actors::flows::{FlowSettings, FlowSpec};
 use xconnector_actors::inbound::{Accepted, NoHead, Parsed};
-use xconnector_actors::item::ItemState;
 use xconnector_actors::rate_limiter::Lane;
 use xconnector_actors::shopify::gid::CustomerId;
 use xconnector_actors::shopify::operations::Operation;
@@ -195,25 +194,7 @@ async fn run(count: usize, scale: f64, naive: bool) -> anyhow::Result<Run> {
             crate::intake::requests::store(engine.store(), "customers", parsed, "bench", None)
                 .await?;
         }
-        loop {
-            let stats = engine.store().stats().await?;
-            let busy: u64 = stats
-                .counts
-                .iter()
-                .filter(|(f, s, _)| {
-                    f == FLOW
-                        && matches!(
-                            s,
-                            ItemState::Pending | ItemState::InFlight | ItemState::Retrying
-                        )
-                })
-                .map(|(_, _, n)| n)
-                .sum();
-            if busy == 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        crate::bench::drained(engine.store(), FLOW).await?;
     }
     let wall = started.elapsed();
     let after = sim.stats();

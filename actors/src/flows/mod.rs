@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod log;
 pub mod module;
 pub mod orders;
+pub mod reconcile;
 pub mod write;
 
 use std::future::Future;

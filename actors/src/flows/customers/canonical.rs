@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The same address record as the canonical order's.
+pub use crate::flows::orders::canonical::Address;
 use crate::shopify::operations::customers::{Address as ShopifyAddress, ShopifyCustomer};
 
 pub const SCHEMA: &str = "xconnector.customer.v1";
@@ -61,22 +63,6 @@ pub struct Customer {
     pub merged_into: Option<String>,
     /// Field groups changed in Shopify although the back office owns them.
     pub conflicts: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Address {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub company: Option<String>,
-    pub address1: Option<String>,
-    pub address2: Option<String>,
-    pub city: Option<String>,
-    pub province: Option<String>,
-    pub province_code: Option<String>,
-    pub zip: Option<String>,
-    pub country: Option<String>,
-    pub country_code: Option<String>,
-    pub phone: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -320,7 +306,13 @@ impl Customer {
 }
 
 fn address(a: &ShopifyAddress) -> Address {
+    let name = [a.first_name.as_deref(), a.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
     Address {
+        name: (!name.is_empty()).then_some(name),
         first_name: a.first_name.clone(),
         last_name: a.last_name.clone(),
         company: a.company.clone(),

@@ -32,6 +32,7 @@ mod write;
 
 pub use module::{CustomersConfig, CustomersModule, OnConflict, Owner};
 
+pub use super::reconcile::Reconcile;
 use super::{Batching, Flow, FlowContext, Outcome};
 use crate::item::{Claimed, Millis};
 use canonical::{Group, Mapping};
@@ -82,15 +83,6 @@ impl Settings {
             .get(target)
             .is_none_or(|groups| groups.contains(&group))
     }
-}
-
-#[derive(Debug, Clone)]
-pub struct Reconcile {
-    pub every: Duration,
-    /// How far before the last poll's newest change the next one starts (search lags).
-    pub overlap: Duration,
-    /// The shop, naming the poll's cursor.
-    pub shop: String,
 }
 
 pub struct CustomersFlow {

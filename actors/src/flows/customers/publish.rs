@@ -16,9 +16,10 @@ use tracing::debug;
 
 use super::canonical::{Customer, Event, Group};
 use super::record::{self, CustomerRecord, EXTERNAL_IDS, external_key};
-use super::{FLOW, OnConflict, Owner, RECONCILE_KIND, Reconcile, Settings, topics, version_key};
+use super::{FLOW, OnConflict, Owner, RECONCILE_KIND, Settings, topics, version_key};
 use crate::flows::fan_out::fan_out;
 use crate::flows::orders::rules::parse_time;
+use crate::flows::reconcile::{Reconcile, ReconcileError};
 use crate::flows::write::{EchoLog, IdMap};
 use crate::flows::{FlowContext, Outcome};
 use crate::item::{Claimed, Millis, NewItem, now_ms};
@@ -29,7 +30,6 @@ use crate::shopify::operations::customers::{
     next_page,
 };
 use crate::shopify::{ShopifyError, ShopifyHandle};
-use crate::store::StoreError;
 
 /// What an item says happened to which customer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -356,14 +356,6 @@ fn fail_all(items: &[&Claimed], reason: &str) -> Vec<Outcome> {
         .collect()
 }
 
-#[derive(Debug, thiserror::Error)]
-pub(super) enum ReconcileError {
-    #[error(transparent)]
-    Shopify(#[from] ShopifyError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// Lists the customers changed since the last poll (ids and times), and enqueues the
 /// versions not yet processed. Returns how many it enqueued.
 pub(super) async fn reconcile(
@@ -371,16 +363,7 @@ pub(super) async fn reconcile(
     shopify: &ShopifyHandle,
     ctx: &FlowContext,
 ) -> Result<usize, ReconcileError> {
-    let cursor = format!("reconcile:{}", reconcile.shop);
-    let overlap = reconcile.overlap.as_millis() as Millis;
-    let last = ctx
-        .store
-        .cursor(&ctx.name, &cursor)
-        .await?
-        .and_then(|raw| <[u8; 8]>::try_from(raw.as_slice()).ok())
-        .map(u64::from_be_bytes)
-        .unwrap_or_else(|| now_ms().saturating_sub(reconcile.every.as_millis() as Millis));
-    let since = crate::flows::orders::rfc3339(last.saturating_sub(overlap));
+    let (last, since) = reconcile.start(ctx).await?;
     let mut variables = VersionsVariables {
         first: 100,
         after: None,
@@ -424,9 +407,7 @@ pub(super) async fn reconcile(
                 .count();
         }
         // The cursor moves only past what is stored.
-        ctx.store
-            .set_cursor(&ctx.name, &cursor, newest.to_be_bytes().to_vec())
-            .await?;
+        reconcile.advance(ctx, newest).await?;
         match next_page(&page.customers.page_info) {
             Some(after) => variables.after = Some(after),
             None => return Ok(found),

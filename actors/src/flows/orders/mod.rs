@@ -22,6 +22,8 @@ pub use module::{OrdersConfig, OrdersModule};
 use super::exceptions::ExceptionsModule;
 use super::fan_out::fan_out;
 use super::module::FlowModule;
+pub use super::reconcile::Reconcile;
+use super::reconcile::ReconcileError;
 use super::{Flow, FlowContext, Outcome};
 use crate::item::{Claimed, ItemState, Millis, NewItem, OperatorAction, now_ms};
 use crate::rate_limiter::Lane;
@@ -51,16 +53,6 @@ pub struct Hold {
 }
 
 pub const HOLD_SCHEMA: &str = "xconnector.order_exception.v1";
-
-#[derive(Debug, Clone)]
-pub struct Reconcile {
-    pub every: Duration,
-    /// How far before the last poll's newest change the next poll starts: Shopify's search
-    /// index can lag behind a change for a little while.
-    pub overlap: Duration,
-    /// The shop, naming the poll's cursor.
-    pub shop: String,
-}
 
 pub struct OrdersFlow {
     /// `[endpoints.NAME]`s every released order goes to.
@@ -289,17 +281,7 @@ impl OrdersFlow {
         shopify: &ShopifyHandle,
         ctx: &FlowContext,
     ) -> Result<usize, ReconcileError> {
-        let cursor = format!("reconcile:{}", reconcile.shop);
-        let overlap = reconcile.overlap.as_millis() as Millis;
-        let last = ctx
-            .store
-            .cursor(&ctx.name, &cursor)
-            .await?
-            .and_then(|raw| <[u8; 8]>::try_from(raw.as_slice()).ok())
-            .map(u64::from_be_bytes)
-            // The first poll looks back one period: the daemon does not backfill history.
-            .unwrap_or_else(|| now_ms().saturating_sub(reconcile.every.as_millis() as Millis));
-        let since = rfc3339(last.saturating_sub(overlap));
+        let (last, since) = reconcile.start(ctx).await?;
         let mut newest = last;
         let mut after = None;
         let mut found = 0;
@@ -335,23 +317,13 @@ impl OrdersFlow {
                 found += out.iter().filter(|e| !e.duplicate).count();
             }
             // The cursor moves only past what is stored.
-            ctx.store
-                .set_cursor(&ctx.name, &cursor, newest.to_be_bytes().to_vec())
-                .await?;
+            reconcile.advance(ctx, newest).await?;
             match page.page_info.end_cursor {
                 Some(c) if page.page_info.has_next_page => after = Some(c),
                 _ => return Ok(found),
             }
         }
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-enum ReconcileError {
-    #[error(transparent)]
-    Shopify(#[from] ShopifyError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 /// The whole order: a first try with the lines most orders fit in, all of them if not.
@@ -435,10 +407,4 @@ fn status_name(s: FinancialStatus) -> Option<String> {
         Ok(serde_json::Value::String(name)) if s != FinancialStatus::Other => Some(name),
         _ => None,
     }
-}
-
-pub(crate) fn rfc3339(ms: Millis) -> String {
-    chrono::DateTime::from_timestamp_millis(ms as i64)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

@@ -1,0 +1,65 @@
+//! The reconciliation poll's cursor, shared by every flow that polls Shopify for changes no
+//! webhook brought (orders, customers): where the last poll got to, where the next one
+//! starts (a little before, since Shopify's search index lags a change), and moving it on
+//! only past what is stored.
+
+use std::time::Duration;
+
+use super::FlowContext;
+use crate::item::{Millis, now_ms};
+use crate::shopify::ShopifyError;
+use crate::store::StoreError;
+
+#[derive(Debug, Clone)]
+pub struct Reconcile {
+    pub every: Duration,
+    /// How far before the last poll's newest change the next poll starts: Shopify's search
+    /// index can lag behind a change for a little while.
+    pub overlap: Duration,
+    /// The shop, naming the poll's cursor.
+    pub shop: String,
+}
+
+/// Why a poll stopped; the next one retries.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Shopify(#[from] ShopifyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Reconcile {
+    fn cursor(&self) -> String {
+        format!("reconcile:{}", self.shop)
+    }
+
+    /// The newest change the last poll saw (ms), and the `updated_at` the next poll asks
+    /// from (RFC 3339, `overlap` earlier). The first poll looks back one period: the daemon
+    /// does not backfill history.
+    pub async fn start(&self, ctx: &FlowContext) -> Result<(Millis, String), StoreError> {
+        let last = ctx
+            .store
+            .cursor(&ctx.name, &self.cursor())
+            .await?
+            .and_then(|raw| <[u8; 8]>::try_from(raw.as_slice()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or_else(|| now_ms().saturating_sub(self.every.as_millis() as Millis));
+        let overlap = self.overlap.as_millis() as Millis;
+        Ok((last, rfc3339(last.saturating_sub(overlap))))
+    }
+
+    /// Moves the cursor to `newest`; call it only once what the poll found is stored.
+    pub async fn advance(&self, ctx: &FlowContext, newest: Millis) -> Result<(), StoreError> {
+        ctx.store
+            .set_cursor(&ctx.name, &self.cursor(), newest.to_be_bytes().to_vec())
+            .await
+    }
+}
+
+/// A time in ms as Shopify's search syntax takes it.
+pub fn rfc3339(ms: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(ms as i64)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
