@@ -278,6 +278,48 @@ async fn customers_reach_every_target_once_per_version_and_crm_updates_land_with
         format!("gid://shopify/Customer/{}", updated[7])
     );
     assert_eq!(found["customer"]["external_ids"]["crm"], "C-7");
+    // The item of an entry says, in its history, which customer it was and what was written.
+    let mut after = String::from("0");
+    let entry = loop {
+        let page = common::cli_json(
+            &[
+                "items",
+                "list",
+                "--json",
+                "--flow",
+                "customers",
+                "--limit",
+                "500",
+                "--after",
+                &after,
+                "--config",
+            ],
+            &config,
+        );
+        let found = page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|i| {
+                i["kind"] == "customers/update_request" && i["key"] == "crm: email c7@example.com"
+            })
+            .cloned();
+        if let Some(found) = found {
+            break found;
+        }
+        after = page["next"]
+            .as_u64()
+            .expect("the item of c7's update")
+            .to_string();
+    };
+    let id = entry["id"].to_string();
+    let shown =
+        common::cli_json(&["items", "show", &id, "--json", "--config"], &config).to_string();
+    let mapped = format!(
+        "customer gid://shopify/Customer/{} (crm id C-7): wrote tags added",
+        updated[7]
+    );
+    assert!(shown.contains(&mapped), "{mapped} not in {shown}");
     let (code, _) = common::request(
         addr,
         "GET",

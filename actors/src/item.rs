@@ -211,6 +211,10 @@ impl Claimed {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Completion {
     Done,
+    /// Done, with a line for the history.
+    Noted {
+        note: String,
+    },
     /// A transient failure: due again at `at`.
     Retry {
         at: Millis,
@@ -264,6 +268,11 @@ pub struct AuditEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Done,
+    /// Done, with what the flow did written in the item's history (the record it resolved
+    /// to, what it wrote), so an operator sees it in the item's detail.
+    Noted {
+        note: String,
+    },
     /// A transient failure; `after` overrides the backoff (e.g. a `Retry-After`).
     Retry {
         error: String,

@@ -248,7 +248,7 @@ impl Actor for EndpointsActor {
                     ep.status.in_flight = ep.status.in_flight.saturating_sub(1);
                     let up = !matches!(outcome, Outcome::Retry { .. });
                     match outcome {
-                        Outcome::Done => ep.status.delivered += 1,
+                        Outcome::Done | Outcome::Noted { .. } => ep.status.delivered += 1,
                         Outcome::Retry { .. } => ep.status.failed += 1,
                         Outcome::Exception { .. } => ep.status.rejected += 1,
                     }

@@ -74,7 +74,7 @@ pub async fn fan_out(
     let mut rejected = Vec::new();
     for (target, outcome) in due.into_iter().zip(outcomes) {
         match outcome {
-            Outcome::Done => deliveries.landed(target, version),
+            Outcome::Done | Outcome::Noted { .. } => deliveries.landed(target, version),
             Outcome::Retry { error, after } => {
                 if retry.is_none() {
                     retry = Some((error, after));

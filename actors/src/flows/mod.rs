@@ -533,6 +533,7 @@ async fn record(ctx: &FlowContext, settings: &FlowSettings, item: &Claimed, outc
 pub fn settle(outcome: Outcome, attempt: u32, settings: &FlowSettings, now: Millis) -> Completion {
     match outcome {
         Outcome::Done => Completion::Done,
+        Outcome::Noted { note } => Completion::Noted { note },
         Outcome::Exception { reason } => Completion::Exception { reason },
         Outcome::Retry { error, .. } if attempt >= settings.max_attempts => Completion::Exception {
             reason: format!("gave up after {attempt} attempts: {error}"),

@@ -318,6 +318,12 @@ impl ItemDb {
                 Some("resolution carried out".to_string()),
             ),
             Completion::Done => (ItemState::Done, now, None),
+            Completion::Noted { note } if item.resolving => (
+                ItemState::Resolved,
+                now,
+                Some(format!("resolution carried out: {note}")),
+            ),
+            Completion::Noted { note } => (ItemState::Done, now, Some(note)),
             Completion::Retry { at, error } => {
                 item.last_error = Some(error.clone());
                 (ItemState::Retrying, at.max(now), Some(error))

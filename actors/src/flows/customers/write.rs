@@ -173,9 +173,30 @@ pub(super) async fn apply(
     if let Err(f) = remember(settings, ctx, shopify, &owners, &updates, &before, &written).await {
         return vec![f.outcome(); items.len()];
     }
+    // What became of each landed entry, for its history: the customer it resolved to (the id
+    // mapping) and what was written.
+    let mut notes: Vec<Option<String>> = vec![None; items.len()];
+    for (id, entries) in &owners {
+        let Some(plan) = plans.get(id) else { continue };
+        let wrote = plan.summary();
+        for &i in entries {
+            let mapped = updates[i]
+                .as_ref()
+                .and_then(|u| Some(format!(" ({} id {})", u.source, u.external_id.as_ref()?)))
+                .unwrap_or_default();
+            notes[i] = Some(format!(
+                "customer gid://shopify/Customer/{id}{mapped}: {wrote}"
+            ));
+        }
+    }
     result
         .into_iter()
-        .map(|f| f.map_or(Outcome::Done, |f| f.outcome()))
+        .zip(notes)
+        .map(|(f, note)| match (f, note) {
+            (Some(f), _) => f.outcome(),
+            (None, Some(note)) => Outcome::Noted { note },
+            (None, None) => Outcome::Done,
+        })
         .collect()
 }
 
@@ -536,6 +557,42 @@ impl Plan {
             });
         }
         plan
+    }
+
+    /// What the plan writes, in a line.
+    fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.tags_add.is_empty() {
+            parts.push(format!("tags added {}", self.tags_add.join(", ")));
+        }
+        if !self.tags_remove.is_empty() {
+            parts.push(format!("tags removed {}", self.tags_remove.join(", ")));
+        }
+        if self.scalars.note.is_some() {
+            parts.push("note".to_string());
+        }
+        if let Some(t) = self.scalars.tax_exempt {
+            parts.push(format!("tax exempt {t}"));
+        }
+        if let Some(e) = &self.exemptions {
+            parts.push(format!("tax exemptions [{}]", e.join(", ")));
+        }
+        if let Some(c) = &self.consent {
+            parts.push(format!("email consent {c}"));
+        }
+        if !self.metafields.is_empty() {
+            let keys: Vec<String> = self
+                .metafields
+                .iter()
+                .map(|m| format!("{}.{}", m.namespace, m.key))
+                .collect();
+            parts.push(format!("metafields {}", keys.join(", ")));
+        }
+        if parts.is_empty() {
+            "nothing to change: Shopify already had it".to_string()
+        } else {
+            format!("wrote {}", parts.join("; "))
+        }
     }
 
     /// Mutations this plan sends.
