@@ -466,7 +466,7 @@ async fn a_csv_drop_with_bad_lines_reports_them_and_applies_the_good_ones() {
     let report_name = failed.iter().find(|n| n.ends_with(".report.txt")).unwrap();
     let report = std::fs::read_to_string(drop.path().join("failed").join(report_name)).unwrap();
     for needle in [
-        "3 bad line(s); 2 good row(s) were applied",
+        "3 problem(s); 2 good entr(ies) were applied",
         "line 3: available: must not be negative, found -2",
         "line 5: expected 3 or 4 fields",
         "line 6: available: expected a whole number, found \"x\"",

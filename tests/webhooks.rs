@@ -18,7 +18,7 @@ use xconnector_actors::supervisor::RestartPolicy;
 use xconnector_actors::{Engine, EngineConfig};
 
 const SHOP: &str = "demo.myshopify.com";
-const FLOWS: [&str; 3] = ["orders", "inventory", "customers"];
+const FLOWS: [&str; 4] = ["orders", "inventory", "customers", "products"];
 
 struct Harness {
     addr: SocketAddr,
@@ -146,7 +146,9 @@ async fn every_documented_payload_a_flow_consumes_is_stored_for_its_flow() {
             // The documented order payloads are all one version of one order, and the
             // customer ones of one customer: stored once.
             assert!(
-                topic.starts_with("orders/") || topic.starts_with("customers/"),
+                topic.starts_with("orders/")
+                    || topic.starts_with("customers/")
+                    || topic.starts_with("products/"),
                 "{topic}"
             );
             duplicates += 1;

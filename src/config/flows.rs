@@ -20,6 +20,7 @@ use xconnector_actors::flows::module::{
     Common, Configured, FlowModule, Flows, Loaded, Section, Topic,
 };
 use xconnector_actors::flows::orders::OrdersModule;
+use xconnector_actors::flows::products::ProductsModule;
 
 use super::de::{self, DeError, Kind};
 use super::duration;
@@ -44,6 +45,7 @@ impl Registry {
             .with::<ExceptionsModule>()
             .with::<InventoryModule>()
             .with::<CustomersModule>()
+            .with::<ProductsModule>()
     }
 
     pub fn with<M: FlowModule>(mut self) -> Registry {

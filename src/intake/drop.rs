@@ -1,5 +1,7 @@
-//! Drop directories: CSV files appearing in a resource's watched directory
-//! (`[flows.inventory] watch_dir`).
+//! Drop directories: files appearing in a resource's watched directory (`[flows.inventory]
+//! watch_dir`, `[flows.products] watch_dir`). A `.json` file is a request body, as `POST
+//! /api/v1/{resource}` takes it, accepted whole or not at all; any other file is CSV, one
+//! entry per row, for the resources that take CSV.
 //!
 //! - A file being written is never read: names starting with `.` or ending in `.tmp` or
 //!   `.part` are skipped (write under such a name, then rename), and any other file is read
@@ -38,11 +40,11 @@ pub async fn watch(
     let dir = drop.dir;
     for sub in [dir.clone(), dir.join("done"), dir.join("failed")] {
         if let Err(e) = tokio::fs::create_dir_all(&sub).await {
-            warn!(resource = resource.path(), dir = %sub.display(), error = %e, "cannot create the drop directory; CSV drops are off");
+            warn!(resource = resource.path(), dir = %sub.display(), error = %e, "cannot create the drop directory; drops are off");
             return;
         }
     }
-    info!(resource = resource.path(), dir = %dir.display(), "watching for CSV drops");
+    info!(resource = resource.path(), dir = %dir.display(), "watching for drops");
     let mut seen = Seen::new();
     loop {
         scan(&*resource, &dir, &store, &mut seen).await;
@@ -109,13 +111,22 @@ async fn process(
         }
     };
     let received_at = now_ms();
-    let (parsed, report) = resource
-        .csv(name, &bytes, received_at as i64)
-        .unwrap_or_else(|| {
-            let mut r = Report::default();
-            r.push(format!("the {kind} resource takes no CSV files"));
-            (None, r)
-        });
+    let (parsed, report) = if name.to_ascii_lowercase().ends_with(".json") {
+        match resource.json(&mut bytes.as_slice(), received_at as i64) {
+            Ok(parsed) => (Some(parsed), Report::default()),
+            Err(report) => (None, report),
+        }
+    } else {
+        resource
+            .csv(name, &bytes, received_at as i64)
+            .unwrap_or_else(|| {
+                let mut r = Report::default();
+                r.push(format!(
+                    "the {kind} resource takes no CSV files; drop a .json request body instead"
+                ));
+                (None, r)
+            })
+    };
     let applied = parsed.as_ref().map_or(0, |p| p.accepted);
     if let Some(parsed) = parsed {
         let id = format!("{}-{received_at}", name.replace(['/', '\\'], "_"));
@@ -129,7 +140,7 @@ async fn process(
         dir.join("done").join(&stamped)
     } else {
         let text = format!(
-            "{name}: {} bad line(s); {applied} good row(s) were applied.\n{}",
+            "{name}: {} problem(s); {applied} good entr(ies) were applied.\n{}",
             report.count,
             report.lines()
         );
@@ -137,7 +148,7 @@ async fn process(
         if let Err(e) = tokio::fs::write(&report_path, text).await {
             warn!(file = %report_path.display(), error = %e, "cannot write a drop report");
         }
-        warn!(resource = kind, file = %name, bad = report.count, applied, "a drop had bad lines");
+        warn!(resource = kind, file = %name, bad = report.count, applied, "a drop had problems");
         dir.join("failed").join(&stamped)
     };
     if let Err(e) = tokio::fs::rename(path, &target).await {

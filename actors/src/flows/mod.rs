@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod log;
 pub mod module;
 pub mod orders;
+pub mod products;
 pub mod reconcile;
 pub mod write;
 

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::FlowContext;
-use crate::item::{Millis, now_ms};
+use crate::item::{Millis, NewItem, now_ms};
 use crate::shopify::ShopifyError;
 use crate::store::StoreError;
 
@@ -55,6 +55,44 @@ impl Reconcile {
             .set_cursor(&ctx.name, &self.cursor(), newest.to_be_bytes().to_vec())
             .await
     }
+}
+
+/// Enqueues, of the versions a poll listed (`(id, updatedAt in ms)`), those newer than the
+/// newest the flow processed (`seen`, in the same order), as `kind` items with payload
+/// `{"id": N}` named `"{noun} {id}"`, each deduplicated by `key(id, at)` so that a webhook
+/// bringing the same version makes no second item. Returns how many were new.
+pub async fn enqueue_unseen(
+    ctx: &FlowContext,
+    kind: &str,
+    noun: &str,
+    versions: &[(u64, Millis)],
+    seen: &[Millis],
+    key: fn(u64, Millis) -> String,
+) -> Result<usize, StoreError> {
+    let items: Vec<NewItem> = versions
+        .iter()
+        .zip(seen)
+        .filter(|((_, at), seen)| at > seen)
+        .map(|(&(id, at), _)| {
+            NewItem::new(
+                &*ctx.name,
+                kind,
+                format!("{noun} {id}"),
+                serde_json::to_vec(&serde_json::json!({"id": id})).unwrap_or_default(),
+            )
+            .dedupe(key(id, at))
+        })
+        .collect();
+    if items.is_empty() {
+        return Ok(0);
+    }
+    Ok(ctx
+        .store
+        .enqueue(items)
+        .await?
+        .iter()
+        .filter(|e| !e.duplicate)
+        .count())
 }
 
 /// A time in ms as Shopify's search syntax takes it.

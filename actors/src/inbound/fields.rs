@@ -313,6 +313,40 @@ impl<'r> Fields<'r> {
         inner.ok().and(out)
     }
 
+    /// An optional list of at most `max_items` objects, each decoded as a `T` and its problems
+    /// named by index (`metafields[2].key`), in place (`None` where one was bad, so checks of
+    /// the whole list still name the right index); `per` says what the limit is per.
+    pub fn opt_objects<T: Decode>(
+        &mut self,
+        field: &str,
+        max_items: usize,
+        per: &str,
+    ) -> Vec<Option<T>> {
+        let items = match self.take(field) {
+            None => return Vec::new(),
+            Some(Value::Array(items)) if items.len() <= max_items => items,
+            Some(Value::Array(items)) => {
+                self.problem(
+                    field,
+                    format_args!("at most {max_items} {per}, found {}", items.len()),
+                );
+                return Vec::new();
+            }
+            Some(other) => {
+                self.problem(
+                    field,
+                    format_args!("expected a list, found {}", describe(&other)),
+                );
+                return Vec::new();
+            }
+        };
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| self.nested(&format!("{field}[{i}]"), item, T::FIELDS, T::decode))
+            .collect()
+    }
+
     /// An optional string that must be one of `choices`.
     pub fn opt_choice<T: Copy>(&mut self, field: &str, choices: &[(&str, T)]) -> Option<T> {
         let value = self.map.remove(field)?;

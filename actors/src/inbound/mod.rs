@@ -19,10 +19,12 @@ use crate::store::{StoreError, StoreHandle};
 pub mod csv;
 pub mod fields;
 pub mod json;
+mod metafield;
 pub mod report;
 pub mod requests;
 
 pub use fields::{Decode, Fields};
+pub use metafield::MetafieldValue;
 pub use report::{MAX_REPORTED, Report, describe};
 
 /// One resource of the inbound API.

@@ -263,7 +263,6 @@ impl Customer {
     /// bytes of the SHA-256 of the value's JSON.
     pub fn fingerprint(&self, group: Group) -> u64 {
         use serde_json::json;
-        use sha2::{Digest, Sha256};
         let value = match group {
             Group::Identity => json!([
                 self.email,
@@ -298,10 +297,7 @@ impl Customer {
             Group::Metafields => json!(self.metafields),
             Group::Stats => json!([self.amount_spent, self.number_of_orders]),
         };
-        let digest = Sha256::digest(value.to_string().as_bytes());
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
-        u64::from_be_bytes(first)
+        crate::flows::write::echo::fingerprint(&value)
     }
 }
 

@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 
 use super::FLOW;
 use super::tax::is_tax_exemption;
+pub use crate::inbound::MetafieldValue;
 use crate::inbound::{Accepted, Decode, Fields, NoHead, Resource};
 use crate::item::NewItem;
 use crate::shopify::gid::CustomerId;
@@ -31,7 +32,6 @@ const MAX_NOTE: usize = 5_000;
 const MAX_TAGS: usize = 250;
 /// Metafields per entry: one `metafieldsSet` call's worth.
 const MAX_METAFIELDS: usize = 25;
-const MAX_METAFIELD_VALUE: usize = 65_536;
 
 /// How an entry names the customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,15 +56,6 @@ impl std::fmt::Display for CustomerRef {
             CustomerRef::External { system, id } => write!(f, "{system} id {id}"),
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MetafieldValue {
-    pub namespace: String,
-    pub key: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub value: String,
 }
 
 /// One entry: what the back office wants changed on one customer.
@@ -210,50 +201,6 @@ impl Decode for CustomerRef {
     }
 }
 
-impl Decode for MetafieldValue {
-    const FIELDS: &'static [&'static str] = &["namespace", "key", "type", "value"];
-
-    fn decode(f: &mut Fields<'_>) -> Option<MetafieldValue> {
-        let namespace = f.text("namespace", 255);
-        let key = f.text("key", 64);
-        let kind = f.opt_text("type", MAX_TEXT);
-        let value = match f.take("value") {
-            Some(Value::String(s)) if s.len() <= MAX_METAFIELD_VALUE => Some(s),
-            None => {
-                f.problem("value", "missing");
-                None
-            }
-            Some(other) => {
-                f.problem(
-                    "value",
-                    format_args!(
-                        "expected a string (Shopify stores every metafield value as one), found {}",
-                        crate::inbound::describe(&other)
-                    ),
-                );
-                None
-            }
-        };
-        if let Some(ns) = &namespace
-            && ns.len() < 3
-        {
-            f.problem("namespace", "must be 3 to 255 characters (Shopify's limit)");
-        }
-        if let Some(k) = &key
-            && k.len() < 2
-        {
-            f.problem("key", "must be 2 to 64 characters (Shopify's limit)");
-        }
-        f.ok()?;
-        Some(MetafieldValue {
-            namespace: namespace?,
-            key: key?,
-            kind: kind.unwrap_or_else(|| "single_line_text_field".into()),
-            value: value?,
-        })
-    }
-}
-
 impl Decode for Update {
     const FIELDS: &'static [&'static str] = &[
         "ref",
@@ -317,43 +264,11 @@ impl Decode for Update {
                 None
             }
         };
-        let metafields = match f.take("metafields") {
-            None => Some(Vec::new()),
-            Some(Value::Array(items)) if items.len() <= MAX_METAFIELDS => {
-                let mut out = Vec::new();
-                for (i, item) in items.into_iter().enumerate() {
-                    if let Some(m) = f.nested(
-                        &format!("metafields[{i}]"),
-                        item,
-                        MetafieldValue::FIELDS,
-                        MetafieldValue::decode,
-                    ) {
-                        out.push(m);
-                    }
-                }
-                Some(out)
-            }
-            Some(Value::Array(items)) => {
-                f.problem(
-                    "metafields",
-                    format_args!(
-                        "at most {MAX_METAFIELDS} per customer, found {}",
-                        items.len()
-                    ),
-                );
-                None
-            }
-            Some(other) => {
-                f.problem(
-                    "metafields",
-                    format_args!(
-                        "expected a list, found {}",
-                        crate::inbound::describe(&other)
-                    ),
-                );
-                None
-            }
-        };
+        let metafields = f
+            .opt_objects::<MetafieldValue>("metafields", MAX_METAFIELDS, "per customer")
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>();
         let email_marketing = f.opt_choice(
             "email_marketing",
             &[
@@ -376,7 +291,7 @@ impl Decode for Update {
             tax_exempt,
             tax_exemptions,
             note,
-            metafields: metafields.unwrap_or_default(),
+            metafields,
             email_marketing: email_marketing.map(str::to_string),
             external_id,
             create_if_missing: create_if_missing.unwrap_or(false),

@@ -30,7 +30,8 @@ pub mod record;
 pub mod tax;
 mod write;
 
-pub use module::{CustomersConfig, CustomersModule, OnConflict, Owner};
+pub use crate::flows::write::Owner;
+pub use module::{CustomersConfig, CustomersModule, OnConflict};
 
 pub use super::reconcile::Reconcile;
 use super::{Batching, Flow, FlowContext, Outcome};

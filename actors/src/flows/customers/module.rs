@@ -14,23 +14,12 @@ use crate::config::{KeyPath, Problems, duration};
 use crate::endpoints::DELIVERY_BACKOFF;
 use crate::flows::module::{BuildCx, CheckCx, Common, FlowModule, Section, Topic, WebhookHead};
 use crate::flows::orders::rules::parse_time;
+use crate::flows::write::Owner;
 use crate::flows::{FlowSettings, FlowSpec};
 use crate::inbound::{Accepted, Inbound, Report, Served};
 use crate::shopify::gid::CustomerId;
 
 pub struct CustomersModule;
-
-/// Which side owns a field group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Owner {
-    /// Only Shopify changes it: the back office may not.
-    Shopify,
-    /// Only the back office changes it: a change made in Shopify is a conflict.
-    Backoffice,
-    /// Either; the later change wins.
-    Both,
-}
 
 /// What a conflict does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

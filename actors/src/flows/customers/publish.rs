@@ -19,10 +19,10 @@ use super::record::{self, CustomerRecord, EXTERNAL_IDS, external_key};
 use super::{FLOW, OnConflict, Owner, RECONCILE_KIND, Settings, topics, version_key};
 use crate::flows::fan_out::fan_out;
 use crate::flows::orders::rules::parse_time;
-use crate::flows::reconcile::{Reconcile, ReconcileError};
+use crate::flows::reconcile::{Reconcile, ReconcileError, enqueue_unseen};
 use crate::flows::write::{EchoLog, IdMap};
 use crate::flows::{FlowContext, Outcome};
-use crate::item::{Claimed, Millis, NewItem, now_ms};
+use crate::item::{Claimed, Millis, now_ms};
 use crate::rate_limiter::Lane;
 use crate::shopify::gid::CustomerId;
 use crate::shopify::operations::customers::{
@@ -337,14 +337,11 @@ pub(super) async fn publish(
     outcomes
 }
 
-/// Recorded beside the writing system: some system's write explains the change.
-pub(super) const ANY_SYSTEM: &str = "*";
+pub(super) use crate::flows::write::echo::ANY_SYSTEM;
 
-/// The echo log's entry for a write by `system` that left group `g` of customer `id` at
-/// fingerprint `fp`: one resource per customer and group, so that a write changing many
-/// groups does not push the log's older entries out.
+/// The echo log's entry of group `g` of customer `id`.
 pub(super) fn echo_entry(id: u64, system: &str, g: Group, fp: u64) -> (String, String) {
-    (format!("{id}:{}", g.name()), format!("{system}|{fp:016x}"))
+    crate::flows::write::echo::entry(id, system, g.name(), fp)
 }
 
 fn fail_all(items: &[&Claimed], reason: &str) -> Vec<Outcome> {
@@ -375,37 +372,28 @@ pub(super) async fn reconcile(
         let page = shopify
             .run::<CustomerVersions>(Lane::Reporting, &variables)
             .await?;
-        let ids: Vec<u64> = page.customers.nodes.iter().map(|v| v.id.id()).collect();
-        let records = record::load_many(&ctx.store, &ids).await?;
-        let mut items = Vec::new();
-        for (v, rec) in page.customers.nodes.iter().zip(records) {
-            let Some(at) = parse_time(&v.updated_at) else {
-                continue;
-            };
-            newest = newest.max(at);
-            if at <= rec.seen {
-                continue;
-            }
-            let id = v.id.id();
-            items.push(
-                NewItem::new(
-                    &*ctx.name,
-                    RECONCILE_KIND,
-                    format!("customer {id}"),
-                    serde_json::to_vec(&serde_json::json!({"id": id})).unwrap_or_default(),
-                )
-                .dedupe(version_key(id, at)),
-            );
-        }
-        if !items.is_empty() {
-            found += ctx
-                .store
-                .enqueue(items)
-                .await?
-                .iter()
-                .filter(|e| !e.duplicate)
-                .count();
-        }
+        let versions: Vec<(u64, Millis)> = page
+            .customers
+            .nodes
+            .iter()
+            .filter_map(|v| Some((v.id.id(), parse_time(&v.updated_at)?)))
+            .collect();
+        let ids: Vec<u64> = versions.iter().map(|(id, _)| *id).collect();
+        let seen: Vec<Millis> = record::load_many(&ctx.store, &ids)
+            .await?
+            .iter()
+            .map(|r| r.seen)
+            .collect();
+        newest = versions.iter().map(|(_, at)| *at).fold(newest, Millis::max);
+        found += enqueue_unseen(
+            ctx,
+            RECONCILE_KIND,
+            "customer",
+            &versions,
+            &seen,
+            version_key,
+        )
+        .await?;
         // The cursor moves only past what is stored.
         reconcile.advance(ctx, newest).await?;
         match next_page(&page.customers.page_info) {

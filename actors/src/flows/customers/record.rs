@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::canonical::Customer;
 use crate::flows::fan_out::Deliveries;
-use crate::flows::write::IdMap;
+use crate::flows::write::{IdMap, records};
 use crate::item::Millis;
 use crate::store::{StoreError, StoreHandle};
 
@@ -39,28 +39,16 @@ pub async fn load_many(
     store: &StoreHandle,
     ids: &[u64],
 ) -> Result<Vec<CustomerRecord>, StoreError> {
-    let keys = ids.iter().map(u64::to_string).collect();
-    Ok(store
-        .mappings(NAMESPACE, keys)
-        .await?
-        .into_iter()
-        .map(|raw| {
-            raw.and_then(|r| serde_json::from_slice(&r).ok())
-                .unwrap_or_default()
-        })
-        .collect())
+    records::load_many(store, NAMESPACE, ids.iter().map(u64::to_string).collect()).await
 }
 
 pub async fn save_many(
     store: &StoreHandle,
-    records: &[(u64, &CustomerRecord)],
+    saved: &[(u64, &CustomerRecord)],
 ) -> Result<(), StoreError> {
-    let mut values = Vec::with_capacity(records.len());
-    for (id, record) in records {
-        let value = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        values.push((id.to_string(), value));
-    }
-    store.set_mappings(NAMESPACE, values).await
+    let keyed: Vec<(String, &CustomerRecord)> =
+        saved.iter().map(|(id, r)| (id.to_string(), *r)).collect();
+    records::save_many(store, NAMESPACE, &keyed).await
 }
 
 /// What `GET /api/v1/customers/{system}/{id}` answers: the Shopify id mapped to that external

@@ -29,7 +29,7 @@ use super::publish::{ANY_SYSTEM, echo_entry, fetch};
 use super::record::{EXTERNAL_IDS, external_key};
 use super::{FLOW, Owner, Settings};
 use crate::flows::orders::rules::parse_time;
-use crate::flows::write::{EchoLog, IdMap, user_error_text};
+use crate::flows::write::{EchoLog, Failed, IdMap, write_metafields};
 use crate::flows::{FlowContext, Outcome};
 use crate::item::Claimed;
 use crate::rate_limiter::Lane;
@@ -39,46 +39,11 @@ use crate::shopify::operations::customers::{
     CustomId, CustomerByIdentifier, CustomerEmailConsentUpdate, CustomerReplaceTaxExemptions,
     CustomerScalars, CustomerSet, CustomerSetVariables, CustomerUpdate, CustomerUpdateVariables,
     CustomersByEmail, EmailConsent, EmailConsentInput, EmailConsentVariables, EmailVariables,
-    Identifier, IdentifierVariables, MAX_EMAILS, MAX_METAFIELDS, MetafieldInput, MetafieldsSet,
-    MetafieldsVariables, SetIdentifier, ShopifyCustomer, TagsAdd, TagsRemove, TagsVariables,
-    TaxExemptionsVariables,
+    Identifier, IdentifierVariables, MAX_EMAILS, MetafieldInput, SetIdentifier, ShopifyCustomer,
+    TagsAdd, TagsRemove, TagsVariables, TaxExemptionsVariables,
 };
 use crate::shopify::operations::search_quote;
 use crate::shopify::{ShopifyError, ShopifyHandle};
-
-/// Why an entry (or a customer's entries) did not land.
-#[derive(Debug, Clone)]
-enum Failed {
-    /// Worth another try (throttled, unreachable, the store busy).
-    Transient(Outcome),
-    /// For a person: Shopify refused it, or there is no such customer.
-    Refused(String),
-}
-
-impl Failed {
-    fn outcome(&self) -> Outcome {
-        match self {
-            Failed::Transient(o) => o.clone(),
-            Failed::Refused(reason) => Outcome::Exception {
-                reason: reason.clone(),
-            },
-        }
-    }
-}
-
-impl From<&ShopifyError> for Failed {
-    fn from(e: &ShopifyError) -> Failed {
-        match Outcome::from(e) {
-            Outcome::Exception { reason } => Failed::Refused(reason),
-            other => Failed::Transient(other),
-        }
-    }
-}
-
-fn refused(operation: &str, errors: &[UserError]) -> Failed {
-    let text: Vec<String> = errors.iter().map(user_error_text).collect();
-    Failed::Refused(format!("shopify: {operation} refused: {}", text.join("; ")))
-}
 
 pub(super) async fn apply(
     settings: &Settings,
@@ -157,7 +122,7 @@ pub(super) async fn apply(
         .filter(|(id, _)| !failed.contains_key(id))
         .flat_map(|(id, p)| p.metafields.iter().map(move |m| (*id, m.clone())))
         .collect();
-    for (id, f) in write_metafields(shopify, metafields).await {
+    for (id, f) in write_metafields(shopify, Lane::Customers, metafields).await {
         failed.entry(id).or_insert(f);
     }
     for (id, f) in &failed {
@@ -393,7 +358,7 @@ async fn create_missing(
         {
             Ok(done) => match done.payload {
                 Some(p) if !p.user_errors.is_empty() => {
-                    Resolved::Failed(refused("customerSet", &p.user_errors))
+                    Resolved::Failed(Failed::refused("customerSet", &p.user_errors))
                 }
                 Some(p) => match p.customer {
                     Some(c) => Resolved::Found(c.id.id()),
@@ -548,7 +513,7 @@ impl Plan {
                 continue;
             }
             plan.metafields.push(MetafieldInput {
-                owner_id: current.id.clone(),
+                owner_id: current.id.to_string(),
                 namespace,
                 key,
                 kind: have.map_or(kind, |m| m.kind.clone()),
@@ -700,7 +665,7 @@ fn errors_of(
 ) -> Result<(), Failed> {
     match answer {
         Ok(Some(errors)) if errors.is_empty() => Ok(()),
-        Ok(Some(errors)) => Err(refused(operation, &errors)),
+        Ok(Some(errors)) => Err(Failed::refused(operation, &errors)),
         Ok(None) => Err(Failed::Refused(format!(
             "shopify: {operation} returned nothing"
         ))),
@@ -725,84 +690,6 @@ fn replace_prefixed(tags: &mut Vec<String>, prefix: &str, value: &str) {
                 && t[..prefix.len()].eq_ignore_ascii_case(prefix))
     });
     add_tag(tags, &wanted);
-}
-
-/// Writes metafields of many customers, 25 per call. Shopify applies a call all or nothing,
-/// so an input it refuses fails its customer and the rest of the call is sent again without
-/// that customer's inputs. Returns the customers that failed.
-async fn write_metafields(
-    shopify: &ShopifyHandle,
-    inputs: Vec<(u64, MetafieldInput)>,
-) -> BTreeMap<u64, Failed> {
-    let mut failed: BTreeMap<u64, Failed> = BTreeMap::new();
-    let mut pending: Vec<(u64, MetafieldInput)> = inputs;
-    while !pending.is_empty() {
-        let take = pending.len().min(MAX_METAFIELDS);
-        let mut chunk: Vec<(u64, MetafieldInput)> = pending.drain(..take).collect();
-        loop {
-            chunk.retain(|(id, _)| !failed.contains_key(id));
-            if chunk.is_empty() {
-                break;
-            }
-            let variables = MetafieldsVariables {
-                metafields: chunk.iter().map(|(_, m)| m.clone()).collect(),
-            };
-            let errors = match shopify
-                .run::<MetafieldsSet>(Lane::Customers, &variables)
-                .await
-            {
-                Ok(r) => match r.payload {
-                    Some(p) => p.user_errors,
-                    None => {
-                        chunk.iter().for_each(|(id, _)| {
-                            failed.insert(
-                                *id,
-                                Failed::Refused("shopify: metafieldsSet returned nothing".into()),
-                            );
-                        });
-                        break;
-                    }
-                },
-                Err(e) => {
-                    let f = Failed::from(&e);
-                    chunk.iter().for_each(|(id, _)| {
-                        failed.insert(*id, f.clone());
-                    });
-                    break;
-                }
-            };
-            if errors.is_empty() {
-                break;
-            }
-            let mut blamed = false;
-            for e in &errors {
-                let index = e
-                    .element_index
-                    .or_else(|| e.error.field.get(1).and_then(|i| i.parse().ok()));
-                if let Some((id, m)) = index.and_then(|i| chunk.get(i)) {
-                    blamed = true;
-                    failed.entry(*id).or_insert_with(|| {
-                        Failed::Refused(format!(
-                            "shopify: metafieldsSet refused {}.{}: {}",
-                            m.namespace,
-                            m.key,
-                            user_error_text(&e.error)
-                        ))
-                    });
-                }
-            }
-            if !blamed {
-                // No input to blame: the call as a whole was refused.
-                let errs: Vec<UserError> = errors.iter().map(|e| e.error.clone()).collect();
-                let f = refused("metafieldsSet", &errs);
-                chunk.iter().for_each(|(id, _)| {
-                    failed.insert(*id, f.clone());
-                });
-                break;
-            }
-        }
-    }
-    failed
 }
 
 /// After the writes: the external ids the entries named are remembered, and what changed in

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::flows::fan_out::Deliveries;
+use crate::flows::write::records;
 use crate::item::{ItemId, ItemState, Millis, OperatorAction};
 use crate::store::{StoreError, StoreHandle};
 
@@ -69,14 +70,10 @@ impl OrderBook {
     }
 
     pub async fn load(&self, store: &StoreHandle, order: u64) -> Result<OrderRecord, StoreError> {
-        let raw = store
-            .mappings(NAMESPACE, vec![order.to_string()])
+        Ok(self
+            .load_many(store, &[order])
             .await?
-            .into_iter()
-            .next()
-            .flatten();
-        Ok(raw
-            .and_then(|r| serde_json::from_slice(&r).ok())
+            .pop()
             .unwrap_or_default())
     }
 
@@ -86,16 +83,12 @@ impl OrderBook {
         store: &StoreHandle,
         orders: &[u64],
     ) -> Result<Vec<OrderRecord>, StoreError> {
-        let keys = orders.iter().map(u64::to_string).collect();
-        Ok(store
-            .mappings(NAMESPACE, keys)
-            .await?
-            .into_iter()
-            .map(|raw| {
-                raw.and_then(|r| serde_json::from_slice(&r).ok())
-                    .unwrap_or_default()
-            })
-            .collect())
+        records::load_many(
+            store,
+            NAMESPACE,
+            orders.iter().map(u64::to_string).collect(),
+        )
+        .await
     }
 
     pub async fn save(
@@ -104,10 +97,7 @@ impl OrderBook {
         order: u64,
         record: &OrderRecord,
     ) -> Result<(), StoreError> {
-        let value = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        store
-            .set_mappings(NAMESPACE, vec![(order.to_string(), value)])
-            .await
+        records::save_many(store, NAMESPACE, &[(order.to_string(), record)]).await
     }
 }
 

@@ -19,6 +19,26 @@ const KEEP: usize = 8;
 /// How long a write can still come back as an echo.
 const TTL: Millis = 24 * 3600 * 1000;
 
+/// Recorded beside the writing system: some system's write explains the change.
+pub const ANY_SYSTEM: &str = "*";
+
+/// The echo log's entry for a write by `system` that left field group `group` of record `id`
+/// at fingerprint `fp`: one resource per record and group, so that a write changing many
+/// groups does not push the log's older entries out.
+pub fn entry(id: u64, system: &str, group: &str, fp: u64) -> (String, String) {
+    (format!("{id}:{group}"), format!("{system}|{fp:016x}"))
+}
+
+/// A fingerprint of a value, stable across builds (fingerprints are stored): the first 8 bytes
+/// of the SHA-256 of its JSON.
+pub fn fingerprint(value: &serde_json::Value) -> u64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(value.to_string().as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
+}
+
 /// One flow's echo log.
 #[derive(Debug, Clone)]
 pub struct EchoLog {

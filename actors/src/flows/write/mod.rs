@@ -14,10 +14,17 @@
 
 mod applied;
 pub mod echo;
+mod failed;
 mod id_map;
+mod metafields;
+mod owner;
+pub mod records;
 mod user_errors;
 
 pub use applied::{Applied, superseded};
 pub use echo::EchoLog;
+pub use failed::Failed;
 pub use id_map::IdMap;
+pub use metafields::write_metafields;
+pub use owner::Owner;
 pub use user_errors::{UserErrors, text as user_error_text};

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Connection, Operation, PageInfo, nullable_vec};
+pub use super::next_page;
+use super::{Connection, Operation, nullable_vec};
 use crate::shopify::error::UserError;
 use crate::shopify::gid::CustomerId;
 
@@ -158,23 +159,8 @@ pub struct IdsVariables {
 pub struct CustomersByIdResponse {
     /// One per id asked, in order: `None` for a customer that no longer exists. (A node of
     /// another type comes back as an empty object, which does not read as a customer.)
-    #[serde(deserialize_with = "customers_or_none")]
+    #[serde(deserialize_with = "super::objects_or_none")]
     pub nodes: Vec<Option<ShopifyCustomer>>,
-}
-
-fn customers_or_none<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Vec<Option<ShopifyCustomer>>, D::Error> {
-    let raw = Vec::<Value>::deserialize(d)?;
-    raw.into_iter()
-        .map(|v| match v {
-            Value::Null => Ok(None),
-            Value::Object(m) if m.is_empty() => Ok(None),
-            other => serde_json::from_value(other)
-                .map(Some)
-                .map_err(serde::de::Error::custom),
-        })
-        .collect()
 }
 
 impl Operation for CustomersById {
@@ -370,7 +356,8 @@ pub struct TagsVariables {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MetafieldInput {
-    pub owner_id: CustomerId,
+    /// The owner's GID: a customer, or a product.
+    pub owner_id: String,
     pub namespace: String,
     pub key: String,
     #[serde(rename = "type")]
@@ -490,11 +477,6 @@ mutation!(
     CustomerSetVariables,
     CustomerSetDone { "customerSet": SetPayload }
 );
-
-/// A page of a connection, for callers that only need the page info.
-pub fn next_page(info: &PageInfo) -> Option<String> {
-    info.end_cursor.clone().filter(|_| info.has_next_page)
-}
 
 #[cfg(test)]
 mod tests {

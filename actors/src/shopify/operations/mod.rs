@@ -12,6 +12,7 @@ pub mod customers;
 pub mod inventory;
 pub mod locations;
 pub mod orders;
+pub mod products;
 pub mod variants;
 pub mod webhooks;
 
@@ -51,7 +52,7 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
     const fn doc<O: Operation>() -> (&'static str, &'static str) {
         (O::NAME, O::DOCUMENT)
     }
-    static DOCUMENTS: [(&str, &str); 24] = [
+    static DOCUMENTS: [(&str, &str); 31] = [
         doc::<Orders>(),
         doc::<Order>(),
         doc::<OrderChecks>(),
@@ -76,6 +77,13 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
         doc::<customers::CustomerReplaceTaxExemptions>(),
         doc::<customers::CustomerEmailConsentUpdate>(),
         doc::<customers::CustomerSet>(),
+        doc::<products::ProductSet>(),
+        doc::<products::ProductOperation>(),
+        doc::<products::ProductByIdentifier>(),
+        doc::<products::ProductWrittenById>(),
+        doc::<products::ProductVariantIds>(),
+        doc::<products::ProductsById>(),
+        doc::<products::ProductVersions>(),
     ];
     &DOCUMENTS
 }
@@ -130,6 +138,31 @@ where
     T: Deserialize<'de>,
 {
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `nodes(ids:)` read as one typed object per id asked, in order: `None` for one that no longer
+/// exists (null), and for a node of another type (an empty object, which does not read as a
+/// `T`).
+pub(crate) fn objects_or_none<'de, D, T>(d: D) -> Result<Vec<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    let raw = Vec::<serde_json::Value>::deserialize(d)?;
+    raw.into_iter()
+        .map(|v| match v {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::Object(m) if m.is_empty() => Ok(None),
+            other => serde_json::from_value(other)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
+        })
+        .collect()
+}
+
+/// The cursor of a connection's next page, if it has one.
+pub fn next_page(info: &PageInfo) -> Option<String> {
+    info.end_cursor.clone().filter(|_| info.has_next_page)
 }
 
 /// Quotes a value for Shopify's search syntax (`sku:"A-1"`): backslashes and quotes escaped.

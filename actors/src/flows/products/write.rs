@@ -1,0 +1,524 @@
+//! In: a batch of product master records written to Shopify, each product concurrently (the
+//! rate limiter's products lane paces them).
+//!
+//! For each record, the last one of the batch for its product:
+//! 1. Its digest is compared with the last one written: the same record is not written again.
+//! 2. A product with no record here (a first push, or a lost store) is looked for by the
+//!    external-id metafield (`customId`), then by handle; one found is read for its variant
+//!    and image ids, so the write updates them in place and leaves what Shopify owns alone.
+//! 3. One `productSet` with the whole product ([`super::desired`]), synchronous for a small
+//!    product, asynchronous for a large one and then followed until Shopify completes it.
+//!    Metafields of an existing product go by `metafieldsSet`, which adds without deleting.
+//! 4. The ids Shopify gave the variants and images are kept for the next write, the external id
+//!    is mapped, and each group Shopify owns that the write set goes into the echo log under
+//!    the sending system, so the `products/update` it causes is not sent back. Images Shopify
+//!    could not fetch become warnings in the item's note.
+//!
+//! A write is the whole desired state, so a retry after a lost answer writes the same product
+//! again and never a second one: productSet finds it by id, external id or handle.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::future::join_all;
+use tracing::debug;
+
+use super::canonical::{Group, Product};
+use super::inbound::{Identity, Master, combination};
+use super::record::{self, Applied, EXTERNAL_IDS, digest};
+use super::{FLOW, Settings, desired};
+use crate::flows::write::echo::{ANY_SYSTEM, entry};
+use crate::flows::write::{EchoLog, Failed, IdMap, write_metafields};
+use crate::flows::{FlowContext, Outcome};
+use crate::item::Claimed;
+use crate::rate_limiter::Lane;
+use crate::shopify::gid::ProductId;
+use crate::shopify::operations::customers::{CustomId, MetafieldInput};
+use crate::shopify::operations::next_page;
+use crate::shopify::operations::products::{
+    IdVariables, LookupVariables, OperationVariables, OwnedProduct, ProductByIdentifier,
+    ProductMetafield, ProductOperation, ProductSet, ProductVariantIds, ProductWrittenById,
+    SetIdentifier, SetVariables, VariantIds, VariantPageVariables, WrittenProduct,
+};
+use crate::shopify::{ShopifyError, ShopifyHandle};
+
+/// How often, and how long, an asynchronous productSet is followed before the item retries.
+const FOLLOW_EVERY: Duration = Duration::from_millis(250);
+const FOLLOW_MAX: Duration = Duration::from_secs(2);
+const FOLLOW_POLLS: usize = 120;
+
+/// What became of one record.
+enum Wrote {
+    /// The same record as last written: nothing sent.
+    Unchanged {
+        product: u64,
+    },
+    Written(Box<Written>),
+}
+
+struct Written {
+    applied: Applied,
+    /// What Shopify owns of the product after the write.
+    owned: OwnedProduct,
+    created: bool,
+    /// The groups the write set (all of them for a product it created).
+    set: Vec<Group>,
+    note: String,
+}
+
+pub(super) async fn apply(
+    settings: &Settings,
+    ctx: &FlowContext,
+    items: &[&Claimed],
+) -> Vec<Outcome> {
+    let Some(shopify) = &ctx.shopify else {
+        return items
+            .iter()
+            .map(|_| Outcome::Exception {
+                reason: "the products flow needs [shopify]".into(),
+            })
+            .collect();
+    };
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
+    let mut masters: Vec<Option<Master>> = Vec::with_capacity(items.len());
+    // The last record of the batch for each product is the one that counts.
+    let mut latest: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        match Master::decode_payload(&item.payload) {
+            Ok(m) => {
+                if let Some(earlier) = latest.insert(m.identity().key(), i) {
+                    outcomes[earlier] = Some(Outcome::Noted {
+                        note: format!(
+                            "superseded by a later record of the same product (item {})",
+                            items[i].item.id
+                        ),
+                    });
+                }
+                masters.push(Some(m));
+            }
+            Err(reason) => {
+                outcomes[i] = Some(Outcome::Exception { reason });
+                masters.push(None);
+            }
+        }
+    }
+    let keys: Vec<String> = latest.keys().cloned().collect();
+    let applied = match record::load_applied(&ctx.store, keys.clone()).await {
+        Ok(a) => a,
+        Err(e) => return vec![Outcome::from(e); items.len()],
+    };
+    let writes = latest
+        .values()
+        .zip(applied)
+        .filter_map(|(&i, applied)| Some((i, masters[i].as_ref()?, applied)))
+        .map(|(i, master, applied)| async move {
+            (i, write_one(settings, shopify, master, applied).await)
+        });
+    let results = join_all(writes).await;
+    let mut saved: Vec<(String, Applied)> = Vec::new();
+    let mut mapped: Vec<(String, u64)> = Vec::new();
+    let mut echoes: Vec<(String, String)> = Vec::new();
+    let mut notes: BTreeMap<usize, Outcome> = BTreeMap::new();
+    for (i, result) in results {
+        let Some(master) = masters[i].as_ref() else {
+            continue;
+        };
+        match result {
+            Ok(Wrote::Unchanged { product }) => {
+                notes.insert(
+                    i,
+                    Outcome::Noted {
+                        note: format!(
+                            "product gid://shopify/Product/{product}: unchanged since the last write; nothing sent"
+                        ),
+                    },
+                );
+            }
+            Ok(Wrote::Written(w)) => {
+                let id = w.owned.id.id();
+                if let Some(external) = &master.external_id {
+                    mapped.push((format!("{}\u{1f}{external}", master.source), id));
+                }
+                let now = Product::from_graphql(&w.owned, &settings.external_namespace);
+                for g in &w.set {
+                    let fp = now.fingerprint(*g);
+                    for system in [master.source.as_str(), ANY_SYSTEM] {
+                        echoes.push(entry(id, system, g.name(), fp));
+                    }
+                }
+                saved.push((master.identity().key(), w.applied));
+                notes.insert(i, Outcome::Noted { note: w.note });
+                if w.created {
+                    debug!(product = id, "product created");
+                }
+            }
+            Err(f) => {
+                notes.insert(i, f.outcome());
+            }
+        }
+    }
+    // What was written is remembered before any item is done: a crash in between writes the
+    // same products again, which changes nothing.
+    let remembered = async {
+        if !mapped.is_empty() {
+            IdMap::new(EXTERNAL_IDS).record(&ctx.store, &mapped).await?;
+        }
+        EchoLog::new(FLOW).record(&ctx.store, &echoes).await?;
+        let refs: Vec<(String, &Applied)> = saved.iter().map(|(k, a)| (k.clone(), a)).collect();
+        record::save_applied(&ctx.store, &refs).await
+    };
+    if let Err(e) = remembered.await {
+        return vec![Outcome::from(e); items.len()];
+    }
+    for (i, o) in notes {
+        outcomes[i] = Some(o);
+    }
+    outcomes
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or(Outcome::Retry {
+                error: "no outcome".into(),
+                after: None,
+            })
+        })
+        .collect()
+}
+
+async fn write_one(
+    settings: &Settings,
+    shopify: &ShopifyHandle,
+    master: &Master,
+    applied: Applied,
+) -> Result<Wrote, Failed> {
+    let digest = digest(master);
+    if applied.product != 0 && applied.digest == digest {
+        return Ok(Wrote::Unchanged {
+            product: applied.product,
+        });
+    }
+    let mut known = applied;
+    if known.product == 0
+        && let Some(found) = find(settings, shopify, master).await?
+    {
+        known = ids_of(shopify, &found).await?;
+    }
+    match set(settings, shopify, master, &known, &digest).await {
+        // Deleted in Shopify since the last write: made again, found by what names it.
+        Err(Failed::Refused(reason)) if known.product != 0 && reason.contains("NOT_FOUND") => {
+            debug!(
+                product = known.product,
+                "product gone from Shopify; writing it anew"
+            );
+            set(settings, shopify, master, &Applied::default(), &digest).await
+        }
+        other => other,
+    }
+}
+
+/// Writes the record with productSet and what follows it.
+async fn set(
+    settings: &Settings,
+    shopify: &ShopifyHandle,
+    master: &Master,
+    known: &Applied,
+    digest: &str,
+) -> Result<Wrote, Failed> {
+    let exists = known.product != 0;
+    let input = desired::input(settings, master, known, exists);
+    let synchronous = input.variants.len() + input.files.len() <= settings.async_over;
+    let identifier = if exists {
+        SetIdentifier::Id(ProductId::new(known.product))
+    } else {
+        identifier(settings, &master.identity())
+    };
+    let mut set: Vec<Group> = Group::ALL
+        .into_iter()
+        .filter(|g| match g {
+            Group::Tags => input.tags.is_some(),
+            Group::Seo => input.seo.is_some(),
+            Group::Status => input.status.is_some(),
+            Group::Metafields => input.metafields.is_some(),
+            Group::Collections | Group::Publications => !exists,
+        })
+        .collect();
+    let (variant_count, image_count) = (input.variants.len(), input.files.len());
+    let variables = SetVariables {
+        identifier: Some(identifier),
+        input,
+        synchronous,
+    };
+    let answer = shopify
+        .run::<ProductSet>(Lane::Products, &variables)
+        .await
+        .map_err(|e| Failed::from(&e))?;
+    let payload = answer
+        .payload
+        .ok_or_else(|| Failed::Refused("shopify: productSet returned nothing".into()))?;
+    if !payload.user_errors.is_empty() {
+        return Err(refused(master, &payload.user_errors));
+    }
+    let mut product = match (payload.product, payload.product_set_operation) {
+        (Some(p), _) => p,
+        (None, Some(op)) => follow(shopify, master, &op.id).await?,
+        (None, None) => {
+            return Err(Failed::Refused(
+                "shopify: productSet returned neither a product nor an operation".into(),
+            ));
+        }
+    };
+    let variants = all_variants(shopify, &product).await?;
+    // The metafields of an existing product, when they changed.
+    let wanted = desired::metafields(settings, master);
+    let metafields_fp = desired::metafields_fingerprint(&wanted);
+    if exists && !wanted.is_empty() && metafields_fp != known.metafields {
+        let owner = product.owned.id.to_string();
+        let inputs = wanted
+            .iter()
+            .map(|m| {
+                (
+                    0u64,
+                    MetafieldInput {
+                        owner_id: owner.clone(),
+                        namespace: m.namespace.clone(),
+                        key: m.key.clone(),
+                        kind: m.kind.clone(),
+                        value: m.value.clone(),
+                        compare_digest: None,
+                    },
+                )
+            })
+            .collect();
+        if let Some(f) = write_metafields(shopify, Lane::Products, inputs)
+            .await
+            .into_values()
+            .next()
+        {
+            return Err(f);
+        }
+        merge_metafields(&mut product.owned, &wanted);
+        set.push(Group::Metafields);
+    }
+    let mut media = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for image in product.images() {
+        let url = image
+            .original_source
+            .as_ref()
+            .and_then(|s| s.url.clone())
+            .unwrap_or_default();
+        if image.status == "FAILED" {
+            let why: Vec<String> = image
+                .media_errors
+                .iter()
+                .map(|e| format!("{} ({})", e.message, e.code))
+                .collect();
+            warnings.push(format!("image {url} failed: {}", why.join("; ")));
+        } else if !url.is_empty() {
+            media.insert(url, image.id);
+        }
+    }
+    let id = product.owned.id.id();
+    let removed = known
+        .variants
+        .keys()
+        .filter(|k| !variants.contains_key(*k))
+        .count();
+    let mapped = master
+        .external_id
+        .as_ref()
+        .map(|x| format!(" ({} id {x})", master.source))
+        .unwrap_or_default();
+    let mut note = format!(
+        "product gid://shopify/Product/{id}{mapped}: {} with productSet{}, {variant_count} variants ({removed} removed), {image_count} images",
+        if exists { "updated" } else { "created" },
+        if synchronous { "" } else { " (asynchronous)" },
+    );
+    if !warnings.is_empty() {
+        note.push_str("; warnings: ");
+        note.push_str(&warnings.join("; "));
+    }
+    Ok(Wrote::Written(Box::new(Written {
+        applied: Applied {
+            product: id,
+            digest: digest.to_string(),
+            variants,
+            media,
+            metafields: metafields_fp,
+        },
+        owned: product.owned,
+        created: !exists,
+        set,
+        note,
+    })))
+}
+
+/// How productSet finds a product the flow has no id for.
+fn identifier(settings: &Settings, identity: &Identity) -> SetIdentifier {
+    match identity {
+        Identity::External { system, id } => SetIdentifier::CustomId(CustomId {
+            namespace: settings.external_namespace.clone(),
+            key: system.clone(),
+            value: id.clone(),
+        }),
+        Identity::Handle(h) => SetIdentifier::Handle(h.clone()),
+    }
+}
+
+/// A product Shopify has for this record though the flow has no record of writing it: by the
+/// external id, else by the handle.
+async fn find(
+    settings: &Settings,
+    shopify: &ShopifyHandle,
+    master: &Master,
+) -> Result<Option<WrittenProduct>, Failed> {
+    let mut ways = vec![identifier(settings, &master.identity())];
+    if master.external_id.is_some()
+        && let Some(h) = &master.handle
+    {
+        ways.push(SetIdentifier::Handle(h.clone()));
+    }
+    for identifier in ways {
+        let found = shopify
+            .run::<ProductByIdentifier>(Lane::Products, &LookupVariables { identifier })
+            .await
+            .map_err(|e| Failed::from(&e))?;
+        if let Some(p) = found.product_by_identifier {
+            let read = shopify
+                .run::<ProductWrittenById>(Lane::Products, &IdVariables { id: p.id })
+                .await
+                .map_err(|e| Failed::from(&e))?;
+            return Ok(read.product);
+        }
+    }
+    Ok(None)
+}
+
+/// The ids a found product already has, as a record of it.
+async fn ids_of(shopify: &ShopifyHandle, found: &WrittenProduct) -> Result<Applied, Failed> {
+    let media = found
+        .images()
+        .into_iter()
+        .filter(|i| i.status != "FAILED")
+        .filter_map(|i| Some((i.original_source?.url?, i.id)))
+        .collect();
+    Ok(Applied {
+        product: found.owned.id.id(),
+        digest: String::new(),
+        variants: all_variants(shopify, found).await?,
+        media,
+        metafields: 0,
+    })
+}
+
+/// Every variant of a written product by its option values, reading past the first page.
+async fn all_variants(
+    shopify: &ShopifyHandle,
+    product: &WrittenProduct,
+) -> Result<BTreeMap<String, String>, Failed> {
+    let mut out = BTreeMap::new();
+    let add = |out: &mut BTreeMap<String, String>, nodes: &[VariantIds]| {
+        for v in nodes {
+            let key = combination(
+                v.selected_options
+                    .iter()
+                    .map(|o| (o.name.as_str(), o.value.as_str())),
+            );
+            out.insert(key, v.id.to_string());
+        }
+    };
+    add(&mut out, &product.variants.nodes);
+    let mut after = next_page(&product.variants.page_info);
+    while let Some(cursor) = after {
+        let page = shopify
+            .run::<ProductVariantIds>(
+                Lane::Products,
+                &VariantPageVariables {
+                    id: product.owned.id.clone(),
+                    after: Some(cursor),
+                },
+            )
+            .await
+            .map_err(|e| Failed::from(&e))?;
+        let Some(page) = page.product else { break };
+        add(&mut out, &page.variants.nodes);
+        after = next_page(&page.variants.page_info);
+    }
+    Ok(out)
+}
+
+/// Follows an asynchronous productSet until Shopify completes it.
+async fn follow(
+    shopify: &ShopifyHandle,
+    master: &Master,
+    operation: &str,
+) -> Result<WrittenProduct, Failed> {
+    let mut wait = FOLLOW_EVERY;
+    for _ in 0..FOLLOW_POLLS {
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(FOLLOW_MAX);
+        let read = shopify
+            .run::<ProductOperation>(
+                Lane::Products,
+                &OperationVariables {
+                    id: operation.to_string(),
+                },
+            )
+            .await
+            .map_err(|e: ShopifyError| Failed::from(&e))?;
+        let Some(op) = read.product_operation else {
+            return Err(Failed::Refused(format!(
+                "shopify: productSet operation {operation} is unknown"
+            )));
+        };
+        if op.status.as_deref() != Some("COMPLETE") {
+            continue;
+        }
+        if !op.user_errors.is_empty() {
+            return Err(refused(master, &op.user_errors));
+        }
+        return op.product.ok_or_else(|| {
+            Failed::Refused(format!(
+                "shopify: productSet operation {operation} completed without a product"
+            ))
+        });
+    }
+    Err(Failed::Transient(Outcome::Retry {
+        error: format!("productSet operation {operation} still running; writing again later"),
+        after: None,
+    }))
+}
+
+/// Shopify's refusal, naming the product.
+fn refused(master: &Master, errors: &[crate::shopify::error::UserError]) -> Failed {
+    match Failed::refused("productSet", errors) {
+        Failed::Refused(reason) => Failed::Refused(format!(
+            "{} ({}): {reason}",
+            master.title,
+            master.identity()
+        )),
+        other => other,
+    }
+}
+
+/// The product's metafields as they are after a `metafieldsSet` of `written`.
+fn merge_metafields(
+    owned: &mut OwnedProduct,
+    written: &[crate::shopify::operations::products::MetafieldSetInput],
+) {
+    let list = owned
+        .metafields
+        .get_or_insert_with(|| crate::shopify::operations::Connection {
+            nodes: Vec::new(),
+            page_info: Default::default(),
+        });
+    for m in written {
+        list.nodes
+            .retain(|n| !(n.namespace == m.namespace && n.key == m.key));
+        list.nodes.push(ProductMetafield {
+            namespace: m.namespace.clone(),
+            key: m.key.clone(),
+            kind: m.kind.clone(),
+            value: m.value.clone(),
+        });
+    }
+}

@@ -1,0 +1,37 @@
+//! A flow's own records in the store, as JSON under a namespace of its name (`customers`,
+//! `products.applied`): read many at once (a record never written, or unreadable after a
+//! format change, reads as the default), written many at once.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::store::{StoreError, StoreHandle};
+
+pub async fn load_many<T: DeserializeOwned + Default>(
+    store: &StoreHandle,
+    namespace: &str,
+    keys: Vec<String>,
+) -> Result<Vec<T>, StoreError> {
+    Ok(store
+        .mappings(namespace, keys)
+        .await?
+        .into_iter()
+        .map(|raw| {
+            raw.and_then(|r| serde_json::from_slice(&r).ok())
+                .unwrap_or_default()
+        })
+        .collect())
+}
+
+pub async fn save_many<T: Serialize>(
+    store: &StoreHandle,
+    namespace: &str,
+    records: &[(String, &T)],
+) -> Result<(), StoreError> {
+    let mut values = Vec::with_capacity(records.len());
+    for (key, record) in records {
+        let value = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        values.push((key.clone(), value));
+    }
+    store.set_mappings(namespace, values).await
+}
