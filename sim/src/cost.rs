@@ -9,7 +9,8 @@
 //!   [`connection_cost`]`(first or last, cost of the node's selection)`;
 //! - a list of objects that is not a connection costs like one object (Shopify prices these by
 //!   hand; one is the common case);
-//! - each mutation root field costs [`MUTATION_COST`], whatever it selects.
+//! - each mutation root field costs [`MUTATION_COST`], whatever it selects; `productSet` costs
+//!   that plus a share per variant, file and metafield of its input (`product_set_cost`).
 //!
 //! The actual cost applies the same rules to what the response holds: a connection that
 //! returned 3 of the 50 requested nodes is charged for 3, and a null object for nothing. The
@@ -21,7 +22,7 @@ use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::{ExecutableDocument, Node, Schema};
 use serde_json::{Map, Value};
 
-use super::document::{included, int_argument};
+use super::document::{arguments, included, int_argument};
 
 /// A single query may not request more than this.
 pub const MAX_QUERY_COST: u64 = 1000;
@@ -53,8 +54,8 @@ impl CostContext<'_> {
                 .root_fields(root)
                 .iter()
                 .filter(|f| !f.name.starts_with("__"))
-                .count() as u64
-                * MUTATION_COST;
+                .map(|f| self.mutation_cost(f))
+                .sum();
         }
         self.selection_cost(root, &mut |ctx, field| ctx.requested_field(field))
     }
@@ -65,6 +66,14 @@ impl CostContext<'_> {
             return self.requested(root, true);
         }
         self.actual_selection(root, data)
+    }
+
+    /// [`MUTATION_COST`], except for mutations priced by their input (`productSet`).
+    fn mutation_cost(&self, field: &Field) -> u64 {
+        match field.name.as_str() {
+            "productSet" => crate::exec::product_set_cost(&arguments(field, self.variables)),
+            _ => MUTATION_COST,
+        }
     }
 
     fn root_fields(&self, set: &SelectionSet) -> Vec<Node<Field>> {

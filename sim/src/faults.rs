@@ -19,6 +19,10 @@ pub struct Faults {
     /// was executed: the client cannot know whether its mutation happened, which is what
     /// idempotency keys are for.
     pub drop_connection: f64,
+    /// Share of product image URLs whose download fails (the media become `FAILED` with a
+    /// media error). Chosen by a hash of the URL, so one URL always fails or never does; URLs
+    /// with `/broken/` in them always fail. Default 0.
+    pub media_fetch_failure: f64,
 }
 
 impl Faults {

@@ -20,9 +20,10 @@
 //! Beside the Admin API: `rest` renders the shop's events as REST webhook payloads, `pump`
 //! hands them to `webhooks`, which delivers them signed; `traffic` places orders, changes
 //! stock and edits customers on its own; `backoffice` plays the ERP/WMS/3PL receivers;
-//! `warehouse` sends stock feeds to the daemon's inventory API and `crm` customer updates to
-//! its customers API. (The daemon's `demo` starts all of it from `[simulator]`.) `schema` is
-//! Shopify's published Admin schema, embedded.
+//! `warehouse` sends stock feeds to the daemon's inventory API, `crm` customer updates to
+//! its customers API and `pim` product records to its products API. (The daemon's `demo`
+//! starts all of it from `[simulator]`.) `schema` is Shopify's published Admin schema,
+//! embedded.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -62,6 +63,7 @@ pub mod gid;
 pub mod graphql;
 pub(crate) mod idempotency;
 pub mod pagination;
+pub mod pim;
 pub mod project;
 pub mod pump;
 pub mod rest;
@@ -193,6 +195,7 @@ impl Simulator {
         .context("simulator: seeding the shop failed")?;
         shop.domain = config.shop_domain.clone();
         shop.email = format!("owner@{}", config.shop_domain);
+        shop.media_fetch_failure = config.faults.media_fetch_failure;
         let (events_tx, events_rx) = unbounded_channel();
         shop.set_event_sender(Some(events_tx));
         let state = Arc::new(SimState {
@@ -258,6 +261,9 @@ impl Simulator {
     }
 
     pub fn set_faults(&self, faults: Faults) {
+        self.state
+            .shop
+            .with(|shop| shop.media_fetch_failure = faults.media_fetch_failure);
         *lock(&self.state.faults) = faults;
     }
 

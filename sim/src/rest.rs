@@ -4,12 +4,14 @@
 //! RFC 3339 timestamps. Only field names the documented payload of the topic has are used;
 //! fields the simulated shop has no data for are left out rather than invented.
 
+mod products;
+
 use serde_json::{Map, Value, json};
 
 use super::gid::{gid, inventory_level_gid};
 use super::shop::{
-    Address, Customer, Fulfillment, Id, LineItem, MarketingConsent, Money, Order, Product, Refund,
-    Return, Shop, ShopEvent, topics,
+    Address, Customer, Fulfillment, Id, LineItem, MarketingConsent, Money, Order, Refund, Return,
+    Shop, ShopEvent, topics,
 };
 use super::time::Timestamp;
 
@@ -70,7 +72,13 @@ pub fn render_topic(shop: &Shop, topic: &str, id: Id) -> Option<Value> {
                 "sms_marketing_consent": consent(&c.sms_consent, true),
             })
         }),
-        topics::PRODUCTS_UPDATE => shop.products.get(&id).map(|p| product(shop, p)),
+        topics::PRODUCTS_CREATE | topics::PRODUCTS_UPDATE => {
+            shop.products.get(&id).map(|p| products::product(shop, p))
+        }
+        topics::PRODUCTS_DELETE => shop
+            .deleted_products
+            .contains(&id)
+            .then(|| json!({"id": id})),
         topics::FULFILLMENTS_CREATE => shop.fulfillments.get(&id).map(|f| fulfillment(shop, f)),
         topics::REFUNDS_CREATE => shop.refunds.get(&id).map(|r| refund(shop, r)),
         topics::RETURNS_REQUEST => shop.returns.get(&id).map(return_request),
@@ -78,11 +86,11 @@ pub fn render_topic(shop: &Shop, topic: &str, id: Id) -> Option<Value> {
     }
 }
 
-fn ts(t: Timestamp) -> String {
+pub(crate) fn ts(t: Timestamp) -> String {
     t.to_rfc3339()
 }
 
-fn money(m: Money) -> String {
+pub(crate) fn money(m: Money) -> String {
     m.to_fixed2()
 }
 
@@ -92,7 +100,7 @@ fn money_set(m: Money, currency: &str) -> Value {
     json!({"shop_money": one.clone(), "presentment_money": one})
 }
 
-fn tags(tags: &[String]) -> String {
+pub(crate) fn tags(tags: &[String]) -> String {
     tags.join(", ")
 }
 
@@ -370,73 +378,6 @@ fn order(shop: &Shop, o: &Order) -> Value {
     head
 }
 
-fn product(shop: &Shop, p: &Product) -> Value {
-    let variants: Vec<Value> = p
-        .variant_ids
-        .iter()
-        .filter_map(|id| shop.variants.get(id))
-        .map(|v| {
-            let stock: i64 = shop
-                .inventory_levels
-                .range((v.inventory_item_id, 0)..=(v.inventory_item_id, Id::MAX))
-                .map(|(_, l)| l.available)
-                .sum();
-            json!({
-                "admin_graphql_api_id": gid("ProductVariant", v.id),
-                "barcode": v.barcode,
-                "compare_at_price": v.compare_at_price.map(money),
-                "created_at": ts(v.created_at),
-                "id": v.id,
-                "inventory_policy": v.inventory_policy.to_ascii_lowercase(),
-                "position": v.position,
-                "price": money(v.price),
-                "product_id": v.product_id,
-                "sku": v.sku,
-                "taxable": v.taxable,
-                "title": v.title,
-                "updated_at": ts(v.updated_at),
-                "option1": v.title,
-                "option2": null,
-                "option3": null,
-                "image_id": null,
-                "inventory_item_id": v.inventory_item_id,
-                "inventory_quantity": stock,
-                "old_inventory_quantity": stock,
-            })
-        })
-        .collect();
-    let variant_gids: Vec<Value> = p
-        .variant_ids
-        .iter()
-        .filter_map(|id| shop.variants.get(id))
-        .map(|v| {
-            json!({"admin_graphql_api_id": gid("ProductVariant", v.id), "updated_at": ts(v.updated_at)})
-        })
-        .collect();
-    json!({
-        "admin_graphql_api_id": gid("Product", p.id),
-        "body_html": p.description,
-        "created_at": ts(p.created_at),
-        "handle": p.handle,
-        "id": p.id,
-        "product_type": p.product_type,
-        "published_at": ts(p.created_at),
-        "template_suffix": null,
-        "title": p.title,
-        "updated_at": ts(p.updated_at),
-        "vendor": p.vendor,
-        "status": p.status.as_rest(),
-        "published_scope": "web",
-        "tags": tags(&p.tags),
-        "variants": variants,
-        "options": [],
-        "images": [],
-        "image": null,
-        "media": [],
-        "variant_gids": variant_gids,
-    })
-}
-
 fn fulfillment(shop: &Shop, f: &Fulfillment) -> Value {
     let order = shop.orders.get(&f.order_id);
     let cur = order.map_or(shop.currency.as_str(), |o| o.currency.as_str());
@@ -565,8 +506,8 @@ mod tests {
     use super::*;
     use crate::SeedSize;
     use crate::shop::{
-        Address, CancelReason, CustomerSpec, FulfillmentSpec, LineSpec, MarketingOptInLevel,
-        MarketingState, OrderSpec,
+        Address, CancelReason, CustomerSpec, FileDraft, FulfillmentSpec, LineSpec,
+        MarketingOptInLevel, MarketingState, OrderSpec, ProductDraft,
     };
 
     fn fixture_keys(topic: &str) -> Vec<String> {
@@ -612,6 +553,19 @@ mod tests {
         let product = *shop.products.keys().next().unwrap();
         shop.update_product(product, |p| p.tags.push("sale".into()))
             .unwrap();
+        shop.create_product(ProductDraft {
+            title: Some("Fresh Tee".into()),
+            files: Some(vec![FileDraft::Add {
+                url: "https://cdn.example.com/fresh.jpg".into(),
+                alt: None,
+            }]),
+            ..ProductDraft::default()
+        });
+        let doomed = shop.create_product(ProductDraft {
+            title: Some("Doomed Tee".into()),
+            ..ProductDraft::default()
+        });
+        shop.delete_product(doomed).unwrap();
         let variants: Vec<Id> = shop.variants.keys().copied().take(2).collect();
         let order = shop.create_order(OrderSpec {
             customer_id: Some(customer),
@@ -694,7 +648,9 @@ mod tests {
             topics::CUSTOMERS_CREATE,
             topics::CUSTOMERS_UPDATE,
             topics::CUSTOMERS_DELETE,
+            topics::PRODUCTS_CREATE,
             topics::PRODUCTS_UPDATE,
+            topics::PRODUCTS_DELETE,
             topics::FULFILLMENTS_CREATE,
             topics::REFUNDS_CREATE,
             topics::RETURNS_REQUEST,
@@ -713,7 +669,9 @@ mod tests {
                 .filter(|k| !keys.contains(k))
                 .collect();
             assert!(extra.is_empty(), "{topic}: invented fields {extra:?}");
-            assert!(payload.get("admin_graphql_api_id").is_some(), "{topic}");
+            if topic != topics::PRODUCTS_DELETE {
+                assert!(payload.get("admin_graphql_api_id").is_some(), "{topic}");
+            }
         }
     }
 

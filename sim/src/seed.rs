@@ -5,11 +5,14 @@
 //! or a street, some carry medium or high fraud risk, some are unpaid, voided or refunded, a few
 //! items are out of stock. All timestamps lie in the 30 days before [`SEED_EPOCH`]; changes made
 //! after seeding use the wall clock (or a pinned test clock), which is later.
+//!
+//! Every seeded shop also has the custom collections of [`COLLECTIONS`] and two publications,
+//! the Online Store and the Point of Sale, on which its products are published.
 
 use super::shop::{
     Address, CancelReason, CustomerSpec, FinancialStatus, FulfillmentSpec, LineSpec, Money,
-    OrderRisk, OrderSpec, ProductSpec, RiskAssessment, RiskFact, RiskLevel, RiskRecommendation,
-    Sentiment, Shop, TrackingInfo, VariantSpec,
+    ONLINE_STORE, OrderRisk, OrderSpec, POINT_OF_SALE, ProductSpec, RiskAssessment, RiskFact,
+    RiskLevel, RiskRecommendation, Sentiment, Shop, TrackingInfo, VariantSpec,
 };
 use super::time::Timestamp;
 
@@ -411,10 +414,28 @@ impl Shop {
                 }
             }
         }
+        // Last, so the ids of everything above do not depend on them.
+        for (handle, title) in COLLECTIONS {
+            shop.add_collection(handle, title);
+        }
+        let publications = [
+            shop.add_publication(ONLINE_STORE),
+            shop.add_publication(POINT_OF_SALE),
+        ];
+        for product in shop.products.values_mut() {
+            product.publication_ids = publications.to_vec();
+        }
         shop.set_clock(None);
         shop
     }
 }
+
+/// The custom collections every seeded shop has: (handle, title).
+pub const COLLECTIONS: &[(&str, &str)] = &[
+    ("summer", "Summer"),
+    ("sale", "Sale"),
+    ("new-arrivals", "New Arrivals"),
+];
 
 fn address(rng: &mut fastrand::Rng, first: &str, last: &str) -> Address {
     let (city, province, province_code, zip, country, country_code) =
@@ -546,6 +567,17 @@ mod tests {
         );
         assert!(shop.order_by_name("#1001").is_some());
         assert!(shop.variant_by_sku("SKU-0001-S").is_some());
+        assert_eq!(shop.collections.len(), COLLECTIONS.len());
+        assert!(shop.collection_by_handle("new-arrivals").is_some());
+        let channels = [
+            shop.publication_by_name(ONLINE_STORE).unwrap(),
+            shop.publication_by_name(POINT_OF_SALE).unwrap(),
+        ];
+        assert!(
+            shop.products
+                .values()
+                .all(|p| p.publication_ids == channels)
+        );
         let skus: std::collections::HashSet<&str> =
             shop.variants.values().map(|v| v.sku.as_str()).collect();
         assert_eq!(skus.len(), shop.variants.len(), "SKUs are unique");

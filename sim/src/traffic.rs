@@ -1,6 +1,6 @@
 //! The traffic generator: the simulated shop's customers place orders (a share of them bad in
-//! one of four ways), the back office changes stock, and customers sign up and change their
-//! details, at configured rates. Deterministic from the seed; changes go through the `Shop`
+//! one of four ways), the back office changes stock, customers sign up and change their
+//! details, and merchandisers edit the PIM's products in the admin, at configured rates. Deterministic from the seed; changes go through the `Shop`
 //! methods, so events and webhooks follow.
 
 use std::time::Duration;
@@ -11,8 +11,8 @@ use tokio::time::MissedTickBehavior;
 use super::ShopHandle;
 use super::shop::{
     Address, CustomerSpec, FinancialStatus, Id, LineSpec, MarketingConsent, MarketingOptInLevel,
-    MarketingState, OrderRisk, OrderSpec, RiskAssessment, RiskFact, RiskLevel, RiskRecommendation,
-    Sentiment, Shop,
+    MarketingState, Merch, OrderRisk, OrderSpec, RiskAssessment, RiskFact, RiskLevel,
+    RiskRecommendation, Sentiment, Shop,
 };
 
 /// What kind of order the generator placed.
@@ -47,6 +47,8 @@ pub struct TrafficSpec {
     pub stock_changes_per_second: f64,
     /// Customer sign-ups and edits ([`Traffic::change_customer`]); 0 for none.
     pub customer_changes_per_second: f64,
+    /// Merchandiser edits of PIM products ([`Traffic::merchandise`]); 0 for none.
+    pub merchandising_edits_per_second: f64,
     pub seed: u64,
 }
 
@@ -58,6 +60,7 @@ impl Default for TrafficSpec {
             bad_share: 0.0,
             stock_changes_per_second: 0.0,
             customer_changes_per_second: 0.0,
+            merchandising_edits_per_second: 0.0,
             seed: 1,
         }
     }
@@ -321,6 +324,53 @@ impl Traffic {
     }
 }
 
+impl Traffic {
+    /// One merchandiser edit of a random product whose handle starts with `pim-` (what the PIM
+    /// sends): a tag added or removed, a new SEO title, or a collection joined. `None` when
+    /// there is no such product or the edit changed nothing.
+    pub fn merchandise(&mut self, shop: &mut Shop) -> Option<(Id, Merch)> {
+        let products: Vec<Id> = shop
+            .products
+            .values()
+            .filter(|p| p.handle.starts_with("pim-"))
+            .map(|p| p.id)
+            .collect();
+        if products.is_empty() {
+            return None;
+        }
+        let id = products[self.rng.usize(0..products.len())];
+        let collections: Vec<Id> = shop.collections.keys().copied().collect();
+        let merch = match self.rng.u8(0..4) {
+            0 => Merch::AddTag(MERCH_TAGS[self.rng.usize(0..MERCH_TAGS.len())].to_string()),
+            1 => {
+                let tags = shop
+                    .products
+                    .get(&id)
+                    .map(|p| p.tags.clone())
+                    .unwrap_or_default();
+                if tags.is_empty() {
+                    return None;
+                }
+                Merch::RemoveTag(tags[self.rng.usize(0..tags.len())].clone())
+            }
+            2 => Merch::SeoTitle(format!(
+                "{} | Demo Store",
+                SEO_WORDS[self.rng.usize(0..SEO_WORDS.len())]
+            )),
+            _ if !collections.is_empty() => {
+                Merch::AddToCollection(collections[self.rng.usize(0..collections.len())])
+            }
+            _ => return None,
+        };
+        shop.merchandise(id, merch.clone())
+            .ok()?
+            .then_some((id, merch))
+    }
+}
+
+const MERCH_TAGS: &[&str] = &["featured", "clearance", "staff-pick", "gift-idea"];
+const SEO_WORDS: &[&str] = &["Best seller", "New season", "Limited edition", "Top rated"];
+
 const FIRST_NAMES: &[&str] = &[
     "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances",
 ];
@@ -358,7 +408,12 @@ pub fn spawn(shop: ShopHandle, spec: TrafficSpec) -> JoinHandle<()> {
         let order_every = period(spec.orders_per_second);
         let stock_every = period(spec.stock_changes_per_second);
         let customer_every = period(spec.customer_changes_per_second);
-        if order_every.is_none() && stock_every.is_none() && customer_every.is_none() {
+        let merch_every = period(spec.merchandising_edits_per_second);
+        if order_every.is_none()
+            && stock_every.is_none()
+            && customer_every.is_none()
+            && merch_every.is_none()
+        {
             return;
         }
         let ticker = |p: Option<Duration>| {
@@ -368,10 +423,12 @@ pub fn spawn(shop: ShopHandle, spec: TrafficSpec) -> JoinHandle<()> {
         };
         let (mut orders, mut stock) = (ticker(order_every), ticker(stock_every));
         let mut customers = ticker(customer_every);
+        let mut merch = ticker(merch_every);
         // The first tick of an interval is immediate; skip it so traffic starts one period in.
         orders.tick().await;
         stock.tick().await;
         customers.tick().await;
+        merch.tick().await;
         loop {
             tokio::select! {
                 _ = orders.tick(), if order_every.is_some() => {
@@ -382,6 +439,9 @@ pub fn spawn(shop: ShopHandle, spec: TrafficSpec) -> JoinHandle<()> {
                 }
                 _ = customers.tick(), if customer_every.is_some() => {
                     shop.with(|s| traffic.change_customer(s));
+                }
+                _ = merch.tick(), if merch_every.is_some() => {
+                    shop.with(|s| traffic.merchandise(s));
                 }
             }
         }
@@ -498,6 +558,43 @@ mod tests {
         ] {
             assert!(topics.contains(t), "{t}");
         }
+    }
+
+    #[test]
+    fn merchandisers_edit_only_pim_products() {
+        let mut shop = Shop::seed(4, &SeedSize::small());
+        let mut traffic = Traffic::new(4, 0.0);
+        assert!(
+            traffic.merchandise(&mut shop).is_none(),
+            "no PIM product yet"
+        );
+        let pim: Vec<Id> = (1..=3)
+            .map(|n| {
+                shop.create_product(crate::shop::ProductDraft {
+                    title: Some(format!("PIM {n}")),
+                    handle: Some(format!("pim-{n}")),
+                    tags: Some(vec!["pim".into()]),
+                    ..crate::shop::ProductDraft::default()
+                })
+            })
+            .collect();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        shop.set_event_sender(Some(tx));
+        let mut kinds = std::collections::HashSet::new();
+        for _ in 0..100 {
+            if let Some((id, merch)) = traffic.merchandise(&mut shop) {
+                assert!(pim.contains(&id));
+                kinds.insert(std::mem::discriminant(&merch));
+            }
+        }
+        assert!(kinds.len() >= 3, "{kinds:?}");
+        let events: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        assert!(!events.is_empty());
+        assert!(
+            events
+                .iter()
+                .all(|e| e.topic == "products/update" && pim.contains(&e.resource_id))
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! `productVariants(query:)` understands `sku` (exact, case-insensitive; `sku:ABC*` for a
 //! prefix), `barcode`, `product_id`, `title`, `id`, `updated_at`, `created_at`; several SKUs
 //! are asked for with OR: `sku:A OR sku:B`. `products(query:)` understands `title`, `vendor`,
-//! `product_type`, `tag`, `status`, `handle`, `id`, `updated_at`, `created_at`.
+//! `product_type`, `tag`, `status`, `handle`, `sku` (any variant's, exact), `id`,
+//! `updated_at`, `created_at`.
 
 use serde_json::Value;
 
@@ -45,6 +46,47 @@ impl Searchable for Variant {
 
     fn default_text(&self) -> Vec<String> {
         vec![self.sku.clone(), self.title.clone()]
+    }
+}
+
+/// A product with its shop, so that `sku:` can look at its variants.
+struct ProductRow<'a> {
+    shop: &'a Shop,
+    product: &'a Product,
+}
+
+impl Searchable for ProductRow<'_> {
+    fn search_fields() -> &'static [&'static str] {
+        &[
+            "title",
+            "vendor",
+            "product_type",
+            "tag",
+            "status",
+            "handle",
+            "sku",
+            "id",
+            "updated_at",
+            "created_at",
+        ]
+    }
+
+    fn field_values(&self, field: &str) -> Vec<FieldValue> {
+        match field {
+            "sku" => self
+                .product
+                .variant_ids
+                .iter()
+                .filter_map(|id| self.shop.variants.get(id))
+                .filter(|v| !v.sku.is_empty())
+                .map(|v| FieldValue::Text(v.sku.clone()))
+                .collect(),
+            _ => self.product.field_values(field),
+        }
+    }
+
+    fn default_text(&self) -> Vec<String> {
+        self.product.default_text()
     }
 }
 
@@ -132,7 +174,16 @@ pub(super) fn products(shop: &Shop, ctx: &mut RootCtx<'_>) -> Result<Value, Root
         };
         (value, p.id)
     };
-    ctx.search_connection(shop.products.values(), sort, |p| product_tree(shop, p))
+    let rows: Vec<ProductRow<'_>> = shop
+        .products
+        .values()
+        .map(|product| ProductRow { shop, product })
+        .collect();
+    ctx.search_connection(
+        rows.iter(),
+        |row| sort(row.product),
+        |row| product_tree(shop, row.product),
+    )
 }
 
 pub(super) fn product(shop: &Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootError> {

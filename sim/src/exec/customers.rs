@@ -3,7 +3,8 @@
 //! - `customerCreate`, `customerUpdate` (`CustomerInput`), `customerSet` (upsert by
 //!   `CustomerSetIdentifiers`), `customerDelete`;
 //! - `tagsAdd`, `tagsRemove` (customers and products);
-//! - `metafieldsSet` (customer owners), with compare-and-set through `compareDigest`;
+//! - `metafieldsSet` (customer and product owners), with compare-and-set through
+//!   `compareDigest`;
 //! - `customerReplaceTaxExemptions`, `customerAddTaxExemptions`, `customerRemoveTaxExemptions`;
 //! - `customerEmailMarketingConsentUpdate`, `customerSmsMarketingConsentUpdate`.
 //!
@@ -18,7 +19,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::objects::{APP_NAMESPACE, customer_tree, metafield_tree, product_tree, shop_tree};
+use super::objects::{APP_NAMESPACE, customer_tree, owned_metafield_tree, product_tree, shop_tree};
 use super::{RootCtx, RootError};
 use crate::gid::{self, gid};
 use crate::shop::{
@@ -30,9 +31,9 @@ use crate::time::Timestamp;
 /// Shopify's limit on `metafieldsSet` inputs per call.
 pub const METAFIELDS_SET_LIMIT: usize = 25;
 
-type FieldPath = Vec<String>;
+pub(super) type FieldPath = Vec<String>;
 
-fn field_path(prefix: &[&str], rest: &[&str]) -> FieldPath {
+pub(super) fn field_path(prefix: &[&str], rest: &[&str]) -> FieldPath {
     prefix.iter().chain(rest).map(|p| p.to_string()).collect()
 }
 
@@ -65,7 +66,7 @@ impl Errors {
     }
 }
 
-fn object_arg(ctx: &RootCtx<'_>, name: &str) -> Map<String, Value> {
+pub(super) fn object_arg(ctx: &RootCtx<'_>, name: &str) -> Map<String, Value> {
     ctx.args
         .get(name)
         .and_then(|v| v.as_object())
@@ -73,7 +74,7 @@ fn object_arg(ctx: &RootCtx<'_>, name: &str) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
-fn strings(value: Option<&Value>) -> Vec<String> {
+pub(super) fn strings(value: Option<&Value>) -> Vec<String> {
     value
         .and_then(|v| v.as_array())
         .map(|a| {
@@ -86,7 +87,7 @@ fn strings(value: Option<&Value>) -> Vec<String> {
 
 /// A validated id always names a customer; losing it between validation and write would be a
 /// simulator bug, reported as such rather than as the client's mistake.
-fn internal(e: ShopError) -> RootError {
+pub(super) fn internal(e: ShopError) -> RootError {
     RootError::new("INTERNAL_SERVER_ERROR", e.to_string())
 }
 
@@ -107,7 +108,7 @@ fn customer_id(value: Option<&Value>, shop: &Shop) -> Option<Id> {
 
 /// A `@oneOf` input must name exactly one of its fields; otherwise the request is malformed
 /// (a top-level error, as GraphQL validation reports it).
-fn one_of<'a>(
+pub(super) fn one_of<'a>(
     input: &'a Map<String, Value>,
     type_name: &str,
 ) -> Result<(&'a str, &'a Value), RootError> {
@@ -126,6 +127,29 @@ fn one_of<'a>(
 }
 
 // Metafields.
+
+/// The owner a `metafieldsSet` input names: a customer or a product of the shop. Ids are unique
+/// across resource types, so the id alone tells which later.
+fn metafield_owner(value: Option<&Value>, shop: &Shop) -> Option<Id> {
+    let g = gid::parse(value?.as_str()?)?;
+    match g.kind {
+        "Customer" => shop.customers.contains_key(&g.id).then_some(g.id),
+        "Product" => shop.products.contains_key(&g.id).then_some(g.id),
+        _ => None,
+    }
+}
+
+fn owner_metafield<'a>(
+    shop: &'a Shop,
+    owner: Id,
+    namespace: &str,
+    key: &str,
+) -> Option<&'a Metafield> {
+    match shop.customers.get(&owner) {
+        Some(c) => c.metafield(namespace, key),
+        None => shop.products.get(&owner)?.metafield(namespace, key),
+    }
+}
 
 /// The metafield types the simulator knows (values of the first group are checked).
 const METAFIELD_TYPES: &[&str] = &[
@@ -242,18 +266,18 @@ fn identifier_chars_ok(text: &str) -> bool {
 }
 
 /// One metafield write, before checking.
-struct Candidate<'a> {
+pub(super) struct Candidate<'a> {
     /// What the owner has under this namespace and key now.
-    existing: Option<&'a Metafield>,
-    namespace: &'a str,
-    key: &'a str,
-    given_type: Option<&'a str>,
-    value: &'a str,
+    pub existing: Option<&'a Metafield>,
+    pub namespace: &'a str,
+    pub key: &'a str,
+    pub given_type: Option<&'a str>,
+    pub value: &'a str,
 }
 
 /// Check a metafield write; each problem goes to `report(field, message, code)` with the field
 /// from `at`. The effective type when the write is valid.
-fn check_metafield(
+pub(super) fn check_metafield(
     c: &Candidate<'_>,
     at: &dyn Fn(&str) -> FieldPath,
     report: &mut dyn FnMut(FieldPath, String, &'static str),
@@ -384,7 +408,7 @@ pub(super) fn metafields_set(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<V
             }));
         };
         let text = |k: &str| m.get(k).and_then(|v| v.as_str());
-        let Some(owner) = customer_id(m.get("ownerId"), shop) else {
+        let Some(owner) = metafield_owner(m.get("ownerId"), shop) else {
             element(
                 &mut errors,
                 at("ownerId"),
@@ -396,10 +420,7 @@ pub(super) fn metafields_set(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<V
         let namespace = text("namespace").unwrap_or(APP_NAMESPACE).to_string();
         let key = text("key").unwrap_or_default().to_string();
         let value = text("value").unwrap_or_default().to_string();
-        let existing = shop
-            .customers
-            .get(&owner)
-            .and_then(|c| c.metafield(&namespace, &key));
+        let existing = owner_metafield(shop, owner, &namespace, &key);
         let candidate = Candidate {
             existing,
             namespace: &namespace,
@@ -474,16 +495,23 @@ pub(super) fn metafields_set(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<V
             .filter(|(o, _)| *o == owner)
             .map(|(_, s)| s.clone())
             .collect();
-        shop.set_customer_metafields(owner, &specs)
-            .map_err(internal)?;
+        if shop.customers.contains_key(&owner) {
+            shop.set_customer_metafields(owner, &specs)
+        } else {
+            shop.set_product_metafields(owner, &specs)
+        }
+        .map_err(internal)?;
     }
     let written: Vec<Value> = planned
         .iter()
         .filter_map(|(owner, s)| {
-            shop.customers
-                .get(owner)
-                .and_then(|c| c.metafield(&s.namespace, &s.key))
-                .map(|m| metafield_tree(*owner, &s.namespace, &s.key, m))
+            let kind = if shop.customers.contains_key(owner) {
+                "Customer"
+            } else {
+                "Product"
+            };
+            owner_metafield(shop, *owner, &s.namespace, &s.key)
+                .map(|m| owned_metafield_tree(kind, *owner, &s.namespace, &s.key, m))
         })
         .collect();
     Ok(payload(Value::Array(written), errors))

@@ -14,7 +14,13 @@
 //! - `customers.rs`: `customerByIdentifier` and the customer mutations (`customerCreate`,
 //!   `customerUpdate`, `customerSet`, `customerDelete`, `tagsAdd`, `tagsRemove`,
 //!   `metafieldsSet`, the tax exemption and marketing consent mutations);
-//! - `objects.rs`: the resource trees and the reference resolver shared by all of them.
+//! - `products.rs`: `productByIdentifier`, `productOperation`;
+//! - `product_set.rs`: the `productSet` mutation (and its cost);
+//! - `product_mutations.rs`: `productCreate`, `productUpdate`, `productDelete`,
+//!   `productVariantsBulkCreate`, `productVariantsBulkUpdate`;
+//! - `product_input.rs`: reading and checking the product inputs those share;
+//! - `objects.rs`: the resource trees and the reference resolver shared by all of them, with
+//!   the catalogue's trees in `product_trees.rs`.
 
 mod bulk;
 mod catalog;
@@ -24,6 +30,11 @@ mod inventory_set;
 mod misc;
 pub mod objects;
 mod orders;
+mod product_input;
+mod product_mutations;
+mod product_set;
+mod product_trees;
+mod products;
 #[cfg(test)]
 mod tests;
 mod webhooks;
@@ -42,6 +53,7 @@ use super::search::{self, Searchable};
 use super::shop::Shop;
 use crate::schema::admin_schema;
 use objects::ShopResolver;
+pub use product_set::product_set_cost;
 
 /// Shopify's limit on the length of any input list.
 pub const MAX_INPUT_LIST: usize = 250;
@@ -203,7 +215,7 @@ pub fn execute(shop: &mut Shop, prepared: &Prepared) -> Outcome {
                 search: &mut outcome.search,
                 quantities_written: &mut outcome.quantities_written,
             };
-            check_input_lists(&ctx.args).and_then(|()| {
+            check_input_lists(&ctx.args, field.name.as_str()).and_then(|()| {
                 if prepared.is_mutation() {
                     run_mutation(shop, &mut ctx)
                 } else {
@@ -244,8 +256,12 @@ pub fn execute(shop: &mut Shop, prepared: &Prepared) -> Outcome {
     outcome
 }
 
-fn run_query(shop: &Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootError> {
+fn run_query(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootError> {
     let name = ctx.field.name.as_str();
+    if name == "productOperation" {
+        return products::product_operation(shop, ctx);
+    }
+    let shop: &Shop = shop;
     match name {
         "orders" => orders::orders(shop, ctx),
         "order" => orders::order(shop, ctx),
@@ -266,6 +282,7 @@ fn run_query(shop: &Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootError> {
         "customer" => misc::customer(shop, ctx),
         "customers" => misc::customers(shop, ctx),
         "customerByIdentifier" => customers::customer_by_identifier(shop, ctx),
+        "productByIdentifier" => products::product_by_identifier(shop, ctx),
         "node" => misc::node(shop, ctx),
         "nodes" => misc::nodes(shop, ctx),
         _ => Err(not_implemented(name)),
@@ -300,6 +317,12 @@ fn run_mutation(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootErr
         }
         "customerEmailMarketingConsentUpdate" => customers::consent_update(shop, ctx, false),
         "customerSmsMarketingConsentUpdate" => customers::consent_update(shop, ctx, true),
+        "productSet" => product_set::product_set(shop, ctx),
+        "productCreate" => product_mutations::product_create(shop, ctx),
+        "productUpdate" => product_mutations::product_update(shop, ctx),
+        "productDelete" => product_mutations::product_delete(shop, ctx),
+        "productVariantsBulkCreate" => product_mutations::variants_bulk_create(shop, ctx),
+        "productVariantsBulkUpdate" => product_mutations::variants_bulk_update(shop, ctx),
         _ => Err(not_implemented(name)),
     }
 }
@@ -339,12 +362,26 @@ fn idempotency_key(ctx: &RootCtx<'_>) -> Result<Option<String>, RootError> {
     }
 }
 
+/// Lists exempt from [`MAX_INPUT_LIST`]: (root field, argument path). `productSet` takes up to
+/// 2048 variants, the per-product limit.
+const LONG_INPUT_LISTS: &[(&str, &str)] = &[("productSet", "input.variants")];
+
 /// Shopify rejects any input list longer than 250 items before executing.
-fn check_input_lists(args: &Map<String, Value>) -> Result<(), RootError> {
-    fn walk(value: &Value, path: &mut Vec<String>) -> Result<(), RootError> {
+fn check_input_lists(args: &Map<String, Value>, root: &str) -> Result<(), RootError> {
+    let exempt = |path: &[String]| {
+        let path = path.join(".");
+        LONG_INPUT_LISTS
+            .iter()
+            .any(|(field, list)| *field == root && *list == path)
+    };
+    fn walk(
+        value: &Value,
+        path: &mut Vec<String>,
+        exempt: &dyn Fn(&[String]) -> bool,
+    ) -> Result<(), RootError> {
         match value {
             Value::Array(items) => {
-                if items.len() > MAX_INPUT_LIST {
+                if items.len() > MAX_INPUT_LIST && !exempt(path) {
                     return Err(RootError::new(
                         "MAX_INPUT_SIZE_EXCEEDED",
                         format!(
@@ -356,7 +393,7 @@ fn check_input_lists(args: &Map<String, Value>) -> Result<(), RootError> {
                 }
                 for (i, item) in items.iter().enumerate() {
                     path.push(i.to_string());
-                    walk(item, path)?;
+                    walk(item, path, exempt)?;
                     path.pop();
                 }
                 Ok(())
@@ -364,7 +401,7 @@ fn check_input_lists(args: &Map<String, Value>) -> Result<(), RootError> {
             Value::Object(fields) => {
                 for (k, v) in fields {
                     path.push(k.clone());
-                    walk(v, path)?;
+                    walk(v, path, exempt)?;
                     path.pop();
                 }
                 Ok(())
@@ -375,7 +412,7 @@ fn check_input_lists(args: &Map<String, Value>) -> Result<(), RootError> {
     let mut path = Vec::new();
     for (k, v) in args {
         path.push(k.clone());
-        walk(v, &mut path)?;
+        walk(v, &mut path, &exempt)?;
         path.pop();
     }
     Ok(())

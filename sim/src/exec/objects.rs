@@ -7,6 +7,8 @@
 //! selected. Money follows Shopify: `MoneyV2.amount` is a `Decimal` ("75.0"), the `Money`
 //! scalar has two decimals ("75.00"); `UnsignedInt64` is a string.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
 use crate::gid::{self, gid, inventory_level_gid};
@@ -14,9 +16,13 @@ use crate::project::{Resolve, connection, reference};
 use crate::shop::{
     Address, Customer, Fulfillment, FulfillmentState, Id, InventoryAdjustmentGroup, InventoryItem,
     InventoryLevel, LineItem, Location, MarketingOptInLevel, MarketingState, Metafield, Money,
-    Order, Product, QUANTITY_NAMES, Refund, Return, Shop, Variant, WebhookSubscription,
+    Order, QUANTITY_NAMES, Refund, Return, Shop, WebhookSubscription,
 };
 use crate::time::Timestamp;
+
+pub use super::product_trees::{
+    collection_tree, media_tree, product_tree, publication_tree, variant_tree,
+};
 
 /// An object tree: `tree!("Order"; "id" => …, "name" => …)`. Each value is any serializable
 /// expression (JSON literals go through `json!`). One insert per field, so large types do not run into
@@ -29,23 +35,24 @@ macro_rules! tree {
         serde_json::Value::Object(map)
     }};
 }
+pub(super) use tree;
 
 /// The API version this simulator speaks.
 pub const API_VERSION: &str = crate::schema::VERSION;
 
-fn ts(t: Timestamp) -> Value {
+pub(super) fn ts(t: Timestamp) -> Value {
     Value::String(t.to_rfc3339())
 }
 
-fn opt_ts(t: Option<Timestamp>) -> Value {
+pub(super) fn opt_ts(t: Option<Timestamp>) -> Value {
     t.map_or(Value::Null, ts)
 }
 
-fn legacy(id: Id) -> Value {
+pub(super) fn legacy(id: Id) -> Value {
     Value::String(id.to_string())
 }
 
-fn ref_to(kind: &str, id: Id) -> Value {
+pub(super) fn ref_to(kind: &str, id: Id) -> Value {
     reference(gid(kind, id))
 }
 
@@ -373,6 +380,17 @@ pub const APP_NAMESPACE: &str = "$app";
 
 /// A metafield of the customer `owner`.
 pub fn metafield_tree(owner: Id, namespace: &str, key: &str, m: &Metafield) -> Value {
+    owned_metafield_tree("Customer", owner, namespace, key, m)
+}
+
+/// A metafield of `owner`, a resource of type `owner_kind` (`Customer`, `Product`).
+pub fn owned_metafield_tree(
+    owner_kind: &str,
+    owner: Id,
+    namespace: &str,
+    key: &str,
+    m: &Metafield,
+) -> Value {
     let json_value = match m.r#type.as_str() {
         "boolean" => Value::Bool(m.value == "true"),
         "number_integer" => m
@@ -404,77 +422,9 @@ pub fn metafield_tree(owner: Id, namespace: &str, key: &str, m: &Metafield) -> V
         "description" => Value::Null,
         "definition" => Value::Null,
         "reference" => Value::Null,
-        "ownerType" => "CUSTOMER",
-        "owner" => ref_to("Customer", owner),
+        "ownerType" => owner_kind.to_ascii_uppercase(),
+        "owner" => ref_to(owner_kind, owner),
         "sizeInBytes" => m.value.len(),
-    )
-}
-
-pub fn product_tree(shop: &Shop, p: &Product) -> Value {
-    let total_inventory: i64 = p
-        .variant_ids
-        .iter()
-        .filter_map(|v| shop.variants.get(v))
-        .map(|v| available_total(shop, v.inventory_item_id))
-        .sum();
-    tree!("Product";
-        "id" => gid("Product", p.id),
-        "legacyResourceId" => legacy(p.id),
-        "title" => p.title,
-        "handle" => p.handle,
-        "vendor" => p.vendor,
-        "productType" => p.product_type,
-        "status" => p.status.as_graphql(),
-        "tags" => p.tags,
-        "description" => p.description,
-        "descriptionHtml" => p.description,
-        "createdAt" => ts(p.created_at),
-        "updatedAt" => ts(p.updated_at),
-        "publishedAt" => ts(p.created_at),
-        "totalInventory" => total_inventory,
-        "tracksInventory" => true,
-        "hasOnlyDefaultVariant" => p.variant_ids.len() == 1,
-        "isGiftCard" => false,
-        "variants" => connection(p.variant_ids.iter().map(|&v| ref_to("ProductVariant", v)).collect()),
-        "variantsCount" => json!({"__typename": "Count", "count": p.variant_ids.len(), "precision": "EXACT"}),
-    )
-}
-
-fn available_total(shop: &Shop, item_id: Id) -> i64 {
-    shop.inventory_levels
-        .range((item_id, 0)..=(item_id, Id::MAX))
-        .map(|(_, l)| l.available)
-        .sum()
-}
-
-pub fn variant_tree(shop: &Shop, v: &Variant) -> Value {
-    let product_title = shop
-        .products
-        .get(&v.product_id)
-        .map_or_else(String::new, |p| p.title.clone());
-    let inventory = available_total(shop, v.inventory_item_id);
-    tree!("ProductVariant";
-        "id" => gid("ProductVariant", v.id),
-        "legacyResourceId" => legacy(v.id),
-        "title" => v.title,
-        "displayName" => format!("{product_title} - {}", v.title),
-        "sku" => v.sku,
-        "price" => v.price.to_fixed2(),
-        "compareAtPrice" => v.compare_at_price.map(|m| m.to_fixed2()),
-        "barcode" => v.barcode,
-        "position" => v.position,
-        "taxable" => v.taxable,
-        "inventoryPolicy" => v.inventory_policy,
-        "inventoryQuantity" => inventory,
-        "sellableOnlineQuantity" => inventory.max(0),
-        "availableForSale" => inventory > 0 || v.inventory_policy == "CONTINUE",
-        "requiresComponents" => false,
-        "showUnitPrice" => false,
-        "createdAt" => ts(v.created_at),
-        "updatedAt" => ts(v.updated_at),
-        "selectedOptions" => json!([{"__typename": "SelectedOption", "name": "Title", "value": v.title}]),
-        "product" => ref_to("Product", v.product_id),
-        "inventoryItem" => ref_to("InventoryItem", v.inventory_item_id),
     )
 }
 
@@ -484,7 +434,6 @@ pub fn inventory_item_tree(shop: &Shop, item: &InventoryItem) -> Value {
         .range((item.id, 0)..=(item.id, Id::MAX))
         .map(|(_, l)| inventory_level_tree(l))
         .collect();
-    let grams = shop.variants.get(&item.variant_id).map_or(0, |v| v.grams);
     tree!("InventoryItem";
         "id" => gid("InventoryItem", item.id),
         "legacyResourceId" => legacy(item.id),
@@ -502,7 +451,7 @@ pub fn inventory_item_tree(shop: &Shop, item: &InventoryItem) -> Value {
         "locationsCount" => json!({"__typename": "Count", "count": levels.len(), "precision": "EXACT"}),
         "measurement" => json!({"__typename": "InventoryItemMeasurement",
             "id": gid("InventoryItemMeasurement", item.id),
-            "weight": {"__typename": "Weight", "unit": "GRAMS", "value": f64::from(grams)}}),
+            "weight": {"__typename": "Weight", "unit": item.weight.unit.as_graphql(), "value": item.weight.value}}),
         "variant" => ref_to("ProductVariant", item.variant_id),
         "variants" => connection(vec![ref_to("ProductVariant", item.variant_id)]),
         "inventoryLevels" => connection(levels),
@@ -784,6 +733,64 @@ pub fn shop_tree(shop: &Shop) -> Value {
     )
 }
 
+type Metafields = BTreeMap<(String, String), Metafield>;
+
+/// `metafield(namespace:, key:)` of an owner; the namespace defaults to the app's.
+pub(super) fn metafield_field(
+    kind: &str,
+    owner: Id,
+    metafields: Option<&Metafields>,
+    args: &Map<String, Value>,
+) -> Value {
+    let namespace = args
+        .get("namespace")
+        .and_then(|v| v.as_str())
+        .unwrap_or(APP_NAMESPACE);
+    let key = args.get("key").and_then(|v| v.as_str()).unwrap_or_default();
+    metafields
+        .and_then(|m| m.get(&(namespace.to_string(), key.to_string())))
+        .map_or(Value::Null, |m| {
+            owned_metafield_tree(kind, owner, namespace, key, m)
+        })
+}
+
+/// `metafields(namespace:, keys:)` of an owner, as a connection.
+pub(super) fn metafields_field(
+    kind: &str,
+    owner: Id,
+    metafields: Option<&Metafields>,
+    args: &Map<String, Value>,
+) -> Value {
+    let namespace = args.get("namespace").and_then(|v| v.as_str());
+    // `keys` are `namespace.key`; a bare key is taken in `namespace` when given.
+    let keys: Option<Vec<(Option<String>, String)>> =
+        args.get("keys").and_then(|v| v.as_array()).map(|ks| {
+            ks.iter()
+                .filter_map(|k| k.as_str())
+                .map(|k| match k.split_once('.') {
+                    Some((ns, key)) => (Some(ns.to_string()), key.to_string()),
+                    None => (None, k.to_string()),
+                })
+                .collect()
+        });
+    let nodes = metafields
+        .map(|m| {
+            m.iter()
+                .filter(|((ns, _), _)| namespace.is_none_or(|n| n == ns))
+                .filter(|((ns, key), _)| {
+                    keys.as_ref().is_none_or(|ks| {
+                        ks.iter().any(|(kns, k)| {
+                            k == key && kns.as_deref().or(namespace).is_none_or(|n| n == ns)
+                        })
+                    })
+                })
+                .map(|((ns, key), m)| owned_metafield_tree(kind, owner, ns, key, m))
+                .collect()
+        })
+        .unwrap_or_default();
+    connection(nodes)
+}
+
 /// Resolves references and argument-dependent fields against the shop.
 pub struct ShopResolver<'a> {
     pub shop: &'a Shop,
@@ -818,12 +825,29 @@ impl ShopResolver<'_> {
             "InventoryAdjustmentGroup" => {
                 shop.adjustment_groups.get(&g.id).map(adjustment_group_tree)
             }
-            "Metafield" => shop.customers.values().find_map(|c| {
-                c.metafields
-                    .iter()
-                    .find(|(_, m)| m.id == g.id)
-                    .map(|((ns, key), m)| metafield_tree(c.id, ns, key, m))
-            }),
+            "Metafield" => shop
+                .customers
+                .values()
+                .find_map(|c| {
+                    c.metafields
+                        .iter()
+                        .find(|(_, m)| m.id == g.id)
+                        .map(|((ns, key), m)| metafield_tree(c.id, ns, key, m))
+                })
+                .or_else(|| {
+                    shop.products.values().find_map(|p| {
+                        p.metafields
+                            .iter()
+                            .find(|(_, m)| m.id == g.id)
+                            .map(|((ns, key), m)| owned_metafield_tree("Product", p.id, ns, key, m))
+                    })
+                }),
+            "MediaImage" => shop.media.get(&g.id).map(media_tree),
+            "Collection" => shop
+                .collections
+                .get(&g.id)
+                .map(|c| collection_tree(shop, c)),
+            "Publication" => shop.publications.get(&g.id).map(publication_tree),
             "LineItem" => shop.orders.values().find_map(|o| {
                 o.line_items
                     .iter()
@@ -961,51 +985,17 @@ impl Resolve for ShopResolver<'_> {
             }
             ("Customer", "metafield") => {
                 let customer = Self::parent_id(parent, "Customer")?;
-                let namespace = args
-                    .get("namespace")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or(APP_NAMESPACE);
-                let key = args.get("key").and_then(|v| v.as_str()).unwrap_or_default();
-                Ok(shop
-                    .customers
-                    .get(&customer)
-                    .and_then(|c| c.metafield(namespace, key))
-                    .map_or(Value::Null, |m| metafield_tree(customer, namespace, key, m)))
+                let metafields = shop.customers.get(&customer).map(|c| &c.metafields);
+                Ok(metafield_field("Customer", customer, metafields, args))
             }
             ("Customer", "metafields") => {
                 let customer = Self::parent_id(parent, "Customer")?;
-                let namespace = args.get("namespace").and_then(|v| v.as_str());
-                // `keys` are `namespace.key`; a bare key is taken in `namespace` when given.
-                let keys: Option<Vec<(Option<String>, String)>> =
-                    args.get("keys").and_then(|v| v.as_array()).map(|ks| {
-                        ks.iter()
-                            .filter_map(|k| k.as_str())
-                            .map(|k| match k.split_once('.') {
-                                Some((ns, key)) => (Some(ns.to_string()), key.to_string()),
-                                None => (None, k.to_string()),
-                            })
-                            .collect()
-                    });
-                let nodes = shop
-                    .customers
-                    .get(&customer)
-                    .map(|c| {
-                        c.metafields
-                            .iter()
-                            .filter(|((ns, _), _)| namespace.is_none_or(|n| n == ns))
-                            .filter(|((ns, key), _)| {
-                                keys.as_ref().is_none_or(|ks| {
-                                    ks.iter().any(|(kns, k)| {
-                                        k == key
-                                            && kns.as_deref().or(namespace).is_none_or(|n| n == ns)
-                                    })
-                                })
-                            })
-                            .map(|((ns, key), m)| metafield_tree(customer, ns, key, m))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                Ok(connection(nodes))
+                let metafields = shop.customers.get(&customer).map(|c| &c.metafields);
+                Ok(metafields_field("Customer", customer, metafields, args))
+            }
+            ("Product", _) => {
+                let product = Self::parent_id(parent, "Product")?;
+                return super::product_trees::resolve_product_field(shop, product, field, args);
             }
             ("Customer", "canDelete") => {
                 let customer = Self::parent_id(parent, "Customer")?;

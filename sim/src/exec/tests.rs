@@ -482,3 +482,4 @@ fn unsupported_fields_bad_ids_and_small_roots() {
 }
 
 mod customers;
+mod products;

@@ -26,17 +26,30 @@ impl Shop {
         id
     }
 
-    /// A new product with variants, inventory items and levels (no event).
+    /// A new product with variants, inventory items and levels (no event), published on the
+    /// Online Store when the shop has one.
     pub fn add_product(&mut self, spec: ProductSpec) -> Id {
         let now = self.now();
         let product_id = self.next_id();
-        let handle = spec
-            .title
-            .to_ascii_lowercase()
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join("-");
+        let handle = self.unique_handle(&handleize(&spec.title), None);
+        // The variants' titles are the values of one option, as the admin names a single
+        // list of choices.
+        let option = ProductOption {
+            id: self.next_id(),
+            name: "Title".into(),
+            position: 1,
+            values: spec
+                .variants
+                .iter()
+                .map(|v| v.title.clone())
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|name| OptionValue {
+                    id: self.next_id(),
+                    name,
+                })
+                .collect(),
+        };
         let active_locations: Vec<Id> = self
             .locations
             .values()
@@ -53,6 +66,7 @@ impl Shop {
                     id: variant_id,
                     product_id,
                     title: v.title.clone(),
+                    option_values: vec![("Title".into(), v.title.clone())],
                     sku: v.sku.clone(),
                     price: v.price,
                     compare_at_price: None,
@@ -75,6 +89,7 @@ impl Shop {
                     tracked: true,
                     requires_shipping: true,
                     cost: Some(Money(v.price.0 * 45 / 100)),
+                    weight: Weight::grams(v.grams),
                     created_at: now,
                     updated_at: now,
                 },
@@ -94,7 +109,15 @@ impl Shop {
                 product_type: spec.product_type,
                 status: ProductStatus::Active,
                 tags: spec.tags,
-                description: String::new(),
+                description_html: String::new(),
+                options: vec![option],
+                seo_title: None,
+                seo_description: None,
+                category: None,
+                metafields: BTreeMap::new(),
+                media: Vec::new(),
+                collection_ids: Vec::new(),
+                publication_ids: self.publication_by_name(ONLINE_STORE).into_iter().collect(),
                 created_at: now,
                 updated_at: now,
                 variant_ids,

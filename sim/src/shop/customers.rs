@@ -33,18 +33,18 @@ pub fn normalize_phone(phone: &str) -> String {
     }
 }
 
-/// Write `specs` into `customer`'s metafields; `new_ids` supplies ids for metafields that do
+/// Write `specs` into a resource's metafields; `new_ids` supplies ids for metafields that do
 /// not exist yet. A write of the value and type already stored changes nothing (not even
 /// `updated_at`), so the caller can tell a no-op by comparing.
 pub(crate) fn write_metafields(
-    customer: &mut Customer,
+    metafields: &mut BTreeMap<(String, String), Metafield>,
     specs: &[MetafieldSpec],
     new_ids: &mut impl Iterator<Item = Id>,
     now: Timestamp,
 ) {
     for spec in specs {
         let key = (spec.namespace.clone(), spec.key.clone());
-        match customer.metafields.get_mut(&key) {
+        match metafields.get_mut(&key) {
             Some(m) if m.value == spec.value && m.r#type == spec.r#type => {}
             Some(m) => {
                 m.value = spec.value.clone();
@@ -53,7 +53,7 @@ pub(crate) fn write_metafields(
             }
             None => {
                 let Some(id) = new_ids.next() else { continue };
-                customer.metafields.insert(
+                metafields.insert(
                     key,
                     Metafield {
                         id,
@@ -99,7 +99,12 @@ impl Shop {
             updated_at: now,
         };
         let ids: Vec<Id> = spec.metafields.iter().map(|_| self.next_id()).collect();
-        write_metafields(&mut customer, &spec.metafields, &mut ids.into_iter(), now);
+        write_metafields(
+            &mut customer.metafields,
+            &spec.metafields,
+            &mut ids.into_iter(),
+            now,
+        );
         self.customers.insert(id, customer);
         id
     }
@@ -228,7 +233,7 @@ impl Shop {
         let now = self.now();
         self.update_customer_if_changed(id, |c| {
             f(c);
-            write_metafields(c, specs, &mut ids.into_iter(), now)
+            write_metafields(&mut c.metafields, specs, &mut ids.into_iter(), now)
         })
     }
 

@@ -194,3 +194,23 @@ api_enum!(
         Other => "OTHER",
     }
 );
+
+api_enum!(
+    /// `WeightUnit`.
+    WeightUnit {
+        Grams => "GRAMS",
+        Kilograms => "KILOGRAMS",
+        Ounces => "OUNCES",
+        Pounds => "POUNDS",
+    }
+);
+
+api_enum!(
+    /// `MediaStatus`.
+    MediaStatus {
+        Uploaded => "UPLOADED",
+        Processing => "PROCESSING",
+        Ready => "READY",
+        Failed => "FAILED",
+    }
+);

@@ -14,25 +14,37 @@
 //! Here: the [`Shop`] itself, its clock, ids and events. The data types are in `model`
 //! (resources), `enums`, `money` and `specs` (what callers pass to create things); the methods
 //! that change the shop are grouped by subject in `catalog`, `inventory`, `customers` and
-//! `orders`.
+//! `orders`; the catalogue's own types are in `product_model`, and the product writes in
+//! `products` (`productSet` and friends), `media`, `channels` (collections and publications)
+//! and `merch` (what a merchandiser does in the admin).
 
 mod catalog;
+mod channels;
 mod customers;
 mod enums;
 mod inventory;
+mod media;
+mod merch;
 mod model;
 mod money;
 mod orders;
+mod product_model;
+mod products;
 mod specs;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use tokio::sync::mpsc::UnboundedSender;
 
+pub use channels::{ONLINE_STORE, POINT_OF_SALE};
 pub use customers::{normalize_phone, normalize_tags};
 pub use enums::*;
+pub use media::media_fetch_fails;
+pub use merch::Merch;
 pub use model::*;
 pub use money::Money;
+pub use product_model::*;
+pub use products::{FileDraft, MAX_OPTIONS, MAX_VARIANTS, ProductDraft, VariantDraft, handleize};
 pub use specs::*;
 
 use super::idempotency::IdempotencyStore;
@@ -76,7 +88,10 @@ pub mod topics {
         "customers_email_marketing_consent/update";
     /// SMS marketing consent (Shopify's name for the topic predates email having its own).
     pub const CUSTOMERS_MARKETING_CONSENT_UPDATE: &str = "customers_marketing_consent/update";
+    pub const PRODUCTS_CREATE: &str = "products/create";
     pub const PRODUCTS_UPDATE: &str = "products/update";
+    /// The resource id is the deleted product's (see [`super::Shop::deleted_products`]).
+    pub const PRODUCTS_DELETE: &str = "products/delete";
     pub const FULFILLMENTS_CREATE: &str = "fulfillments/create";
     pub const RETURNS_REQUEST: &str = "returns/request";
     pub const REFUNDS_CREATE: &str = "refunds/create";
@@ -112,7 +127,20 @@ pub struct Shop {
     pub email: String,
     pub locations: BTreeMap<Id, Location>,
     pub products: BTreeMap<Id, Product>,
+    /// Products deleted: `products/delete` is rendered from the id alone.
+    pub deleted_products: BTreeSet<Id>,
     pub variants: BTreeMap<Id, Variant>,
+    /// Product images, by id.
+    pub media: BTreeMap<Id, MediaImage>,
+    pub collections: BTreeMap<Id, Collection>,
+    pub publications: BTreeMap<Id, Publication>,
+    /// Asynchronous `productSet` operations, for `productOperation`.
+    pub product_operations: BTreeMap<Id, ProductOperation>,
+    /// Share (0 to 1) of image URLs whose download fails: [`Faults::media_fetch_failure`],
+    /// copied here because media are fetched while a mutation runs under the shop's lock.
+    ///
+    /// [`Faults::media_fetch_failure`]: crate::Faults::media_fetch_failure
+    pub media_fetch_failure: f64,
     pub inventory_items: BTreeMap<Id, InventoryItem>,
     /// Keyed by (inventory item id, location id): what the inventory mutations address.
     pub inventory_levels: BTreeMap<(Id, Id), InventoryLevel>,
@@ -154,7 +182,13 @@ impl Shop {
             email: format!("owner@{domain}"),
             locations: BTreeMap::new(),
             products: BTreeMap::new(),
+            deleted_products: BTreeSet::new(),
             variants: BTreeMap::new(),
+            media: BTreeMap::new(),
+            collections: BTreeMap::new(),
+            publications: BTreeMap::new(),
+            product_operations: BTreeMap::new(),
+            media_fetch_failure: 0.0,
             inventory_items: BTreeMap::new(),
             inventory_levels: BTreeMap::new(),
             customers: BTreeMap::new(),

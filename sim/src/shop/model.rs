@@ -24,53 +24,6 @@ pub struct Location {
     pub updated_at: Timestamp,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Product {
-    pub id: Id,
-    pub title: String,
-    pub handle: String,
-    pub vendor: String,
-    pub product_type: String,
-    pub status: ProductStatus,
-    pub tags: Vec<String>,
-    pub description: String,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    /// In display order.
-    pub variant_ids: Vec<Id>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Variant {
-    pub id: Id,
-    pub product_id: Id,
-    pub title: String,
-    pub sku: String,
-    pub price: Money,
-    pub compare_at_price: Option<Money>,
-    pub barcode: Option<String>,
-    pub position: u32,
-    pub inventory_item_id: Id,
-    pub taxable: bool,
-    pub grams: u32,
-    /// `DENY` or `CONTINUE` (selling when out of stock).
-    pub inventory_policy: &'static str,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct InventoryItem {
-    pub id: Id,
-    pub variant_id: Id,
-    pub sku: String,
-    pub tracked: bool,
-    pub requires_shipping: bool,
-    pub cost: Option<Money>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
 /// The quantity names `InventoryLevel.quantities(names:)` knows.
 pub const QUANTITY_NAMES: &[&str] = &[
     "available",
