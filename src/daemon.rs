@@ -15,6 +15,7 @@ use tracing::{error, info, warn};
 use xconnector_actors::Engine;
 use xconnector_actors::flows::customers::CustomersModule;
 use xconnector_actors::flows::inventory::InventoryModule;
+use xconnector_actors::flows::products::ProductsModule;
 
 use crate::cli::{LogFormatArg, RunArgs, SimArgs};
 use crate::config::{self, Config, LogFormat};
@@ -146,6 +147,26 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ))),
         _ => None,
     };
+    // … and its simulated PIM publishes a catalogue to the products API, then edits prices.
+    let pim = match (
+        &simulator,
+        config.flows.enabled::<ProductsModule>(),
+        config.server.api_tokens.first(),
+    ) {
+        (Some(running), Some(_), Some(token)) => Some(tokio::spawn(crate::sim::pim::run(
+            running.sim.shop(),
+            crate::sim::pim::PimSpec {
+                api_url: format!("http://{}", reachable(addr)),
+                token: token.expose().to_string(),
+                every: Duration::from_secs(5),
+                catalogue: 40,
+                max_variants: 6,
+                edits: 2,
+                seed: config.simulator.seed,
+            },
+        ))),
+        _ => None,
+    };
 
     let control_app = control::api::router(ControlState {
         engine: engine.clone(),
@@ -198,8 +219,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             error!(error = %e, "shutdown incomplete; unacknowledged work is retried on the next start")
         }
     }
-    if let Some(crm) = crm {
-        crm.abort();
+    for task in [crm, pim].into_iter().flatten() {
+        task.abort();
     }
     if let Some(warehouse) = warehouse {
         warehouse.abort();

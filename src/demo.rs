@@ -49,6 +49,7 @@ pub fn sim_config(c: &SimulatorConfig) -> SimConfig {
             error_429: c.faults.error_429,
             retry_after_secs: 2,
             drop_connection: c.faults.drop_connection,
+            media_fetch_failure: c.faults.media_fetch_failure,
         },
     }
 }
@@ -94,6 +95,7 @@ pub async fn start(
             bad_share: c.traffic.bad_share,
             stock_changes_per_second: c.traffic.stock_changes_per_second,
             customer_changes_per_second: c.traffic.customer_changes_per_second,
+            merchandising_edits_per_second: c.traffic.merchandising_edits_per_second,
             seed: c.seed,
         },
     );

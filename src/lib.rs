@@ -11,6 +11,7 @@ pub mod attached;
 pub mod bench;
 pub mod bench_customers;
 pub mod bench_orders;
+pub mod bench_products;
 pub mod cli;
 pub mod config;
 pub mod control;
@@ -20,6 +21,7 @@ pub mod demo;
 pub mod http;
 pub mod intake;
 pub mod logging;
+pub mod products_load;
 pub mod refusals;
 pub mod serve;
 pub mod systemd;
@@ -35,7 +37,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{BenchCommand, Cli, Command, DebugCommand, RunArgs};
+use cli::{BenchCommand, Cli, Command, DebugCommand, ProductsCommand, RunArgs};
 use control::commands;
 
 /// The whole program: parse the command line, run the command, map the outcome to an exit
@@ -119,6 +121,32 @@ pub fn main() -> ExitCode {
             } => bench_customers::customers(count, scale)
                 .await
                 .map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                what: BenchCommand::Products { count, scale },
+            } => bench_products::products(count, scale)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::Products {
+                what:
+                    ProductsCommand::Load {
+                        file,
+                        config,
+                        source,
+                        batch,
+                        url,
+                        token,
+                    },
+            } => {
+                products_load::load(products_load::Load {
+                    file,
+                    config,
+                    source,
+                    batch,
+                    url,
+                    token,
+                })
+                .await
+            }
             Command::Debug {
                 what:
                     DebugCommand::StoreWriter {

@@ -68,6 +68,7 @@ fn shipped_config_parses_with_an_empty_environment() {
             "crm",
             "erp",
             "finance",
+            "pim",
             "purchasing",
             "risk",
             "support",

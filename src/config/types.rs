@@ -443,6 +443,8 @@ pub struct TrafficConfig {
     pub stock_changes_per_second: f64,
     /// Customers created or edited per second in the shop (0: none).
     pub customer_changes_per_second: f64,
+    /// Merchandisers' edits per second to the PIM's products in the shop (0: none).
+    pub merchandising_edits_per_second: f64,
 }
 
 impl Default for TrafficConfig {
@@ -452,6 +454,7 @@ impl Default for TrafficConfig {
             bad_share: 0.1,
             stock_changes_per_second: 0.0,
             customer_changes_per_second: 0.0,
+            merchandising_edits_per_second: 0.0,
         }
     }
 }
@@ -466,6 +469,8 @@ pub struct FaultsConfig {
     pub error_5xx: f64,
     pub error_429: f64,
     pub drop_connection: f64,
+    /// Share (0 to 1) of image URLs the shop fails to fetch.
+    pub media_fetch_failure: f64,
 }
 
 impl Default for FaultsConfig {
@@ -475,6 +480,7 @@ impl Default for FaultsConfig {
             error_5xx: 0.0,
             error_429: 0.0,
             drop_connection: 0.0,
+            media_fetch_failure: 0.0,
         }
     }
 }

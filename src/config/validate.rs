@@ -160,6 +160,7 @@ pub(crate) fn validate(config: &Config) -> Vec<Problem> {
         ("error_5xx", s.faults.error_5xx),
         ("error_429", s.faults.error_429),
         ("drop_connection", s.faults.drop_connection),
+        ("media_fetch_failure", s.faults.media_fetch_failure),
     ] {
         fraction(&mut issues, faults.key(key), share);
     }
@@ -173,6 +174,10 @@ pub(crate) fn validate(config: &Config) -> Vec<Problem> {
         (
             "customer_changes_per_second",
             s.traffic.customer_changes_per_second,
+        ),
+        (
+            "merchandising_edits_per_second",
+            s.traffic.merchandising_edits_per_second,
         ),
     ] {
         if !(0.0..=10_000.0).contains(&rate) {

@@ -192,6 +192,7 @@ pub fn daemon_config(
         "risk",
         "purchasing",
         "crm",
+        "pim",
     ] {
         endpoints.push_str(&format!(
             "[endpoints.{name}]\nkind = \"http\"\nurl = \"{}\"\ntimeout = \"2s\"\nmax_attempts = 1000\n\n",

@@ -30,13 +30,11 @@ pub fn input(
         .map(|v| VariantSetInput {
             id: known.variants.get(&master.combination(v)).cloned(),
             option_values: master
-                .options
-                .iter()
-                .filter_map(|o| {
-                    Some(OptionValueInput {
-                        option_name: o.name.clone(),
-                        name: v.options.get(&o.name)?.clone(),
-                    })
+                .option_values(v)
+                .into_iter()
+                .map(|(option, value)| OptionValueInput {
+                    option_name: option.to_string(),
+                    name: value.to_string(),
                 })
                 .collect(),
             sku: v.sku.clone(),
@@ -91,7 +89,7 @@ pub fn input(
                 description: s.description.clone(),
             }),
         product_options: master
-            .options
+            .shopify_options()
             .iter()
             .map(|o| OptionSetInput {
                 name: o.name.clone(),

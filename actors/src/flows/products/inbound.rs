@@ -23,6 +23,10 @@ use super::FLOW;
 use crate::inbound::{Accepted, Decode, Fields, MetafieldValue, NoHead, Resource, describe};
 use crate::item::NewItem;
 
+/// Shopify's option of a product without options, and its value.
+const DEFAULT_OPTION: &str = "Title";
+const DEFAULT_VALUE: &str = "Default Title";
+
 /// The kind of an inbound product item.
 pub const KIND_MASTER: &str = "products/master";
 
@@ -174,14 +178,37 @@ impl Master {
     }
 
     /// The variant's option values in the product's option order: its key among the
-    /// product's variants (`S / Red`).
+    /// product's variants (`Size=S`, `Colour=Red`).
     pub fn combination(&self, v: &Variant) -> String {
-        combination(self.options.iter().map(|o| {
-            (
-                o.name.as_str(),
-                v.options.get(&o.name).map_or("", String::as_str),
-            )
-        }))
+        combination(self.option_values(v).into_iter())
+    }
+
+    /// The product's options as Shopify has them: a product without options has Shopify's
+    /// one, `Title`, whose one value `Default Title` its only variant has.
+    pub fn shopify_options(&self) -> Vec<ProductOption> {
+        if self.options.is_empty() {
+            return vec![ProductOption {
+                name: DEFAULT_OPTION.into(),
+                values: vec![DEFAULT_VALUE.into()],
+            }];
+        }
+        self.options.clone()
+    }
+
+    /// The variant's (option, value) pairs in the product's option order.
+    pub fn option_values<'a>(&'a self, v: &'a Variant) -> Vec<(&'a str, &'a str)> {
+        if self.options.is_empty() {
+            return vec![(DEFAULT_OPTION, DEFAULT_VALUE)];
+        }
+        self.options
+            .iter()
+            .map(|o| {
+                (
+                    o.name.as_str(),
+                    v.options.get(&o.name).map_or("", String::as_str),
+                )
+            })
+            .collect()
     }
 }
 

@@ -224,10 +224,19 @@ pub(super) async fn publish(
             .filter(|g| rec.groups.get(g.name()) != fingerprints.get(g.name()))
             .collect();
         p.product.changed = changes.iter().map(|g| g.name().to_string()).collect();
+        // The first publication of a product that carries a target's own external id was
+        // made by that system's record: what it holds came from there (even when a crash lost
+        // the echo log's entry of that write, and its webhook comes before the write is
+        // redone).
+        let first = rec.groups.is_empty();
         for target in &settings.targets {
+            let made_there = first && p.product.external_ids.contains_key(target);
             let own = changes
                 .iter()
-                .filter(|g| echoes.contains(&entry(id, target, g.name(), fingerprints[g.name()])))
+                .filter(|g| {
+                    made_there
+                        || echoes.contains(&entry(id, target, g.name(), fingerprints[g.name()]))
+                })
                 .count();
             if own == changes.len() {
                 if own > 0 && !rec.delivered.has(target, p.version) {

@@ -3,9 +3,10 @@
 //!
 //! For each record, the last one of the batch for its product:
 //! 1. Its digest is compared with the last one written: the same record is not written again.
-//! 2. A product with no record here (a first push, or a lost store) is looked for by the
-//!    external-id metafield (`customId`), then by handle; one found is read for its variant
-//!    and image ids, so the write updates them in place and leaves what Shopify owns alone.
+//! 2. A product with no record here (a first push, or a lost store) is looked for by handle,
+//!    the batch's handles in one search per 50 (a record without a handle: by the external-id
+//!    metafield, `customId`); one found is read for its variant and image ids, so the write
+//!    updates them in place and leaves what Shopify owns alone.
 //! 3. One `productSet` with the whole product ([`super::desired`]), synchronous for a small
 //!    product, asynchronous for a large one and then followed until Shopify completes it.
 //!    Metafields of an existing product go by `metafieldsSet`, which adds without deleting.
@@ -34,12 +35,13 @@ use crate::item::Claimed;
 use crate::rate_limiter::Lane;
 use crate::shopify::gid::ProductId;
 use crate::shopify::operations::customers::{CustomId, MetafieldInput};
-use crate::shopify::operations::next_page;
 use crate::shopify::operations::products::{
-    IdVariables, LookupVariables, OperationVariables, OwnedProduct, ProductByIdentifier,
-    ProductMetafield, ProductOperation, ProductSet, ProductVariantIds, ProductWrittenById,
-    SetIdentifier, SetVariables, VariantIds, VariantPageVariables, WrittenProduct,
+    HandlesVariables, IdVariables, LookupVariables, MAX_HANDLES, OperationVariables, OwnedProduct,
+    ProductByIdentifier, ProductMetafield, ProductOperation, ProductSet, ProductVariantIds,
+    ProductWrittenById, ProductsByHandle, SetIdentifier, SetVariables, VariantIds,
+    VariantPageVariables, WrittenProduct,
 };
+use crate::shopify::operations::{next_page, search_quote};
 use crate::shopify::{ShopifyError, ShopifyHandle};
 
 /// How often, and how long, an asynchronous productSet is followed before the item retries.
@@ -107,12 +109,32 @@ pub(super) async fn apply(
         Ok(a) => a,
         Err(e) => return vec![Outcome::from(e); items.len()],
     };
+    let unknown: Vec<&str> = latest
+        .values()
+        .zip(&applied)
+        .filter(|(_, a)| a.product == 0)
+        .filter_map(|(&i, _)| masters[i].as_ref()?.handle.as_deref())
+        .collect();
+    let by_handle = match by_handle(shopify, &unknown).await {
+        Ok(found) => found,
+        Err(e) => return vec![Outcome::from(&e); items.len()],
+    };
     let writes = latest
         .values()
         .zip(applied)
         .filter_map(|(&i, applied)| Some((i, masters[i].as_ref()?, applied)))
-        .map(|(i, master, applied)| async move {
-            (i, write_one(settings, shopify, master, applied).await)
+        .map(|(i, master, applied)| {
+            let found = master
+                .handle
+                .as_ref()
+                .and_then(|h| by_handle.get(h))
+                .copied();
+            async move {
+                (
+                    i,
+                    write_one(settings, shopify, master, applied, found).await,
+                )
+            }
         });
     let results = join_all(writes).await;
     let mut saved: Vec<(String, Applied)> = Vec::new();
@@ -184,11 +206,13 @@ pub(super) async fn apply(
         .collect()
 }
 
+/// `found`: the product Shopify has under the record's handle, when the flow has no record.
 async fn write_one(
     settings: &Settings,
     shopify: &ShopifyHandle,
     master: &Master,
     applied: Applied,
+    found: Option<u64>,
 ) -> Result<Wrote, Failed> {
     let digest = digest(master);
     if applied.product != 0 && applied.digest == digest {
@@ -197,19 +221,32 @@ async fn write_one(
         });
     }
     let mut known = applied;
+    // A product found with this record's external id was made by this system's own write,
+    // whose record a crash lost: its groups are as that write left them, echoes included.
+    let mut ours = false;
     if known.product == 0
-        && let Some(found) = find(settings, shopify, master).await?
+        && let Some(found) = find(settings, shopify, master, found).await?
     {
+        ours = master.external_id.is_some()
+            && external_id(settings, master, &found) == master.external_id;
         known = ids_of(shopify, &found).await?;
     }
-    match set(settings, shopify, master, &known, &digest).await {
+    match set(settings, shopify, master, &known, &digest, ours).await {
         // Deleted in Shopify since the last write: made again, found by what names it.
         Err(Failed::Refused(reason)) if known.product != 0 && reason.contains("NOT_FOUND") => {
             debug!(
                 product = known.product,
                 "product gone from Shopify; writing it anew"
             );
-            set(settings, shopify, master, &Applied::default(), &digest).await
+            set(
+                settings,
+                shopify,
+                master,
+                &Applied::default(),
+                &digest,
+                false,
+            )
+            .await
         }
         other => other,
     }
@@ -222,6 +259,7 @@ async fn set(
     master: &Master,
     known: &Applied,
     digest: &str,
+    ours: bool,
 ) -> Result<Wrote, Failed> {
     let exists = known.product != 0;
     let input = desired::input(settings, master, known, exists);
@@ -234,11 +272,13 @@ async fn set(
     let mut set: Vec<Group> = Group::ALL
         .into_iter()
         .filter(|g| match g {
+            // A product this write creates is in every group as the write left it.
+            _ if !exists || ours => true,
             Group::Tags => input.tags.is_some(),
             Group::Seo => input.seo.is_some(),
             Group::Status => input.status.is_some(),
             Group::Metafields => input.metafields.is_some(),
-            Group::Collections | Group::Publications => !exists,
+            Group::Collections | Group::Publications => false,
         })
         .collect();
     let (variant_count, image_count) = (input.variants.len(), input.files.len());
@@ -364,33 +404,89 @@ fn identifier(settings: &Settings, identity: &Identity) -> SetIdentifier {
     }
 }
 
-/// A product Shopify has for this record though the flow has no record of writing it: by the
-/// external id, else by the handle.
+/// The products Shopify has under any of `handles`: handle → product id.
+async fn by_handle(
+    shopify: &ShopifyHandle,
+    handles: &[&str],
+) -> Result<BTreeMap<String, u64>, ShopifyError> {
+    let mut found = BTreeMap::new();
+    for chunk in handles.chunks(MAX_HANDLES) {
+        let any: Vec<String> = chunk
+            .iter()
+            .map(|h| format!("handle:{}", search_quote(h)))
+            .collect();
+        let variables = HandlesVariables {
+            first: chunk.len() as u32,
+            query: format!(
+                "({}) AND (status:active OR status:draft OR status:archived OR status:unlisted)",
+                any.join(" OR ")
+            ),
+        };
+        let page = shopify
+            .run::<ProductsByHandle>(Lane::Products, &variables)
+            .await?;
+        for p in page.products.nodes {
+            found.insert(p.handle, p.id.id());
+        }
+    }
+    Ok(found)
+}
+
+/// The product Shopify has for a record the flow has no record of writing: the one found under
+/// its handle, or, for a record without a handle, the one its external id names.
 async fn find(
     settings: &Settings,
     shopify: &ShopifyHandle,
     master: &Master,
+    found: Option<u64>,
 ) -> Result<Option<WrittenProduct>, Failed> {
-    let mut ways = vec![identifier(settings, &master.identity())];
-    if master.external_id.is_some()
-        && let Some(h) = &master.handle
-    {
-        ways.push(SetIdentifier::Handle(h.clone()));
-    }
-    for identifier in ways {
-        let found = shopify
-            .run::<ProductByIdentifier>(Lane::Products, &LookupVariables { identifier })
-            .await
-            .map_err(|e| Failed::from(&e))?;
-        if let Some(p) = found.product_by_identifier {
-            let read = shopify
-                .run::<ProductWrittenById>(Lane::Products, &IdVariables { id: p.id })
+    let id = match (found, &master.handle) {
+        (Some(id), _) => id,
+        (None, Some(_)) => return Ok(None),
+        (None, None) => {
+            let identifier = identifier(settings, &master.identity());
+            let by_id = shopify
+                .run::<ProductByIdentifier>(Lane::Products, &LookupVariables { identifier })
                 .await
                 .map_err(|e| Failed::from(&e))?;
-            return Ok(read.product);
+            match by_id.product_by_identifier {
+                Some(p) => p.id.id(),
+                None => return Ok(None),
+            }
         }
+    };
+    let read = shopify
+        .run::<ProductWrittenById>(
+            Lane::Products,
+            &IdVariables {
+                id: ProductId::new(id),
+            },
+        )
+        .await
+        .map_err(|e| Failed::from(&e))?;
+    // A product this system knows by another id is not this record's: writing to it would
+    // merge two of the PIM's products (the write by external id then meets the handle taken,
+    // and Shopify's refusal says so).
+    let theirs = read
+        .product
+        .as_ref()
+        .and_then(|p| external_id(settings, master, p));
+    if let (Some(theirs), Some(ours)) = (theirs, &master.external_id)
+        && theirs != *ours
+    {
+        return Ok(None);
     }
-    Ok(None)
+    Ok(read.product)
+}
+
+/// The id the record's system has for a product, from its external-id metafield.
+fn external_id(settings: &Settings, master: &Master, p: &WrittenProduct) -> Option<String> {
+    p.owned
+        .metafields
+        .iter()
+        .flat_map(|c| &c.nodes)
+        .find(|m| m.namespace == settings.external_namespace && m.key == master.source)
+        .map(|m| m.value.clone())
 }
 
 /// The ids a found product already has, as a record of it.

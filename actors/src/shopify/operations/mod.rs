@@ -52,7 +52,7 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
     const fn doc<O: Operation>() -> (&'static str, &'static str) {
         (O::NAME, O::DOCUMENT)
     }
-    static DOCUMENTS: [(&str, &str); 31] = [
+    static DOCUMENTS: [(&str, &str); 32] = [
         doc::<Orders>(),
         doc::<Order>(),
         doc::<OrderChecks>(),
@@ -81,6 +81,7 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
         doc::<products::ProductOperation>(),
         doc::<products::ProductByIdentifier>(),
         doc::<products::ProductWrittenById>(),
+        doc::<products::ProductsByHandle>(),
         doc::<products::ProductVariantIds>(),
         doc::<products::ProductsById>(),
         doc::<products::ProductVersions>(),

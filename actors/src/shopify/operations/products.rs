@@ -418,6 +418,45 @@ impl Operation for ProductWrittenById {
     }
 }
 
+// ---- products by handle ----
+
+/// Handles per `ProductsByHandle` search: the query string stays short.
+pub const MAX_HANDLES: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HandlesVariables {
+    pub first: u32,
+    pub query: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct HandlesResponse {
+    pub products: Connection<ProductHandle>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ProductHandle {
+    pub id: ProductId,
+    pub handle: String,
+}
+
+pub enum ProductsByHandle {}
+
+impl Operation for ProductsByHandle {
+    const NAME: &'static str = "ProductsByHandle";
+    const DOCUMENT: &'static str = include_str!("products_by_handle.graphql");
+    type Variables = HandlesVariables;
+    type Response = HandlesResponse;
+
+    fn estimate(v: &HandlesVariables) -> f64 {
+        2.0 + f64::from(v.first)
+    }
+
+    fn cost_key(v: &HandlesVariables) -> String {
+        format!("ProductsByHandle/{}", v.first)
+    }
+}
+
 // ---- the variants past the first page ----
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
