@@ -164,6 +164,33 @@ fn same(a: &Seen, b: &Seen) -> bool {
         })
 }
 
+/// The history of the products item with `key` (`pim: pim-7`), as `items show --json` prints
+/// it: the newest such item.
+fn history_of(config: &std::path::Path, key: &str) -> String {
+    let mut after = String::from("0");
+    let mut found = None;
+    loop {
+        let page = common::cli_json(
+            &[
+                "items", "list", "--json", "--flow", "products", "--limit", "500", "--after",
+                &after, "--config",
+            ],
+            config,
+        );
+        for i in page["items"].as_array().into_iter().flatten() {
+            if i["key"] == key {
+                found = Some(i["id"].to_string());
+            }
+        }
+        match page["next"].as_u64() {
+            Some(next) => after = next.to_string(),
+            None => break,
+        }
+    }
+    let id = found.unwrap_or_else(|| panic!("no item {key}"));
+    common::cli_json(&["items", "show", &id, "--json", "--config"], config).to_string()
+}
+
 fn product_sets(rig: &Rig) -> u64 {
     rig.sim
         .stats()
@@ -225,6 +252,29 @@ async fn a_catalogue_lands_exactly_a_second_push_writes_nothing_and_a_dropped_va
         rig.office.received("pim").len(),
         0,
         "echoes reached the PIM"
+    );
+
+    // Large products went asynchronously, followed to completion; images Shopify could not
+    // fetch are warnings in their product's item.
+    let followed = rig
+        .sim
+        .stats()
+        .root_fields
+        .get("productOperation")
+        .copied()
+        .unwrap_or(0);
+    assert!(followed > 0, "no productSet ran asynchronously");
+    let broken = catalogue
+        .iter()
+        .find(|r| r["images"].to_string().contains("/broken/"))
+        .expect("a product with a broken image");
+    let shown = history_of(
+        &config,
+        &format!("pim: {}", broken["handle"].as_str().unwrap()),
+    );
+    assert!(
+        shown.contains("warnings: image https://cdn.example.com/broken/"),
+        "{shown}"
     );
 
     // The same catalogue again: nothing is written.
@@ -423,6 +473,35 @@ async fn refusals_are_named_before_the_202_and_shopify_refusals_become_exception
         rig.sim
             .shop()
             .with(|shop| shop.product_by_handle("x").is_none())
+    );
+
+    // `xconnector products load`: a JSON Lines catalogue through the running daemon.
+    let lines: Vec<String> = (950..955)
+        .map(|n| pim::product(n, 0, 3, SEED).to_string())
+        .collect();
+    let file = dir.path().join("catalogue.jsonl");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = common::xconnector()
+        .args(["products", "load"])
+        .arg(&file)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("5 products: 5 written or unchanged, 0 exceptions"),
+        "{said}"
+    );
+    assert!(
+        rig.sim
+            .shop()
+            .with(|shop| (950..955).all(|n| shop.product_by_handle(&format!("pim-{n}")).is_some()))
     );
 
     let bad = json!({"source": "pim", "products": [
