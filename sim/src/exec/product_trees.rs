@@ -265,7 +265,13 @@ pub fn publication_tree(p: &Publication) -> Value {
         "name" => p.name,
         "autoPublish" => false,
         "supportsFuturePublishing" => false,
-        "catalog" => Value::Null,
+        // A sales channel's publication has an app catalog; its title is the channel's name
+        // (`Publication.name` is deprecated for it).
+        "catalog" => tree!("AppCatalog";
+            "id" => gid("AppCatalog", p.id),
+            "title" => p.name,
+            "status" => "ACTIVE",
+        ),
     )
 }
 

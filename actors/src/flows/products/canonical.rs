@@ -117,7 +117,7 @@ impl Product {
             .iter()
             .flat_map(|c| &c.nodes)
             .filter(|r| r.is_published)
-            .map(|r| r.publication.name.clone())
+            .filter_map(|r| Some(r.publication.catalog.as_ref()?.title.clone()))
             .collect();
         publications.sort();
         let seo = p.seo.clone().unwrap_or_default();
@@ -201,8 +201,8 @@ mod tests {
                 {"namespace": "custom", "key": "badge", "type": "single_line_text_field", "value": "new"}]},
             "collections": {"nodes": [{"handle": "summer", "title": "Summer"}]},
             "resourcePublications": {"nodes": [
-                {"isPublished": true, "publication": {"name": "Online Store"}},
-                {"isPublished": false, "publication": {"name": "Point of Sale"}}]}
+                {"isPublished": true, "publication": {"catalog": {"title": "Online Store"}}},
+                {"isPublished": false, "publication": {"catalog": {"title": "Point of Sale"}}}]}
         }))
         .unwrap()
     }

@@ -66,9 +66,16 @@ pub struct ResourcePublication {
     pub publication: PublicationName,
 }
 
+/// A publication, named by its catalog's title (`Publication.name` is deprecated).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicationName {
-    pub name: String,
+    #[serde(default)]
+    pub catalog: Option<CatalogTitle>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogTitle {
+    pub title: String,
 }
 
 /// A product as a write left it (`ProductWritten`).
