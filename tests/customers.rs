@@ -196,9 +196,12 @@ async fn customers_reach_every_target_once_per_version_and_crm_updates_land_with
     until("the CRM's updates in the shop", || async {
         let done = rig.sim.shop().with(|shop| {
             updated.iter().all(|id| {
-                shop.customers
-                    .get(id)
-                    .is_some_and(|c| c.tags.iter().any(|t| t == "crm-synced"))
+                // The tags go first and the metafields last: wait for both.
+                shop.customers.get(id).is_some_and(|c| {
+                    c.tags.iter().any(|t| t == "crm-synced")
+                        && c.metafields
+                            .contains_key(&("crm".to_string(), "tier".to_string()))
+                })
             })
         });
         done.then_some(())

@@ -6,6 +6,7 @@
 //! a time), applies the one retry policy to each outcome, and records the results in the store
 //! before taking more.
 
+pub mod both_ways;
 pub mod customers;
 pub mod exceptions;
 pub mod fan_out;

@@ -3,6 +3,7 @@
 //! starts (a little before, since Shopify's search index lags a change), and moving it on
 //! only past what is stored.
 
+use std::future::Future;
 use std::time::Duration;
 
 use super::FlowContext;
@@ -57,17 +58,67 @@ impl Reconcile {
     }
 }
 
-/// Enqueues, of the versions a poll listed (`(id, updatedAt in ms)`), those newer than the
-/// newest the flow processed (`seen`, in the same order), as `kind` items with payload
-/// `{"id": N}` named `"{noun} {id}"`, each deduplicated by `key(id, at)` so that a webhook
-/// bringing the same version makes no second item. Returns how many were new.
-pub async fn enqueue_unseen(
+/// One page of a poll's listing: the versions on it (`(id, updatedAt in ms)`) and the next
+/// page's cursor.
+pub struct Page {
+    pub versions: Vec<(u64, Millis)>,
+    pub next: Option<String>,
+}
+
+/// The items a poll makes of the versions it finds: of `kind`, named `"{noun} {id}"`, each
+/// deduplicated by `key(id, at)` with the webhook that brings the same version.
+pub struct Versioned {
+    pub kind: &'static str,
+    pub noun: &'static str,
+    pub key: fn(u64, Millis) -> String,
+}
+
+impl Reconcile {
+    /// Lists, page by page (`page(since, after)`), what changed since the last poll, enqueues
+    /// each version newer than the one the flow processed (`seen(ids)`), and moves the cursor
+    /// on past each stored page. Returns how many versions were new.
+    pub async fn poll<P, PF, S, SF>(
+        &self,
+        ctx: &FlowContext,
+        what: &Versioned,
+        mut page: P,
+        seen: S,
+    ) -> Result<usize, ReconcileError>
+    where
+        P: FnMut(String, Option<String>) -> PF,
+        PF: Future<Output = Result<Page, ShopifyError>>,
+        S: Fn(Vec<u64>) -> SF,
+        SF: Future<Output = Result<Vec<Millis>, StoreError>>,
+    {
+        let (last, since) = self.start(ctx).await?;
+        let (mut newest, mut found, mut after) = (last, 0, None);
+        loop {
+            let listed = page(since.clone(), after).await?;
+            let ids = listed.versions.iter().map(|(id, _)| *id).collect();
+            let seen = seen(ids).await?;
+            newest = listed
+                .versions
+                .iter()
+                .map(|(_, at)| *at)
+                .fold(newest, Millis::max);
+            found += enqueue_unseen(ctx, what, &listed.versions, &seen).await?;
+            // The cursor moves only past what is stored.
+            self.advance(ctx, newest).await?;
+            match listed.next {
+                Some(next) => after = Some(next),
+                None => return Ok(found),
+            }
+        }
+    }
+}
+
+/// Enqueues, of the versions a poll listed, those newer than the newest the flow processed
+/// (`seen`, in the same order), with payload `{"id": N}`. Returns how many were new.
+async fn enqueue_unseen(
     ctx: &FlowContext,
-    kind: &str,
-    noun: &str,
+    what: &Versioned,
     versions: &[(u64, Millis)],
     seen: &[Millis],
-    key: fn(u64, Millis) -> String,
 ) -> Result<usize, StoreError> {
     let items: Vec<NewItem> = versions
         .iter()
@@ -76,11 +127,11 @@ pub async fn enqueue_unseen(
         .map(|(&(id, at), _)| {
             NewItem::new(
                 &*ctx.name,
-                kind,
-                format!("{noun} {id}"),
+                what.kind,
+                format!("{} {id}", what.noun),
                 serde_json::to_vec(&serde_json::json!({"id": id})).unwrap_or_default(),
             )
-            .dedupe(key(id, at))
+            .dedupe((what.key)(id, at))
         })
         .collect();
     if items.is_empty() {

@@ -33,6 +33,7 @@ mod write;
 pub use crate::flows::write::Owner;
 pub use module::{CustomersConfig, CustomersModule, OnConflict};
 
+use super::both_ways::{given, write_then_publish};
 pub use super::reconcile::Reconcile;
 use super::{Batching, Flow, FlowContext, Outcome};
 use crate::item::{Claimed, Millis};
@@ -93,10 +94,7 @@ pub struct CustomersFlow {
 impl Flow for CustomersFlow {
     async fn process(&self, item: &Claimed, ctx: &FlowContext) -> Outcome {
         let mut outcomes = self.process_batch(std::slice::from_ref(item), ctx).await;
-        outcomes.pop().unwrap_or(Outcome::Retry {
-            error: "the batch gave no outcome".into(),
-            after: None,
-        })
+        given(outcomes.pop())
     }
 
     fn batching(&self) -> Option<Batching> {
@@ -106,36 +104,13 @@ impl Flow for CustomersFlow {
     }
 
     async fn process_batch(&self, items: &[Claimed], ctx: &FlowContext) -> Vec<Outcome> {
-        let (updates, changes): (Vec<usize>, Vec<usize>) =
-            (0..items.len()).partition(|&i| items[i].item.kind == inbound::KIND_UPDATE);
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
-        if !updates.is_empty() {
-            let batch: Vec<&Claimed> = updates.iter().map(|&i| &items[i]).collect();
-            for (i, o) in updates
-                .iter()
-                .zip(write::apply(&self.settings, ctx, &batch).await)
-            {
-                outcomes[*i] = Some(o);
-            }
-        }
-        if !changes.is_empty() {
-            let batch: Vec<&Claimed> = changes.iter().map(|&i| &items[i]).collect();
-            for (i, o) in changes
-                .iter()
-                .zip(publish::publish(&self.settings, ctx, &batch).await)
-            {
-                outcomes[*i] = Some(o);
-            }
-        }
-        outcomes
-            .into_iter()
-            .map(|o| {
-                o.unwrap_or(Outcome::Retry {
-                    error: "no outcome".into(),
-                    after: None,
-                })
-            })
-            .collect()
+        write_then_publish(
+            items,
+            inbound::KIND_UPDATE,
+            |batch| async move { write::apply(&self.settings, ctx, &batch).await },
+            |batch| async move { publish::publish(&self.settings, ctx, &batch).await },
+        )
+        .await
     }
 
     fn tick_every(&self) -> Option<Duration> {

@@ -17,9 +17,10 @@ use tracing::debug;
 use super::canonical::{Customer, Event, Group};
 use super::record::{self, CustomerRecord, EXTERNAL_IDS, external_key};
 use super::{FLOW, OnConflict, Owner, RECONCILE_KIND, Settings, topics, version_key};
+use crate::flows::both_ways::needs_shopify;
 use crate::flows::fan_out::fan_out;
 use crate::flows::orders::rules::parse_time;
-use crate::flows::reconcile::{Reconcile, ReconcileError, enqueue_unseen};
+use crate::flows::reconcile::{Page, Reconcile, ReconcileError, Versioned};
 use crate::flows::write::{EchoLog, IdMap};
 use crate::flows::{FlowContext, Outcome};
 use crate::item::{Claimed, Millis, now_ms};
@@ -137,7 +138,7 @@ pub(super) async fn publish(
         }
     }
     let Some(shopify) = &ctx.shopify else {
-        return fail_all(items, "the customers flow needs [shopify]");
+        return needs_shopify(items, FLOW);
     };
     let changed: BTreeSet<u64> = named
         .iter()
@@ -344,15 +345,6 @@ pub(super) fn echo_entry(id: u64, system: &str, g: Group, fp: u64) -> (String, S
     crate::flows::write::echo::entry(id, system, g.name(), fp)
 }
 
-fn fail_all(items: &[&Claimed], reason: &str) -> Vec<Outcome> {
-    items
-        .iter()
-        .map(|_| Outcome::Exception {
-            reason: reason.to_string(),
-        })
-        .collect()
-}
-
 /// Lists the customers changed since the last poll (ids and times), and enqueues the
 /// versions not yet processed. Returns how many it enqueued.
 pub(super) async fn reconcile(
@@ -360,47 +352,38 @@ pub(super) async fn reconcile(
     shopify: &ShopifyHandle,
     ctx: &FlowContext,
 ) -> Result<usize, ReconcileError> {
-    let (last, since) = reconcile.start(ctx).await?;
-    let mut variables = VersionsVariables {
-        first: 100,
-        after: None,
-        query: format!("updated_at:>'{since}'"),
+    let what = Versioned {
+        kind: RECONCILE_KIND,
+        noun: "customer",
+        key: version_key,
     };
-    let mut newest = last;
-    let mut found = 0;
-    loop {
+    let page = |since: String, after: Option<String>| async move {
+        let variables = VersionsVariables {
+            first: 100,
+            after,
+            query: format!("updated_at:>'{since}'"),
+        };
         let page = shopify
             .run::<CustomerVersions>(Lane::Reporting, &variables)
             .await?;
-        let versions: Vec<(u64, Millis)> = page
-            .customers
-            .nodes
-            .iter()
-            .filter_map(|v| Some((v.id.id(), parse_time(&v.updated_at)?)))
-            .collect();
-        let ids: Vec<u64> = versions.iter().map(|(id, _)| *id).collect();
-        let seen: Vec<Millis> = record::load_many(&ctx.store, &ids)
+        Ok(Page {
+            versions: page
+                .customers
+                .nodes
+                .iter()
+                .filter_map(|v| Some((v.id.id(), parse_time(&v.updated_at)?)))
+                .collect(),
+            next: next_page(&page.customers.page_info),
+        })
+    };
+    let seen = |ids: Vec<u64>| async move {
+        Ok(record::load_many(&ctx.store, &ids)
             .await?
             .iter()
             .map(|r| r.seen)
-            .collect();
-        newest = versions.iter().map(|(_, at)| *at).fold(newest, Millis::max);
-        found += enqueue_unseen(
-            ctx,
-            RECONCILE_KIND,
-            "customer",
-            &versions,
-            &seen,
-            version_key,
-        )
-        .await?;
-        // The cursor moves only past what is stored.
-        reconcile.advance(ctx, newest).await?;
-        match next_page(&page.customers.page_info) {
-            Some(after) => variables.after = Some(after),
-            None => return Ok(found),
-        }
-    }
+            .collect())
+    };
+    reconcile.poll(ctx, &what, page, seen).await
 }
 
 #[cfg(test)]

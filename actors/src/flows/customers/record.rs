@@ -39,16 +39,14 @@ pub async fn load_many(
     store: &StoreHandle,
     ids: &[u64],
 ) -> Result<Vec<CustomerRecord>, StoreError> {
-    records::load_many(store, NAMESPACE, ids.iter().map(u64::to_string).collect()).await
+    records::load_by_id(store, NAMESPACE, ids).await
 }
 
 pub async fn save_many(
     store: &StoreHandle,
     saved: &[(u64, &CustomerRecord)],
 ) -> Result<(), StoreError> {
-    let keyed: Vec<(String, &CustomerRecord)> =
-        saved.iter().map(|(id, r)| (id.to_string(), *r)).collect();
-    records::save_many(store, NAMESPACE, &keyed).await
+    records::save_by_id(store, NAMESPACE, saved).await
 }
 
 /// What `GET /api/v1/customers/{system}/{id}` answers: the Shopify id mapped to that external

@@ -28,6 +28,7 @@ use super::inbound::{CustomerRef, Update};
 use super::publish::{ANY_SYSTEM, echo_entry, fetch};
 use super::record::{EXTERNAL_IDS, external_key};
 use super::{FLOW, Owner, Settings};
+use crate::flows::both_ways::needs_shopify;
 use crate::flows::orders::rules::parse_time;
 use crate::flows::write::{EchoLog, Failed, IdMap, write_metafields};
 use crate::flows::{FlowContext, Outcome};
@@ -51,12 +52,7 @@ pub(super) async fn apply(
     items: &[&Claimed],
 ) -> Vec<Outcome> {
     let Some(shopify) = &ctx.shopify else {
-        return items
-            .iter()
-            .map(|_| Outcome::Exception {
-                reason: "the customers flow needs [shopify]".into(),
-            })
-            .collect();
+        return needs_shopify(items, FLOW);
     };
     let mut result: Vec<Option<Failed>> = vec![None; items.len()];
     let mut updates: Vec<Option<Update>> = Vec::with_capacity(items.len());

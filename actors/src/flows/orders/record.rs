@@ -97,7 +97,7 @@ impl OrderBook {
         order: u64,
         record: &OrderRecord,
     ) -> Result<(), StoreError> {
-        records::save_many(store, NAMESPACE, &[(order.to_string(), record)]).await
+        records::save_by_id(store, NAMESPACE, &[(order, record)]).await
     }
 }
 

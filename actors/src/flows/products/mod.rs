@@ -30,6 +30,7 @@ mod write;
 
 pub use module::{ProductsConfig, ProductsModule};
 
+use super::both_ways::{given, write_then_publish};
 use super::reconcile::Reconcile;
 use super::write::Owner;
 use super::{Batching, Flow, FlowContext, Outcome};
@@ -90,10 +91,7 @@ pub struct ProductsFlow {
 impl Flow for ProductsFlow {
     async fn process(&self, item: &Claimed, ctx: &FlowContext) -> Outcome {
         let mut outcomes = self.process_batch(std::slice::from_ref(item), ctx).await;
-        outcomes.pop().unwrap_or(Outcome::Retry {
-            error: "the batch gave no outcome".into(),
-            after: None,
-        })
+        given(outcomes.pop())
     }
 
     fn batching(&self) -> Option<Batching> {
@@ -103,32 +101,13 @@ impl Flow for ProductsFlow {
     }
 
     async fn process_batch(&self, items: &[Claimed], ctx: &FlowContext) -> Vec<Outcome> {
-        let (masters, changes): (Vec<usize>, Vec<usize>) =
-            (0..items.len()).partition(|&i| items[i].item.kind == inbound::KIND_MASTER);
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
-        for (part, written) in [(&masters, true), (&changes, false)] {
-            if part.is_empty() {
-                continue;
-            }
-            let batch: Vec<&Claimed> = part.iter().map(|&i| &items[i]).collect();
-            let done = if written {
-                write::apply(&self.settings, ctx, &batch).await
-            } else {
-                publish::publish(&self.settings, ctx, &batch).await
-            };
-            for (i, o) in part.iter().zip(done) {
-                outcomes[*i] = Some(o);
-            }
-        }
-        outcomes
-            .into_iter()
-            .map(|o| {
-                o.unwrap_or(Outcome::Retry {
-                    error: "no outcome".into(),
-                    after: None,
-                })
-            })
-            .collect()
+        write_then_publish(
+            items,
+            inbound::KIND_MASTER,
+            |batch| async move { write::apply(&self.settings, ctx, &batch).await },
+            |batch| async move { publish::publish(&self.settings, ctx, &batch).await },
+        )
+        .await
     }
 
     fn tick_every(&self) -> Option<Duration> {

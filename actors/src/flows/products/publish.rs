@@ -14,9 +14,10 @@ use tracing::debug;
 use super::canonical::{Group, Product};
 use super::record::{self, Published};
 use super::{FLOW, RECONCILE_KIND, Settings, topics, version_key};
+use crate::flows::both_ways::needs_shopify;
 use crate::flows::fan_out::fan_out;
 use crate::flows::orders::rules::parse_time;
-use crate::flows::reconcile::{Reconcile, ReconcileError, enqueue_unseen};
+use crate::flows::reconcile::{Page, Reconcile, ReconcileError, Versioned};
 use crate::flows::write::EchoLog;
 use crate::flows::write::echo::entry;
 use crate::flows::{FlowContext, Outcome};
@@ -109,12 +110,7 @@ pub(super) async fn publish(
         }
     }
     let Some(shopify) = &ctx.shopify else {
-        return vec![
-            Outcome::Exception {
-                reason: "the products flow needs [shopify]".into()
-            };
-            items.len()
-        ];
+        return needs_shopify(items, FLOW);
     };
     let changed: BTreeSet<u64> = named
         .iter()
@@ -275,46 +271,38 @@ pub(super) async fn reconcile(
     shopify: &ShopifyHandle,
     ctx: &FlowContext,
 ) -> Result<usize, ReconcileError> {
-    let (last, since) = reconcile.start(ctx).await?;
-    let mut variables = VersionsVariables {
-        first: 100,
-        after: None,
-        query: format!(
-            "updated_at:>'{since}' AND (status:active OR status:draft OR status:archived OR status:unlisted)"
-        ),
+    let what = Versioned {
+        kind: RECONCILE_KIND,
+        noun: "product",
+        key: version_key,
     };
-    let mut newest = last;
-    let mut found = 0;
-    loop {
+    let page = |since: String, after: Option<String>| async move {
+        let variables = VersionsVariables {
+            first: 100,
+            after,
+            query: format!(
+                "updated_at:>'{since}' AND (status:active OR status:draft OR status:archived OR status:unlisted)"
+            ),
+        };
         let page = shopify
             .run::<ProductVersions>(Lane::Reporting, &variables)
             .await?;
-        let versions: Vec<(u64, Millis)> = page
-            .products
-            .nodes
-            .iter()
-            .filter_map(|v| Some((v.id.id(), parse_time(&v.updated_at)?)))
-            .collect();
-        let ids: Vec<u64> = versions.iter().map(|(id, _)| *id).collect();
-        let seen: Vec<Millis> = record::load_published(&ctx.store, &ids)
+        Ok(Page {
+            versions: page
+                .products
+                .nodes
+                .iter()
+                .filter_map(|v| Some((v.id.id(), parse_time(&v.updated_at)?)))
+                .collect(),
+            next: next_page(&page.products.page_info),
+        })
+    };
+    let seen = |ids: Vec<u64>| async move {
+        Ok(record::load_published(&ctx.store, &ids)
             .await?
             .iter()
             .map(|r| r.seen)
-            .collect();
-        newest = versions.iter().map(|(_, at)| *at).fold(newest, Millis::max);
-        found += enqueue_unseen(
-            ctx,
-            RECONCILE_KIND,
-            "product",
-            &versions,
-            &seen,
-            version_key,
-        )
-        .await?;
-        reconcile.advance(ctx, newest).await?;
-        match next_page(&page.products.page_info) {
-            Some(after) => variables.after = Some(after),
-            None => return Ok(found),
-        }
-    }
+            .collect())
+    };
+    reconcile.poll(ctx, &what, page, seen).await
 }

@@ -79,16 +79,14 @@ pub async fn load_published(
     store: &StoreHandle,
     ids: &[u64],
 ) -> Result<Vec<Published>, StoreError> {
-    records::load_many(store, PUBLISHED, ids.iter().map(u64::to_string).collect()).await
+    records::load_by_id(store, PUBLISHED, ids).await
 }
 
 pub async fn save_published(
     store: &StoreHandle,
     saved: &[(u64, &Published)],
 ) -> Result<(), StoreError> {
-    let keyed: Vec<(String, &Published)> =
-        saved.iter().map(|(id, r)| (id.to_string(), *r)).collect();
-    records::save_many(store, PUBLISHED, &keyed).await
+    records::save_by_id(store, PUBLISHED, saved).await
 }
 
 /// `GET /api/v1/products/{system}/{id}`: the Shopify product mapped to that external id, what

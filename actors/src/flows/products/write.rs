@@ -28,6 +28,7 @@ use super::canonical::{Group, Product};
 use super::inbound::{Identity, Master, combination};
 use super::record::{self, Applied, EXTERNAL_IDS, digest};
 use super::{FLOW, Settings, desired};
+use crate::flows::both_ways::{given, needs_shopify};
 use crate::flows::write::echo::{ANY_SYSTEM, entry};
 use crate::flows::write::{EchoLog, Failed, IdMap, write_metafields};
 use crate::flows::{FlowContext, Outcome};
@@ -74,12 +75,7 @@ pub(super) async fn apply(
     items: &[&Claimed],
 ) -> Vec<Outcome> {
     let Some(shopify) = &ctx.shopify else {
-        return items
-            .iter()
-            .map(|_| Outcome::Exception {
-                reason: "the products flow needs [shopify]".into(),
-            })
-            .collect();
+        return needs_shopify(items, FLOW);
     };
     let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
     let mut masters: Vec<Option<Master>> = Vec::with_capacity(items.len());
@@ -195,15 +191,7 @@ pub(super) async fn apply(
     for (i, o) in notes {
         outcomes[i] = Some(o);
     }
-    outcomes
-        .into_iter()
-        .map(|o| {
-            o.unwrap_or(Outcome::Retry {
-                error: "no outcome".into(),
-                after: None,
-            })
-        })
-        .collect()
+    outcomes.into_iter().map(given).collect()
 }
 
 /// `found`: the product Shopify has under the record's handle, when the flow has no record.

@@ -35,3 +35,22 @@ pub async fn save_many<T: Serialize>(
     }
     store.set_mappings(namespace, values).await
 }
+
+/// [`load_many`] of records keyed by a Shopify record's numeric id.
+pub async fn load_by_id<T: DeserializeOwned + Default>(
+    store: &StoreHandle,
+    namespace: &str,
+    ids: &[u64],
+) -> Result<Vec<T>, StoreError> {
+    load_many(store, namespace, ids.iter().map(u64::to_string).collect()).await
+}
+
+/// [`save_many`] of records keyed by a Shopify record's numeric id.
+pub async fn save_by_id<T: Serialize>(
+    store: &StoreHandle,
+    namespace: &str,
+    records: &[(u64, &T)],
+) -> Result<(), StoreError> {
+    let keyed: Vec<(String, &T)> = records.iter().map(|(id, r)| (id.to_string(), *r)).collect();
+    save_many(store, namespace, &keyed).await
+}
