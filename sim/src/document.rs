@@ -44,19 +44,32 @@ impl Prepared {
 /// Parse, validate, select the operation and coerce variables. Errors are request errors: the
 /// response has no `data`.
 pub fn prepare(request: &GraphqlRequest) -> Result<Prepared, Vec<GraphQLError>> {
+    let document = parse(&request.query)?;
+    bind(
+        document,
+        request.operation_name.as_deref(),
+        &request.variables,
+    )
+}
+
+/// Parse and validate a document against the schema.
+pub fn parse(query: &str) -> Result<Valid<ExecutableDocument>, Vec<GraphQLError>> {
+    ExecutableDocument::parse_and_validate(admin_schema(), query, "request.graphql")
+        .map_err(|with_errors| validation_errors(query, &with_errors.errors))
+}
+
+/// Pick the operation of a validated document and coerce `variables` for it. Separate from
+/// [`parse`] so that a bulk mutation validates its document once and binds it per line.
+pub fn bind(
+    document: Valid<ExecutableDocument>,
+    operation_name: Option<&str>,
+    variables: &Map<String, Value>,
+) -> Result<Prepared, Vec<GraphQLError>> {
     let schema = admin_schema();
-    let document = match ExecutableDocument::parse_and_validate(
-        schema,
-        request.query.as_str(),
-        "request.graphql",
-    ) {
-        Ok(document) => document,
-        Err(with_errors) => return Err(validation_errors(&request.query, &with_errors.errors)),
-    };
-    let operation = match document.operations.get(request.operation_name.as_deref()) {
+    let operation = match document.operations.get(operation_name) {
         Ok(op) => op.clone(),
         Err(e) => {
-            let message = match request.operation_name.as_deref() {
+            let message = match operation_name {
                 Some(name) => format!("No operation named \"{name}\""),
                 None if document.operations.iter().next().is_none() => {
                     "No operations in query document".to_string()
@@ -76,8 +89,7 @@ pub fn prepare(request: &GraphqlRequest) -> Result<Prepared, Vec<GraphQLError>> 
         );
         return Err(vec![with_code(error, "UNSUPPORTED_OPERATION")]);
     }
-    let raw: JsonMap = request
-        .variables
+    let raw: JsonMap = variables
         .iter()
         .map(|(k, v)| (k.as_str().into(), JsonValue::from(v.clone())))
         .collect();

@@ -103,6 +103,7 @@ impl Pipeline<'_> {
             stats.points_requested += requested;
             stats.points_spent += actual;
             stats.inventory_quantities_written += outcome.quantities_written;
+            stats.bulk_mutation_lines += outcome.bulk_mutation_lines;
             for name in &outcome.root_fields {
                 *stats.root_fields.entry(name.clone()).or_default() += 1;
             }

@@ -7,7 +7,8 @@
 //! webhook sender.
 //!
 //! Map of the modules, in the order a request meets them:
-//! - `server`: HTTP, auth, request ids, injected faults, dropping connections;
+//! - `server`: HTTP, auth, request ids, injected faults, dropping connections; also the
+//!   staged-upload form (`multipart`) that bulk mutations read their variables from;
 //! - `graphql`: one request through the pipeline (document → cost → bucket → execute → refund);
 //! - `document`: parse/validate against Shopify's schema, operations, variables, arguments;
 //! - `cost`: requested and actual query cost; `bucket`: the leaky bucket;
@@ -62,6 +63,7 @@ pub mod faults;
 pub mod gid;
 pub mod graphql;
 pub(crate) mod idempotency;
+pub(crate) mod multipart;
 pub mod pagination;
 pub mod pim;
 pub mod project;
@@ -212,7 +214,7 @@ impl Simulator {
         let addr = listener
             .local_addr()
             .context("simulator: no local address")?;
-        // Bulk results are downloaded from the simulator itself.
+        // Bulk results are downloaded from, and staged uploads posted to, the simulator itself.
         state
             .shop
             .with(|shop| shop.bulk.base_url = Some(format!("http://{addr}")));

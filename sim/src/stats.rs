@@ -26,6 +26,9 @@ pub struct SimStats {
     pub root_fields: BTreeMap<String, u64>,
     /// Inventory quantities written by mutations (idempotent replays write none).
     pub inventory_quantities_written: u64,
+    /// Variable lines run by bulk mutations: each did what one call of its mutation does,
+    /// without being counted in `root_fields` or charged to the bucket.
+    pub bulk_mutation_lines: u64,
     /// Injected faults.
     pub injected_5xx: u64,
     pub injected_429: u64,

@@ -39,7 +39,10 @@ use super::error::{ShopifyError, UserError};
 use super::gid::BulkOperationId;
 use super::gid::{InventoryItemId, OrderId};
 use super::messages::ShopifyMsg;
-use super::operations::bulk::{BulkOperationState, BulkOperationVariables, RunQueryVariables};
+use super::operations::bulk::{
+    BulkOperationState, BulkOperationVariables, RunMutationVariables, RunQueryVariables,
+    StagedUploadsVariables,
+};
 use super::operations::inventory::{
     AdjustmentGroup, InventoryItemLevels, InventoryLevelsVariables, MAX_BATCH, SetQuantitiesInput,
     SetQuantitiesVariables,
@@ -57,9 +60,10 @@ use super::operations::webhooks::{
     WebhookSubscriptionsVariables, WebhookTopic,
 };
 use super::operations::{
-    BulkOperation, BulkOperationRunQuery, Connection, InventoryLevels, InventorySetQuantities,
-    InventorySetQuantitiesLean, Locations, Operation, Order, OrderChecks, OrderVersions, Orders,
-    ProductVariantsBySku, WebhookSubscriptionCreate, WebhookSubscriptions,
+    BulkOperation, BulkOperationRunMutation, BulkOperationRunQuery, Connection, InventoryLevels,
+    InventorySetQuantities, InventorySetQuantitiesLean, Locations, Operation, Order, OrderChecks,
+    OrderVersions, Orders, ProductVariantsBySku, StagedUploadsCreate, WebhookSubscriptionCreate,
+    WebhookSubscriptions,
 };
 use super::transport::Transport;
 use crate::rate_limiter::{GrantError, Lane, Observation, RateLimiterHandle};
@@ -138,6 +142,21 @@ impl Actor for ShopifyActor {
                 let runner = st.runner.clone();
                 st.tasks.spawn(async move {
                     let result = runner.transport.download(&url, DOWNLOAD_TIMEOUT).await;
+                    let _ = reply.send(result);
+                    let _ = myself.cast(ShopifyMsg::Finished);
+                });
+            }
+            ShopifyMsg::Upload {
+                target,
+                file,
+                reply,
+            } => {
+                let runner = st.runner.clone();
+                st.tasks.spawn(async move {
+                    let result = runner
+                        .transport
+                        .upload(&target, file, DOWNLOAD_TIMEOUT)
+                        .await;
                     let _ = reply.send(result);
                     let _ = myself.cast(ShopifyMsg::Finished);
                 });
@@ -570,6 +589,70 @@ impl ShopifyHandle {
                 "the client actor stopped during the download".into(),
             )),
         }
+    }
+
+    /// Starts a bulk mutation: `mutation` (one mutation document) run once per line of
+    /// `lines` (its variables, as JSON Lines), which are staged first. Shopify meters only the
+    /// staging and this mutation, not the mutations the operation runs.
+    pub async fn start_bulk_mutation(
+        &self,
+        lane: Lane,
+        mutation: &str,
+        lines: Vec<u8>,
+    ) -> Result<BulkOperationId, ShopifyError> {
+        let staged = self
+            .run::<StagedUploadsCreate>(lane, &StagedUploadsVariables::bulk_variables(lines.len()))
+            .await?
+            .staged_uploads_create;
+        let target = made(
+            StagedUploadsCreate::NAME,
+            staged.map(|p| (p.user_errors, p.staged_targets.into_iter().next())),
+        )?;
+        let path = target
+            .key()
+            .ok_or_else(|| ShopifyError::Unavailable("the staged target has no key".into()))?
+            .to_string();
+        let actor = self
+            .actor()
+            .ok_or_else(|| ShopifyError::Unavailable("the client actor is not running".into()))?;
+        let wait = DOWNLOAD_TIMEOUT + Duration::from_secs(5);
+        match actor
+            .call(
+                |reply| ShopifyMsg::Upload {
+                    target,
+                    file: lines,
+                    reply,
+                },
+                Some(wait),
+            )
+            .await
+        {
+            Ok(CallResult::Success(result)) => result?,
+            Ok(CallResult::Timeout) => {
+                return Err(ShopifyError::DeadlineExceeded {
+                    after: wait,
+                    attempts: 1,
+                    last: None,
+                });
+            }
+            Ok(CallResult::SenderError) | Err(_) => {
+                return Err(ShopifyError::Unavailable(
+                    "the client actor stopped during the upload".into(),
+                ));
+            }
+        }
+        let variables = RunMutationVariables {
+            mutation: mutation.to_string(),
+            staged_upload_path: path,
+        };
+        let payload = self
+            .run::<BulkOperationRunMutation>(lane, &variables)
+            .await?
+            .bulk_operation_run_mutation;
+        made(
+            BulkOperationRunMutation::NAME,
+            payload.map(|p| (p.user_errors, p.bulk_operation.map(|op| op.id))),
+        )
     }
 
     /// A bulk operation's state (`None` if Shopify does not know the id).

@@ -18,6 +18,13 @@ pub enum ShopifyMsg {
         url: String,
         reply: RpcReplyPort<Result<String, ShopifyError>>,
     },
+    /// Upload a staged file (a bulk mutation's variables) to the signed target
+    /// `stagedUploadsCreate` gave, without credentials.
+    Upload {
+        target: super::operations::bulk::StagedTarget,
+        file: Vec<u8>,
+        reply: RpcReplyPort<Result<(), ShopifyError>>,
+    },
     /// A call task finished.
     Finished,
 }

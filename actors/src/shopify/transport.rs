@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::{GraphqlError, ShopifyError, TransportKind};
+use super::operations::bulk::StagedTarget;
 use super::{AccessToken, ShopifyClientConfig};
 
 /// What one POST produced: the cost report (when there was one) and the `data` or the error.
@@ -106,6 +107,46 @@ impl Transport {
             .text()
             .await
             .map_err(|e| classify(&e.without_url(), timeout))
+    }
+
+    /// POSTs `file` to a staged upload target, as a form of the target's parameters followed
+    /// by the file, without Shopify's credentials. Errors never quote the URL: it is signed.
+    pub async fn upload(
+        &self,
+        target: &StagedTarget,
+        file: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<(), ShopifyError> {
+        let url = target
+            .url
+            .as_deref()
+            .ok_or_else(|| ShopifyError::InvalidResponse("a staged target without a url".into()))?;
+        let mut form = reqwest::multipart::Form::new();
+        for p in &target.parameters {
+            form = form.text(p.name.clone(), p.value.clone());
+        }
+        let part = reqwest::multipart::Part::bytes(file)
+            .file_name("variables.jsonl")
+            .mime_str("text/jsonl")
+            .map_err(|e| ShopifyError::InvalidResponse(format!("upload part: {e}")))?;
+        form = form.part("file", part);
+        let response = self
+            .downloads
+            .post(url)
+            .multipart(form)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| classify(&e.without_url(), timeout))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(ShopifyError::Http {
+                status: status.as_u16(),
+                retry_after: None,
+                body: "the staged upload was refused".into(),
+            });
+        }
+        Ok(())
     }
 
     /// POSTs `body` (a serialized `{query, variables, operationName}`) once, within `timeout`.

@@ -48,17 +48,7 @@ pub(super) fn run_query_mutation(
         .unwrap_or_default()
         .to_string();
     match run(shop, &query) {
-        Ok(id) => Ok(payload(
-            shop.bulk.ops.get(&id).map_or(Value::Null, |op| {
-                // As Shopify answers at creation: the operation exists, not yet run.
-                let mut tree = op_tree(shop, op);
-                tree["status"] = Value::from("CREATED");
-                tree["url"] = Value::Null;
-                tree["completedAt"] = Value::Null;
-                tree
-            }),
-            Vec::new(),
-        )),
+        Ok(id) => Ok(payload(created_tree(shop, id), Vec::new())),
         Err(message) => Ok(payload(
             Value::Null,
             vec![user_error(&["query"], message, "INVALID")],
@@ -77,17 +67,25 @@ pub(super) fn current_bulk_operation(
     shop: &Shop,
     ctx: &mut RootCtx<'_>,
 ) -> Result<Value, RootError> {
-    let wants_query = ctx
+    let kind = ctx
         .args
         .get("type")
         .and_then(|v| v.as_str())
-        .is_none_or(|t| t == "QUERY");
-    Ok(if wants_query {
-        shop.bulk
-            .current()
-            .map_or(Value::Null, |op| op_tree(shop, op))
-    } else {
-        Value::Null
+        .unwrap_or("QUERY");
+    Ok(shop
+        .bulk
+        .current(kind)
+        .map_or(Value::Null, |op| op_tree(shop, op)))
+}
+
+/// An operation as `bulkOperationRun*` answers it: it exists, not yet run.
+pub(super) fn created_tree(shop: &Shop, id: Id) -> Value {
+    shop.bulk.ops.get(&id).map_or(Value::Null, |op| {
+        let mut tree = op_tree(shop, op);
+        tree["status"] = Value::from("CREATED");
+        tree["url"] = Value::Null;
+        tree["completedAt"] = Value::Null;
+        tree
     })
 }
 
@@ -105,7 +103,7 @@ fn op_tree(shop: &Shop, op: &BulkOp) -> Value {
         "url": shop.bulk.url(op.id),
         "partialDataUrl": Value::Null,
         "query": op.query,
-        "type": "QUERY",
+        "type": op.kind,
     })
 }
 
@@ -157,7 +155,7 @@ fn run(shop: &mut Shop, query: &str) -> Result<Id, String> {
         if let Some(cursor) = &after {
             args.insert("after".into(), Value::from(cursor.clone()));
         }
-        let (mut search, mut written) = (Vec::new(), 0u64);
+        let (mut search, mut written, mut bulk_lines) = (Vec::new(), 0u64, 0u64);
         let value = {
             let mut ctx = RootCtx {
                 field: &field,
@@ -165,6 +163,8 @@ fn run(shop: &mut Shop, query: &str) -> Result<Id, String> {
                 prepared: &inner,
                 search: &mut search,
                 quantities_written: &mut written,
+                bulk_lines: &mut bulk_lines,
+                in_bulk: true,
             };
             run_query(shop, &mut ctx).map_err(|e| e.message)?
         };
@@ -209,6 +209,7 @@ fn run(shop: &mut Shop, query: &str) -> Result<Id, String> {
         id,
         BulkOp {
             id,
+            kind: "QUERY",
             query: query.to_string(),
             status: "COMPLETED",
             error_code: None,

@@ -9,6 +9,7 @@
 //! - `inventory.rs`: `inventoryItems`, `inventoryItem`, `inventoryLevel`, `locations`, `location`;
 //! - `inventory_set.rs`: the `inventorySetQuantities` mutation;
 //! - `bulk.rs`: `bulkOperationRunQuery`, `bulkOperation`, `currentBulkOperation`;
+//! - `bulk_mutation.rs`: `stagedUploadsCreate` and `bulkOperationRunMutation`;
 //! - `webhooks.rs`: `webhookSubscriptions`, `webhookSubscription` and their mutations;
 //! - `misc.rs`: `shop`, `customer`, `customers`, `node`, `nodes`;
 //! - `customers.rs`: `customerByIdentifier` and the customer mutations (`customerCreate`,
@@ -23,6 +24,7 @@
 //!   the catalogue's trees in `product_trees.rs`.
 
 mod bulk;
+mod bulk_mutation;
 mod catalog;
 mod customers;
 mod inventory;
@@ -79,6 +81,8 @@ pub struct Outcome {
     pub root_fields: Vec<String>,
     /// Inventory quantities actually written (replays and failures write none).
     pub quantities_written: u64,
+    /// Variable lines run by bulk mutations.
+    pub bulk_mutation_lines: u64,
 }
 
 /// A root resolver's failure: becomes a field error at the root field.
@@ -105,6 +109,10 @@ pub(crate) struct RootCtx<'a> {
     /// `extensions.search` entries.
     pub search: &'a mut Vec<Value>,
     pub quantities_written: &'a mut u64,
+    /// Variable lines run by `bulkOperationRunMutation`.
+    pub bulk_lines: &'a mut u64,
+    /// Running inside a bulk operation, where Shopify runs `productSet` synchronously.
+    pub in_bulk: bool,
 }
 
 impl RootCtx<'_> {
@@ -178,6 +186,11 @@ impl RootCtx<'_> {
 
 /// Run the prepared operation against the shop.
 pub fn execute(shop: &mut Shop, prepared: &Prepared) -> Outcome {
+    execute_with(shop, prepared, false)
+}
+
+/// [`execute`], or one line of a bulk mutation with `in_bulk`.
+fn execute_with(shop: &mut Shop, prepared: &Prepared, in_bulk: bool) -> Outcome {
     let schema = admin_schema();
     let document = &prepared.document;
     let root_type = match prepared.operation.operation_type {
@@ -190,6 +203,7 @@ pub fn execute(shop: &mut Shop, prepared: &Prepared) -> Outcome {
         search: Vec::new(),
         root_fields: Vec::new(),
         quantities_written: 0,
+        bulk_mutation_lines: 0,
     };
     let groups = {
         let resolver = ShopResolver { shop };
@@ -214,6 +228,8 @@ pub fn execute(shop: &mut Shop, prepared: &Prepared) -> Outcome {
                 prepared,
                 search: &mut outcome.search,
                 quantities_written: &mut outcome.quantities_written,
+                bulk_lines: &mut outcome.bulk_mutation_lines,
+                in_bulk,
             };
             check_input_lists(&ctx.args, field.name.as_str()).and_then(|()| {
                 if prepared.is_mutation() {
@@ -297,6 +313,8 @@ fn run_mutation(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootErr
             inventory_set::inventory_set_quantities(shop, ctx, key.as_deref())
         }
         "bulkOperationRunQuery" => bulk::run_query_mutation(shop, ctx),
+        "bulkOperationRunMutation" => bulk_mutation::run_mutation(shop, ctx),
+        "stagedUploadsCreate" => bulk_mutation::staged_uploads_create(shop, ctx),
         "webhookSubscriptionCreate" => webhooks::create(shop, ctx),
         "webhookSubscriptionDelete" => webhooks::delete(shop, ctx),
         "customerCreate" => customers::customer_create(shop, ctx),

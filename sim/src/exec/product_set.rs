@@ -177,11 +177,14 @@ pub(super) fn product_set(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<Valu
         .and_then(|v| v.as_object())
         .cloned();
     let input = object_arg(ctx, "input");
-    let synchronous = ctx
-        .args
-        .get("synchronous")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(true);
+    // Inside a bulk mutation Shopify runs productSet synchronously whatever was asked: the
+    // operation itself is the asynchronous part.
+    let synchronous = ctx.in_bulk
+        || ctx
+            .args
+            .get("synchronous")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true);
     let mut errors = Vec::new();
     let (found, identifier_handle) = target(shop, identifier.as_ref(), &input, &mut errors)?;
     let target_id = match found {

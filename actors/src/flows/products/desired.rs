@@ -156,6 +156,7 @@ mod tests {
             ownership: BTreeMap::new(),
             external_namespace: "xconnector".into(),
             async_over: 100,
+            bulk_over: 0,
             reconcile: None,
             linger: std::time::Duration::ZERO,
         }

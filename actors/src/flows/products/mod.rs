@@ -63,6 +63,9 @@ pub struct Settings {
     pub external_namespace: String,
     /// Products with more variants and images than this are written asynchronously.
     pub async_over: usize,
+    /// A batch with at least this many products new to Shopify creates them with one bulk
+    /// mutation; 0: never.
+    pub bulk_over: usize,
     pub reconcile: Option<Reconcile>,
     pub linger: Duration,
 }

@@ -40,6 +40,10 @@ pub struct ProductsConfig {
     pub external_id_namespace: String,
     /// Products with more variants and images than this are written asynchronously.
     pub async_over: u32,
+    /// A batch with at least this many products new to Shopify (a first load) creates them
+    /// with one `bulkOperationRunMutation` of productSet over a staged JSONL upload, which
+    /// Shopify meters as one call; 0: always one productSet each.
+    pub bulk_over: u32,
     /// A directory watched for JSON files shaped like a `POST /api/v1/products` body.
     pub watch_dir: Option<PathBuf>,
     #[serde(deserialize_with = "duration::deserialize")]
@@ -62,6 +66,7 @@ impl Default for ProductsConfig {
             ownership: BTreeMap::new(),
             external_id_namespace: "xconnector".into(),
             async_over: 100,
+            bulk_over: 20,
             watch_dir: None,
             watch_every: Duration::from_secs(1),
             reconcile_every: Duration::from_secs(300),
@@ -83,6 +88,7 @@ impl ProductsConfig {
                 .collect(),
             external_namespace: self.external_id_namespace.clone(),
             async_over: self.async_over as usize,
+            bulk_over: self.bulk_over as usize,
             reconcile: shop.map(|shop| Reconcile {
                 every: self.reconcile_every,
                 overlap: self.reconcile_overlap,

@@ -35,12 +35,14 @@ use crate::flows::{FlowContext, Outcome};
 use crate::item::Claimed;
 use crate::rate_limiter::Lane;
 use crate::shopify::gid::ProductId;
+use crate::shopify::operations::Operation;
+use crate::shopify::operations::bulk::BulkStatus;
 use crate::shopify::operations::customers::{CustomId, MetafieldInput};
 use crate::shopify::operations::products::{
     HandlesVariables, IdVariables, LookupVariables, MAX_HANDLES, OperationVariables, OwnedProduct,
     ProductByIdentifier, ProductMetafield, ProductOperation, ProductSet, ProductVariantIds,
-    ProductWrittenById, ProductsByHandle, SetIdentifier, SetVariables, VariantIds,
-    VariantPageVariables, WrittenProduct,
+    ProductWrittenById, ProductsByHandle, SetIdentifier, SetPayload, SetResponse, SetVariables,
+    VariantIds, VariantPageVariables, WrittenProduct,
 };
 use crate::shopify::operations::{next_page, search_quote};
 use crate::shopify::{ShopifyError, ShopifyHandle};
@@ -115,24 +117,41 @@ pub(super) async fn apply(
         Ok(found) => found,
         Err(e) => return vec![Outcome::from(&e); items.len()],
     };
-    let writes = latest
+    // Products new to Shopify (no record, none under their handle): many at once go in one
+    // bulk mutation, which Shopify meters as one call; the rest one productSet each.
+    let jobs: Vec<(usize, &Master, Applied, Option<u64>)> = latest
         .values()
         .zip(applied)
-        .filter_map(|(&i, applied)| Some((i, masters[i].as_ref()?, applied)))
-        .map(|(i, master, applied)| {
+        .filter_map(|(&i, applied)| {
+            let master = masters[i].as_ref()?;
             let found = master
                 .handle
                 .as_ref()
                 .and_then(|h| by_handle.get(h))
                 .copied();
-            async move {
-                (
-                    i,
-                    write_one(settings, shopify, master, applied, found).await,
-                )
-            }
+            Some((i, master, applied, found))
+        })
+        .collect();
+    let new = |(_, m, a, f): &(usize, &Master, Applied, Option<u64>)| {
+        a.product == 0 && f.is_none() && m.handle.is_some()
+    };
+    let fresh = jobs.iter().filter(|j| new(j)).count();
+    let bulk_now = settings.bulk_over > 0 && fresh >= settings.bulk_over;
+    let (bulk_jobs, one_by_one): (Vec<_>, Vec<_>) =
+        jobs.into_iter().partition(|j| bulk_now && new(j));
+    let writes = one_by_one
+        .into_iter()
+        .map(|(i, master, applied, found)| async move {
+            (
+                i,
+                write_one(settings, shopify, master, applied, found).await,
+            )
         });
-    let results = join_all(writes).await;
+    let mut results = join_all(writes).await;
+    if !bulk_jobs.is_empty() {
+        let jobs: Vec<(usize, &Master)> = bulk_jobs.iter().map(|(i, m, _, _)| (*i, *m)).collect();
+        results.extend(bulk_create(settings, shopify, &jobs).await);
+    }
     let mut saved: Vec<(String, Applied)> = Vec::new();
     let mut mapped: Vec<(String, u64)> = Vec::new();
     let mut echoes: Vec<(String, String)> = Vec::new();
@@ -240,15 +259,17 @@ async fn write_one(
     }
 }
 
-/// Writes the record with productSet and what follows it.
-async fn set(
-    settings: &Settings,
-    shopify: &ShopifyHandle,
-    master: &Master,
-    known: &Applied,
-    digest: &str,
-    ours: bool,
-) -> Result<Wrote, Failed> {
+/// A record's productSet, ready to send.
+struct Prepared {
+    variables: SetVariables,
+    exists: bool,
+    /// The groups the write sets (see [`Written::set`]).
+    set: Vec<Group>,
+    variants: usize,
+    images: usize,
+}
+
+fn prepare(settings: &Settings, master: &Master, known: &Applied, ours: bool) -> Prepared {
     let exists = known.product != 0;
     let input = desired::input(settings, master, known, exists);
     let synchronous = input.variants.len() + input.files.len() <= settings.async_over;
@@ -257,7 +278,7 @@ async fn set(
     } else {
         identifier(settings, &master.identity())
     };
-    let mut set: Vec<Group> = Group::ALL
+    let set: Vec<Group> = Group::ALL
         .into_iter()
         .filter(|g| match g {
             // A product this write creates is in every group as the write left it.
@@ -269,14 +290,31 @@ async fn set(
             Group::Collections | Group::Publications => false,
         })
         .collect();
-    let (variant_count, image_count) = (input.variants.len(), input.files.len());
-    let variables = SetVariables {
-        identifier: Some(identifier),
-        input,
-        synchronous,
-    };
+    Prepared {
+        exists,
+        set,
+        variants: input.variants.len(),
+        images: input.files.len(),
+        variables: SetVariables {
+            identifier: Some(identifier),
+            input,
+            synchronous,
+        },
+    }
+}
+
+/// Writes the record with productSet and what follows it.
+async fn set(
+    settings: &Settings,
+    shopify: &ShopifyHandle,
+    master: &Master,
+    known: &Applied,
+    digest: &str,
+    ours: bool,
+) -> Result<Wrote, Failed> {
+    let prepared = prepare(settings, master, known, ours);
     let answer = shopify
-        .run::<ProductSet>(Lane::Products, &variables)
+        .run::<ProductSet>(Lane::Products, &prepared.variables)
         .await
         .map_err(|e| Failed::from(&e))?;
     let payload = answer
@@ -285,7 +323,7 @@ async fn set(
     if !payload.user_errors.is_empty() {
         return Err(refused(master, &payload.user_errors));
     }
-    let mut product = match (payload.product, payload.product_set_operation) {
+    let product = match (payload.product, payload.product_set_operation) {
         (Some(p), _) => p,
         (None, Some(op)) => follow(shopify, master, &op.id).await?,
         (None, None) => {
@@ -294,6 +332,37 @@ async fn set(
             ));
         }
     };
+    let how = if prepared.variables.synchronous {
+        ""
+    } else {
+        " (asynchronous)"
+    };
+    finish(
+        settings, shopify, master, known, digest, prepared, product, how,
+    )
+    .await
+}
+
+/// After a record's productSet: the ids it left, the metafields of an existing product, the
+/// images Shopify could not fetch, and what to remember.
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    settings: &Settings,
+    shopify: &ShopifyHandle,
+    master: &Master,
+    known: &Applied,
+    digest: &str,
+    prepared: Prepared,
+    mut product: WrittenProduct,
+    how: &str,
+) -> Result<Wrote, Failed> {
+    let Prepared {
+        exists,
+        mut set,
+        variants: variant_count,
+        images: image_count,
+        ..
+    } = prepared;
     let variants = all_variants(shopify, &product).await?;
     // The metafields of an existing product, when they changed.
     let wanted = desired::metafields(settings, master);
@@ -357,9 +426,8 @@ async fn set(
         .map(|x| format!(" ({} id {x})", master.source))
         .unwrap_or_default();
     let mut note = format!(
-        "product gid://shopify/Product/{id}{mapped}: {} with productSet{}, {variant_count} variants ({removed} removed), {image_count} images",
+        "product gid://shopify/Product/{id}{mapped}: {} with productSet{how}, {variant_count} variants ({removed} removed), {image_count} images",
         if exists { "updated" } else { "created" },
-        if synchronous { "" } else { " (asynchronous)" },
     );
     if !warnings.is_empty() {
         note.push_str("; warnings: ");
@@ -378,6 +446,156 @@ async fn set(
         set,
         note,
     })))
+}
+
+/// Creates new products with one bulk mutation of productSet (which Shopify runs
+/// synchronously inside it), then finishes each as [`set`] does. A failure of the operation as
+/// a whole retries every record of it; a line Shopify refused fails its record alone.
+async fn bulk_create(
+    settings: &Settings,
+    shopify: &ShopifyHandle,
+    jobs: &[(usize, &Master)],
+) -> Vec<(usize, Result<Wrote, Failed>)> {
+    let fail_all = |f: Failed| jobs.iter().map(|(i, _)| (*i, Err(f.clone()))).collect();
+    let known = Applied::default();
+    let mut prepared: Vec<Prepared> = jobs
+        .iter()
+        .map(|(_, m)| prepare(settings, m, &known, false))
+        .collect();
+    let mut lines = Vec::new();
+    for p in &mut prepared {
+        p.variables.synchronous = true;
+        match serde_json::to_vec(&p.variables) {
+            Ok(line) => {
+                lines.extend(line);
+                lines.push(b'\n');
+            }
+            Err(e) => return fail_all(Failed::Refused(format!("cannot encode a product: {e}"))),
+        }
+    }
+    let results = match run_bulk(shopify, lines).await {
+        Ok(r) => r,
+        Err(f) => return fail_all(f),
+    };
+    let mut out = Vec::with_capacity(jobs.len());
+    let finishing = jobs
+        .iter()
+        .zip(prepared)
+        .enumerate()
+        .map(|(n, ((i, master), p))| {
+            let line = results.get(&n).cloned();
+            let known = &known;
+            async move {
+                let result = match line {
+                    None => Err(Failed::Transient(Outcome::Retry {
+                        error: "the bulk operation has no result for this product".into(),
+                        after: None,
+                    })),
+                    Some(payload) if !payload.user_errors.is_empty() => {
+                        Err(refused(master, &payload.user_errors))
+                    }
+                    Some(payload) => match payload.product {
+                        Some(product) => {
+                            let digest = digest(master);
+                            finish(
+                                settings,
+                                shopify,
+                                master,
+                                known,
+                                &digest,
+                                p,
+                                product,
+                                " (in a bulk operation)",
+                            )
+                            .await
+                        }
+                        None => Err(Failed::Refused(
+                            "shopify: the bulk productSet returned no product".into(),
+                        )),
+                    },
+                };
+                (*i, result)
+            }
+        });
+    out.extend(join_all(finishing).await);
+    out
+}
+
+/// Stages `lines`, runs the productSet bulk mutation over them, waits for it, and reads its
+/// result: line number → that line's productSet payload.
+async fn run_bulk(
+    shopify: &ShopifyHandle,
+    lines: Vec<u8>,
+) -> Result<BTreeMap<usize, SetPayload>, Failed> {
+    let id = shopify
+        .start_bulk_mutation(Lane::Products, ProductSet::DOCUMENT, lines)
+        .await
+        .map_err(|e| Failed::from(&e))?;
+    let mut wait = FOLLOW_EVERY;
+    let mut state = None;
+    for _ in 0..FOLLOW_POLLS {
+        let read = shopify
+            .bulk_operation(Lane::Products, &id)
+            .await
+            .map_err(|e| Failed::from(&e))?;
+        match read {
+            Some(op) if op.status.is_final() => {
+                state = Some(op);
+                break;
+            }
+            Some(_) => {}
+            None => {
+                return Err(Failed::Transient(Outcome::Retry {
+                    error: format!("bulk operation {id} is unknown to Shopify"),
+                    after: None,
+                }));
+            }
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(FOLLOW_MAX);
+    }
+    let Some(op) = state else {
+        return Err(Failed::Transient(Outcome::Retry {
+            error: format!("bulk operation {id} still running; writing again later"),
+            after: None,
+        }));
+    };
+    if op.status != BulkStatus::Completed {
+        return Err(Failed::Transient(Outcome::Retry {
+            error: format!(
+                "bulk operation {id} ended {:?} ({})",
+                op.status,
+                op.error_code.as_deref().unwrap_or("no error code")
+            ),
+            after: None,
+        }));
+    }
+    let Some(url) = op.url else {
+        return Ok(BTreeMap::new());
+    };
+    let text = shopify
+        .bulk_result(&url)
+        .await
+        .map_err(|e| Failed::from(&e))?;
+    let mut out = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let Ok(result) = serde_json::from_str::<BulkLine>(line) else {
+            continue;
+        };
+        if let Some(payload) = result.data.and_then(|d| d.payload) {
+            out.insert(result.line_number, payload);
+        }
+    }
+    Ok(out)
+}
+
+/// One line of a bulk mutation's result.
+#[derive(serde::Deserialize)]
+struct BulkLine {
+    #[serde(default)]
+    data: Option<SetResponse>,
+    #[serde(rename = "__lineNumber")]
+    line_number: usize,
 }
 
 /// How productSet finds a product the flow has no id for.

@@ -1,5 +1,7 @@
-//! `BulkOperationRunQuery` (start an asynchronous bulk query) and `BulkOperation` (poll it).
-//! The result is a JSONL file at the operation's `url`, one object per line.
+//! `BulkOperationRunQuery` (start an asynchronous bulk query), `StagedUploadsCreate` and
+//! `BulkOperationRunMutation` (start a bulk mutation over staged variables) and
+//! `BulkOperation` (poll either). The result is a JSONL file at the operation's `url`, one
+//! object per line.
 
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +73,116 @@ impl Operation for BulkOperationRunQuery {
     type Response = RunQueryResponse;
 
     fn estimate(_: &RunQueryVariables) -> f64 {
+        10.0
+    }
+}
+
+pub enum StagedUploadsCreate {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StagedUploadsVariables {
+    pub input: Vec<StagedUploadInput>,
+}
+
+impl StagedUploadsVariables {
+    /// One target for a bulk mutation's variables of `size` bytes.
+    pub fn bulk_variables(size: usize) -> StagedUploadsVariables {
+        StagedUploadsVariables {
+            input: vec![StagedUploadInput {
+                resource: "BULK_MUTATION_VARIABLES".into(),
+                filename: "variables.jsonl".into(),
+                mime_type: "text/jsonl".into(),
+                http_method: "POST".into(),
+                file_size: size.to_string(),
+            }],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StagedUploadInput {
+    pub resource: String,
+    pub filename: String,
+    pub mime_type: String,
+    pub http_method: String,
+    /// `UnsignedInt64`, a string.
+    pub file_size: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StagedUploadsResponse {
+    pub staged_uploads_create: Option<StagedUploadsPayload>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StagedUploadsPayload {
+    #[serde(deserialize_with = "nullable_vec")]
+    pub staged_targets: Vec<StagedTarget>,
+    #[serde(deserialize_with = "nullable_vec")]
+    pub user_errors: Vec<UserError>,
+}
+
+/// A signed upload target: POST a form of `parameters`, then the file, to `url`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StagedTarget {
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default, deserialize_with = "nullable_vec")]
+    pub parameters: Vec<StagedParameter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StagedParameter {
+    pub name: String,
+    pub value: String,
+}
+
+impl StagedTarget {
+    /// The staged file's path, which bulkOperationRunMutation takes.
+    pub fn key(&self) -> Option<&str> {
+        self.parameters
+            .iter()
+            .find(|p| p.name == "key")
+            .map(|p| p.value.as_str())
+    }
+}
+
+impl Operation for StagedUploadsCreate {
+    const NAME: &'static str = "StagedUploadsCreate";
+    const DOCUMENT: &'static str = include_str!("staged_uploads_create.graphql");
+    type Variables = StagedUploadsVariables;
+    type Response = StagedUploadsResponse;
+
+    fn estimate(_: &StagedUploadsVariables) -> f64 {
+        10.0
+    }
+}
+
+pub enum BulkOperationRunMutation {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunMutationVariables {
+    pub mutation: String,
+    pub staged_upload_path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunMutationResponse {
+    pub bulk_operation_run_mutation: Option<RunQueryPayload>,
+}
+
+impl Operation for BulkOperationRunMutation {
+    const NAME: &'static str = "BulkOperationRunMutation";
+    const DOCUMENT: &'static str = include_str!("bulk_operation_run_mutation.graphql");
+    type Variables = RunMutationVariables;
+    type Response = RunMutationResponse;
+
+    fn estimate(_: &RunMutationVariables) -> f64 {
         10.0
     }
 }

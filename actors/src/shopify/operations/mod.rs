@@ -20,7 +20,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
-pub use bulk::{BulkOperation, BulkOperationRunQuery};
+pub use bulk::{
+    BulkOperation, BulkOperationRunMutation, BulkOperationRunQuery, StagedUploadsCreate,
+};
 pub use inventory::{InventoryLevels, InventorySetQuantities, InventorySetQuantitiesLean};
 pub use locations::Locations;
 pub use orders::{Order, OrderChecks, OrderVersions, Orders};
@@ -52,7 +54,7 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
     const fn doc<O: Operation>() -> (&'static str, &'static str) {
         (O::NAME, O::DOCUMENT)
     }
-    static DOCUMENTS: [(&str, &str); 32] = [
+    static DOCUMENTS: [(&str, &str); 34] = [
         doc::<Orders>(),
         doc::<Order>(),
         doc::<OrderChecks>(),
@@ -66,6 +68,8 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
         doc::<WebhookSubscriptionCreate>(),
         doc::<BulkOperationRunQuery>(),
         doc::<BulkOperation>(),
+        doc::<StagedUploadsCreate>(),
+        doc::<BulkOperationRunMutation>(),
         doc::<customers::CustomersById>(),
         doc::<customers::CustomerVersions>(),
         doc::<customers::CustomersByEmail>(),
