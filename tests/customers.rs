@@ -245,7 +245,17 @@ async fn customers_reach_every_target_once_per_version_and_crm_updates_land_with
         }
     });
     // The round trip: nothing back to the CRM, which made the change; finance (subscribed to
-    // every field) hears of each customer's change exactly once.
+    // every field) hears of each customer's change exactly once. The writes' webhooks may not
+    // have left the shop yet when the writes are seen there: wait for finance to hear of each.
+    until("finance told of every CRM update", || async {
+        let now = versions(&rig, "finance");
+        updated
+            .iter()
+            .all(|id| now.get(id).map_or(0, Vec::len) > before_finance.get(id).map_or(0, Vec::len))
+            .then_some(())
+    })
+    .await;
+    quiescent(&rig, &config).await;
     assert_eq!(
         rig.office.received("crm").len(),
         before_crm,
