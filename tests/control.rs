@@ -186,6 +186,13 @@ fn operators_watch_and_steer_the_daemon_through_the_socket() {
         bad_state.starts_with("HTTP/1.1 400") && bad_state.contains("unknown state"),
         "{bad_state}"
     );
+    // A flow that does not exist is said so, not answered with an empty list.
+    let (code, _, err) = cli(&socket, &["items", "list", "--flow", "nosuch"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("unknown flow \"nosuch\"; expected one of"),
+        "{err}"
+    );
 
     let (code, _, err) = cli(&socket, &["items", "act", "resolve", "999999"]);
     assert_eq!(code, 1);

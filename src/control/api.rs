@@ -225,7 +225,26 @@ pub struct ItemPage {
 
 const MAX_PAGE: usize = 1000;
 
-fn filter_of(flow: Option<String>, state: Option<&str>) -> Result<ItemFilter, ApiError> {
+/// A filter of items by flow and state; an unknown state, or a flow that neither runs nor has
+/// items in the store, is a 400 that names what exists (an empty list would pass for "none").
+async fn filter_of(
+    st: &ControlState,
+    flow: Option<String>,
+    state: Option<&str>,
+) -> Result<ItemFilter, ApiError> {
+    if let Some(f) = &flow {
+        let mut known: std::collections::BTreeSet<String> =
+            st.engine.flows().await?.into_iter().collect();
+        let snapshot = st.engine.snapshot().await?;
+        known.extend(snapshot.store.counts.iter().map(|(f, _, _)| f.clone()));
+        if !known.contains(f) {
+            let names: Vec<&str> = known.iter().map(String::as_str).collect();
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("unknown flow {f:?}; expected one of {}", names.join(", ")),
+            ));
+        }
+    }
     let state = state
         .map(|s| {
             s.parse::<ItemState>()
@@ -245,7 +264,7 @@ async fn list(
 ) -> Result<Json<ItemPage>, ApiError> {
     let Query(q) = query?;
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
-    let mut filter = filter_of(q.flow, q.state.as_deref())?;
+    let mut filter = filter_of(&st, q.flow, q.state.as_deref()).await?;
     filter.key = q.key.filter(|k| !k.is_empty());
     filter.updated_before = q
         .older_than
@@ -370,7 +389,7 @@ async fn bulk(
             "a bulk action needs a filter: flow, state or both".into(),
         ));
     }
-    let filter = filter_of(req.flow, req.state.as_deref())?;
+    let filter = filter_of(&st, req.flow, req.state.as_deref()).await?;
     let note = req.note.filter(|n| !n.trim().is_empty());
     let store = st.engine.store();
     let (mut matched, mut affected, mut skipped) = (0, 0, 0);
