@@ -119,6 +119,8 @@ pub(super) async fn fetch(
 /// One customer's publication in this batch.
 struct Publication {
     customer: Customer,
+    /// Its groups' fingerprints, computed once.
+    fingerprints: BTreeMap<String, u64>,
     version: Millis,
     /// The last item that named it: its id is the deliveries' idempotency key.
     carrier: usize,
@@ -210,6 +212,7 @@ pub(super) async fn publish(
         publications.insert(
             id,
             Publication {
+                fingerprints: customer.fingerprints(),
                 customer,
                 version,
                 carrier: i,
@@ -220,7 +223,7 @@ pub(super) async fn publish(
     let mut asked = Vec::new();
     for (id, p) in &publications {
         for g in Group::ALL {
-            let fp = p.customer.fingerprint(g);
+            let fp = p.fingerprints[g.name()];
             for system in settings
                 .targets
                 .iter()
@@ -231,13 +234,8 @@ pub(super) async fn publish(
             }
         }
     }
-    let echoes: BTreeSet<(String, String)> = match echo_log.echoes(&ctx.store, &asked).await {
-        Ok(flags) => asked
-            .into_iter()
-            .zip(flags)
-            .filter(|(_, e)| *e)
-            .map(|(a, _)| a)
-            .collect(),
+    let echoes = match echo_log.echoed(&ctx.store, asked).await {
+        Ok(e) => e,
         Err(e) => return vec![Outcome::from(e); items.len()],
     };
     let mut external = Vec::new();
@@ -252,7 +250,7 @@ pub(super) async fn publish(
             );
             continue;
         }
-        let fingerprints = p.customer.fingerprints();
+        let fingerprints = std::mem::take(&mut p.fingerprints);
         let first = rec.published.is_empty();
         let changes: Vec<Group> = Group::ALL
             .into_iter()

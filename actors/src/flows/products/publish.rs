@@ -91,6 +91,8 @@ async fn fetch(
 
 struct Publication {
     product: Product,
+    /// Its groups' fingerprints, computed once.
+    fingerprints: BTreeMap<String, u64>,
     version: Millis,
     /// The last item that named it: its id is the deliveries' idempotency key.
     carrier: usize,
@@ -176,6 +178,7 @@ pub(super) async fn publish(
         publications.insert(
             id,
             Publication {
+                fingerprints: product.fingerprints(),
                 product,
                 version,
                 carrier: i,
@@ -186,22 +189,16 @@ pub(super) async fn publish(
     let mut asked = Vec::new();
     for (id, p) in &publications {
         for g in &delivered {
-            let fp = p.product.fingerprint(*g);
+            let fp = p.fingerprints[g.name()];
             for system in settings.targets.iter().map(String::as_str) {
                 asked.push(entry(*id, system, g.name(), fp));
             }
         }
     }
-    let echoes: BTreeSet<(String, String)> =
-        match EchoLog::new(FLOW).echoes(&ctx.store, &asked).await {
-            Ok(flags) => asked
-                .into_iter()
-                .zip(flags)
-                .filter(|(_, e)| *e)
-                .map(|(a, _)| a)
-                .collect(),
-            Err(e) => return vec![Outcome::from(e); items.len()],
-        };
+    let echoes = match EchoLog::new(FLOW).echoed(&ctx.store, asked).await {
+        Ok(e) => e,
+        Err(e) => return vec![Outcome::from(e); items.len()],
+    };
     for (id, mut p) in publications {
         let Some(rec) = records.get_mut(&id) else {
             continue;
@@ -213,7 +210,7 @@ pub(super) async fn publish(
             );
             continue;
         }
-        let fingerprints = p.product.fingerprints();
+        let fingerprints = std::mem::take(&mut p.fingerprints);
         let changes: Vec<Group> = delivered
             .iter()
             .copied()

@@ -139,6 +139,21 @@ impl EchoLog {
             })
             .collect())
     }
+    /// Of `reported` (resource key, value), the ones that are echoes: [`EchoLog::echoes`] as
+    /// the set a publisher looks its reports up in.
+    pub async fn echoed(
+        &self,
+        store: &StoreHandle,
+        reported: Vec<(String, String)>,
+    ) -> Result<std::collections::BTreeSet<(String, String)>, StoreError> {
+        let flags = self.echoes(store, &reported).await?;
+        Ok(reported
+            .into_iter()
+            .zip(flags)
+            .filter(|(_, echo)| *echo)
+            .map(|(r, _)| r)
+            .collect())
+    }
 }
 
 /// An unreadable entry is an empty one: the worst case is an echo taken for a change.
