@@ -10,9 +10,10 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::MutexGuard;
 
 use crate::flows::fan_out::Deliveries;
+use crate::flows::stripes::Stripes;
 use crate::flows::write::records;
 use crate::item::{ItemId, ItemState, Millis, OperatorAction};
 use crate::store::{StoreError, StoreHandle};
@@ -44,29 +45,16 @@ pub struct OrderRecord {
     pub delivered: Deliveries,
 }
 
-/// Lock stripes: far more than the orders worked on at once (a flow's `concurrency`, at most
-/// 1,024 per flow), so two orders rarely share one, and a fixed table that never grows.
-const STRIPES: usize = 4096;
-
 /// The per-order locks and the records in the store.
+#[derive(Default)]
 pub struct OrderBook {
-    /// Order `n` is guarded by stripe `n % STRIPES`: a fixed table, so no lock map to grow,
-    /// prune or guard with a lock of its own.
-    stripes: Box<[Mutex<()>]>,
-}
-
-impl Default for OrderBook {
-    fn default() -> Self {
-        OrderBook {
-            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
-        }
-    }
+    stripes: Stripes,
 }
 
 impl OrderBook {
     /// Waits for `order`'s lock.
     pub async fn lock(&self, order: u64) -> MutexGuard<'_, ()> {
-        self.stripes[(order % STRIPES as u64) as usize].lock().await
+        self.stripes.lock(order).await
     }
 
     pub async fn load(&self, store: &StoreHandle, order: u64) -> Result<OrderRecord, StoreError> {

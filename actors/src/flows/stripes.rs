@@ -1,0 +1,28 @@
+//! Per-record locks for a flow whose items may name the same record at once (two versions of
+//! one order, two updates of one shipment): a fixed table of mutexes, record `n` guarded by
+//! stripe `n % STRIPES`. Far more stripes than items worked on at once (a flow's
+//! `concurrency`, at most 1,024), so two records rarely share one, and a table that never
+//! grows, needs no pruning and no lock of its own.
+
+use tokio::sync::{Mutex, MutexGuard};
+
+const STRIPES: usize = 4096;
+
+pub struct Stripes {
+    locks: Box<[Mutex<()>]>,
+}
+
+impl Default for Stripes {
+    fn default() -> Self {
+        Stripes {
+            locks: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+        }
+    }
+}
+
+impl Stripes {
+    /// Waits for record `n`'s lock.
+    pub async fn lock(&self, n: u64) -> MutexGuard<'_, ()> {
+        self.locks[(n % STRIPES as u64) as usize].lock().await
+    }
+}
