@@ -14,6 +14,7 @@ use toml::de::DeValue;
 use xconnector_actors::config::KeyPath;
 use xconnector_actors::flows::customers::CustomersModule;
 use xconnector_actors::flows::exceptions::ExceptionsModule;
+use xconnector_actors::flows::fulfillments::FulfillmentsModule;
 use xconnector_actors::flows::inventory::InventoryModule;
 use xconnector_actors::flows::log::LogModule;
 use xconnector_actors::flows::module::{
@@ -46,6 +47,7 @@ impl Registry {
             .with::<InventoryModule>()
             .with::<CustomersModule>()
             .with::<ProductsModule>()
+            .with::<FulfillmentsModule>()
     }
 
     pub fn with<M: FlowModule>(mut self) -> Registry {

@@ -10,12 +10,14 @@ pub mod both_ways;
 pub mod customers;
 pub mod exceptions;
 pub mod fan_out;
+pub mod fulfillments;
 pub mod inventory;
 pub mod log;
 pub mod module;
 pub mod orders;
 pub mod products;
 pub mod reconcile;
+pub mod stripes;
 pub mod write;
 
 use std::future::Future;

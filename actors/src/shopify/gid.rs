@@ -40,6 +40,7 @@ pub mod kind {
         Customer,
         Fulfillment,
         FulfillmentOrder,
+        FulfillmentOrderLineItem,
         InventoryAdjustmentGroup,
         InventoryItem,
         InventoryLevel,
@@ -57,6 +58,9 @@ pub mod kind {
 
 pub type BulkOperationId = Gid<kind::BulkOperation>;
 pub type CustomerId = Gid<kind::Customer>;
+pub type FulfillmentId = Gid<kind::Fulfillment>;
+pub type FulfillmentOrderId = Gid<kind::FulfillmentOrder>;
+pub type FulfillmentOrderLineItemId = Gid<kind::FulfillmentOrderLineItem>;
 pub type InventoryItemId = Gid<kind::InventoryItem>;
 pub type InventoryLevelId = Gid<kind::InventoryLevel>;
 pub type LineItemId = Gid<kind::LineItem>;

@@ -9,6 +9,7 @@
 
 pub mod bulk;
 pub mod customers;
+pub mod fulfillments;
 pub mod inventory;
 pub mod locations;
 pub mod orders;
@@ -54,7 +55,7 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
     const fn doc<O: Operation>() -> (&'static str, &'static str) {
         (O::NAME, O::DOCUMENT)
     }
-    static DOCUMENTS: [(&str, &str); 34] = [
+    static DOCUMENTS: [(&str, &str); 41] = [
         doc::<Orders>(),
         doc::<Order>(),
         doc::<OrderChecks>(),
@@ -89,6 +90,13 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
         doc::<products::ProductVariantIds>(),
         doc::<products::ProductsById>(),
         doc::<products::ProductVersions>(),
+        doc::<fulfillments::OrderFulfillmentOrders>(),
+        doc::<fulfillments::OrderFulfillments>(),
+        doc::<fulfillments::OrdersByName>(),
+        doc::<fulfillments::FulfillmentCreate>(),
+        doc::<fulfillments::FulfillmentTrackingInfoUpdate>(),
+        doc::<fulfillments::FulfillmentEventCreate>(),
+        doc::<fulfillments::FulfillmentEvents>(),
     ];
     &DOCUMENTS
 }
