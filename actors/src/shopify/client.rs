@@ -13,7 +13,9 @@
 //! now holds Shopify's bucket, so the next grant waits exactly long enough), and otherwise the
 //! one backoff policy ([`crate::retry::Backoff`]). All of it runs under the call's deadline;
 //! past it the call fails with [`ShopifyError::DeadlineExceeded`]. Permanent errors return at
-//! once.
+//! once. A mutation that must not run twice and has no idempotency key
+//! ([`Operation::AT_MOST_ONCE`](super::operations::Operation::AT_MOST_ONCE)) is retried only
+//! after failures that prove it did not run (throttled, 429, no connection).
 //!
 //! **Restarts.** Handles name the actor (and the limiter) instead of holding references: every
 //! call looks up the actor currently registered under the name, so handles given to flows keep
@@ -80,6 +82,9 @@ pub struct Call {
     pub lane: Lane,
     /// The serialized `{query, variables, operationName}`: every attempt sends these bytes.
     pub body: Vec<u8>,
+    /// A mutation without an idempotency key that must not run twice: a failure that may
+    /// have come after Shopify ran it is the caller's to resolve, not retried here.
+    pub at_most_once: bool,
 }
 
 pub struct ShopifyArgs {
@@ -233,6 +238,8 @@ impl Runner {
                     return Ok(data);
                 }
                 Err(e) if !e.is_transient() => return Err(e),
+                // Sent again it might run twice: the caller looks in Shopify first.
+                Err(e) if call.at_most_once && !e.surely_not_run() => return Err(e),
                 Err(e) => e,
             };
             failures += 1;
@@ -352,6 +359,7 @@ impl ShopifyHandle {
             estimate: O::estimate(variables),
             lane,
             body,
+            at_most_once: O::AT_MOST_ONCE,
         };
         let data = self.execute(call).await?;
         serde_json::from_value(data)

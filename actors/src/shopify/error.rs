@@ -128,6 +128,17 @@ impl ShopifyError {
         }
     }
 
+    /// Shopify surely did not run the request: it was throttled or refused at the door, or
+    /// never reached. (A timeout, a broken connection or a 5xx may come after it ran.)
+    pub fn surely_not_run(&self) -> bool {
+        match self {
+            ShopifyError::Throttled { .. } | ShopifyError::Unavailable(_) => true,
+            ShopifyError::Transport { kind, .. } => *kind == TransportKind::Connect,
+            ShopifyError::Http { status, .. } => *status == 429,
+            _ => false,
+        }
+    }
+
     /// How long Shopify asked us to wait, if it did.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

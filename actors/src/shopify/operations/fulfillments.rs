@@ -285,6 +285,7 @@ pub struct CreatedFulfillment {
 impl Operation for FulfillmentCreate {
     const NAME: &'static str = "FulfillmentCreate";
     const DOCUMENT: &'static str = include_str!("fulfillment_create.graphql");
+    const AT_MOST_ONCE: bool = true;
     type Variables = FulfillmentCreateVariables;
     type Response = FulfillmentCreateResponse;
 
@@ -367,6 +368,7 @@ pub struct EventCreatePayload {
 impl Operation for FulfillmentEventCreate {
     const NAME: &'static str = "FulfillmentEventCreate";
     const DOCUMENT: &'static str = include_str!("fulfillment_event_create.graphql");
+    const AT_MOST_ONCE: bool = true;
     type Variables = EventCreateVariables;
     type Response = EventCreateResponse;
 

@@ -40,6 +40,11 @@ pub trait Operation: Send + Sync + 'static {
     /// The shape of `data`.
     type Response: DeserializeOwned + Send + 'static;
 
+    /// A mutation that must not run twice and takes no idempotency key (`fulfillmentCreate`):
+    /// the client does not send it again after a failure that may have come after Shopify ran
+    /// it, and the caller looks in Shopify for what it made before trying again.
+    const AT_MOST_ONCE: bool = false;
+
     /// The requested cost to expect before Shopify has priced this operation once.
     fn estimate(variables: &Self::Variables) -> f64;
 
