@@ -61,18 +61,24 @@ pub struct ShipmentRecord {
     pub shipped_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_at: Option<i64>,
-    /// Target → the newest version (item id) it has.
+    /// Changes made so far: the version the targets are sent of each (an entry's item id would
+    /// not do: a status that waited for its shipment is older than the shipment's entry).
+    #[serde(default)]
+    pub version: u64,
+    /// Target → the newest version it has.
     #[serde(default)]
     pub delivered: Deliveries,
     /// What an entry changed, kept until every target has heard of it: a retry of its
     /// delivery finds nothing left to change, but must still say what changed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unsent: Option<Unsent>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsent: Vec<Unsent>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unsent {
-    /// The entry's item id: the version the targets are sent.
+    /// The entry's item id.
+    pub item: u64,
+    /// The version the targets are sent.
     pub version: u64,
     pub changes: Vec<String>,
 }

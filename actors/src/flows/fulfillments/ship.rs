@@ -19,9 +19,9 @@ use crate::shopify::ShopifyHandle;
 use crate::shopify::gid::{FulfillmentId, FulfillmentOrderId, FulfillmentOrderLineItemId, OrderId};
 use crate::shopify::operations::fulfillments::{
     self as ops, FULFILLMENT_ORDERS, FULFILLMENTS, FulfillmentCreate, FulfillmentEventCreate,
-    FulfillmentEvents, FulfillmentInput, FulfillmentOrderLineInput, FulfillmentTrackingInfoUpdate,
-    LINES, LinesOfFulfillmentOrder, OrderFulfillmentOrders, OrderFulfillments, OrdersByName,
-    TrackingInput,
+    FulfillmentEvents, FulfillmentInput, FulfillmentOrderFulfillments, FulfillmentOrderLineInput,
+    FulfillmentTrackingInfoUpdate, LINES, LinesOfFulfillmentOrder, OrderFulfillmentOrders,
+    OrdersByName, TrackingInput,
 };
 use crate::shopify::operations::search_quote;
 
@@ -189,6 +189,20 @@ impl Ship<'_> {
                 )));
             };
             rec.order_name = Some(found.name.clone());
+            let fos = &found.fulfillment_orders;
+            if fos.page_info.has_next_page
+                || fos
+                    .nodes
+                    .iter()
+                    .any(|fo| fo.line_items.page_info.has_next_page)
+            {
+                return Err(Outcome::Exception {
+                    reason: format!(
+                        "shipment {}: {} has more than {FULFILLMENT_ORDERS} fulfillment orders or {LINES} lines in one, more than xconnector matches shipments against",
+                        shipment.id, found.name
+                    ),
+                });
+            }
             let allocations = plan(
                 shipment.lines.as_deref(),
                 shipment.location.as_ref(),
@@ -216,7 +230,7 @@ impl Ship<'_> {
                 continue;
             }
             if let Some(at) = rec.plan[i].attempted_at
-                && let Some(made) = self.find_made(order, rec, i, at, &tracking).await?
+                && let Some(made) = self.find_made(rec, i, at, &tracking).await?
             {
                 info!(shipment = %shipment.id, fulfillment = made, "a fulfillment whose answer was lost is found in Shopify");
                 rec.plan[i].made = Some(made);
@@ -301,29 +315,32 @@ impl Ship<'_> {
     /// made since the attempt with exactly its lines.
     async fn find_made(
         &self,
-        order: u64,
         rec: &ShipmentRecord,
         i: usize,
         attempted_at: i64,
         tracking: &Tracking,
     ) -> Step<Option<u64>> {
-        let vars = ops::OrderFulfillmentsVariables {
-            id: OrderId::new(order),
+        let allocation = &rec.plan[i].allocation;
+        // Its first fulfillment order's newest fulfillments: a fulfillment it made is one of them.
+        let Some(first) = allocation.takes.first() else {
+            return Ok(None);
+        };
+        let vars = ops::FulfillmentOrderFulfillmentsVariables {
+            id: FulfillmentOrderId::new(first.order),
             fulfillments: FULFILLMENTS,
             lines: LINES,
         };
         let read = self
             .shopify
-            .run::<OrderFulfillments>(Lane::Orders, &vars)
+            .run::<FulfillmentOrderFulfillments>(Lane::Orders, &vars)
             .await
             .map_err(|e| shopify_failed(&e))?;
-        let allocation = &rec.plan[i].allocation;
         let ours: Vec<u64> = rec.fulfillments().collect();
         let wanted = allocation.line_items();
         let found = read
-            .order
+            .fulfillment_order
             .into_iter()
-            .flat_map(|o| o.fulfillments)
+            .flat_map(|o| o.fulfillments.nodes)
             .filter(|f| f.status == "SUCCESS" && !ours.contains(&f.id.id()))
             .filter(|f| {
                 f.location
@@ -464,19 +481,25 @@ impl Ship<'_> {
             .filter(|t| t.as_str() != self.system)
             .cloned()
             .collect();
-        let version = self.item.item.id.0;
-        let changes: Vec<String> = match &rec.unsent {
+        let item = self.item.item.id.0;
+        let earlier = rec.unsent.iter().position(|u| u.item == item);
+        let unsent = match earlier {
             // A retry: what this entry changed before its delivery failed.
-            Some(u) if u.version == version && changes.is_empty() => u.changes.clone(),
-            _ => changes.into_iter().map(str::to_string).collect(),
+            Some(i) if changes.is_empty() => rec.unsent[i].clone(),
+            _ if changes.is_empty() || targets.is_empty() => return Ok(()),
+            _ => {
+                rec.version += 1;
+                let u = Unsent {
+                    item,
+                    version: rec.version,
+                    changes: changes.into_iter().map(str::to_string).collect(),
+                };
+                rec.unsent.retain(|u| u.item != item);
+                rec.unsent.push(u.clone());
+                u
+            }
         };
-        if targets.is_empty() || changes.is_empty() {
-            return Ok(());
-        }
-        rec.unsent = Some(Unsent {
-            version,
-            changes: changes.clone(),
-        });
+        let (version, changes) = (unsent.version, unsent.changes);
         let body = canonical::build(self.system, shipment, rec, changes);
         let outcome = fan_out(
             &self.ctx.endpoints,
@@ -488,7 +511,7 @@ impl Ship<'_> {
         )
         .await;
         if matches!(outcome, Outcome::Done | Outcome::Noted { .. }) {
-            rec.unsent = None;
+            rec.unsent.retain(|u| u.item != item);
         }
         record::save(&self.ctx.store, self.key, rec).await?;
         match outcome {

@@ -1,7 +1,7 @@
 //! The fulfillments flow's operations: an order's fulfillment orders (what is left to ship,
 //! where), orders by name, `fulfillmentCreate`, `fulfillmentTrackingInfoUpdate`,
 //! `fulfillmentEventCreate`, and the two reads that find what a write whose answer was lost
-//! did (an order's fulfillments, a fulfillment's events).
+//! did (a fulfillment order's newest fulfillments, a fulfillment's events).
 
 use serde::{Deserialize, Serialize};
 
@@ -12,12 +12,12 @@ use crate::shopify::gid::{
 };
 
 /// Fulfillment orders read per order: one per location the order ships from, and a few more
-/// for splits and moves.
-pub const FULFILLMENT_ORDERS: u32 = 20;
+/// for splits and moves. With [`LINES`], within Shopify's 1,000 points per query.
+pub const FULFILLMENT_ORDERS: u32 = 8;
 /// Lines read per fulfillment order (and per fulfillment).
-pub const LINES: u32 = 100;
-/// Fulfillments read per order when looking for one a lost answer made.
-pub const FULFILLMENTS: u32 = 50;
+pub const LINES: u32 = 50;
+/// The newest fulfillments of a fulfillment order read when looking for one a lost answer made.
+pub const FULFILLMENTS: u32 = 5;
 
 // ---- OrderFulfillmentOrders ----
 
@@ -119,27 +119,27 @@ impl Operation for OrderFulfillmentOrders {
     }
 }
 
-// ---- OrderFulfillments ----
+// ---- FulfillmentOrderFulfillments ----
 
-pub enum OrderFulfillments {}
+pub enum FulfillmentOrderFulfillments {}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OrderFulfillmentsVariables {
-    pub id: OrderId,
+pub struct FulfillmentOrderFulfillmentsVariables {
+    pub id: FulfillmentOrderId,
     pub fulfillments: u32,
     pub lines: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct OrderFulfillmentsResponse {
-    pub order: Option<OrderWithFulfillments>,
+#[serde(rename_all = "camelCase")]
+pub struct FulfillmentOrderFulfillmentsResponse {
+    pub fulfillment_order: Option<FulfillmentOrderWithFulfillments>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct OrderWithFulfillments {
-    pub id: OrderId,
-    #[serde(default, deserialize_with = "nullable_vec")]
-    pub fulfillments: Vec<Fulfillment>,
+pub struct FulfillmentOrderWithFulfillments {
+    pub id: FulfillmentOrderId,
+    pub fulfillments: Connection<Fulfillment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -173,13 +173,13 @@ pub struct TrackingInfo {
     pub url: Option<String>,
 }
 
-impl Operation for OrderFulfillments {
-    const NAME: &'static str = "OrderFulfillments";
-    const DOCUMENT: &'static str = include_str!("order_fulfillments.graphql");
-    type Variables = OrderFulfillmentsVariables;
-    type Response = OrderFulfillmentsResponse;
+impl Operation for FulfillmentOrderFulfillments {
+    const NAME: &'static str = "FulfillmentOrderFulfillments";
+    const DOCUMENT: &'static str = include_str!("fulfillment_order_fulfillments.graphql");
+    type Variables = FulfillmentOrderFulfillmentsVariables;
+    type Response = FulfillmentOrderFulfillmentsResponse;
 
-    fn estimate(_: &OrderFulfillmentsVariables) -> f64 {
+    fn estimate(_: &FulfillmentOrderFulfillmentsVariables) -> f64 {
         20.0
     }
 }

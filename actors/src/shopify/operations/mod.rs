@@ -96,7 +96,7 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
         doc::<products::ProductsById>(),
         doc::<products::ProductVersions>(),
         doc::<fulfillments::OrderFulfillmentOrders>(),
-        doc::<fulfillments::OrderFulfillments>(),
+        doc::<fulfillments::FulfillmentOrderFulfillments>(),
         doc::<fulfillments::OrdersByName>(),
         doc::<fulfillments::FulfillmentCreate>(),
         doc::<fulfillments::FulfillmentTrackingInfoUpdate>(),
