@@ -74,6 +74,17 @@ impl BackOffice {
         self.lock().received.get(name).cloned().unwrap_or_default()
     }
 
+    /// What `name` accepted from the `start`-th delivery on: a reader that remembers how far
+    /// it got (the simulated shipper) copies only what is new.
+    pub fn received_from(&self, name: &str, start: usize) -> Vec<Received> {
+        self.lock()
+            .received
+            .get(name)
+            .and_then(|r| r.get(start..))
+            .map(<[Received]>::to_vec)
+            .unwrap_or_default()
+    }
+
     /// Accepted deliveries per idempotency key: exactly-once means every count is 1.
     pub fn count_by_key(&self, name: &str) -> BTreeMap<String, usize> {
         let mut counts = BTreeMap::new();

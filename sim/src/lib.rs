@@ -22,9 +22,10 @@
 //! hands them to `webhooks`, which delivers them signed; `traffic` places orders, changes
 //! stock and edits customers on its own; `backoffice` plays the ERP/WMS/3PL receivers;
 //! `warehouse` sends stock feeds to the daemon's inventory API, `crm` customer updates to
-//! its customers API and `pim` product records to its products API. (The daemon's `demo`
-//! starts all of it from `[simulator]`.) `schema` is Shopify's published Admin schema,
-//! embedded.
+//! its customers API, `pim` product records to its products API, and `shipper` ships the
+//! orders the back office's `wms` received and posts the shipments and their carrier
+//! statuses to the daemon's shipments API. (The daemon's `demo` starts all of it from
+//! `[simulator]`.) `schema` is Shopify's published Admin schema, embedded.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -73,6 +74,7 @@ pub mod schema;
 pub mod search;
 pub mod seed;
 mod server;
+pub mod shipper;
 pub mod shop;
 pub mod stats;
 pub mod time;

@@ -27,7 +27,8 @@ pub fn render_topic(shop: &Shop, topic: &str, id: Id) -> Option<Value> {
         | topics::ORDERS_UPDATED
         | topics::ORDERS_PAID
         | topics::ORDERS_CANCELLED
-        | topics::ORDERS_FULFILLED => shop.orders.get(&id).map(|o| order(shop, o)),
+        | topics::ORDERS_FULFILLED
+        | topics::ORDERS_PARTIALLY_FULFILLED => shop.orders.get(&id).map(|o| order(shop, o)),
         topics::INVENTORY_LEVELS_UPDATE => shop.inventory_level_by_id(id).map(|l| {
             json!({
                 "inventory_item_id": l.item_id,
@@ -79,7 +80,9 @@ pub fn render_topic(shop: &Shop, topic: &str, id: Id) -> Option<Value> {
             .deleted_products
             .contains(&id)
             .then(|| json!({"id": id})),
-        topics::FULFILLMENTS_CREATE => shop.fulfillments.get(&id).map(|f| fulfillment(shop, f)),
+        topics::FULFILLMENTS_CREATE | topics::FULFILLMENTS_UPDATE => {
+            shop.fulfillments.get(&id).map(|f| fulfillment(shop, f))
+        }
         topics::REFUNDS_CREATE => shop.refunds.get(&id).map(|r| refund(shop, r)),
         topics::RETURNS_REQUEST => shop.returns.get(&id).map(return_request),
         _ => None,
@@ -378,22 +381,42 @@ fn order(shop: &Shop, o: &Order) -> Value {
     head
 }
 
+/// A line item as a fulfillment carries it: the documented fields of the fulfillments
+/// topics (no `current_quantity`), `quantity` being the units this fulfillment shipped.
+fn fulfillment_line(l: &LineItem, quantity: u32, currency: &str) -> Value {
+    let mut v = line_item(l, currency);
+    if let Value::Object(m) = &mut v {
+        m.remove("current_quantity");
+        m.insert("quantity".into(), json!(quantity));
+    }
+    v
+}
+
+/// `fulfillments/create` and `fulfillments/update`: the documented shape.
+/// `shipment_status` is the latest carrier event's status in REST spelling (`in_transit`,
+/// `delivered`, …), null before any.
 fn fulfillment(shop: &Shop, f: &Fulfillment) -> Value {
     let order = shop.orders.get(&f.order_id);
     let cur = order.map_or(shop.currency.as_str(), |o| o.currency.as_str());
     let lines: Vec<Value> = f
         .line_items
         .iter()
-        .filter_map(|(line_id, qty)| {
-            let line = order?.line_items.iter().find(|l| l.id == *line_id)?;
-            let mut v = line_item(line, cur);
-            if let Value::Object(m) = &mut v {
-                m.insert("quantity".into(), json!(qty));
-            }
-            Some(v)
+        .filter_map(|fl| {
+            let line = order?.line_items.iter().find(|l| l.id == fl.line_item_id)?;
+            Some(fulfillment_line(line, fl.quantity, cur))
         })
         .collect();
     let first = f.tracking.first();
+    let origin = f.origin_address.as_ref().map(|a| {
+        json!({
+            "address1": a.address1,
+            "address2": a.address2,
+            "city": a.city,
+            "zip": a.zip,
+            "province_code": a.province_code,
+            "country_code": a.country_code,
+        })
+    });
     json!({
         "id": f.id,
         "order_id": f.order_id,
@@ -402,8 +425,9 @@ fn fulfillment(shop: &Shop, f: &Fulfillment) -> Value {
         "service": "manual",
         "updated_at": ts(f.updated_at),
         "tracking_company": first.and_then(|t| t.company.clone()),
-        "shipment_status": f.shipment_status,
+        "shipment_status": f.shipment_status().map(|s| s.as_rest()),
         "location_id": f.location_id,
+        "origin_address": origin,
         "email": order.and_then(|o| o.email.clone()),
         "destination": order.and_then(|o| o.shipping_address.as_ref()).map(address),
         "line_items": lines,

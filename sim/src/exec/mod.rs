@@ -12,6 +12,9 @@
 //! - `bulk_mutation.rs`: `stagedUploadsCreate` and `bulkOperationRunMutation`;
 //! - `webhooks.rs`: `webhookSubscriptions`, `webhookSubscription` and their mutations;
 //! - `misc.rs`: `shop`, `customer`, `customers`, `node`, `nodes`;
+//! - `fulfillments.rs`: `fulfillmentOrder`, `fulfillmentOrders`, `fulfillment` and the
+//!   mutations `fulfillmentCreate`, `fulfillmentTrackingInfoUpdate`, `fulfillmentEventCreate`,
+//!   `fulfillmentOrderHold`, `fulfillmentOrderReleaseHold`;
 //! - `customers.rs`: `customerByIdentifier` and the customer mutations (`customerCreate`,
 //!   `customerUpdate`, `customerSet`, `customerDelete`, `tagsAdd`, `tagsRemove`,
 //!   `metafieldsSet`, the tax exemption and marketing consent mutations);
@@ -21,12 +24,15 @@
 //!   `productVariantsBulkCreate`, `productVariantsBulkUpdate`;
 //! - `product_input.rs`: reading and checking the product inputs those share;
 //! - `objects.rs`: the resource trees and the reference resolver shared by all of them, with
-//!   the catalogue's trees in `product_trees.rs`.
+//!   the catalogue's trees in `product_trees.rs` and the fulfillment orders', fulfillments'
+//!   and their events' in `fulfillment_trees.rs`.
 
 mod bulk;
 mod bulk_mutation;
 mod catalog;
 mod customers;
+mod fulfillment_trees;
+mod fulfillments;
 mod inventory;
 mod inventory_set;
 mod misc;
@@ -299,6 +305,9 @@ fn run_query(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootError>
         "customers" => misc::customers(shop, ctx),
         "customerByIdentifier" => customers::customer_by_identifier(shop, ctx),
         "productByIdentifier" => products::product_by_identifier(shop, ctx),
+        "fulfillmentOrder" => fulfillments::fulfillment_order(shop, ctx),
+        "fulfillmentOrders" => fulfillments::fulfillment_orders(shop, ctx),
+        "fulfillment" => fulfillments::fulfillment(shop, ctx),
         "node" => misc::node(shop, ctx),
         "nodes" => misc::nodes(shop, ctx),
         _ => Err(not_implemented(name)),
@@ -335,6 +344,11 @@ fn run_mutation(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootErr
         }
         "customerEmailMarketingConsentUpdate" => customers::consent_update(shop, ctx, false),
         "customerSmsMarketingConsentUpdate" => customers::consent_update(shop, ctx, true),
+        "fulfillmentCreate" => fulfillments::fulfillment_create(shop, ctx),
+        "fulfillmentTrackingInfoUpdate" => fulfillments::tracking_info_update(shop, ctx),
+        "fulfillmentEventCreate" => fulfillments::event_create(shop, ctx),
+        "fulfillmentOrderHold" => fulfillments::hold(shop, ctx),
+        "fulfillmentOrderReleaseHold" => fulfillments::release_hold(shop, ctx),
         "productSet" => product_set::product_set(shop, ctx),
         "productCreate" => product_mutations::product_create(shop, ctx),
         "productUpdate" => product_mutations::product_update(shop, ctx),

@@ -14,12 +14,15 @@ use serde_json::{Map, Value, json};
 use crate::gid::{self, gid, inventory_level_gid};
 use crate::project::{Resolve, connection, reference};
 use crate::shop::{
-    Address, Customer, Fulfillment, FulfillmentState, Id, InventoryAdjustmentGroup, InventoryItem,
-    InventoryLevel, LineItem, Location, MarketingOptInLevel, MarketingState, Metafield, Money,
-    Order, QUANTITY_NAMES, Refund, Return, Shop, WebhookSubscription,
+    Address, Customer, Id, InventoryAdjustmentGroup, InventoryItem, InventoryLevel, LineItem,
+    Location, MarketingOptInLevel, MarketingState, Metafield, Money, Order, QUANTITY_NAMES, Refund,
+    Return, Shop, WebhookSubscription,
 };
 use crate::time::Timestamp;
 
+pub use super::fulfillment_trees::{
+    fulfillment_event_tree, fulfillment_hold_tree, fulfillment_order_tree, fulfillment_tree,
+};
 pub use super::product_trees::{
     collection_tree, media_tree, product_tree, publication_tree, variant_tree,
 };
@@ -510,57 +513,6 @@ pub fn location_tree(l: &Location) -> Value {
     )
 }
 
-fn fulfillment_tree(shop: &Shop, f: &Fulfillment) -> Value {
-    let order = shop.orders.get(&f.order_id);
-    let currency = order.map_or(shop.currency.as_str(), |o| o.currency.as_str());
-    let lines: Vec<Value> = f
-        .line_items
-        .iter()
-        .filter_map(|(line_id, qty)| {
-            let line = order?.line_items.iter().find(|l| l.id == *line_id)?;
-            let total = line.price * *qty;
-            Some(tree!("FulfillmentLineItem";
-                "id" => gid("FulfillmentLineItem", *line_id),
-                "quantity" => qty,
-                "lineItem" => line_item_tree(line, currency),
-                "originalTotal" => total.to_fixed2(),
-                "originalTotalSet" => money_bag(total, currency),
-                "discountedTotal" => total.to_fixed2(),
-                "discountedTotalSet" => money_bag(total, currency),
-            ))
-        })
-        .collect();
-    let display = match (f.status, f.shipment_status.as_deref()) {
-        (FulfillmentState::Cancelled, _) => "CANCELED",
-        (_, Some("delivered")) => "DELIVERED",
-        (_, Some("in_transit")) => "IN_TRANSIT",
-        _ => "FULFILLED",
-    };
-    tree!("Fulfillment";
-        "id" => gid("Fulfillment", f.id),
-        "legacyResourceId" => legacy(f.id),
-        "name" => f.name,
-        "status" => f.status.as_graphql(),
-        "displayStatus" => display,
-        "createdAt" => ts(f.created_at),
-        "updatedAt" => ts(f.updated_at),
-        "deliveredAt" => Value::Null,
-        "inTransitAt" => Value::Null,
-        "estimatedDeliveryAt" => Value::Null,
-        "requiresShipping" => true,
-        "totalQuantity" => f.line_items.iter().map(|(_, q)| u64::from(*q)).sum::<u64>(),
-        "trackingInfo" => f.tracking.iter().map(|t| json!({
-            "__typename": "FulfillmentTrackingInfo",
-            "company": t.company, "number": t.number, "url": t.url,
-        })).collect::<Vec<_>>(),
-        "location" => f.location_id.map_or(Value::Null, |l| ref_to("Location", l)),
-        "order" => ref_to("Order", f.order_id),
-        "fulfillmentLineItems" => connection(lines),
-        "originAddress" => Value::Null,
-        "service" => Value::Null,
-    )
-}
-
 fn return_tree(shop: &Shop, r: &Return) -> Value {
     let order = shop.orders.get(&r.order_id);
     let currency = order.map_or(shop.currency.as_str(), |o| o.currency.as_str());
@@ -816,6 +768,10 @@ impl ShopResolver<'_> {
                 .fulfillments
                 .get(&g.id)
                 .map(|f| fulfillment_tree(shop, f)),
+            "FulfillmentOrder" => shop
+                .fulfillment_orders
+                .get(&g.id)
+                .map(|f| fulfillment_order_tree(shop, f)),
             "Return" => shop.returns.get(&g.id).map(|r| return_tree(shop, r)),
             "Refund" => shop.refunds.get(&g.id).map(|r| refund_tree(shop, r)),
             "WebhookSubscription" => shop
@@ -996,6 +952,22 @@ impl Resolve for ShopResolver<'_> {
             ("Product", _) => {
                 let product = Self::parent_id(parent, "Product")?;
                 return super::product_trees::resolve_product_field(shop, product, field, args);
+            }
+            (
+                "Order",
+                "fulfillmentOrders" | "fulfillments" | "fulfillmentsCount" | "fulfillable",
+            ) => {
+                let order = Self::parent_id(parent, "Order")?;
+                return super::fulfillment_trees::resolve_order_field(shop, order, field, args);
+            }
+            ("Fulfillment", "events") => {
+                let fulfillment = Self::parent_id(parent, "Fulfillment")?;
+                return super::fulfillment_trees::resolve_fulfillment_field(
+                    shop,
+                    fulfillment,
+                    field,
+                    args,
+                );
             }
             ("Customer", "canDelete") => {
                 let customer = Self::parent_id(parent, "Customer")?;

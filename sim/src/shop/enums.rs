@@ -146,6 +146,82 @@ api_enum!(
 );
 
 api_enum!(
+    /// `FulfillmentOrderStatus`: where a fulfillment order is in its life. The simulator uses
+    /// `OPEN`, `IN_PROGRESS` (partly fulfilled), `ON_HOLD`, `CLOSED` and `CANCELLED`.
+    FulfillmentOrderStatus {
+        Open => "OPEN",
+        InProgress => "IN_PROGRESS",
+        OnHold => "ON_HOLD",
+        Scheduled => "SCHEDULED",
+        Incomplete => "INCOMPLETE",
+        Closed => "CLOSED",
+        Cancelled => "CANCELLED",
+    }
+);
+
+impl FulfillmentOrderStatus {
+    /// Whether `fulfillmentCreate` may ship from a fulfillment order in this status.
+    pub fn is_fulfillable(self) -> bool {
+        matches!(
+            self,
+            FulfillmentOrderStatus::Open | FulfillmentOrderStatus::InProgress
+        )
+    }
+
+    /// Closed and cancelled fulfillment orders are done: nothing happens to them any more.
+    pub fn is_done(self) -> bool {
+        matches!(
+            self,
+            FulfillmentOrderStatus::Closed | FulfillmentOrderStatus::Cancelled
+        )
+    }
+}
+
+api_enum!(
+    /// `FulfillmentEventStatus`: a carrier's report on a shipment. Its REST spelling is the
+    /// fulfillment's `shipment_status`.
+    FulfillmentEventStatus {
+        AttemptedDelivery => "ATTEMPTED_DELIVERY",
+        CarrierPickedUp => "CARRIER_PICKED_UP",
+        Confirmed => "CONFIRMED",
+        Delayed => "DELAYED",
+        Delivered => "DELIVERED",
+        Failure => "FAILURE",
+        InTransit => "IN_TRANSIT",
+        LabelPrinted => "LABEL_PRINTED",
+        LabelPurchased => "LABEL_PURCHASED",
+        OutForDelivery => "OUT_FOR_DELIVERY",
+        ReadyForPickup => "READY_FOR_PICKUP",
+    }
+);
+
+api_enum!(
+    /// `FulfillmentHoldReason`.
+    FulfillmentHoldReason {
+        AwaitingPayment => "AWAITING_PAYMENT",
+        AwaitingReturnItems => "AWAITING_RETURN_ITEMS",
+        HighRiskOfFraud => "HIGH_RISK_OF_FRAUD",
+        IncorrectAddress => "INCORRECT_ADDRESS",
+        InventoryOutOfStock => "INVENTORY_OUT_OF_STOCK",
+        OnlineStorePostPurchaseCrossSell => "ONLINE_STORE_POST_PURCHASE_CROSS_SELL",
+        Other => "OTHER",
+        UnknownDeliveryDate => "UNKNOWN_DELIVERY_DATE",
+    }
+);
+
+impl FulfillmentHoldReason {
+    /// `FulfillmentHold.displayReason`: the reason as the admin shows it ("Incorrect address").
+    pub fn display(self) -> String {
+        let lower = self.as_rest().replace('_', " ");
+        let mut chars = lower.chars();
+        match chars.next() {
+            Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+            None => lower,
+        }
+    }
+}
+
+api_enum!(
     /// `CustomerState`.
     CustomerState {
         Disabled => "DISABLED",

@@ -13,8 +13,10 @@
 //!
 //! Here: the [`Shop`] itself, its clock, ids and events. The data types are in `model`
 //! (resources), `enums`, `money` and `specs` (what callers pass to create things); the methods
-//! that change the shop are grouped by subject in `catalog`, `inventory`, `customers` and
-//! `orders`; the catalogue's own types are in `product_model`, and the product writes in
+//! that change the shop are grouped by subject in `catalog`, `inventory`, `customers`,
+//! `orders` and `fulfillments` (fulfillment orders, fulfilling, holds, tracking and carrier
+//! events, with their types in `fulfillment_model`); the catalogue's own types are in
+//! `product_model`, and the product writes in
 //! `products` (`productSet` and friends), `media`, `channels` (collections and publications)
 //! and `merch` (what a merchandiser does in the admin).
 
@@ -22,6 +24,8 @@ mod catalog;
 mod channels;
 mod customers;
 mod enums;
+mod fulfillment_model;
+mod fulfillments;
 mod inventory;
 mod media;
 mod merch;
@@ -39,6 +43,8 @@ use tokio::sync::mpsc::UnboundedSender;
 pub use channels::{ONLINE_STORE, POINT_OF_SALE};
 pub use customers::{normalize_phone, normalize_tags};
 pub use enums::*;
+pub use fulfillment_model::*;
+pub use fulfillments::{FulfillError, HoldError};
 pub use media::media_fetch_fails;
 pub use merch::Merch;
 pub use model::*;
@@ -75,6 +81,7 @@ pub mod topics {
     pub const ORDERS_CANCELLED: &str = "orders/cancelled";
     pub const ORDERS_PAID: &str = "orders/paid";
     pub const ORDERS_FULFILLED: &str = "orders/fulfilled";
+    pub const ORDERS_PARTIALLY_FULFILLED: &str = "orders/partially_fulfilled";
     pub const INVENTORY_LEVELS_UPDATE: &str = "inventory_levels/update";
     pub const CUSTOMERS_CREATE: &str = "customers/create";
     pub const CUSTOMERS_UPDATE: &str = "customers/update";
@@ -93,6 +100,8 @@ pub mod topics {
     /// The resource id is the deleted product's (see [`super::Shop::deleted_products`]).
     pub const PRODUCTS_DELETE: &str = "products/delete";
     pub const FULFILLMENTS_CREATE: &str = "fulfillments/create";
+    /// Tracking changed or a carrier event was recorded.
+    pub const FULFILLMENTS_UPDATE: &str = "fulfillments/update";
     pub const RETURNS_REQUEST: &str = "returns/request";
     pub const REFUNDS_CREATE: &str = "refunds/create";
 
@@ -109,6 +118,8 @@ pub enum ShopError {
     NotFound { kind: &'static str, id: Id },
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Fulfill(#[from] FulfillError),
 }
 
 fn not_found(kind: &'static str, id: Id) -> ShopError {
@@ -151,6 +162,7 @@ pub struct Shop {
     /// By merge id, the resource id of `customers/merge` events.
     pub customer_merges: BTreeMap<Id, CustomerMerge>,
     pub orders: BTreeMap<Id, Order>,
+    pub fulfillment_orders: BTreeMap<Id, FulfillmentOrder>,
     pub fulfillments: BTreeMap<Id, Fulfillment>,
     pub returns: BTreeMap<Id, Return>,
     pub refunds: BTreeMap<Id, Refund>,
@@ -195,6 +207,7 @@ impl Shop {
             deleted_customers: BTreeSet::new(),
             customer_merges: BTreeMap::new(),
             orders: BTreeMap::new(),
+            fulfillment_orders: BTreeMap::new(),
             fulfillments: BTreeMap::new(),
             returns: BTreeMap::new(),
             refunds: BTreeMap::new(),

@@ -344,6 +344,8 @@ pub struct Order {
     pub line_items: Vec<LineItem>,
     pub shipping_lines: Vec<ShippingLine>,
     pub risk: OrderRisk,
+    /// Its fulfillment orders, one per location that ships some of it, oldest first.
+    pub fulfillment_order_ids: Vec<Id>,
     pub fulfillment_ids: Vec<Id>,
     pub return_ids: Vec<Id>,
     pub refund_ids: Vec<Id>,
@@ -396,30 +398,6 @@ impl Order {
     pub fn total_quantity(&self) -> u64 {
         self.line_items.iter().map(|l| u64::from(l.quantity)).sum()
     }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct TrackingInfo {
-    pub company: Option<String>,
-    pub number: Option<String>,
-    pub url: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Fulfillment {
-    pub id: Id,
-    pub order_id: Id,
-    /// `#1001.1`.
-    pub name: String,
-    pub status: FulfillmentState,
-    /// REST `shipment_status` (`in_transit`, `delivered`, …).
-    pub shipment_status: Option<String>,
-    pub tracking: Vec<TrackingInfo>,
-    pub location_id: Option<Id>,
-    /// (line item id, quantity).
-    pub line_items: Vec<(Id, u32)>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq)]

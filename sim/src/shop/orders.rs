@@ -1,5 +1,5 @@
-//! The order lifecycle: placing, updating, paying, cancelling, fulfilling, returning and
-//! refunding.
+//! The order lifecycle: placing, updating, paying, cancelling, returning and refunding
+//! (fulfilling is in `fulfillments.rs`).
 
 use super::*;
 
@@ -35,9 +35,22 @@ impl Shop {
                 .and_then(|v| self.products.get(&v.product_id))
                 .cloned();
             let line_id = self.next_id();
+            // A line placed `at` a location commits its stock there (stocking the item there
+            // first if need be, so the commitment shows); others at the first active location
+            // that stocks the item.
+            let at = line.location_id.filter(|l| self.locations.contains_key(l));
             let location_id = match &variant {
-                Some(v) => self.commit_stock(v.inventory_item_id, None, i64::from(line.quantity)),
-                None => None,
+                Some(v) => {
+                    if let Some(l) = at
+                        && !self
+                            .inventory_levels
+                            .contains_key(&(v.inventory_item_id, l))
+                    {
+                        self.insert_level(v.inventory_item_id, l, 0);
+                    }
+                    self.commit_stock(v.inventory_item_id, at, i64::from(line.quantity))
+                }
+                None => at,
             };
             line_items.push(LineItem {
                 id: line_id,
@@ -122,6 +135,7 @@ impl Shop {
             line_items,
             shipping_lines: Vec::new(),
             risk: spec.risk,
+            fulfillment_order_ids: Vec::new(),
             fulfillment_ids: Vec::new(),
             return_ids: Vec::new(),
             refund_ids: Vec::new(),
@@ -146,6 +160,8 @@ impl Shop {
         if !order.tax_exempt {
             order.total_tax = order.subtotal().times_bps(spec.tax_rate_bps);
         }
+        order.fulfillment_order_ids =
+            self.create_fulfillment_orders(id, &order.line_items, processed_at);
         self.orders.insert(id, order);
         id
     }
@@ -166,7 +182,9 @@ impl Shop {
     }
 
     /// Cancel an order: unfulfilled stock goes back to `available`, the order closes, payment
-    /// is voided (or refunded if it was paid). Announces `orders/cancelled` and `orders/updated`.
+    /// is voided (or refunded if it was paid), its fulfillment orders still to ship are
+    /// cancelled (closed when part of them shipped). Announces `orders/cancelled` and
+    /// `orders/updated`.
     pub fn cancel_order(&mut self, id: Id, reason: CancelReason) -> Result<(), ShopError> {
         let order = self.orders.get(&id).ok_or(not_found("order", id))?;
         if order.cancelled_at.is_some() {
@@ -188,6 +206,7 @@ impl Shop {
                 self.commit_stock(item, location, -i64::from(qty));
             }
         }
+        self.cancel_fulfillment_orders(id);
         let now = self.now();
         self.update_order(id, |o| {
             o.cancelled_at = Some(now);
@@ -219,118 +238,6 @@ impl Shop {
     /// Replace the risk summary (a fraud app's assessment). Announces `orders/updated`.
     pub fn set_risk(&mut self, id: Id, risk: OrderRisk) -> Result<(), ShopError> {
         self.update_order(id, |o| o.risk = risk)
-    }
-
-    /// Ship units of an order: committed stock leaves `on_hand`, line items' fulfillable
-    /// quantities drop, the display status follows. Announces `fulfillments/create`,
-    /// `orders/updated`, and `orders/fulfilled` when nothing is left.
-    pub fn create_fulfillment(
-        &mut self,
-        order_id: Id,
-        spec: FulfillmentSpec,
-    ) -> Result<Id, ShopError> {
-        let order = self
-            .orders
-            .get(&order_id)
-            .ok_or(not_found("order", order_id))?;
-        if order.cancelled_at.is_some() {
-            return Err(ShopError::Invalid(format!(
-                "order {} is cancelled",
-                order.name
-            )));
-        }
-        let wanted: Vec<(Id, u32)> = if spec.line_items.is_empty() {
-            order
-                .line_items
-                .iter()
-                .filter(|l| l.fulfillable_quantity > 0)
-                .map(|l| (l.id, l.fulfillable_quantity))
-                .collect()
-        } else {
-            spec.line_items.clone()
-        };
-        if wanted.is_empty() {
-            return Err(ShopError::Invalid(format!(
-                "order {} has nothing left to fulfill",
-                order.name
-            )));
-        }
-        if let Some((dup, _)) = wanted
-            .iter()
-            .enumerate()
-            .find(|(i, (line, _))| wanted[..*i].iter().any(|(l, _)| l == line))
-            .map(|(_, w)| *w)
-        {
-            return Err(ShopError::Invalid(format!(
-                "line item {dup} is listed twice"
-            )));
-        }
-        let mut shipped = Vec::new();
-        for (line_id, qty) in &wanted {
-            let line = order
-                .line_items
-                .iter()
-                .find(|l| l.id == *line_id)
-                .ok_or(not_found("line item", *line_id))?;
-            if *qty == 0 || *qty > line.fulfillable_quantity {
-                return Err(ShopError::Invalid(format!(
-                    "line item {line_id} has {} unfulfilled, cannot ship {qty}",
-                    line.fulfillable_quantity
-                )));
-            }
-            let item = line
-                .variant_id
-                .and_then(|v| self.variants.get(&v))
-                .map(|v| v.inventory_item_id);
-            shipped.push((item, line.location_id, *line_id, *qty));
-        }
-        let location_id = shipped.iter().find_map(|s| s.1);
-        let name = format!("{}.{}", order.name, order.fulfillment_ids.len() + 1);
-        for (item, location, _, qty) in &shipped {
-            if let (Some(item), Some(location)) = (item, location) {
-                // Shipped units leave `committed` (and so `on_hand`); `available` is unchanged.
-                if let Some(level) = self.inventory_levels.get_mut(&(*item, *location)) {
-                    level.committed -= i64::from(*qty);
-                }
-            }
-        }
-        let id = self.next_id();
-        let now = self.now();
-        self.fulfillments.insert(
-            id,
-            Fulfillment {
-                id,
-                order_id,
-                name,
-                status: FulfillmentState::Success,
-                shipment_status: None,
-                tracking: spec.tracking.into_iter().collect(),
-                location_id,
-                line_items: wanted.clone(),
-                created_at: now,
-                updated_at: now,
-            },
-        );
-        let mut fully = false;
-        self.update_order(order_id, |o| {
-            for (line_id, qty) in &wanted {
-                if let Some(l) = o.line_items.iter_mut().find(|l| l.id == *line_id) {
-                    l.fulfillable_quantity = l.fulfillable_quantity.saturating_sub(*qty);
-                }
-            }
-            fully = o.line_items.iter().all(|l| l.fulfillable_quantity == 0);
-            o.fulfillment_status = if fully {
-                FulfillmentStatus::Fulfilled
-            } else {
-                FulfillmentStatus::PartiallyFulfilled
-            };
-            o.fulfillment_ids.push(id);
-        })?;
-        self.emit(topics::FULFILLMENTS_CREATE, id);
-        if fully {
-            self.emit(topics::ORDERS_FULFILLED, order_id);
-        }
-        Ok(id)
     }
 
     /// A customer asks to return units (status `REQUESTED`). Announces `returns/request`.

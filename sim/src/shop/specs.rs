@@ -1,8 +1,9 @@
 //! What callers pass to create things: orders, customers, products, fulfillments.
 
 use super::Id;
-use super::enums::FinancialStatus;
-use super::model::{Address, MarketingConsent, OrderRisk, TrackingInfo};
+use super::enums::{FinancialStatus, FulfillmentEventStatus, FulfillmentHoldReason};
+use super::fulfillment_model::{OriginAddress, TrackingInfo};
+use super::model::{Address, MarketingConsent, OrderRisk};
 use super::money::Money;
 use crate::time::Timestamp;
 
@@ -15,6 +16,9 @@ pub struct LineSpec {
     pub title: Option<String>,
     pub sku: Option<String>,
     pub price: Option<Money>,
+    /// Where the line's stock is committed and so which fulfillment order ships it; `None`
+    /// for the first active location that stocks the item.
+    pub location_id: Option<Id>,
 }
 
 impl LineSpec {
@@ -25,6 +29,7 @@ impl LineSpec {
             title: None,
             sku: None,
             price: None,
+            location_id: None,
         }
     }
 
@@ -35,7 +40,16 @@ impl LineSpec {
             title: Some(title.to_string()),
             sku: Some(sku.to_string()),
             price: Some(price),
+            location_id: None,
         }
+    }
+
+    /// Commit the line's stock at `location_id` (stocking the item there if it is not), so
+    /// that it ships from there: lines at two locations make two fulfillment orders. An
+    /// unknown location is ignored.
+    pub fn at(mut self, location_id: Id) -> LineSpec {
+        self.location_id = Some(location_id);
+        self
     }
 }
 
@@ -149,10 +163,82 @@ pub struct VariantSpec {
     pub grams: u32,
 }
 
-/// A shipment of some or all of an order's unfulfilled units.
+/// A shipment of some or all of an order's unfulfilled units, named by order line items
+/// ([`Shop::create_fulfillment`]); it goes through the order's fulfillment orders.
+///
+/// [`Shop::create_fulfillment`]: super::Shop::create_fulfillment
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FulfillmentSpec {
     /// (line item id, quantity); empty means everything still unfulfilled.
     pub line_items: Vec<(Id, u32)>,
     pub tracking: Option<TrackingInfo>,
+}
+
+/// A shipment named by fulfillment orders, as `fulfillmentCreate` takes it
+/// ([`Shop::fulfill`]).
+///
+/// [`Shop::fulfill`]: super::Shop::fulfill
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FulfillRequest {
+    /// Per fulfillment order: its id and (fulfillment order line id, quantity) pairs; no
+    /// pairs means everything it still has.
+    pub fulfillment_orders: Vec<(Id, Vec<(Id, u32)>)>,
+    pub tracking: Vec<TrackingInfo>,
+    pub notify_customer: bool,
+    pub origin_address: Option<OriginAddress>,
+}
+
+/// A carrier event for a fulfillment (`FulfillmentEventInput`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FulfillmentEventSpec {
+    pub status: FulfillmentEventStatus,
+    /// Defaults to now.
+    pub happened_at: Option<Timestamp>,
+    pub estimated_delivery_at: Option<Timestamp>,
+    pub message: Option<String>,
+    pub address1: Option<String>,
+    pub city: Option<String>,
+    pub province: Option<String>,
+    pub zip: Option<String>,
+    pub country: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+impl FulfillmentEventSpec {
+    /// An event with only its status (happened now).
+    pub fn new(status: FulfillmentEventStatus) -> FulfillmentEventSpec {
+        FulfillmentEventSpec {
+            status,
+            happened_at: None,
+            estimated_delivery_at: None,
+            message: None,
+            address1: None,
+            city: None,
+            province: None,
+            zip: None,
+            country: None,
+            latitude: None,
+            longitude: None,
+        }
+    }
+}
+
+/// A hold on a fulfillment order (`FulfillmentOrderHoldInput`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HoldSpec {
+    pub reason: FulfillmentHoldReason,
+    pub reason_notes: Option<String>,
+    /// Unique among the holds of the fulfillment order; empty by default.
+    pub handle: String,
+}
+
+impl HoldSpec {
+    pub fn new(reason: FulfillmentHoldReason) -> HoldSpec {
+        HoldSpec {
+            reason,
+            reason_notes: None,
+            handle: String::new(),
+        }
+    }
 }
