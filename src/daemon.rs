@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tracing::{error, info, warn};
 use xconnector_actors::Engine;
 use xconnector_actors::flows::customers::CustomersModule;
+use xconnector_actors::flows::fulfillments::FulfillmentsModule;
 use xconnector_actors::flows::inventory::InventoryModule;
 use xconnector_actors::flows::products::ProductsModule;
 
@@ -168,6 +169,23 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         _ => None,
     };
 
+    // … and its simulated WMS ships the orders it received, then reports their deliveries.
+    let shipper = match (
+        &simulator,
+        config.flows.enabled::<FulfillmentsModule>(),
+        config.server.api_tokens.first(),
+    ) {
+        (Some(running), Some(_), Some(token)) => running.back_office.clone().map(|office| {
+            let mut spec = crate::sim::shipper::ShipperSpec::new(
+                &format!("http://{}", reachable(addr)),
+                token.expose(),
+            );
+            spec.seed = config.simulator.seed;
+            tokio::spawn(crate::sim::shipper::run(office, spec))
+        }),
+        _ => None,
+    };
+
     let control_app = control::api::router(ControlState {
         engine: engine.clone(),
         ready: ready.clone(),
@@ -219,7 +237,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             error!(error = %e, "shutdown incomplete; unacknowledged work is retried on the next start")
         }
     }
-    for task in [crm, pim].into_iter().flatten() {
+    for task in [crm, pim, shipper].into_iter().flatten() {
         task.abort();
     }
     if let Some(warehouse) = warehouse {

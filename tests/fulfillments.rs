@@ -539,6 +539,38 @@ async fn shipments_that_cannot_ship_are_exceptions_until_an_operator_retries_the
     .await;
     assert!(fulfillments_of(&rig, placed[1].id).is_empty());
 
+    // An order of more lines than the first read of its fulfillment orders holds.
+    let big = rig.sim.shop().with(|shop| {
+        let location = shop.locations.values().find(|l| l.active).unwrap().id;
+        let lines: Vec<LineSpec> = rig
+            .sellable
+            .iter()
+            .filter(|v| {
+                let item = shop.variants[v].inventory_item_id;
+                shop.inventory_level(item, location)
+                    .is_some_and(|l| l.available >= 10)
+            })
+            .take(24)
+            .map(|v| LineSpec::variant(*v, 1).at(location))
+            .collect();
+        assert_eq!(lines.len(), 24);
+        let id = shop.create_order(OrderSpec {
+            customer_id: shop.customers.keys().next().copied(),
+            line_items: lines,
+            ..OrderSpec::default()
+        });
+        (id, shop.orders[&id].name.clone())
+    });
+    let whole = post_one(json!({"id": "BIG", "order": {"name": big.1}, "carrier": "UPS", "tracking_numbers": ["B1"]})).await;
+    finished(port, std::slice::from_ref(&whole)).await;
+    let seen = fulfillments_of(&rig, big.0);
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].2.len(),
+        24,
+        "every line of a 24-line order fulfilled"
+    );
+
     // Refused before the 202, by name: a bad body never becomes an item.
     let (status, body) = send(
         &http,

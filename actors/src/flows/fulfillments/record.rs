@@ -78,7 +78,7 @@ pub struct ShipmentRecord {
 pub struct Unsent {
     /// The entry's item id.
     pub item: u64,
-    /// The version the targets are sent.
+    /// The version the targets are sent; 0 until it is first sent.
     pub version: u64,
     pub changes: Vec<String>,
 }
@@ -87,6 +87,26 @@ impl ShipmentRecord {
     /// Every planned fulfillment is made.
     pub fn shipped(&self) -> bool {
         !self.plan.is_empty() && self.plan.iter().all(|p| p.made.is_some())
+    }
+
+    /// Notes that entry `item` changed `change` (`shipped`, `tracking`, `status`), in the
+    /// record saved with the change itself, so a retry after a crash still says it.
+    pub fn changed(&mut self, item: u64, change: &str) {
+        let i = match self.unsent.iter().position(|u| u.item == item) {
+            Some(i) => i,
+            None => {
+                self.unsent.push(Unsent {
+                    item,
+                    version: 0,
+                    changes: Vec::new(),
+                });
+                self.unsent.len() - 1
+            }
+        };
+        let changes = &mut self.unsent[i].changes;
+        if !changes.iter().any(|c| c == change) {
+            changes.push(change.to_string());
+        }
     }
 
     /// The fulfillments made (numeric ids).

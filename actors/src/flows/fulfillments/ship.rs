@@ -7,7 +7,7 @@ use tracing::{debug, info};
 
 use super::inbound::{OrderRef, Shipment};
 use super::plan::{Allocation, plan};
-use super::record::{self, Planned, ShipmentRecord, Tracking, Unsent};
+use super::record::{self, Planned, ShipmentRecord, Tracking};
 use super::status::{Applied, Status, advances};
 use super::{Settings, canonical, carrier};
 use crate::flows::fan_out::fan_out;
@@ -18,10 +18,10 @@ use crate::rate_limiter::Lane;
 use crate::shopify::ShopifyHandle;
 use crate::shopify::gid::{FulfillmentId, FulfillmentOrderId, FulfillmentOrderLineItemId, OrderId};
 use crate::shopify::operations::fulfillments::{
-    self as ops, FULFILLMENT_ORDERS, FULFILLMENTS, FulfillmentCreate, FulfillmentEventCreate,
-    FulfillmentEvents, FulfillmentInput, FulfillmentOrderFulfillments, FulfillmentOrderLineInput,
+    self as ops, FULFILLMENTS, FulfillmentCreate, FulfillmentEventCreate, FulfillmentEvents,
+    FulfillmentInput, FulfillmentOrderFulfillments, FulfillmentOrderLineInput,
     FulfillmentTrackingInfoUpdate, LINES, LinesOfFulfillmentOrder, OrderFulfillmentOrders,
-    OrdersByName, TrackingInput,
+    OrderWithFulfillmentOrders, OrdersByName, TrackingInput,
 };
 use crate::shopify::operations::search_quote;
 
@@ -60,7 +60,6 @@ impl Ship<'_> {
 
     async fn steps(&self, shipment: &Shipment) -> Step<Outcome> {
         let mut rec = record::load(&self.ctx.store, self.key).await?;
-        let mut changes = Vec::new();
         let mut notes = Vec::new();
         if rec.order.is_none() {
             let (id, name) = self.resolve(&shipment.order).await?;
@@ -76,12 +75,10 @@ impl Ship<'_> {
                 )));
             }
             self.fulfil(shipment, &mut rec).await?;
-            changes.push("shipped");
         } else if shipment.has_tracking() {
             let tracking = tracking_of(shipment);
             if tracking != rec.tracking {
                 self.correct(shipment, &mut rec, tracking).await?;
-                changes.push("tracking");
             }
         }
         if let Some(status) = shipment.status {
@@ -91,7 +88,6 @@ impl Ship<'_> {
             };
             if advances(rec.status, status, shipment.happened_at) {
                 self.give_status(shipment, &mut rec, applied).await?;
-                changes.push("status");
             } else if let Some(last) = rec.status.filter(|l| *l != applied) {
                 self.ctx.events.count("stale_status", 1);
                 notes.push(format!(
@@ -103,10 +99,11 @@ impl Ship<'_> {
                 ));
             }
         }
-        if changes.is_empty() && notes.is_empty() {
+        let item = self.item.item.id.0;
+        if notes.is_empty() && !rec.unsent.iter().any(|u| u.item == item) {
             notes.push("nothing new: the shipment already has this".into());
         }
-        self.tell_targets(shipment, &mut rec, changes).await?;
+        self.tell_targets(shipment, &mut rec).await?;
         let fulfillments: Vec<String> = rec.fulfillments().map(|f| f.to_string()).collect();
         notes.insert(
             0,
@@ -172,33 +169,18 @@ impl Ship<'_> {
     async fn fulfil(&self, shipment: &Shipment, rec: &mut ShipmentRecord) -> Step<()> {
         let order = rec.order.unwrap_or_default();
         if rec.plan.is_empty() {
-            let vars = ops::OrderFulfillmentOrdersVariables {
-                id: OrderId::new(order),
-                orders: FULFILLMENT_ORDERS,
-                lines: LINES,
-            };
-            let read = self
-                .shopify
-                .run::<OrderFulfillmentOrders>(Lane::Orders, &vars)
-                .await
-                .map_err(|e| shopify_failed(&e))?;
-            let Some(found) = read.order else {
+            let Some(found) = self.fulfillment_orders(order).await? else {
                 rec.order = None;
                 return Err(self.wait(format!(
                     "order gid://shopify/Order/{order} is not in Shopify"
                 )));
             };
             rec.order_name = Some(found.name.clone());
-            let fos = &found.fulfillment_orders;
-            if fos.page_info.has_next_page
-                || fos
-                    .nodes
-                    .iter()
-                    .any(|fo| fo.line_items.page_info.has_next_page)
-            {
+            if truncated(&found) {
+                let (orders, lines) = PAGES[PAGES.len() - 1];
                 return Err(Outcome::Exception {
                     reason: format!(
-                        "shipment {}: {} has more than {FULFILLMENT_ORDERS} fulfillment orders or {LINES} lines in one, more than xconnector matches shipments against",
+                        "shipment {}: {} has more than {orders} fulfillment orders or {lines} lines in one, more than xconnector matches shipments against",
                         shipment.id, found.name
                     ),
                 });
@@ -234,6 +216,7 @@ impl Ship<'_> {
             {
                 info!(shipment = %shipment.id, fulfillment = made, "a fulfillment whose answer was lost is found in Shopify");
                 rec.plan[i].made = Some(made);
+                rec.changed(self.item.item.id.0, "shipped");
                 record::save(&self.ctx.store, self.key, rec).await?;
                 continue;
             }
@@ -245,6 +228,7 @@ impl Ship<'_> {
             match made {
                 Ok(id) => {
                     rec.plan[i].made = Some(id);
+                    rec.changed(self.item.item.id.0, "shipped");
                     record::save(&self.ctx.store, self.key, rec).await?;
                 }
                 Err(Failed::Refused(reason)) => {
@@ -264,6 +248,29 @@ impl Ship<'_> {
         rec.shipped_at = Some(shipment.shipped_at.unwrap_or(shipment.happened_at));
         record::save(&self.ctx.store, self.key, rec).await?;
         Ok(())
+    }
+
+    /// The order's fulfillment orders: a small read first (Shopify reserves the requested cost
+    /// of the page sizes, not what comes back), a larger one only for an order it did not hold.
+    async fn fulfillment_orders(&self, order: u64) -> Step<Option<OrderWithFulfillmentOrders>> {
+        let mut found = None;
+        for (orders, lines) in PAGES {
+            let vars = ops::OrderFulfillmentOrdersVariables {
+                id: OrderId::new(order),
+                orders,
+                lines,
+            };
+            let read = self
+                .shopify
+                .run::<OrderFulfillmentOrders>(Lane::Orders, &vars)
+                .await
+                .map_err(|e| shopify_failed(&e))?;
+            found = read.order;
+            if !found.as_ref().is_some_and(truncated) {
+                break;
+            }
+        }
+        Ok(found)
     }
 
     async fn create(
@@ -399,6 +406,7 @@ impl Ship<'_> {
         }
         debug!(shipment = %shipment.id, "tracking corrected");
         rec.tracking = tracking;
+        rec.changed(self.item.item.id.0, "tracking");
         record::save(&self.ctx.store, self.key, rec).await?;
         Ok(())
     }
@@ -443,6 +451,7 @@ impl Ship<'_> {
         }
         rec.status = Some(applied);
         rec.status_attempt = None;
+        rec.changed(self.item.item.id.0, "status");
         if applied.status == Status::Delivered {
             rec.delivered_at = Some(applied.at);
         }
@@ -466,14 +475,14 @@ impl Ship<'_> {
         }))
     }
 
-    /// The canonical shipment to every target but the sender, when something changed; a
-    /// retry sends only to targets still missing it.
-    async fn tell_targets(
-        &self,
-        shipment: &Shipment,
-        rec: &mut ShipmentRecord,
-        changes: Vec<&'static str>,
-    ) -> Step<()> {
+    /// The canonical shipment to every target but the sender, when this entry changed
+    /// something (noted in the record with the change, so a retry after a crash or a failed
+    /// delivery still sends it, and only to the targets still missing it).
+    async fn tell_targets(&self, shipment: &Shipment, rec: &mut ShipmentRecord) -> Step<()> {
+        let item = self.item.item.id.0;
+        let Some(i) = rec.unsent.iter().position(|u| u.item == item) else {
+            return Ok(());
+        };
         let targets: Vec<String> = self
             .settings
             .targets
@@ -481,25 +490,17 @@ impl Ship<'_> {
             .filter(|t| t.as_str() != self.system)
             .cloned()
             .collect();
-        let item = self.item.item.id.0;
-        let earlier = rec.unsent.iter().position(|u| u.item == item);
-        let unsent = match earlier {
-            // A retry: what this entry changed before its delivery failed.
-            Some(i) if changes.is_empty() => rec.unsent[i].clone(),
-            _ if changes.is_empty() || targets.is_empty() => return Ok(()),
-            _ => {
-                rec.version += 1;
-                let u = Unsent {
-                    item,
-                    version: rec.version,
-                    changes: changes.into_iter().map(str::to_string).collect(),
-                };
-                rec.unsent.retain(|u| u.item != item);
-                rec.unsent.push(u.clone());
-                u
-            }
-        };
-        let (version, changes) = (unsent.version, unsent.changes);
+        if targets.is_empty() {
+            rec.unsent.remove(i);
+            return record::save(&self.ctx.store, self.key, rec)
+                .await
+                .map_err(Outcome::from);
+        }
+        if rec.unsent[i].version == 0 {
+            rec.version += 1;
+            rec.unsent[i].version = rec.version;
+        }
+        let (version, changes) = (rec.unsent[i].version, rec.unsent[i].changes.clone());
         let body = canonical::build(self.system, shipment, rec, changes);
         let outcome = fan_out(
             &self.ctx.endpoints,
@@ -519,6 +520,20 @@ impl Ship<'_> {
             other => Err(other),
         }
     }
+}
+
+/// (fulfillment orders, lines of each) per read of an order's fulfillment orders: most orders
+/// fit the first; the last stays within Shopify's 1,000 points per query.
+const PAGES: [(u32, u32); 2] = [(5, 20), (8, 50)];
+
+/// Some fulfillment orders or lines of them were left out of the read.
+fn truncated(order: &OrderWithFulfillmentOrders) -> bool {
+    let fos = &order.fulfillment_orders;
+    fos.page_info.has_next_page
+        || fos
+            .nodes
+            .iter()
+            .any(|fo| fo.line_items.page_info.has_next_page)
 }
 
 /// The shipment's tracking as Shopify should have it: the carrier by Shopify's name.

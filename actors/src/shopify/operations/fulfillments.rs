@@ -11,10 +11,7 @@ use crate::shopify::gid::{
     FulfillmentId, FulfillmentOrderId, FulfillmentOrderLineItemId, LineItemId, LocationId, OrderId,
 };
 
-/// Fulfillment orders read per order: one per location the order ships from, and a few more
-/// for splits and moves. With [`LINES`], within Shopify's 1,000 points per query.
-pub const FULFILLMENT_ORDERS: u32 = 8;
-/// Lines read per fulfillment order (and per fulfillment).
+/// Lines read per fulfillment when looking for one a lost answer made.
 pub const LINES: u32 = 50;
 /// The newest fulfillments of a fulfillment order read when looking for one a lost answer made.
 pub const FULFILLMENTS: u32 = 5;
@@ -111,11 +108,14 @@ impl Operation for OrderFulfillmentOrders {
     type Variables = OrderFulfillmentOrdersVariables;
     type Response = OrderFulfillmentOrdersResponse;
 
+    /// Shopify's requested cost: per fulfillment order its holds, location and actions, and
+    /// per line its line item.
     fn estimate(v: &OrderFulfillmentOrdersVariables) -> f64 {
-        // Shopify charges what comes back, far less than the page sizes asked: most orders
-        // have one or two fulfillment orders of a few lines.
-        let _ = v;
-        12.0
+        3.0 + f64::from(v.orders) * (2.0 + 2.1 * f64::from(v.lines))
+    }
+
+    fn cost_key(v: &OrderFulfillmentOrdersVariables) -> String {
+        format!("OrderFulfillmentOrders/{}x{}", v.orders, v.lines)
     }
 }
 
