@@ -121,13 +121,13 @@ fn shipments_for(i: usize, order: &Value) -> Vec<Value> {
         }
         s
     };
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         lines
             .iter()
             .enumerate()
             .map(|(part, l)| shipment(part + 1, Some(vec![l.clone()])))
             .collect()
-    } else if i % 2 == 0 {
+    } else if i.is_multiple_of(2) {
         vec![shipment(1, None)]
     } else {
         vec![shipment(1, Some(lines))]
