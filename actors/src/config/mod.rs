@@ -88,6 +88,25 @@ impl Problems {
         }
     }
 
+    /// A count that must be 1 to `max` (entries per request, calls per batch).
+    pub fn between_1_and(&mut self, path: KeyPath, value: u32, max: u32) {
+        if !(1..=max).contains(&value) {
+            self.push(path, format!("must be 1 to {max}, not {value}"));
+        }
+    }
+
+    /// A resource's drop directory (`watch_dir`, optional) and how often it is scanned
+    /// (`watch_every`), under `section`.
+    pub fn drop_dir(&mut self, section: &KeyPath, dir: Option<&std::path::Path>, every: Duration) {
+        self.positive(section.key("watch_every"), every);
+        if dir.is_some_and(|d| d.as_os_str().is_empty()) {
+            self.push(
+                section.key("watch_dir"),
+                "must not be empty (leave it out to watch nothing)",
+            );
+        }
+    }
+
     pub fn max_attempts(&mut self, path: KeyPath, value: u32) {
         if value == 0 {
             self.push(path, "must be at least 1");

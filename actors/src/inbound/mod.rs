@@ -87,6 +87,16 @@ pub struct DropDir {
     pub every: Duration,
 }
 
+impl DropDir {
+    /// The drop directory a section's `watch_dir` and `watch_every` describe, if it has one.
+    pub fn configured(dir: Option<&std::path::Path>, every: Duration) -> Option<DropDir> {
+        dir.map(|dir| DropDir {
+            dir: dir.to_path_buf(),
+            every,
+        })
+    }
+}
+
 /// A check of a whole decoded request against the configuration (a field the configuration
 /// says the back office may not change): what it reports makes the request a 400.
 pub type Check<R> = Arc<dyn Fn(&Accepted<R>, &mut Report) + Send + Sync>;
@@ -98,6 +108,19 @@ pub type Lookup = Arc<
         + Send
         + Sync,
 >;
+
+/// The usual [`Lookup`]: `GET /api/v1/{path}/{system}/{id}`, a record named by the back-office
+/// system and its id; any other path knows nothing.
+pub fn by_system_and_id<F, Fut>(lookup: F) -> Lookup
+where
+    F: Fn(StoreHandle, String, String) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Option<Value>, StoreError>> + Send + 'static,
+{
+    Arc::new(move |store, parts| match <[String; 2]>::try_from(parts) {
+        Ok([system, id]) => Box::pin(lookup(store, system, id)),
+        Err(_) => Box::pin(async { Ok(None) }),
+    })
+}
 
 /// A resource as one configuration serves it: its limits, its drop directory, the checks its
 /// configuration adds, and its lookup.

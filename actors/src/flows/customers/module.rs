@@ -16,7 +16,7 @@ use crate::flows::module::{BuildCx, CheckCx, Common, FlowModule, Section, Topic,
 use crate::flows::orders::rules::parse_time;
 use crate::flows::write::Owner;
 use crate::flows::{FlowSettings, FlowSpec};
-use crate::inbound::{Accepted, Inbound, Report, Served};
+use crate::inbound::{Accepted, Inbound, Report, Served, by_system_and_id};
 use crate::shopify::gid::CustomerId;
 
 pub struct CustomersModule;
@@ -250,13 +250,8 @@ impl FlowModule for CustomersModule {
         vec![Arc::new(
             Served::<CustomerUpdates>::new(section.config.max_entries as usize, None)
                 .with_check(ownership_check(settings))
-                .with_lookup(Arc::new(|store, parts| {
-                    Box::pin(async move {
-                        match parts.as_slice() {
-                            [system, id] => record::lookup(&store, system, id).await,
-                            _ => Ok(None),
-                        }
-                    })
+                .with_lookup(by_system_and_id(|store, system, id| async move {
+                    record::lookup(&store, &system, &id).await
                 })),
         )]
     }
@@ -266,12 +261,7 @@ impl FlowModule for CustomersModule {
         let root = KeyPath::root();
         problems.positive(root.key("reconcile_every"), c.reconcile_every);
         problems.targets(&root.key("targets"), &c.targets, cx.endpoints);
-        if !(1..=10_000).contains(&c.max_entries) {
-            problems.push(
-                root.key("max_entries"),
-                format!("must be 1 to 10000, not {}", c.max_entries),
-            );
-        }
+        problems.between_1_and(root.key("max_entries"), c.max_entries, 10_000);
         let groups = Group::names().join(", ");
         for (target, subscribed) in &c.subscriptions {
             let path = root.key("subscriptions").key(target);

@@ -12,7 +12,7 @@ use crate::config::{KeyPath, Problems, duration};
 use crate::endpoints::DELIVERY_BACKOFF;
 use crate::flows::module::{BuildCx, CheckCx, Common, FlowModule, Section};
 use crate::flows::{FlowSettings, FlowSpec};
-use crate::inbound::{DropDir, Inbound, Served};
+use crate::inbound::{DropDir, Inbound, Served, by_system_and_id};
 
 pub struct FulfillmentsModule;
 
@@ -85,20 +85,10 @@ impl FlowModule for FulfillmentsModule {
 
     fn inbound(section: &Section<FulfillmentsConfig>) -> Vec<Arc<dyn Inbound>> {
         let c = &section.config;
-        let drop = c.watch_dir.clone().map(|dir| DropDir {
-            dir,
-            every: c.watch_every,
-        });
+        let drop = DropDir::configured(c.watch_dir.as_deref(), c.watch_every);
         vec![Arc::new(
-            Served::<Shipments>::new(c.max_entries as usize, drop).with_lookup(Arc::new(
-                |store, parts| {
-                    Box::pin(async move {
-                        match parts.as_slice() {
-                            [system, id] => record::lookup(&store, system, id).await,
-                            _ => Ok(None),
-                        }
-                    })
-                },
+            Served::<Shipments>::new(c.max_entries as usize, drop).with_lookup(by_system_and_id(
+                |store, system, id| async move { record::lookup(&store, &system, &id).await },
             )),
         )]
     }
@@ -107,25 +97,11 @@ impl FlowModule for FulfillmentsModule {
         let c = &section.config;
         let root = KeyPath::root();
         problems.positive(root.key("order_wait"), c.order_wait);
-        problems.positive(root.key("watch_every"), c.watch_every);
+        problems.drop_dir(&root, c.watch_dir.as_deref(), c.watch_every);
         problems.targets(&root.key("targets"), &c.targets, cx.endpoints);
-        if !(1..=10_000).contains(&c.max_entries) {
-            problems.push(
-                root.key("max_entries"),
-                format!("must be 1 to 10000, not {}", c.max_entries),
-            );
-        }
+        problems.between_1_and(root.key("max_entries"), c.max_entries, 10_000);
         if c.drop_source.trim().is_empty() {
             problems.push(root.key("drop_source"), "must name a system");
-        }
-        if c.watch_dir
-            .as_ref()
-            .is_some_and(|d| d.as_os_str().is_empty())
-        {
-            problems.push(
-                root.key("watch_dir"),
-                "must not be empty (leave it out to watch nothing)",
-            );
         }
     }
 

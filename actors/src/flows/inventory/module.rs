@@ -106,10 +106,7 @@ impl FlowModule for InventoryModule {
 
     fn inbound(section: &Section<InventoryConfig>) -> Vec<Arc<dyn Inbound>> {
         let c = &section.config;
-        let drop = c.watch_dir.clone().map(|dir| DropDir {
-            dir,
-            every: c.watch_every,
-        });
+        let drop = DropDir::configured(c.watch_dir.as_deref(), c.watch_every);
         vec![Arc::new(Served::<StockFeed>::new(
             c.max_levels as usize,
             drop,
@@ -119,28 +116,16 @@ impl FlowModule for InventoryModule {
     fn check(section: &Section<InventoryConfig>, _cx: &CheckCx<'_>, problems: &mut Problems) {
         let inventory = &section.config;
         let path = KeyPath::root();
-        problems.positive(path.key("watch_every"), inventory.watch_every);
+        problems.drop_dir(&path, inventory.watch_dir.as_deref(), inventory.watch_every);
         for (key, value, max) in [
             ("batch_size", inventory.batch_size, 250),
             ("lookup_batch", inventory.lookup_batch, 50),
             ("max_levels", inventory.max_levels, 100_000),
         ] {
-            if !(1..=max).contains(&value) {
-                problems.push(path.key(key), format!("must be 1 to {max}, not {value}"));
-            }
+            problems.between_1_and(path.key(key), value, max);
         }
         if inventory.reason.trim().is_empty() {
             problems.push(path.key("reason"), "must not be empty");
-        }
-        if inventory
-            .watch_dir
-            .as_ref()
-            .is_some_and(|d| d.as_os_str().is_empty())
-        {
-            problems.push(
-                path.key("watch_dir"),
-                "must not be empty (leave it out to watch nothing)",
-            );
         }
         for (name, id) in &inventory.locations {
             if name.trim().is_empty() || *id == 0 {

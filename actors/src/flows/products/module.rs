@@ -17,7 +17,7 @@ use crate::flows::module::{BuildCx, CheckCx, Common, FlowModule, Section, Topic,
 use crate::flows::orders::rules::parse_time;
 use crate::flows::write::Owner;
 use crate::flows::{FlowSettings, FlowSpec};
-use crate::inbound::{DropDir, Inbound, Served};
+use crate::inbound::{DropDir, Inbound, Served, by_system_and_id};
 use crate::shopify::gid::ProductId;
 
 pub struct ProductsModule;
@@ -136,21 +136,13 @@ impl FlowModule for ProductsModule {
 
     fn inbound(section: &Section<ProductsConfig>) -> Vec<Arc<dyn Inbound>> {
         let c = &section.config;
-        let drop = c.watch_dir.clone().map(|dir| DropDir {
-            dir,
-            every: c.watch_every,
-        });
+        let drop = DropDir::configured(c.watch_dir.as_deref(), c.watch_every);
         vec![Arc::new(
-            Served::<ProductMasters>::new(c.max_entries as usize, drop).with_lookup(Arc::new(
-                |store, parts| {
-                    Box::pin(async move {
-                        match parts.as_slice() {
-                            [system, id] => record::lookup(&store, system, id).await,
-                            _ => Ok(None),
-                        }
-                    })
-                },
-            )),
+            Served::<ProductMasters>::new(c.max_entries as usize, drop).with_lookup(
+                by_system_and_id(|store, system, id| async move {
+                    record::lookup(&store, &system, &id).await
+                }),
+            ),
         )]
     }
 
@@ -158,14 +150,9 @@ impl FlowModule for ProductsModule {
         let c = &section.config;
         let root = KeyPath::root();
         problems.positive(root.key("reconcile_every"), c.reconcile_every);
-        problems.positive(root.key("watch_every"), c.watch_every);
+        problems.drop_dir(&root, c.watch_dir.as_deref(), c.watch_every);
         problems.targets(&root.key("targets"), &c.targets, cx.endpoints);
-        if !(1..=5_000).contains(&c.max_entries) {
-            problems.push(
-                root.key("max_entries"),
-                format!("must be 1 to 5000, not {}", c.max_entries),
-            );
-        }
+        problems.between_1_and(root.key("max_entries"), c.max_entries, 5_000);
         if c.async_over > 2_048 + 250 {
             problems.push(
                 root.key("async_over"),
@@ -188,15 +175,6 @@ impl FlowModule for ProductsModule {
             problems.push(
                 root.key("external_id_namespace"),
                 "must be a metafield namespace of 3 to 255 characters",
-            );
-        }
-        if c.watch_dir
-            .as_ref()
-            .is_some_and(|d| d.as_os_str().is_empty())
-        {
-            problems.push(
-                root.key("watch_dir"),
-                "must not be empty (leave it out to watch nothing)",
             );
         }
     }

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use super::next_page;
 use super::{Connection, Operation, nullable_vec};
+pub use super::{Errors, next_page};
 use crate::shopify::error::UserError;
 use crate::shopify::gid::CustomerId;
 
@@ -293,14 +293,6 @@ impl Operation for CustomerByIdentifier {
     fn estimate(_: &IdentifierVariables) -> f64 {
         1.0
     }
-}
-
-/// A mutation payload that only reports `userErrors`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Errors {
-    #[serde(deserialize_with = "nullable_vec")]
-    pub user_errors: Vec<UserError>,
 }
 
 /// `metafieldsSet`'s errors carry the index of the input they are about.

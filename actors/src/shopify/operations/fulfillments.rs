@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Connection, Operation, nullable_vec};
+use super::{Connection, Errors, Operation, nullable_vec};
 use crate::shopify::error::UserError;
 use crate::shopify::gid::{
     FulfillmentId, FulfillmentOrderId, FulfillmentOrderLineItemId, LineItemId, LocationId, OrderId,
@@ -309,14 +309,7 @@ pub struct TrackingUpdateVariables {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TrackingUpdateResponse {
-    pub fulfillment_tracking_info_update: Option<TrackingUpdatePayload>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TrackingUpdatePayload {
-    #[serde(default, deserialize_with = "nullable_vec")]
-    pub user_errors: Vec<UserError>,
+    pub fulfillment_tracking_info_update: Option<Errors>,
 }
 
 impl Operation for FulfillmentTrackingInfoUpdate {
@@ -355,14 +348,7 @@ pub struct FulfillmentEventInput {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventCreateResponse {
-    pub fulfillment_event_create: Option<EventCreatePayload>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EventCreatePayload {
-    #[serde(default, deserialize_with = "nullable_vec")]
-    pub user_errors: Vec<UserError>,
+    pub fulfillment_event_create: Option<Errors>,
 }
 
 impl Operation for FulfillmentEventCreate {

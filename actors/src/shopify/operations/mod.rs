@@ -125,6 +125,14 @@ pub struct MoneyBag {
     pub presentment_money: Option<Money>,
 }
 
+/// A mutation payload that only reports `userErrors`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Errors {
+    #[serde(deserialize_with = "nullable_vec")]
+    pub user_errors: Vec<crate::shopify::error::UserError>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PageInfo {
