@@ -97,6 +97,7 @@ async fn enqueue_run(
 ) -> anyhow::Result<RunResult> {
     let (engine, _fatal) = Engine::start(EngineConfig {
         store_dir: dir.to_path_buf(),
+        pruning: Default::default(),
         flows: Vec::new(),
         policy: RestartPolicy::default(),
         shopify: None,
@@ -216,6 +217,7 @@ pub async fn tui(dir: Option<PathBuf>, items: u64, seconds: f64) -> anyhow::Resu
 
     let (engine, _fatal) = Engine::start(EngineConfig {
         store_dir: store_dir.clone(),
+        pruning: Default::default(),
         flows: Vec::new(),
         policy: RestartPolicy::default(),
         shopify: None,
@@ -389,6 +391,7 @@ pub async fn shopify(seconds: f64, scale: f64) -> anyhow::Result<()> {
     );
     let (engine, _fatal) = Engine::start(EngineConfig {
         store_dir: dir.clone(),
+        pruning: Default::default(),
         flows: Vec::new(),
         policy: RestartPolicy::default(),
         shopify: Some(client),
@@ -577,6 +580,7 @@ async fn inventory_run(
     );
     let (engine, _fatal) = Engine::start(EngineConfig {
         store_dir: dir.clone(),
+        pruning: Default::default(),
         flows: vec![flow],
         endpoints: Vec::new(),
         policy: RestartPolicy::default(),

@@ -25,6 +25,7 @@ pub struct StoreWriter {
 pub async fn store_writer(args: StoreWriter) -> anyhow::Result<()> {
     let (engine, _fatal) = Engine::start(EngineConfig {
         store_dir: args.dir.clone(),
+        pruning: Default::default(),
         flows: Vec::new(),
         policy: RestartPolicy::default(),
         shopify: None,

@@ -65,6 +65,7 @@ impl Setup {
         );
         let (engine, _fatal) = Engine::start(EngineConfig {
             store_dir: dir.path().join("data"),
+            pruning: Default::default(),
             flows: vec![flow],
             endpoints: Vec::new(),
             policy: RestartPolicy::default(),

@@ -45,6 +45,7 @@ async fn engine(
     cfg.backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(200));
     let (engine, _fatal) = Engine::start(EngineConfig {
         store_dir: dir.path().join("data"),
+        pruning: Default::default(),
         flows: Vec::new(),
         policy: RestartPolicy::default(),
         shopify: Some(cfg),

@@ -23,6 +23,7 @@ async fn missing_subscriptions_are_created_once() {
     );
     let (engine, _fatal) = Engine::start(EngineConfig {
         store_dir: dir.path().join("data"),
+        pruning: Default::default(),
         flows: Vec::new(),
         policy: RestartPolicy::default(),
         shopify: Some(client),

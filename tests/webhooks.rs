@@ -32,6 +32,7 @@ async fn start() -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let (engine, _fatal) = Engine::start(EngineConfig {
         store_dir: dir.path().join("data"),
+        pruning: Default::default(),
         flows: Vec::new(),
         policy: RestartPolicy::default(),
         shopify: None,

@@ -11,7 +11,7 @@ use crate::endpoints::EndpointSpec;
 use crate::flows::FlowSpec;
 use crate::flows::{FlowMsg, FlowStatus};
 use crate::shopify::{ShopifyClientConfig, ShopifyHandle};
-use crate::store::StoreHandle;
+use crate::store::{Pruning, StoreHandle};
 use crate::supervisor::{RestartPolicy, Supervisor, SupervisorArgs, startup_error};
 use crate::supervisor::{ShutdownReport, SupervisorMsg};
 use crate::telemetry::Snapshot;
@@ -19,6 +19,8 @@ use crate::telemetry::TelemetryMsg;
 
 pub struct EngineConfig {
     pub store_dir: PathBuf,
+    /// How the store retires finished work (by default: never).
+    pub pruning: Pruning,
     pub flows: Vec<FlowSpec>,
     pub policy: RestartPolicy,
     /// The shop to talk to; `None` runs without Shopify (flows then get no client).
@@ -32,6 +34,7 @@ impl EngineConfig {
     pub fn new(store_dir: impl Into<PathBuf>, flows: Vec<FlowSpec>) -> EngineConfig {
         EngineConfig {
             store_dir: store_dir.into(),
+            pruning: Pruning::default(),
             flows,
             policy: RestartPolicy::default(),
             shopify: None,
@@ -80,6 +83,7 @@ impl Engine {
         let (fatal_tx, fatal) = unbounded_channel();
         let args = SupervisorArgs {
             store_dir: config.store_dir,
+            pruning: config.pruning,
             flows: config.flows,
             policy: config.policy,
             fatal: fatal_tx,

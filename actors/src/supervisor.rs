@@ -34,7 +34,7 @@ use crate::retry::Backoff;
 use crate::shopify::messages::ShopifyMsg;
 use crate::shopify::{ShopifyActor, ShopifyArgs, ShopifyClientConfig, ShopifyHandle};
 use crate::store::messages::StoreMsg;
-use crate::store::{StoreActor, StoreHandle};
+use crate::store::{Pruning, StoreActor, StoreHandle};
 use crate::telemetry::TelemetryMsg;
 use crate::telemetry::{FlowEvents, TelemetryActor, TelemetryArgs, add_event};
 
@@ -99,6 +99,8 @@ impl Default for RestartPolicy {
 
 pub struct SupervisorArgs {
     pub store_dir: PathBuf,
+    /// How the store retires finished work.
+    pub pruning: Pruning,
     pub flows: Vec<FlowSpec>,
     pub policy: RestartPolicy,
     /// Where the supervisor says it gave up; the daemon then shuts down and exits non-zero.
@@ -219,10 +221,14 @@ impl Actor for Supervisor {
         myself: ActorRef<SupervisorMsg>,
         args: SupervisorArgs,
     ) -> Result<SupervisorState, ActorProcessingErr> {
-        let (store_actor, _) =
-            Actor::spawn_linked(None, StoreActor, args.store_dir, myself.get_cell())
-                .await
-                .map_err(|e| startup_error(&e))?;
+        let (store_actor, _) = Actor::spawn_linked(
+            None,
+            StoreActor,
+            (args.store_dir, args.pruning),
+            myself.get_cell(),
+        )
+        .await
+        .map_err(|e| startup_error(&e))?;
         let store = StoreHandle::new(store_actor.clone());
         let mut children = HashMap::new();
         children.insert(store_actor.get_id(), Child::Store);

@@ -508,6 +508,7 @@ async fn the_engine_runs_the_client_and_handles_survive_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let (engine, _fatal) = Engine::start(EngineConfig {
         store_dir: dir.path().into(),
+        pruning: Default::default(),
         flows: Vec::new(),
         policy: RestartPolicy {
             max_restarts: 5,

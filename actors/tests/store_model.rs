@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use xconnector_actors::item::{Completion, ItemId, ItemState, NewItem, OperatorAction};
-use xconnector_actors::store::{ItemDb, ItemFilter, StoreError};
+use xconnector_actors::item::{AuditEntry, Completion, ItemId, ItemState, NewItem, OperatorAction};
+use xconnector_actors::store::{ItemDb, ItemFilter, PruneStep, Retention, StoreError};
 
 const FLOWS: [&str; 2] = ["orders", "inventory"];
 const LEASE: u64 = 500;
@@ -468,4 +468,133 @@ fn listings_filter_by_key_and_age() {
         ..ItemFilter::default()
     };
     assert_eq!(keys(old, 10), ["#1001", "#1002"]);
+}
+
+/// Finishes item `id` (claimed at `now`) with `completion`.
+fn finish(db: &mut ItemDb, flow: &str, now: u64, completion: Completion) -> ItemId {
+    let claimed = db.claim(flow, 1, 1_000, now).unwrap().remove(0);
+    let id = claimed.item.id;
+    db.complete(id, claimed.item.attempts, completion, now)
+        .unwrap();
+    id
+}
+
+fn step(done: u64, closed: u64, audit: u64, budget: usize, dry: bool) -> PruneStep {
+    PruneStep {
+        retention: Retention {
+            done,
+            closed,
+            audit,
+        },
+        budget,
+        dry,
+        fresh: false,
+    }
+}
+
+#[test]
+fn finished_items_past_their_window_are_retired_and_open_work_never_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = ItemDb::open(dir.path()).unwrap();
+    let item = |k: &str| NewItem::new("orders", "orders/create", k, b"payload".to_vec()).dedupe(k);
+    // Ten items finished at t = 1,000 (old), one exception and one retrying item just as old,
+    // and two items finished at t = 90,000 (young).
+    db.enqueue((0..14).map(|i| item(&format!("w{i}"))).collect(), 1_000)
+        .unwrap();
+    let old: Vec<ItemId> = (0..10)
+        .map(|_| finish(&mut db, "orders", 1_000, Completion::Done))
+        .collect();
+    let held = finish(
+        &mut db,
+        "orders",
+        1_000,
+        Completion::Exception {
+            reason: "held".into(),
+        },
+    );
+    let retrying = finish(
+        &mut db,
+        "orders",
+        1_000,
+        Completion::Retry {
+            at: 10_000_000,
+            error: "503".into(),
+        },
+    );
+    let young: Vec<ItemId> = (0..2)
+        .map(|_| finish(&mut db, "orders", 90_000, Completion::Done))
+        .collect();
+    db.audit(AuditEntry {
+        at: 1_000,
+        who: "ops".into(),
+        action: "pause".into(),
+        target: "orders".into(),
+        note: None,
+    })
+    .unwrap();
+    let now = 100_000;
+    let window = 50_000;
+
+    // A dry run counts without removing; a step stops at its budget and says more is due.
+    let dry = db
+        .prune(now, step(window, window, window, 100, true))
+        .unwrap();
+    assert_eq!((dry.items, dry.audit), (10, 1));
+    assert_eq!(db.count("orders", ItemState::Done), 12);
+    let first = db
+        .prune(now, step(window, window, window, 4, false))
+        .unwrap();
+    assert_eq!((first.items, first.more), (4, true));
+    let mut total = first.items;
+    loop {
+        let p = db
+            .prune(now, step(window, window, window, 4, false))
+            .unwrap();
+        total += p.items;
+        if !p.more {
+            assert_eq!(p.audit, 1, "the old audit entry goes too");
+            break;
+        }
+    }
+    assert_eq!(total, 10);
+    for id in &old {
+        assert!(db.get(*id).unwrap().is_none(), "item {id} retired");
+        assert!(db.history(*id).unwrap().is_empty(), "its history too");
+    }
+    for id in young.iter().chain([&held, &retrying]) {
+        assert!(db.get(*id).unwrap().is_some(), "item {id} kept");
+    }
+    assert_eq!(db.count("orders", ItemState::Done), 2);
+    assert_eq!(db.count("orders", ItemState::Exception), 1);
+    assert_eq!(db.count("orders", ItemState::Retrying), 1);
+    assert_eq!(db.retired().get("orders"), Some(&10));
+    assert!(db.audit_log(10).unwrap().is_empty());
+    // The counts and the retired tally survive a reopen; dedupe keys outlive their items.
+    drop(db);
+    let mut db = ItemDb::open(dir.path()).unwrap();
+    assert_eq!(db.count("orders", ItemState::Done), 2);
+    assert_eq!(db.retired().get("orders"), Some(&10));
+    let again = db.enqueue(vec![item("w0")], now).unwrap();
+    assert!(
+        again[0].duplicate,
+        "a retired item's webhook is still a duplicate"
+    );
+    // Nothing more to do, and a window of 0 keeps everything.
+    let idle = db
+        .prune(now, step(window, window, window, 100, false))
+        .unwrap();
+    assert_eq!((idle.items, idle.audit, idle.more), (0, 0, false));
+    let forever = db.prune(now * 10, step(0, 0, 0, 100, false)).unwrap();
+    assert_eq!(forever.items, 0);
+    // An item that finishes late (created before the floor) is still reached by a fresh run.
+    let late = db
+        .prune(
+            now * 10,
+            PruneStep {
+                fresh: true,
+                ..step(1, 1, 1, 100, false)
+            },
+        )
+        .unwrap();
+    assert_eq!(late.items, 2, "the young ones, old now");
 }

@@ -106,6 +106,7 @@ async fn a_panicking_flow_is_restarted_and_its_item_retried() {
     };
     let (engine, _fatal) = Engine::start(EngineConfig {
         store_dir: dir.path().into(),
+        pruning: Default::default(),
         flows: vec![FlowSpec::new("flaky", settings(), flow)],
         policy: fast_policy(5),
         shopify: None,
@@ -167,6 +168,7 @@ async fn a_flow_that_keeps_failing_stops_the_engine_naming_it() {
     };
     let (engine, mut fatal) = Engine::start(EngineConfig {
         store_dir: dir.path().into(),
+        pruning: Default::default(),
         flows: vec![FlowSpec::new("doomed", settings(), flow)],
         policy: fast_policy(2),
         shopify: None,
@@ -194,6 +196,7 @@ async fn a_paused_flow_claims_nothing_until_resumed() {
     };
     let (engine, _fatal) = Engine::start(EngineConfig {
         store_dir: dir.path().into(),
+        pruning: Default::default(),
         flows: vec![FlowSpec::new("steady", settings(), flow)],
         policy: fast_policy(5),
         shopify: None,
@@ -239,6 +242,7 @@ async fn shutdown_drains_in_flight_items_within_the_grace_period() {
     };
     let (engine, _fatal) = Engine::start(EngineConfig {
         store_dir: dir.path().into(),
+        pruning: Default::default(),
         flows: vec![FlowSpec::new("slow", settings(), flow)],
         policy: fast_policy(5),
         shopify: None,
@@ -277,6 +281,7 @@ async fn items_still_in_flight_at_the_deadline_are_released() {
     };
     let (engine, _fatal) = Engine::start(EngineConfig {
         store_dir: dir.path().into(),
+        pruning: Default::default(),
         flows: vec![FlowSpec::new("stuck", settings(), flow)],
         policy: fast_policy(5),
         shopify: None,
@@ -437,6 +442,7 @@ async fn batching_engine(dir: &std::path::Path, flow: Batcher, concurrency: usiz
     };
     let (engine, _fatal) = Engine::start(EngineConfig {
         store_dir: dir.into(),
+        pruning: Default::default(),
         flows: vec![FlowSpec::new("batcher", settings, flow)],
         policy: fast_policy(5),
         shopify: None,

@@ -75,6 +75,7 @@ pub struct StoreConfig {
     /// How long a claimed item stays invisible before it is due again (after a crash).
     #[serde(deserialize_with = "duration::deserialize")]
     pub lease: Duration,
+    pub retention: RetentionConfig,
 }
 
 impl Default for StoreConfig {
@@ -82,6 +83,60 @@ impl Default for StoreConfig {
         Self {
             dir: PathBuf::from("data"),
             lease: Duration::from_secs(30),
+            retention: RetentionConfig::default(),
+        }
+    }
+}
+
+/// `[store.retention]`: how long finished work is kept ("0s": forever).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Done items, after they finished.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub done: Duration,
+    /// Resolved and cancelled items, after they were closed.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub closed: Duration,
+    /// Entries of the audit log.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub audit: Duration,
+    /// Webhook and request dedupe keys.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub dedupe: Duration,
+    /// How often a prune step runs while nothing more is due.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub prune_every: Duration,
+    /// Keys one step looks at, at most.
+    pub prune_batch: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        const DAY: u64 = 24 * 3600;
+        Self {
+            done: Duration::from_secs(14 * DAY),
+            closed: Duration::from_secs(90 * DAY),
+            audit: Duration::from_secs(365 * DAY),
+            dedupe: Duration::from_secs(7 * DAY),
+            prune_every: Duration::from_secs(60),
+            prune_batch: 2_000,
+        }
+    }
+}
+
+impl RetentionConfig {
+    pub fn pruning(&self) -> xconnector_actors::store::Pruning {
+        let ms = |d: Duration| d.as_millis() as u64;
+        xconnector_actors::store::Pruning {
+            retention: xconnector_actors::store::Retention {
+                done: ms(self.done),
+                closed: ms(self.closed),
+                audit: ms(self.audit),
+            },
+            dedupe: self.dedupe,
+            every: self.prune_every,
+            batch: self.prune_batch as usize,
         }
     }
 }

@@ -37,6 +37,11 @@ pub(crate) fn validate(config: &Config) -> Vec<Problem> {
         issues.push(store.key("dir"), "must not be empty");
     }
     issues.positive(store.key("lease"), config.store.lease);
+    let retention = store.key("retention");
+    let r = &config.store.retention;
+    issues.positive(retention.key("prune_every"), r.prune_every);
+    issues.positive(retention.key("dedupe"), r.dedupe);
+    issues.between_1_and(retention.key("prune_batch"), r.prune_batch, 1_000_000);
 
     let socket = root.key("control").key("socket");
     let socket_len = config.control.socket.as_os_str().len();

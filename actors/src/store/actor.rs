@@ -10,7 +10,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tracing::{error, info};
 
 use super::messages::StoreMsg;
-use super::writer::Writer;
+use super::writer::{Pruning, Writer};
 use super::{ItemDb, StoreError};
 
 pub struct StoreActor;
@@ -23,12 +23,12 @@ pub struct StoreState {
 impl Actor for StoreActor {
     type Msg = StoreMsg;
     type State = StoreState;
-    type Arguments = PathBuf;
+    type Arguments = (PathBuf, Pruning);
 
     async fn pre_start(
         &self,
         myself: ActorRef<StoreMsg>,
-        dir: PathBuf,
+        (dir, pruning): (PathBuf, Pruning),
     ) -> Result<StoreState, ActorProcessingErr> {
         let shown = dir.display().to_string();
         let writer_dir = dir.clone();
@@ -43,7 +43,7 @@ impl Actor for StoreActor {
             .spawn(move || {
                 // Storage failures are handled inside (refuse, reopen); what comes out is the
                 // final sync at shutdown failing.
-                let result = Writer::new(writer_dir).run(db, rx);
+                let result = Writer::new(writer_dir, pruning).run(db, rx);
                 if let Err(e) = &result {
                     error!(error = %e, "the store's last writes could not be made durable");
                     myself.stop(Some(format!("storage failure: {e}")));

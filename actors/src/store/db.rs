@@ -13,6 +13,8 @@ use fjall::{
     PersistMode,
 };
 
+use serde::{Deserialize, Serialize};
+
 use super::{StoreError, keys};
 use crate::item::{
     AuditEntry, Claimed, Completion, Enqueued, HistoryEntry, Item, ItemId, ItemState, Millis,
@@ -38,6 +40,59 @@ pub struct ItemFilter {
 /// search over a million items cannot stall the store.
 const SCAN_BUDGET: usize = 100_000;
 
+/// How long finished work is kept (ms); 0 keeps it forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Retention {
+    /// Done items, after they finished.
+    pub done: Millis,
+    /// Resolved and cancelled items, after they were closed.
+    pub closed: Millis,
+    /// Audit entries.
+    pub audit: Millis,
+}
+
+impl Retention {
+    /// The window of items in `state`, if such items are ever retired.
+    fn window(&self, state: ItemState) -> Option<Millis> {
+        let w = match state {
+            ItemState::Done => self.done,
+            ItemState::Resolved | ItemState::Cancelled => self.closed,
+            _ => return None,
+        };
+        (w > 0).then_some(w)
+    }
+}
+
+/// What one prune step did (or, dry, would do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Pruned {
+    /// Finished items retired: their metadata, payload and history removed.
+    pub items: u64,
+    /// Audit entries removed.
+    pub audit: u64,
+    /// Keys looked at.
+    pub scanned: u64,
+    /// The step stopped at its budget: more may be due now.
+    pub more: bool,
+}
+
+/// One step of a prune.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneStep {
+    pub retention: Retention,
+    /// Keys looked at, at most.
+    pub budget: usize,
+    /// Count what would go, remove nothing.
+    pub dry: bool,
+    /// The first step of a run with windows of its own (an operator's `--older-than`): start
+    /// from the oldest item rather than where the last run stopped.
+    pub fresh: bool,
+}
+
+/// Prune floors are forgotten this often, so that an item that finished long after its
+/// creation (below a floor) is still reached.
+const FULL_PASS_EVERY: Millis = 3_600_000;
+
 pub struct ItemDb {
     db: Database,
     items: Keyspace,
@@ -62,9 +117,23 @@ pub struct ItemDb {
     /// fjall keeps those tombstones until compaction, and scanning them made every claim
     /// slower as the day went on. Lowered by every due entry written; unknown (0) after open.
     due_floor: BTreeMap<String, Millis>,
+    /// Per flow and finished state, the id a prune step starts at: below it every item was
+    /// retired or is young (finished within its window), so the tombstones of retired items
+    /// are not scanned again. Forgotten every [`FULL_PASS_EVERY`] and at open.
+    prune_floor: BTreeMap<(String, ItemState), u64>,
+    /// The same for dry runs, which remove nothing.
+    dry_floor: BTreeMap<(String, ItemState), u64>,
+    /// The audit sequence number a prune step (real, dry) starts at.
+    audit_floor: [u64; 2],
+    prune_pass: Millis,
+    /// Per flow, items retired so far (persisted in `meta`): a flow's items in = its count
+    /// now plus these.
+    retired: BTreeMap<String, u64>,
 }
 
 const NEXT_ID: &str = "next_id";
+/// `retired 0x00 flow` in `meta`: items of the flow retired so far.
+const RETIRED: &str = "retired";
 const NEXT_SEQ: &str = "next_seq";
 const FORMAT_KEY: &str = "format";
 const PROBE_KEY: &str = "probe";
@@ -133,6 +202,12 @@ impl ItemDb {
                 keys::split_count(&k).ok_or_else(|| StoreError::Corrupt("bad count key".into()))?;
             counts_mem.insert(key, keys::read_u64(&v).unwrap_or(0));
         }
+        let mut retired = BTreeMap::new();
+        for kv in meta.prefix(keys::flow_prefix(RETIRED)) {
+            let (k, v) = kv.into_inner()?;
+            let flow = String::from_utf8_lossy(&k[RETIRED.len() + 1..]).into_owned();
+            retired.insert(flow, keys::read_u64(&v).unwrap_or(0));
+        }
         // Payloads are large and written once: kept in blob files apart from the LSM tree, so
         // that flushes and compactions move keys and small metadata, not 16 KiB bodies.
         let payloads = db.keyspace("payloads", || {
@@ -156,6 +231,11 @@ impl ItemDb {
             next_seq,
             counts_mem,
             due_floor: BTreeMap::new(),
+            prune_floor: BTreeMap::new(),
+            dry_floor: BTreeMap::new(),
+            audit_floor: [0; 2],
+            prune_pass: 0,
+            retired,
         })
     }
 
@@ -621,6 +701,147 @@ impl ItemDb {
         }
         self.commit(batch)?;
         Ok(n)
+    }
+
+    /// Retires finished items whose window has passed (done, resolved, cancelled: never an
+    /// open exception or work still due), oldest first, and audit entries past theirs,
+    /// looking at no more than `budget` keys: one bounded step, one atomic batch, so a crash
+    /// mid-prune leaves every item whole or gone. `dry` counts without removing. An item's
+    /// dedupe key stays until its own expiry, and a flow's records (an order's versions, id
+    /// maps) are not items: they stay.
+    pub fn prune(&mut self, now: Millis, step: PruneStep) -> Result<Pruned, StoreError> {
+        let PruneStep {
+            retention,
+            budget,
+            dry,
+            fresh,
+        } = step;
+        if now.saturating_sub(self.prune_pass) >= FULL_PASS_EVERY {
+            self.prune_floor.clear();
+            self.prune_pass = now;
+        }
+        if fresh {
+            self.floors(dry).clear();
+            self.audit_floor[usize::from(dry)] = 0;
+        }
+        let mut batch = self.db.batch();
+        let mut done = Pruned::default();
+        let candidates: Vec<(String, ItemState)> = self
+            .counts_mem
+            .iter()
+            .filter(|((_, state), n)| **n > 0 && retention.window(*state).is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut retired: BTreeMap<String, u64> = BTreeMap::new();
+        for (flow, state) in candidates {
+            let Some(window) = retention.window(state) else {
+                continue;
+            };
+            let floor = self
+                .floors(dry)
+                .get(&(flow.clone(), state))
+                .copied()
+                .unwrap_or(0);
+            let start = keys::state(&flow, state, ItemId(floor));
+            let end = keys::prefix_end(&keys::state_prefix(&flow, state));
+            let mut next_floor = None;
+            for kv in self.states.range(start..end) {
+                if done.scanned as usize >= budget {
+                    done.more = true;
+                    break;
+                }
+                done.scanned += 1;
+                let id = keys::state_item(&kv.key()?)
+                    .ok_or_else(|| StoreError::Corrupt("bad state key".into()))?;
+                let item = self.load(id)?;
+                if item.updated_at.saturating_add(window) > now {
+                    // Items are in creation order; finished ones mostly in the same order, so
+                    // the rest are young too. A straggler is reached by the next full pass.
+                    next_floor = Some(id.0);
+                    break;
+                }
+                next_floor = Some(id.0 + 1);
+                done.items += 1;
+                if dry {
+                    continue;
+                }
+                batch.remove(&self.items, keys::id(id));
+                batch.remove(&self.payloads, keys::id(id));
+                batch.remove(&self.states, keys::state(&flow, state, id));
+                let from = keys::history(id, 0);
+                let to = keys::history(ItemId(id.0 + 1), 0);
+                for h in self.history.range(from..to) {
+                    batch.remove(&self.history, h.key()?);
+                }
+                self.bump(&mut batch, &flow, state, -1);
+                *retired.entry(flow.clone()).or_default() += 1;
+            }
+            if let Some(f) = next_floor {
+                self.floors(dry).insert((flow, state), f);
+            }
+            if done.more {
+                break;
+            }
+        }
+        if retention.audit > 0 && !done.more {
+            let floor = self.audit_floor[usize::from(dry)];
+            for kv in self.audit.range(floor.to_be_bytes()..) {
+                if done.scanned as usize >= budget {
+                    done.more = true;
+                    break;
+                }
+                let (k, v) = kv.into_inner()?;
+                let entry: AuditEntry = decode(&v)?;
+                if entry.at.saturating_add(retention.audit) > now {
+                    break;
+                }
+                done.scanned += 1;
+                done.audit += 1;
+                self.audit_floor[usize::from(dry)] = keys::read_u64(&k).unwrap_or(0) + 1;
+                if !dry {
+                    batch.remove(&self.audit, k);
+                }
+            }
+        }
+        if dry {
+            return Ok(done);
+        }
+        for (flow, n) in retired {
+            let total = self.retired.entry(flow.clone()).or_default();
+            *total += n;
+            batch.insert(&self.meta, keys::named(RETIRED, &flow), total.to_be_bytes());
+        }
+        self.commit(batch)?;
+        Ok(done)
+    }
+
+    fn floors(&mut self, dry: bool) -> &mut BTreeMap<(String, ItemState), u64> {
+        if dry {
+            &mut self.dry_floor
+        } else {
+            &mut self.prune_floor
+        }
+    }
+
+    /// Items retired so far, per flow.
+    pub fn retired(&self) -> &BTreeMap<String, u64> {
+        &self.retired
+    }
+
+    /// When the oldest item still kept was created, if any is.
+    pub fn oldest(&self) -> Result<Option<Millis>, StoreError> {
+        match self.items.first_key_value() {
+            Some(kv) => {
+                let item: Item = decode(&kv.value()?)?;
+                Ok(Some(item.created_at))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The database's size on disk, in bytes.
+    pub fn disk_space(&self) -> u64 {
+        self.db.disk_space().unwrap_or(0)
     }
 
     /// Records an operator action that is not tied to one item (pausing a flow, a bulk retry).

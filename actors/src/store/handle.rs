@@ -6,7 +6,7 @@ use ractor::rpc::CallResult;
 use ractor::{ActorRef, RpcReplyPort};
 
 use super::messages::{StoreMsg, Waker};
-use super::{ItemFilter, StoreError, StoreStats};
+use super::{ItemFilter, PruneStep, Pruned, StoreError, StoreStats};
 use crate::item::{
     AuditEntry, Claimed, Completion, Enqueued, HistoryEntry, Item, ItemId, Millis, NewItem,
     OperatorAction,
@@ -191,6 +191,11 @@ impl StoreHandle {
 
     pub async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
         self.request(|reply| StoreMsg::AuditLog(limit, reply)).await
+    }
+
+    /// One bounded step of retiring finished work.
+    pub async fn prune(&self, step: PruneStep) -> Result<Pruned, StoreError> {
+        self.request(|reply| StoreMsg::Prune { step, reply }).await
     }
 
     /// Asks the store to call `waker` whenever `flow` has new due work, so items start within

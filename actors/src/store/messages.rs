@@ -2,6 +2,7 @@
 
 use ractor::RpcReplyPort;
 
+use super::db::{PruneStep, Pruned};
 use super::{ItemFilter, StoreError, StoreStats};
 use crate::item::{
     AuditEntry, Claimed, Completion, Enqueued, HistoryEntry, Item, ItemId, Millis, NewItem,
@@ -74,6 +75,12 @@ pub enum StoreMsg {
         reply: Reply<()>,
     },
     Audit(AuditEntry, Reply<()>),
+    /// One bounded step of retiring finished work (an operator's prune; the store also runs
+    /// its own on a schedule).
+    Prune {
+        step: PruneStep,
+        reply: Reply<Pruned>,
+    },
     AuditLog(usize, Reply<Vec<AuditEntry>>),
     /// Asks the store to nudge `flow` whenever it has new due work, so items start within
     /// milliseconds instead of at the flow's next poll.
@@ -96,6 +103,10 @@ impl StoreMsg {
                 | StoreMsg::Mappings { .. }
                 | StoreMsg::AuditLog(..)
                 | StoreMsg::Subscribe { .. }
+                | StoreMsg::Prune {
+                    step: PruneStep { dry: true, .. },
+                    ..
+                }
         )
     }
 }

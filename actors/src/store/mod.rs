@@ -13,9 +13,9 @@ pub mod messages;
 pub mod writer;
 
 pub use actor::StoreActor;
-pub use db::{ItemDb, ItemFilter};
+pub use db::{ItemDb, ItemFilter, PruneStep, Pruned, Retention};
 pub use handle::StoreHandle;
-pub use writer::{StoreFailure, StoreStats};
+pub use writer::{LastPrune, Pruning, StoreFailure, StoreStats};
 
 use crate::item::{ItemId, ItemState, OperatorAction};
 

@@ -12,6 +12,7 @@ use ractor::RpcReplyPort;
 use serde::{Deserialize, Serialize};
 use tracing::{error, info, warn};
 
+use super::db::{PruneStep, Retention};
 use super::messages::{StoreMsg, Waker};
 use super::{ItemDb, StoreError};
 use crate::item::{ItemState, Millis, now_ms};
@@ -25,6 +26,39 @@ pub const DEDUPE_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// How often expired dedupe keys are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// How finished work is retired: the windows, and the bounded steps that do it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pruning {
+    pub retention: Retention,
+    /// How long dedupe keys are remembered.
+    pub dedupe: Duration,
+    /// Between two steps while nothing more is due.
+    pub every: Duration,
+    /// Keys one step looks at, at most: the longest a step holds back the writes queued
+    /// behind it.
+    pub batch: usize,
+}
+
+impl Default for Pruning {
+    /// Nothing retired (tests and benchmarks that count every item); dedupe keys for a week.
+    fn default() -> Self {
+        Pruning {
+            retention: Retention::default(),
+            dedupe: DEDUPE_RETENTION,
+            every: Duration::from_secs(60),
+            batch: 2_000,
+        }
+    }
+}
+
+/// What the last prune step that removed something did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastPrune {
+    pub at: Millis,
+    pub items: u64,
+    pub audit: u64,
+}
 
 /// While the store cannot write, how soon it tries to reopen the database: quickly at first,
 /// since a disk that filled up is often freed within seconds, then at this pace.
@@ -116,6 +150,17 @@ pub struct StoreStats {
     /// acknowledged until it can again.
     #[serde(default)]
     pub failing: Option<StoreFailure>,
+    /// Items retired per flow, so far.
+    #[serde(default)]
+    pub retired: Vec<(String, u64)>,
+    /// The database's size on disk.
+    #[serde(default)]
+    pub disk_bytes: u64,
+    /// When the oldest item kept was created.
+    #[serde(default)]
+    pub oldest_item: Option<Millis>,
+    #[serde(default)]
+    pub last_prune: Option<LastPrune>,
 }
 
 /// Why the store cannot write, and since when.
@@ -140,6 +185,7 @@ fn defer<T: Send + 'static>(
 
 pub struct Writer {
     dir: PathBuf,
+    pruning: Pruning,
     room: Room,
     subscribers: BTreeMap<String, Waker>,
     stats: StoreStats,
@@ -148,8 +194,9 @@ pub struct Writer {
 
 impl Writer {
     /// A writer for the database in `dir` (which [`Writer::run`] is given open).
-    pub fn new(dir: PathBuf) -> Writer {
+    pub fn new(dir: PathBuf, pruning: Pruning) -> Writer {
         Writer {
+            pruning,
             room: Room::for_volume(volume(&dir).map(|(_, total)| total)),
             dir,
             subscribers: BTreeMap::new(),
@@ -181,12 +228,25 @@ impl Writer {
     /// Serves requests until every sender is gone (`Ok`) or storage fails (`Err`).
     fn serve(&mut self, db: &mut ItemDb, rx: &Receiver<StoreMsg>) -> Result<(), StoreError> {
         let mut pruned = Instant::now();
+        // The first step soon after start: a daemon restarted daily still retires.
+        let mut retire_at = Instant::now() + Duration::from_secs(1).min(self.pruning.every);
         loop {
             if pruned.elapsed() >= PRUNE_EVERY {
                 self.prune(db)?;
                 pruned = Instant::now();
             }
-            let first = match rx.recv_timeout(PRUNE_EVERY) {
+            if Instant::now() >= retire_at {
+                let more = self.retire(db)?;
+                // While more is due, a step after every group of writes; else wait.
+                retire_at = Instant::now()
+                    + if more {
+                        Duration::ZERO
+                    } else {
+                        self.pruning.every
+                    };
+            }
+            let wait = PRUNE_EVERY.min(retire_at.saturating_duration_since(Instant::now()));
+            let first = match rx.recv_timeout(wait) {
                 Ok(msg) => msg,
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
@@ -363,6 +423,7 @@ impl Writer {
             | StoreMsg::Audit(_, reply) => drop(reply.send(Err(err()))),
             StoreMsg::Mappings { reply, .. } => drop(reply.send(Err(err()))),
             StoreMsg::AuditLog(_, reply) => drop(reply.send(Err(err()))),
+            StoreMsg::Prune { reply, .. } => drop(reply.send(Err(err()))),
             StoreMsg::Subscribe { flow, waker } => {
                 self.subscribers.insert(flow, waker);
             }
@@ -381,8 +442,41 @@ impl Writer {
         stats
     }
 
+    /// One bounded step of retiring finished work; true if more is due now.
+    fn retire(&mut self, db: &mut ItemDb) -> Result<bool, StoreError> {
+        let r = self.pruning.retention;
+        if r == Retention::default() {
+            return Ok(false);
+        }
+        let step = PruneStep {
+            retention: r,
+            budget: self.pruning.batch,
+            dry: false,
+            fresh: false,
+        };
+        let now = now_ms();
+        match db.prune(now, step).and_then(|p| db.sync().map(|()| p)) {
+            Ok(p) => {
+                if p.items + p.audit > 0 {
+                    tracing::debug!(items = p.items, audit = p.audit, "finished work retired");
+                    self.stats.last_prune = Some(LastPrune {
+                        at: now,
+                        items: p.items,
+                        audit: p.audit,
+                    });
+                }
+                Ok(p.more)
+            }
+            Err(e) if e.is_fatal() => Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot retire finished items");
+                Ok(false)
+            }
+        }
+    }
+
     fn prune(&mut self, db: &mut ItemDb) -> Result<(), StoreError> {
-        let cutoff = now_ms().saturating_sub(DEDUPE_RETENTION.as_millis() as u64);
+        let cutoff = now_ms().saturating_sub(self.pruning.dedupe.as_millis() as u64);
         match db.prune_dedupe(cutoff) {
             Ok(n) => {
                 if n > 0 {
@@ -546,6 +640,9 @@ impl Writer {
                     .iter()
                     .map(|((f, s), n)| (f.clone(), *s, *n))
                     .collect();
+                self.stats.retired = db.retired().iter().map(|(f, n)| (f.clone(), *n)).collect();
+                self.stats.disk_bytes = db.disk_space();
+                self.stats.oldest_item = db.oldest().ok().flatten();
                 done!(reply, Ok(self.stats_now()), false)
             }
             StoreMsg::Cursor { flow, name, reply } => done!(reply, db.cursor(&flow, &name), false),
@@ -567,6 +664,20 @@ impl Writer {
             } => done!(reply, db.set_mappings(&namespace, pairs), true),
             StoreMsg::Audit(entry, reply) => done!(reply, db.audit(entry), true),
             StoreMsg::AuditLog(limit, reply) => done!(reply, db.audit_log(limit), false),
+            StoreMsg::Prune { step, reply } => {
+                let result = db.prune(now, step);
+                if let Ok(p) = &result
+                    && !step.dry
+                    && p.items + p.audit > 0
+                {
+                    self.stats.last_prune = Some(LastPrune {
+                        at: now,
+                        items: p.items,
+                        audit: p.audit,
+                    });
+                }
+                done!(reply, result, !step.dry)
+            }
             StoreMsg::Subscribe { flow, waker } => {
                 self.subscribers.insert(flow.clone(), waker);
                 nudge.insert(flow);
