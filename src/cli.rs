@@ -57,6 +57,13 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// The store: retire finished items now.
+    Store {
+        #[command(subcommand)]
+        what: StoreCommand,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Product catalogue commands.
     Products {
         #[command(subcommand)]
@@ -184,6 +191,47 @@ pub enum BenchCommand {
         /// Seconds of offered load per rate.
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
+    },
+    /// A long run of order webhooks against the daemon as its own process: signed
+    /// Shopify-shaped `orders/create` deliveries through the intake, store and orders flow to a
+    /// receiver that only counts, with retention short enough to prune during the run. Every
+    /// `--every` orders: orders pushed and delivered, webhooks/s, the daemon's resident memory,
+    /// the data directory's size and the store's items by state; at the end, the memory's
+    /// growth after `--baseline` orders against the target (< 10%).
+    Soak {
+        /// Order webhooks to push.
+        #[arg(long, default_value_t = 1_000_000)]
+        orders: u64,
+        /// Print a line every this many orders.
+        #[arg(long, default_value_t = 100_000)]
+        every: u64,
+        /// The memory's growth is measured from the line at this many orders to the end.
+        #[arg(long, default_value_t = 200_000)]
+        baseline: u64,
+        /// Webhooks in flight at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Orders accepted but not yet delivered at most; the load waits beyond that.
+        #[arg(long, default_value_t = 20_000)]
+        backlog: u64,
+        /// Where to put the daemon's data directory, config and log (default: the system
+        /// temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Keep them afterwards.
+        #[arg(long)]
+        keep: bool,
+        /// How long done and closed items stay (`[store.retention]` done and closed);
+        /// `default` leaves the section out.
+        #[arg(long, default_value = "2m")]
+        retention: String,
+        /// How often a prune step runs (`[store.retention] prune_every`).
+        #[arg(long, default_value = "5s")]
+        prune_every: String,
+        /// Run the daemon under this command, e.g. `heaptrack -o /tmp/soak` or
+        /// `env MALLOC_ARENA_MAX=2`; the memory is still the daemon's own.
+        #[arg(long)]
+        wrap: Option<String>,
     },
     /// A CRM's nightly sync of customer attributes (few of them changed) into a simulated
     /// Standard-plan shop, through the customers flow and as a naive integration would (fetch
@@ -328,6 +376,21 @@ pub enum ItemsCommand {
         state: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Retire finished items (done, resolved, cancelled) older than a window now, in bounded
+    /// steps through the running daemon, with a progress bar; open exceptions and work still
+    /// due are never touched. The daemon also does this on its own ([store.retention]).
+    Prune {
+        /// Finished longer ago than this: 7d, 12h, 30m.
+        #[arg(long)]
+        older_than: String,
+        /// Count what would go, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

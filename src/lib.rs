@@ -12,6 +12,7 @@ pub mod bench;
 pub mod bench_customers;
 pub mod bench_orders;
 pub mod bench_products;
+pub mod bench_soak;
 pub mod cli;
 pub mod config;
 pub mod control;
@@ -83,6 +84,11 @@ pub fn main() -> ExitCode {
                 what,
             )
             .await),
+            Command::Store { what, target } => Ok(commands::store(
+                &commands::socket_path(target.socket, &target.config),
+                what,
+            )
+            .await),
             Command::Flows { what, target } => Ok(commands::flows(
                 &commands::socket_path(target.socket, &target.config),
                 what,
@@ -116,6 +122,34 @@ pub fn main() -> ExitCode {
             } => bench_orders::orders(rates, seconds)
                 .await
                 .map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                what:
+                    BenchCommand::Soak {
+                        orders,
+                        every,
+                        baseline,
+                        concurrency,
+                        backlog,
+                        dir,
+                        keep,
+                        retention,
+                        prune_every,
+                        wrap,
+                    },
+            } => bench_soak::soak(bench_soak::Soak {
+                orders,
+                every,
+                baseline,
+                concurrency,
+                backlog,
+                dir,
+                keep,
+                retention: (retention != "default").then_some(retention),
+                prune_every,
+                wrap,
+            })
+            .await
+            .map(|()| ExitCode::SUCCESS),
             Command::Bench {
                 what: BenchCommand::Customers { count, scale },
             } => bench_customers::customers(count, scale)

@@ -32,6 +32,7 @@ fn status(done: u64) -> Status {
                 capacity: 8,
                 counts: counts(&[("pending", 120), ("done", 4000)]),
                 oldest_waiting: Some(NOW - 5_400_000),
+                retired: 0,
             },
             FlowRow {
                 name: "log".into(),
@@ -41,6 +42,7 @@ fn status(done: u64) -> Status {
                 capacity: 8,
                 counts: counts(&[("in_flight", 2), ("done", done)]),
                 oldest_waiting: Some(NOW - 5_400_000),
+                retired: 0,
             },
             FlowRow {
                 name: "orders".into(),
@@ -56,6 +58,7 @@ fn status(done: u64) -> Status {
                     ("done", 1500),
                 ]),
                 oldest_waiting: Some(NOW - 5_400_000),
+                retired: 0,
             },
         ],
         totals: counts(&[
@@ -82,6 +85,7 @@ fn status(done: u64) -> Status {
             endpoint("support", Health::Retrying, 40),
         ],
         store_failing: None,
+        store: Default::default(),
     }
 }
 

@@ -41,6 +41,7 @@ pub fn router(state: ControlState) -> Router {
         .route("/v1/items/{id}/{action}", post(act))
         .route("/v1/bulk/{action}", post(bulk))
         .route("/v1/flows/{name}/{action}", post(flow_action))
+        .route("/v1/store/prune", post(prune))
         .route("/v1/audit", get(audit))
         .route("/v1/logs", get(logs))
         .route("/v1/events", get(events))
@@ -115,6 +116,19 @@ pub struct Status {
     /// Set while the store cannot write: nothing new is accepted until it can.
     #[serde(default)]
     pub store_failing: Option<xconnector_actors::store::StoreFailure>,
+    /// The store's size and what retention left in it.
+    #[serde(default)]
+    pub store: StoreRow,
+}
+
+/// The store's footprint: its size on disk, the oldest item it keeps, what was retired.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StoreRow {
+    pub disk_bytes: u64,
+    pub oldest_item: Option<xconnector_actors::item::Millis>,
+    /// Items retired per flow, so far.
+    pub retired: BTreeMap<String, u64>,
+    pub last_prune: Option<xconnector_actors::store::LastPrune>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -129,6 +143,9 @@ pub struct FlowRow {
     /// When the oldest item still waiting (pending or retrying) was accepted.
     #[serde(default)]
     pub oldest_waiting: Option<xconnector_actors::item::Millis>,
+    /// Its finished items retired by retention, so far: what came in is `counts` plus these.
+    #[serde(default)]
+    pub retired: u64,
 }
 
 async fn status(State(st): State<ControlState>) -> Result<Json<Status>, ApiError> {
@@ -151,6 +168,7 @@ pub async fn build_status(st: &ControlState) -> Result<Status, ApiError> {
                 capacity: s.capacity,
                 counts: BTreeMap::new(),
                 oldest_waiting: None,
+                retired: 0,
             },
         );
     }
@@ -164,9 +182,15 @@ pub async fn build_status(st: &ControlState) -> Result<Status, ApiError> {
             capacity: 0,
             counts: BTreeMap::new(),
             oldest_waiting: None,
+            retired: 0,
         });
         row.counts.insert(state.as_str().to_string(), *n);
         *totals.entry(state.as_str().to_string()).or_insert(0) += n;
+    }
+    for (flow, n) in &snapshot.store.retired {
+        if let Some(row) = rows.get_mut(flow) {
+            row.retired = *n;
+        }
     }
     // Ids grow with age, so the first id in each waiting state is the oldest: two short range
     // scans per flow, whatever the backlog. A failing store cannot be read; the status still
@@ -199,6 +223,12 @@ pub async fn build_status(st: &ControlState) -> Result<Status, ApiError> {
         restarts: snapshot.restarts,
         shopify: snapshot.rate_limiter,
         endpoints: snapshot.endpoints,
+        store: StoreRow {
+            disk_bytes: snapshot.store.disk_bytes,
+            oldest_item: snapshot.store.oldest_item,
+            retired: snapshot.store.retired.iter().cloned().collect(),
+            last_prune: snapshot.store.last_prune,
+        },
         store_failing: snapshot.store.failing,
     })
 }
@@ -446,6 +476,65 @@ async fn flow_action(
         .await?;
     // Pause and resume travel as messages; the status read after them reflects them.
     Ok(Json(st.engine.flow_status(&name).await?))
+}
+
+/// `POST /v1/store/prune`: one bounded step of retiring finished items older than
+/// `older_than` (and audit entries past the configured window); the CLI repeats it while
+/// `more`, showing progress.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PruneRequest {
+    /// `7d`, `12h`: finished (done, resolved, cancelled) longer ago than this.
+    pub older_than: String,
+    #[serde(default)]
+    pub dry_run: bool,
+    /// The first step of a run.
+    #[serde(default)]
+    pub first: bool,
+}
+
+/// Keys one operator's step looks at.
+const PRUNE_STEP: usize = 5_000;
+
+async fn prune(
+    State(st): State<ControlState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    body: Result<Json<PruneRequest>, JsonRejection>,
+) -> Result<Json<xconnector_actors::store::Pruned>, ApiError> {
+    let Json(req) = body?;
+    let window = xconnector_actors::config::duration::parse(&req.older_than)
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("older_than: {e}")))?;
+    if window.is_zero() {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "older_than: must be greater than 0s".into(),
+        ));
+    }
+    let ms = window.as_millis() as u64;
+    let step = xconnector_actors::store::PruneStep {
+        retention: xconnector_actors::store::Retention {
+            done: ms,
+            closed: ms,
+            audit: 0,
+        },
+        budget: PRUNE_STEP,
+        dry: req.dry_run,
+        fresh: req.first,
+    };
+    let pruned = st.engine.store().prune(step).await?;
+    if req.first && !req.dry_run {
+        st.engine
+            .store()
+            .audit(AuditEntry {
+                at: now_ms(),
+                who: peer.user,
+                action: "prune".into(),
+                target: format!("finished items older than {}", req.older_than),
+                note: None,
+            })
+            .await?;
+    }
+    Ok(Json(pruned))
 }
 
 #[derive(Debug, Default, Deserialize)]

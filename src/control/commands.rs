@@ -11,7 +11,7 @@ use xconnector_actors::item::Item;
 
 use super::api::{BulkResult, ItemDetail, ItemPage, Status};
 use super::client::{ClientError, ControlClient};
-use crate::cli::{FlowsCommand, ItemsCommand};
+use crate::cli::{FlowsCommand, ItemsCommand, StoreCommand};
 
 /// The socket to use: `--socket`, else the config file's `control.socket`, else the default.
 pub fn socket_path(socket: Option<PathBuf>, config: &Path) -> PathBuf {
@@ -221,6 +221,54 @@ pub async fn items(socket: &Path, cmd: ItemsCommand) -> ExitCode {
             .await
         }
     }
+}
+
+pub async fn store(socket: &Path, cmd: StoreCommand) -> ExitCode {
+    let StoreCommand::Prune {
+        older_than,
+        dry_run,
+    } = cmd;
+    run(socket, |c| async move {
+        // The bar's length: the finished items there are now; the run retires some of them.
+        let status: Status = c.get("/v1/status").await?;
+        let finished: u64 = ["done", "resolved", "cancelled"]
+            .iter()
+            .filter_map(|s| status.totals.get(*s))
+            .sum();
+        let bar = indicatif::ProgressBar::new(finished).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg:>10} [{bar:40}] {pos}/{len} finished items ({per_sec})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_message(if dry_run { "counting" } else { "retiring" });
+        let mut total = xconnector_actors::store::Pruned::default();
+        let mut first = true;
+        loop {
+            let step: xconnector_actors::store::Pruned = c
+                .post(
+                    "/v1/store/prune",
+                    &json!({"older_than": older_than, "dry_run": dry_run, "first": first}),
+                )
+                .await?;
+            first = false;
+            total.items += step.items;
+            total.scanned += step.scanned;
+            bar.inc(step.items);
+            if !step.more {
+                break;
+            }
+        }
+        bar.finish_and_clear();
+        Ok(format!(
+            "{} {} finished items older than {older_than} ({} looked at)\n",
+            if dry_run { "would retire" } else { "retired" },
+            total.items,
+            total.scanned
+        ))
+    })
+    .await
 }
 
 pub async fn flows(socket: &Path, cmd: FlowsCommand) -> ExitCode {

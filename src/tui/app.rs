@@ -649,14 +649,16 @@ impl App {
                     let done: u64 = ["done", "resolved", "cancelled", "exception"]
                         .iter()
                         .filter_map(|s| f.counts.get(*s))
-                        .sum();
+                        .sum::<u64>()
+                        + f.retired;
                     let before = self.last_done.insert(f.name.clone(), done);
                     let samples = self.rates.entry(f.name.clone()).or_default();
                     samples.push_back(before.map(|b| done.saturating_sub(b)).unwrap_or(0));
                     while samples.len() > HISTORY {
                         samples.pop_front();
                     }
-                    let total: u64 = f.counts.values().sum();
+                    // Retired items came in too: without them the total falls as they go.
+                    let total: u64 = f.counts.values().sum::<u64>() + f.retired;
                     let before = self.last_total.insert(f.name.clone(), total);
                     let samples = self.rates_in.entry(f.name.clone()).or_default();
                     samples.push_back(before.map(|b| total.saturating_sub(b)).unwrap_or(0));

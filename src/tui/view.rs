@@ -247,7 +247,7 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, now: Millis, t: Theme
     let [table_area, totals_area, log_area] = Layout::vertical([
         Constraint::Length(flows_height),
         Constraint::Length(
-            3 + u16::from(!status.endpoints.is_empty()) + u16::from(status.store_failing.is_some()),
+            4 + u16::from(!status.endpoints.is_empty()) + u16::from(status.store_failing.is_some()),
         ),
         Constraint::Fill(1),
     ])
@@ -274,12 +274,19 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, now: Millis, t: Theme
         ),
         None => "\nshopify: not configured".to_string(),
     };
+    let store = &status.store;
+    let retired: u64 = store.retired.values().sum();
+    let kept = match store.oldest_item {
+        Some(at) => format!(" · oldest kept {}", age(now, at)),
+        None => String::new(),
+    };
     let line = format!(
-        "all flows: {} waiting · {} in flight · {} exceptions · {} done",
+        "all flows: {} waiting · {} in flight · {} exceptions · {} done\nstore: {} MiB{kept} · {retired} retired",
         total("pending") + total("retrying"),
         total("in_flight"),
         total("exception"),
-        total("done")
+        total("done"),
+        store.disk_bytes >> 20,
     ) + &budget;
     let mut lines: Vec<Line> = Vec::new();
     if let Some(f) = &status.store_failing {

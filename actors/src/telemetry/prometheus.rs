@@ -118,6 +118,33 @@ pub fn snapshot(m: &mut Exposition, s: &Snapshot, ready: bool) {
         f.sample(&[("flow", flow), ("state", state.as_str())], n);
     }
     let mut f = m.family(
+        "xconnector_items_retired_total",
+        Kind::Counter,
+        "Finished items removed by retention ([store.retention]), by flow.",
+    );
+    for (flow, n) in &s.store.retired {
+        f.sample(&[("flow", flow)], n);
+    }
+    m.family(
+        "xconnector_store_disk_bytes",
+        Kind::Gauge,
+        "The store's size on disk.",
+    )
+    .sample(&[], s.store.disk_bytes);
+    m.family(
+        "xconnector_store_oldest_item_seconds",
+        Kind::Gauge,
+        "When the oldest item the store keeps was created (Unix time; 0 when it keeps none).",
+    )
+    .sample(&[], s.store.oldest_item.unwrap_or(0) / 1000);
+    m.family(
+        "xconnector_store_last_prune_items",
+        Kind::Gauge,
+        "Items the last retention step that removed something removed.",
+    )
+    .sample(&[], s.store.last_prune.map_or(0, |p| p.items));
+
+    let mut f = m.family(
         "xconnector_items_completed_total",
         Kind::Counter,
         "Items finished by a flow since start, by the state they went to.",
