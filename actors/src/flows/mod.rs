@@ -7,6 +7,7 @@
 //! before taking more.
 
 pub mod both_ways;
+pub mod bounded;
 pub mod customers;
 pub mod exceptions;
 pub mod fan_out;

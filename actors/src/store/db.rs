@@ -687,10 +687,36 @@ impl ItemDb {
     /// Forgets dedupe keys recorded before `cutoff`, so the dedupe index stays bounded. A
     /// sender that retries after that is treated as new. Returns how many were dropped.
     pub fn prune_dedupe(&mut self, cutoff: Millis) -> Result<usize, StoreError> {
+        let mut n = 0;
+        let mut from = Vec::new();
+        loop {
+            let (dropped, next) = self.prune_dedupe_step(cutoff, &from, 10_000)?;
+            n += dropped;
+            match next {
+                Some(next) => from = next,
+                None => return Ok(n),
+            }
+        }
+    }
+
+    /// [`ItemDb::prune_dedupe`] in a bounded step: up to `budget` keys from `from` (keys are
+    /// not in time order, so the whole index is walked, a step at a time). Returns how many
+    /// were dropped and where the next step starts (`None`: the walk is complete).
+    pub fn prune_dedupe_step(
+        &mut self,
+        cutoff: Millis,
+        from: &[u8],
+        budget: usize,
+    ) -> Result<(usize, Option<Vec<u8>>), StoreError> {
         let mut batch = self.db.batch();
         let mut n = 0;
-        for kv in self.dedupe.iter() {
+        let mut next = None;
+        for (i, kv) in self.dedupe.range(from.to_vec()..).enumerate() {
             let (k, v) = kv.into_inner()?;
+            if i == budget {
+                next = Some(k.to_vec());
+                break;
+            }
             // Entries without a timestamp predate retention; they are kept.
             if let Some(at) = v.get(8..).and_then(keys::read_u64)
                 && at < cutoff
@@ -700,7 +726,7 @@ impl ItemDb {
             }
         }
         self.commit(batch)?;
-        Ok(n)
+        Ok((n, next))
     }
 
     /// Retires finished items whose window has passed (done, resolved, cancelled: never an

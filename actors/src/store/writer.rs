@@ -24,9 +24,6 @@ const MAX_GROUP: usize = 1024;
 /// four hours and back-office systems retry within minutes; a week leaves a wide margin.
 pub const DEDUPE_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// How often expired dedupe keys are pruned.
-const PRUNE_EVERY: Duration = Duration::from_secs(3600);
-
 /// How finished work is retired: the windows, and the bounded steps that do it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pruning {
@@ -186,6 +183,8 @@ fn defer<T: Send + 'static>(
 pub struct Writer {
     dir: PathBuf,
     pruning: Pruning,
+    /// Where the next step over the dedupe keys starts.
+    dedupe_from: Vec<u8>,
     room: Room,
     subscribers: BTreeMap<String, Waker>,
     stats: StoreStats,
@@ -197,6 +196,7 @@ impl Writer {
     pub fn new(dir: PathBuf, pruning: Pruning) -> Writer {
         Writer {
             pruning,
+            dedupe_from: Vec::new(),
             room: Room::for_volume(volume(&dir).map(|(_, total)| total)),
             dir,
             subscribers: BTreeMap::new(),
@@ -227,14 +227,9 @@ impl Writer {
 
     /// Serves requests until every sender is gone (`Ok`) or storage fails (`Err`).
     fn serve(&mut self, db: &mut ItemDb, rx: &Receiver<StoreMsg>) -> Result<(), StoreError> {
-        let mut pruned = Instant::now();
         // The first step soon after start: a daemon restarted daily still retires.
         let mut retire_at = Instant::now() + Duration::from_secs(1).min(self.pruning.every);
         loop {
-            if pruned.elapsed() >= PRUNE_EVERY {
-                self.prune(db)?;
-                pruned = Instant::now();
-            }
             if Instant::now() >= retire_at {
                 let more = self.retire(db)?;
                 // While more is due, a step after every group of writes; else wait.
@@ -245,7 +240,7 @@ impl Writer {
                         self.pruning.every
                     };
             }
-            let wait = PRUNE_EVERY.min(retire_at.saturating_duration_since(Instant::now()));
+            let wait = retire_at.saturating_duration_since(Instant::now());
             let first = match rx.recv_timeout(wait) {
                 Ok(msg) => msg,
                 Err(RecvTimeoutError::Timeout) => continue,
@@ -442,11 +437,13 @@ impl Writer {
         stats
     }
 
-    /// One bounded step of retiring finished work; true if more is due now.
+    /// One bounded step of retiring finished work and expired dedupe keys; true if more is
+    /// due now.
     fn retire(&mut self, db: &mut ItemDb) -> Result<bool, StoreError> {
+        let dedupe_more = self.prune(db)?;
         let r = self.pruning.retention;
         if r == Retention::default() {
-            return Ok(false);
+            return Ok(dedupe_more);
         }
         let step = PruneStep {
             retention: r,
@@ -465,7 +462,7 @@ impl Writer {
                         audit: p.audit,
                     });
                 }
-                Ok(p.more)
+                Ok(p.more || dedupe_more)
             }
             Err(e) if e.is_fatal() => Err(e),
             Err(e) => {
@@ -475,19 +472,22 @@ impl Writer {
         }
     }
 
-    fn prune(&mut self, db: &mut ItemDb) -> Result<(), StoreError> {
+    /// One step over the dedupe keys, dropping expired ones; true if the walk goes on.
+    fn prune(&mut self, db: &mut ItemDb) -> Result<bool, StoreError> {
         let cutoff = now_ms().saturating_sub(self.pruning.dedupe.as_millis() as u64);
-        match db.prune_dedupe(cutoff) {
-            Ok(n) => {
+        match db.prune_dedupe_step(cutoff, &self.dedupe_from, self.pruning.batch) {
+            Ok((n, next)) => {
                 if n > 0 {
-                    tracing::info!(keys = n, "expired dedupe keys pruned");
+                    tracing::debug!(keys = n, "expired dedupe keys pruned");
                 }
-                Ok(())
+                let more = next.is_some();
+                self.dedupe_from = next.unwrap_or_default();
+                Ok(more)
             }
             Err(e) if e.is_fatal() => Err(e),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot prune dedupe keys");
-                Ok(())
+                Ok(false)
             }
         }
     }

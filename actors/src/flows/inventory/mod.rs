@@ -48,6 +48,7 @@ mod module;
 pub use feed::{Chunk, Level, Mode};
 pub use module::{InventoryConfig, InventoryModule};
 
+use crate::flows::bounded::Bounded;
 use crate::flows::write::{Applied, EchoLog, IdMap, UserErrors, superseded, user_error_text};
 use crate::flows::{Batching, Flow, FlowContext, Outcome};
 use crate::inbound::requests;
@@ -65,6 +66,8 @@ use kind::Kind;
 
 /// Store mappings: SKU → inventory item id.
 const NS_SKU: &str = "inventory.sku";
+/// Levels whose value in Shopify is kept for compare-and-set, at most (about 6 MiB).
+const KNOWN_LEVELS: usize = 200_000;
 /// Store mappings: "item:location" → `as_of` (ms) of the level last applied.
 const APPLIED: Applied = Applied::new("inventory.applied");
 /// A stale compare-and-set is re-read and retried this many times before the level becomes
@@ -290,8 +293,9 @@ struct Writer {
     // Kept between batches, as caches of what Shopify and the store hold:
     /// The SKU map (store mappings `inventory.sku`, mirrored in memory).
     skus: IdMap,
-    /// The last level known to be in Shopify per (item, location): the compare-and-set value.
-    known: HashMap<(u64, u64), i64>,
+    /// The last level known to be in Shopify per (item, location): the compare-and-set value
+    /// (bounded: a level not kept is written without one, as a first write is).
+    known: Bounded<(u64, u64), i64>,
     /// Shopify's active locations by name, and how many there are (for level reads).
     locations: Option<(HashMap<String, u64>, u32)>,
     /// When the last bulk warm-up ran: not again within `bulk_timeout`, so that a feed full of
@@ -308,7 +312,7 @@ impl Writer {
             subs: HashMap::new(),
             written: Vec::new(),
             skus: IdMap::new(NS_SKU),
-            known: HashMap::new(),
+            known: Bounded::new(KNOWN_LEVELS),
             locations: None,
             last_warmup: None,
         }
@@ -574,7 +578,7 @@ impl Writer {
                 }
                 w.from = now;
             } else {
-                w.from = self.known.get(&key).copied();
+                w.from = self.known.get(&key);
             }
             writes.push(w);
         }
@@ -915,16 +919,11 @@ impl Writer {
             match self.warm_up(ctx, shopify).await {
                 Ok(n) => {
                     stats.warmed = n;
-                    let mut still = Vec::new();
-                    for sku in missing {
-                        match self.skus.get(&sku) {
-                            Some(id) => {
-                                found.insert(sku, id);
-                            }
-                            None => still.push(sku),
-                        }
-                    }
-                    missing = still;
+                    // From the store: a catalogue larger than the map's memory is not all
+                    // in memory after the warm-up.
+                    let warmed = self.skus.known(&ctx.store, &missing).await?;
+                    missing.retain(|sku| !warmed.contains_key(sku));
+                    found.extend(warmed);
                 }
                 Err(Abort(e)) => {
                     warn!(flow = FLOW, error = %e, "SKU map warm-up by bulk query failed; looking SKUs up instead");

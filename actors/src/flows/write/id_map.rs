@@ -2,30 +2,43 @@
 
 use std::collections::HashMap;
 
+use crate::flows::bounded::Bounded;
 use crate::store::{StoreError, StoreHandle};
 
 /// Writes per store request when recording a whole catalogue's map.
 const CHUNK: usize = 5_000;
 
+/// Keys kept in memory at most (about 10 MiB of SKUs); the rest are read from the store again
+/// when they come up.
+pub const IN_MEMORY: usize = 100_000;
+
 /// A map from a back-office key to the numeric id of a Shopify object, in memory and in the
 /// store (namespace `namespace`, values 8 bytes big-endian; an empty value is a forgotten key).
-/// Memory mirrors the store, filled on demand: what is recorded goes to the store first.
+/// Memory caches the store, filled on demand and bounded ([`IN_MEMORY`] keys, those in use
+/// kept): what is recorded goes to the store first.
 #[derive(Debug)]
 pub struct IdMap {
     namespace: &'static str,
-    memory: HashMap<String, u64>,
+    memory: Bounded<String, u64>,
 }
 
 impl IdMap {
     pub fn new(namespace: &'static str) -> IdMap {
+        IdMap::with_capacity(namespace, IN_MEMORY)
+    }
+
+    /// A map that keeps at most `keys` keys in memory.
+    pub fn with_capacity(namespace: &'static str, keys: usize) -> IdMap {
         IdMap {
             namespace,
-            memory: HashMap::new(),
+            memory: Bounded::new(keys),
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<u64> {
-        self.memory.get(key).copied()
+    /// The id of `key` if memory still has it (the store may have it even so: see
+    /// [`IdMap::known`]).
+    pub fn get(&mut self, key: &str) -> Option<u64> {
+        self.memory.get(key)
     }
 
     /// The ids of `keys` known in memory or the store; keys neither knows are left out.
@@ -37,9 +50,9 @@ impl IdMap {
         let mut found = HashMap::new();
         let mut missing = Vec::new();
         for key in keys {
-            match self.memory.get(key) {
+            match self.memory.get(key.as_str()) {
                 Some(id) => {
-                    found.insert(key.clone(), *id);
+                    found.insert(key.clone(), id);
                 }
                 None => missing.push(key.clone()),
             }
@@ -77,7 +90,7 @@ impl IdMap {
     /// Forgets `keys` (Shopify no longer has the objects they mapped to).
     pub async fn forget(&mut self, store: &StoreHandle, keys: &[String]) -> Result<(), StoreError> {
         for key in keys {
-            self.memory.remove(key);
+            self.memory.remove(key.as_str());
         }
         let values = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
         store.set_mappings(self.namespace, values).await
@@ -112,6 +125,21 @@ mod tests {
         assert_eq!(fresh.get("B"), None);
         let again = IdMap::new("test.sku").known(store, &keys).await.unwrap();
         assert_eq!(again, HashMap::from([("A".into(), 3)]));
+        // Memory keeps only so many keys; the store still answers for the others.
+        let mut small = IdMap::with_capacity("test.many", 10);
+        let pairs: Vec<(String, u64)> = (0..100).map(|n| (format!("SKU-{n}"), n)).collect();
+        small.record(store, &pairs).await.unwrap();
+        assert!(
+            small.memory.len() <= 10,
+            "{} keys in memory",
+            small.memory.len()
+        );
+        assert_eq!(small.get("SKU-0"), None);
+        let wanted: Vec<String> = pairs.iter().map(|(k, _)| k.clone()).collect();
+        let known = small.known(store, &wanted).await.unwrap();
+        assert_eq!(known.len(), 100);
+        assert_eq!(known["SKU-0"], 0);
+        assert!(small.memory.len() <= 10);
         // Another namespace is another map.
         assert!(
             IdMap::new("other.sku")
