@@ -1,5 +1,5 @@
 //! Model-based test of the store's item state machine: random sequences of enqueue, claim,
-//! complete, operator actions, lease expiry and restarts run against the real fjall-backed
+//! complete, operator actions, lease expiry, retention and restarts run against the real fjall-backed
 //! store and against a plain in-memory model; after every step both must agree on every item,
 //! every count and every answer.
 
@@ -37,6 +37,10 @@ enum Op {
     Advance {
         ms: u64,
     },
+    /// Retire finished items unchanged for `window` ms, from the oldest (a fresh run).
+    Prune {
+        window: u64,
+    },
     Restart,
 }
 
@@ -65,6 +69,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..64usize, action).prop_map(|(item, action)| Op::Operate { item, action }),
         1 => (0..2usize).prop_map(|flow| Op::Release { flow }),
         2 => (0u64..1200).prop_map(|ms| Op::Advance { ms }),
+        1 => (1u64..2000).prop_map(|window| Op::Prune { window }),
         1 => Just(Op::Restart),
     ]
 }
@@ -75,6 +80,8 @@ struct Model {
     state: ItemState,
     attempts: u32,
     due_at: u64,
+    /// When its state last changed.
+    changed: u64,
 }
 
 fn due_state(s: ItemState) -> bool {
@@ -119,7 +126,7 @@ proptest! {
                             prop_assert!(!got.duplicate);
                             prop_assert!(!model.contains_key(&got.id));
                             let state = if held { ItemState::Exception } else { ItemState::Pending };
-                            model.insert(got.id, Model { flow: FLOWS[flow], state, attempts: 0, due_at: now });
+                            model.insert(got.id, Model { flow: FLOWS[flow], state, attempts: 0, due_at: now, changed: now });
                             if let Some(k) = key { dedupe.insert((flow, k), got.id); }
                         }
                     }
@@ -140,6 +147,7 @@ proptest! {
                         m.state = ItemState::InFlight;
                         m.attempts += 1;
                         m.due_at = now + LEASE;
+                        m.changed = now;
                         prop_assert_eq!(c.attempt(), m.attempts);
                         prop_assert_eq!(&c.payload, &vec![7u8; 3]);
                         tokens.push((c.item.id, c.attempt()));
@@ -154,7 +162,11 @@ proptest! {
                         How::Exception => Completion::Exception { reason: "bad".into() },
                     };
                     let result = store.complete(id, attempt, completion, now);
-                    let m = model.get_mut(&id).unwrap();
+                    let Some(m) = model.get_mut(&id) else {
+                        // Finished and retired since this claim.
+                        prop_assert_eq!(result, Err(StoreError::NotFound(id)));
+                        continue;
+                    };
                     if m.state != ItemState::InFlight || m.attempts != attempt {
                         prop_assert_eq!(result, Err(StoreError::StaleLease { id, attempt }));
                     } else {
@@ -166,6 +178,7 @@ proptest! {
                         };
                         m.state = state;
                         m.due_at = due;
+                        m.changed = now;
                         prop_assert_eq!(item.state, state);
                     }
                 }
@@ -186,6 +199,7 @@ proptest! {
                             prop_assert_eq!(result.unwrap().state, to);
                             m.state = to;
                             m.due_at = now;
+                            m.changed = now;
                             if action == OperatorAction::Retry { m.attempts = 0; }
                         }
                         None => { let invalid = matches!(result, Err(StoreError::InvalidAction { .. })); prop_assert!(invalid, "expected InvalidAction, got {:?}", result) }
@@ -197,11 +211,36 @@ proptest! {
                     for m in model.values_mut().filter(|m| m.flow == FLOWS[flow] && m.state == ItemState::InFlight) {
                         m.state = ItemState::Pending;
                         m.due_at = now;
+                        m.changed = now;
                         expect += 1;
                     }
                     prop_assert_eq!(n, expect);
                 }
                 Op::Advance { ms } => now += ms,
+                Op::Prune { window } => {
+                    // Per flow and finished state, in id order, up to the first still young.
+                    let mut gone = Vec::new();
+                    for flow in FLOWS {
+                        for state in [ItemState::Done, ItemState::Resolved, ItemState::Cancelled] {
+                            for (id, m) in model.iter().filter(|(_, m)| m.flow == flow && m.state == state) {
+                                if m.changed + window > now { break; }
+                                gone.push(*id);
+                            }
+                        }
+                    }
+                    let step = PruneStep {
+                        retention: Retention { done: window, closed: window, audit: 0 },
+                        budget: usize::MAX,
+                        dry: false,
+                        fresh: true,
+                    };
+                    let pruned = store.prune(now, step).unwrap();
+                    prop_assert_eq!(pruned.items, gone.len() as u64);
+                    for id in gone {
+                        model.remove(&id);
+                        prop_assert!(store.get(id).unwrap().is_none(), "item {} retired", id);
+                    }
+                }
                 Op::Restart => {
                     db.take().unwrap().sync().unwrap();
                     db = Some(ItemDb::open(dir.path()).unwrap());
