@@ -17,7 +17,7 @@ pub fn engine_config(config: &Config) -> EngineConfig {
     let d = &config.daemon;
     EngineConfig {
         store_dir: config.store.dir.clone(),
-        pruning: config.store.retention.pruning(),
+        pruning: config.store.pruning(),
         flows: config.flows.build(config.store.lease, shop),
         policy: RestartPolicy {
             max_restarts: d.max_restarts,

@@ -75,6 +75,12 @@ pub struct StoreConfig {
     /// How long a claimed item stays invisible before it is due again (after a crash).
     #[serde(deserialize_with = "duration::deserialize")]
     pub lease: Duration,
+    /// fjall's block cache, in MiB.
+    pub cache_mib: u32,
+    /// All memtables together, in MiB: past it the largest is flushed to disk.
+    pub write_buffer_mib: u32,
+    /// All journals together, in MiB (at least 64).
+    pub journal_mib: u32,
     pub retention: RetentionConfig,
 }
 
@@ -83,6 +89,9 @@ impl Default for StoreConfig {
         Self {
             dir: PathBuf::from("data"),
             lease: Duration::from_secs(30),
+            cache_mib: 32,
+            write_buffer_mib: 64,
+            journal_mib: 128,
             retention: RetentionConfig::default(),
         }
     }
@@ -125,6 +134,21 @@ impl Default for RetentionConfig {
     }
 }
 
+impl StoreConfig {
+    /// How the store bounds its growth: retention and fjall's memory.
+    pub fn pruning(&self) -> xconnector_actors::store::Pruning {
+        let mib = |n: u32| u64::from(n) << 20;
+        xconnector_actors::store::Pruning {
+            tuning: xconnector_actors::store::Tuning {
+                cache: mib(self.cache_mib),
+                write_buffer: mib(self.write_buffer_mib),
+                journal: mib(self.journal_mib),
+            },
+            ..self.retention.pruning()
+        }
+    }
+}
+
 impl RetentionConfig {
     pub fn pruning(&self) -> xconnector_actors::store::Pruning {
         let ms = |d: Duration| d.as_millis() as u64;
@@ -137,6 +161,7 @@ impl RetentionConfig {
             dedupe: self.dedupe,
             every: self.prune_every,
             batch: self.prune_batch as usize,
+            tuning: Default::default(),
         }
     }
 }

@@ -37,6 +37,18 @@ pub(crate) fn validate(config: &Config) -> Vec<Problem> {
         issues.push(store.key("dir"), "must not be empty");
     }
     issues.positive(store.key("lease"), config.store.lease);
+    issues.between_1_and(store.key("cache_mib"), config.store.cache_mib, 65_536);
+    issues.between_1_and(
+        store.key("write_buffer_mib"),
+        config.store.write_buffer_mib,
+        65_536,
+    );
+    if !(64..=65_536).contains(&config.store.journal_mib) {
+        issues.push(
+            store.key("journal_mib"),
+            format!("must be 64 to 65536, not {}", config.store.journal_mib),
+        );
+    }
     let retention = store.key("retention");
     let r = &config.store.retention;
     issues.positive(retention.key("prune_every"), r.prune_every);

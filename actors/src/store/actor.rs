@@ -32,7 +32,8 @@ impl Actor for StoreActor {
     ) -> Result<StoreState, ActorProcessingErr> {
         let shown = dir.display().to_string();
         let writer_dir = dir.clone();
-        let db = tokio::task::spawn_blocking(move || ItemDb::open(&dir))
+        let tuning = pruning.tuning;
+        let db = tokio::task::spawn_blocking(move || ItemDb::open_tuned(&dir, tuning))
             .await
             .map_err(|e| format!("opening the store panicked: {e}"))?
             .map_err(|e| format!("cannot open the store in {shown}: {e}"))?;

@@ -40,6 +40,32 @@ pub struct ItemFilter {
 /// search over a million items cannot stall the store.
 const SCAN_BUDGET: usize = 100_000;
 
+/// The memory fjall may use, in bytes: a block cache for reads, and memtables and journals for
+/// writes. Its own defaults let each of a dozen keyspaces hold a 64 MiB memtable (most of a
+/// gigabyte together) and half a GiB of journal; these fit a 1 GiB VM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuning {
+    pub cache: u64,
+    /// The memtables of all keyspaces together, shared out among them (fjall keeps each
+    /// keyspace's size from its creation: a store created with other figures keeps those).
+    pub write_buffer: u64,
+    /// All journals together (at least 64 MiB).
+    pub journal: u64,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            cache: 32 << 20,
+            write_buffer: 64 << 20,
+            journal: 128 << 20,
+        }
+    }
+}
+
+/// The keyspaces the write buffer is shared among.
+const KEYSPACES: u64 = 12;
+
 /// How long finished work is kept (ms); 0 keeps it forever.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Retention {
@@ -143,15 +169,25 @@ const MARKER: &str = "xconnector-store";
 
 impl ItemDb {
     pub fn open(dir: &Path) -> Result<ItemDb, StoreError> {
+        ItemDb::open_tuned(dir, Tuning::default())
+    }
+
+    pub fn open_tuned(dir: &Path, tuning: Tuning) -> Result<ItemDb, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(e.to_string()))?;
-        let db = Database::builder(dir).open().map_err(|e| match e {
-            fjall::Error::Io(_) | fjall::Error::Locked => StoreError::from(e),
-            other => StoreError::Corrupt(format!(
-                "its files cannot be read ({other}): they are damaged or not an xconnector \
+        let db = Database::builder(dir)
+            .cache_size(tuning.cache)
+            .max_journaling_size(tuning.journal.max(64 << 20))
+            .open()
+            .map_err(|e| match e {
+                fjall::Error::Io(_) | fjall::Error::Locked => StoreError::from(e),
+                other => StoreError::Corrupt(format!(
+                    "its files cannot be read ({other}): they are damaged or not an xconnector \
                  store; move the directory aside and restore it from a backup"
-            )),
-        })?;
-        let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
+                )),
+            })?;
+        let memtable = (tuning.write_buffer / KEYSPACES).max(1 << 20);
+        let options = move || KeyspaceCreateOptions::default().max_memtable_size(memtable);
+        let ks = |name: &str| db.keyspace(name, options);
         let meta = ks("meta")?;
         let fresh = meta.get(FORMAT_KEY)?.is_none() && ks("items")?.first_key_value().is_none();
         let marker = dir.join(MARKER);
@@ -211,8 +247,7 @@ impl ItemDb {
         // Payloads are large and written once: kept in blob files apart from the LSM tree, so
         // that flushes and compactions move keys and small metadata, not 16 KiB bodies.
         let payloads = db.keyspace("payloads", || {
-            KeyspaceCreateOptions::default()
-                .with_kv_separation(Some(KvSeparationOptions::default()))
+            options().with_kv_separation(Some(KvSeparationOptions::default()))
         })?;
         Ok(ItemDb {
             items: ks("items")?,

@@ -13,7 +13,7 @@ pub mod messages;
 pub mod writer;
 
 pub use actor::StoreActor;
-pub use db::{ItemDb, ItemFilter, PruneStep, Pruned, Retention};
+pub use db::{ItemDb, ItemFilter, PruneStep, Pruned, Retention, Tuning};
 pub use handle::StoreHandle;
 pub use writer::{LastPrune, Pruning, StoreFailure, StoreStats};
 

@@ -12,7 +12,7 @@ use ractor::RpcReplyPort;
 use serde::{Deserialize, Serialize};
 use tracing::{error, info, warn};
 
-use super::db::{PruneStep, Retention};
+use super::db::{PruneStep, Retention, Tuning};
 use super::messages::{StoreMsg, Waker};
 use super::{ItemDb, StoreError};
 use crate::item::{ItemState, Millis, now_ms};
@@ -28,6 +28,8 @@ pub const DEDUPE_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pruning {
     pub retention: Retention,
+    /// fjall's memory (not pruning, but the store's other bound on growth).
+    pub tuning: Tuning,
     /// How long dedupe keys are remembered.
     pub dedupe: Duration,
     /// Between two steps while nothing more is due.
@@ -42,6 +44,7 @@ impl Default for Pruning {
     fn default() -> Self {
         Pruning {
             retention: Retention::default(),
+            tuning: Tuning::default(),
             dedupe: DEDUPE_RETENTION,
             every: Duration::from_secs(60),
             batch: 2_000,
@@ -385,7 +388,7 @@ impl Writer {
             }
             _ => {}
         }
-        let db = ItemDb::open(&self.dir)?;
+        let db = ItemDb::open_tuned(&self.dir, self.pruning.tuning)?;
         db.probe(PROBE_BYTES)?;
         Ok(db)
     }
