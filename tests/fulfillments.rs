@@ -270,15 +270,21 @@ fn canonical_at(rig: &Rig, endpoint: &str) -> BTreeMap<String, BTreeMap<String, 
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn five_hundred_shipped_orders_are_fulfilled_exactly_once_across_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
+/// The shop sending its webhooks to a daemon (not started) on `port`, with the section.
+async fn world(dir: &Path) -> (Rig, u16, std::path::PathBuf) {
     let port = free_port();
     let rig = Rig::start(RigOptions::webhooks_to(format!(
         "http://127.0.0.1:{port}/webhooks/shopify"
     )))
     .await;
-    let config = daemon_config(dir.path(), port, &rig, "1h", FULFILLMENTS);
+    let config = daemon_config(dir, port, &rig, "1h", FULFILLMENTS);
+    (rig, port, config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn five_hundred_shipped_orders_are_fulfilled_exactly_once_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rig, port, config) = world(dir.path()).await;
     let daemon = start_daemon(&config);
     let placed = place_orders(&rig, 500);
     let index: BTreeMap<&str, usize> = placed
@@ -453,12 +459,7 @@ fn item_ids(config: &Path, state: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn shipments_that_cannot_ship_are_exceptions_until_an_operator_retries_them() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let rig = Rig::start(RigOptions::webhooks_to(format!(
-        "http://127.0.0.1:{port}/webhooks/shopify"
-    )))
-    .await;
-    let config = daemon_config(dir.path(), port, &rig, "1h", FULFILLMENTS);
+    let (rig, port, config) = world(dir.path()).await;
     let _daemon = start_daemon(&config);
     let placed = place_orders(&rig, 3);
     let http = xconnector_actors::http_client::builder().build().unwrap();
@@ -600,12 +601,7 @@ async fn shipments_that_cannot_ship_are_exceptions_until_an_operator_retries_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn carrier_statuses_out_of_order_never_move_a_shipment_back() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let rig = Rig::start(RigOptions::webhooks_to(format!(
-        "http://127.0.0.1:{port}/webhooks/shopify"
-    )))
-    .await;
-    let config = daemon_config(dir.path(), port, &rig, "1h", FULFILLMENTS);
+    let (rig, port, config) = world(dir.path()).await;
     let _daemon = start_daemon(&config);
     // A split order: one shipment of everything is two fulfillments, and both get each status.
     let order = place_orders(&rig, 1).remove(0);
