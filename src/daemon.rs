@@ -103,6 +103,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let limits = crate::serve::Limits::from(&config.server);
     let server = tokio::spawn(crate::serve::serve(listener, app, limits, http_stopped));
     info!(%addr, "http listening");
+    let trimming = tokio::spawn(crate::memory::trim_periodically());
     // Repeated refusals (bad signatures, bad tokens) are said as one count a minute.
     let refusal_counts = tokio::spawn(async {
         let mut every = tokio::time::interval(crate::refusals::EVERY);
@@ -244,6 +245,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         warehouse.abort();
     }
     refusal_counts.abort();
+    trimming.abort();
     crate::refusals::flush();
     if let Some(running) = simulator {
         running.shutdown().await;

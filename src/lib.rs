@@ -4,7 +4,8 @@
 //! - `cli`: commands and flags; `config`: loading `config.toml` with line-numbered errors;
 //! - `daemon`: `run`: engine, HTTP listener, signals, systemd; `http`: the router;
 //! - `intake`: the inbound back-office API (`POST /api/v1/…`, request ids, CSV drop directories);
-//! - `wiring`: configuration → engine; `logging`, `systemd`: the process's surroundings;
+//! - `wiring`: configuration → engine; `logging`, `systemd`, `memory`: the process's
+//!   surroundings;
 //! - `bench`: measurements; `debug`: hidden tools for the crash tests.
 
 pub mod attached;
@@ -22,6 +23,7 @@ pub mod demo;
 pub mod http;
 pub mod intake;
 pub mod logging;
+pub mod memory;
 pub mod products_load;
 pub mod refusals;
 pub mod serve;
@@ -45,6 +47,10 @@ use control::commands;
 /// status (0 ok, 1 runtime failure, 2 invalid configuration).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, None | Some(Command::Run(_))) {
+        // The daemon runs for months: before its threads exist (see `memory`).
+        memory::limit_arenas();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
