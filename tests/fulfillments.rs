@@ -158,18 +158,22 @@ async fn send(http: &reqwest::Client, port: u16, body: &Value) -> (u16, Value) {
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-/// What became of each item of request `id`: (state, reason).
-async fn request_items(port: u16, id: &str) -> Vec<(String, String)> {
+/// `GET /api/v1/{path}` with the rig's token: the answer's JSON, or null.
+async fn api_get(port: u16, path: &str) -> Value {
     let http = xconnector_actors::http_client::builder().build().unwrap();
-    let status: Value = http
-        .get(format!("http://127.0.0.1:{port}/api/v1/requests/{id}"))
+    http.get(format!("http://127.0.0.1:{port}/api/v1/{path}"))
         .bearer_auth(API_TOKEN)
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap_or(Value::Null);
+        .unwrap_or(Value::Null)
+}
+
+/// What became of each item of request `id`: (state, reason).
+async fn request_items(port: u16, id: &str) -> Vec<(String, String)> {
+    let status = api_get(port, &format!("requests/{id}")).await;
     status["items"]
         .as_array()
         .into_iter()
@@ -670,16 +674,7 @@ async fn carrier_statuses_out_of_order_never_move_a_shipment_back() {
         "shipped, in transit, delivered, tracking: {told:?}"
     );
     // What the daemon knows of the shipment, by the WMS's id.
-    let http = xconnector_actors::http_client::builder().build().unwrap();
-    let known: Value = http
-        .get(format!("http://127.0.0.1:{port}/api/v1/shipments/wms/S1"))
-        .bearer_auth(API_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let known = api_get(port, "shipments/wms/S1").await;
     assert_eq!(known["order_name"], name.as_str(), "{known}");
     assert_eq!(known["status"], "delivered", "{known}");
     assert_eq!(

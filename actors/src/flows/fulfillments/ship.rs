@@ -2,7 +2,7 @@
 //! tracking corrected, its status given, and the targets told. Every step reads the record
 //! first, so an entry processed again (a retry, a resend, a restart) does only what is left.
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use tracing::{debug, info};
 
 use super::inbound::{OrderRef, Shipment};
@@ -45,10 +45,9 @@ fn shopify_failed(e: &crate::shopify::ShopifyError) -> Outcome {
     Outcome::from(e)
 }
 
+/// A time of the inbound API (ms, which may be before 1970 in a bad clock) as RFC 3339.
 fn rfc3339(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    crate::flows::reconcile::rfc3339(ms.max(0) as u64)
 }
 
 impl Ship<'_> {
