@@ -234,6 +234,41 @@ pub enum BenchCommand {
         #[arg(long)]
         wrap: Option<String>,
     },
+    /// What an unauthenticated client can make the daemon hold: unsigned 5 MiB webhooks held
+    /// open with their last byte unsent, over many HTTP/1.1 connections and then as streams of
+    /// one HTTP/2 connection, while signed webhooks keep coming. Prints the daemon's resident
+    /// memory idle, at its highest and after the release, how the unsigned requests were
+    /// answered and how many signed ones were accepted.
+    IntakeFlood {
+        /// Unsigned webhooks over HTTP/1.1, one connection each.
+        #[arg(long, default_value_t = 400)]
+        connections: usize,
+        /// Each one's body, in MiB.
+        #[arg(long, default_value_t = 5.0)]
+        body_mib: f64,
+        /// Unsigned webhooks as streams of one HTTP/2 connection.
+        #[arg(long, default_value_t = 200)]
+        streams: usize,
+        /// Signed webhooks sent during each flood (one every 100 ms).
+        #[arg(long, default_value_t = 50)]
+        signed: u64,
+        /// The most the flood may raise the daemon's memory by, in MiB.
+        #[arg(long, default_value_t = 300.0)]
+        budget_mib: f64,
+        /// Seconds to wait for the memory to come back down after the release.
+        #[arg(long, default_value_t = 15.0)]
+        settle: f64,
+        /// Exit with an error when a target is missed (for tests).
+        #[arg(long)]
+        check: bool,
+        /// Where to put the daemon's data directory, config and log (default: the system
+        /// temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Keep them afterwards.
+        #[arg(long)]
+        keep: bool,
+    },
     /// A CRM's nightly sync of customer attributes (few of them changed) into a simulated
     /// Standard-plan shop, through the customers flow and as a naive integration would (fetch
     /// and one customerUpdate per customer): points, calls, wall time and their ratios.

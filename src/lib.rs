@@ -11,9 +11,12 @@
 pub mod attached;
 pub mod bench;
 pub mod bench_customers;
+pub mod bench_flood;
 pub mod bench_orders;
 pub mod bench_products;
+mod bench_rig;
 pub mod bench_soak;
+mod body_budget;
 pub mod cli;
 pub mod config;
 pub mod control;
@@ -153,6 +156,32 @@ pub fn main() -> ExitCode {
                 retention: (retention != "default").then_some(retention),
                 prune_every,
                 wrap,
+            })
+            .await
+            .map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                what:
+                    BenchCommand::IntakeFlood {
+                        connections,
+                        body_mib,
+                        streams,
+                        signed,
+                        budget_mib,
+                        settle,
+                        check,
+                        dir,
+                        keep,
+                    },
+            } => bench_flood::flood(bench_flood::Flood {
+                connections,
+                body_mib,
+                streams,
+                signed,
+                budget_mib,
+                settle: std::time::Duration::from_secs_f64(settle),
+                check,
+                dir,
+                keep,
             })
             .await
             .map(|()| ExitCode::SUCCESS),

@@ -1,12 +1,12 @@
-//! Shopify webhook intake (`POST /webhooks/shopify`). A delivery is verified before anything
-//! else is read, deduplicated on (shop, webhook id), stored durably as an item of the flow that
+//! Shopify webhook intake (`POST /webhooks/shopify`). A delivery is verified as its body is
+//! read (into memory bounded by [`BodyBudget`]) and before any of it is parsed, deduplicated on (shop, webhook id), stored durably as an item of the flow that
 //! owns its topic, and only then acknowledged: a 200 means it survives `kill -9`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use tracing::{debug, error, info, warn};
 use xconnector_actors::flows::module::{Flows, Topic, WebhookHead};
@@ -14,6 +14,7 @@ use xconnector_actors::item::NewItem;
 use xconnector_actors::store::StoreHandle;
 use xconnector_actors::telemetry::prometheus::{Exposition, Kind};
 
+use crate::body_budget::{BodyBudget, BodyError, drain};
 use crate::config::Secret;
 use crate::refusals;
 use xconnector_actors::signature;
@@ -21,6 +22,13 @@ use xconnector_actors::signature;
 /// Largest body accepted. Shopify's biggest payloads (orders with hundreds of lines) stay well
 /// below; anything larger is not from Shopify.
 pub const MAX_BODY: usize = 5 * 1024 * 1024;
+
+/// How much of a refused delivery's body is read and dropped before the answer, so that the
+/// sender sees the answer rather than a reset (it costs time, not memory).
+const DRAIN: usize = 2 * MAX_BODY;
+
+/// `[server] body_memory_mib`'s default, in bytes.
+pub const DEFAULT_BODY_MEMORY: usize = 64 * 1024 * 1024;
 
 /// Shopify gives up on a delivery after 5 s; answering 503 before that makes it retry rather
 /// than count a timeout.
@@ -38,6 +46,9 @@ pub struct WebhookIntake {
     /// The flows this build has, for telling an unknown topic from one whose flow is off.
     flows: Flows,
     store: StoreHandle,
+    /// The memory bodies are read into before their signature is known.
+    budget: BodyBudget,
+    budget_bytes: usize,
     pub stats: IntakeStats,
 }
 
@@ -54,6 +65,8 @@ pub struct IntakeStats {
     pub unknown_topic: AtomicU64,
     pub unrouted: AtomicU64,
     pub unavailable: AtomicU64,
+    /// Refused with 503 for want of memory to read the body into ([`BodyBudget`]).
+    pub busy: AtomicU64,
 }
 
 impl WebhookIntake {
@@ -69,8 +82,17 @@ impl WebhookIntake {
             routes: flows.routes(),
             flows: flows.clone(),
             store,
+            budget: BodyBudget::new(DEFAULT_BODY_MEMORY),
+            budget_bytes: DEFAULT_BODY_MEMORY,
             stats: IntakeStats::default(),
         }
+    }
+
+    /// Reads bodies into at most `bytes` of memory at once (`[server] body_memory_mib`).
+    pub fn with_body_memory(mut self, bytes: usize) -> WebhookIntake {
+        self.budget = BodyBudget::new(bytes);
+        self.budget_bytes = bytes;
+        self
     }
 
     /// Topics the enabled flows need: the subscriptions the daemon makes sure exist.
@@ -79,29 +101,7 @@ impl WebhookIntake {
     }
 
     /// Handles one delivery; returns the status for Shopify and a short body.
-    pub async fn receive(&self, headers: &HeaderMap, body: Body) -> (StatusCode, &'static str) {
-        let body = match to_bytes(body, MAX_BODY).await {
-            Ok(b) => b,
-            Err(e) => {
-                let too_large = is_length_limit(&e);
-                return if too_large {
-                    self.stats.too_large.fetch_add(1, Ordering::Relaxed);
-                    debug!(limit = MAX_BODY, "webhook body too large; refused");
-                    refusals::refused("webhook body too large; refused", "");
-                    (StatusCode::PAYLOAD_TOO_LARGE, "body too large\n")
-                } else if crate::serve::caused_by::<crate::serve::BodyTimeout>(&e) {
-                    self.stats.bad_request.fetch_add(1, Ordering::Relaxed);
-                    debug!("webhook body too slow; refused");
-                    (
-                        StatusCode::REQUEST_TIMEOUT,
-                        "the body did not arrive in time\n",
-                    )
-                } else {
-                    self.stats.bad_request.fetch_add(1, Ordering::Relaxed);
-                    (StatusCode::BAD_REQUEST, "cannot read the body\n")
-                };
-            }
-        };
+    pub async fn receive(&self, headers: &HeaderMap, mut body: Body) -> (StatusCode, &'static str) {
         let header = |name: &str| {
             headers
                 .get(name)
@@ -114,17 +114,37 @@ impl WebhookIntake {
             .or(self.shop_domain.as_deref())
             .unwrap_or("");
 
-        // Authenticity first: nothing of an unsigned body is parsed or stored.
-        let signed = header("x-shopify-hmac-sha256")
-            .is_some_and(|sig| signature::verify_shopify(&self.secrets, &body, sig));
-        if !signed {
-            self.stats
-                .rejected_signature
-                .fetch_add(1, Ordering::Relaxed);
-            debug!(%shop, %topic, secrets = self.secrets.len(), "webhook with a missing or wrong signature refused");
-            refusals::refused("webhook with a missing or wrong signature refused", shop);
-            return (StatusCode::UNAUTHORIZED, "invalid signature\n");
+        // Authenticity first: a delivery without a signature is refused unread, and a signed
+        // one is checked as its body streams in, before any of it is parsed or stored.
+        let verifier = header("x-shopify-hmac-sha256")
+            .and_then(|sig| signature::ShopifyVerifier::new(&self.secrets, sig));
+        let Some(mut verifier) = verifier else {
+            return match drain(&mut body, DRAIN).await {
+                Err(e) => self.unreadable(e),
+                Ok(()) => self.unsigned(shop, topic),
+            };
+        };
+        let declared = header("content-length").and_then(|n| n.parse::<u64>().ok());
+        let held = match self
+            .budget
+            .read(&mut body, declared, MAX_BODY, |piece| {
+                verifier.update(piece)
+            })
+            .await
+        {
+            Ok(held) => held,
+            Err(e @ (BodyError::TooLarge(_) | BodyError::Busy)) => {
+                return match drain(&mut body, DRAIN).await {
+                    Err(e) => self.unreadable(e),
+                    Ok(()) => self.refused_unread(e, shop, topic),
+                };
+            }
+            Err(e) => return self.unreadable(e),
+        };
+        if !verifier.verify() {
+            return self.unsigned(shop, topic);
         }
+        let body = held.bytes.as_slice();
         if let Some(ours) = &self.shop_domain
             && !shop.eq_ignore_ascii_case(ours)
         {
@@ -146,7 +166,7 @@ impl WebhookIntake {
         }
         // Only the few top-level fields the intake needs are kept; the parse still checks that
         // the whole body is JSON, without building a tree of a 20 KiB order.
-        let parsed = match serde_json::from_slice::<WebhookHead>(&body) {
+        let parsed = match serde_json::from_slice::<WebhookHead>(body) {
             // JSON, but not an object: nothing to name it by, still the flow's to judge.
             Err(e) if e.classify() == serde_json::error::Category::Data => {
                 Ok(WebhookHead::default())
@@ -175,6 +195,46 @@ impl WebhookIntake {
             item = item.dedupe(version);
         }
         self.store(item, headers, shop, parsed.err()).await
+    }
+
+    /// A body that did not arrive in time (408) or could not be read (400).
+    fn unreadable(&self, e: BodyError) -> (StatusCode, &'static str) {
+        self.stats.bad_request.fetch_add(1, Ordering::Relaxed);
+        if let BodyError::TimedOut = e {
+            debug!("webhook body too slow; refused");
+            return (
+                StatusCode::REQUEST_TIMEOUT,
+                "the body did not arrive in time\n",
+            );
+        }
+        (StatusCode::BAD_REQUEST, "cannot read the body\n")
+    }
+
+    /// A delivery refused before its body was read: too large, or no memory for it now.
+    fn refused_unread(&self, e: BodyError, shop: &str, topic: &str) -> (StatusCode, &'static str) {
+        if let BodyError::Busy = e {
+            self.stats.busy.fetch_add(1, Ordering::Relaxed);
+            debug!(%shop, %topic, "no memory for another webhook body now; answered 503");
+            refusals::refused(
+                "webhook bodies in flight use all of [server] body_memory_mib; answered 503",
+                "",
+            );
+            return (StatusCode::SERVICE_UNAVAILABLE, "busy; retry\n");
+        }
+        self.stats.too_large.fetch_add(1, Ordering::Relaxed);
+        debug!(limit = MAX_BODY, "webhook body too large; refused");
+        refusals::refused("webhook body too large; refused", "");
+        (StatusCode::PAYLOAD_TOO_LARGE, "body too large\n")
+    }
+
+    /// A delivery with a missing or wrong signature: 401.
+    fn unsigned(&self, shop: &str, topic: &str) -> (StatusCode, &'static str) {
+        self.stats
+            .rejected_signature
+            .fetch_add(1, Ordering::Relaxed);
+        debug!(%shop, %topic, secrets = self.secrets.len(), "webhook with a missing or wrong signature refused");
+        refusals::refused("webhook with a missing or wrong signature refused", shop);
+        (StatusCode::UNAUTHORIZED, "invalid signature\n")
     }
 
     async fn store(
@@ -247,15 +307,17 @@ impl WebhookIntake {
             ("unknown_topic", &s.unknown_topic),
             ("unrouted", &s.unrouted),
             ("unavailable", &s.unavailable),
+            ("busy", &s.busy),
         ] {
             f.sample(&[("outcome", outcome)], n.load(Ordering::Relaxed));
         }
+        m.family(
+            "xconnector_webhook_body_bytes",
+            Kind::Gauge,
+            "Memory taken now by webhook bodies being read, of [server] body_memory_mib.",
+        )
+        .sample(&[], (self.budget_bytes - self.budget.available()) as u64);
     }
-}
-
-/// The body was longer than the limit given to `to_bytes` (rather than cut off or unreadable).
-fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
-    crate::serve::caused_by::<http_body_util::LengthLimitError>(e)
 }
 
 /// What an operator searches by: an order's name (`#1001`), else the resource's id.

@@ -94,6 +94,7 @@ pub fn webhook_intake(
         None => (Vec::new(), None),
     };
     crate::webhooks::WebhookIntake::new(secrets, shop, &config.flows, store)
+        .with_body_memory(config.server.body_memory_mib as usize * 1024 * 1024)
 }
 
 /// `[shopify]` → the client's configuration, with the engine's default timeouts, backoff and

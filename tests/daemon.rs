@@ -319,3 +319,81 @@ fn idle_connections_cannot_starve_the_listener() {
     let _ = s.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
 }
+
+/// One `GET /healthz` on a kept-alive connection: true when it is answered.
+fn healthz(s: &mut std::net::TcpStream) -> bool {
+    use std::io::{Read, Write};
+    if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 512];
+    while !got.ends_with(b"\r\n\r\nok\n") {
+        match s.read(&mut buf) {
+            Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+            _ => return false,
+        }
+    }
+    got.starts_with(b"HTTP/1.1 200")
+}
+
+/// At `[server] max_connections` a new connection is served by closing the one idle the
+/// longest; when every connection is in the middle of a request, the new one is closed.
+#[test]
+fn a_full_server_closes_its_idlest_connection_for_a_new_one() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "[server]\n",
+        "[server]\nheader_timeout = \"60s\"\nbody_timeout = \"60s\"\nmax_connections = 3\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let mut cmd = xconnector();
+    cmd.args(["run", "--headless", "--config"]).arg(&config);
+    let daemon = Daemon::start(cmd);
+    let addr = daemon.http_addr();
+    daemon.wait_for_log("xconnector ready");
+    let connect = || {
+        let s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(DEADLINE)).unwrap();
+        s
+    };
+    // Three connections, idle after a request each, a the longest.
+    let mut open: Vec<_> = (0..3).map(|_| connect()).collect();
+    for s in &mut open {
+        assert!(healthz(s));
+    }
+    let mut d = connect();
+    assert!(healthz(&mut d), "a fourth connection is served");
+    let mut rest = Vec::new();
+    assert_eq!(
+        open[0].read_to_end(&mut rest).map(|_| rest.len()).ok(),
+        Some(0),
+        "the connection idle the longest was closed"
+    );
+    assert!(
+        healthz(&mut open[1]) && healthz(&mut open[2]),
+        "the others are open"
+    );
+
+    // Now every connection is in the middle of a request: a new one is closed unanswered.
+    let [_, b, c] = &mut open[..] else {
+        unreachable!()
+    };
+    for s in [b, c, &mut d] {
+        s.write_all(
+            b"POST /webhooks/shopify HTTP/1.1\r\nHost: x\r\nX-Shopify-Hmac-Sha256: AAAA\r\n\
+              Content-Length: 100\r\n\r\n{\"id\":",
+        )
+        .unwrap();
+    }
+    let mut e = connect();
+    let _ = e.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut answer = Vec::new();
+    let _ = e.read_to_end(&mut answer);
+    assert!(answer.is_empty(), "{:?}", String::from_utf8_lossy(&answer));
+    daemon.wait_for_log("every connection busy");
+}

@@ -38,6 +38,9 @@ struct Harness {
     engine: Arc<Engine>,
     intake: Arc<Intake>,
     http: reqwest::Client,
+    /// The same over HTTP/2 (prior knowledge, as a proxy in front of the daemon may speak).
+    h2: reqwest::Client,
+    _stop: tokio::sync::watch::Sender<bool>,
     _dir: tempfile::TempDir,
 }
 
@@ -48,6 +51,7 @@ fn intake() -> Harness {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let (engine, inventory, addr) = rt.block_on(async {
         let (engine, _fatal) = Engine::start(EngineConfig::new(dir.path(), Vec::new()))
             .await
@@ -76,7 +80,13 @@ fn intake() -> Harness {
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        // The daemon's own listener, limits and all.
+        let limits = xconnector::serve::Limits {
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(60),
+            max_connections: 1024,
+        };
+        tokio::spawn(xconnector::serve::serve(listener, app, limits, stopped));
         (engine, inventory, addr)
     });
     Harness {
@@ -85,6 +95,11 @@ fn intake() -> Harness {
         engine,
         intake: inventory,
         http: xconnector_actors::http_client::builder().build().unwrap(),
+        h2: reqwest::Client::builder()
+            .http2_prior_knowledge()
+            .build()
+            .unwrap(),
+        _stop: stop,
         _dir: dir,
     }
 }
@@ -119,10 +134,17 @@ impl Harness {
 
     /// Posts to the inventory API; the status and the body of the answer.
     fn post_inventory(&self, headers: &[(String, Vec<u8>)], body: Vec<u8>) -> (u16, Vec<u8>) {
+        self.post_inventory_over(&self.http, headers, body)
+    }
+
+    fn post_inventory_over(
+        &self,
+        client: &reqwest::Client,
+        headers: &[(String, Vec<u8>)],
+        body: Vec<u8>,
+    ) -> (u16, Vec<u8>) {
         self.rt.block_on(async {
-            let mut req = self
-                .http
-                .post(format!("http://{}/api/v1/inventory", self.addr));
+            let mut req = client.post(format!("http://{}/api/v1/inventory", self.addr));
             for (k, v) in headers {
                 req = req.header(k.as_str(), HeaderValue::from_bytes(v).unwrap());
             }
@@ -753,6 +775,7 @@ fn the_inventory_api_never_panics_nor_blames_itself_for_bad_input() {
     }
 }
 
+/// Over HTTP/1.1 and HTTP/2 alike the client gets the 413, not a reset connection or stream.
 #[test]
 fn an_oversized_feed_is_refused_and_not_stored() {
     let h = intake();
@@ -763,10 +786,12 @@ fn an_oversized_feed_is_refused_and_not_stored() {
         "authorization".to_string(),
         format!("Bearer {}", TOKENS[0]).into_bytes(),
     )];
-    let (status, _) = h.post_inventory(&auth, body);
-    assert_eq!(status, 413);
+    for client in [&h.http, &h.h2] {
+        let (status, _) = h.post_inventory_over(client, &auth, body.clone());
+        assert_eq!(status, 413);
+    }
     assert_eq!(h.stored(), 0);
-    assert_eq!(h.stats().too_large.load(Ordering::Relaxed), 1);
+    assert_eq!(h.stats().too_large.load(Ordering::Relaxed), 2);
 }
 
 /// A refused request whose body the API did not need (no valid token; a feed broken at its

@@ -1,7 +1,8 @@
 //! Security against the real binary: unsigned and mis-signed webhooks and feeds without the
 //! right bearer token are refused and counted; no credential ever reaches the logs (at debug,
 //! through refusals, deliveries and failing Shopify calls) nor `check-config`'s output; the
-//! control socket admits only the daemon's own user.
+//! control socket admits only the daemon's own user; a flood of unsigned bodies holds bounded
+//! memory.
 
 mod common;
 
@@ -599,4 +600,41 @@ fn the_control_socket_admits_only_the_daemons_user() {
         )
     };
     assert_eq!(code, Some(0), "{err}");
+}
+
+/// #13: what strangers posting unsigned 5 MiB webhooks and holding them open can make the
+/// daemon hold stays within a budget, comes back down after they let go, and does not keep
+/// Shopify's signed deliveries out meanwhile: `xconnector bench intake-flood --check` on a
+/// smaller flood (200 connections, then 64 streams of one HTTP/2 connection). It measures
+/// the daemon's resident memory, never time.
+#[test]
+fn an_unsigned_flood_holds_bounded_memory_and_signed_deliveries_go_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = xconnector()
+        .args([
+            "bench",
+            "intake-flood",
+            "--connections",
+            "200",
+            "--streams",
+            "64",
+            "--signed",
+            "10",
+            "--budget-mib",
+            "300",
+            "--settle",
+            "30",
+            "--check",
+            "--dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("targets met"), "{text}");
 }

@@ -22,6 +22,7 @@ const FLOWS: [&str; 4] = ["orders", "inventory", "customers", "products"];
 
 struct Harness {
     addr: SocketAddr,
+    _stop: tokio::sync::watch::Sender<bool>,
     ready: Arc<AtomicBool>,
     engine: Arc<Engine>,
     http: reqwest::Client,
@@ -29,6 +30,11 @@ struct Harness {
 }
 
 async fn start() -> Harness {
+    start_with(xconnector::webhooks::DEFAULT_BODY_MEMORY).await
+}
+
+/// The intake with `body_memory` bytes for bodies, served by the daemon's own listener.
+async fn start_with(body_memory: usize) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let (engine, _fatal) = Engine::start(EngineConfig {
         store_dir: dir.path().join("data"),
@@ -46,19 +52,24 @@ async fn start() -> Harness {
         Secret::new("current-secret"),
         Secret::new("previous-secret"),
     ];
-    let webhooks = Arc::new(WebhookIntake::new(
-        secrets,
-        Some(SHOP.into()),
-        &flows,
-        engine.store().clone(),
-    ));
+    let webhooks = Arc::new(
+        WebhookIntake::new(secrets, Some(SHOP.into()), &flows, engine.store().clone())
+            .with_body_memory(body_memory),
+    );
     let ready = Arc::new(AtomicBool::new(true));
     let app = router(AppState::new(engine.clone(), ready.clone(), webhooks));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let limits = xconnector::serve::Limits {
+        header_timeout: std::time::Duration::from_secs(10),
+        body_timeout: std::time::Duration::from_secs(60),
+        max_connections: 1024,
+    };
+    tokio::spawn(xconnector::serve::serve(listener, app, limits, stopped));
     Harness {
         addr,
+        _stop: stop,
         ready,
         engine,
         http: xconnector_actors::http_client::builder().build().unwrap(),
@@ -363,6 +374,129 @@ async fn unreadable_oversized_unknown_and_foreign_deliveries() {
             "{outcome}: {m}"
         );
     }
+}
+
+/// A too-large body is answered 413 before it is read, as a response and not a reset, over
+/// HTTP/1.1 and HTTP/2 alike; an unsigned one is refused without reading it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_before_the_body_is_read_are_answers_over_http1_and_http2() {
+    let h = start().await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let huge = vec![b' '; xconnector::webhooks::MAX_BODY + 1];
+    for (version, client) in [("HTTP/1.1", &h.http), ("HTTP/2", &h2)] {
+        let post = |body: Vec<u8>, signed: bool| {
+            let mut req = client
+                .post(format!("http://{}/webhooks/shopify", h.addr))
+                .header("x-shopify-topic", "orders/create")
+                .header("x-shopify-shop-domain", SHOP)
+                .body(body.clone());
+            if signed {
+                req = req.header(
+                    "x-shopify-hmac-sha256",
+                    shopify_signature("current-secret", &body),
+                );
+            }
+            req.send()
+        };
+        let big = post(huge.clone(), true).await;
+        assert_eq!(
+            big.map(|r| r.status().as_u16())
+                .map_err(|e| format!("{e:?}")),
+            Ok(413),
+            "{version}: a body over the limit"
+        );
+        let unsigned = post(vec![b' '; 2 << 20], false).await;
+        assert_eq!(
+            unsigned
+                .map(|r| r.status().as_u16())
+                .map_err(|e| format!("{e:?}")),
+            Ok(401),
+            "{version}: an unsigned body"
+        );
+    }
+    let m = h.metrics().await;
+    assert!(
+        m.contains("xconnector_webhooks_total{outcome=\"too_large\"} 2"),
+        "{m}"
+    );
+    assert!(
+        m.contains("xconnector_webhooks_total{outcome=\"rejected_signature\"} 2"),
+        "{m}"
+    );
+    assert!(h.items().await.is_empty());
+}
+
+/// Bodies are read into a bounded budget: while large bodies hold the large share, another
+/// large one is answered 503 (Shopify retries), and Shopify's small deliveries still go in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_in_flight_are_bounded_and_small_deliveries_keep_their_share() {
+    use tokio::io::AsyncWriteExt;
+    // 8 MiB: 2 MiB for small bodies, 6 MiB for large ones.
+    let h = start_with(8 << 20).await;
+    let large = 5 << 20;
+    // A stranger holds a 5 MiB body open with its last byte unsent.
+    let mut held = tokio::net::TcpStream::connect(h.addr).await.unwrap();
+    let head = format!(
+        "POST /webhooks/shopify HTTP/1.1\r\nhost: x\r\nx-shopify-topic: orders/create\r\n\
+         x-shopify-hmac-sha256: {}\r\ncontent-length: {large}\r\n\r\n",
+        shopify_signature("forged", b"x")
+    );
+    held.write_all(head.as_bytes()).await.unwrap();
+    held.write_all(&vec![b' '; large - 1]).await.unwrap();
+    // Once the daemon holds its memory, the next large body finds none.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let m = h.metrics().await;
+        if m.contains(&format!("xconnector_webhook_body_bytes {large}")) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the held body never counted: {m}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let body = vec![b' '; large];
+    let (status, text) = h
+        .post("orders/create", &body, Some("current-secret"), "big")
+        .await;
+    assert_eq!((status, text.as_str()), (503, "busy; retry\n"));
+    let order = fixture("orders/create");
+    let (status, _) = h
+        .post("orders/create", &order, Some("current-secret"), "small")
+        .await;
+    assert_eq!(status, 200, "a small signed delivery is accepted meanwhile");
+    // Released: the stranger's body is refused and its memory given back.
+    held.write_all(b" ").await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !h
+        .metrics()
+        .await
+        .contains("xconnector_webhook_body_bytes 0")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the memory was not given back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let m = h.metrics().await;
+    assert!(
+        m.contains("xconnector_webhooks_total{outcome=\"busy\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("xconnector_webhooks_total{outcome=\"rejected_signature\"} 1"),
+        "{m}"
+    );
+    assert_eq!(
+        h.items().await.len(),
+        1,
+        "only the small delivery was stored"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

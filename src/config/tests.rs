@@ -239,7 +239,7 @@ fn unknown_top_level_section() {
 fn unknown_nested_key() {
     assert_eq!(
         errors("[server]\n\nlisen = \"127.0.0.1:8080\"\n"),
-        "config.toml:3: server.lisen: unknown key; expected one of listen, api_tokens, header_timeout, body_timeout, max_connections"
+        "config.toml:3: server.lisen: unknown key; expected one of listen, api_tokens, header_timeout, body_timeout, max_connections, body_memory_mib"
     );
 }
 

@@ -51,8 +51,12 @@ pub struct ServerConfig {
     /// How long a request's body may take to arrive in full; a slower one is answered 408.
     #[serde(deserialize_with = "duration::deserialize")]
     pub body_timeout: Duration,
-    /// Connections served at once; more are closed as they come.
+    /// Connections served at once; past it the connection idle the longest is closed, or the
+    /// new one when none is idle.
     pub max_connections: u32,
+    /// Memory for webhook bodies being read before their signature is checked, in MiB; a
+    /// delivery that finds none free within a second is answered 503 (Shopify retries).
+    pub body_memory_mib: u32,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +67,7 @@ impl Default for ServerConfig {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(60),
             max_connections: 1024,
+            body_memory_mib: 64,
         }
     }
 }

@@ -25,6 +25,16 @@ pub(crate) fn validate(config: &Config) -> Vec<Problem> {
     );
     issues.positive(server.key("header_timeout"), config.server.header_timeout);
     issues.positive(server.key("body_timeout"), config.server.body_timeout);
+    // Below 8 MiB the large bodies' share could not hold one 5 MiB body.
+    if !(8..=4096).contains(&config.server.body_memory_mib) {
+        issues.push(
+            server.key("body_memory_mib"),
+            format!(
+                "must be 8 to 4096 (MiB), not {}",
+                config.server.body_memory_mib
+            ),
+        );
+    }
     if !(1..=65_536).contains(&config.server.max_connections) {
         issues.push(
             server.key("max_connections"),

@@ -3,7 +3,6 @@
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
 use serde_json::json;
 
 /// How much of a request without a valid token is read (and dropped) before the 401.
@@ -74,18 +73,10 @@ pub fn unauthorized() -> Response {
         .into_response()
 }
 
-/// Reads and drops some of a refused request's body: a client still sending would get a reset
-/// connection instead of the 401 if the socket closed with its body unread, and a stranger
-/// gets no more than this read for free.
-pub async fn drain(body: Body) {
-    let mut rest = body.into_data_stream();
-    let mut drained = 0;
-    while drained < DRAIN_UNAUTHORIZED {
-        match rest.next().await {
-            Some(Ok(bytes)) => drained += bytes.len(),
-            _ => break,
-        }
-    }
+/// Reads and drops up to [`DRAIN_UNAUTHORIZED`] of a refused request's body (see
+/// [`crate::body_budget::drain`]).
+pub async fn drain(mut body: Body) {
+    let _ = crate::body_budget::drain(&mut body, DRAIN_UNAUTHORIZED).await;
 }
 
 #[cfg(test)]

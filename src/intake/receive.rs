@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
+use http_body_util::BodyExt;
 use serde_json::json;
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
@@ -63,16 +63,17 @@ async fn handle(
         resource.json(&mut ChannelReader::new(rx), received_at as i64)
     });
     let key = requests::idempotency_key(headers);
-    let mut stream = body.into_data_stream();
+    let mut body = body;
     // The body as sent is what a repeated Idempotency-Key must match (hashed only then).
     let mut body_print = matches!(key, Ok(Some(_))).then(Fingerprinter::default);
     let mut size = 0usize;
     let mut too_big = false;
     let mut broken = None;
     let mut parser_done = false;
-    while let Some(frame) = stream.next().await {
-        match frame {
-            Ok(bytes) => {
+    while let Some(frame) = body.frame().await {
+        match frame.map(|f| f.into_data()) {
+            Ok(Err(_trailers)) => {}
+            Ok(Ok(bytes)) => {
                 size += bytes.len();
                 if let Some(print) = &mut body_print {
                     print.update(&bytes);
@@ -97,6 +98,8 @@ async fn handle(
     drop(tx);
     let parsed = parser.await;
     if too_big {
+        // Read to the end (up to as much again) so that the client gets the 413, not a reset.
+        let _ = crate::body_budget::drain(&mut body, MAX_BODY).await;
         warn!(
             resource = path,
             limit = MAX_BODY,
