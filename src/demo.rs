@@ -50,6 +50,8 @@ pub fn sim_config(c: &SimulatorConfig) -> SimConfig {
             retry_after_secs: 2,
             drop_connection: c.faults.drop_connection,
             media_fetch_failure: c.faults.media_fetch_failure,
+            // Refunds the payment gateway holds or fails: none in the demo.
+            ..Faults::none()
         },
     }
 }

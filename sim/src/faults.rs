@@ -23,6 +23,23 @@ pub struct Faults {
     /// media error). Chosen by a hash of the URL, so one URL always fails or never does; URLs
     /// with `/broken/` in them always fail. Default 0.
     pub media_fetch_failure: f64,
+    /// Share of refund transactions the payment gateway leaves `PENDING` (the refund is made;
+    /// its money has not gone back yet). Drawn from the transaction's id. Default 0.
+    pub refund_pending: f64,
+    /// Share of refund transactions the gateway fails: status `FAILURE`, with an error code and
+    /// message (`shop::REFUND_FAILURE_MESSAGE`). The refund is still made, as on Shopify, which
+    /// announces `refunds/create` "independent from the movement of money". Default 0.
+    pub refund_failure: f64,
+}
+
+impl Faults {
+    /// The refund faults, as the shop applies them.
+    pub fn refunds(&self) -> crate::shop::RefundFaults {
+        crate::shop::RefundFaults {
+            pending: self.refund_pending,
+            failure: self.refund_failure,
+        }
+    }
 }
 
 impl Faults {

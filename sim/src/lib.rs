@@ -24,8 +24,10 @@
 //! `warehouse` sends stock feeds to the daemon's inventory API, `crm` customer updates to
 //! its customers API, `pim` product records to its products API, and `shipper` ships the
 //! orders the back office's `wms` received and posts the shipments and their carrier
-//! statuses to the daemon's shipments API. (The daemon's `demo` starts all of it from
-//! `[simulator]`.) `schema` is Shopify's published Admin schema, embedded.
+//! statuses to the daemon's shipments API; `customer_returns` has the shop's customers ask
+//! for returns of what was delivered and the merchant refund in the admin. (The daemon's
+//! `demo` starts all of it from `[simulator]`.) `schema` is Shopify's published Admin schema,
+//! embedded.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -58,6 +60,7 @@ pub mod bucket;
 pub mod bulk;
 pub mod cost;
 pub mod crm;
+pub mod customer_returns;
 pub mod document;
 pub mod exec;
 pub mod faults;
@@ -200,6 +203,7 @@ impl Simulator {
         shop.domain = config.shop_domain.clone();
         shop.email = format!("owner@{}", config.shop_domain);
         shop.media_fetch_failure = config.faults.media_fetch_failure;
+        shop.refund_faults = config.faults.refunds();
         let (events_tx, events_rx) = unbounded_channel();
         shop.set_event_sender(Some(events_tx));
         let state = Arc::new(SimState {
@@ -265,9 +269,10 @@ impl Simulator {
     }
 
     pub fn set_faults(&self, faults: Faults) {
-        self.state
-            .shop
-            .with(|shop| shop.media_fetch_failure = faults.media_fetch_failure);
+        self.state.shop.with(|shop| {
+            shop.media_fetch_failure = faults.media_fetch_failure;
+            shop.refund_faults = faults.refunds();
+        });
         *lock(&self.state.faults) = faults;
     }
 

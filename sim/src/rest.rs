@@ -5,13 +5,14 @@
 //! fields the simulated shop has no data for are left out rather than invented.
 
 mod products;
+mod returns;
 
 use serde_json::{Map, Value, json};
 
 use super::gid::{gid, inventory_level_gid};
 use super::shop::{
-    Address, Customer, Fulfillment, Id, LineItem, MarketingConsent, Money, Order, Refund, Return,
-    Shop, ShopEvent, topics,
+    Address, Customer, Fulfillment, Id, LineItem, MarketingConsent, Money, Order, Shop, ShopEvent,
+    topics,
 };
 use super::time::Timestamp;
 
@@ -83,8 +84,15 @@ pub fn render_topic(shop: &Shop, topic: &str, id: Id) -> Option<Value> {
         topics::FULFILLMENTS_CREATE | topics::FULFILLMENTS_UPDATE => {
             shop.fulfillments.get(&id).map(|f| fulfillment(shop, f))
         }
-        topics::REFUNDS_CREATE => shop.refunds.get(&id).map(|r| refund(shop, r)),
-        topics::RETURNS_REQUEST => shop.returns.get(&id).map(return_request),
+        topics::REFUNDS_CREATE => shop.refunds.get(&id).map(|r| returns::refund(shop, r)),
+        topics::RETURNS_REQUEST
+        | topics::RETURNS_APPROVE
+        | topics::RETURNS_DECLINE
+        | topics::RETURNS_PROCESS
+        | topics::RETURNS_CLOSE
+        | topics::RETURNS_CANCEL
+        | topics::RETURNS_REOPEN
+        | topics::RETURNS_UPDATE => returns::render(shop, topic, id),
         _ => None,
     }
 }
@@ -202,7 +210,7 @@ fn line_item(l: &LineItem, currency: &str) -> Value {
     json!({
         "id": l.id,
         "admin_graphql_api_id": gid("LineItem", l.id),
-        "current_quantity": l.fulfillable_quantity.max(l.quantity),
+        "current_quantity": l.refundable(),
         "fulfillable_quantity": l.fulfillable_quantity,
         "fulfillment_service": "manual",
         "fulfillment_status": (l.fulfillable_quantity == 0).then_some("fulfilled"),
@@ -292,7 +300,7 @@ fn order(shop: &Shop, o: &Order) -> Value {
         .refund_ids
         .iter()
         .filter_map(|id| shop.refunds.get(id))
-        .map(|r| refund(shop, r))
+        .map(|r| returns::refund(shop, r))
         .collect();
     let note_attributes: Vec<Value> = o
         .note_attributes
@@ -441,97 +449,16 @@ fn fulfillment(shop: &Shop, f: &Fulfillment) -> Value {
     })
 }
 
-fn refund(shop: &Shop, r: &Refund) -> Value {
-    let order = shop.orders.get(&r.order_id);
-    let cur = order.map_or(shop.currency.as_str(), |o| o.currency.as_str());
-    let lines: Vec<Value> = r
-        .line_items
-        .iter()
-        .map(|l| {
-            let line = order.and_then(|o| o.line_items.iter().find(|x| x.id == l.line_item_id));
-            json!({
-                "id": l.id,
-                "quantity": l.quantity,
-                "line_item_id": l.line_item_id,
-                "location_id": l.location_id,
-                "restock_type": l.restock_type.as_rest(),
-                "subtotal": l.subtotal.0 as f64 / 100.0,
-                "total_tax": l.total_tax.0 as f64 / 100.0,
-                "subtotal_set": money_set(l.subtotal, cur),
-                "total_tax_set": money_set(l.total_tax, cur),
-                "line_item": line.map(|x| line_item(x, cur)),
-            })
-        })
-        .collect();
-    let shipping: Vec<Value> = if r.shipping > Money::ZERO {
-        vec![json!({"subtotal_amount_set": money_set(r.shipping, cur)})]
-    } else {
-        Vec::new()
-    };
-    let transactions = vec![json!({
-        "amount": money(r.total),
-        "currency": cur,
-        "kind": "refund",
-        "status": "success",
-        "gateway": "shopify_payments",
-        "order_id": r.order_id,
-        "created_at": ts(r.created_at),
-        "processed_at": ts(r.processed_at),
-    })];
-    json!({
-        "id": r.id,
-        "order_id": r.order_id,
-        "created_at": ts(r.created_at),
-        "note": r.note,
-        "processed_at": ts(r.processed_at),
-        "duties": [],
-        "total_duties_set": money_set(Money::ZERO, cur),
-        "return": r.return_id.map(|id| json!({"id": id, "admin_graphql_api_id": gid("Return", id)})),
-        "refund_shipping_lines": shipping,
-        "restock": r.line_items.iter().any(|l| l.restock_type.as_graphql() != "NO_RESTOCK"),
-        "admin_graphql_api_id": gid("Refund", r.id),
-        "order_adjustments": [],
-        "refund_line_items": lines,
-        "transactions": transactions,
-    })
-}
-
-fn return_request(r: &Return) -> Value {
-    let lines: Vec<Value> = r
-        .line_items
-        .iter()
-        .map(|l| {
-            json!({
-                "id": l.id,
-                "admin_graphql_api_id": gid("ReturnLineItem", l.id),
-                "fulfillment_line_item": {"id": l.line_item_id, "line_item": {"id": l.line_item_id, "admin_graphql_api_id": gid("LineItem", l.line_item_id)}},
-                "quantity": l.quantity,
-                "return_reason": l.reason.to_ascii_lowercase(),
-                "customer_note": l.customer_note,
-            })
-        })
-        .collect();
-    json!({
-        "id": r.id,
-        "admin_graphql_api_id": gid("Return", r.id),
-        "status": r.status.as_rest(),
-        "order": {"id": r.order_id, "admin_graphql_api_id": gid("Order", r.order_id)},
-        "total_return_line_items": r.line_items.iter().map(|l| u64::from(l.quantity)).sum::<u64>(),
-        "name": r.name,
-        "return_line_items": lines,
-        "return_shipping_fees": [],
-        "exchange_line_items": [],
-        "total_exchange_line_items": 0,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::SeedSize;
     use crate::shop::{
-        Address, CancelReason, CustomerSpec, FileDraft, FulfillmentSpec, LineSpec,
-        MarketingOptInLevel, MarketingState, OrderSpec, ProductDraft,
+        Address, CancelReason, CustomerSpec, DispositionSpec, DispositionType, FileDraft,
+        FulfillmentSpec, IssueRefund, LineSpec, MarketingOptInLevel, MarketingState, OrderSpec,
+        ParentAmount, ProcessLineSpec, ProcessSpec, ProductDraft, RefundLineSpec, RefundSpec,
+        RefundTransactionSpec, RestockType, ReturnDeclineReason, ReturnLineSpec, ReturnReason,
+        ReturnSpec, TransactionKind,
     };
 
     fn fixture_keys(topic: &str) -> Vec<String> {
@@ -604,11 +531,7 @@ mod tests {
         let fulfillment = shop
             .create_fulfillment(order, FulfillmentSpec::default())
             .unwrap();
-        let line = shop.orders[&order].line_items[0].id;
-        shop.request_return(order, &[(line, 1, "DEFECTIVE")])
-            .unwrap();
-        shop.create_refund(order, &[(line, 1)], Money::ZERO, Some("broken"))
-            .unwrap();
+        returns_and_refunds(&mut shop, order, fulfillment);
         let other = shop.create_order(OrderSpec {
             customer_id: Some(customer),
             line_items: vec![LineSpec::variant(variants[1], 1)],
@@ -621,9 +544,91 @@ mod tests {
             ..CustomerSpec::default()
         });
         shop.delete_customer(passing).unwrap();
-        let _ = fulfillment;
         let events = std::iter::from_fn(|| rx.try_recv().ok()).collect();
         (shop, events, order)
+    }
+
+    /// Every returns topic and `refunds/create` on a fulfilled order of two lines (2 + 1
+    /// units): a return processed with a refund, closed, reopened and closed again; one
+    /// declined; one approved and cancelled; a refund made in the admin.
+    fn returns_and_refunds(shop: &mut Shop, order: Id, fulfillment: Id) {
+        let fl: Vec<Id> = shop.fulfillments[&fulfillment]
+            .line_items
+            .iter()
+            .map(|l| l.id)
+            .collect();
+        let request = |shop: &mut Shop, fli: Id, reason: ReturnReason| {
+            let mut line = ReturnLineSpec::new(fli, 1, reason);
+            line.customer_note = Some("Not what I hoped".into());
+            shop.request_return(ReturnSpec {
+                order_id: order,
+                lines: vec![line],
+                shipping_fee: Some(Money(500)),
+            })
+            .unwrap()
+        };
+        let first = request(shop, fl[0], ReturnReason::Defective);
+        shop.approve_return(first, true).unwrap();
+        let r = &shop.returns[&first];
+        let (line, reverse) = (r.line_items[0].id, r.line_items[0].reverse_line_id.unwrap());
+        let outcome = shop
+            .suggest_return_outcome(first, &[(line, 1)], None)
+            .unwrap();
+        let location = *shop.locations.keys().next().unwrap();
+        shop.process_return(ProcessSpec {
+            return_id: first,
+            lines: vec![ProcessLineSpec {
+                return_line_id: line,
+                quantity: 1,
+                dispositions: vec![DispositionSpec {
+                    reverse_line_id: reverse,
+                    quantity: 1,
+                    kind: DispositionType::Restocked,
+                    location_id: Some(location),
+                }],
+            }],
+            refund: Some(IssueRefund {
+                transactions: outcome
+                    .transactions
+                    .iter()
+                    .map(|(parent_id, amount, _)| ParentAmount {
+                        parent_id: *parent_id,
+                        amount: *amount,
+                    })
+                    .collect(),
+                allow_over_refunding: false,
+            }),
+            ..ProcessSpec::default()
+        })
+        .unwrap();
+        shop.reopen_return(first).unwrap();
+        shop.close_return(first).unwrap();
+        let second = request(shop, fl[1], ReturnReason::SizeTooSmall);
+        shop.decline_return(
+            second,
+            ReturnDeclineReason::FinalSale,
+            Some("Final sale items cannot be returned.".into()),
+            true,
+        )
+        .unwrap();
+        let third = request(shop, fl[0], ReturnReason::Unwanted);
+        shop.approve_return(third, false).unwrap();
+        shop.cancel_return(third, false).unwrap();
+        let line_item = shop.orders[&order].line_items[1].id;
+        shop.create_refund(RefundSpec {
+            order_id: order,
+            lines: vec![RefundLineSpec::new(line_item, 1, RestockType::NoRestock)],
+            transactions: vec![RefundTransactionSpec {
+                order_id: order,
+                parent_id: None,
+                gateway: String::new(),
+                kind: TransactionKind::Refund,
+                amount: Money(1000),
+            }],
+            note: Some("broken".into()),
+            ..RefundSpec::default()
+        })
+        .unwrap();
     }
 
     #[test]
@@ -678,6 +683,9 @@ mod tests {
             topics::FULFILLMENTS_CREATE,
             topics::REFUNDS_CREATE,
             topics::RETURNS_REQUEST,
+            topics::RETURNS_APPROVE,
+            topics::RETURNS_DECLINE,
+            topics::RETURNS_CLOSE,
         ];
         for topic in wanted {
             let event = events
@@ -697,6 +705,114 @@ mod tests {
                 assert!(payload.get("admin_graphql_api_id").is_some(), "{topic}");
             }
         }
+    }
+
+    fn fixture(topic: &str) -> Value {
+        let path = format!(
+            "{}/../tests/fixtures/shopify/webhooks-2026-07/{topic}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        serde_json::from_str::<Value>(&text).unwrap()["response"].clone()
+    }
+
+    /// The keys of an object, sorted.
+    fn keys(v: &Value) -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    }
+
+    #[test]
+    fn returns_and_refunds_topics_render_their_documented_shapes() {
+        let (mut shop, events, order) = busy_shop();
+        let payloads = |shop: &Shop, topic: &str| -> Vec<Value> {
+            events
+                .iter()
+                .filter(|e| e.topic == topic)
+                .map(|e| render(shop, e).unwrap_or_else(|| panic!("{topic} not rendered")))
+                .collect()
+        };
+        let one = |shop: &Shop, topic: &str| payloads(shop, topic)[0].clone();
+        // Request and approve carry the whole documented shape, down to the shipping fees.
+        for topic in [topics::RETURNS_REQUEST, topics::RETURNS_APPROVE] {
+            let p = one(&shop, topic);
+            let documented = fixture(topic);
+            assert_eq!(keys(&p), keys(&documented), "{topic}");
+            assert_eq!(
+                p["order"],
+                json!({"id": order, "admin_graphql_api_id": gid("Order", order)})
+            );
+            assert_eq!(p["total_return_line_items"], 1);
+            let fee = &p["return_shipping_fees"][0];
+            let documented_fee = &fixture(topics::RETURNS_APPROVE)["return_shipping_fees"][0];
+            assert_eq!(keys(fee), keys(documented_fee));
+            assert_eq!(
+                keys(&fee["price"]["shop_money"]),
+                ["amount", "currency_code"]
+            );
+            assert_eq!(fee["price"]["shop_money"]["amount"], "5.00");
+            assert_eq!(p["return_line_items"][0]["return_reason"], "defective");
+        }
+        // Payloads are rendered from the state when sent: the first return is closed by now.
+        assert_eq!(one(&shop, topics::RETURNS_REQUEST)["status"], "closed");
+        let decline = one(&shop, topics::RETURNS_DECLINE);
+        assert_eq!(keys(&decline), keys(&fixture(topics::RETURNS_DECLINE)));
+        assert_eq!(
+            decline["decline"],
+            json!({"reason": "final_sale", "note": "Final sale items cannot be returned."})
+        );
+        assert_eq!(decline["status"], "declined");
+        let close = fixture(topics::RETURNS_CLOSE);
+        for topic in [
+            topics::RETURNS_CLOSE,
+            topics::RETURNS_CANCEL,
+            topics::RETURNS_REOPEN,
+            topics::RETURNS_PROCESS,
+        ] {
+            let p = one(&shop, topic);
+            assert_eq!(keys(&p), keys(&close), "{topic} has close's shape");
+            assert_eq!(p["order_id"], json!(order));
+        }
+        assert_eq!(
+            payloads(&shop, topics::RETURNS_CANCEL)[0]["status"],
+            "canceled"
+        );
+        for p in payloads(&shop, topics::RETURNS_UPDATE) {
+            assert_eq!(keys(&p), keys(&fixture(topics::RETURNS_APPROVE)));
+        }
+        // The documented example of returns/process is `{}`, on request.
+        shop.bare_returns_process = true;
+        assert_eq!(one(&shop, topics::RETURNS_PROCESS), json!({}));
+        shop.bare_returns_process = false;
+
+        // refunds/create: one through the return, one from the admin.
+        let refunds = payloads(&shop, topics::REFUNDS_CREATE);
+        assert_eq!(refunds.len(), 2);
+        let documented = fixture(topics::REFUNDS_CREATE);
+        let through_return = &refunds[0];
+        assert_eq!(keys(through_return), keys(&documented));
+        assert!(through_return["return"]["admin_graphql_api_id"].is_string());
+        assert_eq!(through_return["restock"], true);
+        let line = &through_return["refund_line_items"][0];
+        assert_eq!(keys(line), keys(&documented["refund_line_items"][0]));
+        assert!(line["subtotal"].is_f64(), "subtotal is a JSON number");
+        assert_eq!(line["restock_type"], "return");
+        let tx = &through_return["transactions"][0];
+        assert_eq!(keys(tx), keys(&documented["transactions"][0]));
+        assert_eq!(
+            keys(&tx["total_unsettled_set"]["shop_money"]),
+            ["amount", "currency"]
+        );
+        assert_eq!(
+            (&tx["kind"], &tx["status"]),
+            (&json!("refund"), &json!("success"))
+        );
+        assert!(tx["parent_id"].is_u64());
+        let admin = &refunds[1];
+        assert_eq!(admin["return"], Value::Null);
+        assert_eq!(admin["note"], "broken");
+        assert_eq!(admin["transactions"][0]["amount"], "10.00");
     }
 
     #[test]

@@ -11,8 +11,10 @@
 
 use super::shop::{
     Address, CancelReason, CustomerSpec, FinancialStatus, FulfillmentSpec, LineSpec, Money,
-    ONLINE_STORE, OrderRisk, OrderSpec, POINT_OF_SALE, ProductSpec, RiskAssessment, RiskFact,
-    RiskLevel, RiskRecommendation, Sentiment, Shop, TrackingInfo, VariantSpec,
+    ONLINE_STORE, OrderRisk, OrderSpec, POINT_OF_SALE, ProductSpec, RefundLineSpec, RefundSpec,
+    RefundTransactionSpec, RestockType, ReturnLineSpec, ReturnReason, ReturnSpec, RiskAssessment,
+    RiskFact, RiskLevel, RiskRecommendation, Sentiment, Shop, TrackingInfo, TransactionKind,
+    VariantSpec, line_money, units_money,
 };
 use super::time::Timestamp;
 
@@ -381,17 +383,27 @@ impl Shop {
                             }),
                         },
                     );
-                    if fulfilled.is_ok() && rng.u8(0..25) == 0 {
+                    if let Ok(fulfillment) = fulfilled
+                        && rng.u8(0..25) == 0
+                    {
                         shop.set_clock(Some(later.plus_secs(86_400).min(SEED_EPOCH)));
                         let line = shop
-                            .orders
-                            .get(&id)
-                            .and_then(|o| o.line_items.first())
+                            .fulfillments
+                            .get(&fulfillment)
+                            .and_then(|f| f.line_items.first())
                             .map(|l| l.id);
-                        let reason = ["SIZE_TOO_SMALL", "DEFECTIVE", "WRONG_ITEM", "UNWANTED"]
-                            [rng.usize(0..4)];
+                        let reason = [
+                            ReturnReason::SizeTooSmall,
+                            ReturnReason::Defective,
+                            ReturnReason::WrongItem,
+                            ReturnReason::Unwanted,
+                        ][rng.usize(0..4)];
                         if let Some(line) = line {
-                            let _ = shop.request_return(id, &[(line, 1, reason)]);
+                            let _ = shop.request_return(ReturnSpec {
+                                order_id: id,
+                                lines: vec![ReturnLineSpec::new(line, 1, reason)],
+                                shipping_fee: None,
+                            });
                         }
                     }
                 }
@@ -405,12 +417,24 @@ impl Shop {
                     .map(|l| l.id);
                 if let Some(line) = line {
                     shop.set_clock(Some(later.plus_secs(3_600).min(SEED_EPOCH)));
-                    let _ = shop.create_refund(
-                        id,
-                        &[(line, 1)],
-                        Money::ZERO,
-                        Some("Damaged in transit"),
-                    );
+                    // One unit's worth, through the order's payment.
+                    let amount = shop.orders.get(&id).map_or(Money::ZERO, |o| {
+                        let worth = units_money(&line_money(o)[0], 0, 1);
+                        worth.subtotal + worth.tax
+                    });
+                    let _ = shop.create_refund(RefundSpec {
+                        order_id: id,
+                        lines: vec![RefundLineSpec::new(line, 1, RestockType::NoRestock)],
+                        transactions: vec![RefundTransactionSpec {
+                            order_id: id,
+                            parent_id: None,
+                            gateway: String::new(),
+                            kind: TransactionKind::Refund,
+                            amount,
+                        }],
+                        note: Some("Damaged in transit".into()),
+                        ..RefundSpec::default()
+                    });
                 }
             }
         }

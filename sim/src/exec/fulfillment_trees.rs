@@ -11,8 +11,8 @@ use crate::gid::gid;
 use crate::project::connection;
 use crate::search::{self, Searchable};
 use crate::shop::{
-    Fulfillment, FulfillmentEvent, FulfillmentEventStatus, FulfillmentHold, FulfillmentOrder,
-    FulfillmentOrderStatus, FulfillmentState, Id, Shop,
+    Fulfillment, FulfillmentEvent, FulfillmentEventStatus, FulfillmentHold, FulfillmentLine,
+    FulfillmentOrder, FulfillmentOrderStatus, FulfillmentState, Id, LineItem, Shop,
 };
 
 /// `FulfillmentOrder.supportedActions` by status: a merchant-managed fulfillment order can be
@@ -184,6 +184,20 @@ fn display_status(f: &Fulfillment) -> &'static str {
     }
 }
 
+/// One line of a fulfillment (`FulfillmentLineItem`, which is not a node: returns embed it).
+pub fn fulfillment_line_tree(line: &LineItem, fl: &FulfillmentLine, currency: &str) -> Value {
+    let total = line.price * fl.quantity;
+    tree!("FulfillmentLineItem";
+        "id" => gid("FulfillmentLineItem", fl.id),
+        "quantity" => fl.quantity,
+        "lineItem" => line_item_tree(line, currency),
+        "originalTotal" => total.to_fixed2(),
+        "originalTotalSet" => money_bag(total, currency),
+        "discountedTotal" => total.to_fixed2(),
+        "discountedTotalSet" => money_bag(total, currency),
+    )
+}
+
 pub fn fulfillment_tree(shop: &Shop, f: &Fulfillment) -> Value {
     let order = shop.orders.get(&f.order_id);
     let currency = order.map_or(shop.currency.as_str(), |o| o.currency.as_str());
@@ -192,16 +206,7 @@ pub fn fulfillment_tree(shop: &Shop, f: &Fulfillment) -> Value {
         .iter()
         .filter_map(|fl| {
             let line = order?.line_items.iter().find(|l| l.id == fl.line_item_id)?;
-            let total = line.price * fl.quantity;
-            Some(tree!("FulfillmentLineItem";
-                "id" => gid("FulfillmentLineItem", fl.id),
-                "quantity" => fl.quantity,
-                "lineItem" => line_item_tree(line, currency),
-                "originalTotal" => total.to_fixed2(),
-                "originalTotalSet" => money_bag(total, currency),
-                "discountedTotal" => total.to_fixed2(),
-                "discountedTotalSet" => money_bag(total, currency),
-            ))
+            Some(fulfillment_line_tree(line, fl, currency))
         })
         .collect();
     let happened = |status: FulfillmentEventStatus, last: bool| {

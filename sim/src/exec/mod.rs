@@ -23,9 +23,14 @@
 //! - `product_mutations.rs`: `productCreate`, `productUpdate`, `productDelete`,
 //!   `productVariantsBulkCreate`, `productVariantsBulkUpdate`;
 //! - `product_input.rs`: reading and checking the product inputs those share;
+//! - `returns.rs`: `return`, `returnReasonDefinitions` and the return mutations
+//!   (`returnRequest`, `returnApproveRequest`, `returnDeclineRequest`, `returnCancel`,
+//!   `returnClose`, `returnReopen`, `returnProcess`);
+//! - `refunds.rs`: `refund` and `refundCreate` (`@idempotent`);
 //! - `objects.rs`: the resource trees and the reference resolver shared by all of them, with
-//!   the catalogue's trees in `product_trees.rs` and the fulfillment orders', fulfillments'
-//!   and their events' in `fulfillment_trees.rs`.
+//!   the catalogue's trees in `product_trees.rs`, the fulfillment orders', fulfillments'
+//!   and their events' in `fulfillment_trees.rs`, and the returns', refunds' and
+//!   transactions' in `return_trees.rs`.
 
 mod bulk;
 mod bulk_mutation;
@@ -43,6 +48,9 @@ mod product_mutations;
 mod product_set;
 mod product_trees;
 mod products;
+mod refunds;
+mod return_trees;
+mod returns;
 #[cfg(test)]
 mod tests;
 mod webhooks;
@@ -308,6 +316,9 @@ fn run_query(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootError>
         "fulfillmentOrder" => fulfillments::fulfillment_order(shop, ctx),
         "fulfillmentOrders" => fulfillments::fulfillment_orders(shop, ctx),
         "fulfillment" => fulfillments::fulfillment(shop, ctx),
+        "return" => returns::return_query(shop, ctx),
+        "returnReasonDefinitions" => returns::reason_definitions(ctx),
+        "refund" => refunds::refund_query(shop, ctx),
         "node" => misc::node(shop, ctx),
         "nodes" => misc::nodes(shop, ctx),
         _ => Err(not_implemented(name)),
@@ -349,6 +360,14 @@ fn run_mutation(shop: &mut Shop, ctx: &mut RootCtx<'_>) -> Result<Value, RootErr
         "fulfillmentEventCreate" => fulfillments::event_create(shop, ctx),
         "fulfillmentOrderHold" => fulfillments::hold(shop, ctx),
         "fulfillmentOrderReleaseHold" => fulfillments::release_hold(shop, ctx),
+        "returnRequest" => returns::return_request(shop, ctx),
+        "returnApproveRequest" => returns::approve_request(shop, ctx),
+        "returnDeclineRequest" => returns::decline_request(shop, ctx),
+        "returnCancel" => returns::cancel(shop, ctx),
+        "returnClose" => returns::close(shop, ctx),
+        "returnReopen" => returns::reopen(shop, ctx),
+        "returnProcess" => returns::process(shop, ctx),
+        "refundCreate" => refunds::refund_create(shop, ctx, key.as_deref()),
         "productSet" => product_set::product_set(shop, ctx),
         "productCreate" => product_mutations::product_create(shop, ctx),
         "productUpdate" => product_mutations::product_update(shop, ctx),

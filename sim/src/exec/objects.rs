@@ -15,8 +15,8 @@ use crate::gid::{self, gid, inventory_level_gid};
 use crate::project::{Resolve, connection, reference};
 use crate::shop::{
     Address, Customer, Id, InventoryAdjustmentGroup, InventoryItem, InventoryLevel, LineItem,
-    Location, MarketingOptInLevel, MarketingState, Metafield, Money, Order, QUANTITY_NAMES, Refund,
-    Return, Shop, WebhookSubscription,
+    Location, MarketingOptInLevel, MarketingState, Metafield, Money, Order, QUANTITY_NAMES, Shop,
+    WebhookSubscription, reason_definition,
 };
 use crate::time::Timestamp;
 
@@ -25,6 +25,10 @@ pub use super::fulfillment_trees::{
 };
 pub use super::product_trees::{
     collection_tree, media_tree, product_tree, publication_tree, variant_tree,
+};
+pub use super::return_trees::{
+    reason_definition_tree, refund_tree, return_tree, reverse_fulfillment_order_by_id,
+    transaction_tree,
 };
 
 /// An object tree: `tree!("Order"; "id" => …, "name" => …)`. Each value is any serializable
@@ -128,11 +132,11 @@ pub fn line_item_tree(line: &LineItem, currency: &str) -> Value {
         "vendor" => line.vendor,
         "sku" => line.sku,
         "quantity" => line.quantity,
-        "currentQuantity" => line.quantity,
+        "currentQuantity" => line.refundable(),
         "unfulfilledQuantity" => line.fulfillable_quantity,
         "fulfillableQuantity" => line.fulfillable_quantity,
-        "refundableQuantity" => line.quantity,
-        "nonFulfillableQuantity" => 0,
+        "refundableQuantity" => line.refundable(),
+        "nonFulfillableQuantity" => line.removed_quantity,
         "fulfillmentStatus" => if line.fulfillable_quantity == 0 { "fulfilled" } else { "unfulfilled" },
         "requiresShipping" => line.requires_shipping,
         "taxable" => line.taxable,
@@ -513,107 +517,6 @@ pub fn location_tree(l: &Location) -> Value {
     )
 }
 
-fn return_tree(shop: &Shop, r: &Return) -> Value {
-    let order = shop.orders.get(&r.order_id);
-    let currency = order.map_or(shop.currency.as_str(), |o| o.currency.as_str());
-    let lines: Vec<Value> = r
-        .line_items
-        .iter()
-        .map(|rl| {
-            let line = order.and_then(|o| o.line_items.iter().find(|l| l.id == rl.line_item_id));
-            let total = line.map_or(Money::ZERO, |l| l.price * rl.quantity);
-            tree!("ReturnLineItem";
-                "id" => gid("ReturnLineItem", rl.id),
-                "quantity" => rl.quantity,
-                "returnReason" => rl.reason,
-                "returnReasonNote" => "",
-                "returnReasonDefinition" => Value::Null,
-                "customerNote" => rl.customer_note,
-                "processableQuantity" => rl.quantity,
-                "processedQuantity" => 0,
-                "unprocessedQuantity" => rl.quantity,
-                "refundableQuantity" => rl.quantity,
-                "refundedQuantity" => 0,
-                "restockingFee" => Value::Null,
-                "totalWeight" => Value::Null,
-                "withCodeDiscountedTotalPriceSet" => money_bag(total, currency),
-                "fulfillmentLineItem" => line.map_or(Value::Null, |l| json!({
-                    "__typename": "FulfillmentLineItem",
-                    "id": gid("FulfillmentLineItem", l.id),
-                    "quantity": rl.quantity,
-                    "lineItem": line_item_tree(l, currency),
-                    "originalTotal": total.to_fixed2(),
-                    "originalTotalSet": money_bag(total, currency),
-                    "discountedTotal": total.to_fixed2(),
-                    "discountedTotalSet": money_bag(total, currency),
-                })),
-            )
-        })
-        .collect();
-    let refunds: Vec<Value> = shop
-        .refunds
-        .values()
-        .filter(|f| f.return_id == Some(r.id))
-        .map(|f| ref_to("Refund", f.id))
-        .collect();
-    tree!("Return";
-        "id" => gid("Return", r.id),
-        "name" => r.name,
-        "status" => r.status.as_graphql(),
-        "createdAt" => ts(r.created_at),
-        "closedAt" => opt_ts(r.closed_at),
-        "requestApprovedAt" => Value::Null,
-        "decline" => Value::Null,
-        "totalQuantity" => r.line_items.iter().map(|l| u64::from(l.quantity)).sum::<u64>(),
-        "order" => ref_to("Order", r.order_id),
-        "returnLineItems" => connection(lines),
-        "refunds" => connection(refunds),
-        "returnShippingFees" => json!([]),
-    )
-}
-
-fn refund_tree(shop: &Shop, f: &Refund) -> Value {
-    let order = shop.orders.get(&f.order_id);
-    let currency = order.map_or(shop.currency.as_str(), |o| o.currency.as_str());
-    let lines: Vec<Value> = f
-        .line_items
-        .iter()
-        .map(|rl| {
-            let line = order.and_then(|o| o.line_items.iter().find(|l| l.id == rl.line_item_id));
-            let price = line.map_or(Money::ZERO, |l| l.price);
-            tree!("RefundLineItem";
-                "id" => gid("RefundLineItem", rl.id),
-                "quantity" => rl.quantity,
-                "restockType" => rl.restock_type.as_graphql(),
-                "restocked" => false,
-                "lineItem" => line.map_or(Value::Null, |l| line_item_tree(l, currency)),
-                "location" => rl.location_id.map_or(Value::Null, |l| ref_to("Location", l)),
-                "price" => price.to_fixed2(),
-                "priceSet" => money_bag(price, currency),
-                "subtotal" => rl.subtotal.to_fixed2(),
-                "subtotalSet" => money_bag(rl.subtotal, currency),
-                "totalTax" => rl.total_tax.to_fixed2(),
-                "totalTaxSet" => money_bag(rl.total_tax, currency),
-            )
-        })
-        .collect();
-    tree!("Refund";
-        "id" => gid("Refund", f.id),
-        "legacyResourceId" => legacy(f.id),
-        "note" => f.note,
-        "createdAt" => ts(f.created_at),
-        "processedAt" => ts(f.processed_at),
-        "updatedAt" => ts(f.updated_at),
-        "order" => ref_to("Order", f.order_id),
-        "return" => f.return_id.map_or(Value::Null, |r| ref_to("Return", r)),
-        "totalRefunded" => money_v2(f.total, currency),
-        "totalRefundedSet" => money_bag(f.total, currency),
-        "refundLineItems" => connection(lines),
-        "refundShippingLines" => connection(Vec::new()),
-        "duties" => json!([]),
-    )
-}
-
 pub fn webhook_subscription_tree(s: &WebhookSubscription) -> Value {
     let endpoint = if let Some(rest) = s.uri.strip_prefix("pubsub://") {
         let (project, topic) = rest.split_once(':').unwrap_or((rest, ""));
@@ -774,6 +677,12 @@ impl ShopResolver<'_> {
                 .map(|f| fulfillment_order_tree(shop, f)),
             "Return" => shop.returns.get(&g.id).map(|r| return_tree(shop, r)),
             "Refund" => shop.refunds.get(&g.id).map(|r| refund_tree(shop, r)),
+            "OrderTransaction" => shop
+                .transactions
+                .get(&g.id)
+                .map(|t| transaction_tree(shop, t)),
+            "ReverseFulfillmentOrder" => reverse_fulfillment_order_by_id(shop, g.id),
+            "ReturnReasonDefinition" => reason_definition(g.id).map(reason_definition_tree),
             "WebhookSubscription" => shop
                 .webhook_subscriptions
                 .get(&g.id)
@@ -959,6 +868,23 @@ impl Resolve for ShopResolver<'_> {
             ) => {
                 let order = Self::parent_id(parent, "Order")?;
                 return super::fulfillment_trees::resolve_order_field(shop, order, field, args);
+            }
+            (
+                "Order",
+                "returns"
+                | "returnStatus"
+                | "transactions"
+                | "transactionsCount"
+                | "totalRefundedShippingSet"
+                | "refundable"
+                | "suggestedRefund",
+            ) => {
+                let order = Self::parent_id(parent, "Order")?;
+                return super::return_trees::resolve_order_field(shop, order, field, args);
+            }
+            ("Return", "returnLineItems" | "suggestedFinancialOutcome") => {
+                let id = Self::parent_id(parent, "Return")?;
+                return super::return_trees::resolve_return_field(shop, id, field, args);
             }
             ("Fulfillment", "events") => {
                 let fulfillment = Self::parent_id(parent, "Fulfillment")?;

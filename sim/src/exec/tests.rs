@@ -484,3 +484,5 @@ fn unsupported_fields_bad_ids_and_small_roots() {
 mod customers;
 mod fulfillments;
 mod products;
+mod refunds;
+mod returns;

@@ -124,6 +124,76 @@ api_enum!(
 );
 
 api_enum!(
+    /// `ReturnReason`: why a customer returns a line (deprecated on inputs in favour of
+    /// reason definitions, still what `ReturnLineItem.returnReason` answers).
+    ReturnReason {
+        Color => "COLOR",
+        Defective => "DEFECTIVE",
+        NotAsDescribed => "NOT_AS_DESCRIBED",
+        Other => "OTHER",
+        SizeTooLarge => "SIZE_TOO_LARGE",
+        SizeTooSmall => "SIZE_TOO_SMALL",
+        Style => "STYLE",
+        Unknown => "UNKNOWN",
+        Unwanted => "UNWANTED",
+        WrongItem => "WRONG_ITEM",
+    }
+);
+
+api_enum!(
+    /// `ReturnDeclineReason`.
+    ReturnDeclineReason {
+        FinalSale => "FINAL_SALE",
+        Other => "OTHER",
+        ReturnPeriodEnded => "RETURN_PERIOD_ENDED",
+    }
+);
+
+api_enum!(
+    /// `ReverseFulfillmentOrderDispositionType`: what became of a returned unit.
+    DispositionType {
+        Missing => "MISSING",
+        NotRestocked => "NOT_RESTOCKED",
+        ProcessingRequired => "PROCESSING_REQUIRED",
+        Restocked => "RESTOCKED",
+    }
+);
+
+api_enum!(
+    /// `OrderTransactionKind`.
+    TransactionKind {
+        Authorization => "AUTHORIZATION",
+        Capture => "CAPTURE",
+        Change => "CHANGE",
+        EmvAuthorization => "EMV_AUTHORIZATION",
+        Refund => "REFUND",
+        Sale => "SALE",
+        SuggestedRefund => "SUGGESTED_REFUND",
+        Void => "VOID",
+    }
+);
+
+impl TransactionKind {
+    /// Money taken from the customer, which a refund may go back through (a refund's
+    /// parent must be one: `ReturnRefundOrderTransactionInput.parentId`).
+    pub fn is_payment(self) -> bool {
+        matches!(self, TransactionKind::Sale | TransactionKind::Capture)
+    }
+}
+
+api_enum!(
+    /// `OrderTransactionStatus`.
+    TransactionStatus {
+        AwaitingResponse => "AWAITING_RESPONSE",
+        Error => "ERROR",
+        Failure => "FAILURE",
+        Pending => "PENDING",
+        Success => "SUCCESS",
+        Unknown => "UNKNOWN",
+    }
+);
+
+api_enum!(
     /// `RefundLineItemRestockType`.
     RestockType {
         NoRestock => "NO_RESTOCK",

@@ -87,7 +87,7 @@ struct Planned {
 /// The order's display fulfillment status from its lines, and whether everything it still
 /// has to ship is on hold.
 fn display_status(lines: &[LineItem], all_held: bool) -> FulfillmentStatus {
-    let shipped = lines.iter().any(|l| l.fulfillable_quantity < l.quantity);
+    let shipped = lines.iter().any(|l| l.shipped() > 0);
     if shipped && lines.iter().all(|l| l.fulfillable_quantity == 0) {
         FulfillmentStatus::Fulfilled
     } else if shipped {
@@ -475,7 +475,7 @@ impl Shop {
 
     /// Bring the order's display status in line with its fulfillment orders; announces
     /// `orders/updated` only when it changed.
-    fn refresh_fulfillment_status(&mut self, order_id: Id) {
+    pub(super) fn refresh_fulfillment_status(&mut self, order_id: Id) {
         let all_held = self.all_held(order_id);
         let Some(order) = self.orders.get(&order_id) else {
             return;

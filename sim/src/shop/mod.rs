@@ -15,7 +15,9 @@
 //! (resources), `enums`, `money` and `specs` (what callers pass to create things); the methods
 //! that change the shop are grouped by subject in `catalog`, `inventory`, `customers`,
 //! `orders` and `fulfillments` (fulfillment orders, fulfilling, holds, tracking and carrier
-//! events, with their types in `fulfillment_model`); the catalogue's own types are in
+//! events, with their types in `fulfillment_model`), `returns` (the return lifecycle),
+//! `refunds` (refunding, with what units are worth in `refund_money`) and `payments` (the
+//! order's transactions), their types in `return_model` and `return_specs`; the catalogue's own types are in
 //! `product_model`, and the product writes in
 //! `products` (`productSet` and friends), `media`, `channels` (collections and publications)
 //! and `merch` (what a merchandiser does in the admin).
@@ -32,8 +34,14 @@ mod merch;
 mod model;
 mod money;
 mod orders;
+mod payments;
 mod product_model;
 mod products;
+mod refund_money;
+mod refunds;
+mod return_model;
+mod return_specs;
+mod returns;
 mod specs;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,8 +57,14 @@ pub use media::media_fetch_fails;
 pub use merch::Merch;
 pub use model::*;
 pub use money::Money;
+pub use payments::{REFUND_FAILURE_CODE, REFUND_FAILURE_MESSAGE, RefundFaults};
 pub use product_model::*;
 pub use products::{FileDraft, MAX_OPTIONS, MAX_VARIANTS, ProductDraft, VariantDraft, handleize};
+pub use refund_money::{LineMoney, UnitsMoney, line_money, units_money};
+pub use refunds::{RefundError, RefundOutcome};
+pub use return_model::*;
+pub use return_specs::*;
+pub use returns::ReturnError;
 pub use specs::*;
 
 use super::idempotency::IdempotencyStore;
@@ -103,6 +117,15 @@ pub mod topics {
     /// Tracking changed or a carrier event was recorded.
     pub const FULFILLMENTS_UPDATE: &str = "fulfillments/update";
     pub const RETURNS_REQUEST: &str = "returns/request";
+    pub const RETURNS_APPROVE: &str = "returns/approve";
+    pub const RETURNS_DECLINE: &str = "returns/decline";
+    /// Units of an open return were processed (the resource id is the return's).
+    pub const RETURNS_PROCESS: &str = "returns/process";
+    pub const RETURNS_CLOSE: &str = "returns/close";
+    pub const RETURNS_CANCEL: &str = "returns/cancel";
+    pub const RETURNS_REOPEN: &str = "returns/reopen";
+    /// Any change to a return after its request, sent after the change's own topic.
+    pub const RETURNS_UPDATE: &str = "returns/update";
     pub const REFUNDS_CREATE: &str = "refunds/create";
 
     /// The GraphQL `WebhookSubscriptionTopic` value for a topic: `orders/create` → `ORDERS_CREATE`.
@@ -120,6 +143,10 @@ pub enum ShopError {
     Invalid(String),
     #[error(transparent)]
     Fulfill(#[from] FulfillError),
+    #[error(transparent)]
+    Return(#[from] ReturnError),
+    #[error(transparent)]
+    Refund(#[from] RefundError),
 }
 
 fn not_found(kind: &'static str, id: Id) -> ShopError {
@@ -166,6 +193,17 @@ pub struct Shop {
     pub fulfillments: BTreeMap<Id, Fulfillment>,
     pub returns: BTreeMap<Id, Return>,
     pub refunds: BTreeMap<Id, Refund>,
+    /// Payments and refunds of every order (`Order::transaction_ids` says whose).
+    pub transactions: BTreeMap<Id, Transaction>,
+    /// What the simulated payment gateway does with refunds: [`Faults::refund_pending`] and
+    /// [`Faults::refund_failure`], copied here because refunds are made under the shop's lock.
+    ///
+    /// [`Faults::refund_pending`]: crate::Faults::refund_pending
+    /// [`Faults::refund_failure`]: crate::Faults::refund_failure
+    pub refund_faults: RefundFaults,
+    /// Render `returns/process` as Shopify's documented example body, `{}`, so a client's
+    /// path for a payload that names nothing can be tested. Off: the body names the return.
+    pub bare_returns_process: bool,
     pub webhook_subscriptions: BTreeMap<Id, WebhookSubscription>,
     pub adjustment_groups: BTreeMap<Id, InventoryAdjustmentGroup>,
     /// `bulkOperationRunQuery` results.
@@ -211,6 +249,9 @@ impl Shop {
             fulfillments: BTreeMap::new(),
             returns: BTreeMap::new(),
             refunds: BTreeMap::new(),
+            transactions: BTreeMap::new(),
+            refund_faults: RefundFaults::default(),
+            bare_returns_process: false,
             webhook_subscriptions: BTreeMap::new(),
             adjustment_groups: BTreeMap::new(),
             bulk: Default::default(),

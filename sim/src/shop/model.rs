@@ -228,9 +228,26 @@ pub struct LineItem {
     pub fulfillable_quantity: u32,
     /// Where the order committed stock for this line, to release or ship it later.
     pub location_id: Option<Id>,
+    /// Units refunded, whatever became of them (`currentQuantity` is what is left).
+    pub refunded_quantity: u32,
+    /// Units refunded before they shipped (restock type `CANCEL`): no longer to fulfil and
+    /// never shipped.
+    pub removed_quantity: u32,
 }
 
 impl LineItem {
+    /// Units shipped so far.
+    pub fn shipped(&self) -> u32 {
+        self.quantity
+            .saturating_sub(self.removed_quantity)
+            .saturating_sub(self.fulfillable_quantity)
+    }
+
+    /// Units that may still be refunded (`refundableQuantity`).
+    pub fn refundable(&self) -> u32 {
+        self.quantity.saturating_sub(self.refunded_quantity)
+    }
+
     /// "Title - Variant", as Shopify's `name`.
     pub fn name(&self) -> String {
         match &self.variant_title {
@@ -349,6 +366,8 @@ pub struct Order {
     pub fulfillment_ids: Vec<Id>,
     pub return_ids: Vec<Id>,
     pub refund_ids: Vec<Id>,
+    /// Its payments and refunds, oldest first (`Shop::transactions`).
+    pub transaction_ids: Vec<Id>,
 }
 
 impl Order {
@@ -398,55 +417,6 @@ impl Order {
     pub fn total_quantity(&self) -> u64 {
         self.line_items.iter().map(|l| u64::from(l.quantity)).sum()
     }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct ReturnLine {
-    pub id: Id,
-    pub line_item_id: Id,
-    pub quantity: u32,
-    /// `ReturnReason` value, e.g. `SIZE_TOO_SMALL`, `DEFECTIVE`, `WRONG_ITEM`, `OTHER`.
-    pub reason: String,
-    pub customer_note: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Return {
-    pub id: Id,
-    pub order_id: Id,
-    /// `#1001-R1`.
-    pub name: String,
-    pub status: ReturnStatus,
-    pub line_items: Vec<ReturnLine>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub closed_at: Option<Timestamp>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct RefundLine {
-    pub id: Id,
-    pub line_item_id: Id,
-    pub quantity: u32,
-    pub restock_type: RestockType,
-    pub location_id: Option<Id>,
-    pub subtotal: Money,
-    pub total_tax: Money,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Refund {
-    pub id: Id,
-    pub order_id: Id,
-    pub return_id: Option<Id>,
-    pub note: Option<String>,
-    pub line_items: Vec<RefundLine>,
-    pub shipping: Money,
-    /// What went back to the customer (lines + shipping).
-    pub total: Money,
-    pub created_at: Timestamp,
-    pub processed_at: Timestamp,
-    pub updated_at: Timestamp,
 }
 
 /// Where the webhook sender delivers a topic.

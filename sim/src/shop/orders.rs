@@ -1,5 +1,6 @@
-//! The order lifecycle: placing, updating, paying, cancelling, returning and refunding
-//! (fulfilling is in `fulfillments.rs`).
+//! The order lifecycle: placing, updating, paying, cancelling (fulfilling is in
+//! `fulfillments.rs`, returning in `returns.rs`, refunding in `refunds.rs`, the payments in
+//! `payments.rs`).
 
 use super::*;
 
@@ -79,6 +80,8 @@ impl Shop {
                 gift_card: false,
                 fulfillable_quantity: line.quantity,
                 location_id,
+                refunded_quantity: 0,
+                removed_quantity: 0,
             });
         }
         let shipping_address = spec
@@ -139,6 +142,7 @@ impl Shop {
             fulfillment_ids: Vec::new(),
             return_ids: Vec::new(),
             refund_ids: Vec::new(),
+            transaction_ids: Vec::new(),
         };
         if spec.shipping > Money::ZERO {
             let line_id = self.next_id();
@@ -163,6 +167,7 @@ impl Shop {
         order.fulfillment_order_ids =
             self.create_fulfillment_orders(id, &order.line_items, processed_at);
         self.orders.insert(id, order);
+        self.record_payment(id);
         id
     }
 
@@ -208,19 +213,32 @@ impl Shop {
         }
         self.cancel_fulfillment_orders(id);
         let now = self.now();
+        // Money received goes back through the payments. Shopify records a refund for it;
+        // the simulator records the transactions only (no `refunds/create`), so the ledger
+        // agrees with the order's totals.
+        let payments: Vec<(Id, Money)> = self
+            .refundable_payments(id)
+            .into_iter()
+            .map(|(p, left)| (p.id, left))
+            .collect();
+        for (parent, amount) in payments {
+            self.push_transaction(id, TransactionKind::Refund, amount, Some(parent), now);
+        }
+        let refunded = self.refresh_refund_totals(id);
         self.update_order(id, |o| {
             o.cancelled_at = Some(now);
             o.cancel_reason = Some(reason);
             o.closed_at = Some(now);
-            o.financial_status = match o.financial_status {
-                FinancialStatus::Paid | FinancialStatus::PartiallyPaid => {
-                    o.total_refunded = o.total();
-                    FinancialStatus::Refunded
-                }
-                FinancialStatus::Refunded => FinancialStatus::Refunded,
-                _ => FinancialStatus::Voided,
-            };
+            if !refunded {
+                o.financial_status = match o.financial_status {
+                    FinancialStatus::Refunded | FinancialStatus::PartiallyRefunded => {
+                        o.financial_status
+                    }
+                    _ => FinancialStatus::Voided,
+                };
+            }
             for l in &mut o.line_items {
+                l.removed_quantity += l.fulfillable_quantity;
                 l.fulfillable_quantity = 0;
             }
         })?;
@@ -230,6 +248,17 @@ impl Shop {
 
     /// Capture payment: `PAID`. Announces `orders/paid` and `orders/updated`.
     pub fn mark_paid(&mut self, id: Id) -> Result<(), ShopError> {
+        let order = self.orders.get(&id).ok_or(not_found("order", id))?;
+        let (total, now) = (order.total(), self.now());
+        let owed = Money((total - self.received(id)).0.max(0));
+        if owed > Money::ZERO {
+            match self.open_authorization(id).map(|a| a.id) {
+                Some(auth) => {
+                    self.push_transaction(id, TransactionKind::Capture, owed, Some(auth), now)
+                }
+                None => self.push_transaction(id, TransactionKind::Sale, owed, None, now),
+            };
+        }
         self.update_order(id, |o| o.financial_status = FinancialStatus::Paid)?;
         self.emit(topics::ORDERS_PAID, id);
         Ok(())
@@ -238,175 +267,6 @@ impl Shop {
     /// Replace the risk summary (a fraud app's assessment). Announces `orders/updated`.
     pub fn set_risk(&mut self, id: Id, risk: OrderRisk) -> Result<(), ShopError> {
         self.update_order(id, |o| o.risk = risk)
-    }
-
-    /// A customer asks to return units (status `REQUESTED`). Announces `returns/request`.
-    /// `lines` are (line item id, quantity, `ReturnReason`).
-    pub fn request_return(
-        &mut self,
-        order_id: Id,
-        lines: &[(Id, u32, &str)],
-    ) -> Result<Id, ShopError> {
-        let order = self
-            .orders
-            .get(&order_id)
-            .ok_or(not_found("order", order_id))?;
-        if lines.is_empty() {
-            return Err(ShopError::Invalid(
-                "a return needs at least one line".into(),
-            ));
-        }
-        for (line_id, qty, _) in lines {
-            let line = order
-                .line_items
-                .iter()
-                .find(|l| l.id == *line_id)
-                .ok_or(not_found("line item", *line_id))?;
-            let shipped = line.quantity - line.fulfillable_quantity;
-            if *qty == 0 || *qty > shipped {
-                return Err(ShopError::Invalid(format!(
-                    "line item {line_id} has {shipped} fulfilled, cannot return {qty}"
-                )));
-            }
-        }
-        let name = format!("{}-R{}", order.name, order.return_ids.len() + 1);
-        let id = self.next_id();
-        let mut return_lines = Vec::new();
-        for (line_id, qty, reason) in lines {
-            return_lines.push(ReturnLine {
-                id: self.next_id(),
-                line_item_id: *line_id,
-                quantity: *qty,
-                reason: reason.to_string(),
-                customer_note: None,
-            });
-        }
-        let now = self.now();
-        self.returns.insert(
-            id,
-            Return {
-                id,
-                order_id,
-                name,
-                status: ReturnStatus::Requested,
-                line_items: return_lines,
-                created_at: now,
-                updated_at: now,
-                closed_at: None,
-            },
-        );
-        self.update_order(order_id, |o| o.return_ids.push(id))?;
-        self.emit(topics::RETURNS_REQUEST, id);
-        Ok(id)
-    }
-
-    /// Change a return's status (approve → `OPEN`, decline, close). No webhook topic of ours.
-    pub fn set_return_status(&mut self, id: Id, status: ReturnStatus) -> Result<(), ShopError> {
-        let next = self.touch(
-            self.returns
-                .get(&id)
-                .ok_or(not_found("return", id))?
-                .updated_at,
-        );
-        let now = self.now();
-        let ret = self.returns.get_mut(&id).ok_or(not_found("return", id))?;
-        ret.status = status;
-        ret.updated_at = next;
-        if status == ReturnStatus::Closed {
-            ret.closed_at = Some(now);
-        }
-        Ok(())
-    }
-
-    /// Refund units (and optionally shipping) of an order; `lines` are (line item id, quantity).
-    /// Announces `refunds/create` and `orders/updated`.
-    pub fn create_refund(
-        &mut self,
-        order_id: Id,
-        lines: &[(Id, u32)],
-        shipping: Money,
-        note: Option<&str>,
-    ) -> Result<Id, ShopError> {
-        let order = self
-            .orders
-            .get(&order_id)
-            .ok_or(not_found("order", order_id))?;
-        let mut refund_lines = Vec::new();
-        let mut total = shipping;
-        let tax_bps = if order.subtotal() > Money::ZERO {
-            (order.total_tax.0 * 10_000 / order.subtotal().0.max(1)) as u32
-        } else {
-            0
-        };
-        for (line_id, qty) in lines {
-            let line = order
-                .line_items
-                .iter()
-                .find(|l| l.id == *line_id)
-                .ok_or(not_found("line item", *line_id))?;
-            if *qty == 0 || *qty > line.quantity {
-                return Err(ShopError::Invalid(format!(
-                    "line item {line_id} has {} units, cannot refund {qty}",
-                    line.quantity
-                )));
-            }
-            let subtotal = line.price * *qty;
-            let tax = subtotal.times_bps(tax_bps);
-            total = total + subtotal + tax;
-            refund_lines.push((line.id, *qty, subtotal, tax, line.location_id));
-        }
-        if total > order.current_total() {
-            return Err(ShopError::Invalid(format!(
-                "refund of {} exceeds the refundable {}",
-                total.to_fixed2(),
-                order.current_total().to_fixed2()
-            )));
-        }
-        let return_id = order.return_ids.iter().copied().find(|r| {
-            self.returns
-                .get(r)
-                .is_some_and(|r| r.status != ReturnStatus::Closed)
-        });
-        let id = self.next_id();
-        let mut lines_out = Vec::new();
-        for (line_item_id, quantity, subtotal, total_tax, location_id) in refund_lines {
-            lines_out.push(RefundLine {
-                id: self.next_id(),
-                line_item_id,
-                quantity,
-                restock_type: RestockType::NoRestock,
-                location_id,
-                subtotal,
-                total_tax,
-            });
-        }
-        let now = self.now();
-        self.refunds.insert(
-            id,
-            Refund {
-                id,
-                order_id,
-                return_id,
-                note: note.map(str::to_string),
-                line_items: lines_out,
-                shipping,
-                total,
-                created_at: now,
-                processed_at: now,
-                updated_at: now,
-            },
-        );
-        self.update_order(order_id, |o| {
-            o.total_refunded = o.total_refunded + total;
-            o.financial_status = if o.total_refunded >= o.total() {
-                FinancialStatus::Refunded
-            } else {
-                FinancialStatus::PartiallyRefunded
-            };
-            o.refund_ids.push(id);
-        })?;
-        self.emit(topics::REFUNDS_CREATE, id);
-        Ok(id)
     }
 }
 
