@@ -112,7 +112,7 @@ async fn process(
     };
     let received_at = now_ms();
     let (parsed, report) = if name.to_ascii_lowercase().ends_with(".json") {
-        match resource.json(&mut bytes.as_slice(), received_at as i64) {
+        match resource.json(&mut bytes.as_slice(), received_at as i64, &[]) {
             Ok(parsed) => (Some(parsed), Report::default()),
             Err(report) => (None, report),
         }

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path};
+use axum::extract::rejection::RawPathParamsRejection;
+use axum::extract::{DefaultBodyLimit, Path, RawPathParams};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -116,8 +117,19 @@ pub fn router(intake: Arc<Intake>) -> Router {
             &format!("/api/v1/{}", endpoint.resource.path()),
             // The parser enforces its own limit while streaming.
             post(
-                move |headers: HeaderMap, body: axum::body::Body| async move {
-                    receive::receive(&intake, &intake.endpoints[index], headers, body).await
+                move |params: Result<RawPathParams, RawPathParamsRejection>,
+                      headers: HeaderMap,
+                      body: axum::body::Body| async move {
+                    // A path without parameters has none to give.
+                    let params = params
+                        .map(|p| {
+                            p.iter()
+                                .map(|(k, v)| (k.to_string(), v.to_string()))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    receive::receive(&intake, &intake.endpoints[index], headers, params, body)
+                        .await
                 },
             )
             .layer(DefaultBodyLimit::disable()),

@@ -25,9 +25,10 @@ pub async fn receive(
     intake: &Intake,
     endpoint: &Endpoint,
     headers: HeaderMap,
+    params: Vec<(String, String)>,
     body: Body,
 ) -> Response {
-    let (counter, response) = handle(intake, endpoint, &headers, body).await;
+    let (counter, response) = handle(intake, endpoint, &headers, params, body).await;
     counter(&endpoint.stats).fetch_add(1, Ordering::Relaxed);
     response
 }
@@ -36,6 +37,7 @@ async fn handle(
     intake: &Intake,
     endpoint: &Endpoint,
     headers: &HeaderMap,
+    params: Vec<(String, String)>,
     body: Body,
 ) -> (Counter, Response) {
     let path = endpoint.resource.path();
@@ -60,7 +62,7 @@ async fn handle(
     let (tx, rx) = mpsc::channel::<Bytes>(16);
     let resource = endpoint.resource.clone();
     let parser = tokio::task::spawn_blocking(move || {
-        resource.json(&mut ChannelReader::new(rx), received_at as i64)
+        resource.json(&mut ChannelReader::new(rx), received_at as i64, &params)
     });
     let key = requests::idempotency_key(headers);
     let mut body = body;

@@ -115,6 +115,11 @@ impl<'r> Fields<'r> {
         }
     }
 
+    /// Whether `field` was given (and not taken yet).
+    pub fn has(&self, field: &str) -> bool {
+        self.map.contains_key(field)
+    }
+
     /// `Some(())` when nothing was wrong with this entry: the last step of a [`Decode`].
     pub fn ok(&self) -> Option<()> {
         (self.report.count == self.before).then_some(())

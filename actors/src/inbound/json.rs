@@ -21,6 +21,17 @@ pub fn parse<R: Resource>(
     max_entries: usize,
     received_at: i64,
 ) -> Result<Accepted<R>, Report> {
+    parse_at(reader, max_entries, received_at, &[])
+}
+
+/// [`parse`] of a request to a path with parameters (`returns/{id}/decision`): each
+/// `(name, value)` of `path` is a head field, whatever the body says.
+pub fn parse_at<R: Resource>(
+    reader: impl Read,
+    max_entries: usize,
+    received_at: i64,
+    path: &[(String, String)],
+) -> Result<Accepted<R>, Report> {
     let mut report = Report::default();
     let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader));
     let mut state = State::<R> {
@@ -37,7 +48,7 @@ pub fn parse<R: Resource>(
     let State {
         source,
         source_given,
-        head,
+        mut head,
         entries,
         listed,
         ..
@@ -47,6 +58,9 @@ pub fn parse<R: Resource>(
             report.push(format!("the body is not a valid {}: {e}", R::NOUN));
         }
         return Err(report);
+    }
+    for (name, value) in path {
+        head.insert(name.clone(), Value::String(value.clone()));
     }
     let head = R::Head::decode(&mut Fields::object(
         head,
@@ -58,7 +72,8 @@ pub fn parse<R: Resource>(
     if !source_given {
         report.push("source: required (the name of the sending system)".into());
     }
-    if !listed {
+    // A resource without a list is its head alone (`{"source", "decision", …}`).
+    if !listed && !R::LIST.is_empty() {
         report.push(format!(
             "{}: required (a list of {{{}}})",
             R::LIST,
@@ -101,7 +116,10 @@ impl<'de, R: Resource> Visitor<'de> for Top<'_, '_, R> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "an object with source and {}", R::LIST)
+        match R::LIST {
+            "" => write!(f, "an object with source"),
+            list => write!(f, "an object with source and {list}"),
+        }
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
@@ -118,7 +136,7 @@ impl<'de, R: Resource> Visitor<'de> for Top<'_, '_, R> {
                         describe(&other)
                     )),
                 }
-            } else if key == R::LIST {
+            } else if key == R::LIST && !R::LIST.is_empty() {
                 st.listed = true;
                 map.next_value_seed(List(&mut *st))?;
             } else if R::Head::FIELDS.contains(&key.as_str()) {
@@ -128,7 +146,9 @@ impl<'de, R: Resource> Visitor<'de> for Top<'_, '_, R> {
                 map.next_value::<IgnoredAny>()?;
                 let mut known = vec!["source"];
                 known.extend(R::Head::FIELDS);
-                known.push(R::LIST);
+                if !R::LIST.is_empty() {
+                    known.push(R::LIST);
+                }
                 st.report.push(format!(
                     "{key}: unknown field; expected {}",
                     known.join(", ")

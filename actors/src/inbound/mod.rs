@@ -29,9 +29,11 @@ pub use report::{MAX_REPORTED, Report, describe};
 
 /// One resource of the inbound API.
 pub trait Resource: Send + Sync + 'static {
-    /// `POST /api/v1/{PATH}`; also its `endpoint` on `/metrics`.
+    /// `POST /api/v1/{PATH}`; also its `endpoint` on `/metrics`. It may name path
+    /// parameters (`returns/{id}/decision`), which become head fields.
     const PATH: &'static str;
-    /// The body's list of entries: `{"source": …, "levels": […]}`.
+    /// The body's list of entries: `{"source": …, "levels": […]}`; empty for a resource whose
+    /// body is one record, its head (`{"source": …, "decision": …}`).
     const LIST: &'static str;
     /// What one request is called in messages (`feed`).
     const NOUN: &'static str = "request";
@@ -188,8 +190,14 @@ impl Parsed {
 pub trait Inbound: Send + Sync {
     fn path(&self) -> &'static str;
     fn noun(&self) -> &'static str;
-    /// Parses and validates a JSON body as it is read.
-    fn json(&self, body: &mut dyn Read, received_at: i64) -> Result<Parsed, Report>;
+    /// Parses and validates a JSON body as it is read; `path` holds the values of the path's
+    /// parameters by name.
+    fn json(
+        &self,
+        body: &mut dyn Read,
+        received_at: i64,
+        path: &[(String, String)],
+    ) -> Result<Parsed, Report>;
     /// Parses a CSV drop named `file`: its good rows, and the report of its bad ones. `None`:
     /// this resource takes no CSV.
     fn csv(&self, file: &str, bytes: &[u8], received_at: i64) -> Option<(Option<Parsed>, Report)>;
@@ -209,8 +217,13 @@ impl<R: Resource> Inbound for Served<R> {
         R::NOUN
     }
 
-    fn json(&self, body: &mut dyn Read, received_at: i64) -> Result<Parsed, Report> {
-        let request = json::parse::<R>(body, self.max_entries, received_at)?;
+    fn json(
+        &self,
+        body: &mut dyn Read,
+        received_at: i64,
+        path: &[(String, String)],
+    ) -> Result<Parsed, Report> {
+        let request = json::parse_at::<R>(body, self.max_entries, received_at, path)?;
         if let Some(check) = &self.check {
             let mut report = Report::default();
             check(&request, &mut report);
