@@ -96,6 +96,7 @@ async fn enqueue_run(
     span: Duration,
 ) -> anyhow::Result<RunResult> {
     let (engine, _fatal) = Engine::start(EngineConfig {
+        jobs: Default::default(),
         store_dir: dir.to_path_buf(),
         pruning: Default::default(),
         flows: Vec::new(),
@@ -216,6 +217,7 @@ pub async fn tui(dir: Option<PathBuf>, items: u64, seconds: f64) -> anyhow::Resu
     );
 
     let (engine, _fatal) = Engine::start(EngineConfig {
+        jobs: Default::default(),
         store_dir: store_dir.clone(),
         pruning: Default::default(),
         flows: Vec::new(),
@@ -390,6 +392,7 @@ pub async fn shopify(seconds: f64, scale: f64) -> anyhow::Result<()> {
         AccessToken::new("sim-token"),
     );
     let (engine, _fatal) = Engine::start(EngineConfig {
+        jobs: Default::default(),
         store_dir: dir.clone(),
         pruning: Default::default(),
         flows: Vec::new(),
@@ -579,6 +582,7 @@ async fn inventory_run(
         InventoryFlow::new(settings),
     );
     let (engine, _fatal) = Engine::start(EngineConfig {
+        jobs: Default::default(),
         store_dir: dir.clone(),
         pruning: Default::default(),
         flows: vec![flow],

@@ -145,6 +145,7 @@ async fn run(count: usize, scale: f64, naive: bool) -> anyhow::Result<Run> {
         },
     );
     let (engine, _fatal) = Engine::start(EngineConfig {
+        jobs: Default::default(),
         store_dir: dir.clone(),
         pruning: Default::default(),
         flows: if naive { Vec::new() } else { vec![flow] },

@@ -62,6 +62,7 @@ async fn run(dir: &std::path::Path, rates: Vec<u32>, seconds: f64) -> anyhow::Re
         ..FlowSettings::default()
     };
     let (engine, _fatal) = Engine::start(EngineConfig {
+        jobs: Default::default(),
         endpoints: vec![EndpointSpec {
             name: "erp".into(),
             kind: EndpointKind::Http(HttpSpec {

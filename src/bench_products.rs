@@ -164,6 +164,7 @@ async fn run(count: usize, scale: f64, way: Way) -> anyhow::Result<Run> {
         },
     );
     let (engine, _fatal) = Engine::start(EngineConfig {
+        jobs: Default::default(),
         store_dir: dir.clone(),
         pruning: Default::default(),
         flows: if naive { Vec::new() } else { vec![flow] },

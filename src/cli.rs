@@ -50,6 +50,13 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Bulk jobs (`items act ACTION --flow F --state S`): list, show, follow or cancel them.
+    Jobs {
+        #[command(subcommand)]
+        what: JobsCommand,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Pause or resume a flow.
     Flows {
         #[command(subcommand)]
@@ -397,7 +404,9 @@ pub enum ItemsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Retry, resolve or cancel the given items, or every item matching --flow/--state.
+    /// Retry, resolve or cancel the given items, or every item matching --flow/--state. The
+    /// latter is a bulk job in the daemon, followed here with a progress bar until it ends;
+    /// Ctrl-C (or --detach) stops only the waiting, the job goes on (`xconnector jobs`).
     #[command(name = "act", alias = "do")]
     Act {
         #[arg(value_enum)]
@@ -410,6 +419,38 @@ pub enum ItemsCommand {
         flow: Option<String>,
         #[arg(long)]
         state: Option<String>,
+        /// Start the bulk job and return at once, printing its id.
+        #[arg(long, conflicts_with = "ids")]
+        detach: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// The newest bulk jobs, newest first.
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One job: what it does and its counts so far.
+    Show {
+        id: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Wait for a job to end, with a progress bar; Ctrl-C stops only the waiting.
+    Follow {
+        id: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a running job: it changes no item after this; its counts are what it did.
+    Cancel {
+        id: u64,
         #[arg(long)]
         json: bool,
     },

@@ -24,6 +24,7 @@ pub struct StoreWriter {
 /// `ack KEY ID` once each is durable, plus `claimed ID` for the items it leases.
 pub async fn store_writer(args: StoreWriter) -> anyhow::Result<()> {
     let (engine, _fatal) = Engine::start(EngineConfig {
+        jobs: Default::default(),
         store_dir: args.dir.clone(),
         pruning: Default::default(),
         flows: Vec::new(),

@@ -98,6 +98,11 @@ pub fn main() -> ExitCode {
                 what,
             )
             .await),
+            Command::Jobs { what, target } => Ok(commands::jobs(
+                &commands::socket_path(target.socket, &target.config),
+                what,
+            )
+            .await),
             Command::Flows { what, target } => Ok(commands::flows(
                 &commands::socket_path(target.socket, &target.config),
                 what,

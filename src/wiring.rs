@@ -30,6 +30,7 @@ pub fn engine_config(config: &Config) -> EngineConfig {
             .iter()
             .map(|(name, e)| endpoint_spec(name, e))
             .collect(),
+        jobs: config.control.job_pace(),
     }
 }
 

@@ -152,7 +152,10 @@ fn operators_watch_and_steer_the_daemon_through_the_socket() {
         ],
     );
     assert_eq!(code, 0);
-    assert_eq!(text, "cancel: 4 of 4 matching items (0 skipped)\n");
+    assert_eq!(
+        text,
+        "cancel: 4 changed, 0 skipped, 0 failed of 4 matching items (job 1)\n"
+    );
 
     let (code, text, _) = cli(&socket, &["flows", "pause", "log", "--note", "maintenance"]);
     assert_eq!((code, text.as_str()), (0, "log: paused\n"));

@@ -64,6 +64,7 @@ impl Setup {
             InventoryFlow::new(settings),
         );
         let (engine, _fatal) = Engine::start(EngineConfig {
+            jobs: Default::default(),
             store_dir: dir.path().join("data"),
             pruning: Default::default(),
             flows: vec![flow],

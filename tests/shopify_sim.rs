@@ -44,6 +44,7 @@ async fn engine(
     cfg.deadline = deadline;
     cfg.backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(200));
     let (engine, _fatal) = Engine::start(EngineConfig {
+        jobs: Default::default(),
         store_dir: dir.path().join("data"),
         pruning: Default::default(),
         flows: Vec::new(),

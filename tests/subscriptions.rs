@@ -22,6 +22,7 @@ async fn missing_subscriptions_are_created_once() {
         AccessToken::new("sim-token"),
     );
     let (engine, _fatal) = Engine::start(EngineConfig {
+        jobs: Default::default(),
         store_dir: dir.path().join("data"),
         pruning: Default::default(),
         flows: Vec::new(),

@@ -7,12 +7,13 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use xconnector::cli::ItemAction;
-use xconnector::control::api::{BulkResult, FlowRow, ItemDetail, ItemPage, Status};
+use xconnector::control::api::{FlowRow, ItemDetail, ItemPage, Status};
 use xconnector::logging::LogLine;
 use xconnector::tui::app::{App, ListKind, Prompt, Reply, Request, View};
 use xconnector::tui::view::{Theme, draw, sparkline};
 use xconnector_actors::endpoints::{EndpointStatus, Health};
-use xconnector_actors::item::{HistoryEntry, Item, ItemId, ItemState};
+use xconnector_actors::item::{HistoryEntry, Item, ItemId, ItemState, OperatorAction};
+use xconnector_actors::store::{BulkJob, JobFilter, JobState};
 
 const NOW: u64 = 1_800_000_000_000;
 
@@ -86,6 +87,33 @@ fn status(done: u64) -> Status {
         ],
         store_failing: None,
         store: Default::default(),
+        jobs: Vec::new(),
+    }
+}
+
+/// Bulk job `id` over the orders flow's exceptions, `matched` of 30,000 looked at.
+fn job(id: u64, state: JobState, matched: u64) -> BulkJob {
+    BulkJob {
+        id,
+        action: OperatorAction::Resolve,
+        filter: JobFilter {
+            flow: Some("orders".into()),
+            state: Some(ItemState::Exception),
+        },
+        note: None,
+        user: "alice".into(),
+        created_at: NOW - 120_000,
+        state,
+        expected: 30_000,
+        matched,
+        changed: matched - 2,
+        skipped: 2,
+        failed: 0,
+        after: Some(ItemId(matched)),
+        until: ItemId(30_001),
+        finished_at: state.is_over().then_some(NOW - 60_000),
+        cancelled_by: None,
+        last_error: None,
     }
 }
 
@@ -258,6 +286,44 @@ fn a_store_that_cannot_write_is_shown_on_the_overview() {
 }
 
 #[test]
+fn bulk_jobs_show_on_the_overview_while_they_run_and_for_a_while_after() {
+    let mut app = app_with_data();
+    app.view = View::Overview;
+    let mut running = status(10);
+    running.jobs = vec![
+        job(2, JobState::Running, 12_000),
+        job(1, JobState::Finished, 30_000),
+    ];
+    app.on_reply(Reply::Status(running));
+    let screen = render(&app, 160, 48);
+    assert!(
+        screen.contains(
+            "job 2 resolve orders/exception 40% of 30000: 11998 changed, 2 skipped, 0 failed"
+        ),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("job 1 "),
+        "only running jobs while one runs"
+    );
+    insta::assert_snapshot!("overview_job_running_80x24", render(&app, 80, 24));
+
+    let mut ended = status(10);
+    ended.jobs = vec![job(1, JobState::Cancelled, 30_000)];
+    app.on_reply(Reply::Status(ended.clone()));
+    assert!(
+        render(&app, 160, 48)
+            .contains("job 1 resolve orders/exception cancelled 1m ago: 29998 changed, 2 skipped")
+    );
+    ended.jobs[0].finished_at = Some(NOW - 3_600_000);
+    app.on_reply(Reply::Status(ended));
+    assert!(
+        !render(&app, 160, 48).contains("job 1"),
+        "gone after ten minutes"
+    );
+}
+
+#[test]
 fn a_lost_daemon_shows_and_the_last_data_stays() {
     let mut app = app_with_data();
     app.on_reply(Reply::Disconnected(
@@ -406,13 +472,13 @@ fn keys_become_requests() {
     );
     app.on_reply(Reply::Bulk {
         action: ItemAction::Cancel,
-        result: BulkResult {
-            matched: 4,
-            affected: 4,
-            skipped: 0,
+        job: BulkJob {
+            action: OperatorAction::Cancel,
+            expected: 4,
+            ..job(7, JobState::Running, 2)
         },
     });
-    assert!(render(&app, 80, 24).contains("cancel: 4 of 4 matching items"));
+    assert!(render(&app, 80, 24).contains("cancel: job 7 started over 4 matching items"));
 
     // Read-only hides every change.
     let mut ro = app_with_data();

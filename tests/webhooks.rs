@@ -37,6 +37,7 @@ async fn start() -> Harness {
 async fn start_with(body_memory: usize) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let (engine, _fatal) = Engine::start(EngineConfig {
+        jobs: Default::default(),
         store_dir: dir.path().join("data"),
         pruning: Default::default(),
         flows: Vec::new(),

@@ -10,6 +10,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use crate::endpoints::EndpointSpec;
 use crate::flows::FlowSpec;
 use crate::flows::{FlowMsg, FlowStatus};
+use crate::jobs::{JobPace, Jobs};
 use crate::shopify::{ShopifyClientConfig, ShopifyHandle};
 use crate::store::{Pruning, StoreHandle};
 use crate::supervisor::{RestartPolicy, Supervisor, SupervisorArgs, startup_error};
@@ -27,6 +28,8 @@ pub struct EngineConfig {
     pub shopify: Option<ShopifyClientConfig>,
     /// The back office's endpoints, which flows deliver to.
     pub endpoints: Vec<EndpointSpec>,
+    /// How fast bulk jobs go.
+    pub jobs: JobPace,
 }
 
 impl EngineConfig {
@@ -39,6 +42,7 @@ impl EngineConfig {
             policy: RestartPolicy::default(),
             shopify: None,
             endpoints: Vec::new(),
+            jobs: JobPace::default(),
         }
     }
 }
@@ -59,6 +63,7 @@ pub struct Engine {
     supervisor: ActorRef<SupervisorMsg>,
     store: StoreHandle,
     shopify: Option<ShopifyHandle>,
+    jobs: Jobs,
 }
 
 /// Resolves when the supervisor gives up (an actor failed too often, the store failed), with
@@ -95,11 +100,16 @@ impl Engine {
             .map_err(|e| EngineError::Start(startup_error(&e)))?;
         let store = ask(&supervisor, SupervisorMsg::Store).await?;
         let shopify = ask(&supervisor, SupervisorMsg::Shopify).await?;
+        let jobs = Jobs::new(store.clone(), config.jobs);
+        if let Err(e) = jobs.resume().await {
+            tracing::warn!(error = %e, "bulk jobs not resumed; they resume at the next start");
+        }
         Ok((
             Engine {
                 supervisor,
                 store,
                 shopify,
+                jobs,
             },
             Fatal(fatal),
         ))
@@ -107,6 +117,11 @@ impl Engine {
 
     pub fn store(&self) -> &StoreHandle {
         &self.store
+    }
+
+    /// Bulk jobs: start, cancel (reads go to the store).
+    pub fn jobs(&self) -> &Jobs {
+        &self.jobs
     }
 
     /// The Shopify client, when configured; valid across restarts of its actors.
@@ -173,6 +188,7 @@ impl Engine {
     /// Stops taking new work, lets in-flight items finish for up to `grace`, makes the rest due
     /// again, and closes the store durably. When it returns, the store is closed.
     pub async fn shutdown(&self, grace: Duration) -> Result<ShutdownReport, EngineError> {
+        self.jobs.stop();
         let limit = grace + Duration::from_secs(60);
         match self
             .supervisor

@@ -3,6 +3,7 @@
 //!
 //! - [`item`]: the work item and its states.
 //! - each actor's messages sit beside it (`store::messages`, `flows::messages`, …).
+//! - [`jobs`]: bulk jobs (an operator's action on every item matching a filter), run in steps.
 //! - [`store`]: the persistence actor over fjall, the single source of truth, with group commit.
 //! - [`flows`]: the flow framework, the flow modules' plug-in point, and one folder per flow.
 //! - [`config`]: what flow sections are made of (durations, key paths, problems).
@@ -21,6 +22,7 @@ pub mod flows;
 pub mod http_client;
 pub mod inbound;
 pub mod item;
+pub mod jobs;
 pub mod rate_limiter;
 pub mod retry;
 pub mod shopify;

@@ -507,6 +507,7 @@ async fn the_engine_runs_the_client_and_handles_survive_restarts() {
     let (_stub, addr) = Stub::start(vec![], locations_ok()).await;
     let dir = tempfile::tempdir().unwrap();
     let (engine, _fatal) = Engine::start(EngineConfig {
+        jobs: Default::default(),
         store_dir: dir.path().into(),
         pruning: Default::default(),
         flows: Vec::new(),

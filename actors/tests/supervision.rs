@@ -111,6 +111,7 @@ async fn a_panicking_flow_is_restarted_and_its_item_retried() {
         policy: fast_policy(5),
         shopify: None,
         endpoints: Vec::new(),
+        jobs: Default::default(),
     })
     .await
     .unwrap();
@@ -173,6 +174,7 @@ async fn a_flow_that_keeps_failing_stops_the_engine_naming_it() {
         policy: fast_policy(2),
         shopify: None,
         endpoints: Vec::new(),
+        jobs: Default::default(),
     })
     .await
     .unwrap();
@@ -201,6 +203,7 @@ async fn a_paused_flow_claims_nothing_until_resumed() {
         policy: fast_policy(5),
         shopify: None,
         endpoints: Vec::new(),
+        jobs: Default::default(),
     })
     .await
     .unwrap();
@@ -247,6 +250,7 @@ async fn shutdown_drains_in_flight_items_within_the_grace_period() {
         policy: fast_policy(5),
         shopify: None,
         endpoints: Vec::new(),
+        jobs: Default::default(),
     })
     .await
     .unwrap();
@@ -286,6 +290,7 @@ async fn items_still_in_flight_at_the_deadline_are_released() {
         policy: fast_policy(5),
         shopify: None,
         endpoints: Vec::new(),
+        jobs: Default::default(),
     })
     .await
     .unwrap();
@@ -447,6 +452,7 @@ async fn batching_engine(dir: &std::path::Path, flow: Batcher, concurrency: usiz
         policy: fast_policy(5),
         shopify: None,
         endpoints: Vec::new(),
+        jobs: Default::default(),
     })
     .await
     .unwrap();

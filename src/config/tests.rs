@@ -688,6 +688,15 @@ fn exception_rules_are_checked_with_their_lines() {
         "config.toml:2: server.header_timeout: must be greater than 0s\n\
          config.toml:3: server.max_connections: must be 1 to 65536, not 0"
     );
+    assert_eq!(
+        errors("[control]\nbulk_batch = 0\nbulk_pause = 5\n"),
+        "config.toml:2: control.bulk_batch: must be 1 to 10000, not 0\n\
+         config.toml:3: control.bulk_pause: expected a duration string such as \"5s\", found an integer (the unit is required)"
+    );
+    assert_eq!(
+        errors("[control]\nbulk_batch = 20000\n"),
+        "config.toml:2: control.bulk_batch: must be 1 to 10000, not 20000"
+    );
     assert_eq!(crate::config::parse_mode("640"), Some(0o640));
     assert_eq!(crate::config::parse_mode("0o600"), Some(0o600));
     assert_eq!(crate::config::parse_mode(""), None);

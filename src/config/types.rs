@@ -176,12 +176,32 @@ impl RetentionConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct ControlConfig {
     pub socket: PathBuf,
+    /// Items one step of a bulk job (`items act ACTION --flow F --state S`) acts on: one
+    /// durable write each, and the longest a step holds back the writes queued behind it.
+    pub bulk_batch: u32,
+    /// A rest between two steps of a bulk job, leaving the store to the flows while a large
+    /// one runs.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub bulk_pause: Duration,
 }
 
 impl Default for ControlConfig {
     fn default() -> Self {
+        let pace = xconnector_actors::jobs::JobPace::default();
         Self {
             socket: PathBuf::from("data/xconnector.sock"),
+            bulk_batch: pace.batch as u32,
+            bulk_pause: pace.pause,
+        }
+    }
+}
+
+impl ControlConfig {
+    /// How fast bulk jobs go.
+    pub fn job_pace(&self) -> xconnector_actors::jobs::JobPace {
+        xconnector_actors::jobs::JobPace {
+            batch: self.bulk_batch as usize,
+            pause: self.bulk_pause,
         }
     }
 }

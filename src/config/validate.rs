@@ -65,7 +65,9 @@ pub(crate) fn validate(config: &Config) -> Vec<Problem> {
     issues.positive(retention.key("dedupe"), r.dedupe);
     issues.between_1_and(retention.key("prune_batch"), r.prune_batch, 1_000_000);
 
-    let socket = root.key("control").key("socket");
+    let control = root.key("control");
+    issues.between_1_and(control.key("bulk_batch"), config.control.bulk_batch, 10_000);
+    let socket = control.key("socket");
     let socket_len = config.control.socket.as_os_str().len();
     if socket_len == 0 {
         issues.push(socket, "must not be empty");

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use xconnector_actors::item::{
     AuditEntry, HistoryEntry, Item, ItemId, ItemState, OperatorAction, now_ms,
 };
-use xconnector_actors::store::{ItemFilter, StoreError};
+use xconnector_actors::store::{BulkJob, ItemFilter, JobFilter, JobId, JobSpec, StoreError};
 use xconnector_actors::{Engine, EngineError};
 
 use super::Peer;
@@ -40,6 +40,9 @@ pub fn router(state: ControlState) -> Router {
         .route("/v1/items/{id}", get(show))
         .route("/v1/items/{id}/{action}", post(act))
         .route("/v1/bulk/{action}", post(bulk))
+        .route("/v1/jobs", get(jobs))
+        .route("/v1/jobs/{id}", get(job))
+        .route("/v1/jobs/{id}/cancel", post(cancel_job))
         .route("/v1/flows/{name}/{action}", post(flow_action))
         .route("/v1/store/prune", post(prune))
         .route("/v1/audit", get(audit))
@@ -66,8 +69,8 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         let status = match e {
-            StoreError::NotFound(_) => StatusCode::NOT_FOUND,
-            StoreError::InvalidAction { .. } => StatusCode::CONFLICT,
+            StoreError::NotFound(_) | StoreError::JobNotFound(_) => StatusCode::NOT_FOUND,
+            StoreError::InvalidAction { .. } | StoreError::JobOver { .. } => StatusCode::CONFLICT,
             StoreError::BadName(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::SERVICE_UNAVAILABLE,
         };
@@ -119,7 +122,13 @@ pub struct Status {
     /// The store's size and what retention left in it.
     #[serde(default)]
     pub store: StoreRow,
+    /// The newest bulk jobs (running or over), newest first.
+    #[serde(default)]
+    pub jobs: Vec<BulkJob>,
 }
+
+/// Bulk jobs in the status: enough to show what runs and what just ended.
+const STATUS_JOBS: usize = 5;
 
 /// The store's footprint: its size on disk, the oldest item it keeps, what was retired.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -215,7 +224,13 @@ pub async fn build_status(st: &ControlState) -> Result<Status, ApiError> {
             }
         }
     }
+    let jobs = if readable {
+        st.engine.store().jobs(STATUS_JOBS).await?
+    } else {
+        Vec::new()
+    };
     Ok(Status {
+        jobs,
         ready: st.ready.load(Ordering::SeqCst) && readable,
         flows: rows.into_values().collect(),
         totals,
@@ -397,20 +412,14 @@ pub struct BulkRequest {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BulkResult {
-    pub matched: u64,
-    pub affected: u64,
-    /// Items that changed state meanwhile (e.g. went in flight) and were skipped.
-    pub skipped: u64,
-}
-
+/// `POST /v1/bulk/{action}`: starts a bulk job over every item matching the filter and answers
+/// 202 with it once it is stored; the daemon runs it to the end (`/v1/jobs/{id}` follows it).
 async fn bulk(
     State(st): State<ControlState>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     Path(action): Path<String>,
     body: Result<Json<BulkRequest>, JsonRejection>,
-) -> Result<Json<BulkResult>, ApiError> {
+) -> Result<(StatusCode, Json<BulkJob>), ApiError> {
     let action = action_of(&action)?;
     let Json(req) = body?;
     if req.flow.is_none() && req.state.is_none() {
@@ -420,31 +429,58 @@ async fn bulk(
         ));
     }
     let filter = filter_of(&st, req.flow, req.state.as_deref()).await?;
-    let note = req.note.filter(|n| !n.trim().is_empty());
-    let store = st.engine.store();
-    let (mut matched, mut affected, mut skipped) = (0, 0, 0);
-    let mut after = None;
-    loop {
-        let page = store.list(filter.clone(), after, MAX_PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        for item in &page {
-            matched += 1;
-            match store
-                .operate(item.id, action, &peer.user, note.clone())
-                .await
-            {
-                Ok(_) => affected += 1,
-                Err(StoreError::InvalidAction { .. }) => skipped += 1,
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-    Ok(Json(BulkResult {
-        matched,
-        affected,
-        skipped,
-    }))
+    let spec = JobSpec {
+        action,
+        filter: JobFilter {
+            flow: filter.flow,
+            state: filter.state,
+        },
+        note: req.note.filter(|n| !n.trim().is_empty()),
+        user: peer.user,
+    };
+    let job = st.engine.jobs().start(spec).await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsQuery {
+    pub limit: Option<usize>,
+}
+
+/// `GET /v1/jobs`: the newest bulk jobs, newest first.
+async fn jobs(
+    State(st): State<ControlState>,
+    query: Result<Query<JobsQuery>, QueryRejection>,
+) -> Result<Json<Vec<BulkJob>>, ApiError> {
+    let Query(q) = query?;
+    let limit = q.limit.unwrap_or(20).clamp(1, MAX_PAGE);
+    Ok(Json(st.engine.store().jobs(limit).await?))
+}
+
+fn parse_job_id(id: &str) -> Result<JobId, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError(StatusCode::BAD_REQUEST, format!("{id:?} is not a job id")))
+}
+
+async fn job(
+    State(st): State<ControlState>,
+    Path(id): Path<String>,
+) -> Result<Json<BulkJob>, ApiError> {
+    let id = parse_job_id(&id)?;
+    let job = st.engine.store().job(id).await?;
+    Ok(Json(job.ok_or(StoreError::JobNotFound(id))?))
+}
+
+/// `POST /v1/jobs/{id}/cancel`: no item is changed by the job after this answers; the job's
+/// counts are what it did.
+async fn cancel_job(
+    State(st): State<ControlState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    Path(id): Path<String>,
+) -> Result<Json<BulkJob>, ApiError> {
+    let id = parse_job_id(&id)?;
+    Ok(Json(st.engine.jobs().cancel(id, &peer.user).await?))
 }
 
 async fn flow_action(

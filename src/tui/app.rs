@@ -8,7 +8,9 @@ use xconnector_actors::item::Item;
 
 use super::keys::{Action, action_for};
 use crate::cli::ItemAction;
-use crate::control::api::{BulkResult, ItemDetail, ItemPage, Status};
+use xconnector_actors::store::BulkJob;
+
+use crate::control::api::{ItemDetail, ItemPage, Status};
 use crate::logging::LogLine;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,9 +63,10 @@ pub enum Reply {
     },
     Detail(ItemDetail),
     Done(String),
+    /// A bulk job started; the daemon runs it, the overview shows its progress.
     Bulk {
         action: ItemAction,
-        result: BulkResult,
+        job: BulkJob,
     },
     Failed(String),
     /// New warnings and errors from the daemon's log.
@@ -700,14 +703,13 @@ impl App {
                 self.exceptions.marked.clear();
                 self.refresh_after_change()
             }
-            Reply::Bulk { action, result } => {
+            Reply::Bulk { action, job } => {
                 self.say(
                     format!(
-                        "{}: {} of {} matching items ({} skipped)",
+                        "{}: job {} started over {} matching items; progress on the overview (1)",
                         action.as_str(),
-                        result.affected,
-                        result.matched,
-                        result.skipped
+                        job.id,
+                        job.expected
                     ),
                     false,
                 );

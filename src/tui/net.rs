@@ -8,7 +8,9 @@ use serde_json::json;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::app::{Reply, Request};
-use crate::control::api::{BulkResult, ItemDetail, ItemPage, Status};
+use xconnector_actors::store::BulkJob;
+
+use crate::control::api::{ItemDetail, ItemPage, Status};
 use crate::control::client::{ClientError, ControlClient};
 use crate::logging::LogLine;
 
@@ -110,12 +112,12 @@ async fn perform(c: &ControlClient, req: Request) -> Reply {
             state,
             note,
         } => c
-            .post::<BulkResult>(
+            .post::<BulkJob>(
                 &format!("/v1/bulk/{}", action.as_str()),
                 &json!({ "flow": flow, "state": state, "note": note }),
             )
             .await
-            .map(|result| Reply::Bulk { action, result }),
+            .map(|job| Reply::Bulk { action, job }),
         Request::Flow { name, pause } => {
             let verb = if pause { "pause" } else { "resume" };
             c.post::<serde_json::Value>(&format!("/v1/flows/{name}/{verb}"), &json!({}))

@@ -10,6 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, TableState, Wrap};
 use xconnector_actors::endpoints::{EndpointStatus, Health};
 use xconnector_actors::item::{Item, Millis};
+use xconnector_actors::store::{BulkJob, JobState};
 
 use super::app::{App, Connection, ListKind, Prompt, View};
 use super::keys::bindings;
@@ -244,10 +245,13 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, now: Millis, t: Theme
     ];
     let mut state = TableState::default().with_selected(Some(app.flow_selected));
     let flows_height = status.flows.len() as u16 + 3;
+    let jobs = job_lines(&status.jobs, now, t);
     let [table_area, totals_area, log_area] = Layout::vertical([
         Constraint::Length(flows_height),
         Constraint::Length(
-            4 + u16::from(!status.endpoints.is_empty()) + u16::from(status.store_failing.is_some()),
+            4 + u16::from(!status.endpoints.is_empty())
+                + u16::from(status.store_failing.is_some())
+                + jobs.len() as u16,
         ),
         Constraint::Fill(1),
     ])
@@ -303,10 +307,65 @@ fn draw_overview(frame: &mut Frame, area: Rect, app: &App, now: Millis, t: Theme
     if !status.endpoints.is_empty() {
         lines.push(endpoint_line(&status.endpoints, t));
     }
+    lines.extend(jobs);
     frame.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::TOP)),
         totals_area,
     );
+}
+
+/// How long a bulk job that ended stays on the overview, when none runs.
+const JOB_SHOWN_FOR: Millis = 10 * 60 * 1000;
+
+/// A line per running bulk job with its progress; when none runs, the last one for a while
+/// after it ended, with its counts.
+fn job_lines(jobs: &[BulkJob], now: Millis, t: Theme) -> Vec<Line<'static>> {
+    let running: Vec<&BulkJob> = jobs.iter().filter(|j| !j.state.is_over()).collect();
+    let shown = if running.is_empty() {
+        jobs.iter()
+            .take(1)
+            .filter(|j| {
+                j.finished_at
+                    .is_some_and(|at| now.saturating_sub(at) < JOB_SHOWN_FOR)
+            })
+            .collect()
+    } else {
+        running
+    };
+    shown
+        .into_iter()
+        .map(|j| {
+            // `orders/exception`, `orders/*`: short, so that a line fits 80 columns.
+            let filter = format!(
+                "{}/{}",
+                j.filter.flow.as_deref().unwrap_or("*"),
+                j.filter.state.map_or("*", |s| s.as_str())
+            );
+            let (state, style) = match j.state {
+                JobState::Running => {
+                    let of = j.expected.max(j.matched);
+                    let pct = (j.matched * 100).checked_div(of).unwrap_or(100);
+                    (format!("{pct}% of {of}"), t.good())
+                }
+                JobState::Finished if j.failed == 0 => (
+                    format!("finished {} ago", age(now, j.finished_at.unwrap_or(now))),
+                    t.good(),
+                ),
+                other => (
+                    format!("{other} {} ago", age(now, j.finished_at.unwrap_or(now))),
+                    t.warn(),
+                ),
+            };
+            Line::from(vec![
+                Span::raw(format!("job {} {} {filter} ", j.id, j.action.as_str())),
+                Span::styled(state, style),
+                Span::raw(format!(
+                    ": {} changed, {} skipped, {} failed",
+                    j.changed, j.skipped, j.failed
+                )),
+            ])
+        })
+        .collect()
 }
 
 /// One span per back-office endpoint: its name, health and deliveries, coloured by health.

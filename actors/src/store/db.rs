@@ -15,6 +15,7 @@ use fjall::{
 
 use serde::{Deserialize, Serialize};
 
+use super::jobs::{BulkJob, JobId, JobSpec, JobState};
 use super::{StoreError, keys};
 use crate::item::{
     AuditEntry, Claimed, Completion, Enqueued, HistoryEntry, Item, ItemId, ItemState, Millis,
@@ -65,6 +66,11 @@ impl Default for Tuning {
 
 /// The keyspaces the write buffer is shared among.
 const KEYSPACES: u64 = 12;
+
+/// A job step's history line and audit note name the job: `resolve by root (job 3): …`.
+fn job_line(job: JobId) -> String {
+    format!("job {job}")
+}
 
 /// How long finished work is kept (ms); 0 keeps it forever.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -131,6 +137,8 @@ pub struct ItemDb {
     cursors: Keyspace,
     mappings: Keyspace,
     audit: Keyspace,
+    /// Bulk jobs by id (see [`super::jobs`]).
+    jobs: Keyspace,
     meta: Keyspace,
     next_id: u64,
     /// Orders history and audit entries; persisted like `next_id` so keys never repeat.
@@ -161,6 +169,8 @@ const NEXT_ID: &str = "next_id";
 /// `retired 0x00 flow` in `meta`: items of the flow retired so far.
 const RETIRED: &str = "retired";
 const NEXT_SEQ: &str = "next_seq";
+/// The id the next bulk job gets.
+const NEXT_JOB: &str = "next_job";
 const FORMAT_KEY: &str = "format";
 const PROBE_KEY: &str = "probe";
 /// A file beside the database, written when the store is created: an empty database with
@@ -259,6 +269,7 @@ impl ItemDb {
             cursors: ks("cursors")?,
             mappings: ks("mappings")?,
             audit: ks("audit")?,
+            jobs: ks("jobs")?,
             counts,
             meta,
             db,
@@ -470,6 +481,26 @@ impl ItemDb {
         note: Option<String>,
         now: Millis,
     ) -> Result<Item, StoreError> {
+        let mut batch = self.db.batch();
+        let item = self.operate_in(&mut batch, id, action, who, note, None, now)?;
+        self.commit(batch)?;
+        Ok(item)
+    }
+
+    /// The rules of an operator's action on one item, written into `batch`: the one path of
+    /// [`ItemDb::operate`] and of every item of a bulk job. An action the item's state does not
+    /// allow is refused before anything is written.
+    #[allow(clippy::too_many_arguments)]
+    fn operate_in(
+        &mut self,
+        batch: &mut WriteBatch,
+        id: ItemId,
+        action: OperatorAction,
+        who: &str,
+        note: Option<String>,
+        job: Option<JobId>,
+        now: Millis,
+    ) -> Result<Item, StoreError> {
         let mut item = self.load(id)?;
         let from = item.state;
         let to = match (action, from) {
@@ -503,15 +534,23 @@ impl ItemDb {
             }
             _ => {}
         }
-        let mut batch = self.db.batch();
         let line = format!(
-            "{} by {who}{}",
+            "{} by {who}{}{}",
             action.as_str(),
+            job.map(|j| format!(" ({})", job_line(j)))
+                .unwrap_or_default(),
             note.as_deref()
                 .map(|n| format!(": {n}"))
                 .unwrap_or_default()
         );
-        self.transition(&mut batch, &mut item, Some(from), to, now, now, Some(line))?;
+        self.transition(batch, &mut item, Some(from), to, now, now, Some(line))?;
+        let note = match job {
+            Some(j) => Some(match note {
+                Some(n) => format!("{}: {n}", job_line(j)),
+                None => job_line(j),
+            }),
+            None => note,
+        };
         let entry = AuditEntry {
             at: now,
             who: who.to_string(),
@@ -519,9 +558,234 @@ impl ItemDb {
             target: format!("item {id}"),
             note,
         };
+        self.push_audit(batch, &entry)?;
+        Ok(item)
+    }
+
+    /// Starts a bulk job: stored as running, with the number of items its filter matches now
+    /// and the first item id it will not touch, and audited, in one batch.
+    pub fn create_job(&mut self, spec: JobSpec, now: Millis) -> Result<BulkJob, StoreError> {
+        if let Some(flow) = &spec.filter.flow {
+            validate_flow(flow)?;
+        }
+        let id = self
+            .meta
+            .get(NEXT_JOB)?
+            .and_then(|v| keys::read_u64(&v))
+            .unwrap_or(1);
+        let expected = self
+            .counts_mem
+            .iter()
+            .filter(|((flow, state), _)| {
+                spec.filter.flow.as_ref().is_none_or(|f| f == flow)
+                    && spec.filter.state.is_none_or(|s| s == *state)
+            })
+            .map(|(_, n)| *n)
+            .sum();
+        let job = BulkJob {
+            id,
+            action: spec.action,
+            filter: spec.filter,
+            note: spec.note,
+            user: spec.user,
+            created_at: now,
+            state: JobState::Running,
+            expected,
+            matched: 0,
+            changed: 0,
+            skipped: 0,
+            failed: 0,
+            after: None,
+            until: ItemId(self.next_id),
+            finished_at: None,
+            cancelled_by: None,
+            last_error: None,
+        };
+        let mut batch = self.db.batch();
+        batch.insert(&self.meta, NEXT_JOB, (id + 1).to_be_bytes());
+        batch.insert(&self.jobs, id.to_be_bytes(), encode(&job)?);
+        let entry = AuditEntry {
+            at: now,
+            who: job.user.clone(),
+            action: format!("bulk {}", job.action.as_str()),
+            target: format!(
+                "{} ({}: {expected} items)",
+                job_line(id),
+                job.filter.describe()
+            ),
+            note: job.note.clone(),
+        };
         self.push_audit(&mut batch, &entry)?;
         self.commit(batch)?;
-        Ok(item)
+        Ok(job)
+    }
+
+    /// One step of a running job: the next `budget` items matching its filter (after the last
+    /// one it looked at, created before it started) are acted on as [`ItemDb::operate`] would,
+    /// and the job's progress is written in the same batch; the step that finds no more items
+    /// ends the job and audits its counts. A job that is over is returned as it is. Also
+    /// returns the flows that got due work (items sent back to them).
+    pub fn job_step(
+        &mut self,
+        id: JobId,
+        budget: usize,
+        now: Millis,
+    ) -> Result<(BulkJob, Vec<String>), StoreError> {
+        let mut job = self.job(id)?.ok_or(StoreError::JobNotFound(id))?;
+        if job.state.is_over() {
+            return Ok((job, Vec::new()));
+        }
+        let budget = budget.max(1);
+        let flows: Vec<String> = match &job.filter.flow {
+            Some(f) => vec![f.clone()],
+            None => self.flows(),
+        };
+        let states: Vec<ItemState> = match job.filter.state {
+            Some(s) => vec![s],
+            None => ItemState::ALL.to_vec(),
+        };
+        // Each state index is in id order, so the page's ids are among the first `budget` of
+        // each (as in `list`).
+        let mut ids = Vec::new();
+        for flow in &flows {
+            for state in &states {
+                ids.extend(
+                    self.ids_in_state(flow, *state, job.after, budget)?
+                        .into_iter()
+                        .filter(|i| *i < job.until),
+                );
+            }
+        }
+        ids.sort_unstable();
+        let last_page = ids.len() < budget;
+        ids.truncate(budget);
+        let mut batch = self.db.batch();
+        let mut woken = Vec::new();
+        for item in &ids {
+            match self.operate_in(
+                &mut batch,
+                *item,
+                job.action,
+                &job.user,
+                job.note.clone(),
+                Some(id),
+                now,
+            ) {
+                Ok(changed) => {
+                    job.changed += 1;
+                    if changed.state == ItemState::Pending && !woken.contains(&changed.flow) {
+                        woken.push(changed.flow);
+                    }
+                }
+                Err(StoreError::InvalidAction { .. }) => job.skipped += 1,
+                // The batch cannot be written: nothing of this step happened.
+                Err(e) if e.is_fatal() => return Err(e),
+                Err(e) => {
+                    job.failed += 1;
+                    job.last_error = Some(format!("item {item}: {e}"));
+                }
+            }
+            job.matched += 1;
+            job.after = Some(*item);
+        }
+        if last_page {
+            self.end_job(&mut batch, &mut job, JobState::Finished, None, now)?;
+        } else {
+            batch.insert(&self.jobs, id.to_be_bytes(), encode(&job)?);
+        }
+        self.commit(batch)?;
+        Ok((job, woken))
+    }
+
+    /// Cancels a running job at once: no later step changes an item, so its counts are what
+    /// it did.
+    pub fn cancel_job(&mut self, id: JobId, who: &str, now: Millis) -> Result<BulkJob, StoreError> {
+        let mut job = self.job(id)?.ok_or(StoreError::JobNotFound(id))?;
+        if job.state.is_over() {
+            return Err(StoreError::JobOver {
+                id,
+                state: job.state,
+            });
+        }
+        let mut batch = self.db.batch();
+        self.end_job(&mut batch, &mut job, JobState::Cancelled, Some(who), now)?;
+        self.commit(batch)?;
+        Ok(job)
+    }
+
+    /// Ends a running job that cannot go on, with the reason; a job that is over is returned
+    /// as it is.
+    pub fn fail_job(
+        &mut self,
+        id: JobId,
+        error: String,
+        now: Millis,
+    ) -> Result<BulkJob, StoreError> {
+        let mut job = self.job(id)?.ok_or(StoreError::JobNotFound(id))?;
+        if job.state.is_over() {
+            return Ok(job);
+        }
+        job.last_error = Some(error);
+        let mut batch = self.db.batch();
+        self.end_job(&mut batch, &mut job, JobState::Failed, None, now)?;
+        self.commit(batch)?;
+        Ok(job)
+    }
+
+    /// Writes `job` as over, with the audit entry that says how it ended and what it did.
+    fn end_job(
+        &mut self,
+        batch: &mut WriteBatch,
+        job: &mut BulkJob,
+        state: JobState,
+        by: Option<&str>,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        job.state = state;
+        job.finished_at = Some(now);
+        job.cancelled_by = by.map(str::to_string);
+        batch.insert(&self.jobs, job.id.to_be_bytes(), encode(&*job)?);
+        let mut note = job.counts();
+        if let (JobState::Failed, Some(e)) = (state, &job.last_error) {
+            note.push_str(&format!("; {e}"));
+        }
+        let entry = AuditEntry {
+            at: now,
+            who: by.unwrap_or(&job.user).to_string(),
+            action: format!("bulk {} {}", job.action.as_str(), state.as_str()),
+            target: format!("{} ({})", job_line(job.id), job.filter.describe()),
+            note: Some(note),
+        };
+        self.push_audit(batch, &entry)
+    }
+
+    pub fn job(&self, id: JobId) -> Result<Option<BulkJob>, StoreError> {
+        self.jobs
+            .get(id.to_be_bytes())?
+            .map(|raw| decode(&raw))
+            .transpose()
+    }
+
+    /// The newest `limit` jobs, newest first.
+    pub fn jobs(&self, limit: usize) -> Result<Vec<BulkJob>, StoreError> {
+        self.jobs
+            .iter()
+            .rev()
+            .take(limit)
+            .map(|kv| decode(&kv.value()?))
+            .collect()
+    }
+
+    /// Jobs still running (to resume after a restart), oldest first.
+    pub fn running_jobs(&self) -> Result<Vec<BulkJob>, StoreError> {
+        let mut running = Vec::new();
+        for kv in self.jobs.iter() {
+            let job: BulkJob = decode(&kv.value()?)?;
+            if !job.state.is_over() {
+                running.push(job);
+            }
+        }
+        Ok(running)
     }
 
     /// Makes every retrying item (of any flow) whose last error starts with `prefix` due now:
@@ -866,6 +1130,20 @@ impl ItemDb {
         }
         if dry {
             return Ok(done);
+        }
+        if retention.audit > 0 && !done.more {
+            // A job's record goes with its audit entries; there are a few a day, so all are
+            // looked at.
+            for kv in self.jobs.iter() {
+                let (k, v) = kv.into_inner()?;
+                let job: BulkJob = decode(&v)?;
+                if job
+                    .finished_at
+                    .is_some_and(|at| at.saturating_add(retention.audit) <= now)
+                {
+                    batch.remove(&self.jobs, k);
+                }
+            }
         }
         for (flow, n) in retired {
             let total = self.retired.entry(flow.clone()).or_default();

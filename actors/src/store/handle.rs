@@ -5,6 +5,7 @@ use std::time::Duration;
 use ractor::rpc::CallResult;
 use ractor::{ActorRef, RpcReplyPort};
 
+use super::jobs::{BulkJob, JobId, JobSpec};
 use super::messages::{StoreMsg, Waker};
 use super::{ItemFilter, PruneStep, Pruned, StoreError, StoreStats};
 use crate::item::{
@@ -191,6 +192,41 @@ impl StoreHandle {
 
     pub async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
         self.request(|reply| StoreMsg::AuditLog(limit, reply)).await
+    }
+
+    /// Stores a new bulk job (running) and audits its start; [`crate::jobs::Jobs`] runs it.
+    pub async fn create_job(&self, spec: JobSpec) -> Result<BulkJob, StoreError> {
+        self.request(|reply| StoreMsg::CreateJob(spec, reply)).await
+    }
+
+    /// Acts on the next `budget` items of a running job, durably with its progress.
+    pub async fn job_step(&self, id: JobId, budget: usize) -> Result<BulkJob, StoreError> {
+        self.request(|reply| StoreMsg::JobStep { id, budget, reply })
+            .await
+    }
+
+    pub async fn cancel_job(&self, id: JobId, who: &str) -> Result<BulkJob, StoreError> {
+        let who = who.to_string();
+        self.request(|reply| StoreMsg::CancelJob { id, who, reply })
+            .await
+    }
+
+    pub async fn fail_job(&self, id: JobId, error: String) -> Result<BulkJob, StoreError> {
+        self.request(|reply| StoreMsg::FailJob { id, error, reply })
+            .await
+    }
+
+    pub async fn job(&self, id: JobId) -> Result<Option<BulkJob>, StoreError> {
+        self.request(|reply| StoreMsg::Job(id, reply)).await
+    }
+
+    /// The newest `limit` jobs, newest first.
+    pub async fn jobs(&self, limit: usize) -> Result<Vec<BulkJob>, StoreError> {
+        self.request(|reply| StoreMsg::Jobs(limit, reply)).await
+    }
+
+    pub async fn running_jobs(&self) -> Result<Vec<BulkJob>, StoreError> {
+        self.request(StoreMsg::RunningJobs).await
     }
 
     /// One bounded step of retiring finished work.

@@ -13,6 +13,7 @@
 //! | `cursors`  | flow 0x00 name                        | bytes            |
 //! | `mappings` | namespace 0x00 key                    | bytes            |
 //! | `audit`    | seq                                   | audit entry      |
+//! | `jobs`     | job id                                | bulk job         |
 //!
 //! Integers are big-endian so that byte order is numeric order; flow names never contain 0x00.
 

@@ -3,6 +3,7 @@
 use ractor::RpcReplyPort;
 
 use super::db::{PruneStep, Pruned};
+use super::jobs::{BulkJob, JobId, JobSpec};
 use super::{ItemFilter, StoreError, StoreStats};
 use crate::item::{
     AuditEntry, Claimed, Completion, Enqueued, HistoryEntry, Item, ItemId, Millis, NewItem,
@@ -82,6 +83,30 @@ pub enum StoreMsg {
         reply: Reply<Pruned>,
     },
     AuditLog(usize, Reply<Vec<AuditEntry>>),
+    /// Stores a new bulk job as running, audited.
+    CreateJob(JobSpec, Reply<BulkJob>),
+    /// One page of a bulk job, written with the job's progress (see `ItemDb::job_step`).
+    JobStep {
+        id: JobId,
+        budget: usize,
+        reply: Reply<BulkJob>,
+    },
+    CancelJob {
+        id: JobId,
+        who: String,
+        reply: Reply<BulkJob>,
+    },
+    /// Ends a job that cannot go on, with the reason.
+    FailJob {
+        id: JobId,
+        error: String,
+        reply: Reply<BulkJob>,
+    },
+    Job(JobId, Reply<Option<BulkJob>>),
+    /// The newest jobs, newest first.
+    Jobs(usize, Reply<Vec<BulkJob>>),
+    /// Jobs still running, oldest first.
+    RunningJobs(Reply<Vec<BulkJob>>),
     /// Asks the store to nudge `flow` whenever it has new due work, so items start within
     /// milliseconds instead of at the flow's next poll.
     Subscribe {
@@ -102,6 +127,9 @@ impl StoreMsg {
                 | StoreMsg::Cursor { .. }
                 | StoreMsg::Mappings { .. }
                 | StoreMsg::AuditLog(..)
+                | StoreMsg::Job(..)
+                | StoreMsg::Jobs(..)
+                | StoreMsg::RunningJobs(_)
                 | StoreMsg::Subscribe { .. }
                 | StoreMsg::Prune {
                     step: PruneStep { dry: true, .. },

@@ -4,10 +4,12 @@
 //! - [`writer`]: the thread that owns the database and commits requests in groups with one fsync.
 //! - [`actor`]: the ractor face of it, linked into the supervisor tree.
 //! - [`handle`]: the typed client every other actor uses.
+//! - [`jobs`]: bulk jobs as stored, each step written with the item changes it made.
 
 pub mod actor;
 pub mod db;
 pub mod handle;
+pub mod jobs;
 pub mod keys;
 pub mod messages;
 pub mod writer;
@@ -15,6 +17,7 @@ pub mod writer;
 pub use actor::StoreActor;
 pub use db::{ItemDb, ItemFilter, PruneStep, Pruned, Retention, Tuning};
 pub use handle::StoreHandle;
+pub use jobs::{BulkJob, JobFilter, JobId, JobSpec, JobState};
 pub use writer::{LastPrune, Pruning, StoreFailure, StoreStats};
 
 use crate::item::{ItemId, ItemState, OperatorAction};
@@ -41,6 +44,10 @@ pub enum StoreError {
         action: OperatorAction,
         state: ItemState,
     },
+    #[error("job {0} not found")]
+    JobNotFound(JobId),
+    #[error("job {id} is {state}: it cannot be cancelled")]
+    JobOver { id: JobId, state: JobState },
     #[error("invalid flow or namespace name {0:?}")]
     BadName(String),
     #[error("the store directory is in use by another xconnector process")]

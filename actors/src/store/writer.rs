@@ -422,6 +422,12 @@ impl Writer {
             StoreMsg::Mappings { reply, .. } => drop(reply.send(Err(err()))),
             StoreMsg::AuditLog(_, reply) => drop(reply.send(Err(err()))),
             StoreMsg::Prune { reply, .. } => drop(reply.send(Err(err()))),
+            StoreMsg::CreateJob(_, reply)
+            | StoreMsg::JobStep { reply, .. }
+            | StoreMsg::CancelJob { reply, .. }
+            | StoreMsg::FailJob { reply, .. } => drop(reply.send(Err(err()))),
+            StoreMsg::Job(_, reply) => drop(reply.send(Err(err()))),
+            StoreMsg::Jobs(_, reply) | StoreMsg::RunningJobs(reply) => drop(reply.send(Err(err()))),
             StoreMsg::Subscribe { flow, waker } => {
                 self.subscribers.insert(flow, waker);
             }
@@ -681,6 +687,23 @@ impl Writer {
                 }
                 done!(reply, result, !step.dry)
             }
+            StoreMsg::CreateJob(spec, reply) => done!(reply, db.create_job(spec, now), true),
+            StoreMsg::JobStep { id, budget, reply } => {
+                let result = db.job_step(id, budget, now).map(|(job, woken)| {
+                    nudge.extend(woken);
+                    job
+                });
+                done!(reply, result, true)
+            }
+            StoreMsg::CancelJob { id, who, reply } => {
+                done!(reply, db.cancel_job(id, &who, now), true)
+            }
+            StoreMsg::FailJob { id, error, reply } => {
+                done!(reply, db.fail_job(id, error, now), true)
+            }
+            StoreMsg::Job(id, reply) => done!(reply, db.job(id), false),
+            StoreMsg::Jobs(limit, reply) => done!(reply, db.jobs(limit), false),
+            StoreMsg::RunningJobs(reply) => done!(reply, db.running_jobs(), false),
             StoreMsg::Subscribe { flow, waker } => {
                 self.subscribers.insert(flow.clone(), waker);
                 nudge.insert(flow);
