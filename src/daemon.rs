@@ -17,6 +17,7 @@ use xconnector_actors::flows::customers::CustomersModule;
 use xconnector_actors::flows::fulfillments::FulfillmentsModule;
 use xconnector_actors::flows::inventory::InventoryModule;
 use xconnector_actors::flows::products::ProductsModule;
+use xconnector_actors::flows::returns::ReturnsModule;
 
 use crate::cli::{LogFormatArg, RunArgs, SimArgs};
 use crate::config::{self, Config, LogFormat};
@@ -187,6 +188,18 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         _ => None,
     };
 
+    // … and its customers send back a share of what was delivered.
+    let customer_returns = match (&simulator, config.flows.enabled::<ReturnsModule>()) {
+        (Some(running), Some(_)) => Some(crate::sim::customer_returns::spawn(
+            running.sim.shop(),
+            crate::sim::customer_returns::ReturnsSpec {
+                seed: config.simulator.seed,
+                ..Default::default()
+            },
+        )),
+        _ => None,
+    };
+
     let control_app = control::api::router(ControlState {
         engine: engine.clone(),
         ready: ready.clone(),
@@ -238,7 +251,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             error!(error = %e, "shutdown incomplete; unacknowledged work is retried on the next start")
         }
     }
-    for task in [crm, pim, shipper].into_iter().flatten() {
+    for task in [crm, pim, shipper, customer_returns].into_iter().flatten() {
         task.abort();
     }
     if let Some(warehouse) = warehouse {

@@ -18,7 +18,7 @@ use xconnector_actors::supervisor::RestartPolicy;
 use xconnector_actors::{Engine, EngineConfig};
 
 const SHOP: &str = "demo.myshopify.com";
-const FLOWS: [&str; 4] = ["orders", "inventory", "customers", "products"];
+const FLOWS: [&str; 5] = ["orders", "inventory", "customers", "products", "returns"];
 
 struct Harness {
     addr: SocketAddr,
@@ -144,6 +144,9 @@ async fn every_documented_payload_a_flow_consumes_is_stored_for_its_flow() {
         "customers/merge",
         "customers_email_marketing_consent/update",
         "customers_marketing_consent/update",
+        "returns/cancel",
+        "returns/reopen",
+        "returns/update",
     ];
     for (topic, flow) in &topics {
         if UNDOCUMENTED.contains(topic) {

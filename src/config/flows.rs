@@ -22,6 +22,7 @@ use xconnector_actors::flows::module::{
 };
 use xconnector_actors::flows::orders::OrdersModule;
 use xconnector_actors::flows::products::ProductsModule;
+use xconnector_actors::flows::returns::ReturnsModule;
 
 use super::de::{self, DeError, Kind};
 use super::duration;
@@ -48,6 +49,7 @@ impl Registry {
             .with::<CustomersModule>()
             .with::<ProductsModule>()
             .with::<FulfillmentsModule>()
+            .with::<ReturnsModule>()
     }
 
     pub fn with<M: FlowModule>(mut self) -> Registry {

@@ -247,7 +247,7 @@ fn unknown_nested_key() {
 fn unknown_flow_name() {
     assert_eq!(
         errors("[flows.log]\n\n[flows.invoices]\nenabled = true\n"),
-        "config.toml:3: flows.invoices: unknown flow; expected one of log, orders, exceptions, inventory, customers, products, fulfillments"
+        "config.toml:3: flows.invoices: unknown flow; expected one of log, orders, exceptions, inventory, customers, products, fulfillments, returns"
     );
 }
 
@@ -475,7 +475,7 @@ fn several_errors_in_different_sections_are_all_reported() {
         "many.toml:24: endpoints.wms.kind: unknown kind \"ftp\"; expected one of http, file",
         "many.toml:27: flows.log.concurrency: 0 is out of range; expected 1 to 1024",
         "many.toml:30: flows.orders.targets: unknown endpoint \"erpp\" (defined endpoints: erp, wms)",
-        "many.toml:32: flows.invoices: unknown flow; expected one of log, orders, exceptions, inventory, customers, products, fulfillments",
+        "many.toml:32: flows.invoices: unknown flow; expected one of log, orders, exceptions, inventory, customers, products, fulfillments, returns",
     ];
     assert_eq!(report, expected.join("\n"));
 }

@@ -128,8 +128,7 @@ pub fn router(intake: Arc<Intake>) -> Router {
                                 .collect()
                         })
                         .unwrap_or_default();
-                    receive::receive(&intake, &intake.endpoints[index], headers, params, body)
-                        .await
+                    receive::receive(&intake, &intake.endpoints[index], headers, params, body).await
                 },
             )
             .layer(DefaultBodyLimit::disable()),

@@ -25,4 +25,13 @@ impl Stripes {
     pub async fn lock(&self, n: u64) -> MutexGuard<'_, ()> {
         self.locks[(n % STRIPES as u64) as usize].lock().await
     }
+
+    /// The lock of the record named `key` (a shipment's key, a return's GID).
+    pub async fn lock_key(&self, key: &str) -> MutexGuard<'_, ()> {
+        // FNV-1a: a stable spread of keys over the stripes.
+        let n = key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        self.lock(n).await
+    }
 }

@@ -40,6 +40,7 @@ pub mod kind {
         Customer,
         Fulfillment,
         FulfillmentOrder,
+        FulfillmentLineItem,
         FulfillmentOrderLineItem,
         InventoryAdjustmentGroup,
         InventoryItem,
@@ -48,10 +49,14 @@ pub mod kind {
         Location,
         MailingAddress,
         Order,
+        OrderTransaction,
         Product,
         ProductVariant,
         Refund,
         Return,
+        ReturnLineItem,
+        ReverseFulfillmentOrder,
+        ReverseFulfillmentOrderLineItem,
         WebhookSubscription,
     );
 }
@@ -59,6 +64,7 @@ pub mod kind {
 pub type BulkOperationId = Gid<kind::BulkOperation>;
 pub type CustomerId = Gid<kind::Customer>;
 pub type FulfillmentId = Gid<kind::Fulfillment>;
+pub type FulfillmentLineItemId = Gid<kind::FulfillmentLineItem>;
 pub type FulfillmentOrderId = Gid<kind::FulfillmentOrder>;
 pub type FulfillmentOrderLineItemId = Gid<kind::FulfillmentOrderLineItem>;
 pub type InventoryItemId = Gid<kind::InventoryItem>;
@@ -66,8 +72,14 @@ pub type InventoryLevelId = Gid<kind::InventoryLevel>;
 pub type LineItemId = Gid<kind::LineItem>;
 pub type LocationId = Gid<kind::Location>;
 pub type OrderId = Gid<kind::Order>;
+pub type OrderTransactionId = Gid<kind::OrderTransaction>;
 pub type ProductId = Gid<kind::Product>;
 pub type ProductVariantId = Gid<kind::ProductVariant>;
+pub type RefundId = Gid<kind::Refund>;
+pub type ReturnId = Gid<kind::Return>;
+pub type ReturnLineItemId = Gid<kind::ReturnLineItem>;
+pub type ReverseFulfillmentOrderId = Gid<kind::ReverseFulfillmentOrder>;
+pub type ReverseFulfillmentOrderLineItemId = Gid<kind::ReverseFulfillmentOrderLineItem>;
 pub type WebhookSubscriptionId = Gid<kind::WebhookSubscription>;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -86,7 +86,7 @@ impl Flow for FulfillmentsFlow {
         };
         let system = self.settings.system(&shipment.source);
         let key = record::key(system, &shipment.id);
-        let _guard = self.locks.lock(hash(&key)).await;
+        let _guard = self.locks.lock_key(&key).await;
         ship::Ship {
             settings: &self.settings,
             ctx,
@@ -98,11 +98,4 @@ impl Flow for FulfillmentsFlow {
         .run(&shipment)
         .await
     }
-}
-
-/// FNV-1a: a stable spread of record keys over the lock stripes.
-fn hash(key: &str) -> u64 {
-    key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }

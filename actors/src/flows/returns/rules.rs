@@ -14,13 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::item::Millis;
 
 /// Shopify's `ReturnDeclineReason`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum DeclineReason {
-    FinalSale,
-    ReturnPeriodEnded,
-    Other,
-}
+pub use crate::shopify::operations::returns::DeclineReason;
 
 impl DeclineReason {
     pub fn as_str(self) -> &'static str {

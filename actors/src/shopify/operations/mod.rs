@@ -14,6 +14,7 @@ pub mod inventory;
 pub mod locations;
 pub mod orders;
 pub mod products;
+pub mod returns;
 pub mod variants;
 pub mod webhooks;
 
@@ -60,7 +61,7 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
     const fn doc<O: Operation>() -> (&'static str, &'static str) {
         (O::NAME, O::DOCUMENT)
     }
-    static DOCUMENTS: [(&str, &str); 41] = [
+    static DOCUMENTS: [(&str, &str); 49] = [
         doc::<Orders>(),
         doc::<Order>(),
         doc::<OrderChecks>(),
@@ -102,6 +103,14 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
         doc::<fulfillments::FulfillmentTrackingInfoUpdate>(),
         doc::<fulfillments::FulfillmentEventCreate>(),
         doc::<fulfillments::FulfillmentEvents>(),
+        doc::<returns::ReturnRead>(),
+        doc::<returns::ReturnSuggestedOutcome>(),
+        doc::<returns::ReturnApproveRequest>(),
+        doc::<returns::ReturnDeclineRequest>(),
+        doc::<returns::ReturnProcess>(),
+        doc::<returns::RefundCreate>(),
+        doc::<returns::RefundRead>(),
+        doc::<returns::OrdersReturnsSince>(),
     ];
     &DOCUMENTS
 }

@@ -1,0 +1,234 @@
+//! A decision carried out in Shopify: `returnApproveRequest` or `returnDeclineRequest`, once.
+//! The return is read first: one already decided the same way is done (a retry whose answer
+//! was lost, or a person who decided in Shopify's admin), one decided the other way is an
+//! exception for a person. A return held for a person is released from its hold by whatever
+//! decided it.
+
+use tracing::info;
+
+use super::record::{self, Decided, ReturnRecord};
+use super::rules::DeclineReason;
+use crate::flows::write::Failed;
+use crate::flows::{FlowContext, Outcome};
+use crate::item::{OperatorAction, now_ms};
+use crate::rate_limiter::Lane;
+use crate::shopify::ShopifyHandle;
+use crate::shopify::gid::ReturnId;
+use crate::shopify::operations::returns::{
+    self as ops, ApproveInput, ApproveVariables, DeclineInput, DeclineVariables,
+    ReturnApproveRequest, ReturnDeclineRequest, ReturnStatus, ShopifyReturn,
+};
+
+/// What to do with a return, and who says so.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub approve: bool,
+    pub reason: Option<DeclineReason>,
+    pub note: Option<String>,
+    pub notify_customer: bool,
+    /// `rules`, `operator:ada`, `api:erp`.
+    pub by: String,
+}
+
+impl Decision {
+    fn says(&self) -> String {
+        if self.approve {
+            format!("approved by {}", self.by)
+        } else {
+            format!(
+                "declined ({}) by {}{}",
+                self.reason.unwrap_or(DeclineReason::Other).as_str(),
+                self.by,
+                self.note
+                    .as_deref()
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default()
+            )
+        }
+    }
+}
+
+/// Carries `decision` out on the return `ret` (as just read), recording it in `record`.
+pub async fn carry_out(
+    ctx: &FlowContext,
+    shopify: &ShopifyHandle,
+    ret: &ShopifyReturn,
+    record: &mut ReturnRecord,
+    decision: &Decision,
+) -> Outcome {
+    let wanted = if decision.approve {
+        ReturnStatus::Open
+    } else {
+        ReturnStatus::Declined
+    };
+    match ret.status {
+        ReturnStatus::Requested => {}
+        s if s == wanted || (decision.approve && s == ReturnStatus::Closed) => {
+            record.status = status_name(s).into();
+            remember(record, decision);
+            release_hold(ctx, record, decision).await;
+            return Outcome::Noted {
+                note: format!("return {} was already {}", ret.name, status_name(s)),
+            };
+        }
+        s => {
+            return Outcome::Exception {
+                reason: format!(
+                    "return {} is {} in Shopify; it cannot be {}",
+                    ret.name,
+                    status_name(s),
+                    if decision.approve {
+                        "approved"
+                    } else {
+                        "declined"
+                    }
+                ),
+            };
+        }
+    }
+    let answered = if decision.approve {
+        let vars = ApproveVariables {
+            input: ApproveInput {
+                id: ret.id.clone(),
+                notify_customer: decision.notify_customer,
+            },
+        };
+        shopify
+            .run::<ReturnApproveRequest>(Lane::Orders, &vars)
+            .await
+            .map(|r| r.return_approve_request)
+    } else {
+        let vars = DeclineVariables {
+            input: DeclineInput {
+                id: ret.id.clone(),
+                decline_reason: decision.reason.unwrap_or(DeclineReason::Other),
+                decline_note: decision.note.clone(),
+                notify_customer: decision.notify_customer,
+            },
+        };
+        shopify
+            .run::<ReturnDeclineRequest>(Lane::Orders, &vars)
+            .await
+            .map(|r| r.return_decline_request)
+    };
+    let payload = match answered {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return Outcome::Retry {
+                error: "shopify answered the decision without a payload".into(),
+                after: None,
+            };
+        }
+        Err(e) => return Outcome::from(&e),
+    };
+    if !payload.user_errors.is_empty() {
+        let operation = if decision.approve {
+            "returnApproveRequest"
+        } else {
+            "returnDeclineRequest"
+        };
+        return Failed::refused(operation, &payload.user_errors).outcome();
+    }
+    record.status = status_name(wanted).into();
+    remember(record, decision);
+    release_hold(ctx, record, decision).await;
+    info!(r#return = %ret.name, decision = %decision.says(), "return decided");
+    Outcome::Noted {
+        note: format!("return {} {}", ret.name, decision.says()),
+    }
+}
+
+fn remember(record: &mut ReturnRecord, decision: &Decision) {
+    if record.decided.is_none() {
+        record.decided = Some(Decided {
+            approve: decision.approve,
+            by: decision.by.clone(),
+            at: now_ms(),
+            reason: decision.reason.map(|r| r.as_str().to_string()),
+            note: decision.note.clone(),
+        });
+    }
+}
+
+/// The held item, if any, is resolved: the decision is made (audited as its maker).
+async fn release_hold(ctx: &FlowContext, record: &mut ReturnRecord, decision: &Decision) {
+    let Some(held) = record.held.take() else {
+        return;
+    };
+    // Already resolved or retried by the person who decided: nothing to do.
+    let _ = ctx
+        .store
+        .operate(
+            held,
+            OperatorAction::Resolve,
+            &decision.by,
+            Some(decision.says()),
+        )
+        .await;
+}
+
+/// Shopify's name of a status.
+pub fn status_name(s: ReturnStatus) -> &'static str {
+    match s {
+        ReturnStatus::Requested => "REQUESTED",
+        ReturnStatus::Open => "OPEN",
+        ReturnStatus::Declined => "DECLINED",
+        ReturnStatus::Closed => "CLOSED",
+        ReturnStatus::Canceled => "CANCELED",
+        ReturnStatus::Other => "in a status this version does not know",
+    }
+}
+
+/// The return `id`, read; `Err` is the outcome when it cannot be.
+pub async fn read(shopify: &ShopifyHandle, id: &ReturnId) -> Result<ShopifyReturn, Outcome> {
+    match shopify
+        .run::<ops::ReturnRead>(Lane::Orders, &ops::ReturnReadVariables { id: id.clone() })
+        .await
+    {
+        Ok(r) => r.return_.ok_or_else(|| Outcome::Exception {
+            reason: format!("Shopify has no return {id}"),
+        }),
+        Err(e) => Err(Outcome::from(&e)),
+    }
+}
+
+/// A decision item (API or operator) carried out.
+pub async fn from_request(
+    ctx: &FlowContext,
+    shopify: &ShopifyHandle,
+    request: &super::inbound::DecisionRequest,
+    notify_default: bool,
+) -> Outcome {
+    let id = match ReturnId::parse(&request.return_id) {
+        Ok(id) => id,
+        Err(e) => {
+            return Outcome::Exception {
+                reason: e.to_string(),
+            };
+        }
+    };
+    let mut record = match record::load(&ctx.store, &request.return_id).await {
+        Ok(r) => r,
+        Err(e) => return e.into(),
+    };
+    let ret = match read(shopify, &id).await {
+        Ok(r) => r,
+        Err(outcome) => return outcome,
+    };
+    let decision = Decision {
+        approve: request.approve,
+        reason: request.reason,
+        note: request.note.clone(),
+        notify_customer: request.notify_customer.unwrap_or(notify_default),
+        by: if request.source.contains(':') {
+            request.source.clone()
+        } else {
+            format!("api:{}", request.source)
+        },
+    };
+    let outcome = carry_out(ctx, shopify, &ret, &mut record, &decision).await;
+    match record::save(&ctx.store, &request.return_id, &record).await {
+        Ok(()) => outcome,
+        Err(e) => e.into(),
+    }
+}
