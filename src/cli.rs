@@ -369,6 +369,10 @@ pub enum ItemAction {
     Retry,
     Resolve,
     Cancel,
+    /// Approve a return held for a person (returns flow).
+    Approve,
+    /// Decline a return held for a person, with --reason (returns flow).
+    Decline,
 }
 
 impl ItemAction {
@@ -377,6 +381,8 @@ impl ItemAction {
             ItemAction::Retry => "retry",
             ItemAction::Resolve => "resolve",
             ItemAction::Cancel => "cancel",
+            ItemAction::Approve => "approve",
+            ItemAction::Decline => "decline",
         }
     }
 }
@@ -412,9 +418,12 @@ pub enum ItemsCommand {
         #[arg(value_enum)]
         action: ItemAction,
         ids: Vec<u64>,
-        /// Why, for the audit log.
+        /// Why, for the audit log (and, on a decline, for the customer).
         #[arg(long)]
         note: Option<String>,
+        /// A decline's reason, as Shopify names it: FINAL_SALE, RETURN_PERIOD_ENDED or OTHER.
+        #[arg(long)]
+        reason: Option<String>,
         #[arg(long, required_unless_present_any = ["ids", "state"])]
         flow: Option<String>,
         #[arg(long)]

@@ -372,7 +372,7 @@ fn action_of(name: &str) -> Result<OperatorAction, ApiError> {
         "cancel" => Ok(OperatorAction::Cancel),
         other => Err(ApiError(
             StatusCode::NOT_FOUND,
-            format!("unknown action {other:?}; use retry, resolve or cancel"),
+            format!("unknown action {other:?}; use retry, resolve, cancel, approve or decline"),
         )),
     }
 }
@@ -393,6 +393,9 @@ async fn act(
     Path((id, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<Item>, ApiError> {
+    if let approve @ ("approve" | "decline") = action.as_str() {
+        return decide(&st, &peer, &id, approve == "approve", &body).await;
+    }
     let action = action_of(&action)?;
     let id = parse_id(&id)?;
     let note = note_of(&body)?;
@@ -402,6 +405,73 @@ async fn act(
             .operate(id, action, &peer.user, note)
             .await?,
     ))
+}
+
+/// The body of a decision on a held return: `{"note": "…", "reason": "FINAL_SALE"}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    note: Option<String>,
+    reason: Option<String>,
+}
+
+/// `POST /v1/items/{id}/approve|decline`: a person's decision on a return held for one. It is
+/// stored as a decision item of the returns flow, carried out like the API's (which resolves
+/// the held item), and audited here.
+async fn decide(
+    st: &ControlState,
+    peer: &Peer,
+    id: &str,
+    approve: bool,
+    body: &[u8],
+) -> Result<Json<Item>, ApiError> {
+    use xconnector_actors::flows::returns::decide::by_operator;
+    let id = parse_id(id)?;
+    let body: DecisionBody = if body.iter().all(u8::is_ascii_whitespace) {
+        DecisionBody::default()
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("bad request body: {e}")))?
+    };
+    let store = st.engine.store();
+    let (item, payload) = store
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no item {id}")))?;
+    let note = body.note.filter(|n| !n.trim().is_empty());
+    let decision = by_operator(
+        &item,
+        &payload,
+        &peer.user,
+        approve,
+        body.reason.as_deref(),
+        note,
+    )
+    .map_err(|e| ApiError(StatusCode::CONFLICT, e))?;
+    let said = String::from_utf8_lossy(&decision.payload).into_owned();
+    let made = store.enqueue(vec![decision]).await?;
+    let Some(made) = made.first() else {
+        return Err(ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the decision was not stored".into(),
+        ));
+    };
+    store
+        .audit(AuditEntry {
+            at: now_ms(),
+            who: peer.user.clone(),
+            action: if approve { "approve" } else { "decline" }.into(),
+            target: format!("item {id}"),
+            note: Some(format!("decision item {}: {said}", made.id)),
+        })
+        .await?;
+    let (decision, _) = store.get(made.id).await?.ok_or_else(|| {
+        ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the decision was stored but cannot be read back".into(),
+        )
+    })?;
+    Ok(Json(decision))
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

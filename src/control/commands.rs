@@ -14,7 +14,7 @@ use xconnector_actors::store::{BulkJob, JobState};
 
 use super::api::{ItemDetail, ItemPage, Status};
 use super::client::{ClientError, ControlClient};
-use crate::cli::{FlowsCommand, ItemsCommand, JobsCommand, StoreCommand};
+use crate::cli::{FlowsCommand, ItemAction, ItemsCommand, JobsCommand, StoreCommand};
 
 /// The socket to use: `--socket`, else the config file's `control.socket`, else the default.
 pub fn socket_path(socket: Option<PathBuf>, config: &Path) -> PathBuf {
@@ -195,11 +195,20 @@ pub async fn items(socket: &Path, cmd: ItemsCommand) -> ExitCode {
             action,
             ids,
             note,
+            reason,
             flow,
             state,
             detach,
             json,
         } => {
+            let decides = matches!(action, ItemAction::Approve | ItemAction::Decline);
+            if ids.is_empty() && decides {
+                eprintln!(
+                    "error: {} takes item ids: one return at a time",
+                    action.as_str()
+                );
+                return ExitCode::from(2);
+            }
             if ids.is_empty() {
                 let body = json!({ "flow": flow, "state": state, "note": note });
                 return bulk(socket, action.as_str(), body, detach, json).await;
@@ -211,7 +220,11 @@ pub async fn items(socket: &Path, cmd: ItemsCommand) -> ExitCode {
                     let item: Item = c
                         .post(
                             &format!("/v1/items/{id}/{action}"),
-                            &json!({ "note": note }),
+                            &if decides {
+                                json!({ "note": note, "reason": reason })
+                            } else {
+                                json!({ "note": note })
+                            },
                         )
                         .await?;
                     out.push_str(&if json {

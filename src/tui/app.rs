@@ -496,13 +496,14 @@ impl App {
                     note: None,
                 }]
             }
-            Action::Resolve | Action::Cancel => {
+            Action::Resolve | Action::Cancel | Action::Approve | Action::Decline => {
                 let ids = self.targets();
                 if !ids.is_empty() {
-                    let action = if action == Action::Resolve {
-                        ItemAction::Resolve
-                    } else {
-                        ItemAction::Cancel
+                    let action = match action {
+                        Action::Resolve => ItemAction::Resolve,
+                        Action::Approve => ItemAction::Approve,
+                        Action::Decline => ItemAction::Decline,
+                        _ => ItemAction::Cancel,
                     };
                     self.prompt = Some(Prompt::Note {
                         action,

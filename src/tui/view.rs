@@ -1,6 +1,7 @@
 //! Drawing: a pure function of the app state and the time. Works from 80×24 up; colours are
 //! accents only (every state is also a word), and `NO_COLOR` turns them off.
 
+use crate::cli::ItemAction;
 use std::collections::BTreeMap;
 
 use ratatui::Frame;
@@ -635,9 +636,14 @@ fn draw_message(frame: &mut Frame, area: Rect, app: &App, t: Theme) {
             "/ {input}█   (flow:NAME state:STATE age>1h text · enter apply · esc cancel)"
         )),
         Some(Prompt::Note { action, ids, input }) => Line::from(format!(
-            "{} {} item(s), note: {input}█   (enter confirm · esc cancel)",
+            "{} {} item(s), {}: {input}█   (enter confirm · esc cancel)",
             action.as_str(),
-            ids.len()
+            ids.len(),
+            if *action == ItemAction::Decline {
+                "[FINAL_SALE|RETURN_PERIOD_ENDED|OTHER:] note"
+            } else {
+                "note"
+            }
         )),
         Some(Prompt::Confirm {
             action,

@@ -232,3 +232,79 @@ pub async fn from_request(
         Err(e) => e.into(),
     }
 }
+
+/// A person's decision on a held return (the console, `items act approve|decline`): the
+/// decision item to store, carried out like the API's. `item` must be a return held for a
+/// person; a decline needs a reason (Shopify's name), which may also lead the note
+/// (`FINAL_SALE: worn`), as the console's one-line prompt gives it.
+pub fn by_operator(
+    item: &crate::item::Item,
+    payload: &[u8],
+    user: &str,
+    approve: bool,
+    reason: Option<&str>,
+    note: Option<String>,
+) -> Result<crate::item::NewItem, String> {
+    use super::inbound::{DECISION, DecisionRequest};
+    use crate::item::ItemState;
+    if item.flow != super::FLOW || item.kind != super::topics::REQUEST {
+        return Err(format!(
+            "item {} is not a return request (it is {} of flow {}); only a held return is approved or declined",
+            item.id, item.kind, item.flow
+        ));
+    }
+    if item.state != ItemState::Exception {
+        return Err(format!(
+            "item {} is {}, not held for a person",
+            item.id,
+            item.state.as_str()
+        ));
+    }
+    let return_id =
+        super::named(payload).ok_or_else(|| format!("item {} names no return", item.id))?;
+    let (reason, note) = if approve {
+        if reason.is_some() {
+            return Err("only a decline takes a reason".into());
+        }
+        (None, note)
+    } else {
+        match reason {
+            Some(r) => (
+                Some(DeclineReason::parse(r).ok_or_else(|| {
+                    format!(
+                        "{r:?} is not a decline reason: FINAL_SALE, RETURN_PERIOD_ENDED or OTHER"
+                    )
+                })?),
+                note,
+            ),
+            None => {
+                let (lead, rest) = note
+                    .as_deref()
+                    .map(|n| n.split_once(':').unwrap_or((n, "")))
+                    .unwrap_or(("", ""));
+                match DeclineReason::parse(lead) {
+                    Some(r) => (
+                        Some(r),
+                        Some(rest.trim().to_string()).filter(|n| !n.is_empty()),
+                    ),
+                    None => (Some(DeclineReason::Other), note),
+                }
+            }
+        }
+    };
+    let request = DecisionRequest {
+        source: format!("operator:{user}"),
+        return_id,
+        approve,
+        reason,
+        note,
+        notify_customer: None,
+    };
+    let payload = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
+    Ok(crate::item::NewItem::new(
+        super::FLOW,
+        DECISION,
+        request.return_id.clone(),
+        payload,
+    ))
+}

@@ -79,7 +79,7 @@ impl ReturnsFlow {
 }
 
 /// What a webhook payload names: its `admin_graphql_api_id`.
-fn named(payload: &[u8]) -> Option<String> {
+pub(crate) fn named(payload: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(payload).ok()?;
     v.get("admin_graphql_api_id")?.as_str().map(str::to_string)
 }
