@@ -244,6 +244,27 @@ fn unknown_nested_key() {
 }
 
 #[test]
+fn the_space_the_store_keeps_is_set_in_mib_and_resumes_above_the_refusal() {
+    let config = parse(
+        "[store]\nmin_free_mib = 4\nresume_free_mib = 64\n",
+        "c.toml",
+        &no_env,
+    )
+    .unwrap();
+    let disk = config.store.pruning().disk;
+    assert_eq!(
+        (disk.min_free, disk.resume_free),
+        (Some(4 << 20), Some(64 << 20))
+    );
+    assert_eq!(
+        errors("[store]\nmin_free_mib = 8\nresume_free_mib = 8\n"),
+        "config.toml:3: store.resume_free_mib: must be more than min_free_mib (8), not 8"
+    );
+    let unset = parse("", "c.toml", &no_env).unwrap().store.pruning().disk;
+    assert_eq!((unset.min_free, unset.resume_free), (None, None));
+}
+
+#[test]
 fn unknown_flow_name() {
     assert_eq!(
         errors("[flows.log]\n\n[flows.invoices]\nenabled = true\n"),

@@ -86,6 +86,12 @@ pub struct StoreConfig {
     pub write_buffer_mib: u32,
     /// All journals together, in MiB (at least 64).
     pub journal_mib: u32,
+    /// Below this much free space on the store's volume writes are refused (reads go on), in
+    /// MiB; unset: 1 MiB, or a 64th of a smaller volume.
+    pub min_free_mib: Option<u32>,
+    /// A store refusing writes resumes once this much is free, in MiB; unset: 16 MiB, or an
+    /// eighth of a smaller volume.
+    pub resume_free_mib: Option<u32>,
     pub retention: RetentionConfig,
 }
 
@@ -97,6 +103,8 @@ impl Default for StoreConfig {
             cache_mib: 32,
             write_buffer_mib: 64,
             journal_mib: 128,
+            min_free_mib: None,
+            resume_free_mib: None,
             retention: RetentionConfig::default(),
         }
     }
@@ -149,6 +157,10 @@ impl StoreConfig {
                 write_buffer: mib(self.write_buffer_mib),
                 journal: mib(self.journal_mib),
             },
+            disk: xconnector_actors::store::DiskRoom {
+                min_free: self.min_free_mib.map(mib),
+                resume_free: self.resume_free_mib.map(mib),
+            },
             ..self.retention.pruning()
         }
     }
@@ -166,7 +178,7 @@ impl RetentionConfig {
             dedupe: self.dedupe,
             every: self.prune_every,
             batch: self.prune_batch as usize,
-            tuning: Default::default(),
+            ..Default::default()
         }
     }
 }

@@ -53,6 +53,14 @@ pub(crate) fn validate(config: &Config) -> Vec<Problem> {
         config.store.write_buffer_mib,
         65_536,
     );
+    if let (Some(min), Some(resume)) = (config.store.min_free_mib, config.store.resume_free_mib)
+        && resume <= min
+    {
+        issues.push(
+            store.key("resume_free_mib"),
+            format!("must be more than min_free_mib ({min}), not {resume}"),
+        );
+    }
     if !(64..=65_536).contains(&config.store.journal_mib) {
         issues.push(
             store.key("journal_mib"),

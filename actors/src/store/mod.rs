@@ -18,7 +18,7 @@ pub use actor::StoreActor;
 pub use db::{ItemDb, ItemFilter, PruneStep, Pruned, Retention, Tuning};
 pub use handle::StoreHandle;
 pub use jobs::{BulkJob, JobFilter, JobId, JobSpec, JobState};
-pub use writer::{LastPrune, Pruning, StoreFailure, StoreStats};
+pub use writer::{DiskRoom, LastPrune, Pruning, StoreFailure, StoreStats};
 
 use crate::item::{ItemId, ItemState, OperatorAction};
 

@@ -37,6 +37,18 @@ pub struct Pruning {
     /// Keys one step looks at, at most: the longest a step holds back the writes queued
     /// behind it.
     pub batch: usize,
+    /// The free space the store keeps on its volume.
+    pub disk: DiskRoom,
+}
+
+/// `[store] min_free_mib` and `resume_free_mib`, in bytes; `None`: scaled to the volume (see
+/// [`Room::for_volume`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiskRoom {
+    /// Below this much free space writes are refused.
+    pub min_free: Option<u64>,
+    /// A store refusing writes resumes once this much is free.
+    pub resume_free: Option<u64>,
 }
 
 impl Default for Pruning {
@@ -48,6 +60,7 @@ impl Default for Pruning {
             dedupe: DEDUPE_RETENTION,
             every: Duration::from_secs(60),
             batch: 2_000,
+            disk: DiskRoom::default(),
         }
     }
 }
@@ -88,14 +101,16 @@ struct Room {
 }
 
 impl Room {
-    /// The thresholds for a volume of `total` bytes (`None`: unknown, the full-size ones).
-    fn for_volume(total: Option<u64>) -> Room {
+    /// The thresholds for a volume of `total` bytes (`None`: unknown, the full-size ones),
+    /// or as configured; the headroom always leaves room for the probe above the low water.
+    fn for_volume(total: Option<u64>, configured: DiskRoom) -> Room {
         let total = total.unwrap_or(u64::MAX);
-        let low_water = LOW_WATER.min(total / 64);
+        let low_water = configured.min_free.unwrap_or(LOW_WATER.min(total / 64));
         Room {
             low_water,
-            headroom: HEADROOM
-                .min(total / 8)
+            headroom: configured
+                .resume_free
+                .unwrap_or(HEADROOM.min(total / 8))
                 .max(low_water * 2 + PROBE_BYTES as u64),
         }
     }
@@ -200,7 +215,7 @@ impl Writer {
         Writer {
             pruning,
             dedupe_from: Vec::new(),
-            room: Room::for_volume(volume(&dir).map(|(_, total)| total)),
+            room: Room::for_volume(volume(&dir).map(|(_, total)| total), pruning.disk),
             dir,
             subscribers: BTreeMap::new(),
             stats: StoreStats::default(),
@@ -719,14 +734,42 @@ mod tests {
 
     #[test]
     fn the_space_kept_shrinks_with_a_small_volume_and_stays_below_the_headroom() {
-        let full = Room::for_volume(Some(100 << 30));
+        let full = Room::for_volume(Some(100 << 30), DiskRoom::default());
         assert_eq!((full.low_water, full.headroom), (LOW_WATER, HEADROOM));
-        assert_eq!(Room::for_volume(None), full);
-        let small = Room::for_volume(Some(16 << 20));
+        assert_eq!(Room::for_volume(None, DiskRoom::default()), full);
+        let small = Room::for_volume(Some(16 << 20), DiskRoom::default());
         assert_eq!((small.low_water, small.headroom), (256 << 10, 2 << 20));
         // A tiny volume still leaves room for the probe between the two thresholds.
-        let tiny = Room::for_volume(Some(1 << 20));
+        let tiny = Room::for_volume(Some(1 << 20), DiskRoom::default());
         assert!(tiny.headroom >= tiny.low_water * 2 + PROBE_BYTES as u64);
         assert!(tiny.headroom < 1 << 20);
+    }
+
+    #[test]
+    fn the_space_kept_can_be_configured_and_still_leaves_room_for_the_probe() {
+        let set = DiskRoom {
+            min_free: Some(4 << 20),
+            resume_free: Some(64 << 20),
+        };
+        let room = Room::for_volume(Some(16 << 20), set);
+        assert_eq!((room.low_water, room.headroom), (4 << 20, 64 << 20));
+        // A resume threshold below the refusal one is raised above it.
+        let low = Room::for_volume(
+            Some(100 << 30),
+            DiskRoom {
+                min_free: Some(8 << 20),
+                resume_free: Some(1 << 20),
+            },
+        );
+        assert_eq!(low.headroom, (16 << 20) + PROBE_BYTES as u64);
+        // One of the two set: the other is scaled as usual.
+        let only_min = Room::for_volume(
+            Some(100 << 30),
+            DiskRoom {
+                min_free: Some(2 << 20),
+                resume_free: None,
+            },
+        );
+        assert_eq!((only_min.low_water, only_min.headroom), (2 << 20, HEADROOM));
     }
 }
