@@ -257,7 +257,19 @@ fn idle_connections_cannot_starve_the_listener() {
     let addr = daemon.http_addr();
     daemon.wait_for_log("xconnector ready");
 
-    let idle: Vec<std::net::TcpStream> = (0..600)
+    // 2,000 sockets of our own need the descriptors: raise this process's soft limit.
+    // SAFETY: getrlimit/setrlimit only read and change this process's descriptor limit.
+    unsafe {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < 4096 {
+            limit.rlim_cur = limit.rlim_max.min(4096);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+    let idle: Vec<std::net::TcpStream> = (0..2000)
         .filter_map(|_| std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok())
         .collect();
     assert!(idle.len() > 256, "only {} idle sockets opened", idle.len());
@@ -384,11 +396,22 @@ fn a_full_server_closes_its_idlest_connection_for_a_new_one() {
         unreachable!()
     };
     for s in [b, c, &mut d] {
+        // The interim 100 Continue comes once the handler reads the body: then it is busy.
         s.write_all(
             b"POST /webhooks/shopify HTTP/1.1\r\nHost: x\r\nX-Shopify-Hmac-Sha256: AAAA\r\n\
-              Content-Length: 100\r\n\r\n{\"id\":",
+              Content-Length: 100\r\nExpect: 100-continue\r\n\r\n",
         )
         .unwrap();
+        let mut got = Vec::new();
+        let mut byte = [0u8; 1];
+        while !got.ends_with(b"\r\n\r\n") && s.read(&mut byte).is_ok_and(|n| n == 1) {
+            got.push(byte[0]);
+        }
+        assert!(
+            got.starts_with(b"HTTP/1.1 100"),
+            "{:?}",
+            String::from_utf8_lossy(&got)
+        );
     }
     let mut e = connect();
     let _ = e.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
