@@ -456,5 +456,70 @@ async fn returns_are_judged_decided_received_and_each_refund_reaches_accounting_
         "{:#}",
         sample.body
     );
+
+    // A refund whose money did not move is still told, with the gateway's message, and its
+    // status is on the item.
+    rig.sim.set_faults(Faults {
+        refund_failure: 1.0,
+        ..Faults::none()
+    });
+    let failed = rig.sim.shop().with(|shop| {
+        let order = shop.returns[&by_path(Path::Late).next().unwrap().id].order_id;
+        shop.create_refund(RefundSpec {
+            order_id: order,
+            transactions: vec![RefundTransactionSpec {
+                order_id: order,
+                parent_id: None,
+                gateway: String::new(),
+                kind: TransactionKind::Refund,
+                amount: Money(250),
+            }],
+            ..RefundSpec::default()
+        })
+        .unwrap()
+    });
+    let gid = format!("gid://shopify/Refund/{failed}");
+    let told = until("the failed refund told", || async {
+        finance
+            .received("finance")
+            .into_iter()
+            .find(|r| r.body["id"] == gid.as_str())
+    })
+    .await;
+    assert_eq!(told.body["status"], "failed", "{:#}", told.body);
+    assert_eq!(told.body["transactions"][0]["status"], "failure");
+    assert!(
+        told.body["transactions"][0]["message"].is_string(),
+        "{:#}",
+        told.body
+    );
+    // The newest refund item (items come oldest first, a page at a time).
+    let (mut newest, mut after) = (0, None::<u64>);
+    loop {
+        let mut args = vec![
+            "items", "list", "--flow", "returns", "--limit", "1000", "--json",
+        ];
+        let from = after.map(|a| a.to_string());
+        if let Some(a) = &from {
+            args.extend(["--after", a.as_str()]);
+        }
+        args.push("--config");
+        let page = cli_json(&args, &config);
+        for i in page["items"].as_array().unwrap() {
+            if i["kind"] == "refunds/create" {
+                newest = newest.max(i["id"].as_u64().unwrap());
+            }
+        }
+        match page["next"].as_u64() {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let shown = cli_json(
+        &["items", "show", &newest.to_string(), "--json", "--config"],
+        &config,
+    );
+    assert!(shown["history"].to_string().contains("failed"), "{shown:#}");
+    rig.sim.set_faults(Faults::none());
     drop(daemon);
 }
