@@ -199,6 +199,25 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         )),
         _ => None,
     };
+    // … and its WMS receives the approved returns' parcels and says what came back.
+    let return_receiver = match (
+        &simulator,
+        config.flows.enabled::<ReturnsModule>(),
+        config.server.api_tokens.first(),
+    ) {
+        (Some(running), Some(_), Some(token)) => {
+            let mut spec = crate::sim::return_receiver::ReceiverSpec::new(
+                &format!("http://{}", reachable(addr)),
+                token.expose(),
+            );
+            spec.seed = config.simulator.seed;
+            Some(tokio::spawn(crate::sim::return_receiver::run(
+                running.sim.shop(),
+                spec,
+            )))
+        }
+        _ => None,
+    };
 
     let control_app = control::api::router(ControlState {
         engine: engine.clone(),
@@ -251,7 +270,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             error!(error = %e, "shutdown incomplete; unacknowledged work is retried on the next start")
         }
     }
-    for task in [crm, pim, shipper, customer_returns].into_iter().flatten() {
+    for task in [crm, pim, shipper, customer_returns, return_receiver]
+        .into_iter()
+        .flatten()
+    {
         task.abort();
     }
     if let Some(warehouse) = warehouse {

@@ -152,6 +152,27 @@ fn make_returns(rig: &Rig, n: usize) -> Vec<Case> {
     })
 }
 
+/// A refund of `cents` a person makes in Shopify's admin on the order of return `of`, without
+/// a return.
+fn admin_refund(rig: &Rig, of: Id, cents: i64) -> Id {
+    rig.sim.shop().with(|shop| {
+        let order = shop.returns[&of].order_id;
+        shop.create_refund(RefundSpec {
+            order_id: order,
+            transactions: vec![RefundTransactionSpec {
+                order_id: order,
+                parent_id: None,
+                gateway: String::new(),
+                kind: TransactionKind::Refund,
+                amount: Money(cents),
+            }],
+            note: Some("goodwill".into()),
+            ..RefundSpec::default()
+        })
+        .unwrap()
+    })
+}
+
 /// Return → (status, decline reason).
 fn statuses(rig: &Rig) -> BTreeMap<Id, (ReturnStatus, Option<ReturnDeclineReason>)> {
     rig.sim.shop().with(|shop| {
@@ -352,29 +373,12 @@ async fn returns_are_judged_decided_received_and_each_refund_reaches_accounting_
         assert_eq!(status, 202, "{answer}");
     }
     // The merchant also refunds a few orders in the admin, without a return.
-    let admin_refunds: Vec<Id> = rig.sim.shop().with(|shop| {
-        cases
-            .iter()
-            .filter(|c| c.path == Path::FinalSale)
-            .take(10)
-            .map(|c| {
-                let order = shop.returns[&c.id].order_id;
-                shop.create_refund(RefundSpec {
-                    order_id: order,
-                    transactions: vec![RefundTransactionSpec {
-                        order_id: order,
-                        parent_id: None,
-                        gateway: String::new(),
-                        kind: TransactionKind::Refund,
-                        amount: Money(100),
-                    }],
-                    note: Some("goodwill".into()),
-                    ..RefundSpec::default()
-                })
-                .unwrap()
-            })
-            .collect()
-    });
+    let admin_refunds: Vec<Id> = cases
+        .iter()
+        .filter(|c| c.path == Path::FinalSale)
+        .take(10)
+        .map(|c| admin_refund(&rig, c.id, 100))
+        .collect();
     until("every received return closed and refunded", || async {
         let s = statuses(&rig);
         open.iter()
@@ -463,21 +467,7 @@ async fn returns_are_judged_decided_received_and_each_refund_reaches_accounting_
         refund_failure: 1.0,
         ..Faults::none()
     });
-    let failed = rig.sim.shop().with(|shop| {
-        let order = shop.returns[&by_path(Path::Late).next().unwrap().id].order_id;
-        shop.create_refund(RefundSpec {
-            order_id: order,
-            transactions: vec![RefundTransactionSpec {
-                order_id: order,
-                parent_id: None,
-                gateway: String::new(),
-                kind: TransactionKind::Refund,
-                amount: Money(250),
-            }],
-            ..RefundSpec::default()
-        })
-        .unwrap()
-    });
+    let failed = admin_refund(&rig, by_path(Path::Late).next().unwrap().id, 250);
     let gid = format!("gid://shopify/Refund/{failed}");
     let told = until("the failed refund told", || async {
         finance

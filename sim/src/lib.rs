@@ -25,9 +25,10 @@
 //! its customers API, `pim` product records to its products API, and `shipper` ships the
 //! orders the back office's `wms` received and posts the shipments and their carrier
 //! statuses to the daemon's shipments API; `customer_returns` has the shop's customers ask
-//! for returns of what was delivered and the merchant refund in the admin. (The daemon's
-//! `demo` starts all of it from `[simulator]`.) `schema` is Shopify's published Admin schema,
-//! embedded.
+//! for returns of what was delivered and the merchant refund in the admin, and
+//! `return_receiver` receives the approved returns' parcels and posts what came back to the
+//! daemon's returns API. (The daemon's `demo` starts all of it from `[simulator]`.) `schema`
+//! is Shopify's published Admin schema, embedded.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -73,6 +74,7 @@ pub mod pim;
 pub mod project;
 pub mod pump;
 pub mod rest;
+pub mod return_receiver;
 pub mod schema;
 pub mod search;
 pub mod seed;
