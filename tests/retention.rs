@@ -72,8 +72,31 @@ async fn finished_items_are_retired_held_ones_stay_and_old_webhooks_are_still_ol
     let mut daemon = start_daemon(&config);
     let mut traffic = rig.traffic(7, 0.1);
     let placed = place(&rig, &mut traffic, 300);
+    // The shop sends its webhooks a moment later: until it has, the daemon is idle and the
+    // shop has nothing queued, which would pass for quiet.
+    let sender = rig.sender.clone().unwrap();
+    until("the orders' webhooks delivered", || async {
+        (sender.stats().delivered >= placed.len() as u64).then_some(())
+    })
+    .await;
     quiescent(&rig, &config).await;
-    let exceptions = tallies(&config).0.get("exception").copied().unwrap_or(0);
+    let held = placed
+        .iter()
+        .filter(|p| p.kind != xconnector::sim::traffic::OrderKind::Good)
+        .count() as u64;
+    // Every bad order held, and no more holds coming (a good order may be held for stock
+    // behind an over-stock one a little later): the count is the same at two quiet moments.
+    let last = std::cell::Cell::new(None);
+    let exceptions = until("every hold made", || {
+        let (rig, config, last) = (&rig, &config, &last);
+        async move {
+            quiescent(rig, config).await;
+            let now = tallies(config).0.get("exception").copied().unwrap_or(0);
+            let seen = last.replace(Some(now));
+            (now >= held && seen == Some(now)).then_some(now)
+        }
+    })
+    .await;
 
     // A SIGKILL while finished items are being retired, 40 keys a step.
     until("retirement under way", || async {
@@ -100,10 +123,6 @@ async fn finished_items_are_retired_held_ones_stay_and_old_webhooks_are_still_ol
             "{state}: counts and items agree after the kill"
         );
     }
-    let held = placed
-        .iter()
-        .filter(|p| p.kind != xconnector::sim::traffic::OrderKind::Good)
-        .count() as u64;
     // Bad orders are held, and a good one may be held for stock behind an over-stock one.
     assert!(
         held > 10 && exceptions >= held,
