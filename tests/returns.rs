@@ -3,7 +3,8 @@
 //! window, worth more than the threshold), the held ones decided by a person through the
 //! control socket and by a back-office system through the API, what came back received
 //! through the API and refunded (some answers lost on the way, a SIGKILL midway), refunds made
-//! in Shopify's admin too, and the shop and the accounting endpoint as the judges.
+//! in Shopify's admin too (one failing at the gateway), webhooks lost and found again by the
+//! reconciliation poll, and the shop and the accounting endpoint as the judges.
 
 mod common;
 
@@ -511,5 +512,26 @@ async fn returns_are_judged_decided_received_and_each_refund_reaches_accounting_
     );
     assert!(shown["history"].to_string().contains("failed"), "{shown:#}");
     rig.sim.set_faults(Faults::none());
+
+    // Webhooks lost: the reconciliation poll finds the returns and the refund they would have
+    // brought.
+    let sender = rig.sender.clone().unwrap();
+    sender.set_enabled(false);
+    let unseen = make_returns(&rig, 2);
+    let refund = format!(
+        "gid://shopify/Refund/{}",
+        admin_refund(&rig, unseen[0].id, 100)
+    );
+    until("the poll to find the returns and the refund", || async {
+        let s = statuses(&rig);
+        let judged = unseen.iter().all(|c| s[&c.id].0 == ReturnStatus::Open);
+        let told = finance
+            .received("finance")
+            .iter()
+            .any(|r| r.body["id"] == refund.as_str());
+        (judged && told).then_some(())
+    })
+    .await;
+    sender.set_enabled(true);
     drop(daemon);
 }
