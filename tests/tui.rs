@@ -450,6 +450,41 @@ fn keys_become_requests() {
     assert_eq!(after.len(), 1, "the list reloads after a change");
     assert!(app.exceptions.marked.is_empty());
 
+    // A held return: d asks for "REASON: note", and says so; a approves with a note.
+    app.on_reply(Reply::Page {
+        list: ListKind::Exceptions,
+        page: ItemPage {
+            items: exceptions(),
+            next: None,
+        },
+    });
+    assert!(app.on_key(key('d')).is_empty());
+    let shown = render(&app, 120, 24);
+    assert!(
+        shown.contains("[FINAL_SALE|RETURN_PERIOD_ENDED|OTHER:] note"),
+        "{shown}"
+    );
+    for c in "FINAL_SALE: clearance".chars() {
+        app.on_key(key(c));
+    }
+    assert_eq!(
+        app.on_key(code(KeyCode::Enter)),
+        vec![Request::Act {
+            action: ItemAction::Decline,
+            ids: vec![13],
+            note: Some("FINAL_SALE: clearance".into())
+        }]
+    );
+    assert!(app.on_key(key('a')).is_empty());
+    assert_eq!(
+        app.on_key(code(KeyCode::Enter)),
+        vec![Request::Act {
+            action: ItemAction::Approve,
+            ids: vec![13],
+            note: None
+        }]
+    );
+
     // Bulk: states the count and needs a y.
     assert!(app.on_key(key('C')).is_empty());
     match &app.prompt {

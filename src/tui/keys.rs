@@ -283,6 +283,8 @@ fn matches(key: &str, ev: &KeyEvent) -> bool {
         "r" => ch('r'),
         "x" => ch('x'),
         "c" => ch('c') && !ev.modifiers.contains(KeyModifiers::CONTROL),
+        "a" => ch('a'),
+        "d" => ch('d'),
         "R" => ch('R'),
         "X" => ch('X'),
         "C" => ch('C'),
