@@ -442,7 +442,7 @@ async fn returns_are_judged_decided_received_and_each_refund_reaches_accounting_
             .or_default()
             .insert(r.idempotency_key.clone());
     }
-    for (refund, _) in &refunds {
+    for refund in refunds.keys() {
         let id = format!("gid://shopify/Refund/{refund}");
         assert_eq!(
             keys.get(&id).map(BTreeSet::len),
