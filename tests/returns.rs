@@ -197,6 +197,38 @@ async fn api(port: u16, path: &str, body: &Value) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// The returns items in exception: return GID → why.
+fn held_reasons(config: &std::path::Path) -> BTreeMap<String, String> {
+    let page = cli_json(
+        &[
+            "items",
+            "list",
+            "--flow",
+            "returns",
+            "--state",
+            "exception",
+            "--limit",
+            "1000",
+            "--json",
+            "--config",
+        ],
+        config,
+    );
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| {
+            let id = i["id"].as_u64()?.to_string();
+            let detail = cli_json(&["items", "show", &id, "--json", "--config"], config);
+            let gid = detail["payload"]["admin_graphql_api_id"]
+                .as_str()?
+                .to_string();
+            Some((gid, i["last_error"].as_str().unwrap_or("").to_string()))
+        })
+        .collect()
+}
+
 /// The held items: return GID → item id.
 fn held(config: &std::path::Path) -> BTreeMap<String, u64> {
     let page = cli_json(
@@ -469,12 +501,12 @@ async fn returns_are_judged_decided_received_and_each_refund_reaches_accounting_
         ..Faults::none()
     });
     let failed = admin_refund(&rig, by_path(Path::Late).next().unwrap().id, 250);
-    let gid = format!("gid://shopify/Refund/{failed}");
+    let failed = format!("gid://shopify/Refund/{failed}");
     let told = until("the failed refund told", || async {
         finance
             .received("finance")
             .into_iter()
-            .find(|r| r.body["id"] == gid.as_str())
+            .find(|r| r.body["id"] == failed.as_str())
     })
     .await;
     assert_eq!(told.body["status"], "failed", "{:#}", told.body);
@@ -533,5 +565,46 @@ async fn returns_are_judged_decided_received_and_each_refund_reaches_accounting_
     })
     .await;
     sender.set_enabled(true);
+
+    // A return of more lines than one read brings is left to a person, not judged on some.
+    let wide = rig.sim.shop().with(|shop| {
+        let location = *shop.locations.keys().min().unwrap();
+        let lines: Vec<LineSpec> = rig
+            .sellable
+            .iter()
+            .filter(|v| {
+                let item = shop.variants[v].inventory_item_id;
+                shop.inventory_level(item, location)
+                    .is_some_and(|l| l.available >= 5)
+            })
+            .take(12)
+            .map(|v| LineSpec::variant(*v, 1).at(location))
+            .collect();
+        let order = shop.create_order(OrderSpec {
+            customer_id: shop.customers.keys().next().copied(),
+            line_items: lines,
+            ..OrderSpec::default()
+        });
+        let fulfillment = shop
+            .create_fulfillment(order, FulfillmentSpec::default())
+            .unwrap();
+        let lines = shop.fulfillments[&fulfillment]
+            .line_items
+            .iter()
+            .map(|l| ReturnLineSpec::new(l.id, 1, ReturnReason::Unwanted))
+            .collect();
+        shop.request_return(ReturnSpec {
+            order_id: order,
+            lines,
+            ..ReturnSpec::default()
+        })
+        .unwrap()
+    });
+    let wide = gid(wide);
+    let reason = until("the wide return left to a person", || async {
+        held_reasons(&config).remove(&wide)
+    })
+    .await;
+    assert!(reason.contains("more than 10 lines"), "{reason}");
     drop(daemon);
 }

@@ -179,17 +179,29 @@ pub fn status_name(s: ReturnStatus) -> &'static str {
     }
 }
 
-/// The return `id`, read; `Err` is the outcome when it cannot be.
+/// The return `id`, read; `Err` is the outcome when it cannot be. A return of more lines than
+/// one read brings is for a person: judged or processed on some of its lines, it would be
+/// judged or processed wrong.
 pub async fn read(shopify: &ShopifyHandle, id: &ReturnId) -> Result<ShopifyReturn, Outcome> {
-    match shopify
+    let ret = match shopify
         .run::<ops::ReturnRead>(Lane::Orders, &ops::ReturnReadVariables { id: id.clone() })
         .await
     {
         Ok(r) => r.return_.ok_or_else(|| Outcome::Exception {
             reason: format!("Shopify has no return {id}"),
-        }),
-        Err(e) => Err(Outcome::from(&e)),
+        })?,
+        Err(e) => return Err(Outcome::from(&e)),
+    };
+    if ret.return_line_items.page_info.has_next_page {
+        return Err(Outcome::Exception {
+            reason: format!(
+                "return {} has more than {} lines, more than xconnector reads at once; decide and process it in Shopify",
+                ret.name,
+                ret.return_line_items.nodes.len()
+            ),
+        });
     }
+    Ok(ret)
 }
 
 /// A decision item (API or operator) carried out.
