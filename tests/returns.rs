@@ -197,40 +197,8 @@ async fn api(port: u16, path: &str, body: &Value) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-/// The returns items in exception: return GID → why.
-fn held_reasons(config: &std::path::Path) -> BTreeMap<String, String> {
-    let page = cli_json(
-        &[
-            "items",
-            "list",
-            "--flow",
-            "returns",
-            "--state",
-            "exception",
-            "--limit",
-            "1000",
-            "--json",
-            "--config",
-        ],
-        config,
-    );
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|i| {
-            let id = i["id"].as_u64()?.to_string();
-            let detail = cli_json(&["items", "show", &id, "--json", "--config"], config);
-            let gid = detail["payload"]["admin_graphql_api_id"]
-                .as_str()?
-                .to_string();
-            Some((gid, i["last_error"].as_str().unwrap_or("").to_string()))
-        })
-        .collect()
-}
-
-/// The held items: return GID → item id.
-fn held(config: &std::path::Path) -> BTreeMap<String, u64> {
+/// The returns items held for a person (in exception): return GID → (item id, why).
+fn held(config: &std::path::Path) -> BTreeMap<String, (u64, String)> {
     let page = cli_json(
         &[
             "items",
@@ -260,7 +228,10 @@ fn held(config: &std::path::Path) -> BTreeMap<String, u64> {
             let gid = detail["payload"]["admin_graphql_api_id"]
                 .as_str()?
                 .to_string();
-            Some((gid, id))
+            Some((
+                gid,
+                (id, i["last_error"].as_str().unwrap_or("").to_string()),
+            ))
         })
         .collect()
 }
@@ -321,7 +292,7 @@ async fn returns_are_judged_decided_received_and_each_refund_reaches_accounting_
     for (i, c) in by_path(Path::Held).enumerate() {
         let gid = gid(c.id);
         if i % 2 == 0 {
-            let item = held_items[&gid];
+            let item = held_items[&gid].0;
             let out = xconnector()
                 .args([
                     "items",
@@ -602,7 +573,7 @@ async fn returns_are_judged_decided_received_and_each_refund_reaches_accounting_
     });
     let wide = gid(wide);
     let reason = until("the wide return left to a person", || async {
-        held_reasons(&config).remove(&wide)
+        held(&config).remove(&wide).map(|(_, why)| why)
     })
     .await;
     assert!(reason.contains("more than 10 lines"), "{reason}");
