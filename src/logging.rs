@@ -87,12 +87,30 @@ impl<S: Subscriber> Layer<S> for RecentLogs {
     }
 }
 
+/// The storage library's own targets: it logs every table it flushes or compacts at info.
+const STORAGE_TARGETS: [&str; 2] = ["lsm_tree", "fjall"];
+
+/// `spec` with the storage library at warn, unless `spec` names it.
+fn quiet_storage(spec: &str) -> String {
+    let mut spec = spec.trim().to_string();
+    for target in STORAGE_TARGETS {
+        if !spec.contains(target) {
+            spec = if spec.is_empty() {
+                format!("{target}=warn")
+            } else {
+                format!("{spec},{target}=warn")
+            };
+        }
+    }
+    spec
+}
+
 /// Installs the global subscriber. `RUST_LOG`, when set, wins over the configured level.
 pub fn init(level: &str, format: LogFormat) -> anyhow::Result<RecentLogs> {
     let filter = match std::env::var("RUST_LOG") {
-        Ok(env) if !env.trim().is_empty() => EnvFilter::try_new(env.trim())
+        Ok(env) if !env.trim().is_empty() => EnvFilter::try_new(quiet_storage(&env))
             .map_err(|e| anyhow::anyhow!("RUST_LOG: invalid filter {env:?}: {e}"))?,
-        _ => EnvFilter::try_new(level)
+        _ => EnvFilter::try_new(quiet_storage(level))
             .map_err(|e| anyhow::anyhow!("log.level: invalid filter {level:?}: {e}"))?,
     };
     // Colour only for a person at a terminal who has not asked for none (no-color.org).
@@ -113,4 +131,19 @@ pub fn init(level: &str, format: LogFormat) -> anyhow::Result<RecentLogs> {
         .try_init()
         .map_err(|e| anyhow::anyhow!("cannot install the logger: {e}"))?;
     Ok(recent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quiet_storage;
+
+    #[test]
+    fn the_storage_library_is_at_warn_unless_asked_for() {
+        assert_eq!(quiet_storage("info"), "info,lsm_tree=warn,fjall=warn");
+        assert_eq!(quiet_storage(""), "lsm_tree=warn,fjall=warn");
+        assert_eq!(
+            quiet_storage("info,lsm_tree=debug"),
+            "info,lsm_tree=debug,fjall=warn"
+        );
+    }
 }
