@@ -105,6 +105,16 @@ fn operators_watch_and_steer_the_daemon_through_the_socket() {
     let id = items[0]["id"].as_u64().unwrap().to_string();
     let detail = json(&socket, &["items", "show", &id, "--json"]);
     assert_eq!(detail["payload"], "{\"id\": ");
+    // For a person, the history's times are RFC 3339 (#14); --json keeps milliseconds.
+    assert!(detail["history"][0]["at"].is_u64());
+    let (code, shown, _) = cli(&socket, &["items", "show", &id]);
+    assert_eq!(code, 0);
+    let first = shown.lines().find(|l| l.contains(" -> ")).unwrap_or("");
+    assert!(
+        first.trim_start().len() > 24
+            && chrono::DateTime::parse_from_rfc3339(&first.trim_start()[..24]).is_ok(),
+        "{shown}"
+    );
     assert!(
         detail["item"]["last_error"]
             .as_str()

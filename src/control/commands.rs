@@ -178,10 +178,13 @@ pub async fn items(socket: &Path, cmd: ItemsCommand) -> ExitCode {
                 let _ = writeln!(out, "history:");
                 for h in &d.history {
                     let from = h.from.map(|s| s.as_str()).unwrap_or("-");
+                    // (--json keeps the milliseconds.)
+                    let at = chrono::DateTime::from_timestamp_millis(h.at as i64)
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                        .unwrap_or_else(|| h.at.to_string());
                     let _ = writeln!(
                         out,
-                        "  {}  {from} -> {}  {}",
-                        h.at,
+                        "  {at}  {from} -> {}  {}",
                         h.to.as_str(),
                         h.note.as_deref().unwrap_or("")
                     );
