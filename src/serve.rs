@@ -149,7 +149,11 @@ pub async fn serve(
         .keep_alive_timeout(limits.header_timeout);
     let app = with_body_timeout(app, limits.body_timeout);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
-    let open = Arc::new(Open::default());
+    let open = Arc::new(Open {
+        next: AtomicU64::new(0),
+        started: Instant::now(),
+        conns: Mutex::default(),
+    });
     let mut failing = false;
     let mut refused = 0u64;
     let mut shed = 0u64;
@@ -281,11 +285,10 @@ pub async fn serve(
 }
 
 /// The connections being served, to find the one idle the longest when the server is full.
-#[derive(Default)]
 struct Open {
     next: AtomicU64,
     /// Time base for [`Conn::idle_since`].
-    started: std::sync::OnceLock<Instant>,
+    started: Instant,
     conns: Mutex<HashMap<u64, Arc<Conn>>>,
 }
 
@@ -303,7 +306,7 @@ struct Conn {
 
 impl Open {
     fn now(&self) -> u64 {
-        self.started.get_or_init(Instant::now).elapsed().as_micros() as u64
+        self.started.elapsed().as_micros() as u64
     }
 
     fn add(self: &Arc<Self>) -> Arc<Conn> {

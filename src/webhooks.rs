@@ -125,7 +125,7 @@ impl WebhookIntake {
             };
         };
         let declared = header("content-length").and_then(|n| n.parse::<u64>().ok());
-        let held = match self
+        let mut held = match self
             .budget
             .read(&mut body, declared, MAX_BODY, |piece| {
                 verifier.update(piece)
@@ -144,7 +144,9 @@ impl WebhookIntake {
         if !verifier.verify() {
             return self.unsigned(shop, topic);
         }
-        let body = held.bytes.as_slice();
+        // The body moves on into the item; `held` keeps its memory counted until the store has
+        // it.
+        let body = std::mem::take(&mut held.bytes);
         if let Some(ours) = &self.shop_domain
             && !shop.eq_ignore_ascii_case(ours)
         {
@@ -166,7 +168,7 @@ impl WebhookIntake {
         }
         // Only the few top-level fields the intake needs are kept; the parse still checks that
         // the whole body is JSON, without building a tree of a 20 KiB order.
-        let parsed = match serde_json::from_slice::<WebhookHead>(body) {
+        let parsed = match serde_json::from_slice::<WebhookHead>(&body) {
             // JSON, but not an object: nothing to name it by, still the flow's to judge.
             Err(e) if e.classify() == serde_json::error::Category::Data => {
                 Ok(WebhookHead::default())
@@ -181,7 +183,7 @@ impl WebhookIntake {
             }
             return self
                 .store(
-                    NewItem::new(INTAKE_FLOW, topic, shop, body.to_vec()),
+                    NewItem::new(INTAKE_FLOW, topic, shop, body),
                     headers,
                     shop,
                     parsed.err(),
@@ -189,7 +191,7 @@ impl WebhookIntake {
                 .await;
         };
         let key = parsed.as_ref().ok().map(business_key).unwrap_or_default();
-        let mut item = NewItem::new(flow, topic, key, body.to_vec());
+        let mut item = NewItem::new(flow, topic, key, body);
         let version = route.version.zip(parsed.as_ref().ok());
         if let Some(version) = version.and_then(|(version, head)| version(head)) {
             item = item.dedupe(version);

@@ -557,17 +557,7 @@ async fn shipments_that_cannot_ship_are_exceptions_until_an_operator_retries_the
     // An order of more lines than the first read of its fulfillment orders holds.
     let big = rig.sim.shop().with(|shop| {
         let location = shop.locations.values().find(|l| l.active).unwrap().id;
-        let lines: Vec<LineSpec> = rig
-            .sellable
-            .iter()
-            .filter(|v| {
-                let item = shop.variants[v].inventory_item_id;
-                shop.inventory_level(item, location)
-                    .is_some_and(|l| l.available >= 10)
-            })
-            .take(24)
-            .map(|v| LineSpec::variant(*v, 1).at(location))
-            .collect();
+        let lines = rig.stocked_lines(shop, location, 24, 10);
         assert_eq!(lines.len(), 24);
         let id = shop.create_order(OrderSpec {
             customer_id: shop.customers.keys().next().copied(),

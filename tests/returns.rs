@@ -540,17 +540,7 @@ async fn returns_are_judged_decided_received_and_each_refund_reaches_accounting_
     // A return of more lines than one read brings is left to a person, not judged on some.
     let wide = rig.sim.shop().with(|shop| {
         let location = *shop.locations.keys().min().unwrap();
-        let lines: Vec<LineSpec> = rig
-            .sellable
-            .iter()
-            .filter(|v| {
-                let item = shop.variants[v].inventory_item_id;
-                shop.inventory_level(item, location)
-                    .is_some_and(|l| l.available >= 5)
-            })
-            .take(12)
-            .map(|v| LineSpec::variant(*v, 1).at(location))
-            .collect();
+        let lines = rig.stocked_lines(shop, location, 12, 5);
         let order = shop.create_order(OrderSpec {
             customer_id: shop.customers.keys().next().copied(),
             line_items: lines,

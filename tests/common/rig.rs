@@ -147,6 +147,27 @@ impl Rig {
         Traffic::new(seed, bad_share).selling_only(self.sellable.clone())
     }
 
+    /// Lines of one unit each of `n` sellable variants with at least `available` in stock at
+    /// `location` (fewer if the shop has fewer).
+    pub fn stocked_lines(
+        &self,
+        shop: &xconnector::sim::Shop,
+        location: Id,
+        n: usize,
+        available: i64,
+    ) -> Vec<xconnector::sim::shop::LineSpec> {
+        self.sellable
+            .iter()
+            .filter(|v| {
+                let item = shop.variants[v].inventory_item_id;
+                shop.inventory_level(item, location)
+                    .is_some_and(|l| l.available >= available)
+            })
+            .take(n)
+            .map(|v| xconnector::sim::shop::LineSpec::variant(*v, 1).at(location))
+            .collect()
+    }
+
     /// Location names of the shop.
     pub fn locations(&self) -> Vec<String> {
         self.sim
