@@ -5,6 +5,7 @@ use std::time::Duration;
 use ractor::rpc::CallResult;
 use ractor::{ActorRef, RpcReplyPort};
 
+use super::changes::Changes;
 use super::jobs::{BulkJob, JobId, JobSpec};
 use super::messages::{StoreMsg, Waker};
 use super::{ItemFilter, PruneStep, Pruned, StoreError, StoreStats};
@@ -232,6 +233,21 @@ impl StoreHandle {
     /// One bounded step of retiring finished work.
     pub async fn prune(&self, step: PruneStep) -> Result<Pruned, StoreError> {
         self.request(|reply| StoreMsg::Prune { step, reply }).await
+    }
+
+    /// What every committed write changes from now on, each notice sent once it is durable.
+    pub async fn watch_changes(
+        &self,
+    ) -> Result<tokio::sync::broadcast::Receiver<std::sync::Arc<Changes>>, StoreError> {
+        match self
+            .actor
+            .call(StoreMsg::WatchChanges, Some(self.timeout))
+            .await
+        {
+            Ok(CallResult::Success(rx)) => Ok(rx),
+            Ok(CallResult::Timeout) => Err(StoreError::Timeout(self.timeout)),
+            Ok(CallResult::SenderError) | Err(_) => Err(StoreError::Unavailable),
+        }
     }
 
     /// Asks the store to call `waker` whenever `flow` has new due work, so items start within

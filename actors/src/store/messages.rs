@@ -1,6 +1,11 @@
 //! Requests to the persistence actor; replies travel through `RpcReplyPort`s.
 
+use std::sync::Arc;
+
 use ractor::RpcReplyPort;
+use tokio::sync::broadcast;
+
+use super::changes::Changes;
 
 use super::db::{PruneStep, Pruned};
 use super::jobs::{BulkJob, JobId, JobSpec};
@@ -113,6 +118,8 @@ pub enum StoreMsg {
         flow: String,
         waker: Waker,
     },
+    /// A feed of what every committed group changed, for live views.
+    WatchChanges(RpcReplyPort<broadcast::Receiver<Arc<Changes>>>),
 }
 
 impl StoreMsg {
@@ -131,6 +138,7 @@ impl StoreMsg {
                 | StoreMsg::Jobs(..)
                 | StoreMsg::RunningJobs(_)
                 | StoreMsg::Subscribe { .. }
+                | StoreMsg::WatchChanges(_)
                 | StoreMsg::Prune {
                     step: PruneStep { dry: true, .. },
                     ..

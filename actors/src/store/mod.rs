@@ -4,9 +4,11 @@
 //! - [`writer`]: the thread that owns the database and commits requests in groups with one fsync.
 //! - [`actor`]: the ractor face of it, linked into the supervisor tree.
 //! - [`handle`]: the typed client every other actor uses.
+//! - [`changes`]: what each committed group changed, for live views.
 //! - [`jobs`]: bulk jobs as stored, each step written with the item changes it made.
 
 pub mod actor;
+pub mod changes;
 pub mod db;
 pub mod handle;
 pub mod jobs;
@@ -15,6 +17,7 @@ pub mod messages;
 pub mod writer;
 
 pub use actor::StoreActor;
+pub use changes::Changes;
 pub use db::{ItemDb, ItemFilter, PruneStep, Pruned, Retention, Tuning};
 pub use handle::StoreHandle;
 pub use jobs::{BulkJob, JobFilter, JobId, JobSpec, JobState};

@@ -12,6 +12,7 @@ use ractor::RpcReplyPort;
 use serde::{Deserialize, Serialize};
 use tracing::{error, info, warn};
 
+use super::changes::{ChangeFeed, Changes};
 use super::db::{PruneStep, Retention, Tuning};
 use super::messages::{StoreMsg, Waker};
 use super::{ItemDb, StoreError};
@@ -207,6 +208,7 @@ pub struct Writer {
     subscribers: BTreeMap<String, Waker>,
     stats: StoreStats,
     completed: BTreeMap<(String, ItemState), u64>,
+    changes: ChangeFeed,
 }
 
 impl Writer {
@@ -220,6 +222,7 @@ impl Writer {
             subscribers: BTreeMap::new(),
             stats: StoreStats::default(),
             completed: BTreeMap::new(),
+            changes: ChangeFeed::default(),
         }
     }
 
@@ -446,6 +449,10 @@ impl Writer {
             StoreMsg::Subscribe { flow, waker } => {
                 self.subscribers.insert(flow, waker);
             }
+            // Watching needs no disk: answered while refusing, so the console stays live.
+            StoreMsg::WatchChanges(reply) => {
+                let _ = reply.send(self.changes.watch());
+            }
         }
     }
 
@@ -478,6 +485,12 @@ impl Writer {
         let now = now_ms();
         match db.prune(now, step).and_then(|p| db.sync().map(|()| p)) {
             Ok(p) => {
+                if p.items > 0
+                    && let Some(c) = self.changes.pending()
+                {
+                    c.merge(&Changes::everything());
+                    self.changes.publish();
+                }
                 if p.items + p.audit > 0 {
                     tracing::debug!(items = p.items, audit = p.audit, "finished work retired");
                     self.stats.last_prune = Some(LastPrune {
@@ -554,11 +567,15 @@ impl Writer {
         // Nudges first: once a writer hears its items are stored, the flow has been told, so
         // "enqueued, then asked the flow" always finds the nudge handled.
         if synced.is_ok() {
+            self.changes.publish();
             for flow in nudge {
                 if let Some(waker) = self.subscribers.get(&flow) {
                     waker.wake();
                 }
             }
+        }
+        if synced.is_err() {
+            self.changes.discard();
         }
         for reply in replies {
             reply(synced.clone());
@@ -591,10 +608,21 @@ impl Writer {
         match msg {
             StoreMsg::Enqueue(items, reply) => {
                 let flows: BTreeSet<String> = items.iter().map(|i| i.flow.clone()).collect();
+                let item_flows: Vec<String> = match self.changes.watched() {
+                    true => items.iter().map(|i| i.flow.clone()).collect(),
+                    false => Vec::new(),
+                };
                 let result = db.enqueue(items, now);
                 if let Ok(out) = &result {
                     self.stats.enqueued += out.iter().filter(|e| !e.duplicate).count() as u64;
                     nudge.extend(flows);
+                    if let Some(c) = self.changes.pending() {
+                        for (e, flow) in out.iter().zip(&item_flows) {
+                            if !e.duplicate {
+                                c.item(flow, e.id);
+                            }
+                        }
+                    }
                 }
                 done!(reply, result, true)
             }
@@ -606,7 +634,15 @@ impl Writer {
                 max,
                 lease,
                 reply,
-            } => done!(reply, db.claim(&flow, max, lease, now), false),
+            } => {
+                let result = db.claim(&flow, max, lease, now);
+                if let (Ok(claimed), Some(c)) = (&result, self.changes.pending()) {
+                    for cl in claimed {
+                        c.item(&flow, cl.item.id);
+                    }
+                }
+                done!(reply, result, false)
+            }
             StoreMsg::Complete {
                 id,
                 attempt,
@@ -619,6 +655,9 @@ impl Writer {
                         .completed
                         .entry((item.flow.clone(), item.state))
                         .or_default() += 1;
+                    if let Some(c) = self.changes.pending() {
+                        c.item(&item.flow, item.id);
+                    }
                 }
                 done!(reply, result, true)
             }
@@ -630,21 +669,30 @@ impl Writer {
                 reply,
             } => {
                 let result = db.operate(id, action, &who, note, now);
-                if let Ok(item) = &result
-                    && item.state == ItemState::Pending
-                {
-                    nudge.insert(item.flow.clone());
+                if let Ok(item) = &result {
+                    if item.state == ItemState::Pending {
+                        nudge.insert(item.flow.clone());
+                    }
+                    if let Some(c) = self.changes.pending() {
+                        c.item(&item.flow, item.id);
+                    }
                 }
                 done!(reply, result, true)
             }
             StoreMsg::Release { flow, reply } => {
                 let result = db.release(&flow, now);
+                if let Some(c) = self.changes.pending() {
+                    c.flow(&flow);
+                }
                 nudge.insert(flow);
                 done!(reply, result, true)
             }
             StoreMsg::Wake { prefix, reply } => {
                 let result = db.wake(&prefix, now);
                 if let Ok(flows) = &result {
+                    if let Some(c) = self.changes.pending() {
+                        flows.iter().for_each(|f| c.flow(f));
+                    }
                     nudge.extend(flows.iter().cloned());
                 }
                 done!(reply, result.map(|f| f.len()), true)
@@ -692,6 +740,13 @@ impl Writer {
                 let result = db.prune(now, step);
                 if let Ok(p) = &result
                     && !step.dry
+                    && p.items > 0
+                    && let Some(c) = self.changes.pending()
+                {
+                    c.merge(&Changes::everything());
+                }
+                if let Ok(p) = &result
+                    && !step.dry
                     && p.items + p.audit > 0
                 {
                     self.stats.last_prune = Some(LastPrune {
@@ -708,6 +763,14 @@ impl Writer {
                     nudge.extend(woken);
                     job
                 });
+                if let (Ok(job), Some(c)) = (&result, self.changes.pending())
+                    && job.changed > 0
+                {
+                    match &job.filter.flow {
+                        Some(flow) => c.flow(flow),
+                        None => c.merge(&Changes::everything()),
+                    }
+                }
                 done!(reply, result, true)
             }
             StoreMsg::CancelJob { id, who, reply } => {
@@ -719,6 +782,10 @@ impl Writer {
             StoreMsg::Job(id, reply) => done!(reply, db.job(id), false),
             StoreMsg::Jobs(limit, reply) => done!(reply, db.jobs(limit), false),
             StoreMsg::RunningJobs(reply) => done!(reply, db.running_jobs(), false),
+            StoreMsg::WatchChanges(reply) => {
+                let _ = reply.send(self.changes.watch());
+                ((Box::new(|_| {}), None), false)
+            }
             StoreMsg::Subscribe { flow, waker } => {
                 self.subscribers.insert(flow.clone(), waker);
                 nudge.insert(flow);
