@@ -428,6 +428,10 @@ pub enum ItemsCommand {
         flow: Option<String>,
         #[arg(long)]
         state: Option<String>,
+        /// With retry: re-run finished items too (done, resolved or cancelled): their flow
+        /// does their work again. Without it, a retry refuses them.
+        #[arg(long)]
+        again: bool,
         /// Start the bulk job and return at once, printing its id.
         #[arg(long, conflicts_with = "ids")]
         detach: bool,

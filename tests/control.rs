@@ -1,6 +1,6 @@
 //! The control socket against a real daemon: permissions, status, listing, detail, retry,
-//! bulk cancel, pause, the audit trail with the peer's user, malformed requests, and the CLI's
-//! exit statuses.
+//! retry of finished work (only with --again), bulk cancel, pause, the audit trail with the
+//! peer's user, malformed requests, and the CLI's exit statuses.
 
 mod common;
 
@@ -11,6 +11,8 @@ use std::path::Path;
 
 use common::*;
 use serde_json::Value;
+use xconnector_actors::item::{Completion, ItemId, NewItem, OperatorAction, now_ms};
+use xconnector_actors::store::ItemDb;
 
 const CONFIG: &str = r#"
 [shopify]
@@ -238,4 +240,195 @@ fn the_cli_says_clearly_when_no_daemon_runs() {
     let (code, _, err) = cli(&dir.path().join("none.sock"), &["status"]);
     assert_eq!(code, 3);
     assert!(err.contains("no daemon is listening on"), "{err}");
+}
+
+/// A store of flow `orders` (no flow runs on it, so states stay put) with two items done, an
+/// exception, one cancelled and one resolved: their ids in that order.
+fn store_of_finished_work(data: &Path) -> [ItemId; 5] {
+    let mut db = ItemDb::open(data).unwrap();
+    let now = now_ms();
+    let order = |n: u32| NewItem::new("orders", "orders/create", format!("#{n}"), b"{}".to_vec());
+    let done: Vec<ItemId> = db
+        .enqueue(vec![order(1), order(2)], now)
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    for c in db.claim("orders", 2, 60_000, now).unwrap() {
+        db.complete(c.item.id, c.attempt(), Completion::Done, now)
+            .unwrap();
+    }
+    let rest: Vec<ItemId> = db
+        .enqueue(
+            vec![order(3).held("address: missing"), order(4), order(5)],
+            now,
+        )
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    db.operate(rest[1], OperatorAction::Cancel, "setup", None, now)
+        .unwrap();
+    db.operate(rest[2], OperatorAction::Resolve, "setup", None, now)
+        .unwrap();
+    db.sync().unwrap();
+    [done[0], done[1], rest[0], rest[1], rest[2]]
+}
+
+fn state_of(socket: &Path, id: ItemId) -> Value {
+    json(socket, &["items", "show", &id.to_string(), "--json"])["item"]["state"].clone()
+}
+
+fn last_note(socket: &Path, id: ItemId) -> String {
+    let detail = json(socket, &["items", "show", &id.to_string(), "--json"]);
+    let history = detail["history"].as_array().unwrap();
+    history.last().unwrap()["note"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn a_retry_does_finished_work_again_only_when_asked_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let socket = dir.path().join("data/xconnector.sock");
+    let [done, other_done, held, cancelled, resolved] =
+        store_of_finished_work(&dir.path().join("data"));
+    let (_daemon, _) = run_ready(&config);
+
+    // A plain retry refuses finished work, and says how to insist.
+    for (id, state) in [
+        (done, "done"),
+        (cancelled, "cancelled"),
+        (resolved, "resolved"),
+    ] {
+        let (code, out, err) = cli(&socket, &["items", "act", "retry", &id.to_string()]);
+        assert_eq!(code, 1, "retry of a {state} item: {out}{err}");
+        assert!(
+            err.contains(&format!("item {id} is {state}: its work is over"))
+                && err.contains(&format!("xconnector items act retry --again {id}")),
+            "{err}"
+        );
+        assert_eq!(state_of(&socket, id), state);
+    }
+    let refused = raw(
+        &socket,
+        &format!(
+            "POST /v1/items/{done}/retry HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}"
+        ),
+    );
+    assert!(
+        refused.starts_with("HTTP/1.1 409") && refused.contains(r#"{\"again\": true}"#),
+        "{refused}"
+    );
+    let (code, _, err) = cli(
+        &socket,
+        &["items", "act", "resolve", "--again", &held.to_string()],
+    );
+    assert_eq!(code, 2, "{err}");
+
+    // Asked again: done over, and recorded as a deliberate re-run.
+    let again = json(
+        &socket,
+        &[
+            "items",
+            "act",
+            "retry",
+            "--again",
+            &done.to_string(),
+            "--note",
+            "the ERP lost it",
+            "--json",
+        ],
+    );
+    assert_eq!(again["state"], "pending");
+    let note = last_note(&socket, done);
+    assert!(
+        note.starts_with("retry-again by ") && note.ends_with(": the ERP lost it"),
+        "{note}"
+    );
+
+    // A bulk retry asked for finished items only is refused outright …
+    let (code, _, err) = cli(
+        &socket,
+        &[
+            "items", "act", "retry", "--flow", "orders", "--state", "done",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("done items are finished")
+            && err.contains("retry --again --flow orders --state done"),
+        "{err}"
+    );
+    // … and over a whole flow it retries what is open and leaves what is finished.
+    let (code, out, err) = cli(&socket, &["items", "act", "retry", "--flow", "orders"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("retry: 1 changed, 4 skipped, 0 failed of 5 matching items (job 1)\n")
+            && out.contains("re-runs only with --again"),
+        "{out}"
+    );
+    assert_eq!(state_of(&socket, held), "pending");
+    for (id, state) in [
+        (other_done, "done"),
+        (cancelled, "cancelled"),
+        (resolved, "resolved"),
+    ] {
+        assert_eq!(state_of(&socket, id), state, "item {id}");
+    }
+    let (code, out, err) = cli(
+        &socket,
+        &[
+            "items", "act", "retry", "--again", "--flow", "orders", "--state", "done",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "retry-again: 1 changed, 0 skipped, 0 failed of 1 matching items (job 2)\n"
+    );
+    assert_eq!(state_of(&socket, other_done), "pending");
+    assert!(
+        last_note(&socket, other_done).starts_with("retry-again by "),
+        "{}",
+        last_note(&socket, other_done)
+    );
+
+    let audit: Value = serde_json::from_str(
+        raw(
+            &socket,
+            "GET /v1/audit HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .split_once("\r\n\r\n")
+        .unwrap()
+        .1,
+    )
+    .unwrap();
+    let actions: Vec<(String, String)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap_or("").to_string(),
+                a["target"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    for (action, target) in [
+        ("retry-again", format!("item {done}")),
+        ("retry-again", format!("item {other_done}")),
+        ("retry", format!("item {held}")),
+    ] {
+        assert!(
+            actions.contains(&(action.to_string(), target.clone())),
+            "{action} {target}: {actions:?}"
+        );
+    }
+    assert!(
+        actions.iter().any(|(a, _)| a == "bulk retry-again"),
+        "{actions:?}"
+    );
 }

@@ -239,7 +239,12 @@ pub struct HistoryEntry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OperatorAction {
+    /// Due again now; refused on finished items (done, resolved, cancelled), whose work a
+    /// retry would do a second time.
     Retry,
+    /// A retry that also re-runs finished items: asked for explicitly, and recorded as a
+    /// deliberate re-run (`retry-again`) on the items it re-runs.
+    RetryAgain,
     Resolve,
     Cancel,
 }
@@ -248,6 +253,7 @@ impl OperatorAction {
     pub fn as_str(self) -> &'static str {
         match self {
             OperatorAction::Retry => "retry",
+            OperatorAction::RetryAgain => "retry-again",
             OperatorAction::Resolve => "resolve",
             OperatorAction::Cancel => "cancel",
         }

@@ -54,6 +54,7 @@ enum How {
 fn op() -> impl Strategy<Value = Op> {
     let action = prop_oneof![
         Just(OperatorAction::Retry),
+        Just(OperatorAction::RetryAgain),
         Just(OperatorAction::Resolve),
         Just(OperatorAction::Cancel)
     ];
@@ -187,9 +188,13 @@ proptest! {
                     let id = *model.keys().nth(item % model.len()).unwrap();
                     let result = store.operate(id, action, "tester", Some("model".into()), now);
                     let m = model.get_mut(&id).unwrap();
+                    if action == OperatorAction::Retry && m.state.is_terminal() {
+                        prop_assert_eq!(result, Err(StoreError::RetryOfFinished { id, state: m.state }));
+                        continue;
+                    }
                     let to = match (action, m.state) {
                         (_, ItemState::InFlight) => None,
-                        (OperatorAction::Retry, s) if s != ItemState::Pending => Some(ItemState::Pending),
+                        (OperatorAction::Retry | OperatorAction::RetryAgain, s) if s != ItemState::Pending => Some(ItemState::Pending),
                         (OperatorAction::Resolve, ItemState::Exception | ItemState::Retrying | ItemState::Pending) => Some(ItemState::Resolved),
                         (OperatorAction::Cancel, s) if !s.is_terminal() => Some(ItemState::Cancelled),
                         _ => None,
@@ -200,7 +205,7 @@ proptest! {
                             m.state = to;
                             m.due_at = now;
                             m.changed = now;
-                            if action == OperatorAction::Retry { m.attempts = 0; }
+                            if matches!(action, OperatorAction::Retry | OperatorAction::RetryAgain) { m.attempts = 0; }
                         }
                         None => { let invalid = matches!(result, Err(StoreError::InvalidAction { .. })); prop_assert!(invalid, "expected InvalidAction, got {:?}", result) }
                     }
@@ -395,6 +400,63 @@ fn a_resolve_the_flow_carries_out_comes_back_to_the_flow_and_ends_resolved() {
         .operate(id, OperatorAction::Resolve, "alice", None, 130)
         .unwrap();
     assert_eq!(item.state, ItemState::Resolved);
+}
+
+#[test]
+fn finished_work_is_retried_only_again_and_recorded_as_a_re_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = ItemDb::open(dir.path()).unwrap();
+    let items = vec![
+        NewItem::new("orders", "orders/create", "#1", vec![]),
+        NewItem::new("orders", "orders/create", "#2", vec![]).held("address: missing"),
+    ];
+    let ids: Vec<ItemId> = db
+        .enqueue(items, 10)
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    let (done, held) = (ids[0], ids[1]);
+    let c = db.claim("orders", 10, LEASE, 20).unwrap();
+    db.complete(done, c[0].attempt(), Completion::Done, 30)
+        .unwrap();
+    let refused = |state| Err(StoreError::RetryOfFinished { id: done, state });
+
+    assert_eq!(
+        db.operate(done, OperatorAction::Retry, "alice", None, 40),
+        refused(ItemState::Done)
+    );
+    let item = db
+        .operate(
+            done,
+            OperatorAction::RetryAgain,
+            "alice",
+            Some("lost".into()),
+            50,
+        )
+        .unwrap();
+    assert_eq!((item.state, item.attempts), (ItemState::Pending, 0));
+    let last = db.history(done).unwrap().pop().unwrap();
+    assert_eq!(last.note.as_deref(), Some("retry-again by alice: lost"));
+    // Again on an item still open is the plain retry it amounts to.
+    db.operate(held, OperatorAction::RetryAgain, "bob", None, 60)
+        .unwrap();
+    let last = db.history(held).unwrap().pop().unwrap();
+    assert_eq!(last.note.as_deref(), Some("retry by bob"));
+    // What a person closed is finished work too.
+    db.operate(done, OperatorAction::Cancel, "alice", None, 70)
+        .unwrap();
+    assert_eq!(
+        db.operate(done, OperatorAction::Retry, "alice", None, 80),
+        refused(ItemState::Cancelled)
+    );
+    let audit: Vec<String> = db
+        .audit_log(10)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert_eq!(audit, ["cancel", "retry", "retry-again"]);
 }
 
 #[test]

@@ -73,6 +73,10 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidAction { .. } | StoreError::JobOver { .. } => StatusCode::CONFLICT,
             StoreError::BadName(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::SERVICE_UNAVAILABLE,
+            StoreError::RetryOfFinished { id, .. } => {
+                let how = insist(&id.to_string());
+                return ApiError(StatusCode::CONFLICT, format!("{e}; {how}"));
+            }
         };
         ApiError(status, e.to_string())
     }
@@ -383,6 +387,38 @@ fn note_of(body: &[u8]) -> Result<Option<String>, ApiError> {
         return Ok(None);
     }
     let n: Note = serde_json::from_slice(body)
+/// How an operator asks for finished work to be done again, for the refusal of a plain retry
+/// of `what` (the CLI's ids or filter): both ways, as people on the CLI and scripts on the API
+/// read the same message.
+fn insist(what: &str) -> String {
+    format!(
+        "to do that on purpose, retry with --again (`xconnector items act retry --again {what}`; \
+         API: {{\"again\": true}})"
+    )
+}
+
+/// The body of a retry, resolve or cancel: `{"note": "…"}`, and for a retry `"again": true`
+/// to re-run finished work.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActBody {
+    note: Option<String>,
+    #[serde(default)]
+    again: bool,
+}
+
+/// The operator action `name` asks for, `again` or not; `again` is for retries only.
+fn action_with(name: &str, again: bool) -> Result<OperatorAction, ApiError> {
+    match (action_of(name)?, again) {
+        (OperatorAction::Retry, true) => Ok(OperatorAction::RetryAgain),
+        (action, false) => Ok(action),
+        (action, true) => Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("\"again\" is for retry only, not {}", action.as_str()),
+        )),
+    }
+}
+
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("bad request body: {e}")))?;
     Ok(n.note.filter(|n| !n.trim().is_empty()))
 }
@@ -396,9 +432,15 @@ async fn act(
     if let approve @ ("approve" | "decline") = action.as_str() {
         return decide(&st, &peer, &id, approve == "approve", &body).await;
     }
-    let action = action_of(&action)?;
     let id = parse_id(&id)?;
-    let note = note_of(&body)?;
+    let body: ActBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ActBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("bad request body: {e}")))?
+    };
+    let action = action_with(&action, body.again)?;
+    let note = body.note.filter(|n| !n.trim().is_empty());
     Ok(Json(
         st.engine
             .store()
@@ -486,11 +528,14 @@ pub struct BulkRequest {
 /// 202 with it once it is stored; the daemon runs it to the end (`/v1/jobs/{id}` follows it).
 async fn bulk(
     State(st): State<ControlState>,
+    /// A retry that re-runs finished items too (done, resolved, cancelled); without it they
+    /// are skipped.
+    #[serde(default)]
+    pub again: bool,
     ConnectInfo(peer): ConnectInfo<Peer>,
     Path(action): Path<String>,
     body: Result<Json<BulkRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<BulkJob>), ApiError> {
-    let action = action_of(&action)?;
     let Json(req) = body?;
     if req.flow.is_none() && req.state.is_none() {
         return Err(ApiError(
@@ -498,6 +543,7 @@ async fn bulk(
             "a bulk action needs a filter: flow, state or both".into(),
         ));
     }
+    let action = action_with(&action, req.again)?;
     let filter = filter_of(&st, req.flow, req.state.as_deref()).await?;
     let spec = JobSpec {
         action,
@@ -505,6 +551,22 @@ async fn bulk(
             flow: filter.flow,
             state: filter.state,
         },
+    // Every item such a job matches would be skipped: say why now rather than with counts.
+    if let (OperatorAction::Retry, Some(state)) = (action, filter.state)
+        && state.is_terminal()
+    {
+        let what = match &filter.flow {
+            Some(f) => format!("--flow {f} --state {state}"),
+            None => format!("--state {state}"),
+        };
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            format!(
+                "{state} items are finished, and a retry would do their work again; {}",
+                insist(&what)
+            ),
+        ));
+    }
         note: req.note.filter(|n| !n.trim().is_empty()),
         user: peer.user,
     };

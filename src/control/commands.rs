@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::json;
-use xconnector_actors::item::Item;
+use xconnector_actors::item::{Item, OperatorAction};
 use xconnector_actors::store::{BulkJob, JobState};
 
 use super::api::{ItemDetail, ItemPage, Status};
@@ -201,6 +201,7 @@ pub async fn items(socket: &Path, cmd: ItemsCommand) -> ExitCode {
             reason,
             flow,
             state,
+            again,
             detach,
             json,
         } => {
@@ -212,8 +213,12 @@ pub async fn items(socket: &Path, cmd: ItemsCommand) -> ExitCode {
                 );
                 return ExitCode::from(2);
             }
+            if again && action != ItemAction::Retry {
+                eprintln!("error: --again is for retry only");
+                return ExitCode::from(2);
+            }
             if ids.is_empty() {
-                let body = json!({ "flow": flow, "state": state, "note": note });
+                let body = json!({ "flow": flow, "state": state, "note": note, "again": again });
                 return bulk(socket, action.as_str(), body, detach, json).await;
             }
             run(socket, |c| async move {
@@ -226,7 +231,7 @@ pub async fn items(socket: &Path, cmd: ItemsCommand) -> ExitCode {
                             &if decides {
                                 json!({ "note": note, "reason": reason })
                             } else {
-                                json!({ "note": note })
+                                json!({ "note": note, "again": again })
                             },
                         )
                         .await?;
@@ -380,6 +385,13 @@ fn over(job: &BulkJob, json: bool) -> (String, ExitCode) {
     };
     if let (false, Some(e)) = (clean, &job.last_error) {
         let _ = writeln!(out, "last error: {e}");
+    }
+    if job.action == OperatorAction::Retry && job.skipped > 0 {
+        let _ = writeln!(
+            out,
+            "skipped: items in flight, or finished (done, resolved, cancelled), which a retry \
+             re-runs only with --again"
+        );
     }
     (out, code)
 }

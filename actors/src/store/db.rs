@@ -505,7 +505,14 @@ impl ItemDb {
         let from = item.state;
         let to = match (action, from) {
             (_, ItemState::InFlight) => None,
-            (OperatorAction::Retry, s) if s != ItemState::Pending || item.resolving => {
+            // Finished work (an order delivered, an exception closed by a person, a version
+            // superseded) would be done a second time: only on purpose.
+            (OperatorAction::Retry, s) if s.is_terminal() => {
+                return Err(StoreError::RetryOfFinished { id, state: s });
+            }
+            (OperatorAction::Retry | OperatorAction::RetryAgain, s)
+                if s != ItemState::Pending || item.resolving =>
+            {
                 // (A pending resolution can be taken back by a retry.)
                 Some(ItemState::Pending)
             }
@@ -522,7 +529,7 @@ impl ItemDb {
             state: from,
         })?;
         match action {
-            OperatorAction::Retry => {
+            OperatorAction::Retry | OperatorAction::RetryAgain => {
                 item.attempts = 0;
                 item.resolving = false;
             }
@@ -534,9 +541,15 @@ impl ItemDb {
             }
             _ => {}
         }
+        // `retry-again` marks only a re-run of finished work; on an item still open it is
+        // the plain retry it amounts to.
+        let recorded = match action {
+            OperatorAction::RetryAgain if !from.is_terminal() => OperatorAction::Retry,
+            other => other,
+        };
         let line = format!(
             "{} by {who}{}{}",
-            action.as_str(),
+            recorded.as_str(),
             job.map(|j| format!(" ({})", job_line(j)))
                 .unwrap_or_default(),
             note.as_deref()
@@ -554,7 +567,7 @@ impl ItemDb {
         let entry = AuditEntry {
             at: now,
             who: who.to_string(),
-            action: action.as_str().to_string(),
+            action: recorded.as_str().to_string(),
             target: format!("item {id}"),
             note,
         };
@@ -677,7 +690,9 @@ impl ItemDb {
                         woken.push(changed.flow);
                     }
                 }
-                Err(StoreError::InvalidAction { .. }) => job.skipped += 1,
+                Err(StoreError::InvalidAction { .. } | StoreError::RetryOfFinished { .. }) => {
+                    job.skipped += 1
+                }
                 // The batch cannot be written: nothing of this step happened.
                 Err(e) if e.is_fatal() => return Err(e),
                 Err(e) => {

@@ -100,7 +100,7 @@ pub struct BulkJob {
     pub matched: u64,
     pub changed: u64,
     /// Items whose state no longer allowed the action when their turn came (an item in flight,
-    /// an exception already resolved by hand).
+    /// an exception already resolved by hand), and finished items a plain retry leaves alone.
     pub skipped: u64,
     pub failed: u64,
     /// The last item looked at; the next step starts after it.

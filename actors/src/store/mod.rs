@@ -47,6 +47,10 @@ pub enum StoreError {
         action: OperatorAction,
         state: ItemState,
     },
+    /// A plain retry of an item whose work is over: it would be done (sent) a second time,
+    /// which only [`OperatorAction::RetryAgain`] may ask for.
+    #[error("item {id} is {state}: its work is over, and a retry would do it again")]
+    RetryOfFinished { id: ItemId, state: ItemState },
     #[error("job {0} not found")]
     JobNotFound(JobId),
     #[error("job {id} is {state}: it cannot be cancelled")]
