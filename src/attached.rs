@@ -1,7 +1,8 @@
 //! `xconnector run` at a terminal: the daemon runs as a child process (logging to a file in its
 //! store directory) and this process shows the terminal UI attached to it. The daemon never
 //! shares a process with the terminal, so no actor panic can leave the terminal broken;
-//! quitting the UI stops the daemon the same way systemd would, with SIGTERM.
+//! quitting the UI stops the daemon the same way systemd would, with SIGTERM, or leaves it
+//! running headless if the operator detaches.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -42,6 +43,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .arg(&config.control.socket)
         .arg("--listen")
         .arg(config.server.listen.to_string());
+    // Its own process group: a detached daemon must not get the terminal's signals (Ctrl-C in
+    // the shell, the hang-up when the window closes).
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -61,7 +65,19 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(code);
     }
-    let ui = tui::run(config.control.socket.clone(), false).await;
+    let ui = tui::run(config.control.socket.clone(), tui::Mode::Owned, false).await;
+    if let Ok(tui::Exit::Detach) = ui {
+        eprintln!(
+            "xconnector: detached; the daemon (pid {pid}) keeps running headless.\n  \
+             attach again: xconnector tui --socket {socket}\n  \
+             stop it:      kill {pid}   (it drains in-flight work, then exits)\n  \
+             its log:      {log}",
+            pid = child.id(),
+            socket = config.control.socket.display(),
+            log = log_path.display(),
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     // SIGTERM: the daemon drains in-flight work within its grace period, then exits.
     if let Ok(pid) = i32::try_from(child.id()) {
         // SAFETY: kill(2) with a pid we spawned and still own (not yet waited for).

@@ -82,11 +82,12 @@ pub fn main() -> ExitCode {
                 readonly,
             )
             .await
-            .map(|()| ExitCode::SUCCESS),
+            .map(|_| ExitCode::SUCCESS),
             Command::Status { json, target } => Ok(commands::status(
                 &commands::socket_path(target.socket, &target.config),
                 json,
             )
+                tui::Mode::Attached,
             .await),
             Command::Items { what, target } => Ok(commands::items(
                 &commands::socket_path(target.socket, &target.config),

@@ -1,5 +1,5 @@
-//! Log output through tracing: human-readable or JSON lines on stderr, plus the recent warnings
-//! and errors kept in memory for operators (`/v1/logs`, the TUI's log pane).
+//! Log output through tracing: human-readable or JSON lines on stderr, plus the recent lines
+//! (info and above) kept in memory for operators (`/v1/logs`, the TUI's log pane).
 
 use std::collections::VecDeque;
 use std::fmt::Write;
@@ -16,8 +16,8 @@ use xconnector_actors::item::{Millis, now_ms};
 
 use crate::config::LogFormat;
 
-/// Recent events kept for operators; older ones are in the daemon's log.
-const RECENT: usize = 500;
+/// Recent lines kept for operators; older ones are in the daemon's log.
+const RECENT: usize = 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogLine {
@@ -28,15 +28,25 @@ pub struct LogLine {
     pub message: String,
 }
 
-/// The recent warnings and errors, shared by the logging layer and the control API.
+/// The recent log lines at info and above, shared by the logging layer and the control API.
 #[derive(Clone, Default)]
 pub struct RecentLogs(Arc<Mutex<(u64, VecDeque<LogLine>)>>);
 
 impl RecentLogs {
     /// Lines after `seq`, oldest first.
     pub fn since(&self, seq: u64) -> Vec<LogLine> {
+        self.since_at(seq, Level::INFO)
+    }
+
+    /// Lines after `seq` at `level` or more severe, oldest first.
+    pub fn since_at(&self, seq: u64, level: Level) -> Vec<LogLine> {
         let guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        guard.1.iter().filter(|l| l.seq > seq).cloned().collect()
+        guard
+            .1
+            .iter()
+            .filter(|l| l.seq > seq && l.level.parse::<Level>().is_ok_and(|l| l <= level))
+            .cloned()
+            .collect()
     }
 
     fn push(&self, level: &Level, target: &str, message: String) {
@@ -79,12 +89,32 @@ impl Visit for Line {
 impl<S: Subscriber> Layer<S> for RecentLogs {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let level = event.metadata().level();
-        if *level <= Level::WARN {
+        if *level <= Level::INFO {
             let mut line = Line(String::new());
             event.record(&mut line);
             self.push(level, event.metadata().target(), line.0);
         }
     }
+}
+
+/// Where this process's full log goes, in words for an operator: a file's path, the journal,
+/// or a terminal. Worked out once, from what stderr is.
+pub fn destination() -> &'static str {
+    static WHERE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    WHERE.get_or_init(|| {
+        let target = std::fs::read_link("/proc/self/fd/2")
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if std::env::var_os("JOURNAL_STREAM").is_some() && target.starts_with("socket:") {
+            "the systemd journal (journalctl -u xconnector)".into()
+        } else if target.starts_with("/dev/pts/") || target.starts_with("/dev/tty") {
+            format!("the daemon's terminal ({target})")
+        } else if target.starts_with('/') && !target.starts_with("/dev/") {
+            target
+        } else {
+            "the daemon's stderr".into()
+        }
+    })
 }
 
 /// The storage library's own targets: it logs every table it flushes or compacts at info.

@@ -9,7 +9,8 @@ use ratatui::backend::TestBackend;
 use xconnector::cli::ItemAction;
 use xconnector::control::api::{FlowRow, ItemDetail, ItemPage, Status};
 use xconnector::logging::LogLine;
-use xconnector::tui::app::{App, ListKind, Prompt, Reply, Request, View};
+use xconnector::tui::app::{App, Exit, ListKind, Mode, Reply, Request, View};
+use xconnector::tui::components::prompt::Prompt;
 use xconnector::tui::view::{Theme, draw, sparkline};
 use xconnector_actors::endpoints::{EndpointStatus, Health};
 use xconnector_actors::item::{HistoryEntry, Item, ItemId, ItemState, OperatorAction};
@@ -88,6 +89,7 @@ fn status(done: u64) -> Status {
         store_failing: None,
         store: Default::default(),
         jobs: Vec::new(),
+        log_to: "/var/lib/xconnector/xconnector.log".into(),
     }
 }
 
@@ -180,7 +182,7 @@ fn exceptions() -> Vec<Item> {
 }
 
 fn app_with_data() -> App {
-    let mut app = App::new(false);
+    let mut app = App::new(Mode::Attached, false);
     for done in [100, 110, 130, 120, 160] {
         app.on_reply(Reply::Status(status(done)));
     }
@@ -339,7 +341,7 @@ fn a_lost_daemon_shows_and_the_last_data_stays() {
         screen.contains("orders"),
         "the last known numbers stay on screen"
     );
-    let fresh = App::new(true);
+    let fresh = App::new(Mode::Attached, true);
     let screen = render(&fresh, 80, 24);
     assert!(screen.contains("Waiting for the daemon"), "{screen}");
     assert!(screen.contains("read-only"));
@@ -395,18 +397,25 @@ fn keys_become_requests() {
     );
     let bad = {
         app.on_key(key('/'));
-        for c in " age>soon".chars() {
+        for c in "age>soon".chars() {
             app.on_key(key(c));
         }
         app.on_key(code(KeyCode::Enter))
     };
-    assert!(bad.is_empty());
-    assert!(
-        app.message
-            .as_ref()
-            .is_some_and(|(m, err)| *err && m.contains("invalid duration"))
-    );
+    assert!(bad.is_empty(), "a bad filter is not applied");
+    match &app.prompt {
+        Some(Prompt::Filter { prompt, .. }) => assert!(
+            prompt
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("age>soon")),
+            "{:?}",
+            prompt.error
+        ),
+        other => panic!("the prompt stays open with its error: {other:?}"),
+    }
     app.on_key(code(KeyCode::Esc));
+    assert!(app.prompt.is_none());
 
     // Exceptions: mark two, retry both; resolve asks for a note first.
     app.on_key(key('3'));
@@ -524,7 +533,7 @@ fn keys_become_requests() {
     assert!(!render(&ro, 160, 48).contains("r retry"));
 
     ro.on_key(key('q'));
-    assert!(ro.quit);
+    assert_eq!(ro.exit, Some(Exit::Detach), "xconnector tui: q detaches");
 }
 
 #[test]
@@ -536,7 +545,7 @@ fn sparklines_scale_to_the_window() {
 
 #[test]
 fn repeated_exceptions_of_one_order_collapse_to_the_newest() {
-    use xconnector::tui::app::newest_per_entity;
+    use xconnector::tui::components::item_list::newest_per_entity;
     let items = vec![
         item(
             20,
@@ -576,4 +585,281 @@ fn repeated_exceptions_of_one_order_collapse_to_the_newest() {
     ];
     let ids: Vec<u64> = newest_per_entity(items).iter().map(|i| i.id.0).collect();
     assert_eq!(ids, [21, 25, 26, 27]);
+}
+
+#[test]
+fn live_changes_reload_what_is_shown_and_the_selection_follows_its_item() {
+    use xconnector_actors::store::Changes;
+    let mut app = app_with_data();
+    app.on_key(key('2'));
+    app.on_reply(Reply::Page {
+        list: ListKind::Items,
+        page: ItemPage {
+            items: vec![
+                item(7, "orders", ItemState::Pending, "#0998", None),
+                item(8, "orders", ItemState::Retrying, "#0999", None),
+            ],
+            next: None,
+        },
+    });
+    app.on_key(code(KeyCode::Down));
+    assert_eq!(app.items.selected, 1);
+    let mut orders = Changes::known();
+    orders.item("orders", ItemId(8));
+    let mut inventory = Changes::known();
+    inventory.item("inventory", ItemId(99));
+
+    // A change in another flow leaves a flow-filtered list alone; one in its flow reloads it,
+    // and the selection stays on item 8 when a new row comes in above it.
+    app.items.filter.flow = Some("orders".into());
+    assert!(app.on_reply(Reply::Changes(inventory.clone())).is_empty());
+    let reload = app.on_reply(Reply::Changes(orders.clone()));
+    assert!(
+        matches!(
+            &reload[..],
+            [Request::List {
+                list: ListKind::Items,
+                ..
+            }]
+        ),
+        "{reload:?}"
+    );
+    assert!(
+        app.on_reply(Reply::Changes(orders.clone())).is_empty(),
+        "one read at a time; the change is remembered"
+    );
+    let again = app.on_reply(Reply::Page {
+        list: ListKind::Items,
+        page: ItemPage {
+            items: vec![
+                item(9, "orders", ItemState::Pending, "#1000", None),
+                item(7, "orders", ItemState::Pending, "#0998", None),
+                item(8, "orders", ItemState::Done, "#0999", None),
+            ],
+            next: None,
+        },
+    });
+    assert_eq!(again.len(), 1, "what changed meanwhile is read again");
+    assert_eq!(app.items.selected, 2, "still on item 8");
+    assert_eq!(app.items.items[2].id, ItemId(8));
+
+    // The detail re-reads its item when the item changes, not when another does.
+    app.on_reply(Reply::Page {
+        list: ListKind::Items,
+        page: ItemPage {
+            items: app.items.items.clone(),
+            next: None,
+        },
+    });
+    assert_eq!(app.on_key(code(KeyCode::Enter)), vec![Request::Show(8)]);
+    app.on_reply(Reply::Detail(ItemDetail {
+        item: item(
+            8,
+            "orders",
+            ItemState::Exception,
+            "#0999",
+            Some("erp: HTTP 422"),
+        ),
+        payload: serde_json::json!({}),
+        history: Vec::new(),
+    }));
+    let mut other = Changes::known();
+    other.item("orders", ItemId(7));
+    assert!(app.on_reply(Reply::Changes(other)).is_empty());
+    assert_eq!(app.on_reply(Reply::Changes(orders)), vec![Request::Show(8)]);
+    app.on_reply(Reply::Detail(ItemDetail {
+        item: item(8, "orders", ItemState::Resolved, "#0999", None),
+        payload: serde_json::json!({}),
+        history: Vec::new(),
+    }));
+    let screen = render(&app, 100, 24);
+    assert!(screen.contains("state resolved"), "{screen}");
+    assert!(
+        !screen.contains("due "),
+        "a resolved item is not due: {screen}"
+    );
+
+    // Back in the list, it is read again: it did not follow while hidden.
+    let back = app.on_key(code(KeyCode::Esc));
+    assert!(
+        matches!(
+            &back[..],
+            [Request::List {
+                list: ListKind::Items,
+                ..
+            }]
+        ),
+        "{back:?}"
+    );
+}
+
+#[test]
+fn a_reconnect_reads_the_view_again_and_the_log_afresh() {
+    let mut app = app_with_data();
+    app.on_key(key('3'));
+    app.on_reply(Reply::Page {
+        list: ListKind::Exceptions,
+        page: ItemPage {
+            items: exceptions(),
+            next: None,
+        },
+    });
+    app.on_reply(Reply::Disconnected(
+        "no daemon on data/xconnector.sock".into(),
+    ));
+    let after = app.on_reply(Reply::Connected);
+    assert!(
+        matches!(
+            &after[..],
+            [Request::List {
+                list: ListKind::Exceptions,
+                ..
+            }]
+        ),
+        "{after:?}"
+    );
+    assert!(
+        app.logs.lines.is_empty(),
+        "the new stream sends the recent lines again"
+    );
+}
+
+#[test]
+fn the_demo_asks_before_stopping_its_daemon_and_can_detach() {
+    let mut app = App::new(Mode::Owned, false);
+    app.on_reply(Reply::Status(status(1)));
+    app.on_key(key('?'));
+    let help = render(&app, 100, 30);
+    assert!(
+        help.contains("stop the daemon and exit (asks first)"),
+        "{help}"
+    );
+    assert!(!help.contains("detach; the daemon keeps running"), "{help}");
+    app.on_key(key('?'));
+
+    app.on_key(key('q'));
+    assert_eq!(app.exit, None, "q asks first");
+    let asked = render(&app, 160, 24);
+    assert!(
+        asked.contains("Stop the daemon and exit? y stop · d detach"),
+        "{asked}"
+    );
+    app.on_key(code(KeyCode::Esc));
+    assert_eq!(app.exit, None, "esc stays");
+    app.on_key(key('q'));
+    app.on_key(key('d'));
+    assert_eq!(app.exit, Some(Exit::Detach));
+
+    let mut app = App::new(Mode::Owned, false);
+    app.on_key(key('q'));
+    app.on_key(key('y'));
+    assert_eq!(app.exit, Some(Exit::Stop));
+
+    // xconnector tui: the help says q detaches, and it does at once.
+    let mut attached = app_with_data();
+    attached.on_key(key('?'));
+    assert!(render(&attached, 100, 30).contains("quit: detach; the daemon keeps running"));
+}
+
+#[test]
+fn the_log_pane_cycles_its_level_and_says_where_the_full_log_is() {
+    let mut app = app_with_data();
+    app.on_reply(Reply::Logs(vec![LogLine {
+        seq: 2,
+        at: NOW - 1_000,
+        level: "INFO".into(),
+        target: "xconnector::daemon".into(),
+        message: "flow started flow=orders".into(),
+    }]));
+    let warn = render(&app, 160, 48);
+    assert!(
+        warn.contains("Log (warn and up; L: level) · all: /var/lib/xconnector/xconnector.log"),
+        "{warn}"
+    );
+    assert!(warn.contains("missing or wrong signature") && !warn.contains("flow started"));
+    app.on_key(key('L'));
+    let info = render(&app, 160, 48);
+    assert!(
+        info.contains("Log (info and up") && info.contains("flow started flow=orders"),
+        "{info}"
+    );
+    app.on_key(key('L'));
+    let errors = render(&app, 160, 48);
+    assert!(
+        errors.contains("Log (nothing at errors") && !errors.contains("missing or wrong signature"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn columns_fit_their_content_and_gids_lose_their_prefix() {
+    let mut app = app_with_data();
+    app.on_key(key('2'));
+    let mut ret = item(
+        40,
+        "returns",
+        ItemState::Exception,
+        "gid://shopify/Return/9000000001",
+        Some("held: over the approval threshold"),
+    );
+    ret.kind = "returns/request".into();
+    app.on_reply(Reply::Page {
+        list: ListKind::Items,
+        page: ItemPage {
+            items: vec![ret],
+            next: None,
+        },
+    });
+    let screen = render(&app, 140, 20);
+    assert!(
+        screen.contains("returns/request Return/9000000001 "),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("held: over the approval threshold"),
+        "{screen}"
+    );
+    assert!(screen.contains("AGE  CHANGED"), "{screen}");
+}
+
+#[test]
+fn the_filter_prompt_adds_to_the_filter_and_shows_errors_while_typing() {
+    let mut app = app_with_data();
+    app.on_key(key('2'));
+    app.items.filter.flow = Some("orders".into());
+    app.on_key(key('/'));
+    for c in "state:exception".chars() {
+        app.on_key(key(c));
+    }
+    assert_eq!(
+        app.on_key(code(KeyCode::Enter)),
+        vec![Request::List {
+            list: ListKind::Items,
+            query: "limit=200&flow=orders&state=exception".into()
+        }]
+    );
+    app.on_key(key('/'));
+    app.on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    for c in "flow:nosuch".chars() {
+        app.on_key(key(c));
+    }
+    let screen = render(&app, 120, 24);
+    assert!(
+        screen.contains("no flow \"nosuch\"; flows: inventory, log, orders"),
+        "{screen}"
+    );
+    app.on_key(KeyEvent::new(KeyCode::Char('w'), KeyModifiers::CONTROL));
+    let screen = render(&app, 120, 24);
+    assert!(
+        !screen.contains("no flow"),
+        "the error goes once the line is valid: {screen}"
+    );
+    // ↑ brings back the filter applied before.
+    app.on_key(code(KeyCode::Up));
+    match &app.prompt {
+        Some(Prompt::Filter { prompt, .. }) => {
+            assert_eq!(prompt.editor.value(), "flow:orders state:exception")
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -15,12 +15,14 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use xconnector_actors::item::{
     AuditEntry, HistoryEntry, Item, ItemId, ItemState, OperatorAction, now_ms,
 };
-use xconnector_actors::store::{BulkJob, ItemFilter, JobFilter, JobId, JobSpec, StoreError};
+use xconnector_actors::store::{
+    BulkJob, Changes, ItemFilter, JobFilter, JobId, JobSpec, StoreError,
+};
 use xconnector_actors::{Engine, EngineError};
 
 use super::Peer;
@@ -71,12 +73,12 @@ impl From<StoreError> for ApiError {
         let status = match e {
             StoreError::NotFound(_) | StoreError::JobNotFound(_) => StatusCode::NOT_FOUND,
             StoreError::InvalidAction { .. } | StoreError::JobOver { .. } => StatusCode::CONFLICT,
-            StoreError::BadName(_) => StatusCode::BAD_REQUEST,
-            _ => StatusCode::SERVICE_UNAVAILABLE,
             StoreError::RetryOfFinished { id, .. } => {
                 let how = insist(&id.to_string());
                 return ApiError(StatusCode::CONFLICT, format!("{e}; {how}"));
             }
+            StoreError::BadName(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError(status, e.to_string())
     }
@@ -129,6 +131,9 @@ pub struct Status {
     /// The newest bulk jobs (running or over), newest first.
     #[serde(default)]
     pub jobs: Vec<BulkJob>,
+    /// Where the daemon's full log goes (a file, the journal), for the TUI's log pane.
+    #[serde(default)]
+    pub log_to: String,
 }
 
 /// Bulk jobs in the status: enough to show what runs and what just ended.
@@ -235,6 +240,7 @@ pub async fn build_status(st: &ControlState) -> Result<Status, ApiError> {
     };
     Ok(Status {
         jobs,
+        log_to: crate::logging::destination().to_string(),
         ready: st.ready.load(Ordering::SeqCst) && readable,
         flows: rows.into_values().collect(),
         totals,
@@ -381,12 +387,6 @@ fn action_of(name: &str) -> Result<OperatorAction, ApiError> {
     }
 }
 
-/// An optional JSON body `{"note": "…"}`: absent or empty means no note.
-fn note_of(body: &[u8]) -> Result<Option<String>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let n: Note = serde_json::from_slice(body)
 /// How an operator asks for finished work to be done again, for the refusal of a plain retry
 /// of `what` (the CLI's ids or filter): both ways, as people on the CLI and scripts on the API
 /// read the same message.
@@ -419,6 +419,12 @@ fn action_with(name: &str, again: bool) -> Result<OperatorAction, ApiError> {
     }
 }
 
+/// An optional JSON body `{"note": "…"}`: absent or empty means no note.
+fn note_of(body: &[u8]) -> Result<Option<String>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let n: Note = serde_json::from_slice(body)
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("bad request body: {e}")))?;
     Ok(n.note.filter(|n| !n.trim().is_empty()))
 }
@@ -522,35 +528,29 @@ pub struct BulkRequest {
     pub flow: Option<String>,
     pub state: Option<String>,
     pub note: Option<String>,
+    /// A retry that re-runs finished items too (done, resolved, cancelled); without it they
+    /// are skipped.
+    #[serde(default)]
+    pub again: bool,
 }
 
 /// `POST /v1/bulk/{action}`: starts a bulk job over every item matching the filter and answers
 /// 202 with it once it is stored; the daemon runs it to the end (`/v1/jobs/{id}` follows it).
 async fn bulk(
     State(st): State<ControlState>,
-    /// A retry that re-runs finished items too (done, resolved, cancelled); without it they
-    /// are skipped.
-    #[serde(default)]
-    pub again: bool,
     ConnectInfo(peer): ConnectInfo<Peer>,
     Path(action): Path<String>,
     body: Result<Json<BulkRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<BulkJob>), ApiError> {
     let Json(req) = body?;
+    let action = action_with(&action, req.again)?;
     if req.flow.is_none() && req.state.is_none() {
         return Err(ApiError(
             StatusCode::BAD_REQUEST,
             "a bulk action needs a filter: flow, state or both".into(),
         ));
     }
-    let action = action_with(&action, req.again)?;
     let filter = filter_of(&st, req.flow, req.state.as_deref()).await?;
-    let spec = JobSpec {
-        action,
-        filter: JobFilter {
-            flow: filter.flow,
-            state: filter.state,
-        },
     // Every item such a job matches would be skipped: say why now rather than with counts.
     if let (OperatorAction::Retry, Some(state)) = (action, filter.state)
         && state.is_terminal()
@@ -567,6 +567,12 @@ async fn bulk(
             ),
         ));
     }
+    let spec = JobSpec {
+        action,
+        filter: JobFilter {
+            flow: filter.flow,
+            state: filter.state,
+        },
         note: req.note.filter(|n| !n.trim().is_empty()),
         user: peer.user,
     };
@@ -710,6 +716,8 @@ async fn prune(
 pub struct LogsQuery {
     /// Only lines after this sequence number (what the last call returned).
     pub after: Option<u64>,
+    /// The least severe level returned: `error`, `warn` (the default) or `info`.
+    pub level: Option<String>,
 }
 
 async fn logs(
@@ -717,7 +725,18 @@ async fn logs(
     query: Result<Query<LogsQuery>, QueryRejection>,
 ) -> Result<Json<Vec<crate::logging::LogLine>>, ApiError> {
     let Query(q) = query?;
-    Ok(Json(st.logs.since(q.after.unwrap_or(0))))
+    let level = match q.level.as_deref().unwrap_or("warn") {
+        "error" => tracing::Level::ERROR,
+        "warn" => tracing::Level::WARN,
+        "info" => tracing::Level::INFO,
+        other => {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("level: {other:?} is not one of error, warn, info"),
+            ));
+        }
+    };
+    Ok(Json(st.logs.since_at(q.after.unwrap_or(0), level)))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -742,23 +761,77 @@ async fn audit(
 /// How often a subscriber gets a status snapshot; the API promises at most 10 per second.
 pub const EVENT_EVERY: Duration = Duration::from_millis(500);
 
-/// Server-sent events: one `status` event per tick with the same body as `/v1/status`.
+/// Server-sent events, one batch per tick: `items` (what changed since the last tick, as
+/// [`Changes`], when anything did), `log` (the new recent log lines, when any) and `status`
+/// (the body of `/v1/status`). A watcher re-reads what it shows when `items` touches it.
 async fn events(
     State(st): State<ControlState>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let stream = futures::stream::unfold(
-        (st, tokio::time::interval(EVENT_EVERY)),
-        |(st, mut tick)| async move {
-            tick.tick().await;
-            let event = match build_status(&st).await {
-                Ok(status) => Event::default()
-                    .event("status")
-                    .json_data(&status)
-                    .unwrap_or_else(|_| Event::default().comment("unserializable")),
-                Err(ApiError(_, msg)) => Event::default().event("error").data(msg),
-            };
-            Some((Ok(event), (st, tick)))
-        },
-    );
-    Sse::new(stream).keep_alive(KeepAlive::default())
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let changes = st.engine.store().watch_changes().await?;
+    let mut tick = tokio::time::interval(EVENT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let watch = Watch {
+        st,
+        changes,
+        tick,
+        last_log: 0,
+    };
+    let stream = futures::stream::unfold(watch, |mut w| async move {
+        let batch = w.next_batch().await;
+        Some((futures::stream::iter(batch.into_iter().map(Ok)), w))
+    })
+    .flatten();
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// One subscriber's place in the event stream.
+struct Watch {
+    st: ControlState,
+    changes: tokio::sync::broadcast::Receiver<Arc<Changes>>,
+    tick: tokio::time::Interval,
+    last_log: u64,
+}
+
+impl Watch {
+    /// Waits for the next tick, collecting changes meanwhile, and returns its events.
+    async fn next_batch(&mut self) -> Vec<Event> {
+        use tokio::sync::broadcast::error::RecvError;
+        let mut changed = Changes::known();
+        loop {
+            tokio::select! {
+                _ = self.tick.tick() => break,
+                got = self.changes.recv() => match got {
+                    Ok(c) => changed.merge(&c),
+                    // Missed notices: anything may have changed.
+                    Err(RecvError::Lagged(_)) => changed.merge(&Changes::everything()),
+                    // The store is gone (shutting down); the status says the rest.
+                    Err(RecvError::Closed) => {
+                        self.tick.tick().await;
+                        break;
+                    }
+                },
+            }
+        }
+        let mut batch = Vec::new();
+        if !changed.is_empty() {
+            batch.push(json_event("items", &changed));
+        }
+        let lines = self.st.logs.since(self.last_log);
+        if let Some(last) = lines.last() {
+            self.last_log = last.seq;
+            batch.push(json_event("log", &lines));
+        }
+        batch.push(match build_status(&self.st).await {
+            Ok(status) => json_event("status", &status),
+            Err(ApiError(_, msg)) => Event::default().event("error").data(msg),
+        });
+        batch
+    }
+}
+
+fn json_event(name: &str, body: &impl Serialize) -> Event {
+    Event::default()
+        .event(name)
+        .json_data(body)
+        .unwrap_or_else(|_| Event::default().comment("unserializable"))
 }

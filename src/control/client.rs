@@ -21,7 +21,50 @@ pub enum ClientError {
 
 pub struct ControlClient {
     http: reqwest::Client,
+    /// For the event stream: no limit on the whole response, which never ends, but one on
+    /// silence, which the server's keep-alives break every 15 s.
+    stream: reqwest::Client,
     socket: PathBuf,
+}
+
+/// A server-sent event stream being read: `(event name, data)` at a time.
+pub struct Sse {
+    resp: reqwest::Response,
+    buf: Vec<u8>,
+}
+
+impl Sse {
+    /// The next event; `None` when the daemon ends the stream.
+    pub async fn next(&mut self) -> Result<Option<(String, String)>, ClientError> {
+        loop {
+            if let Some(end) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buf.drain(..end + 2).collect();
+                if let Some(event) = parse_event(&String::from_utf8_lossy(&block)) {
+                    return Ok(Some(event));
+                }
+                continue;
+            }
+            match self.resp.chunk().await {
+                Ok(Some(bytes)) => self.buf.extend_from_slice(&bytes),
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(ClientError::Transport(e.to_string())),
+            }
+        }
+    }
+}
+
+/// One event block (`event:`, `data:` lines); comments and keep-alives give `None`.
+fn parse_event(block: &str) -> Option<(String, String)> {
+    let mut name = String::from("message");
+    let mut data: Vec<&str> = Vec::new();
+    for line in block.lines() {
+        if let Some(v) = line.strip_prefix("event:") {
+            name = v.trim_start().to_string();
+        } else if let Some(v) = line.strip_prefix("data:") {
+            data.push(v.strip_prefix(' ').unwrap_or(v));
+        }
+    }
+    (!data.is_empty()).then(|| (name, data.join("\n")))
 }
 
 impl ControlClient {
@@ -31,10 +74,44 @@ impl ControlClient {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let stream = xconnector_actors::http_client::builder()
+            .unix_socket(socket.to_path_buf())
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(45))
+            .build()
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
         Ok(ControlClient {
             http,
+            stream,
             socket: socket.to_path_buf(),
         })
+    }
+
+    /// Opens `/v1/events`.
+    pub async fn events(&self) -> Result<Sse, ClientError> {
+        let resp = self
+            .stream
+            .get(self.url("/v1/events"))
+            .send()
+            .await
+            .map_err(|e| self.transport(e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let bytes = resp.bytes().await.unwrap_or_default();
+            return Err(api_error(status.as_u16(), &bytes));
+        }
+        Ok(Sse {
+            resp,
+            buf: Vec::new(),
+        })
+    }
+
+    fn transport(&self, e: reqwest::Error) -> ClientError {
+        if e.is_connect() {
+            connect_error(&e, &self.socket)
+        } else {
+            ClientError::Transport(e.to_string())
+        }
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
@@ -58,31 +135,27 @@ impl ControlClient {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<T, ClientError> {
-        let resp = req.send().await.map_err(|e| {
-            if e.is_connect() {
-                connect_error(&e, &self.socket)
-            } else {
-                ClientError::Transport(e.to_string())
-            }
-        })?;
+        let resp = req.send().await.map_err(|e| self.transport(e))?;
         let status = resp.status();
         let bytes = resp
             .bytes()
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))?;
         if !status.is_success() {
-            let message = serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .and_then(|v| v["error"].as_str().map(str::to_string))
-                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
-            return Err(ClientError::Api {
-                status: status.as_u16(),
-                message,
-            });
+            return Err(api_error(status.as_u16(), &bytes));
         }
         serde_json::from_slice(&bytes)
             .map_err(|e| ClientError::Transport(format!("unexpected answer: {e}")))
     }
+}
+
+/// An error answer: its `{"error": …}` message, else its body.
+fn api_error(status: u16, body: &[u8]) -> ClientError {
+    let message = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    ClientError::Api { status, message }
 }
 
 /// Why connecting failed, as the operator needs to hear it: no daemon there, or a socket this
@@ -103,6 +176,19 @@ fn connect_error(e: &(dyn std::error::Error + 'static), socket: &Path) -> Client
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_blocks_are_parsed_and_keep_alives_skipped() {
+        assert_eq!(
+            parse_event("event: status\ndata: {\"a\":1}\n\n"),
+            Some(("status".into(), "{\"a\":1}".into()))
+        );
+        assert_eq!(parse_event(":\n\n"), None);
+        assert_eq!(
+            parse_event("data: one\ndata: two\n\n"),
+            Some(("message".into(), "one\ntwo".into()))
+        );
+    }
 
     #[test]
     fn a_refused_socket_is_told_apart_from_a_missing_daemon() {

@@ -1,13 +1,13 @@
-//! Every key binding, once: the state machine reads it to act and the help screen and hint bar
-//! read it to explain. A key that is not here does nothing.
+//! Key tables: each component declares its bindings once, and the same table is what the app
+//! dispatches on, what the hint bar shows and what the help screen lists, so they cannot
+//! disagree. A key that is in no active table does nothing.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-use super::app::View;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Quit,
+    Detach,
     Help,
     NextView,
     Overview,
@@ -33,279 +33,383 @@ pub enum Action {
     CancelAll,
     TogglePause,
     Refresh,
+    LogLevel,
+}
+
+/// One physical key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A character typed without Ctrl or Alt (Shift is part of the character).
+    Char(char),
+    Ctrl(char),
+    Code(KeyCode),
+}
+
+impl Key {
+    fn matches(self, ev: &KeyEvent) -> bool {
+        let plain = !ev
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        match self {
+            Key::Char(c) => plain && ev.code == KeyCode::Char(c),
+            Key::Ctrl(c) => {
+                ev.modifiers.contains(KeyModifiers::CONTROL) && ev.code == KeyCode::Char(c)
+            }
+            Key::Code(code) => plain && ev.code == code,
+        }
+    }
+
+    fn label(self) -> String {
+        match self {
+            Key::Char(' ') => "space".into(),
+            Key::Char(c) => c.to_string(),
+            Key::Ctrl(c) => format!("^{c}"),
+            Key::Code(KeyCode::Up) => "↑".into(),
+            Key::Code(KeyCode::Down) => "↓".into(),
+            Key::Code(KeyCode::Left) => "←".into(),
+            Key::Code(KeyCode::Right) => "→".into(),
+            Key::Code(KeyCode::PageUp) => "pgup".into(),
+            Key::Code(KeyCode::PageDown) => "pgdn".into(),
+            Key::Code(KeyCode::Enter) => "enter".into(),
+            Key::Code(KeyCode::Esc) => "esc".into(),
+            Key::Code(KeyCode::Tab) => "tab".into(),
+            Key::Code(KeyCode::Home) => "home".into(),
+            Key::Code(KeyCode::End) => "end".into(),
+            Key::Code(other) => format!("{other:?}").to_lowercase(),
+        }
+    }
 }
 
 pub struct Binding {
-    pub key: &'static str,
+    pub keys: &'static [Key],
     pub action: Action,
     pub help: &'static str,
-    /// Views the binding works in; empty: everywhere.
-    pub views: &'static [View],
-    /// Hidden with `--readonly`.
+    /// Hidden, and inert, with `--readonly`.
     pub mutating: bool,
     /// Shown in the one-line hint bar.
     pub hint: bool,
 }
 
-const LISTS: &[View] = &[View::Items, View::Exceptions];
-const ITEMS: &[View] = &[View::Items, View::Exceptions, View::Detail];
+impl Binding {
+    /// `↑/k`, `space`, `^c`: how the help and the hint bar name the keys.
+    pub fn label(&self) -> String {
+        self.keys
+            .iter()
+            .map(|k| k.label())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
 
-pub const BINDINGS: &[Binding] = &[
+    /// The first word of the help: what the hint bar says.
+    pub fn short(&self) -> &'static str {
+        self.help.split([' ', ':', '(', ',']).next().unwrap_or("")
+    }
+
+    pub fn matches(&self, ev: &KeyEvent) -> bool {
+        self.keys.iter().any(|k| k.matches(ev))
+    }
+}
+
+const fn bind(keys: &'static [Key], action: Action, help: &'static str) -> Binding {
     Binding {
-        key: "q",
-        action: Action::Quit,
-        help: "quit (detach; the daemon keeps running)",
-        views: &[],
-        mutating: false,
-        hint: true,
-    },
-    Binding {
-        key: "?",
-        action: Action::Help,
-        help: "keys for this view",
-        views: &[],
-        mutating: false,
-        hint: true,
-    },
-    Binding {
-        key: "tab",
-        action: Action::NextView,
-        help: "next view",
-        views: &[],
+        keys,
+        action,
+        help,
         mutating: false,
         hint: false,
-    },
+    }
+}
+
+const fn hint(b: Binding) -> Binding {
+    Binding { hint: true, ..b }
+}
+
+const fn mutating(b: Binding) -> Binding {
     Binding {
-        key: "1",
-        action: Action::Overview,
-        help: "overview: flows, backlog, restarts",
-        views: &[],
-        mutating: false,
-        hint: false,
-    },
-    Binding {
-        key: "2",
-        action: Action::Items,
-        help: "items",
-        views: &[],
-        mutating: false,
-        hint: false,
-    },
-    Binding {
-        key: "3",
-        action: Action::Exceptions,
-        help: "exceptions, grouped by error",
-        views: &[],
-        mutating: false,
-        hint: false,
-    },
-    Binding {
-        key: "↑/k",
-        action: Action::Up,
-        help: "move up",
-        views: &[],
-        mutating: false,
-        hint: false,
-    },
-    Binding {
-        key: "↓/j",
-        action: Action::Down,
-        help: "move down",
-        views: &[],
-        mutating: false,
-        hint: false,
-    },
-    Binding {
-        key: "pgup",
-        action: Action::PageUp,
-        help: "scroll up a screen",
-        views: &[],
-        mutating: false,
-        hint: false,
-    },
-    Binding {
-        key: "pgdn",
-        action: Action::PageDown,
-        help: "scroll down a screen",
-        views: &[],
-        mutating: false,
-        hint: false,
-    },
-    Binding {
-        key: "n",
-        action: Action::NextPage,
-        help: "next page of items",
-        views: LISTS,
-        mutating: false,
-        hint: false,
-    },
-    Binding {
-        key: "b",
-        action: Action::PrevPage,
-        help: "previous page of items",
-        views: LISTS,
-        mutating: false,
-        hint: false,
-    },
-    Binding {
-        key: "enter",
-        action: Action::Open,
-        help: "open: a flow's items, an item's detail",
-        views: &[View::Overview, View::Items, View::Exceptions],
-        mutating: false,
-        hint: true,
-    },
-    Binding {
-        key: "esc",
-        action: Action::Back,
-        help: "back",
-        views: &[View::Detail, View::Items, View::Exceptions],
-        mutating: false,
-        hint: false,
-    },
-    Binding {
-        key: "/",
-        action: Action::Filter,
-        help: "filter: flow:NAME state:STATE age>1h text",
-        views: LISTS,
-        mutating: false,
-        hint: true,
-    },
-    Binding {
-        key: "space",
-        action: Action::Mark,
-        help: "mark / unmark the item",
-        views: LISTS,
-        mutating: false,
-        hint: false,
-    },
-    Binding {
-        key: "r",
-        action: Action::Retry,
-        help: "retry the marked or selected items",
-        views: ITEMS,
         mutating: true,
-        hint: true,
-    },
-    Binding {
-        key: "x",
-        action: Action::Resolve,
-        help: "resolve (asks for a note)",
-        views: ITEMS,
-        mutating: true,
-        hint: true,
-    },
-    Binding {
-        key: "c",
-        action: Action::Cancel,
-        help: "cancel (asks for a note)",
-        views: ITEMS,
-        mutating: true,
-        hint: true,
-    },
-    Binding {
-        key: "a",
-        action: Action::Approve,
-        help: "approve a held return (asks for a note)",
-        views: ITEMS,
-        mutating: true,
-        hint: false,
-    },
-    Binding {
-        key: "d",
-        action: Action::Decline,
-        help: "decline a held return (asks for REASON: note)",
-        views: ITEMS,
-        mutating: true,
-        hint: false,
-    },
-    Binding {
-        key: "R",
-        action: Action::RetryAll,
-        help: "retry ALL items matching the filter",
-        views: LISTS,
-        mutating: true,
-        hint: false,
-    },
-    Binding {
-        key: "X",
-        action: Action::ResolveAll,
-        help: "resolve ALL items matching the filter",
-        views: LISTS,
-        mutating: true,
-        hint: false,
-    },
-    Binding {
-        key: "C",
-        action: Action::CancelAll,
-        help: "cancel ALL items matching the filter",
-        views: LISTS,
-        mutating: true,
-        hint: false,
-    },
-    Binding {
-        key: "p",
-        action: Action::TogglePause,
-        help: "pause / resume the selected flow",
-        views: &[View::Overview],
-        mutating: true,
-        hint: true,
-    },
-    Binding {
-        key: "g",
-        action: Action::Refresh,
-        help: "reload the list",
-        views: LISTS,
-        mutating: false,
-        hint: false,
-    },
+        ..b
+    }
+}
+
+use Key::{Char, Code};
+
+/// `q` under `xconnector tui`: the daemon is someone else's.
+pub const QUIT_ATTACHED: &[Binding] = &[hint(bind(
+    &[Char('q'), Key::Ctrl('c')],
+    Action::Quit,
+    "quit: detach; the daemon keeps running",
+))];
+
+/// `q` in the demo (`xconnector run` at a terminal), whose daemon this TUI started.
+pub const QUIT_OWNED: &[Binding] = &[
+    hint(bind(
+        &[Char('q')],
+        Action::Quit,
+        "quit: stop the daemon and exit (asks first)",
+    )),
+    bind(
+        &[Key::Ctrl('c')],
+        Action::Quit,
+        "stop the daemon and exit (asks first)",
+    ),
 ];
 
-fn matches(key: &str, ev: &KeyEvent) -> bool {
-    let ch = |c: char| ev.code == KeyCode::Char(c);
-    match key {
-        "q" => ch('q'),
-        "?" => ch('?'),
-        "tab" => ev.code == KeyCode::Tab,
-        "1" => ch('1'),
-        "2" => ch('2'),
-        "3" => ch('3'),
-        "↑/k" => ev.code == KeyCode::Up || ch('k'),
-        "↓/j" => ev.code == KeyCode::Down || ch('j'),
-        "pgup" => ev.code == KeyCode::PageUp,
-        "pgdn" => ev.code == KeyCode::PageDown,
-        "n" => ch('n'),
-        "b" => ch('b'),
-        "enter" => ev.code == KeyCode::Enter,
-        "esc" => ev.code == KeyCode::Esc,
-        "/" => ch('/'),
-        "space" => ch(' '),
-        "r" => ch('r'),
-        "x" => ch('x'),
-        "c" => ch('c') && !ev.modifiers.contains(KeyModifiers::CONTROL),
-        "a" => ch('a'),
-        "d" => ch('d'),
-        "R" => ch('R'),
-        "X" => ch('X'),
-        "C" => ch('C'),
-        "p" => ch('p'),
-        "g" => ch('g'),
-        _ => false,
-    }
+pub const GLOBAL: &[Binding] = &[
+    hint(bind(&[Char('?')], Action::Help, "help: keys for this view")),
+    bind(&[Code(KeyCode::Tab)], Action::NextView, "next view"),
+    bind(
+        &[Char('1')],
+        Action::Overview,
+        "overview: flows, backlog, log",
+    ),
+    bind(&[Char('2')], Action::Items, "items"),
+    bind(
+        &[Char('3')],
+        Action::Exceptions,
+        "exceptions, grouped by error",
+    ),
+];
+
+pub const OVERVIEW: &[Binding] = &[
+    bind(
+        &[Code(KeyCode::Up), Char('k')],
+        Action::Up,
+        "select the flow above",
+    ),
+    bind(
+        &[Code(KeyCode::Down), Char('j')],
+        Action::Down,
+        "select the flow below",
+    ),
+    hint(bind(
+        &[Code(KeyCode::Enter)],
+        Action::Open,
+        "open: the selected flow's items",
+    )),
+    hint(mutating(bind(
+        &[Char('p')],
+        Action::TogglePause,
+        "pause / resume the selected flow",
+    ))),
+];
+
+pub const LOGS: &[Binding] = &[hint(bind(
+    &[Char('L')],
+    Action::LogLevel,
+    "log: cycle the log pane's level (warn, info, error)",
+))];
+
+pub const LIST: &[Binding] = &[
+    bind(&[Code(KeyCode::Up), Char('k')], Action::Up, "move up"),
+    bind(&[Code(KeyCode::Down), Char('j')], Action::Down, "move down"),
+    bind(
+        &[Code(KeyCode::PageUp)],
+        Action::PageUp,
+        "scroll up a screen",
+    ),
+    bind(
+        &[Code(KeyCode::PageDown)],
+        Action::PageDown,
+        "scroll down a screen",
+    ),
+    bind(&[Char('n')], Action::NextPage, "next page of items"),
+    bind(&[Char('b')], Action::PrevPage, "previous page of items"),
+    hint(bind(
+        &[Code(KeyCode::Enter)],
+        Action::Open,
+        "open: the item's detail",
+    )),
+    bind(&[Code(KeyCode::Esc)], Action::Back, "back to the overview"),
+    hint(bind(
+        &[Char('/')],
+        Action::Filter,
+        "filter: flow:NAME state:STATE age>1h text",
+    )),
+    bind(&[Char(' ')], Action::Mark, "mark / unmark the item"),
+    hint(mutating(bind(
+        &[Char('r')],
+        Action::Retry,
+        "retry the marked or selected items (not done ones)",
+    ))),
+    hint(mutating(bind(
+        &[Char('x')],
+        Action::Resolve,
+        "resolve (asks for a note)",
+    ))),
+    hint(mutating(bind(
+        &[Char('c')],
+        Action::Cancel,
+        "cancel (asks for a note)",
+    ))),
+    mutating(bind(
+        &[Char('a')],
+        Action::Approve,
+        "approve a held return (asks for a note)",
+    )),
+    mutating(bind(
+        &[Char('d')],
+        Action::Decline,
+        "decline a held return (asks for REASON: note)",
+    )),
+    mutating(bind(
+        &[Char('R')],
+        Action::RetryAll,
+        "retry ALL items matching the filter",
+    )),
+    mutating(bind(
+        &[Char('X')],
+        Action::ResolveAll,
+        "resolve ALL items matching the filter",
+    )),
+    mutating(bind(
+        &[Char('C')],
+        Action::CancelAll,
+        "cancel ALL items matching the filter",
+    )),
+    bind(&[Char('g')], Action::Refresh, "reload the list now"),
+];
+
+pub const DETAIL: &[Binding] = &[
+    bind(&[Code(KeyCode::Up), Char('k')], Action::Up, "scroll up"),
+    bind(
+        &[Code(KeyCode::Down), Char('j')],
+        Action::Down,
+        "scroll down",
+    ),
+    bind(
+        &[Code(KeyCode::PageUp)],
+        Action::PageUp,
+        "scroll up a screen",
+    ),
+    bind(
+        &[Code(KeyCode::PageDown)],
+        Action::PageDown,
+        "scroll down a screen",
+    ),
+    hint(bind(
+        &[Code(KeyCode::Esc)],
+        Action::Back,
+        "back to the list",
+    )),
+    hint(mutating(bind(
+        &[Char('r')],
+        Action::Retry,
+        "retry the item",
+    ))),
+    hint(mutating(bind(
+        &[Char('x')],
+        Action::Resolve,
+        "resolve (asks for a note)",
+    ))),
+    hint(mutating(bind(
+        &[Char('c')],
+        Action::Cancel,
+        "cancel (asks for a note)",
+    ))),
+    mutating(bind(
+        &[Char('a')],
+        Action::Approve,
+        "approve a held return (asks for a note)",
+    )),
+    mutating(bind(
+        &[Char('d')],
+        Action::Decline,
+        "decline a held return (asks for REASON: note)",
+    )),
+];
+
+/// The line editor's own keys (the prompts); every other key edits the line.
+pub const PROMPT: &[Binding] = &[
+    hint(bind(&[Code(KeyCode::Enter)], Action::Open, "apply")),
+    hint(bind(&[Code(KeyCode::Esc)], Action::Back, "cancel")),
+    hint(bind(
+        &[Code(KeyCode::Up), Code(KeyCode::Down)],
+        Action::Up,
+        "history",
+    )),
+];
+
+/// The first binding of `tables` that `ev` presses, skipping mutating ones when read-only.
+pub fn find(
+    tables: &[&'static [Binding]],
+    readonly: bool,
+    ev: &KeyEvent,
+) -> Option<&'static Binding> {
+    tables
+        .iter()
+        .flat_map(|t| t.iter())
+        .filter(|b| !(readonly && b.mutating))
+        .find(|b| b.matches(ev))
 }
 
-/// The bindings that apply in `view`.
-pub fn bindings(view: View, readonly: bool) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS.iter().filter(move |b| {
-        (b.views.is_empty() || b.views.contains(&view)) && !(readonly && b.mutating)
-    })
+/// Every binding of `tables` that applies, in order, without repeating an action twice
+/// (`↑/k` is in several tables; the first one wins, as in [`find`]).
+pub fn active(tables: &[&'static [Binding]], readonly: bool) -> Vec<&'static Binding> {
+    let mut out: Vec<&'static Binding> = Vec::new();
+    for b in tables.iter().flat_map(|t| t.iter()) {
+        if readonly && b.mutating {
+            continue;
+        }
+        if out.iter().any(|o| o.keys == b.keys) {
+            continue;
+        }
+        out.push(b);
+    }
+    out
 }
 
-pub fn action_for(view: View, readonly: bool, ev: &KeyEvent) -> Option<Action> {
-    if ev.code == KeyCode::Char('c') && ev.modifiers.contains(KeyModifiers::CONTROL) {
-        return Some(Action::Quit);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(code: KeyCode, m: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, m)
     }
-    bindings(view, readonly)
-        .find(|b| matches(b.key, ev))
-        .map(|b| b.action)
+
+    #[test]
+    fn no_two_bindings_of_a_view_share_a_key() {
+        for tables in [
+            [QUIT_OWNED, GLOBAL, OVERVIEW, LOGS],
+            [QUIT_ATTACHED, GLOBAL, LIST, &[]],
+            [QUIT_OWNED, GLOBAL, DETAIL, &[]],
+        ] {
+            let all: Vec<&Key> = tables
+                .iter()
+                .flat_map(|t| t.iter())
+                .flat_map(|b| b.keys)
+                .collect();
+            for (i, k) in all.iter().enumerate() {
+                assert!(!all[i + 1..].contains(k), "{k:?} is bound twice");
+            }
+        }
+    }
+
+    #[test]
+    fn ctrl_c_is_not_c_and_shift_is_part_of_the_character() {
+        let ctrl_c = ev(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        let tables: [&'static [Binding]; 3] = [QUIT_ATTACHED, GLOBAL, LIST];
+        assert_eq!(
+            find(&tables, false, &ctrl_c).map(|b| b.action),
+            Some(Action::Quit)
+        );
+        let c = ev(KeyCode::Char('c'), KeyModifiers::NONE);
+        assert_eq!(
+            find(&tables, false, &c).map(|b| b.action),
+            Some(Action::Cancel)
+        );
+        let shift_c = ev(KeyCode::Char('C'), KeyModifiers::SHIFT);
+        assert_eq!(
+            find(&tables, false, &shift_c).map(|b| b.action),
+            Some(Action::CancelAll)
+        );
+        assert_eq!(find(&tables, true, &c).map(|b| b.action), None, "read-only");
+    }
+
+    #[test]
+    fn labels_name_the_keys() {
+        assert_eq!(LIST[0].label(), "↑/k");
+        assert_eq!(QUIT_ATTACHED[0].label(), "q/^c");
+        assert_eq!(LIST[9].label(), "space");
+        assert_eq!(LIST[10].short(), "retry");
+    }
 }

@@ -1,7 +1,10 @@
-//! The TUI's connection to the daemon, off the UI task: a status poll that notices a lost
-//! daemon and keeps trying, and a worker that carries out requests. The UI never waits on it.
+//! The TUI's connection to the daemon, off the UI task: a subscription to the control API's
+//! event stream (status, item changes, log lines), re-opened whenever it breaks (a restarted
+//! daemon is picked up on its own), and a worker that carries out requests. The UI never waits
+//! on either. A daemon without the stream (an older build) is polled instead.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
@@ -11,49 +14,19 @@ use super::app::{Reply, Request};
 use xconnector_actors::store::BulkJob;
 
 use crate::control::api::{ItemDetail, ItemPage, Status};
-use crate::control::client::{ClientError, ControlClient};
+use crate::control::client::{ClientError, ControlClient, Sse};
 use crate::logging::LogLine;
 
-/// Status refreshes per second are at most 1/this; the control API allows 10.
-const POLL: Duration = Duration::from_millis(500);
+/// How long to wait before trying a lost daemon again, and the fallback poll's period.
+const RETRY: Duration = Duration::from_millis(500);
 
 pub fn spawn(
     socket: PathBuf,
     replies: UnboundedSender<Reply>,
 ) -> anyhow::Result<UnboundedSender<Request>> {
-    let client = std::sync::Arc::new(ControlClient::new(&socket)?);
+    let client = Arc::new(ControlClient::new(&socket)?);
     let (tx, mut requests) = unbounded_channel::<Request>();
-    let poll_client = client.clone();
-    let poll_replies = replies.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(POLL);
-        let mut last_log = 0;
-        loop {
-            tick.tick().await;
-            let reply = match poll_client.get::<Status>("/v1/status").await {
-                Ok(s) => Reply::Status(s),
-                Err(e) => Reply::Disconnected(short(&e)),
-            };
-            let up = matches!(reply, Reply::Status(_));
-            if poll_replies.send(reply).is_err() {
-                return;
-            }
-            if up
-                && let Ok(lines) = poll_client
-                    .get::<Vec<LogLine>>(&format!("/v1/logs?after={last_log}"))
-                    .await
-            {
-                // A restarted daemon numbers from 1 again.
-                if lines.first().is_some_and(|l| l.seq <= last_log) {
-                    last_log = 0;
-                }
-                last_log = lines.last().map(|l| l.seq).unwrap_or(last_log);
-                if !lines.is_empty() && poll_replies.send(Reply::Logs(lines)).is_err() {
-                    return;
-                }
-            }
-        }
-    });
+    tokio::spawn(watch(client.clone(), replies.clone()));
     tokio::spawn(async move {
         while let Some(req) = requests.recv().await {
             let (client, replies) = (client.clone(), replies.clone());
@@ -63,6 +36,76 @@ pub fn spawn(
         }
     });
     Ok(tx)
+}
+
+/// Follows the daemon until the UI goes away.
+async fn watch(client: Arc<ControlClient>, replies: UnboundedSender<Reply>) {
+    loop {
+        let why = match client.events().await {
+            Ok(stream) => {
+                if replies.send(Reply::Connected).is_err() {
+                    return;
+                }
+                match follow(stream, &replies).await {
+                    Some(why) => why,
+                    None => return,
+                }
+            }
+            Err(ClientError::Api { status: 404, .. }) => return poll(&client, &replies).await,
+            Err(e) => short(&e),
+        };
+        if replies.send(Reply::Disconnected(why)).is_err() {
+            return;
+        }
+        tokio::time::sleep(RETRY).await;
+    }
+}
+
+/// Passes the stream's events on; returns why it ended, or `None` when the UI is gone.
+async fn follow(mut stream: Sse, replies: &UnboundedSender<Reply>) -> Option<String> {
+    loop {
+        let (name, data) = match stream.next().await {
+            Ok(Some(event)) => event,
+            Ok(None) => return Some("the daemon closed the connection".into()),
+            Err(e) => return Some(short(&e)),
+        };
+        let reply = match name.as_str() {
+            "status" => serde_json::from_str(&data).map(Reply::Status),
+            "items" => serde_json::from_str(&data).map(Reply::Changes),
+            "log" => serde_json::from_str(&data).map(Reply::Logs),
+            "error" => Ok(Reply::Failed(data)),
+            _ => continue,
+        };
+        let reply = reply.unwrap_or_else(|e| Reply::Failed(format!("{name} event: {e}")));
+        replies.send(reply).ok()?;
+    }
+}
+
+/// The fallback: status and log lines every [`RETRY`], for a daemon without `/v1/events`.
+async fn poll(client: &ControlClient, replies: &UnboundedSender<Reply>) {
+    let mut tick = tokio::time::interval(RETRY);
+    let mut last_log = 0;
+    loop {
+        tick.tick().await;
+        let reply = match client.get::<Status>("/v1/status").await {
+            Ok(s) => Reply::Status(s),
+            Err(e) => Reply::Disconnected(short(&e)),
+        };
+        let up = matches!(reply, Reply::Status(_));
+        if replies.send(reply).is_err() {
+            return;
+        }
+        if up
+            && let Ok(lines) = client
+                .get::<Vec<LogLine>>(&format!("/v1/logs?after={last_log}"))
+                .await
+        {
+            last_log = lines.last().map(|l| l.seq).unwrap_or(last_log);
+            if !lines.is_empty() && replies.send(Reply::Logs(lines)).is_err() {
+                return;
+            }
+        }
+    }
 }
 
 fn short(e: &ClientError) -> String {
