@@ -99,8 +99,8 @@ pub struct RunArgs {
     /// No terminal UI: log to stderr (the mode for systemd).
     #[arg(long)]
     pub headless: bool,
-    /// HTTP listen address; overrides `server.listen`.
-    #[arg(long)]
+    /// HTTP listen address, IP:PORT; overrides `server.listen`.
+    #[arg(long, value_parser = crate::config::parse_listen)]
     pub listen: Option<SocketAddr>,
     /// Store directory; overrides `store.dir`.
     #[arg(long)]
@@ -131,8 +131,8 @@ pub struct SimArgs {
     /// The configuration file (its `[simulator]` and `[log]` sections).
     #[arg(long, default_value = "config.toml")]
     pub config: PathBuf,
-    /// Admin API listen address; overrides `simulator.listen`.
-    #[arg(long)]
+    /// Admin API listen address, IP:PORT; overrides `simulator.listen`.
+    #[arg(long, value_parser = crate::config::parse_listen)]
     pub listen: Option<SocketAddr>,
     /// Deliver every webhook to this URL; overrides `simulator.webhook_url`. Without either,
     /// webhooks go to the subscriptions registered through the API.

@@ -31,7 +31,9 @@ use crate::{control, logging, systemd, wiring};
 /// How often `STATUS=` is refreshed when systemd's watchdog does not ask for more.
 const STATUS_EVERY: Duration = Duration::from_secs(5);
 
-pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+/// `not_terminal`: the standard stream (`stdout`, `stdin`) that is not a terminal, when that
+/// and not `--headless` is why this runs without the TUI.
+pub async fn run(args: RunArgs, not_terminal: Option<&str>) -> anyhow::Result<ExitCode> {
     let mut config = match config::load(&args.config) {
         Ok(c) => apply_overrides(c, &args),
         Err(errors) => {
@@ -45,6 +47,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => config.log.format,
     };
     let recent_logs = logging::init(&config.log.level, format)?;
+    if let Some(stream) = not_terminal {
+        let socket = std::path::absolute(&config.control.socket)
+            .unwrap_or_else(|_| config.control.socket.clone());
+        info!(
+            "running headless: {stream} is not a terminal; for the terminal UI, run it without \
+             the pipe or redirection, or attach from another terminal with `xconnector tui \
+             --socket {}`",
+            socket.display()
+        );
+    }
     keep_private(&config.store.dir);
     // Before anything starts: a SIGTERM during start-up (systemd stopping a slow start, a test
     // stopping a daemon it just started) is then a clean shutdown once up, not death by the

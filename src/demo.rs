@@ -11,7 +11,7 @@ use crate::config::SimulatorConfig;
 use crate::sim::backoffice::BackOffice;
 use crate::sim::pump::{self, Targets};
 use crate::sim::traffic::{self, TrafficSpec};
-use crate::sim::webhooks::{SenderConfig, WebhookSender};
+use crate::sim::webhooks::{SenderConfig, SenderStats, WebhookSender};
 use crate::sim::{BucketConfig, Faults, SeedSize, SimConfig, Simulator};
 
 /// A running simulated shop with its webhooks and traffic.
@@ -135,13 +135,61 @@ impl RunningSim {
     pub async fn shutdown(self) {
         self.traffic.abort();
         self.pump.abort();
-        let stats = self.sender.stats();
-        info!(
-            queued = stats.queued,
-            delivered = stats.delivered,
-            given_up = stats.given_up,
-            "simulator: webhooks"
-        );
+        info!("simulator: {}", webhook_summary(&self.sender.stats()));
         self.sim.shutdown().await;
+    }
+}
+
+/// The sender's counts as one sentence that adds up. Deliveries outnumber webhooks because the
+/// simulator sends a share of them twice on purpose (`duplicate_share`, as Shopify does) and
+/// each copy is delivered on its own; retries of a failed attempt are not extra deliveries.
+pub fn webhook_summary(s: &SenderStats) -> String {
+    let copies = s.queued.saturating_sub(s.suppressed) + s.duplicated;
+    let unfinished = copies.saturating_sub(s.delivered + s.given_up);
+    let dropped = if s.suppressed > 0 {
+        format!("; {} dropped unsent while delivery was off", s.suppressed)
+    } else {
+        String::new()
+    };
+    format!(
+        "webhooks: {} queued; {copies} deliveries to make ({} sent twice on purpose, as Shopify \
+         does{dropped}); {} delivered, {} given up, {unfinished} unfinished at shutdown; {} \
+         failed attempts retried",
+        s.queued, s.duplicated, s.delivered, s.given_up, s.retried
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_webhook_summary_says_why_deliveries_outnumber_webhooks() {
+        let stats = SenderStats {
+            queued: 207,
+            delivered: 217,
+            duplicated: 10,
+            retried: 4,
+            ..SenderStats::default()
+        };
+        assert_eq!(
+            webhook_summary(&stats),
+            "webhooks: 207 queued; 217 deliveries to make (10 sent twice on purpose, as Shopify \
+             does); 217 delivered, 0 given up, 0 unfinished at shutdown; 4 failed attempts retried"
+        );
+        let stats = SenderStats {
+            queued: 20,
+            suppressed: 5,
+            duplicated: 1,
+            delivered: 12,
+            given_up: 1,
+            ..SenderStats::default()
+        };
+        assert_eq!(
+            webhook_summary(&stats),
+            "webhooks: 20 queued; 16 deliveries to make (1 sent twice on purpose, as Shopify \
+             does; 5 dropped unsent while delivery was off); 12 delivered, 1 given up, 3 \
+             unfinished at shutdown; 0 failed attempts retried"
+        );
     }
 }

@@ -68,17 +68,26 @@ pub fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
             Command::Run(args) => {
                 use std::io::IsTerminal;
-                let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-                if args.headless || !terminal {
-                    daemon::run(args).await
+                // The TUI needs both; without one, say so, or a piped demo
+                // (`cargo run --release | tee log`) looks like a daemon that lost its UI.
+                let not_terminal = if !std::io::stdout().is_terminal() {
+                    Some("stdout")
+                } else if !std::io::stdin().is_terminal() {
+                    Some("stdin")
                 } else {
-                    attached::run(args).await
+                    None
+                };
+                match (args.headless, not_terminal) {
+                    (true, _) => daemon::run(args, None).await,
+                    (false, Some(stream)) => daemon::run(args, Some(stream)).await,
+                    (false, None) => attached::run(args).await,
                 }
             }
             Command::CheckConfig { config } => Ok(check_config(&config)),
             Command::Sim(args) => daemon::sim(args).await,
             Command::Tui { readonly, target } => tui::run(
                 commands::socket_path(target.socket, &target.config),
+                tui::Mode::Attached,
                 readonly,
             )
             .await
@@ -87,7 +96,6 @@ pub fn main() -> ExitCode {
                 &commands::socket_path(target.socket, &target.config),
                 json,
             )
-                tui::Mode::Attached,
             .await),
             Command::Items { what, target } => Ok(commands::items(
                 &commands::socket_path(target.socket, &target.config),

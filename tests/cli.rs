@@ -85,3 +85,48 @@ fn the_example_configs_in_deploy_pass_check_config() {
     }
     assert!(checked >= 1);
 }
+
+#[test]
+fn a_listen_flag_with_a_host_name_is_refused_with_what_is_accepted() {
+    for command in ["run", "sim"] {
+        let out = xconnector()
+            .args([
+                command,
+                "--listen",
+                "localhost:1",
+                "--config",
+                "/nonexistent/xc.toml",
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+        // The same words as for `server.listen` in the config file.
+        assert!(
+            stderr.contains(
+                "invalid socket address \"localhost:1\": expected IP:PORT with a literal IP \
+                 address, such as \"127.0.0.1:8080\""
+            ),
+            "{command}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn run_without_a_terminal_says_it_runs_headless_and_how_to_attach() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let mut cmd = xconnector();
+    cmd.args(["run", "--config"]).arg(&config);
+    // Its stdout is not a terminal here, as in `xconnector run | tee log`.
+    let daemon = Daemon::start(cmd);
+    let line = daemon.wait_for_log("running headless");
+    let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    let socket = dir.path().join("data/xconnector.sock");
+    let message = v["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("stdout is not a terminal")
+            && message.contains(&format!("xconnector tui --socket {}", socket.display())),
+        "{line}"
+    );
+}

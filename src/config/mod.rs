@@ -26,6 +26,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use addr::parse as parse_listen;
 pub use error::{ConfigError, ConfigErrors};
 pub use flows::Registry;
 pub use load::parse_with;
