@@ -78,7 +78,9 @@ pub async fn run(args: RunArgs, not_terminal: Option<&str>) -> anyhow::Result<Ex
     let simulator = if config.simulator.enabled {
         let own = Targets::Fixed(format!("http://{}/webhooks/shopify", reachable(addr)));
         let targets = demo::targets(&config.simulator, own);
-        let running = demo::start(&config.simulator, config.simulator.listen, targets)
+        // The shop's counters live with the daemon's store, which remembers the last run.
+        let (data_dir, listen) = (Some(config.store.dir.as_path()), config.simulator.listen);
+        let running = demo::start(&config.simulator, data_dir, listen, targets)
             .await
             .context("cannot start the simulator")?;
         follow_simulator(&mut config, &running);
@@ -365,7 +367,8 @@ pub async fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
     }
     let listen = args.listen.unwrap_or(config.simulator.listen);
     let targets = demo::targets(&config.simulator, Targets::Subscriptions);
-    let running = demo::start(&config.simulator, listen, targets).await?;
+    // On its own, for curl: it keeps nothing, and a restart starts the shop over.
+    let running = demo::start(&config.simulator, None, listen, targets).await?;
     let addr = reachable(running.sim.addr());
     // The well-known demo token is shown; any other token is a secret and is not logged.
     let token = if config.simulator.access_token.expose() == "sim-token" {

@@ -3,6 +3,7 @@
 //! `xconnector run` when `[simulator] enabled = true`.
 
 use std::net::SocketAddr;
+use std::path::Path;
 
 use tokio::task::JoinHandle;
 use tracing::info;
@@ -25,8 +26,12 @@ pub struct RunningSim {
     traffic: JoinHandle<()>,
 }
 
-/// How `[simulator]` becomes a [`SimConfig`].
-pub fn sim_config(c: &SimulatorConfig) -> SimConfig {
+/// The simulated shop's counters, in the daemon's data directory.
+pub const STATE_FILE: &str = "simulator.json";
+
+/// How `[simulator]` becomes a [`SimConfig`]; with `data_dir`, the shop keeps its counters there
+/// across restarts.
+pub fn sim_config(c: &SimulatorConfig, data_dir: Option<&Path>) -> SimConfig {
     SimConfig {
         shop_domain: c.shop_domain.clone(),
         access_token: c.access_token.expose().to_string(),
@@ -53,6 +58,7 @@ pub fn sim_config(c: &SimulatorConfig) -> SimConfig {
             // Refunds the payment gateway holds or fails: none in the demo.
             ..Faults::none()
         },
+        state_file: data_dir.map(|dir| dir.join(STATE_FILE)),
     }
 }
 
@@ -67,13 +73,19 @@ pub fn targets(c: &SimulatorConfig, fallback: Targets) -> Targets {
     }
 }
 
-/// Start simulator, pump and traffic on `listen` (port 0 picks a free port).
+/// Start simulator, pump and traffic on `listen` (port 0 picks a free port). With `data_dir`
+/// (the daemon's), a restarted shop goes on numbering from where the last one was, so that the
+/// daemon, which remembers the last run, never mistakes a new order for one it has seen.
 pub async fn start(
     c: &SimulatorConfig,
+    data_dir: Option<&Path>,
     listen: SocketAddr,
     targets: Targets,
 ) -> anyhow::Result<RunningSim> {
-    let sim = Simulator::start(sim_config(c), listen).await?;
+    let sim = Simulator::start(sim_config(c, data_dir), listen).await?;
+    // Webhook ids are drawn at random from the seed: a restart that drew the last run's again
+    // would have its webhooks dropped by the daemon as deliveries it already has.
+    let seed = c.seed ^ sim.restarts().wrapping_mul(0x9e37_79b9_7f4a_7c15);
     let events = sim
         .take_events()
         .ok_or_else(|| anyhow::anyhow!("simulator: events already taken"))?;
@@ -87,7 +99,7 @@ pub async fn start(
     );
     sender_config.duplicate_share = c.duplicate_share;
     sender_config.reorder_share = c.reorder_share;
-    sender_config.seed = c.seed;
+    sender_config.seed = seed;
     let sender = WebhookSender::start(sender_config)?;
     let pump = pump::spawn(sim.shop(), events, sender.clone(), targets.clone());
     let traffic = traffic::spawn(
@@ -98,7 +110,7 @@ pub async fn start(
             stock_changes_per_second: c.traffic.stock_changes_per_second,
             customer_changes_per_second: c.traffic.customer_changes_per_second,
             merchandising_edits_per_second: c.traffic.merchandising_edits_per_second,
-            seed: c.seed,
+            seed,
         },
     );
     let back_office = if c.back_office {

@@ -16,6 +16,7 @@
 //! - `project`: selection sets over value trees (aliases, fragments, connections, nulls);
 //! - `pagination`: cursors and pages; `search`: the `query:` syntax;
 //! - `shop`: the state and its mutating methods; `seed`: a deterministic starting shop;
+//!   `ledger`: the counters a restarted shop goes on from;
 //! - `idempotency`, `faults`, `stats`, `gid`, `time`: small helpers.
 //!
 //! Beside the Admin API: `rest` renders the shop's events as REST webhook payloads, `pump`
@@ -68,6 +69,7 @@ pub mod faults;
 pub mod gid;
 pub mod graphql;
 pub(crate) mod idempotency;
+pub mod ledger;
 pub(crate) mod multipart;
 pub mod pagination;
 pub mod pim;
@@ -88,6 +90,7 @@ pub mod warehouse;
 pub mod webhooks;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use anyhow::Context as _;
@@ -115,6 +118,9 @@ pub struct SimConfig {
     /// The cost bucket (plan) and how fast simulated time runs.
     pub bucket: BucketConfig,
     pub faults: Faults,
+    /// Where the shop keeps its counters across restarts ([`ledger`]); none: every start
+    /// numbers from the beginning again.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for SimConfig {
@@ -126,6 +132,7 @@ impl Default for SimConfig {
             size: SeedSize::small(),
             bucket: BucketConfig::standard(),
             faults: Faults::none(),
+            state_file: None,
         }
     }
 }
@@ -188,6 +195,7 @@ pub struct Simulator {
     events: Mutex<Option<UnboundedReceiver<ShopEvent>>>,
     shutdown: oneshot::Sender<()>,
     server: JoinHandle<()>,
+    restarts: u64,
 }
 
 impl Simulator {
@@ -196,12 +204,32 @@ impl Simulator {
         // Seeding a large shop and parsing Shopify's schema take a while: not on an async
         // worker, and before the first request, so that no client's first call times out.
         let (seed, size) = (config.seed, config.size.clone());
+        let ledger = match &config.state_file {
+            Some(path) => Some(ledger::Ledger::open(
+                path,
+                &format!("seed {seed}, {size:?}"),
+            )?),
+            None => None,
+        };
         let mut shop = tokio::task::spawn_blocking(move || {
             let _ = crate::schema::admin_schema();
             Shop::seed(seed, &size)
         })
         .await
         .context("simulator: seeding the shop failed")?;
+        let restarts = ledger.as_ref().map_or(0, ledger::Ledger::restarts);
+        if let Some(ledger) = ledger {
+            let file = ledger.path().display().to_string();
+            shop.keep_counters(ledger);
+            let c = shop.counters();
+            tracing::info!(
+                %file,
+                restarts,
+                next_order_number = c.next_order_number,
+                next_id = c.next_id,
+                "simulator: the shop's numbering is kept across restarts"
+            );
+        }
         shop.domain = config.shop_domain.clone();
         shop.email = format!("owner@{}", config.shop_domain);
         shop.media_fetch_failure = config.faults.media_fetch_failure;
@@ -245,7 +273,15 @@ impl Simulator {
             events: Mutex::new(Some(events_rx)),
             shutdown,
             server,
+            restarts,
         })
+    }
+
+    /// How many times a shop with this [`SimConfig::state_file`] started before this one (0
+    /// without one): what is drawn at random per run (webhook ids) is seeded with it, so that a
+    /// run does not repeat the last one's.
+    pub fn restarts(&self) -> u64 {
+        self.restarts
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -298,7 +334,7 @@ impl Simulator {
     }
 
     /// Stop accepting, let requests in flight finish, and wait for the server to end (at most
-    /// five seconds; then it is aborted).
+    /// five seconds; then it is aborted); then write the counters as they are.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(());
         let mut server = self.server;
@@ -308,5 +344,6 @@ impl Simulator {
         {
             server.abort();
         }
+        self.state.shop.with(Shop::save_counters);
     }
 }

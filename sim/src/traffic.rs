@@ -89,8 +89,6 @@ pub struct Traffic {
     bad_share: f64,
     /// Only these variants are sold, when set (stock that another test owns stays out).
     only: Option<Vec<Id>>,
-    /// Numbers the emails of new customers.
-    signups: u64,
 }
 
 impl Traffic {
@@ -99,7 +97,6 @@ impl Traffic {
             rng: fastrand::Rng::with_seed(seed ^ 0x7aff_1c00),
             bad_share: bad_share.clamp(0.0, 1.0),
             only: None,
-            signups: 0,
         }
     }
 
@@ -302,13 +299,14 @@ impl Traffic {
     fn sign_up(&mut self, shop: &mut Shop) -> Id {
         let first = FIRST_NAMES[self.rng.usize(0..FIRST_NAMES.len())];
         let last = LAST_NAMES[self.rng.usize(0..LAST_NAMES.len())];
+        // Numbered by the shop, whose counters outlive a restart: a back office that knows
+        // customers by email never meets one of an earlier run's sign-ups again.
         let email = loop {
-            self.signups += 1;
             let email = format!(
                 "{}.{}.signup{}@example.com",
                 first.to_lowercase(),
                 last.to_lowercase(),
-                self.signups
+                shop.next_signup()
             );
             if shop.customer_by_email(&email).is_none() {
                 break email;

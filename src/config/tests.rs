@@ -668,6 +668,59 @@ reason = " "
 }
 
 #[test]
+fn inventory_locations_take_a_gid_or_its_number() {
+    let shopify = "[shopify]\nshop_domain = \"demo.myshopify.com\"\naccess_token = \"t\"\n";
+    let config = ok(&format!(
+        r#"{shopify}
+[flows.inventory.locations]
+"Main Warehouse" = "gid://shopify/Location/1001"
+"Overflow" = 1002
+"Store" = "1003"
+"#
+    ));
+    let inv = &config.flows.get::<InventoryModule>().unwrap().config;
+    assert_eq!(
+        inv.locations
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect::<Vec<_>>(),
+        [
+            ("Main Warehouse", 1001),
+            ("Overflow", 1002),
+            ("Store", 1003)
+        ]
+    );
+
+    // Lines 6 to 12, one bad value each; every one is named with its key and line.
+    let report = errors(&format!(
+        r#"{shopify}
+[flows.inventory.locations]
+"Main" = "gid://shopify/Order/7"
+"Back" = "Location/8"
+"Zero" = 0
+"Minus" = -3
+"Float" = 1.5
+"Empty" = ""
+"Fine" = "gid://shopify/Location/9"
+"#
+    ));
+    let forms = r#"a Shopify location id: its GID ("gid://shopify/Location/1001") or the number at its end (1001 or "1001")"#;
+    for needle in [
+        format!(
+            r#"config.toml:6: flows.inventory.locations.Main: "gid://shopify/Order/7" is not {forms}"#
+        ),
+        format!(r#"config.toml:7: flows.inventory.locations.Back: "Location/8" is not {forms}"#),
+        format!("config.toml:8: flows.inventory.locations.Zero: 0 is not {forms}"),
+        format!("config.toml:9: flows.inventory.locations.Minus: -3 is not {forms}"),
+        format!("config.toml:10: flows.inventory.locations.Float: expected {forms}, found a float"),
+        format!(r#"config.toml:11: flows.inventory.locations.Empty: "" is not {forms}"#),
+    ] {
+        assert!(report.contains(&needle), "{needle} missing in:\n{report}");
+    }
+    assert!(!report.contains("Fine"), "{report}");
+}
+
+#[test]
 fn exception_rules_are_checked_with_their_lines() {
     let base = "[shopify]\nshop_domain = \"x.myshopify.com\"\naccess_token = \"t\"\n\n\
                 [endpoints.erp]\nkind = \"http\"\nurl = \"http://erp\"\n\n\

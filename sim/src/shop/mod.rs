@@ -46,6 +46,7 @@ mod specs;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 
 pub use channels::{ONLINE_STORE, POINT_OF_SALE};
@@ -68,10 +69,52 @@ pub use returns::ReturnError;
 pub use specs::*;
 
 use super::idempotency::IdempotencyStore;
+use super::ledger::Ledger;
 use super::time::Timestamp;
 
 /// Numeric resource id (the GID's last segment, REST's `id`).
 pub type Id = u64;
+
+/// What the shop numbers things with: what a restarted shop continues from (see
+/// [`crate::ledger`]), so that nothing it hands out names something from before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Counters {
+    /// One sequence for every resource type, so an id names exactly one resource.
+    pub next_id: Id,
+    pub next_order_number: u64,
+    pub next_event_id: u64,
+    /// Numbers the emails of customers the traffic signs up.
+    pub next_signup: u64,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            next_id: 1_000_001,
+            next_order_number: 1001,
+            next_event_id: 1,
+            next_signup: 1,
+        }
+    }
+}
+
+impl Counters {
+    /// Each counter at the larger of the two.
+    pub fn max(self, other: Counters) -> Counters {
+        Counters {
+            next_id: self.next_id.max(other.next_id),
+            next_order_number: self.next_order_number.max(other.next_order_number),
+            next_event_id: self.next_event_id.max(other.next_event_id),
+            next_signup: self.next_signup.max(other.next_signup),
+        }
+    }
+
+    /// Every counter at or past `other`'s.
+    pub fn covers(&self, other: &Counters) -> bool {
+        self.max(*other) == *self
+    }
+}
 
 /// One state change, named by its webhook topic. The webhook sender renders the payload from
 /// the shop's state when it receives this.
@@ -213,10 +256,9 @@ pub struct Shop {
     level_index: std::collections::HashMap<Id, (Id, Id)>,
     /// Results of `@idempotent` mutations, so a replayed key is answered, not applied.
     pub(crate) idempotency: IdempotencyStore,
-    /// One counter for every resource type, so an id names exactly one resource.
-    next_id: Id,
-    next_order_number: u64,
-    next_event_id: u64,
+    counters: Counters,
+    /// Where the counters are kept across restarts; none: the shop starts over every time.
+    ledger: Option<Ledger>,
     /// A pinned clock for tests; `None` follows the wall clock.
     clock: Option<Timestamp>,
     events: Option<UnboundedSender<ShopEvent>>,
@@ -257,9 +299,8 @@ impl Shop {
             bulk: Default::default(),
             level_index: std::collections::HashMap::new(),
             idempotency: IdempotencyStore::default(),
-            next_id: 1_000_001,
-            next_order_number: 1001,
-            next_event_id: 1,
+            counters: Counters::default(),
+            ledger: None,
             clock: None,
             events: None,
         }
@@ -298,17 +339,60 @@ impl Shop {
         }
     }
 
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// Keep the counters in `ledger` from now on: continue from what it holds (never below
+    /// where the seed left them), and have it written ahead of whatever is handed out.
+    pub fn keep_counters(&mut self, mut ledger: Ledger) {
+        self.counters = ledger.resume(self.counters);
+        self.ledger = Some(ledger);
+    }
+
+    /// Write the counters as they are, at a clean stop: the next start continues without a gap.
+    pub fn save_counters(&mut self) {
+        let counters = self.counters;
+        if let Some(ledger) = &mut self.ledger {
+            ledger.settle(counters);
+        }
+    }
+
+    /// Called after every counter moves, before what it numbered is seen by anyone.
+    fn counted(&mut self) {
+        let counters = self.counters;
+        if let Some(ledger) = &mut self.ledger {
+            ledger.cover(counters);
+        }
+    }
+
     pub(crate) fn next_id(&mut self) -> Id {
-        let id = self.next_id;
-        self.next_id += 1;
+        let id = self.counters.next_id;
+        self.counters.next_id += 1;
+        self.counted();
         id
+    }
+
+    pub(crate) fn next_order_number(&mut self) -> u64 {
+        let number = self.counters.next_order_number;
+        self.counters.next_order_number += 1;
+        self.counted();
+        number
+    }
+
+    pub(crate) fn next_signup(&mut self) -> u64 {
+        let number = self.counters.next_signup;
+        self.counters.next_signup += 1;
+        self.counted();
+        number
     }
 
     /// Push an event, if anyone listens. A closed receiver is not an error: the shop keeps
     /// working without a webhook sender.
     pub(crate) fn emit(&mut self, topic: &'static str, resource_id: Id) {
-        let event_id = self.next_event_id;
-        self.next_event_id += 1;
+        let event_id = self.counters.next_event_id;
+        self.counters.next_event_id += 1;
+        self.counted();
         if let Some(tx) = &self.events {
             let _ = tx.send(ShopEvent {
                 topic,

@@ -22,8 +22,7 @@ impl Shop {
     pub(crate) fn insert_order(&mut self, spec: OrderSpec) -> Id {
         let now = self.now();
         let id = self.next_id();
-        let number = self.next_order_number;
-        self.next_order_number += 1;
+        let number = self.next_order_number();
         let customer = spec
             .customer_id
             .and_then(|c| self.customers.get(&c))

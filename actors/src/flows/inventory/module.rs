@@ -1,11 +1,13 @@
 //! `[flows.inventory]`: stock feeds from the back office into Shopify.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use super::inbound::StockFeed;
 use super::kind;
@@ -14,6 +16,7 @@ use crate::config::{KeyPath, Problems, duration};
 use crate::flows::FlowSpec;
 use crate::flows::module::{BuildCx, CheckCx, Common, FlowModule, Section, Topic};
 use crate::inbound::{DropDir, Inbound, Served};
+use crate::shopify::gid::LocationId;
 
 pub struct InventoryModule;
 
@@ -40,7 +43,9 @@ pub struct InventoryConfig {
     #[serde(deserialize_with = "duration::deserialize")]
     pub watch_every: Duration,
     /// Back-office location name → Shopify location id (the number of its GID); other names
-    /// are matched against Shopify's active locations by name.
+    /// are matched against Shopify's active locations by name. The file may give the whole GID,
+    /// the number, or the number as a string.
+    #[serde(deserialize_with = "location_ids")]
     pub locations: BTreeMap<String, u64>,
 }
 
@@ -72,6 +77,71 @@ impl InventoryConfig {
             linger: self.linger,
             ..InventorySettings::default()
         }
+    }
+}
+
+/// What a `[flows.inventory.locations]` value may be, for the message when it is none of them.
+const LOCATION_FORMS: &str = "a Shopify location id: its GID (\"gid://shopify/Location/1001\") \
+                              or the number at its end (1001 or \"1001\")";
+
+/// `[flows.inventory.locations]`: each value a location's GID or its number. The Admin API gives
+/// the GID, the admin's URL for a location the number; either is taken as pasted.
+fn location_ids<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, u64>, D::Error> {
+    let ids = BTreeMap::<String, ConfiguredLocation>::deserialize(d)?;
+    Ok(ids.into_iter().map(|(name, id)| (name, id.0)).collect())
+}
+
+/// One value of `[flows.inventory.locations]`, read into the number of its GID.
+struct ConfiguredLocation(u64);
+
+impl<'de> Deserialize<'de> for ConfiguredLocation {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(LocationVisitor)
+    }
+}
+
+struct LocationVisitor;
+
+impl LocationVisitor {
+    fn id<E: de::Error>(
+        id: Option<u64>,
+        shown: &dyn fmt::Display,
+    ) -> Result<ConfiguredLocation, E> {
+        match id {
+            Some(id) if id > 0 => Ok(ConfiguredLocation(id)),
+            _ => Err(E::custom(format!("{shown} is not {LOCATION_FORMS}"))),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for LocationVisitor {
+    type Value = ConfiguredLocation;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(LOCATION_FORMS)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<ConfiguredLocation, E> {
+        Self::id(u64::try_from(v).ok(), &v)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<ConfiguredLocation, E> {
+        Self::id(Some(v), &v)
+    }
+
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<ConfiguredLocation, E> {
+        Self::id(u64::try_from(v).ok(), &v)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<ConfiguredLocation, E> {
+        let id = if v.starts_with("gid:") {
+            LocationId::parse(v).ok().map(|gid| gid.id())
+        } else if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+            v.parse().ok()
+        } else {
+            None
+        };
+        Self::id(id, &format_args!("{v:?}"))
     }
 }
 
@@ -127,11 +197,12 @@ impl FlowModule for InventoryModule {
         if inventory.reason.trim().is_empty() {
             problems.push(path.key("reason"), "must not be empty");
         }
-        for (name, id) in &inventory.locations {
-            if name.trim().is_empty() || *id == 0 {
+        // Ids were checked as they were read; only the names are left.
+        for name in inventory.locations.keys() {
+            if name.trim().is_empty() {
                 problems.push(
-                    path.key("locations"),
-                    format!("{name:?} = {id}: a location needs a name and a Shopify location id (the number at the end of its gid://shopify/Location/…)"),
+                    path.key("locations").key(name),
+                    "a location needs a name (the back office's name for it)",
                 );
             }
         }
