@@ -190,7 +190,7 @@ mod tests {
         b.item("customers", ItemId(2));
         a.merge(&b);
         assert!(a.touches("customers", ItemId(2)) && a.touches("orders", ItemId(1)));
-        assert!(!a.touches("orders", ItemId(2)));
+        assert!(!a.touches("orders", ItemId(3)) && !a.touches("inventory", ItemId(1)));
         a.merge(&Changes::everything());
         assert!(a.is_everything() && a.touches("returns", ItemId(9)));
         let mut empty = Changes::known();
