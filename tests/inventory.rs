@@ -352,6 +352,42 @@ async fn a_level_changed_behind_our_back_is_reread_and_set() {
     s.stop().await;
 }
 
+/// A SKU that sells between every read and write: Shopify refuses the whole call while it is
+/// in it, so it is held after its own five tries and the rest of its batch lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sku_that_keeps_selling_is_held_alone_and_its_batch_lands() {
+    let (mut s, skus) = Setup::start(10, InventorySettings::default()).await;
+    let main = s.location(0);
+    // Known levels first: the next writes compare against them.
+    let levels: Vec<Level> = skus.iter().map(|sku| level(sku, &main, 30, 1)).collect();
+    s.feed(Mode::Delta, levels).await;
+    s.sim.set_faults(xconnector_sim::Faults {
+        selling_while_written: vec![skus[3].clone()],
+        ..xconnector_sim::Faults::none()
+    });
+    let levels: Vec<Level> = skus.iter().map(|sku| level(sku, &main, 40, 2)).collect();
+    s.feed(Mode::Delta, levels).await;
+    let landed = s.shop_levels(&skus);
+    for sku in &skus {
+        let at = landed[&(sku.clone(), main.clone())];
+        if *sku == skus[3] {
+            assert_ne!(at, 40, "the hot SKU never got a word in");
+        } else {
+            assert_eq!(at, 40, "{sku} landed");
+        }
+    }
+    let held = s.exceptions().await;
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert!(
+        held[0].last_error.as_deref().is_some_and(
+            |e| e.contains("kept changing in Shopify during 5 compare-and-set attempts")
+        ),
+        "{held:?}"
+    );
+    assert!(held[0].key.contains(&skus[3]), "{held:?}");
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_levels_and_unknown_skus_become_exceptions_the_rest_lands() {
     let mut settings = InventorySettings::default();

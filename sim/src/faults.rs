@@ -30,6 +30,10 @@ pub struct Faults {
     /// message (`shop::REFUND_FAILURE_MESSAGE`). The refund is still made, as on Shopify, which
     /// announces `refunds/create` "independent from the movement of money". Default 0.
     pub refund_failure: f64,
+    /// SKUs that sell one unit just before every `inventorySetQuantities` call naming them: a
+    /// hot product whose level changes between a client's read and its compare-and-set write,
+    /// every time. Default none.
+    pub selling_while_written: Vec<String>,
 }
 
 impl Faults {

@@ -234,6 +234,12 @@ impl Simulator {
         shop.email = format!("owner@{}", config.shop_domain);
         shop.media_fetch_failure = config.faults.media_fetch_failure;
         shop.refund_faults = config.faults.refunds();
+        shop.selling_while_written = config
+            .faults
+            .selling_while_written
+            .iter()
+            .cloned()
+            .collect();
         let (events_tx, events_rx) = unbounded_channel();
         shop.set_event_sender(Some(events_tx));
         let state = Arc::new(SimState {
@@ -310,6 +316,7 @@ impl Simulator {
         self.state.shop.with(|shop| {
             shop.media_fetch_failure = faults.media_fetch_failure;
             shop.refund_faults = faults.refunds();
+            shop.selling_while_written = faults.selling_while_written.iter().cloned().collect();
         });
         *lock(&self.state.faults) = faults;
     }

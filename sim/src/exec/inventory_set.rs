@@ -78,6 +78,32 @@ fn path(parts: &[&str]) -> Vec<String> {
     parts.iter().map(|p| p.to_string()).collect()
 }
 
+/// The injected race: each hot SKU named in the call sells a unit just before it is checked.
+fn sell_ahead(shop: &mut Shop, input: &Map<String, Value>) {
+    let quantities = input.get("quantities").and_then(|v| v.as_array());
+    for q in quantities.into_iter().flatten() {
+        let id = |field: &str, kind: &str| {
+            q.get(field)
+                .and_then(|v| v.as_str())
+                .and_then(|t| gid::parse_kind(t, kind))
+        };
+        let (Some(item), Some(location)) = (
+            id("inventoryItemId", "InventoryItem"),
+            id("locationId", "Location"),
+        ) else {
+            continue;
+        };
+        let hot = shop
+            .inventory_items
+            .get(&item)
+            .is_some_and(|i| shop.selling_while_written.contains(&i.sku));
+        if let (true, Some(level)) = (hot, shop.inventory_level(item, location)) {
+            let sold = level.available - 1;
+            let _ = shop.set_inventory(item, location, sold);
+        }
+    }
+}
+
 /// A checked quantity, ready to write.
 struct Planned {
     item: Id,
@@ -111,6 +137,9 @@ pub(super) fn inventory_set_quantities(
     }
     let empty = Map::new();
     let input = input.as_object().unwrap_or(&empty);
+    if !shop.selling_while_written.is_empty() {
+        sell_ahead(shop, input);
+    }
     let result = match validate(shop, input) {
         Err(errors) => payload(Value::Null, errors),
         Ok((name, reason, uri, planned)) => {

@@ -244,6 +244,8 @@ pub struct Shop {
     /// [`Faults::refund_pending`]: crate::Faults::refund_pending
     /// [`Faults::refund_failure`]: crate::Faults::refund_failure
     pub refund_faults: RefundFaults,
+    /// SKUs that sell a unit ahead of every write naming them ([`crate::Faults`]).
+    pub selling_while_written: BTreeSet<String>,
     /// Render `returns/process` as Shopify's documented example body, `{}`, so a client's
     /// path for a payload that names nothing can be tested. Off: the body names the return.
     pub bare_returns_process: bool,
@@ -293,6 +295,7 @@ impl Shop {
             refunds: BTreeMap::new(),
             transactions: BTreeMap::new(),
             refund_faults: RefundFaults::default(),
+            selling_while_written: BTreeSet::new(),
             bare_returns_process: false,
             webhook_subscriptions: BTreeMap::new(),
             adjustment_groups: BTreeMap::new(),

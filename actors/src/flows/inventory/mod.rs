@@ -30,7 +30,7 @@
 //! (the round polls its bulk operation). Webhooks are items of the same batches, taken before
 //! the round so that what they say serves it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -262,6 +262,9 @@ struct Work {
     item: u64,
     location: u64,
     from: Option<i64>,
+    /// Times this level was refused as stale (or its item unknown) in this round: held after
+    /// [`CAS_ATTEMPTS`]. Counted per level, so that a busy SKU cannot use up its neighbours'.
+    tries: usize,
 }
 
 /// A failure that ends the round: every level not yet settled is retried later.
@@ -545,6 +548,7 @@ impl Writer {
                 location,
                 from: None,
                 entry: e,
+                tries: 0,
             });
         }
 
@@ -609,17 +613,27 @@ impl Writer {
     }
 
     /// Writes one batch, re-reading stale levels and setting aside refused ones.
+    ///
+    /// Shopify refuses a whole call when one of its quantities is stale, so after a refusal the
+    /// levels that were fine go again on their own, ahead of the re-read ones: a SKU that keeps
+    /// selling while we write is held after [`CAS_ATTEMPTS`] tries of its own, and never takes
+    /// the rest of its batch with it.
     async fn write_batch(
         &mut self,
         ctx: &FlowContext,
         shopify: &ShopifyHandle,
         lane: Lane,
-        mut batch: Vec<Work>,
+        batch: Vec<Work>,
         stats: &mut RoundStats,
     ) -> Result<(), BatchAbort> {
-        for attempt in 1..=CAS_ATTEMPTS {
+        let mut queue: VecDeque<Vec<Work>> = VecDeque::from([batch]);
+        // Everything not yet written or held, for a round that has to stop here.
+        let left = |now: Vec<Work>, queue: VecDeque<Vec<Work>>| -> Vec<Work> {
+            now.into_iter().chain(queue.into_iter().flatten()).collect()
+        };
+        while let Some(batch) = queue.pop_front() {
             if batch.is_empty() {
-                return Ok(());
+                continue;
             }
             let feeds: BTreeSet<&str> = batch.iter().map(|w| w.entry.feed.as_str()).collect();
             let uri = reference_uri(&feeds.into_iter().collect::<Vec<_>>());
@@ -649,7 +663,7 @@ impl Writer {
                 .collect();
             if let Err(e) = self.echo.record(&ctx.store, &echoes).await {
                 let error = format!("cannot record the echo log: {e}");
-                return Err(BatchAbort::Retry(error, batch));
+                return Err(BatchAbort::Retry(error, left(batch, queue)));
             }
             stats.calls += 1;
             match shopify.set_inventory_quietly(lane, input, &key).await {
@@ -664,7 +678,6 @@ impl Writer {
                             w.entry,
                         ));
                     }
-                    return Ok(());
                 }
                 Err(ShopifyError::UserErrors { errors, .. }) => {
                     let split = UserErrors::split(&errors, &["input", "quantities"], batch.len());
@@ -673,11 +686,11 @@ impl Writer {
                         // whole call is refused, every level of it goes to an exception.
                         let reason = format!("Shopify refused the change: {whole}");
                         let entries: Vec<_> = batch.into_iter().map(|w| w.entry).collect();
-                        self.hold_each(ctx, &entries, &reason)
-                            .await
-                            .map_err(|Abort(e)| BatchAbort::Retry(e, Vec::new()))?;
+                        if let Err(Abort(e)) = self.hold_each(ctx, &entries, &reason).await {
+                            return Err(BatchAbort::Retry(e, left(Vec::new(), queue)));
+                        }
                         stats.held += entries.len();
-                        return Ok(());
+                        continue;
                     }
                     // Per quantity: refused for good unless every error of it is a stale
                     // compare-and-set value (re-read it) or an unknown item (look it up again).
@@ -703,8 +716,15 @@ impl Writer {
                     let mut keep = Vec::with_capacity(batch.len());
                     let mut reread = Vec::new();
                     let mut relookup = Vec::new();
-                    for (i, w) in batch.into_iter().enumerate() {
-                        if let Some(reason) = refused.remove(&i) {
+                    let mut worn = Vec::new();
+                    for (i, mut w) in batch.into_iter().enumerate() {
+                        let again = stale.contains(&i) || unknown_item.contains(&i);
+                        if again {
+                            w.tries += 1;
+                        }
+                        if again && w.tries >= CAS_ATTEMPTS {
+                            worn.push(w.entry);
+                        } else if let Some(reason) = refused.remove(&i) {
                             let reason = format!(
                                 "Shopify refused {} at {}: {reason}",
                                 w.entry.level.sku, w.entry.level.location
@@ -714,7 +734,7 @@ impl Writer {
                                 .await
                             {
                                 keep.push(w);
-                                return Err(BatchAbort::Retry(e, keep));
+                                return Err(BatchAbort::Retry(e, left(keep, queue)));
                             }
                             stats.held += 1;
                         } else if stale.contains(&i) {
@@ -729,20 +749,19 @@ impl Writer {
                         let items: Vec<u64> = reread.iter().map(|w| w.item).collect();
                         match self.read_levels(shopify, &items).await {
                             Ok(now) => {
-                                for mut w in reread {
+                                for w in &mut reread {
                                     let current = now.get(&(w.item, w.location)).copied();
                                     if let Some(c) = current {
                                         self.known.insert((w.item, w.location), c);
                                     }
                                     debug!(flow = FLOW, sku = %w.entry.level.sku, ?current, "stale level re-read");
                                     w.from = current;
-                                    keep.push(w);
                                 }
                             }
                             Err(Abort(e)) => {
                                 keep.extend(reread);
                                 keep.extend(relookup);
-                                return Err(BatchAbort::Retry(e, keep));
+                                return Err(BatchAbort::Retry(e, left(keep, queue)));
                             }
                         }
                     }
@@ -771,7 +790,8 @@ impl Writer {
                                     }
                                 }
                                 if let Err(Abort(e)) = self.hold_unknown(ctx, &lost).await {
-                                    return Err(BatchAbort::Retry(e, keep));
+                                    keep.extend(reread);
+                                    return Err(BatchAbort::Retry(e, left(keep, queue)));
                                 }
                                 stats.held += lost.len();
                                 for e in &lost {
@@ -779,43 +799,45 @@ impl Writer {
                                 }
                             }
                             Err(Abort(e)) => {
+                                keep.extend(reread);
                                 keep.extend(relookup);
-                                return Err(BatchAbort::Retry(e, keep));
+                                return Err(BatchAbort::Retry(e, left(keep, queue)));
                             }
                         }
                     }
-                    // Levels set aside above are settled (they have their own items now).
-                    batch = keep;
+                    if !worn.is_empty() {
+                        let reason = format!(
+                            "the level kept changing in Shopify during {CAS_ATTEMPTS} compare-and-set attempts"
+                        );
+                        if let Err(Abort(e)) = self.hold_each(ctx, &worn, &reason).await {
+                            keep.extend(reread);
+                            return Err(BatchAbort::Retry(e, left(keep, queue)));
+                        }
+                        stats.held += worn.len();
+                    }
+                    // Levels set aside above are settled (they have their own items now). The
+                    // ones that were fine go first, alone; the re-read ones after them.
                     debug!(
                         flow = FLOW,
-                        attempt,
-                        left = batch.len(),
-                        "resending the rest of a refused batch"
+                        fine = keep.len(),
+                        reread = reread.len(),
+                        "resending a refused batch"
                     );
+                    queue.push_front(reread);
+                    queue.push_front(keep);
                 }
                 Err(e) if e.is_transient() => {
-                    return Err(BatchAbort::Retry(e.to_string(), batch));
+                    return Err(BatchAbort::Retry(e.to_string(), left(batch, queue)));
                 }
                 Err(e) => {
                     let reason = format!("cannot set inventory: {e}");
                     let entries: Vec<_> = batch.into_iter().map(|w| w.entry).collect();
-                    self.hold_each(ctx, &entries, &reason)
-                        .await
-                        .map_err(|Abort(e)| BatchAbort::Retry(e, Vec::new()))?;
+                    if let Err(Abort(e)) = self.hold_each(ctx, &entries, &reason).await {
+                        return Err(BatchAbort::Retry(e, left(Vec::new(), queue)));
+                    }
                     stats.held += entries.len();
-                    return Ok(());
                 }
             }
-        }
-        if !batch.is_empty() {
-            let reason = format!(
-                "the level kept changing in Shopify during {CAS_ATTEMPTS} compare-and-set attempts"
-            );
-            let entries: Vec<_> = batch.into_iter().map(|w| w.entry).collect();
-            self.hold_each(ctx, &entries, &reason)
-                .await
-                .map_err(|Abort(e)| BatchAbort::Retry(e, Vec::new()))?;
-            stats.held += entries.len();
         }
         Ok(())
     }
