@@ -65,7 +65,7 @@ impl Default for Tuning {
 }
 
 /// The keyspaces the write buffer is shared among.
-const KEYSPACES: u64 = 12;
+const KEYSPACES: u64 = 13;
 
 /// A job step's history line and audit note name the job: `resolve by root (job 3): …`.
 fn job_line(job: JobId) -> String {
@@ -139,6 +139,8 @@ pub struct ItemDb {
     audit: Keyspace,
     /// Bulk jobs by id (see [`super::jobs`]).
     jobs: Keyspace,
+    /// Report rollups and what each entity counted in them (see [`super::rollups`]).
+    pub(super) rollups: Keyspace,
     meta: Keyspace,
     next_id: u64,
     /// Orders history and audit entries; persisted like `next_id` so keys never repeat.
@@ -270,6 +272,7 @@ impl ItemDb {
             mappings: ks("mappings")?,
             audit: ks("audit")?,
             jobs: ks("jobs")?,
+            rollups: ks("rollups")?,
             counts,
             meta,
             db,
@@ -1312,7 +1315,11 @@ impl ItemDb {
         Ok(())
     }
 
-    fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
+    pub(super) fn batch(&self) -> WriteBatch {
+        self.db.batch()
+    }
+
+    pub(super) fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
         batch.commit()?;
         Ok(())
     }

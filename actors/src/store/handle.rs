@@ -8,6 +8,7 @@ use ractor::{ActorRef, RpcReplyPort};
 use super::changes::Changes;
 use super::jobs::{BulkJob, JobId, JobSpec};
 use super::messages::{StoreMsg, Waker};
+use super::rollups::{Contribution, Counters};
 use super::{ItemFilter, PruneStep, Pruned, StoreError, StoreStats};
 use crate::item::{
     AuditEntry, Claimed, Completion, Enqueued, HistoryEntry, Item, ItemId, Millis, NewItem,
@@ -233,6 +234,32 @@ impl StoreHandle {
     /// One bounded step of retiring finished work.
     pub async fn prune(&self, step: PruneStep) -> Result<Pruned, StoreError> {
         self.request(|reply| StoreMsg::Prune { step, reply }).await
+    }
+
+    /// Makes `entity` count as `contribution` in the report rollups; true if a bucket changed.
+    pub async fn rollup(
+        &self,
+        entity: &str,
+        contribution: Contribution,
+    ) -> Result<bool, StoreError> {
+        let entity = entity.to_string();
+        self.request(|reply| StoreMsg::Rollup {
+            entity,
+            contribution,
+            reply,
+        })
+        .await
+    }
+
+    /// The rollup buckets from `from` to `to` (a prefix: every bucket starting with it is in).
+    pub async fn rollup_range(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, Counters)>, StoreError> {
+        let (from, to) = (from.to_string(), to.to_string());
+        self.request(|reply| StoreMsg::RollupRange { from, to, reply })
+            .await
     }
 
     /// What every committed write changes from now on, each notice sent once it is durable.

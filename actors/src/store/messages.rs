@@ -6,6 +6,7 @@ use ractor::RpcReplyPort;
 use tokio::sync::broadcast;
 
 use super::changes::Changes;
+use super::rollups::{Contribution, Counters};
 
 use super::db::{PruneStep, Pruned};
 use super::jobs::{BulkJob, JobId, JobSpec};
@@ -118,6 +119,18 @@ pub enum StoreMsg {
         flow: String,
         waker: Waker,
     },
+    /// Makes an entity count as this in the report rollups (see [`super::rollups`]).
+    Rollup {
+        entity: String,
+        contribution: Contribution,
+        reply: Reply<bool>,
+    },
+    /// The rollup buckets from `from` to `to`.
+    RollupRange {
+        from: String,
+        to: String,
+        reply: Reply<Vec<(String, Counters)>>,
+    },
     /// A feed of what every committed group changed, for live views.
     WatchChanges(RpcReplyPort<broadcast::Receiver<Arc<Changes>>>),
 }
@@ -139,6 +152,7 @@ impl StoreMsg {
                 | StoreMsg::RunningJobs(_)
                 | StoreMsg::Subscribe { .. }
                 | StoreMsg::WatchChanges(_)
+                | StoreMsg::RollupRange { .. }
                 | StoreMsg::Prune {
                     step: PruneStep { dry: true, .. },
                     ..

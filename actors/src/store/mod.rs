@@ -5,6 +5,7 @@
 //! - [`actor`]: the ractor face of it, linked into the supervisor tree.
 //! - [`handle`]: the typed client every other actor uses.
 //! - [`changes`]: what each committed group changed, for live views.
+//! - [`rollups`]: report counters per time bucket, each entity counted once.
 //! - [`jobs`]: bulk jobs as stored, each step written with the item changes it made.
 
 pub mod actor;
@@ -14,6 +15,7 @@ pub mod handle;
 pub mod jobs;
 pub mod keys;
 pub mod messages;
+pub mod rollups;
 pub mod writer;
 
 pub use actor::StoreActor;
@@ -21,6 +23,7 @@ pub use changes::Changes;
 pub use db::{ItemDb, ItemFilter, PruneStep, Pruned, Retention, Tuning};
 pub use handle::StoreHandle;
 pub use jobs::{BulkJob, JobFilter, JobId, JobSpec, JobState};
+pub use rollups::{Contribution, Counters};
 pub use writer::{DiskRoom, LastPrune, Pruning, StoreFailure, StoreStats};
 
 use crate::item::{ItemId, ItemState, OperatorAction};

@@ -446,6 +446,8 @@ impl Writer {
             | StoreMsg::FailJob { reply, .. } => drop(reply.send(Err(err()))),
             StoreMsg::Job(_, reply) => drop(reply.send(Err(err()))),
             StoreMsg::Jobs(_, reply) | StoreMsg::RunningJobs(reply) => drop(reply.send(Err(err()))),
+            StoreMsg::Rollup { reply, .. } => drop(reply.send(Err(err()))),
+            StoreMsg::RollupRange { reply, .. } => drop(reply.send(Err(err()))),
             StoreMsg::Subscribe { flow, waker } => {
                 self.subscribers.insert(flow, waker);
             }
@@ -785,6 +787,14 @@ impl Writer {
             StoreMsg::WatchChanges(reply) => {
                 let _ = reply.send(self.changes.watch());
                 ((Box::new(|_| {}), None), false)
+            }
+            StoreMsg::Rollup {
+                entity,
+                contribution,
+                reply,
+            } => done!(reply, db.rollup(&entity, &contribution), true),
+            StoreMsg::RollupRange { from, to, reply } => {
+                done!(reply, db.rollup_range(&from, &to), false)
             }
             StoreMsg::Subscribe { flow, waker } => {
                 self.subscribers.insert(flow.clone(), waker);

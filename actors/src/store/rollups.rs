@@ -1,0 +1,214 @@
+//! Report rollups: counters per time bucket, kept up to date as flows process items, so that a
+//! report over a range is one scan of its buckets.
+//!
+//! Each counted entity (an order) records what it contributed, per bucket. Counting a newer
+//! version applies only the difference, and counting the same version again changes nothing:
+//! a webhook replayed after a crash, or a reconciliation that finds the order again, cannot
+//! count it twice. The contribution and the bucket changes are one write batch.
+//!
+//! Keys (keyspace `rollups`): `b{bucket}` → the bucket's counters, `c{entity}` → what the
+//! entity counted. A bucket's name starts with its report and resolution and then its time
+//! (`sales/day/2026-12-07/web/USD`), so a range of days is a range of keys.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use super::db::ItemDb;
+
+/// Named counters: money in ten-thousandths of the currency unit, counts as they are.
+pub type Counters = BTreeMap<String, i64>;
+
+/// What one entity counts, per bucket.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contribution(pub BTreeMap<String, Counters>);
+
+impl Contribution {
+    /// Adds `n` to `counter` of `bucket`.
+    pub fn add(&mut self, bucket: &str, counter: &str, n: i64) {
+        if n == 0 {
+            return;
+        }
+        let c = self.0.entry(bucket.to_string()).or_default();
+        *c.entry(counter.to_string()).or_default() += n;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.values().all(|c| c.values().all(|v| *v == 0))
+    }
+}
+
+/// Per bucket and counter: `new - old`, without zeros.
+fn difference(old: &Contribution, new: &Contribution) -> BTreeMap<String, Counters> {
+    let mut out: BTreeMap<String, Counters> = BTreeMap::new();
+    for (bucket, counters) in &new.0 {
+        for (name, v) in counters {
+            *out.entry(bucket.clone())
+                .or_default()
+                .entry(name.clone())
+                .or_default() += v;
+        }
+    }
+    for (bucket, counters) in &old.0 {
+        for (name, v) in counters {
+            *out.entry(bucket.clone())
+                .or_default()
+                .entry(name.clone())
+                .or_default() -= v;
+        }
+    }
+    for c in out.values_mut() {
+        c.retain(|_, v| *v != 0);
+    }
+    out.retain(|_, c| !c.is_empty());
+    out
+}
+
+fn bucket_key(bucket: &str) -> Vec<u8> {
+    [b"b", bucket.as_bytes()].concat()
+}
+
+fn entity_key(entity: &str) -> Vec<u8> {
+    [b"c", entity.as_bytes()].concat()
+}
+
+fn corrupt(what: &str, e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!("rollup {what}: {e}"))
+}
+
+impl ItemDb {
+    /// Makes `entity` count as `new`: applies the difference from what it counted before.
+    /// Returns whether any bucket changed.
+    pub fn rollup(&mut self, entity: &str, new: &Contribution) -> Result<bool, StoreError> {
+        let old: Contribution = match self.rollups.get(entity_key(entity))? {
+            Some(v) => serde_json::from_slice(&v).map_err(|e| corrupt("contribution", e))?,
+            None => Contribution::default(),
+        };
+        let delta = difference(&old, new);
+        if delta.is_empty() {
+            return Ok(false);
+        }
+        let mut batch = self.batch();
+        for (bucket, changes) in delta {
+            let key = bucket_key(&bucket);
+            let mut counters: Counters = match self.rollups.get(&key)? {
+                Some(v) => serde_json::from_slice(&v).map_err(|e| corrupt("bucket", e))?,
+                None => Counters::new(),
+            };
+            for (name, d) in changes {
+                *counters.entry(name).or_default() += d;
+            }
+            counters.retain(|_, v| *v != 0);
+            if counters.is_empty() {
+                batch.remove(&self.rollups, key);
+            } else {
+                let bytes = serde_json::to_vec(&counters).map_err(|e| corrupt("bucket", e))?;
+                batch.insert(&self.rollups, key, bytes);
+            }
+        }
+        if new.is_empty() {
+            batch.remove(&self.rollups, entity_key(entity));
+        } else {
+            let bytes = serde_json::to_vec(new).map_err(|e| corrupt("contribution", e))?;
+            batch.insert(&self.rollups, entity_key(entity), bytes);
+        }
+        self.commit(batch)?;
+        Ok(true)
+    }
+
+    /// The buckets from `from` to `to` (both bucket names, `to` inclusive as a prefix: every
+    /// bucket that starts with it is in), in order.
+    pub fn rollup_range(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, Counters)>, StoreError> {
+        let mut end = bucket_key(to);
+        end.push(0xff);
+        let mut out = Vec::new();
+        for kv in self.rollups.range(bucket_key(from)..end) {
+            let (k, v) = kv.into_inner()?;
+            let name = String::from_utf8_lossy(&k[1..]).into_owned();
+            let counters: Counters =
+                serde_json::from_slice(&v).map_err(|e| corrupt("bucket", e))?;
+            out.push((name, counters));
+        }
+        Ok(out)
+    }
+
+    /// What `entity` counts now, if anything.
+    pub fn contribution(&self, entity: &str) -> Result<Option<Contribution>, StoreError> {
+        self.rollups
+            .get(entity_key(entity))?
+            .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt("contribution", e)))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(day: &str, gross: i64, units: i64) -> Contribution {
+        let mut c = Contribution::default();
+        let bucket = format!("sales/day/{day}/web/USD");
+        c.add(&bucket, "orders", 1);
+        c.add(&bucket, "gross", gross);
+        c.add(&bucket, "units", units);
+        c
+    }
+
+    #[test]
+    fn a_version_counts_its_difference_and_a_replay_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = ItemDb::open(dir.path()).unwrap();
+        assert!(
+            db.rollup("order:1", &order("2026-12-01", 100_0000, 2))
+                .unwrap()
+        );
+        assert!(
+            db.rollup("order:2", &order("2026-12-01", 50_0000, 1))
+                .unwrap()
+        );
+        assert!(
+            !db.rollup("order:1", &order("2026-12-01", 100_0000, 2))
+                .unwrap(),
+            "a replay"
+        );
+        // A newer version of order 1: one more unit, 20 more.
+        assert!(
+            db.rollup("order:1", &order("2026-12-01", 120_0000, 3))
+                .unwrap()
+        );
+        let day = db
+            .rollup_range("sales/day/2026-12-01", "sales/day/2026-12-01")
+            .unwrap();
+        assert_eq!(day.len(), 1);
+        let c = &day[0].1;
+        assert_eq!((c["orders"], c["gross"], c["units"]), (2, 170_0000, 4));
+        // Moved to another day (processed later): the first day loses it whole.
+        db.rollup("order:2", &order("2026-12-02", 50_0000, 1))
+            .unwrap();
+        let both = db
+            .rollup_range("sales/day/2026-12-01", "sales/day/2026-12-02")
+            .unwrap();
+        assert_eq!(both.len(), 2);
+        assert_eq!(both[0].1["orders"], 1);
+        assert_eq!(both[1].1["gross"], 50_0000);
+        // Counting nothing (a cancelled order) takes it out, and an empty bucket goes.
+        db.rollup("order:2", &Contribution::default()).unwrap();
+        assert_eq!(
+            db.rollup_range("sales/day/2026-12-02", "sales/day/2026-12-02")
+                .unwrap(),
+            vec![]
+        );
+        assert_eq!(db.contribution("order:2").unwrap(), None);
+        // The range stays inside its report and days.
+        assert!(
+            db.rollup_range("sales/day/2026-11-01", "sales/day/2026-11-30")
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
