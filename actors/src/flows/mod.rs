@@ -18,6 +18,7 @@ pub mod module;
 pub mod orders;
 pub mod products;
 pub mod reconcile;
+pub mod reporting;
 pub mod returns;
 pub mod stripes;
 pub mod write;

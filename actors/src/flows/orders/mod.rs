@@ -89,6 +89,9 @@ impl Flow for OrdersFlow {
             return Outcome::Done;
         }
         record.seen = version.at;
+        if let Err(e) = count_sales(item, ctx).await {
+            return Outcome::from(e);
+        }
         let outcome = self.decide(item, ctx, &version, &mut record).await;
         match self.book.save(&ctx.store, id, &record).await {
             Ok(()) => outcome,
@@ -338,6 +341,22 @@ async fn full_order(
         }
         other => Ok(other),
     }
+}
+
+/// Counts the version in the sales rollups (the newest version of an order is what it counts;
+/// a replay counts nothing). Reconciliation finds versions through GraphQL without their
+/// refunds and channel: those are left to the webhook that brings the same version.
+async fn count_sales(item: &Claimed, ctx: &FlowContext) -> Result<(), crate::store::StoreError> {
+    if item.item.kind == RECONCILE_KIND {
+        return Ok(());
+    }
+    match crate::flows::reporting::sales::contribution(&item.payload) {
+        Ok((entity, contribution)) => {
+            ctx.store.rollup(&entity, contribution).await?;
+        }
+        Err(e) => debug!(order = %item.item.key, error = %e, "not counted in sales"),
+    }
+    Ok(())
 }
 
 fn parse(item: &Claimed) -> Result<Version, String> {
