@@ -56,6 +56,7 @@ async fn run(dir: &std::path::Path, rates: Vec<u32>, seconds: f64) -> anyhow::Re
         rules: None,
         book,
         reconcile: None,
+        count_sales: true,
     };
     let settings = FlowSettings {
         concurrency: 512,

@@ -14,6 +14,7 @@ use toml::de::DeValue;
 use xconnector_actors::config::KeyPath;
 use xconnector_actors::flows::customers::CustomersModule;
 use xconnector_actors::flows::exceptions::ExceptionsModule;
+use xconnector_actors::flows::reporting::module::ReportingModule;
 use xconnector_actors::flows::fulfillments::FulfillmentsModule;
 use xconnector_actors::flows::inventory::InventoryModule;
 use xconnector_actors::flows::log::LogModule;
@@ -50,6 +51,7 @@ impl Registry {
             .with::<ProductsModule>()
             .with::<FulfillmentsModule>()
             .with::<ReturnsModule>()
+            .with::<ReportingModule>()
     }
 
     pub fn with<M: FlowModule>(mut self) -> Registry {

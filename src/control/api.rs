@@ -23,6 +23,10 @@ use xconnector_actors::item::{
 use xconnector_actors::store::{
     BulkJob, Changes, ItemFilter, JobFilter, JobId, JobSpec, StoreError,
 };
+use xconnector_actors::flows::reporting::{
+    self,
+    report::{By, SalesReport},
+};
 use xconnector_actors::{Engine, EngineError};
 
 use super::Peer;
@@ -48,6 +52,7 @@ pub fn router(state: ControlState) -> Router {
         .route("/v1/flows/{name}/{action}", post(flow_action))
         .route("/v1/store/prune", post(prune))
         .route("/v1/audit", get(audit))
+        .route("/v1/reports/sales", get(sales_report))
         .route("/v1/logs", get(logs))
         .route("/v1/events", get(events))
         .fallback(|| async {
@@ -755,6 +760,62 @@ async fn audit(
             .store()
             .audit_log(q.limit.unwrap_or(100).clamp(1, MAX_PAGE))
             .await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// The first day, `YYYY-MM-DD` (the shop's days); default: 29 days before `to`.
+    pub from: Option<String>,
+    /// The last day, included; default: today (UTC).
+    pub to: Option<String>,
+    /// `day` (default), `week` or `channel`.
+    pub by: Option<String>,
+}
+
+/// The longest range a report reads, in days: ten years of day buckets is a short scan.
+const REPORT_DAYS: i64 = 3660;
+
+fn report_day(what: &str, s: &str) -> Result<chrono::NaiveDate, ApiError> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("{what}: {s:?} is not a day (YYYY-MM-DD)"),
+        )
+    })
+}
+
+/// `GET /v1/reports/sales?from=&to=&by=`.
+async fn sales_report(
+    State(st): State<ControlState>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Json<SalesReport>, ApiError> {
+    let Query(q) = query?;
+    let to = match &q.to {
+        Some(s) => report_day("to", s)?,
+        None => chrono::Utc::now().date_naive(),
+    };
+    let from = match &q.from {
+        Some(s) => report_day("from", s)?,
+        None => to - chrono::Duration::days(29),
+    };
+    if from > to {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("from ({from}) is after to ({to})"),
+        ));
+    }
+    if (to - from).num_days() > REPORT_DAYS {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("from {from} to {to} is longer than {REPORT_DAYS} days"),
+        ));
+    }
+    let by = By::parse(q.by.as_deref().unwrap_or("day"))
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e))?;
+    Ok(Json(
+        reporting::report::sales(st.engine.store(), from, to, by).await?,
     ))
 }
 

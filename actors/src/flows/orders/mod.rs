@@ -61,6 +61,8 @@ pub struct OrdersFlow {
     pub rules: Option<Arc<Rules>>,
     pub book: Arc<OrderBook>,
     pub reconcile: Option<Reconcile>,
+    /// `[flows.reporting]` is on: every version taken is counted in the sales rollups.
+    pub count_sales: bool,
 }
 
 /// A version of an order, ready to decide on.
@@ -89,7 +91,9 @@ impl Flow for OrdersFlow {
             return Outcome::Done;
         }
         record.seen = version.at;
-        if let Err(e) = count_sales(item, ctx).await {
+        if self.count_sales
+            && let Err(e) = count_sales(item, ctx).await
+        {
             return Outcome::from(e);
         }
         let outcome = self.decide(item, ctx, &version, &mut record).await;

@@ -103,6 +103,10 @@ impl FlowModule for OrdersModule {
             OrdersFlow {
                 targets: orders.targets.clone(),
                 rules,
+                count_sales: cx
+                    .flows
+                    .enabled::<crate::flows::reporting::module::ReportingModule>()
+                    .is_some(),
                 // Shared with the exceptions flow, which releases the orders it held.
                 book: cx.shared::<OrderBook>(),
                 reconcile,
