@@ -268,7 +268,7 @@ fn the_space_the_store_keeps_is_set_in_mib_and_resumes_above_the_refusal() {
 fn unknown_flow_name() {
     assert_eq!(
         errors("[flows.log]\n\n[flows.invoices]\nenabled = true\n"),
-        "config.toml:3: flows.invoices: unknown flow; expected one of log, orders, exceptions, inventory, customers, products, fulfillments, returns"
+        "config.toml:3: flows.invoices: unknown flow; expected one of log, orders, exceptions, inventory, customers, products, fulfillments, returns, reporting"
     );
 }
 
@@ -496,7 +496,7 @@ fn several_errors_in_different_sections_are_all_reported() {
         "many.toml:24: endpoints.wms.kind: unknown kind \"ftp\"; expected one of http, file",
         "many.toml:27: flows.log.concurrency: 0 is out of range; expected 1 to 1024",
         "many.toml:30: flows.orders.targets: unknown endpoint \"erpp\" (defined endpoints: erp, wms)",
-        "many.toml:32: flows.invoices: unknown flow; expected one of log, orders, exceptions, inventory, customers, products, fulfillments, returns",
+        "many.toml:32: flows.invoices: unknown flow; expected one of log, orders, exceptions, inventory, customers, products, fulfillments, returns, reporting",
     ];
     assert_eq!(report, expected.join("\n"));
 }
