@@ -71,6 +71,13 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Reports from the running daemon's rollups (`[flows.reporting]`).
+    Report {
+        #[command(subcommand)]
+        what: ReportCommand,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Product catalogue commands.
     Products {
         #[command(subcommand)]
@@ -482,6 +489,50 @@ pub enum StoreCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Gross, discounts, returns, net, shipping, tax, orders, units and average order value per
+    /// day, ISO week or channel in the shop's days, each currency apart, with totals.
+    Sales(ReportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// The first day, YYYY-MM-DD; default: 29 days before --to.
+    #[arg(long, value_parser = parse_day)]
+    pub from: Option<chrono::NaiveDate>,
+    /// The last day, YYYY-MM-DD, included; default: today.
+    #[arg(long, value_parser = parse_day)]
+    pub to: Option<chrono::NaiveDate>,
+    /// How rows are grouped.
+    #[arg(long, value_enum, default_value = "day")]
+    pub by: ReportBy,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ReportFormat,
+}
+
+fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("{s:?} is not a day; write it as YYYY-MM-DD, e.g. 2026-12-07"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportBy {
+    Day,
+    Week,
+    Channel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Aligned columns for a terminal.
+    Table,
+    /// A header line, then one line per row and per currency's total (key `total`).
+    Csv,
+    /// The API's answer as is.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -237,6 +237,10 @@ pub async fn run(args: RunArgs, not_terminal: Option<&str>) -> anyhow::Result<Ex
         engine: engine.clone(),
         ready: ready.clone(),
         logs: recent_logs,
+        reporting: config
+            .flows
+            .enabled::<xconnector_actors::flows::reporting::module::ReportingModule>()
+            .is_some(),
     });
     let mut control_stopped = stop_http.subscribe();
     let control_server = tokio::spawn(control::server::serve(

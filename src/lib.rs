@@ -107,6 +107,11 @@ pub fn main() -> ExitCode {
                 what,
             )
             .await),
+            Command::Report { what, target } => Ok(commands::report(
+                &commands::socket_path(target.socket, &target.config),
+                what,
+            )
+            .await),
             Command::Jobs { what, target } => Ok(commands::jobs(
                 &commands::socket_path(target.socket, &target.config),
                 what,

@@ -17,15 +17,15 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
+use xconnector_actors::flows::reporting::{
+    self,
+    report::{By, SalesReport},
+};
 use xconnector_actors::item::{
     AuditEntry, HistoryEntry, Item, ItemId, ItemState, OperatorAction, now_ms,
 };
 use xconnector_actors::store::{
     BulkJob, Changes, ItemFilter, JobFilter, JobId, JobSpec, StoreError,
-};
-use xconnector_actors::flows::reporting::{
-    self,
-    report::{By, SalesReport},
 };
 use xconnector_actors::{Engine, EngineError};
 
@@ -37,6 +37,8 @@ pub struct ControlState {
     pub ready: Arc<AtomicBool>,
     /// Recent warnings and errors for operators.
     pub logs: crate::logging::RecentLogs,
+    /// Whether `[flows.reporting]` is on, so the flows count what reports read.
+    pub reporting: bool,
 }
 
 pub fn router(state: ControlState) -> Router {
@@ -792,6 +794,14 @@ async fn sales_report(
     query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Json<SalesReport>, ApiError> {
     let Query(q) = query?;
+    if !st.reporting {
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            "reporting is off: add a [flows.reporting] section to the config and restart; \
+             sales are counted from then on"
+                .into(),
+        ));
+    }
     let to = match &q.to {
         Some(s) => report_day("to", s)?,
         None => chrono::Utc::now().date_naive(),

@@ -256,10 +256,15 @@ pub const HOOK_SECRET: &str = "hook-secret";
 
 /// Posts a signed `orders/create` webhook for demo.myshopify.com; returns the status.
 pub fn post_webhook(addr: SocketAddr, id: &str, body: &[u8]) -> u16 {
+    post_topic(addr, "orders/create", id, body)
+}
+
+/// Posts a signed webhook of `topic` for demo.myshopify.com; returns the status.
+pub fn post_topic(addr: SocketAddr, topic: &str, id: &str, body: &[u8]) -> u16 {
     let sig = xconnector_actors::signature::shopify_signature(HOOK_SECRET, body);
     let headers = [
         ("Content-Type", "application/json".to_string()),
-        ("X-Shopify-Topic", "orders/create".to_string()),
+        ("X-Shopify-Topic", topic.to_string()),
         ("X-Shopify-Shop-Domain", "demo.myshopify.com".to_string()),
         ("X-Shopify-Webhook-Id", id.to_string()),
         ("X-Shopify-Hmac-Sha256", sig),

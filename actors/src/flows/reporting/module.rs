@@ -14,7 +14,8 @@ pub struct ReportingConfig {}
 
 impl FlowModule for ReportingModule {
     const NAME: &'static str = "reporting";
-    const ABOUT: &'static str = "counts sales into rollups as orders are processed; reports read them";
+    const ABOUT: &'static str =
+        "counts sales into rollups as orders are processed; reports read them";
     type Config = ReportingConfig;
 
     /// Nothing runs on its own: the counting is done by the flows that see the facts.

@@ -3,7 +3,8 @@
 //!
 //! The figures follow Shopify's sales report: gross sales are the lines at their price before
 //! discounts; returns are what refunds gave back for lines, on the day of the refund; net sales
-//! are gross less discounts and returns; shipping and tax are apart. Test orders count nothing.
+//! are gross less discounts and returns; shipping and tax are apart, and the tax of returned
+//! lines comes off the tax on the refund's day. Test orders count nothing.
 //! An order's refunds come with its versions (`orders/updated` carries them), so the order is
 //! the one thing counted, and counting a newer version applies only the difference.
 
@@ -73,6 +74,7 @@ struct RestRefund {
 struct RestRefundLine {
     quantity: i64,
     subtotal_set: MoneySet,
+    total_tax_set: Option<MoneySet>,
 }
 
 /// The entity an order's sales are counted under.
@@ -146,11 +148,13 @@ pub fn contribution(payload: &[u8]) -> Result<(String, Contribution), String> {
     for r in &o.refunds {
         let (day, hour) = day_and_hour(&r.created_at)
             .ok_or_else(|| format!("refund created_at {:?} is not a time", r.created_at))?;
-        let mut returned = 0;
-        let mut units = 0;
+        let (mut returned, mut units, mut tax) = (0, 0, 0);
         for l in &r.refund_line_items {
             returned += amount(&l.subtotal_set.shop_money.amount, "refund subtotal")?;
             units += l.quantity;
+            if let Some(t) = &l.total_tax_set {
+                tax += amount(&t.shop_money.amount, "refund total_tax")?;
+            }
         }
         for bucket in [
             bucket("day", day, channel, currency),
@@ -159,6 +163,7 @@ pub fn contribution(payload: &[u8]) -> Result<(String, Contribution), String> {
             c.add(&bucket, counter::REFUNDS, 1);
             c.add(&bucket, counter::RETURNS, returned);
             c.add(&bucket, counter::UNITS_RETURNED, units);
+            c.add(&bucket, counter::TAX, -tax);
         }
     }
     Ok((entity(&gid), c))
@@ -179,7 +184,8 @@ mod tests {
             "line_items": [{"quantity": 2}, {"quantity": 1}],
             "refunds": [{"created_at": "2026-12-03T09:15:00-05:00", "refund_line_items": [
                 {"quantity": 1, "subtotal": 30.0,
-                 "subtotal_set": {"shop_money": {"amount": "30.00", "currency_code": "USD"}}}]}]
+                 "subtotal_set": {"shop_money": {"amount": "30.00", "currency_code": "USD"}},
+                 "total_tax_set": {"shop_money": {"amount": "2.16", "currency_code": "USD"}}}]}]
         }"#;
         let (entity, c) = contribution(body).unwrap();
         assert_eq!(entity, "sales:gid://shopify/Order/7");
@@ -196,9 +202,10 @@ mod tests {
             (
                 refund_day["returns"],
                 refund_day["units_returned"],
-                refund_day["refunds"]
+                refund_day["refunds"],
+                refund_day["tax"]
             ),
-            (30_0000, 1, 1)
+            (30_0000, 1, 1, -2_1600)
         );
         assert!(c.0.contains_key("sales/hour/2026-12-01T23/web/USD"));
     }
