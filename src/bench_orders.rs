@@ -40,14 +40,39 @@ struct Clock {
 type Shared = Arc<Mutex<Clock>>;
 
 pub async fn orders(rates: Vec<u32>, seconds: f64) -> anyhow::Result<()> {
-    let dir = std::env::temp_dir().join(format!("xconnector-bench-orders-{}", std::process::id()));
+    measure(rates, seconds, false).await.map(|_| ())
+}
+
+/// What one offered rate achieved.
+pub struct RateFigure {
+    pub rate: u32,
+    pub delivered_per_s: f64,
+    pub p99_ms: f64,
+}
+
+/// The benchmark in a store of its own, with or without the sales rollups counted
+/// (`[flows.reporting]`); prints a line per rate and returns the figures.
+pub async fn measure(
+    rates: Vec<u32>,
+    seconds: f64,
+    count_sales: bool,
+) -> anyhow::Result<Vec<RateFigure>> {
+    let dir = std::env::temp_dir().join(format!(
+        "xconnector-bench-orders-{}-{count_sales}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let result = run(&dir, rates, seconds).await;
+    let result = run(&dir, rates, seconds, count_sales).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-async fn run(dir: &std::path::Path, rates: Vec<u32>, seconds: f64) -> anyhow::Result<()> {
+async fn run(
+    dir: &std::path::Path,
+    rates: Vec<u32>,
+    seconds: f64,
+    count_sales: bool,
+) -> anyhow::Result<Vec<RateFigure>> {
     let clock: Shared = Arc::default();
     let receiver = start_receiver(clock.clone()).await?;
     let book = Arc::new(OrderBook::default());
@@ -56,7 +81,7 @@ async fn run(dir: &std::path::Path, rates: Vec<u32>, seconds: f64) -> anyhow::Re
         rules: None,
         book,
         reconcile: None,
-        count_sales: true,
+        count_sales,
     };
     let settings = FlowSettings {
         concurrency: 512,
@@ -103,14 +128,20 @@ async fn run(dir: &std::path::Path, rates: Vec<u32>, seconds: f64) -> anyhow::Re
         .build()?;
     let sample = order_body(1, 0);
     println!(
-        "orders benchmark: signed orders/create webhooks of {:.1} KiB → intake → store → orders flow → 1 HTTP receiver",
-        sample.len() as f64 / 1024.0
+        "orders benchmark: signed orders/create webhooks of {:.1} KiB → intake → store → orders flow{} → 1 HTTP receiver",
+        sample.len() as f64 / 1024.0,
+        if count_sales {
+            " (counting sales rollups)"
+        } else {
+            ""
+        }
     );
     println!(
         "{:>8} {:>10} {:>12} {:>9} {:>9} {:>9}",
         "offered", "orders", "delivered/s", "p50 ms", "p99 ms", "max ms"
     );
     let mut next_id = 1u64;
+    let mut figures = Vec::new();
     for rate in rates {
         let n = (f64::from(rate) * seconds).round().max(1.0) as u64;
         let bodies: Vec<(u64, Vec<u8>, String)> = (next_id..next_id + n)
@@ -179,6 +210,11 @@ async fn run(dir: &std::path::Path, rates: Vec<u32>, seconds: f64) -> anyhow::Re
             .map_or(Duration::ZERO, |t| t.duration_since(start))
             .as_secs_f64()
             .max(1e-9);
+        figures.push(RateFigure {
+            rate,
+            delivered_per_s: l.len() as f64 / span,
+            p99_ms: q(0.99),
+        });
         println!(
             "{:>6}/s {:>10} {:>12.0} {:>9.1} {:>9.1} {:>9.1}{}",
             rate,
@@ -195,7 +231,7 @@ async fn run(dir: &std::path::Path, rates: Vec<u32>, seconds: f64) -> anyhow::Re
         );
     }
     let _ = engine.shutdown(Duration::from_secs(5)).await;
-    Ok(())
+    Ok(figures)
 }
 
 async fn post_webhook(
@@ -272,6 +308,7 @@ fn order_body(id: u64, seq: u64) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "id": id, "admin_graphql_api_id": format!("gid://shopify/Order/{id}"), "name": format!("#{}", 1000 + id),
         "email": "bob.norman@example.com", "created_at": at, "updated_at": at, "cancelled_at": null, "cancel_reason": null,
+        "processed_at": at, "source_name": "web", "total_line_items_price": "720.00",
         "currency": "USD", "subtotal_price": "720.00", "total_tax": "59.40", "total_discounts": "0.00",
         "total_price": "789.40", "total_outstanding": "0.00", "financial_status": "paid", "fulfillment_status": null,
         "total_shipping_price_set": {"shop_money": {"amount": "10.00", "currency_code": "USD"}},

@@ -196,6 +196,23 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
+    /// Reporting: the sales rollups of a year of orders written (orders/s), 90-day sales
+    /// reports by day and by channel read back (p50/p99), and the orders benchmark with and
+    /// without counting sales in the same run (the ratio).
+    Report {
+        /// Orders counted into the rollups, spread over a year.
+        #[arg(long, default_value_t = 1_000_000)]
+        orders: u64,
+        /// Reports read per grouping.
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
+        /// Offered rate of the orders benchmark, orders per second.
+        #[arg(long, default_value_t = 2000)]
+        rate: u32,
+        /// Seconds of offered load, each way.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
     /// Orders end to end: signed Shopify-sized webhooks at fixed offered rates through the
     /// intake, store and orders flow to one HTTP receiver; orders/s and p50/p99 latency.
     Orders {

@@ -14,6 +14,7 @@ pub mod bench_customers;
 pub mod bench_flood;
 pub mod bench_orders;
 pub mod bench_products;
+pub mod bench_report;
 mod bench_rig;
 pub mod bench_soak;
 mod body_budget;
@@ -143,6 +144,17 @@ pub fn main() -> ExitCode {
                         seconds,
                     },
             } => bench::tui(dir, items, seconds)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                what:
+                    BenchCommand::Report {
+                        orders,
+                        queries,
+                        rate,
+                        seconds,
+                    },
+            } => bench_report::report(orders, queries, rate, seconds)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Bench {

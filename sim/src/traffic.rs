@@ -86,6 +86,9 @@ pub enum CustomerChange {
 /// The generator's decisions, separate from the clock so tests drive it directly.
 pub struct Traffic {
     rng: fastrand::Rng,
+    /// Draws the sales channel apart, so that adding channels left every other decision of a
+    /// seed as it was.
+    channels: fastrand::Rng,
     bad_share: f64,
     /// Only these variants are sold, when set (stock that another test owns stays out).
     only: Option<Vec<Id>>,
@@ -95,8 +98,19 @@ impl Traffic {
     pub fn new(seed: u64, bad_share: f64) -> Traffic {
         Traffic {
             rng: fastrand::Rng::with_seed(seed ^ 0x7aff_1c00),
+            channels: fastrand::Rng::with_seed(seed ^ 0xc4a7_7e15),
             bad_share: bad_share.clamp(0.0, 1.0),
             only: None,
+        }
+    }
+
+    /// Shopify's `source_name` of a new order: mostly the online store, some point of sale and
+    /// draft orders, so that reports by channel have something to tell apart.
+    fn channel(&mut self) -> &'static str {
+        match self.channels.u32(0..100) {
+            0..75 => "web",
+            75..92 => "pos",
+            _ => "shopify_draft_order",
         }
     }
 
@@ -152,6 +166,7 @@ impl Traffic {
             line_items,
             tax_rate_bps: 825,
             tags: vec!["sim".into()],
+            source_name: self.channel().into(),
             ..OrderSpec::default()
         };
         match kind {

@@ -1,0 +1,164 @@
+//! `xconnector bench report`: the sales rollups of a year of orders, how fast they are written
+//! and read, and what counting costs the orders flow.
+//!
+//! 1. A year of orders (three channels, two currencies, one in twenty refunded a few days
+//!    later) counted into a fresh store as the orders flow counts them: REST payload parsed,
+//!    contribution worked out, the difference written in one batch. Orders/s.
+//! 2. Sales reports over 90 days by day and by channel, from random windows of that year:
+//!    p50 and p99 latency of the scan and the aggregation (target < 100 ms).
+//! 3. The orders benchmark at a rate near this machine's ceiling, without and with counting, in
+//!    the same run: delivered orders/s and the ratio (target: within 10%).
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::{Days, NaiveDate};
+use serde_json::json;
+use xconnector_actors::flows::reporting::report::{By, sales_from};
+use xconnector_actors::flows::reporting::sales::{REPORT, contribution};
+use xconnector_actors::store::ItemDb;
+
+pub async fn report(orders: u64, queries: usize, rate: u32, seconds: f64) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("xconnector-bench-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let result = tokio::task::block_in_place(|| rollups_and_queries(&dir, orders, queries));
+    let _ = std::fs::remove_dir_all(&dir);
+    result?;
+    orders_with_and_without(rate, seconds).await
+}
+
+const FIRST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(2025, 12, 1) {
+    Some(d) => d,
+    None => panic!("a valid day"),
+};
+
+/// Order `n` of `orders` spread over the 365 days from [`FIRST_DAY`], as Shopify's REST
+/// webhook writes the fields that count (the rest of an order is not read for sales).
+fn order_payload(n: u64, orders: u64) -> Vec<u8> {
+    let day = FIRST_DAY + Days::new(n * 365 / orders.max(1));
+    let seconds = (n * 7919) % 86_400;
+    let at = format!(
+        "{day}T{:02}:{:02}:{:02}-05:00",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    );
+    let channel = ["web", "web", "web", "pos", "shopify_draft_order"][(n % 5) as usize];
+    let currency = if n % 7 == 0 { "EUR" } else { "USD" };
+    let units = 1 + n % 4;
+    let refunds = if n % 20 == 0 {
+        let later = day + Days::new(3);
+        json!([{"created_at": format!("{later}T12:00:00-05:00"), "refund_line_items": [{
+            "quantity": 1,
+            "subtotal_set": {"shop_money": {"amount": "24.00", "currency_code": currency}},
+            "total_tax_set": {"shop_money": {"amount": "1.98", "currency_code": currency}}}]}])
+    } else {
+        json!([])
+    };
+    serde_json::to_vec(&json!({
+        "id": n + 1, "admin_graphql_api_id": format!("gid://shopify/Order/{}", n + 1),
+        "created_at": at, "processed_at": at, "source_name": channel, "currency": currency,
+        "total_line_items_price": format!("{}.00", 24 * units), "total_discounts": "2.40",
+        "total_tax": format!("{:.2}", 1.98 * units as f64),
+        "total_shipping_price_set": {"shop_money": {"amount": "5.00", "currency_code": currency}},
+        "line_items": (0..units).map(|_| json!({"quantity": 1})).collect::<Vec<_>>(),
+        "refunds": refunds, "test": false,
+    }))
+    .unwrap_or_default()
+}
+
+fn rollups_and_queries(dir: &std::path::Path, orders: u64, queries: usize) -> anyhow::Result<()> {
+    let mut db = ItemDb::open(dir).context("cannot open the bench store")?;
+    println!("report benchmark: sales rollups of {orders} orders over 365 days");
+    let start = Instant::now();
+    for n in 0..orders {
+        let (entity, c) =
+            contribution(&order_payload(n, orders)).map_err(|e| anyhow::anyhow!(e))?;
+        db.rollup(&entity, &c)?;
+        if n > 0 && n % 250_000 == 0 {
+            println!(
+                "  {n} orders counted, {:.1} s",
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let took = start.elapsed();
+    println!(
+        "rollup writes: {orders} orders in {:.1} s, {:.0} orders/s, {:.1} µs per order",
+        took.as_secs_f64(),
+        orders as f64 / took.as_secs_f64().max(1e-9),
+        took.as_secs_f64() * 1e6 / orders.max(1) as f64
+    );
+
+    let mut rng = fastrand::Rng::with_seed(90);
+    for by in [By::Day, By::Channel] {
+        let mut latencies = Vec::with_capacity(queries);
+        let mut rows = 0;
+        for _ in 0..queries {
+            let from = FIRST_DAY + Days::new(rng.u64(0..275));
+            let to = from + Days::new(89);
+            let t = Instant::now();
+            let buckets = db.rollup_range(
+                &format!("{REPORT}/day/{from}"),
+                &format!("{REPORT}/day/{to}"),
+            )?;
+            let report = sales_from(&buckets, from, to, by);
+            latencies.push(t.elapsed());
+            rows = report.rows.len();
+        }
+        latencies.sort();
+        let q = |p: f64| {
+            latencies
+                .get(((latencies.len() as f64 * p) as usize).min(latencies.len() - 1))
+                .copied()
+                .unwrap_or(Duration::ZERO)
+                .as_secs_f64()
+                * 1000.0
+        };
+        println!(
+            "90-day sales report by {:<7}: {queries} queries, {rows} rows each, p50 {:.2} ms, p99 {:.2} ms (target < 100 ms)",
+            by.as_str(),
+            q(0.5),
+            q(0.99)
+        );
+    }
+    Ok(())
+}
+
+async fn orders_with_and_without(rate: u32, seconds: f64) -> anyhow::Result<()> {
+    let without = crate::bench_orders::measure(vec![rate], seconds, false).await?;
+    let with = crate::bench_orders::measure(vec![rate], seconds, true).await?;
+    let (Some(a), Some(b)) = (without.first(), with.first()) else {
+        anyhow::bail!("the orders benchmark measured nothing");
+    };
+    println!(
+        "orders at {rate}/s offered: {:.0}/s without reporting, {:.0}/s counting sales: {:.1}% of the figure without (target ≥ 90%); p99 {:.1} ms → {:.1} ms",
+        a.delivered_per_s,
+        b.delivered_per_s,
+        100.0 * b.delivered_per_s / a.delivered_per_s.max(1e-9),
+        a.p99_ms,
+        b.p99_ms
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bench_orders_count_what_they_say() {
+        let (_, c) = contribution(&order_payload(0, 1000)).unwrap();
+        // Order 0: web, EUR (0 is a multiple of 7), one unit, refunded three days later.
+        let day = &c.0["sales/day/2025-12-01/web/EUR"];
+        assert_eq!((day["orders"], day["units"], day["gross"]), (1, 1, 24_0000));
+        let refund = &c.0["sales/day/2025-12-04/web/EUR"];
+        assert_eq!((refund["returns"], refund["tax"]), (24_0000, -1_9800));
+        let (_, last) = contribution(&order_payload(999, 1000)).unwrap();
+        assert!(
+            last.0
+                .keys()
+                .any(|k| k.starts_with("sales/day/2026-11-30/"))
+        );
+    }
+}
