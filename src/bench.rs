@@ -233,7 +233,7 @@ pub async fn tui(dir: Option<PathBuf>, items: u64, seconds: f64) -> anyhow::Resu
         engine: engine.clone(),
         ready: Arc::new(AtomicBool::new(true)),
         logs: crate::logging::RecentLogs::default(),
-        reporting: false,
+        reporting: None,
     };
     let serve = tokio::spawn(server::serve(
         listener,

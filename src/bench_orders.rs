@@ -55,14 +55,14 @@ pub struct RateFigure {
 pub async fn measure(
     rates: Vec<u32>,
     seconds: f64,
-    count_sales: bool,
+    count_reports: bool,
 ) -> anyhow::Result<Vec<RateFigure>> {
     let dir = std::env::temp_dir().join(format!(
-        "xconnector-bench-orders-{}-{count_sales}",
+        "xconnector-bench-orders-{}-{count_reports}",
         std::process::id()
     ));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let result = run(&dir, rates, seconds, count_sales).await;
+    let result = run(&dir, rates, seconds, count_reports).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -71,7 +71,7 @@ async fn run(
     dir: &std::path::Path,
     rates: Vec<u32>,
     seconds: f64,
-    count_sales: bool,
+    count_reports: bool,
 ) -> anyhow::Result<Vec<RateFigure>> {
     let clock: Shared = Arc::default();
     let receiver = start_receiver(clock.clone()).await?;
@@ -81,7 +81,7 @@ async fn run(
         rules: None,
         book,
         reconcile: None,
-        count_sales,
+        count_reports,
     };
     let settings = FlowSettings {
         concurrency: 512,
@@ -130,7 +130,7 @@ async fn run(
     println!(
         "orders benchmark: signed orders/create webhooks of {:.1} KiB → intake → store → orders flow{} → 1 HTTP receiver",
         sample.len() as f64 / 1024.0,
-        if count_sales {
+        if count_reports {
             " (counting sales rollups)"
         } else {
             ""

@@ -15,7 +15,8 @@ use anyhow::Context;
 use chrono::{Days, NaiveDate};
 use serde_json::json;
 use xconnector_actors::flows::reporting::report::{By, sales_from};
-use xconnector_actors::flows::reporting::sales::{REPORT, contribution};
+use xconnector_actors::flows::reporting::contribution;
+use xconnector_actors::flows::reporting::sales::REPORT;
 use xconnector_actors::store::ItemDb;
 
 pub async fn report(orders: u64, queries: usize, rate: u32, seconds: f64) -> anyhow::Result<()> {

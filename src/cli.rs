@@ -513,6 +513,10 @@ pub enum ReportCommand {
     /// Gross, discounts, returns, net, shipping, tax, orders, units and average order value per
     /// day, ISO week or channel in the shop's days, each currency apart, with totals.
     Sales(ReportArgs),
+    /// Orders placed in the range: shipped, waiting, cancelled; whole hours from the order to
+    /// its first fulfilment and to delivery (p50, p90, max); the share shipped within
+    /// `[flows.reporting] ship_within`. By day, ISO week, location or carrier.
+    Fulfilment(ReportArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -539,7 +543,12 @@ fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {
 pub enum ReportBy {
     Day,
     Week,
+    /// Sales only.
     Channel,
+    /// Fulfilment only.
+    Location,
+    /// Fulfilment only.
+    Carrier,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

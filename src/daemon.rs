@@ -240,7 +240,7 @@ pub async fn run(args: RunArgs, not_terminal: Option<&str>) -> anyhow::Result<Ex
         reporting: config
             .flows
             .enabled::<xconnector_actors::flows::reporting::module::ReportingModule>()
-            .is_some(),
+            .map(|section| section.config.clone()),
     });
     let mut control_stopped = stop_http.subscribe();
     let control_server = tokio::spawn(control::server::serve(

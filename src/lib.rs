@@ -108,7 +108,7 @@ pub fn main() -> ExitCode {
                 what,
             )
             .await),
-            Command::Report { what, target } => Ok(commands::report(
+            Command::Report { what, target } => Ok(control::reports::report(
                 &commands::socket_path(target.socket, &target.config),
                 what,
             )

@@ -1,7 +1,7 @@
-//! Reporting against a real daemon: a fixture of orders and a refund, sent as Shopify's
-//! webhooks, gives the sales report worked out by hand below, to the cent; sending everything
-//! again, processing an order version again and restarting change nothing; the CLI prints the
-//! report as a table, CSV and JSON.
+//! Reporting against a real daemon: a fixture of orders, fulfilments and a refund, sent as
+//! Shopify's webhooks, gives the sales and fulfilment reports worked out by hand below, to the
+//! cent and the hour; sending everything again, processing an order version again and
+//! restarting change nothing; the CLI prints the reports as a table, CSV and JSON.
 
 mod common;
 
@@ -46,73 +46,118 @@ fn report(socket: &Path, extra: &[&str]) -> Value {
     serde_json::from_str(&out).unwrap()
 }
 
-/// A REST order webhook body of a shop in New York (-05:00): `lines` as (quantity, price).
-#[allow(clippy::too_many_arguments)]
-fn order(
+/// An order of a shop in New York (-05:00): `lines` as (quantity, price), `money` as the
+/// lines' total, discounts, shipping and tax.
+struct Spec {
     id: u64,
-    placed: &str,
-    updated: &str,
-    source: &str,
-    currency: &str,
-    lines: &[(u32, &str)],
-    money: [&str; 4],
-    refunds: Value,
+    placed: &'static str,
+    source: &'static str,
+    currency: &'static str,
+    lines: &'static [(u32, &'static str)],
+    money: [&'static str; 4],
     test: bool,
-) -> Vec<u8> {
-    let [items, discounts, shipping, tax] = money;
-    let line_items: Vec<Value> = lines
-        .iter()
-        .enumerate()
-        .map(|(n, (quantity, price))| {
-            json!({"id": id * 10 + n as u64, "sku": format!("SKU-{n}"), "title": "Thing",
-                   "quantity": quantity, "price": price, "requires_shipping": true})
-        })
-        .collect();
-    serde_json::to_vec(&json!({
-        "id": id,
-        "admin_graphql_api_id": format!("gid://shopify/Order/{id}"),
-        "name": format!("#{}", 1000 + id),
-        "created_at": placed,
-        "processed_at": placed,
-        "updated_at": updated,
-        "source_name": source,
-        "currency": currency,
-        "total_line_items_price": items,
-        "total_discounts": discounts,
-        "total_tax": tax,
-        "total_shipping_price_set": {"shop_money": {"amount": shipping, "currency_code": currency}},
-        "line_items": line_items,
-        "refunds": refunds,
-        "test": test,
-        "email": "buyer@example.com",
-    }))
-    .unwrap()
 }
 
-/// The fixture, as (topic, body):
+impl Spec {
+    /// Its REST webhook body as of `updated`, with these refunds and fulfillments.
+    fn version(&self, updated: &str, refunds: Value, fulfillments: Value) -> Vec<u8> {
+        let [items, discounts, shipping, tax] = self.money;
+        let line_items: Vec<Value> = self
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(n, (quantity, price))| {
+                json!({"id": self.id * 10 + n as u64, "sku": format!("SKU-{n}"), "title": "Thing",
+                       "quantity": quantity, "price": price, "requires_shipping": true})
+            })
+            .collect();
+        serde_json::to_vec(&json!({
+            "id": self.id,
+            "admin_graphql_api_id": format!("gid://shopify/Order/{}", self.id),
+            "name": format!("#{}", 1000 + self.id),
+            "created_at": self.placed,
+            "processed_at": self.placed,
+            "updated_at": updated,
+            "source_name": self.source,
+            "currency": self.currency,
+            "total_line_items_price": items,
+            "total_discounts": discounts,
+            "total_tax": tax,
+            "total_shipping_price_set": {"shop_money": {"amount": shipping, "currency_code": self.currency}},
+            "line_items": line_items,
+            "refunds": refunds,
+            "fulfillments": fulfillments,
+            "test": self.test,
+            "email": "buyer@example.com",
+        }))
+        .unwrap()
+    }
+
+    fn placed(&self) -> Vec<u8> {
+        self.version(self.placed, json!([]), json!([]))
+    }
+}
+
+/// A fulfillment as Shopify's order payload carries it.
+fn shipped(created: &str, location: u64, carrier: &str, delivered: Option<&str>) -> Value {
+    json!({"id": location * 1000, "status": "success", "created_at": created,
+           "updated_at": delivered.unwrap_or(created), "location_id": location,
+           "tracking_company": carrier,
+           "shipment_status": delivered.map(|_| "delivered")})
+}
+
+/// The fixture, as (topic, body), in the order Shopify sends it:
 /// - A, web, USD, 10:00 on Nov 2: 2 × 25.00 + 1 × 50.00 = 100.00, less 10.00 discount,
-///   5.00 shipping, 7.20 tax; 3 units.
+///   5.00 shipping, 7.20 tax; 3 units. Shipped from location 1 by UPS at 08:00 on Nov 3
+///   (22 h later); refunded on Nov 4 one 25.00 unit: 22.50 (its share of the discount stays
+///   with the shop), 1.62 tax back; delivered at 10:00 on Nov 5 (72 h after the order).
 /// - B, pos, USD, 23:30 on Nov 2 in New York (04:30 on Nov 3 in UTC: the shop's day counts):
-///   1 × 19.99, 1.60 tax.
-/// - C, web, EUR, Nov 3: 4 × 12.50 = 50.00, less 5.00, 4.95 shipping, 9.00 tax.
+///   1 × 19.99, 1.60 tax. Not shipped.
+/// - C, web, EUR, 09:00 on Nov 3: 4 × 12.50 = 50.00, less 5.00, 4.95 shipping, 9.00 tax.
+///   Shipped from location 2 by FedEx at 09:30 on Nov 6 (72 h 30 min: 72 whole hours).
 /// - D, web, USD, Nov 3, a test order: counts nothing.
-/// - E, web, USD, Nov 3: 3 × 10.00 = 30.00, less 3.00, 2.16 tax.
-/// - A again, updated Nov 4 with a refund that day of one 25.00 unit: 22.50 (its share of the
-///   discount stays with the shop), 1.62 tax back.
+/// - E, web, USD, 12:00 on Nov 3: 3 × 10.00 = 30.00, less 3.00, 2.16 tax. Shipped from
+///   location 1 by UPS at 14:00 (2 h), delivered at 12:00 on Nov 4 (24 h).
 fn fixture() -> Vec<(&'static str, Vec<u8>)> {
-    let a_placed = "2026-11-02T10:00:00-05:00";
-    let a = |updated: &str, refunds: Value| {
-        order(
-            1,
-            a_placed,
-            updated,
-            "web",
-            "USD",
-            &[(2, "25.00"), (1, "50.00")],
-            ["100.00", "10.00", "5.00", "7.20"],
-            refunds,
-            false,
-        )
+    let a = Spec {
+        id: 1,
+        placed: "2026-11-02T10:00:00-05:00",
+        source: "web",
+        currency: "USD",
+        lines: &[(2, "25.00"), (1, "50.00")],
+        money: ["100.00", "10.00", "5.00", "7.20"],
+        test: false,
+    };
+    let b = Spec {
+        id: 2,
+        placed: "2026-11-02T23:30:00-05:00",
+        source: "pos",
+        lines: &[(1, "19.99")],
+        money: ["19.99", "0.00", "0.00", "1.60"],
+        ..a
+    };
+    let c = Spec {
+        id: 3,
+        placed: "2026-11-03T09:00:00-05:00",
+        currency: "EUR",
+        lines: &[(4, "12.50")],
+        money: ["50.00", "5.00", "4.95", "9.00"],
+        ..a
+    };
+    let d = Spec {
+        id: 4,
+        placed: "2026-11-03T11:00:00-05:00",
+        lines: &[(2, "100.00")],
+        money: ["200.00", "0.00", "0.00", "0.00"],
+        test: true,
+        ..a
+    };
+    let e = Spec {
+        id: 5,
+        placed: "2026-11-03T12:00:00-05:00",
+        lines: &[(3, "10.00")],
+        money: ["30.00", "3.00", "0.00", "2.16"],
+        ..a
     };
     let refund = json!([{
         "id": 77,
@@ -124,74 +169,71 @@ fn fixture() -> Vec<(&'static str, Vec<u8>)> {
             "total_tax_set": {"shop_money": {"amount": "1.62", "currency_code": "USD"}},
         }],
     }]);
-    let at = |s: &'static str| (s, s);
-    let (b, c, d, e) = (
-        at("2026-11-02T23:30:00-05:00"),
-        at("2026-11-03T09:00:00-05:00"),
-        at("2026-11-03T11:00:00-05:00"),
-        at("2026-11-03T12:00:00-05:00"),
-    );
+    let a_shipped = "2026-11-03T08:00:00-05:00";
+    let a_delivered = "2026-11-05T10:00:00-05:00";
+    let e_shipped = "2026-11-03T14:00:00-05:00";
+    let e_delivered = "2026-11-04T12:00:00-05:00";
+    let c_shipped = "2026-11-06T09:30:00-05:00";
     vec![
-        ("orders/create", a(a_placed, json!([]))),
+        ("orders/create", a.placed()),
+        ("orders/create", b.placed()),
+        ("orders/create", c.placed()),
+        ("orders/create", d.placed()),
+        ("orders/create", e.placed()),
         (
-            "orders/create",
-            order(
-                2,
-                b.0,
-                b.1,
-                "pos",
-                "USD",
-                &[(1, "19.99")],
-                ["19.99", "0.00", "0.00", "1.60"],
+            "orders/updated",
+            a.version(
+                a_shipped,
                 json!([]),
-                false,
+                json!([shipped(a_shipped, 1, "UPS", None)]),
             ),
         ),
         (
-            "orders/create",
-            order(
-                3,
-                c.0,
-                c.1,
-                "web",
-                "EUR",
-                &[(4, "12.50")],
-                ["50.00", "5.00", "4.95", "9.00"],
+            "orders/updated",
+            e.version(
+                e_shipped,
                 json!([]),
-                false,
+                json!([shipped(e_shipped, 1, "UPS", None)]),
             ),
         ),
         (
-            "orders/create",
-            order(
-                4,
-                d.0,
-                d.1,
-                "web",
-                "USD",
-                &[(2, "100.00")],
-                ["200.00", "0.00", "0.00", "0.00"],
-                json!([]),
-                true,
+            "orders/updated",
+            a.version(
+                "2026-11-04T08:00:00-05:00",
+                refund.clone(),
+                json!([shipped(a_shipped, 1, "UPS", None)]),
             ),
         ),
         (
-            "orders/create",
-            order(
-                5,
-                e.0,
-                e.1,
-                "web",
-                "USD",
-                &[(3, "10.00")],
-                ["30.00", "3.00", "0.00", "2.16"],
+            "orders/updated",
+            e.version(
+                e_delivered,
                 json!([]),
-                false,
+                json!([shipped(e_shipped, 1, "UPS", Some(e_delivered))]),
             ),
         ),
-        ("orders/updated", a("2026-11-04T08:00:00-05:00", refund)),
+        (
+            "orders/updated",
+            c.version(
+                c_shipped,
+                json!([]),
+                json!([shipped(c_shipped, 2, "FedEx", None)]),
+            ),
+        ),
+        // Last, so that it is the newest orders/updated item (the test retries it).
+        (
+            "orders/updated",
+            a.version(
+                a_delivered,
+                refund,
+                json!([shipped(a_shipped, 1, "UPS", Some(a_delivered))]),
+            ),
+        ),
     ]
 }
+
+/// Versions in the fixture: every order's creation and each update.
+const VERSIONS: u64 = 11;
 
 /// A row as the API writes it: key, currency, orders, units, units returned, then gross,
 /// discounts, returns, net, shipping, tax, total, average order value.
@@ -269,6 +311,47 @@ fn expected_by_channel() -> Value {
     v
 }
 
+/// A fulfilment row: orders, shipped, cancelled, waiting; ship p50, p90, max hours; the share
+/// within the service level; delivered; delivery p50, p90, max hours.
+fn shipping(
+    key: &str,
+    counts: [i64; 4],
+    ship: [Option<i64>; 3],
+    sla: &str,
+    delivered: i64,
+    deliver: [Option<i64>; 3],
+) -> Value {
+    let [orders, shipped, cancelled, waiting] = counts;
+    json!({"key": key, "orders": orders, "shipped": shipped, "cancelled": cancelled,
+           "waiting": waiting, "ship_p50_h": ship[0], "ship_p90_h": ship[1], "ship_max_h": ship[2],
+           "within_sla": sla, "delivered": delivered, "deliver_p50_h": deliver[0],
+           "deliver_p90_h": deliver[1], "deliver_max_h": deliver[2]})
+}
+
+/// Worked out by hand from the fixture (orders placed in November, shipped within 48 h).
+fn expected_fulfilment_by_location() -> Value {
+    const NO: [Option<i64>; 3] = [None, None, None];
+    json!({
+        "from": "2026-11-01", "to": "2026-11-30", "by": "location", "sla_hours": 48,
+        "rows": [
+            // A (22 h, delivered at 72 h) and E (2 h, delivered at 24 h). Of two, the p50 is
+            // the first (rank ⌈0.5 × 2⌉ = 1) and the p90 the second (⌈1.8⌉ = 2).
+            shipping("gid://shopify/Location/1", [2, 2, 0, 0], [Some(2), Some(22), Some(22)],
+                     "100.0%", 2, [Some(24), Some(72), Some(72)]),
+            // C: 72 h 30 min is 72 whole hours, beyond 48.
+            shipping("gid://shopify/Location/2", [1, 1, 0, 0], [Some(72), Some(72), Some(72)],
+                     "0.0%", 0, NO),
+            // B waits.
+            shipping("none", [1, 0, 0, 1], NO, "", 0, NO),
+        ],
+        // Shipped at 2, 22 and 72 h: p50 rank ⌈1.5⌉ = 2 → 22, p90 rank ⌈2.7⌉ = 3 → 72;
+        // 2 of 3 within 48 h is 66.7%. Delivered at 24 and 72 h.
+        "total": shipping("total", [4, 3, 0, 1], [Some(22), Some(72), Some(72)], "66.7%", 2,
+                          [Some(24), Some(72), Some(72)]),
+        "oldest_waiting": "2026-11-02",
+    })
+}
+
 const NOVEMBER: [&str; 4] = ["--from", "2026-11-01", "--to", "2026-11-30"];
 
 fn wait_done(socket: &Path, n: u64) {
@@ -295,7 +378,7 @@ fn status_json_at(socket: &Path) -> Value {
 }
 
 #[test]
-fn the_sales_report_matches_the_hand_worked_figures_and_replays_change_nothing() {
+fn sales_and_fulfilment_reports_match_the_hand_worked_figures_and_replays_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), CONFIG);
     let socket = dir.path().join("data/xconnector.sock");
@@ -305,14 +388,29 @@ fn the_sales_report_matches_the_hand_worked_figures_and_replays_change_nothing()
     for (n, (topic, body)) in fixture.iter().enumerate() {
         assert_eq!(post_topic(addr, topic, &format!("w{n}"), body), 200);
     }
-    // Six versions of five orders (the test order is an item like any other).
-    wait_done(&socket, 6);
+    // The test order is an item like any other.
+    wait_done(&socket, VERSIONS);
     let by_day = expected_by_day();
     assert_eq!(report(&socket, &NOVEMBER), by_day);
     assert_eq!(
         report(&socket, &[&NOVEMBER[..], &["--by", "channel"]].concat()),
         expected_by_channel()
     );
+    let shipping_by_location = || {
+        let mut args = vec![
+            "report",
+            "fulfilment",
+            "--format",
+            "json",
+            "--by",
+            "location",
+        ];
+        args.extend(NOVEMBER);
+        let (code, out, err) = cli(&socket, &args);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<Value>(&out).unwrap()
+    };
+    assert_eq!(shipping_by_location(), expected_fulfilment_by_location());
 
     // Shopify delivers again, under the same and under new webhook ids, the stale creation of A
     // after its update among them: nothing counts twice, nothing goes back.
@@ -320,17 +418,20 @@ fn the_sales_report_matches_the_hand_worked_figures_and_replays_change_nothing()
         assert_eq!(post_topic(addr, topic, &format!("w{n}"), body), 200);
         assert_eq!(post_topic(addr, topic, &format!("again{n}"), body), 200);
     }
-    // An operator sends A's refunded version again: processed once more, counted once.
+    // An operator sends A's newest version again: processed once more, counted once.
     let page = serde_json::from_str::<Value>(
         &cli(&socket, &["items", "list", "--flow", "orders", "--json"]).1,
     )
     .unwrap();
+    // The newest orders/updated item: A delivered, with its refund.
     let updated = page["items"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|i| i["kind"] == "orders/updated")
-        .expect("A's update is an item")["id"]
+        .filter(|i| i["kind"] == "orders/updated")
+        .filter_map(|i| i["id"].as_u64())
+        .max()
+        .expect("A's updates are items")
         .to_string();
     let history = |id: &str| -> Option<(Value, usize)> {
         let (_, out, _) = cli(&socket, &["items", "show", id, "--json"]);
@@ -348,14 +449,16 @@ fn the_sales_report_matches_the_hand_worked_figures_and_replays_change_nothing()
         let (state, len) = history(&updated)?;
         (state == "done" && len >= before + 2).then_some(())
     });
-    wait_done(&socket, 6);
+    wait_done(&socket, VERSIONS);
     assert_eq!(report(&socket, &NOVEMBER), by_day);
+    assert_eq!(shipping_by_location(), expected_fulfilment_by_location());
 
     // The rollups are in the store: a restarted daemon reports the same.
     daemon.signal("TERM");
     assert!(daemon.wait_exit().success());
     let (_daemon, _) = run_ready(&config);
     assert_eq!(report(&socket, &NOVEMBER), by_day);
+    assert_eq!(shipping_by_location(), expected_fulfilment_by_location());
     // A range that cuts through: the refund's day alone.
     let refund_day = report(&socket, &["--from", "2026-11-04", "--to", "2026-11-04"]);
     assert_eq!(refund_day["rows"], json!([by_day["rows"][3]]));
@@ -370,7 +473,7 @@ fn the_report_cli_prints_a_table_csv_and_json_and_refuses_bad_ranges() {
     for (n, (topic, body)) in fixture().iter().enumerate() {
         assert_eq!(post_topic(addr, topic, &format!("w{n}"), body), 200);
     }
-    wait_done(&socket, 6);
+    wait_done(&socket, VERSIONS);
 
     let (code, csv, err) = cli(
         &socket,
@@ -455,7 +558,88 @@ fn the_report_cli_prints_a_table_csv_and_json_and_refuses_bad_ranges() {
     );
     assert_eq!(
         (code, out.lines().nth(1)),
-        (0, Some("no sales counted in this range"))
+        (0, Some("nothing counted in this range"))
+    );
+
+    // Fulfilment by day: Nov 2 has A (22 h) and B (waiting); Nov 3 has C (72 h) and E (2 h,
+    // delivered at 24 h), one of two within 48 h.
+    let (code, table, err) = cli(
+        &socket,
+        &[&["report", "fulfilment"][..], &NOVEMBER].concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[0],
+        "fulfilment of orders placed from 2026-11-01 to 2026-11-30 by day (hours from the order; service level 48 h)"
+    );
+    assert_eq!(
+        cells(lines[1]),
+        [
+            "DAY",
+            "ORDERS",
+            "SHIPPED",
+            "WAITING",
+            "CANCELLED",
+            "SHIP",
+            "P50",
+            "P90",
+            "MAX",
+            "IN",
+            "SLA",
+            "DELIVERED",
+            "DELIV",
+            "P50",
+            "P90",
+            "MAX"
+        ]
+    );
+    assert_eq!(
+        cells(lines[2]),
+        [
+            "2026-11-02",
+            "2",
+            "1",
+            "1",
+            "0",
+            "22",
+            "22",
+            "22",
+            "100.0%",
+            "1",
+            "72",
+            "72",
+            "72"
+        ]
+    );
+    assert_eq!(
+        cells(lines[3]),
+        [
+            "2026-11-03",
+            "2",
+            "2",
+            "0",
+            "0",
+            "2",
+            "72",
+            "72",
+            "50.0%",
+            "1",
+            "24",
+            "24",
+            "24"
+        ]
+    );
+    assert_eq!(
+        lines.last(),
+        Some(&"oldest order waiting to ship: placed 2026-11-02")
+    );
+    // A grouping the report does not have.
+    let (code, _, err) = cli(&socket, &["report", "sales", "--by", "carrier"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("by: \"carrier\" is not one of day, week, channel"),
+        "{err}"
     );
 
     // Bad ranges: refused before or by the daemon, with what is wrong.

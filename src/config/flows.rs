@@ -14,7 +14,6 @@ use toml::de::DeValue;
 use xconnector_actors::config::KeyPath;
 use xconnector_actors::flows::customers::CustomersModule;
 use xconnector_actors::flows::exceptions::ExceptionsModule;
-use xconnector_actors::flows::reporting::module::ReportingModule;
 use xconnector_actors::flows::fulfillments::FulfillmentsModule;
 use xconnector_actors::flows::inventory::InventoryModule;
 use xconnector_actors::flows::log::LogModule;
@@ -23,6 +22,7 @@ use xconnector_actors::flows::module::{
 };
 use xconnector_actors::flows::orders::OrdersModule;
 use xconnector_actors::flows::products::ProductsModule;
+use xconnector_actors::flows::reporting::module::ReportingModule;
 use xconnector_actors::flows::returns::ReturnsModule;
 
 use super::de::{self, DeError, Kind};

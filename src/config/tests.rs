@@ -273,6 +273,20 @@ fn unknown_flow_name() {
 }
 
 #[test]
+fn the_service_level_of_reports_is_whole_hours() {
+    assert_eq!(
+        errors("[flows.log]\n\n[flows.reporting]\nship_within = \"90m\"\n"),
+        "config.toml:4: flows.reporting.ship_within: must be a whole number of hours, at least 1h (\"48h\", \"3d\")"
+    );
+    assert_eq!(
+        errors("[flows.log]\n\n[flows.reporting]\nship_within = \"soon\"\n")
+            .lines()
+            .count(),
+        1
+    );
+}
+
+#[test]
 fn unknown_endpoint_kind() {
     assert_eq!(
         errors("[endpoints.erp]\nkind = \"ftp\"\nurl = \"ftp://x\"\n"),

@@ -17,10 +17,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
-use xconnector_actors::flows::reporting::{
-    self,
-    report::{By, SalesReport},
-};
+use xconnector_actors::flows::reporting::fulfilment::FulfilmentReport;
+use xconnector_actors::flows::reporting::module::ReportingConfig;
+use xconnector_actors::flows::reporting::report::SalesReport;
+use xconnector_actors::flows::reporting::{self, By};
 use xconnector_actors::item::{
     AuditEntry, HistoryEntry, Item, ItemId, ItemState, OperatorAction, now_ms,
 };
@@ -37,8 +37,8 @@ pub struct ControlState {
     pub ready: Arc<AtomicBool>,
     /// Recent warnings and errors for operators.
     pub logs: crate::logging::RecentLogs,
-    /// Whether `[flows.reporting]` is on, so the flows count what reports read.
-    pub reporting: bool,
+    /// `[flows.reporting]`, when on: the flows count what reports read.
+    pub reporting: Option<ReportingConfig>,
 }
 
 pub fn router(state: ControlState) -> Router {
@@ -55,6 +55,7 @@ pub fn router(state: ControlState) -> Router {
         .route("/v1/store/prune", post(prune))
         .route("/v1/audit", get(audit))
         .route("/v1/reports/sales", get(sales_report))
+        .route("/v1/reports/fulfilment", get(fulfilment_report))
         .route("/v1/logs", get(logs))
         .route("/v1/events", get(events))
         .fallback(|| async {
@@ -788,20 +789,21 @@ fn report_day(what: &str, s: &str) -> Result<chrono::NaiveDate, ApiError> {
     })
 }
 
-/// `GET /v1/reports/sales?from=&to=&by=`.
-async fn sales_report(
-    State(st): State<ControlState>,
-    query: Result<Query<ReportQuery>, QueryRejection>,
-) -> Result<Json<SalesReport>, ApiError> {
-    let Query(q) = query?;
-    if !st.reporting {
+/// A report's settings and range from its query: refused when reporting is off, when a day is
+/// not one, when `from` is after `to` or the range longer than [`REPORT_DAYS`].
+fn report_range(
+    st: &ControlState,
+    q: &ReportQuery,
+    allowed: &[By],
+) -> Result<(ReportingConfig, chrono::NaiveDate, chrono::NaiveDate, By), ApiError> {
+    let Some(config) = st.reporting.clone() else {
         return Err(ApiError(
             StatusCode::CONFLICT,
             "reporting is off: add a [flows.reporting] section to the config and restart; \
-             sales are counted from then on"
+             orders are counted from then on"
                 .into(),
         ));
-    }
+    };
     let to = match &q.to {
         Some(s) => report_day("to", s)?,
         None => chrono::Utc::now().date_naive(),
@@ -822,10 +824,34 @@ async fn sales_report(
             format!("from {from} to {to} is longer than {REPORT_DAYS} days"),
         ));
     }
-    let by = By::parse(q.by.as_deref().unwrap_or("day"))
+    let by = By::parse(q.by.as_deref().unwrap_or("day"), allowed)
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e))?;
+    Ok((config, from, to, by))
+}
+
+/// `GET /v1/reports/sales?from=&to=&by=day|week|channel`.
+async fn sales_report(
+    State(st): State<ControlState>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Json<SalesReport>, ApiError> {
+    let Query(q) = query?;
+    let (_, from, to, by) = report_range(&st, &q, reporting::SALES_BY)?;
     Ok(Json(
         reporting::report::sales(st.engine.store(), from, to, by).await?,
+    ))
+}
+
+/// `GET /v1/reports/fulfilment?from=&to=&by=day|week|location|carrier`: orders placed in the
+/// range, how soon they shipped and were delivered, against `[flows.reporting] ship_within`.
+async fn fulfilment_report(
+    State(st): State<ControlState>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Json<FulfilmentReport>, ApiError> {
+    let Query(q) = query?;
+    let (config, from, to, by) = report_range(&st, &q, reporting::FULFILMENT_BY)?;
+    Ok(Json(
+        reporting::fulfilment::report(st.engine.store(), from, to, by, config.ship_within_hours())
+            .await?,
     ))
 }
 

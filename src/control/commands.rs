@@ -1,5 +1,5 @@
-//! The CLI commands that talk to a running daemon: `status`, `items …`, `jobs …`, `flows …`,
-//! `report …`.
+//! The CLI commands that talk to a running daemon: `status`, `items …`, `jobs …`, `flows …`
+//! (and `report …`, in [`super::reports`]).
 //! Scriptable: `--json` prints the API's answer as is; exit status 0 on success, 1 when the
 //! daemon refused (bad id, wrong state) or a bulk job ended cancelled, failed or with items that
 //! failed, 3 when no daemon answers, 4 when this user may not open its socket, 130 when Ctrl-C
@@ -15,11 +15,7 @@ use xconnector_actors::store::{BulkJob, JobState};
 
 use super::api::{ItemDetail, ItemPage, Status};
 use super::client::{ClientError, ControlClient};
-use crate::cli::{
-    FlowsCommand, ItemAction, ItemsCommand, JobsCommand, ReportBy, ReportCommand, ReportFormat,
-    StoreCommand,
-};
-use xconnector_actors::flows::reporting::report::{SalesReport, SalesRow};
+use crate::cli::{FlowsCommand, ItemAction, ItemsCommand, JobsCommand, StoreCommand};
 
 /// The socket to use: `--socket`, else the config file's `control.socket`, else the default.
 pub fn socket_path(socket: Option<PathBuf>, config: &Path) -> PathBuf {
@@ -40,7 +36,7 @@ fn exit_for(e: &ClientError) -> ExitCode {
     }
 }
 
-async fn run<F, Fut>(socket: &Path, f: F) -> ExitCode
+pub(super) async fn run<F, Fut>(socket: &Path, f: F) -> ExitCode
 where
     F: FnOnce(ControlClient) -> Fut,
     Fut: std::future::Future<Output = Result<String, ClientError>>,
@@ -73,7 +69,7 @@ where
     }
 }
 
-fn pretty<T: serde::Serialize>(v: &T) -> String {
+pub(super) fn pretty<T: serde::Serialize>(v: &T) -> String {
     let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
     s.push('\n');
     s
@@ -566,143 +562,4 @@ pub async fn flows(socket: &Path, cmd: FlowsCommand) -> ExitCode {
         ))
     })
     .await
-}
-
-pub async fn report(socket: &Path, cmd: ReportCommand) -> ExitCode {
-    let ReportCommand::Sales(args) = cmd;
-    run(socket, |c| async move {
-        let mut query = vec![format!("by={}", by_name(args.by))];
-        query.extend(args.from.map(|d| format!("from={d}")));
-        query.extend(args.to.map(|d| format!("to={d}")));
-        let report: SalesReport = c
-            .get(&format!("/v1/reports/sales?{}", query.join("&")))
-            .await?;
-        Ok(match args.format {
-            ReportFormat::Json => pretty(&report),
-            ReportFormat::Csv => sales_csv(&report),
-            ReportFormat::Table => sales_table(&report),
-        })
-    })
-    .await
-}
-
-fn by_name(by: ReportBy) -> &'static str {
-    match by {
-        ReportBy::Day => "day",
-        ReportBy::Week => "week",
-        ReportBy::Channel => "channel",
-    }
-}
-
-/// The columns of a sales report, in the order the table and the CSV print them.
-const SALES_COLUMNS: [&str; 12] = [
-    "currency",
-    "orders",
-    "units",
-    "units_returned",
-    "gross",
-    "discounts",
-    "returns",
-    "net",
-    "shipping",
-    "tax",
-    "total",
-    "average_order_value",
-];
-
-fn sales_cells(r: &SalesRow) -> [String; 12] {
-    [
-        r.currency.clone(),
-        r.orders.to_string(),
-        r.units.to_string(),
-        r.units_returned.to_string(),
-        r.gross.clone(),
-        r.discounts.clone(),
-        r.returns.clone(),
-        r.net.clone(),
-        r.shipping.clone(),
-        r.tax.clone(),
-        r.total.clone(),
-        r.average_order_value.clone(),
-    ]
-}
-
-fn sales_csv(report: &SalesReport) -> String {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header = vec![report.by.as_str()];
-    header.extend(SALES_COLUMNS);
-    let rows = report.rows.iter().chain(&report.totals);
-    let written = w.write_record(&header).and_then(|()| {
-        rows.map(|r| {
-            let cells = sales_cells(r);
-            w.write_record(std::iter::once(r.key.as_str()).chain(cells.iter().map(String::as_str)))
-        })
-        .collect::<Result<(), _>>()
-    });
-    // Writing into memory fails only on a bug; say so rather than print half a file.
-    match (written, w.into_inner()) {
-        (Ok(()), Ok(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
-        _ => "error: the CSV could not be written\n".into(),
-    }
-}
-
-fn sales_table(report: &SalesReport) -> String {
-    let mut out = format!(
-        "sales from {} to {} by {}\n",
-        report.from,
-        report.to,
-        report.by.as_str()
-    );
-    if report.rows.is_empty() {
-        let _ = writeln!(out, "no sales counted in this range");
-        return out;
-    }
-    let head: Vec<String> = std::iter::once(report.by.as_str().to_uppercase())
-        .chain(SALES_COLUMNS.iter().map(|c| match *c {
-            "units_returned" => "RETURNED".into(),
-            "average_order_value" => "AOV".into(),
-            other => other.to_uppercase(),
-        }))
-        .collect();
-    let body: Vec<Vec<String>> = report
-        .rows
-        .iter()
-        .chain(&report.totals)
-        .map(|r| {
-            std::iter::once(r.key.clone())
-                .chain(sales_cells(r))
-                .collect()
-        })
-        .collect();
-    let widths: Vec<usize> = (0..head.len())
-        .map(|i| {
-            body.iter()
-                .map(|row| row[i].chars().count())
-                .chain([head[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[String], out: &mut String| {
-        for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
-            // Names and the currency read from the left, figures from the right.
-            let cell = if i < 2 {
-                format!("{cell:<width$}")
-            } else {
-                format!("{cell:>width$}")
-            };
-            out.push_str(&cell);
-            out.push_str(if i + 1 < cells.len() { "  " } else { "\n" });
-        }
-    };
-    line(&head, &mut out);
-    let rows = report.rows.len();
-    for (i, row) in body.iter().enumerate() {
-        if i == rows {
-            let rule: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
-            let _ = writeln!(out, "{}", "-".repeat(rule));
-        }
-        line(row, &mut out);
-    }
-    out
 }

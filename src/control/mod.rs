@@ -5,10 +5,12 @@
 //! - [`server`]: binding (stale sockets replaced, live ones never stolen), peer credentials.
 //! - [`api`]: the `/v1` routes.
 //! - [`client`]: the client the CLI uses.
+//! - [`commands`], [`reports`]: the CLI commands.
 
 pub mod api;
 pub mod client;
 pub mod commands;
+pub mod reports;
 pub mod server;
 
 /// The operating-system user on the other end of a connection, recorded in the audit log.

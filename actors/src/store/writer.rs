@@ -788,11 +788,15 @@ impl Writer {
                 let _ = reply.send(self.changes.watch());
                 ((Box::new(|_| {}), None), false)
             }
+            // No fsync of its own: the flow completes the item after counting it, and that
+            // completion's fsync makes this earlier write of the same journal durable too. A
+            // crash before it loses both, or keeps the count and redoes the item, whose
+            // recount is no change.
             StoreMsg::Rollup {
                 entity,
                 contribution,
                 reply,
-            } => done!(reply, db.rollup(&entity, &contribution), true),
+            } => done!(reply, db.rollup(&entity, &contribution), false),
             StoreMsg::RollupRange { from, to, reply } => {
                 done!(reply, db.rollup_range(&from, &to), false)
             }

@@ -61,8 +61,8 @@ pub struct OrdersFlow {
     pub rules: Option<Arc<Rules>>,
     pub book: Arc<OrderBook>,
     pub reconcile: Option<Reconcile>,
-    /// `[flows.reporting]` is on: every version taken is counted in the sales rollups.
-    pub count_sales: bool,
+    /// `[flows.reporting]` is on: every version taken is counted in the report rollups.
+    pub count_reports: bool,
 }
 
 /// A version of an order, ready to decide on.
@@ -91,8 +91,8 @@ impl Flow for OrdersFlow {
             return Outcome::Done;
         }
         record.seen = version.at;
-        if self.count_sales
-            && let Err(e) = count_sales(item, ctx).await
+        if self.count_reports
+            && let Err(e) = count_in_reports(item, ctx).await
         {
             return Outcome::from(e);
         }
@@ -347,18 +347,19 @@ async fn full_order(
     }
 }
 
-/// Counts the version in the sales rollups (the newest version of an order is what it counts;
-/// a replay counts nothing). Reconciliation finds versions through GraphQL without their
-/// refunds and channel: those are left to the webhook that brings the same version.
-async fn count_sales(item: &Claimed, ctx: &FlowContext) -> Result<(), crate::store::StoreError> {
+/// Counts the version in the report rollups, sales and fulfilment (the newest version of an
+/// order is what it counts; a replay counts nothing). Reconciliation finds versions through
+/// GraphQL without their refunds, fulfilments and channel: those are left to the webhook that
+/// brings the same version.
+async fn count_in_reports(item: &Claimed, ctx: &FlowContext) -> Result<(), crate::store::StoreError> {
     if item.item.kind == RECONCILE_KIND {
         return Ok(());
     }
-    match crate::flows::reporting::sales::contribution(&item.payload) {
+    match crate::flows::reporting::contribution(&item.payload) {
         Ok((entity, contribution)) => {
             ctx.store.rollup(&entity, contribution).await?;
         }
-        Err(e) => debug!(order = %item.item.key, error = %e, "not counted in sales"),
+        Err(e) => debug!(order = %item.item.key, error = %e, "not counted in reports"),
     }
     Ok(())
 }

@@ -103,7 +103,7 @@ impl FlowModule for OrdersModule {
             OrdersFlow {
                 targets: orders.targets.clone(),
                 rules,
-                count_sales: cx
+                count_reports: cx
                     .flows
                     .enabled::<crate::flows::reporting::module::ReportingModule>()
                     .is_some(),

@@ -6,36 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+pub use super::By;
 use super::sales::{REPORT, counter};
 use crate::store::{Counters, StoreError, StoreHandle};
-
-/// How the rows of a sales report are grouped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum By {
-    Day,
-    Week,
-    Channel,
-}
-
-impl By {
-    pub fn parse(s: &str) -> Result<By, String> {
-        match s {
-            "day" => Ok(By::Day),
-            "week" => Ok(By::Week),
-            "channel" => Ok(By::Channel),
-            other => Err(format!("by: {other:?} is not one of day, week, channel")),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            By::Day => "day",
-            By::Week => "week",
-            By::Channel => "channel",
-        }
-    }
-}
 
 /// One row: a day, week or channel in one currency (or a currency's total).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,7 +138,8 @@ pub fn sales_from(
                 let w = date.iso_week();
                 format!("{}-W{:02}", w.year(), w.week())
             }
-            By::Channel => channel.to_string(),
+            // Sales have no location nor carrier: the API asks for what a report has.
+            By::Channel | By::Location | By::Carrier => channel.to_string(),
         };
         add(
             groups.entry((key, currency.to_string())).or_default(),

@@ -8,8 +8,7 @@
 //! An order's refunds come with its versions (`orders/updated` carries them), so the order is
 //! the one thing counted, and counting a newer version applies only the difference.
 
-use serde::Deserialize;
-
+use super::payload::RestOrder;
 use crate::flows::returns::rules::Amount;
 use crate::store::Contribution;
 
@@ -26,60 +25,6 @@ pub mod counter {
     pub const RETURNS: &str = "returns";
     pub const UNITS_RETURNED: &str = "units_returned";
     pub const REFUNDS: &str = "refunds";
-}
-
-#[derive(Debug, Deserialize)]
-struct MoneySet {
-    shop_money: Money,
-}
-
-#[derive(Debug, Deserialize)]
-struct Money {
-    amount: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct RestOrder {
-    id: u64,
-    admin_graphql_api_id: Option<String>,
-    created_at: String,
-    processed_at: Option<String>,
-    source_name: Option<String>,
-    currency: String,
-    total_line_items_price: String,
-    total_discounts: Option<String>,
-    total_tax: Option<String>,
-    total_shipping_price_set: Option<MoneySet>,
-    #[serde(default)]
-    line_items: Vec<RestLine>,
-    #[serde(default)]
-    refunds: Vec<RestRefund>,
-    #[serde(default)]
-    test: bool,
-}
-
-#[derive(Debug, Deserialize)]
-struct RestLine {
-    quantity: i64,
-}
-
-#[derive(Debug, Deserialize)]
-struct RestRefund {
-    created_at: String,
-    #[serde(default)]
-    refund_line_items: Vec<RestRefundLine>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RestRefundLine {
-    quantity: i64,
-    subtotal_set: MoneySet,
-    total_tax_set: Option<MoneySet>,
-}
-
-/// The entity an order's sales are counted under.
-pub fn entity(order_gid: &str) -> String {
-    format!("{REPORT}:{order_gid}")
 }
 
 /// `2026-12-07` and `2026-12-07T10` of a Shopify timestamp, in the offset it was written in
@@ -100,20 +45,12 @@ fn amount(s: &str, what: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("{what} {s:?} is not an amount"))
 }
 
-/// What a REST order payload (`orders/create`, `orders/updated`, `orders/paid`,
-/// `orders/cancelled`) counts: its entity and contribution.
-pub fn contribution(payload: &[u8]) -> Result<(String, Contribution), String> {
-    let o: RestOrder =
-        serde_json::from_slice(payload).map_err(|e| format!("not an order payload: {e}"))?;
-    let gid = o
-        .admin_graphql_api_id
-        .clone()
-        .unwrap_or_else(|| format!("gid://shopify/Order/{}", o.id));
-    let mut c = Contribution::default();
+/// What an order counts in the sales buckets (a test order counts nothing).
+pub fn count(o: &RestOrder, c: &mut Contribution) -> Result<(), String> {
     if o.test {
-        return Ok((entity(&gid), c));
+        return Ok(());
     }
-    let placed = o.processed_at.as_deref().unwrap_or(&o.created_at);
+    let placed = o.placed();
     let (day, hour) =
         day_and_hour(placed).ok_or_else(|| format!("processed_at {placed:?} is not a time"))?;
     // `web`, `pos`, `shopify_draft_order`, or an app's id: Shopify's channel of the order.
@@ -166,12 +103,12 @@ pub fn contribution(payload: &[u8]) -> Result<(String, Contribution), String> {
             c.add(&bucket, counter::TAX, -tax);
         }
     }
-    Ok((entity(&gid), c))
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::contribution;
 
     #[test]
     fn an_order_counts_on_its_day_and_its_refund_on_the_refunds() {
@@ -188,7 +125,7 @@ mod tests {
                  "total_tax_set": {"shop_money": {"amount": "2.16", "currency_code": "USD"}}}]}]
         }"#;
         let (entity, c) = contribution(body).unwrap();
-        assert_eq!(entity, "sales:gid://shopify/Order/7");
+        assert_eq!(entity, "order:gid://shopify/Order/7");
         // The shop's day: 23:30 on the 1st in New York, though the 2nd in UTC.
         let day = &c.0["sales/day/2026-12-01/web/USD"];
         assert_eq!(day["orders"], 1);

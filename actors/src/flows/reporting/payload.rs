@@ -1,0 +1,82 @@
+//! The fields of Shopify's REST order payload (`orders/create`, `orders/updated`, …) that
+//! reports count; the rest of an order is not read here.
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+pub struct MoneySet {
+    pub shop_money: Money,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Money {
+    pub amount: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RestOrder {
+    pub id: u64,
+    pub admin_graphql_api_id: Option<String>,
+    pub created_at: String,
+    pub processed_at: Option<String>,
+    pub source_name: Option<String>,
+    pub currency: String,
+    pub total_line_items_price: String,
+    pub total_discounts: Option<String>,
+    pub total_tax: Option<String>,
+    pub total_shipping_price_set: Option<MoneySet>,
+    #[serde(default)]
+    pub line_items: Vec<RestLine>,
+    #[serde(default)]
+    pub refunds: Vec<RestRefund>,
+    #[serde(default)]
+    pub test: bool,
+    pub cancelled_at: Option<String>,
+    #[serde(default)]
+    pub fulfillments: Vec<RestFulfillment>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RestLine {
+    pub quantity: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RestRefund {
+    pub created_at: String,
+    #[serde(default)]
+    pub refund_line_items: Vec<RestRefundLine>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RestRefundLine {
+    pub quantity: i64,
+    pub subtotal_set: MoneySet,
+    pub total_tax_set: Option<MoneySet>,
+}
+
+impl RestOrder {
+    /// When the order was placed: `processed_at` (an import's own date), else `created_at`.
+    pub fn placed(&self) -> &str {
+        self.processed_at.as_deref().unwrap_or(&self.created_at)
+    }
+
+    pub fn gid(&self) -> String {
+        self.admin_graphql_api_id
+            .clone()
+            .unwrap_or_else(|| format!("gid://shopify/Order/{}", self.id))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RestFulfillment {
+    pub created_at: String,
+    pub updated_at: Option<String>,
+    /// `cancelled`, `error` and `failure` fulfilments shipped nothing.
+    pub status: Option<String>,
+    pub location_id: Option<u64>,
+    pub tracking_company: Option<String>,
+    /// `delivered` once the carrier said so; Shopify's REST fulfilment has no delivery time,
+    /// so `updated_at` of a delivered fulfilment stands for it.
+    pub shipment_status: Option<String>,
+}

@@ -1,0 +1,242 @@
+//! `xconnector report sales|fulfilment`: a report from the running daemon, printed as an
+//! aligned table, CSV or the API's JSON.
+
+use std::fmt::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use xconnector_actors::flows::reporting::fulfilment::{FulfilmentReport, FulfilmentRow};
+use xconnector_actors::flows::reporting::report::{SalesReport, SalesRow};
+
+use super::commands::{pretty, run};
+use crate::cli::{ReportArgs, ReportBy, ReportCommand, ReportFormat};
+
+pub async fn report(socket: &Path, cmd: ReportCommand) -> ExitCode {
+    let (name, args) = match cmd {
+        ReportCommand::Sales(args) => ("sales", args),
+        ReportCommand::Fulfilment(args) => ("fulfilment", args),
+    };
+    run(socket, |c| async move {
+        let path = format!("/v1/reports/{name}?{}", query(&args));
+        let table = match name {
+            "sales" => {
+                let r: SalesReport = c.get(&path).await?;
+                if args.format == ReportFormat::Json {
+                    return Ok(pretty(&r));
+                }
+                sales(&r)
+            }
+            _ => {
+                let r: FulfilmentReport = c.get(&path).await?;
+                if args.format == ReportFormat::Json {
+                    return Ok(pretty(&r));
+                }
+                fulfilment(&r)
+            }
+        };
+        Ok(match args.format {
+            ReportFormat::Csv => table.csv(),
+            _ => table.text(),
+        })
+    })
+    .await
+}
+
+fn query(args: &ReportArgs) -> String {
+    let by = match args.by {
+        ReportBy::Day => "day",
+        ReportBy::Week => "week",
+        ReportBy::Channel => "channel",
+        ReportBy::Location => "location",
+        ReportBy::Carrier => "carrier",
+    };
+    let mut q = vec![format!("by={by}")];
+    q.extend(args.from.map(|d| format!("from={d}")));
+    q.extend(args.to.map(|d| format!("to={d}")));
+    q.join("&")
+}
+
+/// A report as cells: what the table and the CSV print.
+struct Table {
+    title: String,
+    /// Column names as the CSV writes them (the table upper-cases them).
+    columns: Vec<String>,
+    /// Columns read from the left (names); the rest are figures, right-aligned.
+    text_columns: usize,
+    rows: Vec<Vec<String>>,
+    /// Rows from here on are totals, under a rule.
+    totals_from: usize,
+    /// A line after the table, if any.
+    footer: Option<String>,
+}
+
+impl Table {
+    fn csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let written = std::iter::once(&self.columns)
+            .chain(&self.rows)
+            .try_for_each(|r| w.write_record(r));
+        // Writing into memory fails only on a bug; say so rather than print half a file.
+        match (written, w.into_inner()) {
+            (Ok(()), Ok(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+            _ => "error: the CSV could not be written\n".into(),
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = format!("{}\n", self.title);
+        if self.totals_from == 0 {
+            let _ = writeln!(out, "nothing counted in this range");
+            return out;
+        }
+        let head: Vec<String> = self.columns.iter().map(|c| heading(c)).collect();
+        let widths: Vec<usize> = (0..head.len())
+            .map(|i| {
+                self.rows
+                    .iter()
+                    .map(|row| row[i].chars().count())
+                    .chain([head[i].chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: &[String], out: &mut String| {
+            let mut text = String::new();
+            for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+                if i < self.text_columns {
+                    let _ = write!(text, "{cell:<width$}  ");
+                } else {
+                    let _ = write!(text, "{cell:>width$}  ");
+                }
+            }
+            out.push_str(text.trim_end());
+            out.push('\n');
+        };
+        line(&head, &mut out);
+        for (i, row) in self.rows.iter().enumerate() {
+            if i == self.totals_from {
+                let rule = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+                let _ = writeln!(out, "{}", "-".repeat(rule));
+            }
+            line(row, &mut out);
+        }
+        if let Some(footer) = &self.footer {
+            let _ = writeln!(out, "{footer}");
+        }
+        out
+    }
+}
+
+/// A CSV column's name as a table heading: short where the name is long.
+fn heading(column: &str) -> String {
+    match column {
+        "units_returned" => "RETURNED".into(),
+        "average_order_value" => "AOV".into(),
+        "ship_p50_h" => "SHIP P50".into(),
+        "deliver_p50_h" => "DELIV P50".into(),
+        "ship_p90_h" | "deliver_p90_h" => "P90".into(),
+        "ship_max_h" | "deliver_max_h" => "MAX".into(),
+        "within_sla" => "IN SLA".into(),
+        other => other.replace('_', " ").to_uppercase(),
+    }
+}
+
+fn sales(r: &SalesReport) -> Table {
+    let columns = [
+        r.by.as_str(),
+        "currency",
+        "orders",
+        "units",
+        "units_returned",
+        "gross",
+        "discounts",
+        "returns",
+        "net",
+        "shipping",
+        "tax",
+        "total",
+        "average_order_value",
+    ];
+    let cells = |s: &SalesRow| {
+        vec![
+            s.key.clone(),
+            s.currency.clone(),
+            s.orders.to_string(),
+            s.units.to_string(),
+            s.units_returned.to_string(),
+            s.gross.clone(),
+            s.discounts.clone(),
+            s.returns.clone(),
+            s.net.clone(),
+            s.shipping.clone(),
+            s.tax.clone(),
+            s.total.clone(),
+            s.average_order_value.clone(),
+        ]
+    };
+    Table {
+        title: format!("sales from {} to {} by {}", r.from, r.to, r.by.as_str()),
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        text_columns: 2,
+        rows: r.rows.iter().chain(&r.totals).map(cells).collect(),
+        totals_from: if r.rows.is_empty() { 0 } else { r.rows.len() },
+        footer: None,
+    }
+}
+
+fn fulfilment(r: &FulfilmentReport) -> Table {
+    let columns = [
+        r.by.as_str(),
+        "orders",
+        "shipped",
+        "waiting",
+        "cancelled",
+        "ship_p50_h",
+        "ship_p90_h",
+        "ship_max_h",
+        "within_sla",
+        "delivered",
+        "deliver_p50_h",
+        "deliver_p90_h",
+        "deliver_max_h",
+    ];
+    let hours = |h: Option<i64>| h.map(|h| h.to_string()).unwrap_or_default();
+    let cells = |f: &FulfilmentRow| {
+        vec![
+            f.key.clone(),
+            f.orders.to_string(),
+            f.shipped.to_string(),
+            f.waiting.to_string(),
+            f.cancelled.to_string(),
+            hours(f.ship_p50_h),
+            hours(f.ship_p90_h),
+            hours(f.ship_max_h),
+            f.within_sla.clone(),
+            f.delivered.to_string(),
+            hours(f.deliver_p50_h),
+            hours(f.deliver_p90_h),
+            hours(f.deliver_max_h),
+        ]
+    };
+    Table {
+        title: format!(
+            "fulfilment of orders placed from {} to {} by {} (hours from the order; service level {} h)",
+            r.from,
+            r.to,
+            r.by.as_str(),
+            r.sla_hours
+        ),
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        text_columns: 1,
+        rows: r
+            .rows
+            .iter()
+            .chain(std::iter::once(&r.total))
+            .map(cells)
+            .collect(),
+        totals_from: if r.rows.is_empty() { 0 } else { r.rows.len() },
+        footer: r
+            .oldest_waiting
+            .map(|d| format!("oldest order waiting to ship: placed {d}")),
+    }
+}
