@@ -27,6 +27,7 @@ use crate::http::{self, AppState};
 use crate::intake::Intake;
 use crate::sim::pump::Targets;
 use crate::{control, logging, systemd, wiring};
+use xconnector_actors::flows::reporting::live::Reporting;
 
 /// How often `STATUS=` is refreshed when systemd's watchdog does not ask for more.
 const STATUS_EVERY: Duration = Duration::from_secs(5);
@@ -109,11 +110,21 @@ pub async fn run(args: RunArgs, not_terminal: Option<&str>) -> anyhow::Result<Ex
         config.flows.inbound(),
     ));
     intake.watch_drops(&stop_http.subscribe());
+    let reporting = config
+        .flows
+        .enabled::<xconnector_actors::flows::reporting::module::ReportingModule>()
+        .map(|section| Arc::new(Reporting::new(section.config.clone())));
+    // Reports count in the shop's days: learn its time zone (and keep up with DST).
+    let shop_time = match (&reporting, engine.shopify()) {
+        (Some(r), Some(shopify)) => Some(tokio::spawn(r.clone().keep_time(shopify.clone()))),
+        _ => None,
+    };
     let app = http::router(AppState {
         engine: engine.clone(),
         ready: ready.clone(),
         webhooks,
         intake,
+        reporting: reporting.clone(),
     });
     let limits = crate::serve::Limits::from(&config.server);
     let server = tokio::spawn(crate::serve::serve(listener, app, limits, http_stopped));
@@ -237,10 +248,7 @@ pub async fn run(args: RunArgs, not_terminal: Option<&str>) -> anyhow::Result<Ex
         engine: engine.clone(),
         ready: ready.clone(),
         logs: recent_logs,
-        reporting: config
-            .flows
-            .enabled::<xconnector_actors::flows::reporting::module::ReportingModule>()
-            .map(|section| section.config.clone()),
+        reporting,
     });
     let mut control_stopped = stop_http.subscribe();
     let control_server = tokio::spawn(control::server::serve(
@@ -299,6 +307,9 @@ pub async fn run(args: RunArgs, not_terminal: Option<&str>) -> anyhow::Result<Ex
     }
     refusal_counts.abort();
     trimming.abort();
+    if let Some(task) = shop_time {
+        task.abort();
+    }
     crate::refusals::flush();
     if let Some(running) = simulator {
         running.shutdown().await;

@@ -2,7 +2,9 @@
 //! inbound back-office API.
 
 use std::sync::Arc;
+
 use std::sync::atomic::{AtomicBool, Ordering};
+use xconnector_actors::flows::reporting::live::Reporting;
 
 use axum::Router;
 use axum::body::Body;
@@ -25,6 +27,8 @@ pub struct AppState {
     pub webhooks: Arc<WebhookIntake>,
     /// The inbound back-office API of the enabled flows.
     pub intake: Arc<Intake>,
+    /// `[flows.reporting]`, when on: its live figures join `/metrics`.
+    pub reporting: Option<Arc<Reporting>>,
 }
 
 impl AppState {
@@ -45,6 +49,7 @@ impl AppState {
             ready,
             webhooks,
             intake: Arc::new(intake),
+            reporting: None,
         }
     }
 }
@@ -108,6 +113,12 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
                 prometheus::snapshot(&mut m, &snapshot, state.ready.load(Ordering::SeqCst));
                 state.webhooks.render_metrics(&mut m);
                 state.intake.render_metrics(&mut m);
+                if let Some(r) = &state.reporting
+                    && let Err(e) = r.render_metrics(state.engine.store(), &mut m).await
+                {
+                    // The rest of the scrape stands; the store's trouble shows in its own gauges.
+                    tracing::debug!(error = %e, "report figures left out of /metrics");
+                }
                 m.finish()
             },
         )

@@ -77,6 +77,7 @@ fn intake() -> Harness {
             ready,
             webhooks,
             intake: inventory.clone(),
+            reporting: None,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -683,3 +683,49 @@ fn without_the_reporting_section_the_report_says_how_to_turn_it_on() {
         "{err}"
     );
 }
+
+#[test]
+fn metrics_show_todays_orders_and_sales_and_what_waits_to_ship() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), CONFIG);
+    let socket = dir.path().join("data/xconnector.sock");
+    let (_daemon, addr) = run_ready(&config);
+    // This test's Shopify does not answer, so the shop's day is UTC's: an order placed now
+    // in UTC is today's.
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S+00:00")
+        .to_string();
+    let placed: &'static str = Box::leak(now.into_boxed_str());
+    let order = Spec {
+        id: 9,
+        placed,
+        source: "web",
+        currency: "USD",
+        lines: &[(2, "15.00")],
+        money: ["30.00", "5.00", "4.00", "2.06"],
+        test: false,
+    };
+    assert_eq!(
+        post_topic(addr, "orders/create", "now", &order.placed()),
+        200
+    );
+    wait_done(&socket, 1);
+    let (status, text) = get(addr, "/metrics");
+    assert_eq!(status, 200);
+    // 30.00 less 5.00 of discounts.
+    assert_eq!(
+        metric(&text, r#"xconnector_report_orders_today{currency="USD"}"#),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            r#"xconnector_report_net_sales_today{currency="USD"}"#
+        ),
+        Some(25.0)
+    );
+    assert_eq!(metric(&text, "xconnector_report_orders_waiting"), Some(1.0));
+    // Nothing has shipped yet: no percentile to show.
+    assert_eq!(metric(&text, "xconnector_report_ship_p90_hours"), None);
+}

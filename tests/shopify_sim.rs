@@ -232,3 +232,37 @@ async fn sustained_load_from_several_lanes_is_never_throttled() {
     assert_eq!(limiter.throttled, 0);
     engine.shutdown(Duration::from_secs(5)).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_learn_the_shops_day_from_its_time_zone() {
+    use xconnector_actors::flows::reporting::live::Reporting;
+    use xconnector_actors::flows::reporting::module::ReportingConfig;
+
+    let sim = sim(BucketConfig::standard()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(&sim, &dir, Duration::from_secs(2), Duration::from_secs(30)).await;
+    let shopify = engine.shopify().unwrap().clone();
+    let zone = shopify.shop_time(Lane::Reporting).await.unwrap();
+    // The simulated shop is in New York, in winter.
+    assert_eq!(
+        (zone.iana_timezone.as_str(), zone.timezone_offset_minutes),
+        ("America/New_York", -300)
+    );
+    let reporting = std::sync::Arc::new(Reporting::new(ReportingConfig::default()));
+    assert_eq!(
+        reporting.offset_minutes(),
+        None,
+        "UTC's days until Shopify tells"
+    );
+    let keeping = tokio::spawn(reporting.clone().keep_time(shopify));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while reporting.offset_minutes().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the shop's time zone never came"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(reporting.offset_minutes(), Some(-300));
+    keeping.abort();
+}

@@ -863,3 +863,321 @@ fn the_filter_prompt_adds_to_the_filter_and_shows_errors_while_typing() {
         other => panic!("{other:?}"),
     }
 }
+
+// The reports view: a fixed sales report, its empty and error states, and the range keys.
+
+use chrono::NaiveDate;
+use xconnector::tui::components::reports::Reports;
+use xconnector_actors::flows::reporting::report::{By, SalesReport, SalesRow, money};
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+/// A row with `orders` orders of two units each, `net` in hundredths after 5% discounts and
+/// `returned` in hundredths given back.
+fn sales_row(key: &str, currency: &str, orders: i64, net: i64, returned: i64) -> SalesRow {
+    let sold = net + returned;
+    let gross = sold * 100 / 95;
+    let (shipping, tax) = (orders * 490, net / 5);
+    let m = |cents: i64| money(cents * 100);
+    SalesRow {
+        key: key.into(),
+        currency: currency.into(),
+        orders,
+        units: orders * 2,
+        units_returned: i64::from(returned > 0),
+        gross: m(gross),
+        discounts: m(gross - sold),
+        returns: m(returned),
+        net: m(net),
+        shipping: m(shipping),
+        tax: m(tax),
+        total: m(net + shipping + tax),
+        average_order_value: if orders == 0 {
+            String::new()
+        } else {
+            m(sold / orders)
+        },
+    }
+}
+
+/// 2026-11-11 to 2026-12-10 by day: EUR on eight days, USD on three.
+fn sales_report() -> SalesReport {
+    let eur = [
+        ("2026-11-14", 3, 18_450, 0),
+        ("2026-11-20", 5, 31_200, 0),
+        ("2026-11-27", 12, 96_480, 4_990),
+        ("2026-11-28", 9, 71_020, 0),
+        ("2026-12-01", 4, 25_600, 0),
+        ("2026-12-05", 7, 48_930, 2_500),
+        ("2026-12-08", 6, 39_990, 0),
+        ("2026-12-10", 2, 11_980, 0),
+    ];
+    let usd = [
+        ("2026-11-27", 2, 21_000, 0),
+        ("2026-12-02", 1, 8_990, 0),
+        ("2026-12-09", 3, 27_450, 0),
+    ];
+    let rows_of = |currency: &str, days: &[(&str, i64, i64, i64)]| -> Vec<SalesRow> {
+        days.iter()
+            .map(|(d, o, n, r)| sales_row(d, currency, *o, *n, *r))
+            .collect()
+    };
+    let total = |currency: &str, days: &[(&str, i64, i64, i64)]| {
+        let sum = |f: fn(&(&str, i64, i64, i64)) -> i64| days.iter().map(f).sum::<i64>();
+        sales_row("total", currency, sum(|d| d.1), sum(|d| d.2), sum(|d| d.3))
+    };
+    let mut rows = rows_of("EUR", &eur);
+    rows.extend(rows_of("USD", &usd));
+    rows.sort_by(|a, b| (&a.key, &a.currency).cmp(&(&b.key, &b.currency)));
+    SalesReport {
+        from: day("2026-11-11"),
+        to: day("2026-12-10"),
+        by: By::Day,
+        rows,
+        totals: vec![total("EUR", &eur), total("USD", &usd)],
+    }
+}
+
+/// The app on the reports view with `today` fixed; what opening it asked for.
+fn on_reports(today: &str) -> (App, Vec<Request>) {
+    let mut app = app_with_data();
+    app.reports = Reports::new(day(today));
+    let asked = app.on_key(key('4'));
+    (app, asked)
+}
+
+fn report_request(query: &str) -> Vec<Request> {
+    vec![Request::Report {
+        query: query.into(),
+    }]
+}
+
+#[test]
+fn the_reports_view_charts_net_sales_over_a_table_per_currency() {
+    let (mut app, asked) = on_reports("2026-12-10");
+    assert_eq!(app.view, View::Reports);
+    assert_eq!(
+        asked,
+        report_request("from=2026-11-11&to=2026-12-10&by=day"),
+        "the last 30 days, by day, when the view opens"
+    );
+    let loading = render(&app, 100, 30);
+    assert!(loading.contains("reading the sales report"), "{loading}");
+    app.on_reply(Reply::Report {
+        query: "from=2026-11-11&to=2026-12-10&by=day".into(),
+        report: Ok(sales_report()),
+    });
+    let screen = render(&app, 100, 30);
+    assert!(screen.contains("net EUR per day"), "{screen}");
+    assert!(screen.contains("also USD (c)"), "{screen}");
+    assert!(
+        screen.contains("total EUR") && screen.contains("total USD"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("reports_100x30", screen);
+    insta::assert_snapshot!("reports_80x24", render(&app, 80, 24));
+
+    // c: the chart and the rows in the other currency.
+    assert!(
+        app.on_key(key('c')).is_empty(),
+        "the same report, another currency"
+    );
+    let usd = render(&app, 100, 30);
+    assert!(usd.contains("net USD per day"), "{usd}");
+    assert!(usd.contains("also EUR (c)"), "{usd}");
+    assert!(
+        usd.contains("2026-12-09") && !usd.contains("2026-12-08"),
+        "{usd}"
+    );
+    insta::assert_snapshot!("reports_usd_100x30", usd);
+
+    // The help lists the view's keys, and the hint bar the main ones.
+    app.on_key(key('?'));
+    let help = render(&app, 100, 30);
+    for k in [
+        "span: 7, 30 or 90 days",
+        "by: day, week or channel",
+        "4  reports",
+    ] {
+        assert!(help.contains(k), "{k}: {help}");
+    }
+    app.on_key(key('?'));
+    let hints = render(&app, 80, 24);
+    assert!(
+        hints.contains("←/h earlier  →/l later  s span  b by  c currency  g reload"),
+        "{hints}"
+    );
+}
+
+#[test]
+fn the_reports_view_says_when_nothing_sold_and_what_the_daemon_refused() {
+    let query = "from=2026-11-11&to=2026-12-10&by=day";
+    let (mut app, _) = on_reports("2026-12-10");
+    app.on_reply(Reply::Report {
+        query: query.into(),
+        report: Ok(SalesReport {
+            rows: Vec::new(),
+            totals: Vec::new(),
+            ..sales_report()
+        }),
+    });
+    let empty = render(&app, 100, 30);
+    assert!(
+        empty.contains("no sales from 2026-11-11 to 2026-12-10"),
+        "{empty}"
+    );
+    insta::assert_snapshot!("reports_empty_100x30", empty);
+
+    let (mut app, _) = on_reports("2026-12-10");
+    app.on_reply(Reply::Report {
+        query: query.into(),
+        report: Err(
+            "reporting is off: add a [flows.reporting] section to the config and \
+                     restart; sales are counted from then on (HTTP 409)"
+                .into(),
+        ),
+    });
+    let refused = render(&app, 100, 30);
+    assert!(refused.contains("reporting is off"), "{refused}");
+    insta::assert_snapshot!("reports_error_100x30", refused);
+
+    // A failed read again leaves the report there, under the error.
+    app.on_reply(Reply::Report {
+        query: query.into(),
+        report: Ok(sales_report()),
+    });
+    app.on_reply(Reply::Report {
+        query: query.into(),
+        report: Err("no daemon on data/xconnector.sock".into()),
+    });
+    let both = render(&app, 80, 24);
+    assert!(both.contains("no daemon on data/xconnector.sock"), "{both}");
+    assert!(both.contains("total EUR"), "{both}");
+}
+
+#[test]
+fn range_keys_change_the_query_the_reports_view_asks_for() {
+    let (mut app, _) = on_reports("2026-12-10");
+    let mut press = |c: char| -> Vec<Request> { app.on_key(key(c)) };
+    // s: 30 → 90 → 7 → 30 days, still ending on the same day.
+    assert_eq!(
+        press('s'),
+        report_request("from=2026-09-12&to=2026-12-10&by=day")
+    );
+    assert_eq!(
+        press('s'),
+        report_request("from=2026-12-04&to=2026-12-10&by=day")
+    );
+    // ←/h: a span earlier; →/l: a span later, never past today.
+    assert_eq!(
+        press('h'),
+        report_request("from=2026-11-27&to=2026-12-03&by=day")
+    );
+    assert_eq!(
+        app.on_key(code(KeyCode::Left)),
+        report_request("from=2026-11-20&to=2026-11-26&by=day")
+    );
+    let mut press = |c: char| -> Vec<Request> { app.on_key(key(c)) };
+    assert_eq!(
+        press('l'),
+        report_request("from=2026-11-27&to=2026-12-03&by=day")
+    );
+    assert_eq!(
+        press('s'),
+        report_request("from=2026-11-04&to=2026-12-03&by=day")
+    );
+    assert_eq!(
+        press('l'),
+        report_request("from=2026-11-11&to=2026-12-10&by=day"),
+        "later stops at today"
+    );
+    assert!(press('l').is_empty(), "nothing after today");
+    // b: by week, by channel, by day again.
+    assert_eq!(
+        press('b'),
+        report_request("from=2026-11-11&to=2026-12-10&by=week")
+    );
+    assert_eq!(
+        press('b'),
+        report_request("from=2026-11-11&to=2026-12-10&by=channel")
+    );
+    assert_eq!(
+        press('h'),
+        report_request("from=2026-10-12&to=2026-11-10&by=channel")
+    );
+    // t: back to the range ending today; g: read again now.
+    assert_eq!(
+        press('t'),
+        report_request("from=2026-11-11&to=2026-12-10&by=channel")
+    );
+    assert_eq!(
+        press('g'),
+        report_request("from=2026-11-11&to=2026-12-10&by=channel")
+    );
+    assert_eq!(
+        app.reports.query(),
+        "from=2026-11-11&to=2026-12-10&by=channel"
+    );
+
+    // An answer for a range left since is dropped.
+    app.on_reply(Reply::Report {
+        query: "from=2026-10-12&to=2026-11-10&by=channel".into(),
+        report: Ok(sales_report()),
+    });
+    assert!(app.reports.report.is_none() && app.reports.loading);
+}
+
+#[test]
+fn the_reports_view_reads_again_every_five_seconds_only_while_shown() {
+    let query = "from=2026-11-11&to=2026-12-10&by=day";
+    let today = day("2026-12-10");
+    let (mut app, _) = on_reports("2026-12-10");
+    assert!(app.tick(NOW, today).is_empty(), "a read is on its way");
+    app.on_reply(Reply::Report {
+        query: query.into(),
+        report: Ok(sales_report()),
+    });
+    assert!(
+        app.tick(NOW, today).is_empty(),
+        "the clock starts at the answer"
+    );
+    assert!(app.tick(NOW + 4_000, today).is_empty());
+    assert_eq!(app.tick(NOW + 5_000, today), report_request(query));
+    assert!(
+        app.tick(NOW + 20_000, today).is_empty(),
+        "one read at a time"
+    );
+    app.on_reply(Reply::Report {
+        query: query.into(),
+        report: Ok(sales_report()),
+    });
+
+    // Not while another view is shown, nor while the daemon is away; opening it reads.
+    app.on_key(key('1'));
+    assert!(app.tick(NOW + 60_000, today).is_empty());
+    assert_eq!(app.on_key(key('4')), report_request(query));
+    app.on_reply(Reply::Report {
+        query: query.into(),
+        report: Ok(sales_report()),
+    });
+    app.on_reply(Reply::Disconnected("no daemon".into()));
+    app.tick(NOW + 70_000, today);
+    assert!(app.tick(NOW + 80_000, today).is_empty());
+    assert_eq!(
+        app.on_reply(Reply::Connected),
+        report_request(query),
+        "a reconnect reads it again"
+    );
+
+    // Past midnight a range that ended today moves on with it.
+    app.on_reply(Reply::Report {
+        query: query.into(),
+        report: Ok(sales_report()),
+    });
+    assert_eq!(
+        app.tick(NOW + 90_000, day("2026-12-11")),
+        report_request("from=2026-11-12&to=2026-12-11&by=day")
+    );
+}

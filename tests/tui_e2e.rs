@@ -135,6 +135,12 @@ fn attach_watch_retry_detach() {
     tmux.keys("1");
     tmux.wait_for("all flows: 3 waiting");
 
+    // The reports view asks the daemon for its sales report; this one does not count sales
+    // ([flows.reporting] is off) and the view says so.
+    tmux.keys("4");
+    let screen = tmux.wait_for("reporting is off");
+    assert!(screen.contains("Sales "), "{screen}");
+
     tmux.keys("q");
     eventually("the UI to detach", || (!tmux.alive()).then_some(()));
     assert_eq!(

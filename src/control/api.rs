@@ -18,7 +18,7 @@ use axum::{Json, Router};
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use xconnector_actors::flows::reporting::fulfilment::FulfilmentReport;
-use xconnector_actors::flows::reporting::module::ReportingConfig;
+use xconnector_actors::flows::reporting::live::Reporting;
 use xconnector_actors::flows::reporting::report::SalesReport;
 use xconnector_actors::flows::reporting::{self, By};
 use xconnector_actors::item::{
@@ -38,7 +38,7 @@ pub struct ControlState {
     /// Recent warnings and errors for operators.
     pub logs: crate::logging::RecentLogs,
     /// `[flows.reporting]`, when on: the flows count what reports read.
-    pub reporting: Option<ReportingConfig>,
+    pub reporting: Option<Arc<Reporting>>,
 }
 
 pub fn router(state: ControlState) -> Router {
@@ -771,7 +771,7 @@ async fn audit(
 pub struct ReportQuery {
     /// The first day, `YYYY-MM-DD` (the shop's days); default: 29 days before `to`.
     pub from: Option<String>,
-    /// The last day, included; default: today (UTC).
+    /// The last day, included; default: the shop's today.
     pub to: Option<String>,
     /// `day` (default), `week` or `channel`.
     pub by: Option<String>,
@@ -795,8 +795,8 @@ fn report_range(
     st: &ControlState,
     q: &ReportQuery,
     allowed: &[By],
-) -> Result<(ReportingConfig, chrono::NaiveDate, chrono::NaiveDate, By), ApiError> {
-    let Some(config) = st.reporting.clone() else {
+) -> Result<(Arc<Reporting>, chrono::NaiveDate, chrono::NaiveDate, By), ApiError> {
+    let Some(reporting) = st.reporting.clone() else {
         return Err(ApiError(
             StatusCode::CONFLICT,
             "reporting is off: add a [flows.reporting] section to the config and restart; \
@@ -806,7 +806,7 @@ fn report_range(
     };
     let to = match &q.to {
         Some(s) => report_day("to", s)?,
-        None => chrono::Utc::now().date_naive(),
+        None => reporting.today(),
     };
     let from = match &q.from {
         Some(s) => report_day("from", s)?,
@@ -826,7 +826,7 @@ fn report_range(
     }
     let by = By::parse(q.by.as_deref().unwrap_or("day"), allowed)
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e))?;
-    Ok((config, from, to, by))
+    Ok((reporting, from, to, by))
 }
 
 /// `GET /v1/reports/sales?from=&to=&by=day|week|channel`.
@@ -848,10 +848,16 @@ async fn fulfilment_report(
     query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Json<FulfilmentReport>, ApiError> {
     let Query(q) = query?;
-    let (config, from, to, by) = report_range(&st, &q, reporting::FULFILMENT_BY)?;
+    let (r, from, to, by) = report_range(&st, &q, reporting::FULFILMENT_BY)?;
     Ok(Json(
-        reporting::fulfilment::report(st.engine.store(), from, to, by, config.ship_within_hours())
-            .await?,
+        reporting::fulfilment::report(
+            st.engine.store(),
+            from,
+            to,
+            by,
+            r.config.ship_within_hours(),
+        )
+        .await?,
     ))
 }
 

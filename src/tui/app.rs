@@ -12,6 +12,7 @@ use super::components::item_list::ItemList;
 use super::components::log_pane::LogPane;
 use super::components::overview::Overview;
 use super::components::prompt::{Outcome, Prompt};
+use super::components::reports::Reports;
 use super::components::{Component, Context, Effect};
 use super::filter::FilterHistory;
 use super::keys::{self, Action, Binding};
@@ -19,6 +20,7 @@ use super::theme::Theme;
 use crate::cli::ItemAction;
 use crate::control::api::{ItemDetail, ItemPage, Status};
 use crate::logging::LogLine;
+use xconnector_actors::flows::reporting::report::SalesReport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -26,6 +28,7 @@ pub enum View {
     Items,
     Exceptions,
     Detail,
+    Reports,
 }
 
 /// Whose daemon this is, which decides what quitting does.
@@ -70,6 +73,10 @@ pub enum Request {
         name: String,
         pause: bool,
     },
+    /// The sales report: `from=…&to=…&by=…` of `/v1/reports/sales`.
+    Report {
+        query: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +108,11 @@ pub enum Reply {
     Failed(String),
     /// New lines from the daemon's log.
     Logs(Vec<LogLine>),
+    /// The sales report asked for with `query`, or why the daemon would not give it.
+    Report {
+        query: String,
+        report: Result<SalesReport, String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +135,7 @@ pub struct App {
     pub exceptions: ItemList,
     pub detail: Detail,
     pub logs: LogPane,
+    pub reports: Reports,
     pub prompt: Option<Prompt>,
     pub filters: FilterHistory,
     pub help: bool,
@@ -145,6 +158,7 @@ impl App {
             exceptions: ItemList::new(ListKind::Exceptions),
             detail: Detail::default(),
             logs: LogPane::default(),
+            reports: Reports::new(chrono::Local::now().date_naive()),
             prompt: None,
             filters: FilterHistory::default(),
             help: false,
@@ -197,6 +211,7 @@ impl App {
             View::Items => tables.push(self.items.bindings()),
             View::Exceptions => tables.push(self.exceptions.bindings()),
             View::Detail => tables.push(self.detail.bindings()),
+            View::Reports => tables.push(self.reports.bindings()),
         }
         tables
     }
@@ -259,6 +274,7 @@ impl App {
             (_, View::Items) => self.items.act(binding.action, &cx),
             (_, View::Exceptions) => self.exceptions.act(binding.action, &cx),
             (_, View::Detail) => self.detail.act(binding.action, &cx),
+            (_, View::Reports) => self.reports.act(binding.action, &cx),
         };
         self.apply(effects)
     }
@@ -274,13 +290,15 @@ impl App {
                 let next = match self.view {
                     View::Overview => View::Items,
                     View::Items => View::Exceptions,
-                    View::Exceptions | View::Detail => View::Overview,
+                    View::Exceptions => View::Reports,
+                    View::Reports | View::Detail => View::Overview,
                 };
                 return self.switch(next);
             }
             Action::Overview => return self.switch(View::Overview),
             Action::Items => return self.switch(View::Items),
             Action::Exceptions => return self.switch(View::Exceptions),
+            Action::Reports => return self.switch(View::Reports),
             _ => {}
         }
         Vec::new()
@@ -322,6 +340,7 @@ impl App {
         match view {
             View::Items => vec![self.items.reload()],
             View::Exceptions => vec![self.exceptions.reload()],
+            View::Reports => vec![self.reports.reload()],
             _ => Vec::new(),
         }
     }
@@ -332,6 +351,7 @@ impl App {
             View::Detail => self.detail.changed().into_iter().collect(),
             View::Items => self.items.changed().into_iter().collect(),
             View::Exceptions => self.exceptions.changed().into_iter().collect(),
+            View::Reports => vec![self.reports.reload()],
             View::Overview => Vec::new(),
         }
     }
@@ -356,8 +376,19 @@ impl App {
                     Vec::new()
                 }
             }
-            View::Overview => Vec::new(),
+            // Sales are not items: the report is read again on its own clock.
+            View::Overview | View::Reports => Vec::new(),
         }
+    }
+
+    /// The clock, every frame: the reports view reads its report again every few seconds
+    /// while it is shown and the daemon is there, and follows `today` past midnight.
+    pub fn tick(&mut self, now: Millis, today: chrono::NaiveDate) -> Vec<Request> {
+        self.reports.set_today(today);
+        if self.view != View::Reports || self.connection != Connection::Up {
+            return Vec::new();
+        }
+        self.reports.tick(now).into_iter().collect()
     }
 
     pub fn on_reply(&mut self, reply: Reply) -> Vec<Request> {
@@ -402,6 +433,7 @@ impl App {
             }
             Reply::Failed(text) => self.say(text, true),
             Reply::Logs(lines) => self.logs.add(lines),
+            Reply::Report { query, report } => self.reports.on_report(&query, report),
         }
         Vec::new()
     }

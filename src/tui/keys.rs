@@ -13,6 +13,7 @@ pub enum Action {
     Overview,
     Items,
     Exceptions,
+    Reports,
     Up,
     Down,
     PageUp,
@@ -34,6 +35,15 @@ pub enum Action {
     TogglePause,
     Refresh,
     LogLevel,
+    /// The reports' range: the one before, the one after, its length, back to today.
+    Earlier,
+    Later,
+    Span,
+    Today,
+    /// The reports' grouping: day, week or channel.
+    GroupBy,
+    /// The reports' next currency.
+    Currency,
 }
 
 /// One physical key.
@@ -167,6 +177,11 @@ pub const GLOBAL: &[Binding] = &[
         &[Char('3')],
         Action::Exceptions,
         "exceptions, grouped by error",
+    ),
+    bind(
+        &[Char('4')],
+        Action::Reports,
+        "reports: sales by day, week or channel",
     ),
 ];
 
@@ -318,6 +333,51 @@ pub const DETAIL: &[Binding] = &[
     )),
 ];
 
+pub const REPORTS: &[Binding] = &[
+    hint(bind(
+        &[Code(KeyCode::Left), Char('h')],
+        Action::Earlier,
+        "earlier: the range before this one",
+    )),
+    hint(bind(
+        &[Code(KeyCode::Right), Char('l')],
+        Action::Later,
+        "later: the range after this one (up to today)",
+    )),
+    hint(bind(
+        &[Char('s')],
+        Action::Span,
+        "span: 7, 30 or 90 days, ending on the same day",
+    )),
+    hint(bind(
+        &[Char('b')],
+        Action::GroupBy,
+        "by: day, week or channel",
+    )),
+    hint(bind(
+        &[Char('c')],
+        Action::Currency,
+        "currency: the next one the chart shows",
+    )),
+    bind(&[Char('t')], Action::Today, "today: the range ending today"),
+    bind(
+        &[Code(KeyCode::Up), Char('k')],
+        Action::Up,
+        "scroll the table up",
+    ),
+    bind(
+        &[Code(KeyCode::Down), Char('j')],
+        Action::Down,
+        "scroll the table down",
+    ),
+    hint(bind(
+        &[Char('g')],
+        Action::Refresh,
+        "reload the report now (it reloads every 5 s)",
+    )),
+    bind(&[Code(KeyCode::Esc)], Action::Back, "back to the overview"),
+];
+
 /// The line editor's own keys (the prompts); every other key edits the line.
 pub const PROMPT: &[Binding] = &[
     hint(bind(&[Code(KeyCode::Enter)], Action::Open, "apply")),
@@ -372,6 +432,7 @@ mod tests {
             [QUIT_OWNED, GLOBAL, OVERVIEW, LOGS],
             [QUIT_ATTACHED, GLOBAL, LIST, &[]],
             [QUIT_OWNED, GLOBAL, DETAIL, &[]],
+            [QUIT_ATTACHED, GLOBAL, REPORTS, &[]],
         ] {
             let all: Vec<&Key> = tables
                 .iter()

@@ -74,7 +74,7 @@ async fn event_loop(
                 None => return Ok(Exit::Detach),
             },
             Some(reply) = replies.recv() => app.on_reply(reply),
-            _ = tick.tick() => Vec::new(),
+            _ = tick.tick() => app.tick(now_ms(), chrono::Local::now().date_naive()),
         };
         for r in out {
             let _ = requests.send(r);

@@ -11,6 +11,7 @@ use serde_json::json;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::app::{Reply, Request};
+use xconnector_actors::flows::reporting::report::SalesReport;
 use xconnector_actors::store::BulkJob;
 
 use crate::control::api::{ItemDetail, ItemPage, Status};
@@ -166,6 +167,14 @@ async fn perform(c: &ControlClient, req: Request) -> Reply {
             c.post::<serde_json::Value>(&format!("/v1/flows/{name}/{verb}"), &json!({}))
                 .await
                 .map(|_| Reply::Done(format!("{name}: {verb}d")))
+        }
+        Request::Report { query } => {
+            // Its failure belongs to the reports view, not to the message line.
+            let report = c
+                .get::<SalesReport>(&format!("/v1/reports/sales?{query}"))
+                .await
+                .map_err(|e| short(&e));
+            return Reply::Report { query, report };
         }
     };
     result.unwrap_or_else(|e| Reply::Failed(e.to_string()))

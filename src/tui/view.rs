@@ -32,6 +32,7 @@ pub fn draw(frame: &mut Frame, app: &App, now: Millis, theme: Theme) {
         View::Items => app.items.draw(frame, body, &cx),
         View::Exceptions => app.exceptions.draw(frame, body, &cx),
         View::Detail => app.detail.draw(frame, body, &cx),
+        View::Reports => app.reports.draw(frame, body, &cx),
     }
     match &app.prompt {
         Some(p) => p.draw(frame, message, &cx),
@@ -65,18 +66,30 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, t: Theme) {
     if app.mode == Mode::Owned {
         spans.push(Span::raw(" · demo"));
     }
-    spans.push(Span::raw("   "));
-    for (n, (view, name)) in [
+    let tabs = [
         (View::Overview, "Overview"),
         (View::Items, "Items"),
         (View::Exceptions, "Exceptions"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let label = format!(" {} {name} ", n + 1);
-        let on = app.view == view || (app.view == View::Detail && app.came_from == view);
-        spans.push(if on {
+        (View::Reports, "Reports"),
+    ];
+    let on = |view| app.view == view || (app.view == View::Detail && app.came_from == view);
+    // ` 1 Overview  2 Items …`; where that does not fit (80 columns), only the tab shown
+    // keeps its padding: `1 Overview  2 Items 3 Exceptions …`.
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let full = 3 + tabs.iter().map(|(_, name)| name.len() + 4).sum::<usize>();
+    let compact = used + full > area.width as usize;
+    spans.push(Span::raw(if compact { "  " } else { "   " }));
+    for (n, (view, name)) in tabs.into_iter().enumerate() {
+        let (selected, before) = (on(view), n > 0 && on(tabs[n - 1].0));
+        if compact && n > 0 && !selected && !before {
+            spans.push(Span::raw(" "));
+        }
+        let label = if compact && !selected {
+            format!("{} {name}", n + 1)
+        } else {
+            format!(" {} {name} ", n + 1)
+        };
+        spans.push(if selected {
             Span::styled(label, t.selected())
         } else {
             Span::raw(label)

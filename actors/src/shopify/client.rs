@@ -517,6 +517,20 @@ impl ShopifyHandle {
         Ok(out)
     }
 
+    /// The shop's time zone and its offset from UTC now.
+    pub async fn shop_time(
+        &self,
+        lane: Lane,
+    ) -> Result<super::operations::shop::ShopTimeZone, ShopifyError> {
+        Ok(self
+            .run::<super::operations::shop::ShopTime>(
+                lane,
+                &super::operations::shop::ShopTimeVariables {},
+            )
+            .await?
+            .shop)
+    }
+
     /// The shop's active locations.
     pub async fn locations(&self, lane: Lane) -> Result<Vec<Location>, ShopifyError> {
         let mut variables = LocationsVariables {

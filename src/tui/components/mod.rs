@@ -8,6 +8,7 @@ pub mod item_list;
 pub mod log_pane;
 pub mod overview;
 pub mod prompt;
+pub mod reports;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;

@@ -8,8 +8,10 @@
 //!   takes); [`report`] reads the sales report back by day, week or channel.
 //! - [`fulfilment`]: what an order version counts in fulfilment performance (its first
 //!   fulfilment and delivery), and the fulfilment report by day, week, location or carrier.
+//! - [`live`]: the shop's "today" and the figures `/metrics` shows.
 
 pub mod fulfilment;
+pub mod live;
 pub mod module;
 pub mod payload;
 pub mod report;

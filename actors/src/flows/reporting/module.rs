@@ -44,7 +44,7 @@ impl FlowModule for ReportingModule {
 
     fn check(section: &Section<ReportingConfig>, _cx: &CheckCx<'_>, problems: &mut Problems) {
         let d = section.config.ship_within;
-        if d.is_zero() || d.as_secs() % 3600 != 0 {
+        if d.is_zero() || !d.as_secs().is_multiple_of(3600) {
             problems.push(
                 KeyPath::root().key("ship_within"),
                 "must be a whole number of hours, at least 1h (\"48h\", \"3d\")",

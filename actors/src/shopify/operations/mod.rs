@@ -15,6 +15,7 @@ pub mod locations;
 pub mod orders;
 pub mod products;
 pub mod returns;
+pub mod shop;
 pub mod variants;
 pub mod webhooks;
 
@@ -61,7 +62,7 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
     const fn doc<O: Operation>() -> (&'static str, &'static str) {
         (O::NAME, O::DOCUMENT)
     }
-    static DOCUMENTS: [(&str, &str); 49] = [
+    static DOCUMENTS: [(&str, &str); 50] = [
         doc::<Orders>(),
         doc::<Order>(),
         doc::<OrderChecks>(),
@@ -111,6 +112,7 @@ pub fn all_documents() -> &'static [(&'static str, &'static str)] {
         doc::<returns::RefundCreate>(),
         doc::<returns::RefundRead>(),
         doc::<returns::OrdersReturnsSince>(),
+        doc::<shop::ShopTime>(),
     ];
     &DOCUMENTS
 }
