@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::{Days, NaiveDate};
 use serde_json::json;
-use xconnector_actors::flows::reporting::report::{By, sales_from};
 use xconnector_actors::flows::reporting::contribution;
+use xconnector_actors::flows::reporting::report::{By, sales_from};
 use xconnector_actors::flows::reporting::sales::REPORT;
 use xconnector_actors::store::ItemDb;
 

@@ -351,7 +351,10 @@ async fn full_order(
 /// order is what it counts; a replay counts nothing). Reconciliation finds versions through
 /// GraphQL without their refunds, fulfilments and channel: those are left to the webhook that
 /// brings the same version.
-async fn count_in_reports(item: &Claimed, ctx: &FlowContext) -> Result<(), crate::store::StoreError> {
+async fn count_in_reports(
+    item: &Claimed,
+    ctx: &FlowContext,
+) -> Result<(), crate::store::StoreError> {
     if item.item.kind == RECONCILE_KIND {
         return Ok(());
     }
