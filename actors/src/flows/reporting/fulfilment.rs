@@ -13,11 +13,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::By;
 use super::payload::{RestFulfillment, RestOrder};
+use super::{By, add, days, read_days};
 use crate::store::{Contribution, Counters, StoreError, StoreHandle};
 
 pub const REPORT: &str = "fulfilment";
@@ -194,12 +194,6 @@ fn row(key: String, c: &Counters, sla_hours: i64) -> FulfilmentRow {
     }
 }
 
-fn add(into: &mut Counters, from: &Counters) {
-    for (k, v) in from {
-        *into.entry(k.clone()).or_default() += v;
-    }
-}
-
 /// The fulfilment report over `from..=to` (the days the orders were placed).
 pub async fn report(
     store: &StoreHandle,
@@ -208,12 +202,7 @@ pub async fn report(
     by: By,
     sla_hours: i64,
 ) -> Result<FulfilmentReport, StoreError> {
-    let buckets = store
-        .rollup_range(
-            &format!("{REPORT}/day/{from}"),
-            &format!("{REPORT}/day/{to}"),
-        )
-        .await?;
+    let buckets = read_days(store, REPORT, from, to).await?;
     Ok(report_from(&buckets, from, to, by, sla_hours))
 }
 
@@ -228,31 +217,20 @@ pub fn report_from(
     let mut groups: BTreeMap<String, Counters> = BTreeMap::new();
     let mut total = Counters::new();
     let mut oldest_waiting = None;
-    for (name, counters) in buckets {
-        let parts: Vec<&str> = name.splitn(5, '/').collect();
-        let [_, _, day, location, carrier] = parts[..] else {
-            continue;
-        };
-        let Ok(date) = NaiveDate::parse_from_str(day, "%Y-%m-%d") else {
-            continue;
-        };
-        let key = match by {
-            By::Day => day.to_string(),
-            By::Week => {
-                let w = date.iso_week();
-                format!("{}-W{:02}", w.year(), w.week())
-            }
-            By::Location if location == NONE => NONE.to_string(),
-            By::Location => format!("gid://shopify/Location/{location}"),
-            By::Carrier | By::Channel => carrier.to_string(),
-        };
-        add(groups.entry(key).or_default(), counters);
-        add(&mut total, counters);
-        let n = |k: &str| counters.get(k).copied().unwrap_or(0);
+    for day in days(buckets) {
+        let [location, carrier] = day.dims;
+        let key = day.time_key(by).unwrap_or_else(|| match by {
+            By::Location if location != NONE => format!("gid://shopify/Location/{location}"),
+            By::Location => NONE.to_string(),
+            _ => carrier.to_string(),
+        });
+        add(groups.entry(key).or_default(), day.counters);
+        add(&mut total, day.counters);
+        let n = |k: &str| day.counters.get(k).copied().unwrap_or(0);
         if oldest_waiting.is_none()
             && n(counter::ORDERS) - n(counter::SHIPPED) - n(counter::CANCELLED) > 0
         {
-            oldest_waiting = Some(date);
+            oldest_waiting = Some(day.date);
         }
     }
     FulfilmentReport {

@@ -17,9 +17,10 @@ pub mod payload;
 pub mod report;
 pub mod sales;
 
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::store::Contribution;
+use crate::store::{Contribution, Counters, StoreError, StoreHandle};
 
 /// How the rows of a report are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,4 +72,67 @@ pub fn contribution(payload: &[u8]) -> Result<(String, Contribution), String> {
     sales::count(&o, &mut c)?;
     fulfilment::count(&o, &mut c)?;
     Ok((format!("order:{}", o.gid()), c))
+}
+
+/// The day buckets of `report` from `from` to `to`, in order: one scan.
+pub async fn read_days(
+    store: &StoreHandle,
+    report: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(String, Counters)>, StoreError> {
+    store
+        .rollup_range(
+            &format!("{report}/day/{from}"),
+            &format!("{report}/day/{to}"),
+        )
+        .await
+}
+
+/// A day bucket read back (`REPORT/day/DAY/A/B`): its day and its two dimensions (channel and
+/// currency for sales, location and carrier for fulfilment).
+pub struct DayBucket<'a> {
+    pub date: NaiveDate,
+    pub dims: [&'a str; 2],
+    pub counters: &'a Counters,
+}
+
+impl DayBucket<'_> {
+    /// The row key of the day's group when grouped by day or by ISO week (`2026-W49`).
+    pub fn time_key(&self, by: By) -> Option<String> {
+        match by {
+            By::Day => Some(self.date.to_string()),
+            By::Week => {
+                let w = self.date.iso_week();
+                Some(format!("{}-W{:02}", w.year(), w.week()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The day buckets among `buckets`; names of another shape are skipped.
+pub fn days(buckets: &[(String, Counters)]) -> impl Iterator<Item = DayBucket<'_>> {
+    buckets.iter().filter_map(|(name, counters)| {
+        let mut parts = name.splitn(5, '/');
+        let (_, _, day, a, b) = (
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+        );
+        Some(DayBucket {
+            date: NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?,
+            dims: [a, b],
+            counters,
+        })
+    })
+}
+
+/// Adds every counter of `from` into `into`.
+pub fn add(into: &mut Counters, from: &Counters) {
+    for (k, v) in from {
+        *into.entry(k.clone()).or_default() += v;
+    }
 }

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 pub use super::By;
 use super::sales::{REPORT, counter};
+use super::{add, days, read_days};
 use crate::store::{Counters, StoreError, StoreHandle};
 
 /// One row: a day, week or channel in one currency (or a currency's total).
@@ -93,12 +94,6 @@ fn row(key: String, currency: String, c: &Counters) -> SalesRow {
     }
 }
 
-fn add(into: &mut Counters, from: &Counters) {
-    for (k, v) in from {
-        *into.entry(k.clone()).or_default() += v;
-    }
-}
-
 /// The sales report over `from..=to` (the shop's days).
 pub async fn sales(
     store: &StoreHandle,
@@ -106,12 +101,7 @@ pub async fn sales(
     to: NaiveDate,
     by: By,
 ) -> Result<SalesReport, StoreError> {
-    let buckets = store
-        .rollup_range(
-            &format!("{REPORT}/day/{from}"),
-            &format!("{REPORT}/day/{to}"),
-        )
-        .await?;
+    let buckets = read_days(store, REPORT, from, to).await?;
     Ok(sales_from(&buckets, from, to, by))
 }
 
@@ -124,28 +114,18 @@ pub fn sales_from(
 ) -> SalesReport {
     let mut groups: BTreeMap<(String, String), Counters> = BTreeMap::new();
     let mut totals: BTreeMap<String, Counters> = BTreeMap::new();
-    for (name, counters) in buckets {
-        let parts: Vec<&str> = name.splitn(5, '/').collect();
-        let [_, _, day, channel, currency] = parts[..] else {
-            continue;
-        };
-        let Ok(date) = NaiveDate::parse_from_str(day, "%Y-%m-%d") else {
-            continue;
-        };
-        let key = match by {
-            By::Day => day.to_string(),
-            By::Week => {
-                let w = date.iso_week();
-                format!("{}-W{:02}", w.year(), w.week())
-            }
-            // Sales have no location nor carrier: the API asks for what a report has.
-            By::Channel | By::Location | By::Carrier => channel.to_string(),
-        };
+    for day in days(buckets) {
+        let [channel, currency] = day.dims;
+        // Sales have no location nor carrier: the API asks only for what this report has.
+        let key = day.time_key(by).unwrap_or_else(|| channel.to_string());
         add(
             groups.entry((key, currency.to_string())).or_default(),
-            counters,
+            day.counters,
         );
-        add(totals.entry(currency.to_string()).or_default(), counters);
+        add(
+            totals.entry(currency.to_string()).or_default(),
+            day.counters,
+        );
     }
     SalesReport {
         from,
