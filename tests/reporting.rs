@@ -24,20 +24,6 @@ enabled = true
 enabled = true
 "#;
 
-fn cli(socket: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = xconnector()
-        .args(args)
-        .arg("--socket")
-        .arg(socket)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn report(socket: &Path, extra: &[&str]) -> Value {
     let mut args = vec!["report", "sales", "--format", "json"];
     args.extend(extra);

@@ -165,6 +165,21 @@ pub fn cli_json(args: &[&str], path: &Path) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `xconnector ARGS --socket SOCKET`: its exit status, stdout and stderr.
+pub fn cli(socket: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = xconnector()
+        .args(args)
+        .arg("--socket")
+        .arg(socket)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// `xconnector status --json` against the daemon of `config`.
 pub fn status_json(config: &Path) -> serde_json::Value {
     cli_json(&["status", "--json", "--config"], config)
