@@ -2,10 +2,11 @@
 //! and read, and what counting costs the orders flow.
 //!
 //! 1. A year of orders (three channels, two currencies, one in twenty refunded a few days
-//!    later) counted into a fresh store as the orders flow counts them: REST payload parsed,
+//!    later, four in five shipped from three locations by three carriers) counted into a fresh store as the orders flow counts them: REST payload parsed,
 //!    contribution worked out, the difference written in one batch. Orders/s.
-//! 2. Sales reports over 90 days by day and by channel, from random windows of that year:
-//!    p50 and p99 latency of the scan and the aggregation (target < 100 ms).
+//! 2. Sales reports over 90 days by day and by channel, and the fulfilment report by location,
+//!    from random windows of that year: p50 and p99 latency of the scan and the aggregation
+//!    (target < 100 ms).
 //! 3. The orders benchmark at a rate near this machine's ceiling, without and with counting, in
 //!    the same run: delivered orders/s and the ratio (target: within 10%).
 
@@ -15,9 +16,9 @@ use anyhow::Context;
 use chrono::{Days, NaiveDate};
 use serde_json::json;
 use xconnector_actors::flows::reporting::contribution;
+use xconnector_actors::flows::reporting::fulfilment::report_from;
 use xconnector_actors::flows::reporting::report::{By, sales_from};
-use xconnector_actors::flows::reporting::sales::REPORT;
-use xconnector_actors::store::ItemDb;
+use xconnector_actors::store::{Counters, ItemDb};
 
 pub async fn report(orders: u64, queries: usize, rate: u32, seconds: f64) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("xconnector-bench-report-{}", std::process::id()));
@@ -63,14 +64,37 @@ fn order_payload(n: u64, orders: u64) -> Vec<u8> {
         "total_tax": format!("{:.2}", 1.98 * units as f64),
         "total_shipping_price_set": {"shop_money": {"amount": "5.00", "currency_code": currency}},
         "line_items": (0..units).map(|_| json!({"quantity": 1})).collect::<Vec<_>>(),
-        "refunds": refunds, "test": false,
+        "refunds": refunds, "fulfillments": fulfillments(n, &day), "test": false,
     }))
     .unwrap_or_default()
 }
 
+/// Four orders in five shipped, from one of three locations by one of three carriers, some
+/// hours to a few days after the order; half of those delivered two to five days later.
+fn fulfillments(n: u64, day: &NaiveDate) -> serde_json::Value {
+    if n % 5 == 4 {
+        return json!([]);
+    }
+    let shipped_hours = (n * 37) % 96;
+    let at = |hours: u64| {
+        let when = *day + Days::new(hours / 24);
+        format!("{when}T{:02}:30:00-05:00", hours % 24)
+    };
+    let delivered = (n % 2 == 0).then(|| at(shipped_hours + 48 + (n % 72)));
+    let carrier = ["UPS", "FedEx", "USPS"][(n % 3) as usize];
+    json!([{
+        "created_at": at(shipped_hours),
+        "updated_at": delivered.clone().unwrap_or_else(|| at(shipped_hours)),
+        "status": "success",
+        "location_id": 1 + n % 3,
+        "tracking_company": carrier,
+        "shipment_status": delivered.map(|_| "delivered"),
+    }])
+}
+
 fn rollups_and_queries(dir: &std::path::Path, orders: u64, queries: usize) -> anyhow::Result<()> {
     let mut db = ItemDb::open(dir).context("cannot open the bench store")?;
-    println!("report benchmark: sales rollups of {orders} orders over 365 days");
+    println!("report benchmark: sales and fulfilment rollups of {orders} orders over 365 days");
     let start = Instant::now();
     for n in 0..orders {
         let (entity, c) =
@@ -92,20 +116,32 @@ fn rollups_and_queries(dir: &std::path::Path, orders: u64, queries: usize) -> an
     );
 
     let mut rng = fastrand::Rng::with_seed(90);
-    for by in [By::Day, By::Channel] {
+    let reports: [(
+        &str,
+        By,
+        fn(&[(String, Counters)], NaiveDate, NaiveDate, By) -> usize,
+    ); 3] = [
+        ("sales", By::Day, |b, from, to, by| {
+            sales_from(b, from, to, by).rows.len()
+        }),
+        ("sales", By::Channel, |b, from, to, by| {
+            sales_from(b, from, to, by).rows.len()
+        }),
+        ("fulfilment", By::Location, |b, from, to, by| {
+            report_from(b, from, to, by, 48).rows.len()
+        }),
+    ];
+    for (name, by, read) in reports {
         let mut latencies = Vec::with_capacity(queries);
         let mut rows = 0;
         for _ in 0..queries {
             let from = FIRST_DAY + Days::new(rng.u64(0..275));
             let to = from + Days::new(89);
             let t = Instant::now();
-            let buckets = db.rollup_range(
-                &format!("{REPORT}/day/{from}"),
-                &format!("{REPORT}/day/{to}"),
-            )?;
-            let report = sales_from(&buckets, from, to, by);
+            let buckets =
+                db.rollup_range(&format!("{name}/day/{from}"), &format!("{name}/day/{to}"))?;
+            rows = read(&buckets, from, to, by);
             latencies.push(t.elapsed());
-            rows = report.rows.len();
         }
         latencies.sort();
         let q = |p: f64| {
@@ -117,7 +153,7 @@ fn rollups_and_queries(dir: &std::path::Path, orders: u64, queries: usize) -> an
                 * 1000.0
         };
         println!(
-            "90-day sales report by {:<7}: {queries} queries, {rows} rows each, p50 {:.2} ms, p99 {:.2} ms (target < 100 ms)",
+            "90-day {name} report by {:<8}: {queries} queries, {rows} rows each, p50 {:.2} ms, p99 {:.2} ms (target < 100 ms)",
             by.as_str(),
             q(0.5),
             q(0.99)
