@@ -92,6 +92,9 @@ fn fulfillments(n: u64, day: &NaiveDate) -> serde_json::Value {
     }])
 }
 
+/// Orders counted per store group in the benchmark.
+const GROUP: u64 = 32;
+
 fn rollups_and_queries(dir: &std::path::Path, orders: u64, queries: usize) -> anyhow::Result<()> {
     let mut db = ItemDb::open(dir).context("cannot open the bench store")?;
     println!("report benchmark: sales and fulfilment rollups of {orders} orders over 365 days");
@@ -100,6 +103,11 @@ fn rollups_and_queries(dir: &std::path::Path, orders: u64, queries: usize) -> an
         let (entity, c) =
             contribution(&order_payload(n, orders)).map_err(|e| anyhow::anyhow!(e))?;
         db.rollup(&entity, &c)?;
+        // The store writer flushes once per group; groups of this size are what it sees under
+        // a few thousand orders a second.
+        if n % GROUP == GROUP - 1 {
+            db.flush_rollups()?;
+        }
         if n > 0 && n % 250_000 == 0 {
             println!(
                 "  {n} orders counted, {:.1} s",
@@ -107,6 +115,7 @@ fn rollups_and_queries(dir: &std::path::Path, orders: u64, queries: usize) -> an
             );
         }
     }
+    db.flush_rollups()?;
     let took = start.elapsed();
     println!(
         "rollup writes: {orders} orders in {:.1} s, {:.0} orders/s, {:.1} µs per order",

@@ -141,6 +141,8 @@ pub struct ItemDb {
     jobs: Keyspace,
     /// Report rollups and what each entity counted in them (see [`super::rollups`]).
     pub(super) rollups: Keyspace,
+    /// Rollups counted since the last [`ItemDb::flush_rollups`], written together.
+    pub(super) pending_rollups: super::rollups::Pending,
     meta: Keyspace,
     next_id: u64,
     /// Orders history and audit entries; persisted like `next_id` so keys never repeat.
@@ -273,6 +275,7 @@ impl ItemDb {
             audit: ks("audit")?,
             jobs: ks("jobs")?,
             rollups: ks("rollups")?,
+            pending_rollups: Default::default(),
             counts,
             meta,
             db,

@@ -4,7 +4,8 @@
 //! Each counted entity (an order) records what it contributed, per bucket. Counting a newer
 //! version applies only the difference, and counting the same version again changes nothing:
 //! a webhook replayed after a crash, or a reconciliation that finds the order again, cannot
-//! count it twice. The contribution and the bucket changes are one write batch.
+//! count it twice. Counts gather in memory for the length of one store group and are written
+//! at its end, contributions and bucket changes in one write batch.
 //!
 //! Keys (keyspace `rollups`): `b{bucket}` → the bucket's counters, `c{entity}` → what the
 //! entity counted. A bucket's name starts with its report and resolution and then its time
@@ -77,27 +78,56 @@ fn corrupt(what: &str, e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(format!("rollup {what}: {e}"))
 }
 
+/// Rollups counted but not yet written: the buckets' changes summed, and what each entity
+/// counts now. The store writer flushes them once per group, before the group's fsync, so a
+/// group of orders landing on the same day and hour reads and writes each bucket once.
+#[derive(Debug, Default)]
+pub struct Pending {
+    buckets: BTreeMap<String, Counters>,
+    entities: BTreeMap<String, Contribution>,
+}
+
 impl ItemDb {
-    /// Makes `entity` count as `new`: applies the difference from what it counted before.
-    /// Returns whether any bucket changed.
+    /// Makes `entity` count as `new`: the difference from what it counted before joins the
+    /// pending rollups. Returns whether any bucket changes. Written by
+    /// [`ItemDb::flush_rollups`].
     pub fn rollup(&mut self, entity: &str, new: &Contribution) -> Result<bool, StoreError> {
-        let old: Contribution = match self.rollups.get(entity_key(entity))? {
-            Some(v) => serde_json::from_slice(&v).map_err(|e| corrupt("contribution", e))?,
-            None => Contribution::default(),
+        let old = match self.pending_rollups.entities.get(entity) {
+            Some(c) => c.clone(),
+            None => self.contribution(entity)?.unwrap_or_default(),
         };
         let delta = difference(&old, new);
         if delta.is_empty() {
             return Ok(false);
         }
-        let mut batch = self.batch();
         for (bucket, changes) in delta {
-            let key = bucket_key(&bucket);
+            let counters = self.pending_rollups.buckets.entry(bucket).or_default();
+            for (name, d) in changes {
+                *counters.entry(name).or_default() += d;
+            }
+        }
+        self.pending_rollups
+            .entities
+            .insert(entity.to_string(), new.clone());
+        Ok(true)
+    }
+
+    /// Writes the pending rollups in one batch: each changed bucket read once and written
+    /// (removed when nothing is left in it), each entity's contribution beside them. On an
+    /// error they stay pending, for the next flush.
+    pub fn flush_rollups(&mut self) -> Result<(), StoreError> {
+        if self.pending_rollups.entities.is_empty() {
+            return Ok(());
+        }
+        let mut batch = self.batch();
+        for (bucket, changes) in &self.pending_rollups.buckets {
+            let key = bucket_key(bucket);
             let mut counters: Counters = match self.rollups.get(&key)? {
                 Some(v) => serde_json::from_slice(&v).map_err(|e| corrupt("bucket", e))?,
                 None => Counters::new(),
             };
             for (name, d) in changes {
-                *counters.entry(name).or_default() += d;
+                *counters.entry(name.clone()).or_default() += d;
             }
             counters.retain(|_, v| *v != 0);
             if counters.is_empty() {
@@ -107,14 +137,22 @@ impl ItemDb {
                 batch.insert(&self.rollups, key, bytes);
             }
         }
-        if new.is_empty() {
-            batch.remove(&self.rollups, entity_key(entity));
-        } else {
-            let bytes = serde_json::to_vec(new).map_err(|e| corrupt("contribution", e))?;
-            batch.insert(&self.rollups, entity_key(entity), bytes);
+        for (entity, c) in &self.pending_rollups.entities {
+            if c.is_empty() {
+                batch.remove(&self.rollups, entity_key(entity));
+            } else {
+                let bytes = serde_json::to_vec(c).map_err(|e| corrupt("contribution", e))?;
+                batch.insert(&self.rollups, entity_key(entity), bytes);
+            }
         }
         self.commit(batch)?;
-        Ok(true)
+        self.pending_rollups = Pending::default();
+        Ok(())
+    }
+
+    /// Forgets the pending rollups (after a flush that cannot succeed).
+    pub fn discard_rollups(&mut self) {
+        self.pending_rollups = Pending::default();
     }
 
     /// The buckets from `from` to `to` (both bucket names, `to` inclusive as a prefix: every
@@ -176,11 +214,24 @@ mod tests {
                 .unwrap(),
             "a replay"
         );
+        // Written at the end of the store's group, not before.
+        assert!(
+            db.rollup_range("sales/day/2026-12-01", "sales/day/2026-12-01")
+                .unwrap()
+                .is_empty()
+        );
+        db.flush_rollups().unwrap();
+        assert!(
+            !db.rollup("order:1", &order("2026-12-01", 100_0000, 2))
+                .unwrap(),
+            "a replay after the write"
+        );
         // A newer version of order 1: one more unit, 20 more.
         assert!(
             db.rollup("order:1", &order("2026-12-01", 120_0000, 3))
                 .unwrap()
         );
+        db.flush_rollups().unwrap();
         let day = db
             .rollup_range("sales/day/2026-12-01", "sales/day/2026-12-01")
             .unwrap();
@@ -190,6 +241,7 @@ mod tests {
         // Moved to another day (processed later): the first day loses it whole.
         db.rollup("order:2", &order("2026-12-02", 50_0000, 1))
             .unwrap();
+        db.flush_rollups().unwrap();
         let both = db
             .rollup_range("sales/day/2026-12-01", "sales/day/2026-12-02")
             .unwrap();
@@ -198,6 +250,7 @@ mod tests {
         assert_eq!(both[1].1["gross"], 50_0000);
         // Counting nothing (a cancelled order) takes it out, and an empty bucket goes.
         db.rollup("order:2", &Contribution::default()).unwrap();
+        db.flush_rollups().unwrap();
         assert_eq!(
             db.rollup_range("sales/day/2026-12-02", "sales/day/2026-12-02")
                 .unwrap(),

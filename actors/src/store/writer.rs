@@ -547,6 +547,19 @@ impl Writer {
                 fatal = reply.1;
             }
         }
+        // The group's report counts, in one batch, ahead of this fsync and of every later
+        // write: an item completed after it was counted never outlives its count.
+        match db.flush_rollups() {
+            Ok(()) => {}
+            Err(e) if e.is_fatal() => {
+                fatal.get_or_insert(e);
+            }
+            // A bucket that cannot be read back is not a reason to stop the store.
+            Err(e) => {
+                tracing::error!(error = %e, "the report counts of one store group are lost");
+                db.discard_rollups();
+            }
+        }
         self.stats.requests += size;
         let synced = if durable {
             let started = Instant::now();
