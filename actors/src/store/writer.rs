@@ -539,6 +539,14 @@ impl Writer {
         let mut nudge: BTreeSet<String> = BTreeSet::new();
         let mut fatal = None;
         for msg in group {
+            // Counts go to the journal ahead of every later write, so that an item completed
+            // after it was counted never outlives its count, whatever the group holds.
+            if !msg.is_read()
+                && !matches!(msg, StoreMsg::Rollup { .. })
+                && let Err(e) = self.flush_rollups(db)
+            {
+                fatal.get_or_insert(e);
+            }
             let (reply, needs_sync) = self.apply(db, msg, now, &mut nudge);
             durable |= needs_sync;
             replies.push(reply.0);
@@ -547,18 +555,8 @@ impl Writer {
                 fatal = reply.1;
             }
         }
-        // The group's report counts, in one batch, ahead of this fsync and of every later
-        // write: an item completed after it was counted never outlives its count.
-        match db.flush_rollups() {
-            Ok(()) => {}
-            Err(e) if e.is_fatal() => {
-                fatal.get_or_insert(e);
-            }
-            // A bucket that cannot be read back is not a reason to stop the store.
-            Err(e) => {
-                tracing::error!(error = %e, "the report counts of one store group are lost");
-                db.discard_rollups();
-            }
+        if let Err(e) = self.flush_rollups(db) {
+            fatal.get_or_insert(e);
         }
         self.stats.requests += size;
         let synced = if durable {
@@ -598,6 +596,20 @@ impl Writer {
         match fatal {
             Some(e) => Err(e),
             None => Ok(()),
+        }
+    }
+
+    /// Writes the report counts gathered so far. Only a fatal storage error is returned: a
+    /// bucket that cannot be read back is not a reason to stop the store.
+    fn flush_rollups(&mut self, db: &mut ItemDb) -> Result<(), StoreError> {
+        match db.flush_rollups() {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_fatal() => Err(e),
+            Err(e) => {
+                tracing::error!(error = %e, "report counts lost: a rollup bucket is unreadable");
+                db.discard_rollups();
+                Ok(())
+            }
         }
     }
 
@@ -801,15 +813,21 @@ impl Writer {
                 let _ = reply.send(self.changes.watch());
                 ((Box::new(|_| {}), None), false)
             }
-            // No fsync of its own: the flow completes the item after counting it, and that
-            // completion's fsync makes this earlier write of the same journal durable too. A
-            // crash before it loses both, or keeps the count and redoes the item, whose
-            // recount is no change.
+            // Answered at once, without waiting for the group's fsync: the count is written
+            // ahead of the flow's next write (see apply_group), and the fsync that makes that
+            // completion durable makes the count durable too (one journal, replayed in order).
+            // A crash before loses both, or keeps the count and redoes the item, whose recount
+            // changes nothing.
             StoreMsg::Rollup {
                 entity,
                 contribution,
                 reply,
-            } => done!(reply, db.rollup(&entity, &contribution), false),
+            } => {
+                let result = db.rollup(&entity, &contribution);
+                let fatal = fatal_of(&result);
+                let _ = reply.send(result);
+                ((Box::new(|_| {}), fatal), false)
+            }
             StoreMsg::RollupRange { from, to, reply } => {
                 done!(reply, db.rollup_range(&from, &to), false)
             }
