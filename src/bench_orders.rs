@@ -131,7 +131,7 @@ async fn run(
         "orders benchmark: signed orders/create webhooks of {:.1} KiB → intake → store → orders flow{} → 1 HTTP receiver",
         sample.len() as f64 / 1024.0,
         if count_reports {
-            " (counting sales rollups)"
+            " (counting report rollups)"
         } else {
             ""
         }

@@ -178,7 +178,7 @@ async fn orders_with_and_without(rate: u32, seconds: f64) -> anyhow::Result<()> 
         anyhow::bail!("the orders benchmark measured nothing");
     };
     println!(
-        "orders at {rate}/s offered: {:.0}/s without reporting, {:.0}/s counting sales: {:.1}% of the figure without (target ≥ 90%); p99 {:.1} ms → {:.1} ms",
+        "orders at {rate}/s offered: {:.0}/s without reporting, {:.0}/s counting reports: {:.1}% of the figure without (target ≥ 90%); p99 {:.1} ms → {:.1} ms",
         a.delivered_per_s,
         b.delivered_per_s,
         100.0 * b.delivered_per_s / a.delivered_per_s.max(1e-9),
