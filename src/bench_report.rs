@@ -46,9 +46,9 @@ fn order_payload(n: u64, orders: u64) -> Vec<u8> {
         seconds % 60
     );
     let channel = ["web", "web", "web", "pos", "shopify_draft_order"][(n % 5) as usize];
-    let currency = if n % 7 == 0 { "EUR" } else { "USD" };
+    let currency = if n.is_multiple_of(7) { "EUR" } else { "USD" };
     let units = 1 + n % 4;
-    let refunds = if n % 20 == 0 {
+    let refunds = if n.is_multiple_of(20) {
         let later = day + Days::new(3);
         json!([{"created_at": format!("{later}T12:00:00-05:00"), "refund_line_items": [{
             "quantity": 1,
@@ -80,7 +80,9 @@ fn fulfillments(n: u64, day: &NaiveDate) -> serde_json::Value {
         let when = *day + Days::new(hours / 24);
         format!("{when}T{:02}:30:00-05:00", hours % 24)
     };
-    let delivered = (n % 2 == 0).then(|| at(shipped_hours + 48 + (n % 72)));
+    let delivered = n
+        .is_multiple_of(2)
+        .then(|| at(shipped_hours + 48 + (n % 72)));
     let carrier = ["UPS", "FedEx", "USPS"][(n % 3) as usize];
     json!([{
         "created_at": at(shipped_hours),
@@ -91,6 +93,9 @@ fn fulfillments(n: u64, day: &NaiveDate) -> serde_json::Value {
         "shipment_status": delivered.map(|_| "delivered"),
     }])
 }
+
+/// Reads a report from day buckets; the rows it has.
+type ReadReport = fn(&[(String, Counters)], NaiveDate, NaiveDate, By) -> usize;
 
 /// Orders counted per store group in the benchmark.
 const GROUP: u64 = 32;
@@ -125,11 +130,7 @@ fn rollups_and_queries(dir: &std::path::Path, orders: u64, queries: usize) -> an
     );
 
     let mut rng = fastrand::Rng::with_seed(90);
-    let reports: [(
-        &str,
-        By,
-        fn(&[(String, Counters)], NaiveDate, NaiveDate, By) -> usize,
-    ); 3] = [
+    let reports: [(&str, By, ReadReport); 3] = [
         ("sales", By::Day, |b, from, to, by| {
             sales_from(b, from, to, by).rows.len()
         }),
