@@ -518,6 +518,10 @@ pub enum ReportCommand {
     /// its first fulfilment and to delivery (p50, p90, max); the share shipped within
     /// `[flows.reporting] ship_within`. By day, ISO week, location or carrier.
     Fulfilment(ReportArgs),
+    /// Per flow and UTC day: items received and done, exceptions opened, closed (retried,
+    /// resolved or cancelled) and resolved, whole hours they stayed open (p50, p90, max). By
+    /// day, ISO week or flow. Counted by the store whether or not [flows.reporting] is on.
+    Health(ReportArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -550,6 +554,8 @@ pub enum ReportBy {
     Location,
     /// Fulfilment only.
     Carrier,
+    /// Health only.
+    Flow,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

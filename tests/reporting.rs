@@ -620,6 +620,27 @@ fn the_report_cli_prints_a_table_csv_and_json_and_refuses_bad_ranges() {
         lines.last(),
         Some(&"oldest order waiting to ship: placed 2026-11-02")
     );
+    // Health, per flow over the UTC days up to today: the store counted every version.
+    let (code, table, err) = cli(&socket, &["report", "health", "--by", "flow"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        cells(lines[1]),
+        [
+            "FLOW",
+            "RECEIVED",
+            "DONE",
+            "EXCEPTIONS",
+            "CLOSED",
+            "RESOLVED",
+            "OPEN",
+            "P50",
+            "P90",
+            "MAX"
+        ]
+    );
+    assert_eq!(cells(lines[2]), ["orders", "11", "11", "0", "0", "0"]);
+
     // A grouping the report does not have.
     let (code, _, err) = cli(&socket, &["report", "sales", "--by", "carrier"]);
     assert_eq!(code, 1);

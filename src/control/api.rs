@@ -18,6 +18,7 @@ use axum::{Json, Router};
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use xconnector_actors::flows::reporting::fulfilment::FulfilmentReport;
+use xconnector_actors::flows::reporting::health::HealthReport;
 use xconnector_actors::flows::reporting::live::Reporting;
 use xconnector_actors::flows::reporting::report::SalesReport;
 use xconnector_actors::flows::reporting::{self, By};
@@ -56,6 +57,7 @@ pub fn router(state: ControlState) -> Router {
         .route("/v1/audit", get(audit))
         .route("/v1/reports/sales", get(sales_report))
         .route("/v1/reports/fulfilment", get(fulfilment_report))
+        .route("/v1/reports/health", get(health_report))
         .route("/v1/logs", get(logs))
         .route("/v1/events", get(events))
         .fallback(|| async {
@@ -804,9 +806,19 @@ fn report_range(
                 .into(),
         ));
     };
+    let (from, to, by) = range(q, allowed, reporting.today())?;
+    Ok((reporting, from, to, by))
+}
+
+/// The days and grouping a report's query asks for; `to` is `today` unless given.
+fn range(
+    q: &ReportQuery,
+    allowed: &[By],
+    today: chrono::NaiveDate,
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate, By), ApiError> {
     let to = match &q.to {
         Some(s) => report_day("to", s)?,
-        None => reporting.today(),
+        None => today,
     };
     let from = match &q.from {
         Some(s) => report_day("from", s)?,
@@ -826,7 +838,20 @@ fn report_range(
     }
     let by = By::parse(q.by.as_deref().unwrap_or("day"), allowed)
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e))?;
-    Ok((reporting, from, to, by))
+    Ok((from, to, by))
+}
+
+/// `GET /v1/reports/health?from=&to=&by=day|week|flow`: what the store counted as items
+/// moved, per UTC day; kept whether or not `[flows.reporting]` is on.
+async fn health_report(
+    State(st): State<ControlState>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Json<HealthReport>, ApiError> {
+    let Query(q) = query?;
+    let (from, to, by) = range(&q, reporting::HEALTH_BY, chrono::Utc::now().date_naive())?;
+    Ok(Json(
+        reporting::health::report(st.engine.store(), from, to, by).await?,
+    ))
 }
 
 /// `GET /v1/reports/sales?from=&to=&by=day|week|channel`.

@@ -1,4 +1,4 @@
-//! `xconnector report sales|fulfilment`: a report from the running daemon, printed as an
+//! `xconnector report sales|fulfilment|health`: a report from the running daemon, printed as an
 //! aligned table, CSV or the API's JSON.
 
 use std::fmt::Write;
@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use xconnector_actors::flows::reporting::fulfilment::{FulfilmentReport, FulfilmentRow};
+use xconnector_actors::flows::reporting::health::{HealthReport, HealthRow};
 use xconnector_actors::flows::reporting::report::{SalesReport, SalesRow};
 
 use super::commands::{pretty, run};
@@ -15,6 +16,7 @@ pub async fn report(socket: &Path, cmd: ReportCommand) -> ExitCode {
     let (name, args) = match cmd {
         ReportCommand::Sales(args) => ("sales", args),
         ReportCommand::Fulfilment(args) => ("fulfilment", args),
+        ReportCommand::Health(args) => ("health", args),
     };
     run(socket, |c| async move {
         let path = format!("/v1/reports/{name}?{}", query(&args));
@@ -26,12 +28,19 @@ pub async fn report(socket: &Path, cmd: ReportCommand) -> ExitCode {
                 }
                 sales(&r)
             }
-            _ => {
+            "fulfilment" => {
                 let r: FulfilmentReport = c.get(&path).await?;
                 if args.format == ReportFormat::Json {
                     return Ok(pretty(&r));
                 }
                 fulfilment(&r)
+            }
+            _ => {
+                let r: HealthReport = c.get(&path).await?;
+                if args.format == ReportFormat::Json {
+                    return Ok(pretty(&r));
+                }
+                health(&r)
             }
         };
         Ok(match args.format {
@@ -49,6 +58,7 @@ fn query(args: &ReportArgs) -> String {
         ReportBy::Channel => "channel",
         ReportBy::Location => "location",
         ReportBy::Carrier => "carrier",
+        ReportBy::Flow => "flow",
     };
     let mut q = vec![format!("by={by}")];
     q.extend(args.from.map(|d| format!("from={d}")));
@@ -135,7 +145,9 @@ fn heading(column: &str) -> String {
         "ship_p50_h" => "SHIP P50".into(),
         "deliver_p50_h" => "DELIV P50".into(),
         "ship_p90_h" | "deliver_p90_h" => "P90".into(),
-        "ship_max_h" | "deliver_max_h" => "MAX".into(),
+        "ship_max_h" | "deliver_max_h" | "close_max_h" => "MAX".into(),
+        "close_p50_h" => "OPEN P50".into(),
+        "close_p90_h" => "P90".into(),
         "within_sla" => "IN SLA".into(),
         other => other.replace('_', " ").to_uppercase(),
     }
@@ -238,5 +250,51 @@ fn fulfilment(r: &FulfilmentReport) -> Table {
         footer: r
             .oldest_waiting
             .map(|d| format!("oldest order waiting to ship: placed {d}")),
+    }
+}
+
+fn health(r: &HealthReport) -> Table {
+    let columns = [
+        r.by.as_str(),
+        "received",
+        "done",
+        "exceptions",
+        "closed",
+        "resolved",
+        "close_p50_h",
+        "close_p90_h",
+        "close_max_h",
+    ];
+    let hours = |h: Option<i64>| h.map(|h| h.to_string()).unwrap_or_default();
+    let cells = |h: &HealthRow| {
+        vec![
+            h.key.clone(),
+            h.received.to_string(),
+            h.done.to_string(),
+            h.exceptions.to_string(),
+            h.closed.to_string(),
+            h.resolved.to_string(),
+            hours(h.close_p50_h),
+            hours(h.close_p90_h),
+            hours(h.close_max_h),
+        ]
+    };
+    Table {
+        title: format!(
+            "integration health from {} to {} (UTC days) by {} (hours an exception stayed open)",
+            r.from,
+            r.to,
+            r.by.as_str()
+        ),
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        text_columns: 1,
+        rows: r
+            .rows
+            .iter()
+            .chain(std::iter::once(&r.total))
+            .map(cells)
+            .collect(),
+        totals_from: if r.rows.is_empty() { 0 } else { r.rows.len() },
+        footer: None,
     }
 }

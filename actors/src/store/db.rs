@@ -143,6 +143,8 @@ pub struct ItemDb {
     pub(super) rollups: Keyspace,
     /// Rollups counted since the last [`ItemDb::flush_rollups`], written together.
     pub(super) pending_rollups: super::rollups::Pending,
+    /// Today's integration health counters per flow, as written (see [`super::rollups`]).
+    pub(super) health: super::rollups::HealthDay,
     meta: Keyspace,
     next_id: u64,
     /// Orders history and audit entries; persisted like `next_id` so keys never repeat.
@@ -276,6 +278,7 @@ impl ItemDb {
             jobs: ks("jobs")?,
             rollups: ks("rollups")?,
             pending_rollups: Default::default(),
+            health: Default::default(),
             counts,
             meta,
             db,
@@ -1265,6 +1268,7 @@ impl ItemDb {
         now: Millis,
         note: Option<String>,
     ) -> Result<(), StoreError> {
+        self.count_health(batch, item, from, to, now)?;
         if let Some(from) = from {
             if is_due_state(from) {
                 batch.remove(&self.due, keys::due(&item.flow, item.due_at, item.id));

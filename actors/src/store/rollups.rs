@@ -87,7 +87,102 @@ pub struct Pending {
     entities: BTreeMap<String, Contribution>,
 }
 
+/// The integration health report's buckets: per UTC day and flow, what the store saw happen
+/// to items. Counted in the batch of the transition itself, so exact.
+pub const HEALTH: &str = "health";
+
+pub mod health {
+    /// Items stored.
+    pub const RECEIVED: &str = "received";
+    pub const DONE: &str = "done";
+    /// Items that became exceptions.
+    pub const EXCEPTIONS: &str = "exceptions";
+    /// Exceptions an operator (or the flow) moved on: retried, resolved or cancelled.
+    pub const CLOSED: &str = "closed";
+    pub const RESOLVED: &str = "resolved";
+    /// Whole hours an exception stayed open before it closed: `close_h{N}`.
+    pub const CLOSE_HOURS: &str = "close_h";
+    /// Hours at and beyond this share the last histogram counter.
+    pub const MAX_HOURS: u64 = 720;
+}
+
+/// The health buckets of one day, as written: the store is their only writer, so after the
+/// first read of a bucket the copy here is the truth.
+#[derive(Debug, Default)]
+pub struct HealthDay {
+    day: String,
+    flows: BTreeMap<String, Counters>,
+}
+
+/// `2026-12-07` of a time in milliseconds, in UTC.
+fn utc_day(at: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(i64::try_from(at).unwrap_or(i64::MAX))
+        .map(|t| t.date_naive().to_string())
+        .unwrap_or_default()
+}
+
 impl ItemDb {
+    /// Counts what the move of `item` from `from` to `to` tells the health report, in the
+    /// transition's own batch. `item` is as it was before the move.
+    pub(super) fn count_health(
+        &mut self,
+        batch: &mut fjall::OwnedWriteBatch,
+        item: &crate::item::Item,
+        from: Option<crate::item::ItemState>,
+        to: crate::item::ItemState,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        use crate::item::ItemState as S;
+        let mut events: Vec<(String, i64)> = Vec::new();
+        if from.is_none() {
+            events.push((health::RECEIVED.into(), 1));
+        }
+        match (from, to) {
+            (Some(S::Exception), S::Exception) => {}
+            (_, S::Exception) => events.push((health::EXCEPTIONS.into(), 1)),
+            (Some(S::Exception), to) => {
+                // An exception keeps the time it became one: nothing else moves it.
+                let hours =
+                    (now.saturating_sub(item.updated_at) / 3_600_000).min(health::MAX_HOURS);
+                events.push((health::CLOSED.into(), 1));
+                events.push((format!("{}{hours}", health::CLOSE_HOURS), 1));
+                if to == S::Resolved {
+                    events.push((health::RESOLVED.into(), 1));
+                }
+            }
+            _ => {}
+        }
+        if to == S::Done && from != Some(S::Done) {
+            events.push((health::DONE.into(), 1));
+        }
+        if events.is_empty() {
+            return Ok(());
+        }
+        let day = utc_day(now);
+        if self.health.day != day {
+            self.health = HealthDay {
+                day,
+                flows: BTreeMap::new(),
+            };
+        }
+        let bucket = format!("{HEALTH}/day/{}/{}/-", self.health.day, item.flow);
+        let key = bucket_key(&bucket);
+        if !self.health.flows.contains_key(&item.flow) {
+            let stored: Counters = match self.rollups.get(&key)? {
+                Some(v) => serde_json::from_slice(&v).map_err(|e| corrupt("bucket", e))?,
+                None => Counters::new(),
+            };
+            self.health.flows.insert(item.flow.clone(), stored);
+        }
+        let counters = self.health.flows.entry(item.flow.clone()).or_default();
+        for (name, n) in events {
+            *counters.entry(name).or_default() += n;
+        }
+        let bytes = serde_json::to_vec(counters).map_err(|e| corrupt("bucket", e))?;
+        batch.insert(&self.rollups, key, bytes);
+        Ok(())
+    }
+
     /// Makes `entity` count as `new`: the difference from what it counted before joins the
     /// pending rollups. Returns whether any bucket changes. Written by
     /// [`ItemDb::flush_rollups`].
@@ -263,5 +358,85 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn the_store_counts_what_happens_to_items_per_flow_and_day() {
+        use crate::item::{Completion, NewItem, OperatorAction};
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = ItemDb::open(dir.path()).unwrap();
+        let hour = 3_600_000;
+        // 2026-12-07T00:00:00Z, and three orders stored then.
+        let t0 = 1_796_601_600_000;
+        let ids: Vec<_> = db
+            .enqueue(
+                (0..3)
+                    .map(|n| NewItem::new("orders", "orders/create", format!("#{n}"), vec![]))
+                    .collect(),
+                t0,
+            )
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        let claimed = db.claim("orders", 3, hour, t0).unwrap();
+        assert_eq!(claimed.len(), 3);
+        // One done; two held for a person at 01:00.
+        db.complete(ids[0], 1, Completion::Done, t0 + hour).unwrap();
+        for id in &ids[1..] {
+            let held = Completion::Exception {
+                reason: "address".into(),
+            };
+            db.complete(*id, 1, held, t0 + hour).unwrap();
+        }
+        // Resolved 2 h 30 min later, and retried after 5 h, then done.
+        db.operate(
+            ids[1],
+            OperatorAction::Resolve,
+            "ops",
+            None,
+            t0 + 3 * hour + hour / 2,
+        )
+        .unwrap();
+        db.operate(ids[2], OperatorAction::Retry, "ops", None, t0 + 6 * hour)
+            .unwrap();
+        let again = db.claim("orders", 1, hour, t0 + 6 * hour).unwrap();
+        db.complete(
+            ids[2],
+            again[0].item.attempts,
+            Completion::Done,
+            t0 + 7 * hour,
+        )
+        .unwrap();
+        let day = db
+            .rollup_range("health/day/2026-12-07", "health/day/2026-12-07")
+            .unwrap();
+        assert_eq!(day.len(), 1);
+        assert_eq!(day[0].0, "health/day/2026-12-07/orders/-");
+        let c = &day[0].1;
+        let n = |k: &str| c.get(k).copied().unwrap_or(0);
+        assert_eq!(
+            (
+                n("received"),
+                n("done"),
+                n("exceptions"),
+                n("closed"),
+                n("resolved")
+            ),
+            (3, 2, 2, 2, 1)
+        );
+        assert_eq!((n("close_h2"), n("close_h5")), (1, 1));
+        // The copy in memory and the store agree after a reopen: counting goes on from there.
+        drop(db);
+        let mut db = ItemDb::open(dir.path()).unwrap();
+        db.enqueue(
+            vec![NewItem::new("orders", "orders/create", "#9", vec![])],
+            t0 + 8 * hour,
+        )
+        .unwrap();
+        let day = db
+            .rollup_range("health/day/2026-12-07", "health/day/2026-12-07")
+            .unwrap();
+        assert_eq!(day[0].1["received"], 4);
     }
 }

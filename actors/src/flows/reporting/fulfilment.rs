@@ -17,7 +17,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::payload::{RestFulfillment, RestOrder};
-use super::{By, add, days, read_days};
+use super::{By, add, days, histogram, percentile, read_days};
 use crate::store::{Contribution, Counters, StoreError, StoreHandle};
 
 pub const REPORT: &str = "fulfilment";
@@ -138,31 +138,6 @@ pub struct FulfilmentReport {
     pub total: FulfilmentRow,
     /// The day of the oldest order still waiting, if any wait.
     pub oldest_waiting: Option<NaiveDate>,
-}
-
-/// The histogram of `prefix` in `c`: hours → orders.
-fn histogram(c: &Counters, prefix: &str) -> BTreeMap<i64, i64> {
-    c.iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix(prefix)?.parse().ok()?, *v)))
-        .filter(|(_, v)| *v > 0)
-        .collect()
-}
-
-/// The smallest hour by which a share `p` of the orders had shipped (or been delivered).
-fn percentile(h: &BTreeMap<i64, i64>, p: f64) -> Option<i64> {
-    let n: i64 = h.values().sum();
-    if n == 0 {
-        return None;
-    }
-    let rank = ((p * n as f64).ceil() as i64).max(1);
-    let mut seen = 0;
-    for (hour, count) in h {
-        seen += count;
-        if seen >= rank {
-            return Some(*hour);
-        }
-    }
-    h.keys().next_back().copied()
 }
 
 fn row(key: String, c: &Counters, sla_hours: i64) -> FulfilmentRow {

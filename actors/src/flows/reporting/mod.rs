@@ -8,14 +8,19 @@
 //!   takes); [`report`] reads the sales report back by day, week or channel.
 //! - [`fulfilment`]: what an order version counts in fulfilment performance (its first
 //!   fulfilment and delivery), and the fulfilment report by day, week, location or carrier.
+//! - [`health`]: the integration health report, from what the store counts as items move
+//!   (received, done, exceptions opened and closed, hours to close) per flow and UTC day.
 //! - [`live`]: the shop's "today" and the figures `/metrics` shows.
 
 pub mod fulfilment;
+pub mod health;
 pub mod live;
 pub mod module;
 pub mod payload;
 pub mod report;
 pub mod sales;
+
+use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -31,6 +36,7 @@ pub enum By {
     Channel,
     Location,
     Carrier,
+    Flow,
 }
 
 impl By {
@@ -53,6 +59,7 @@ impl By {
             By::Channel => "channel",
             By::Location => "location",
             By::Carrier => "carrier",
+            By::Flow => "flow",
         }
     }
 }
@@ -61,6 +68,8 @@ impl By {
 pub const SALES_BY: &[By] = &[By::Day, By::Week, By::Channel];
 /// The groupings of the fulfilment report.
 pub const FULFILMENT_BY: &[By] = &[By::Day, By::Week, By::Location, By::Carrier];
+/// The groupings of the integration health report.
+pub const HEALTH_BY: &[By] = &[By::Day, By::Week, By::Flow];
 
 /// What a REST order payload (`orders/create`, `orders/updated`, `orders/paid`,
 /// `orders/cancelled`, `orders/fulfilled`) counts, in sales and in fulfilment: the order's
@@ -135,4 +144,29 @@ pub fn add(into: &mut Counters, from: &Counters) {
     for (k, v) in from {
         *into.entry(k.clone()).or_default() += v;
     }
+}
+
+/// The histogram of `prefix` in `c`: hours → how many.
+pub fn histogram(c: &Counters, prefix: &str) -> BTreeMap<i64, i64> {
+    c.iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix(prefix)?.parse().ok()?, *v)))
+        .filter(|(_, v)| *v > 0)
+        .collect()
+}
+
+/// The smallest hour by which a share `p` of what the histogram counts had happened.
+pub fn percentile(h: &BTreeMap<i64, i64>, p: f64) -> Option<i64> {
+    let n: i64 = h.values().sum();
+    if n == 0 {
+        return None;
+    }
+    let rank = ((p * n as f64).ceil() as i64).max(1);
+    let mut seen = 0;
+    for (hour, count) in h {
+        seen += count;
+        if seen >= rank {
+            return Some(*hour);
+        }
+    }
+    h.keys().next_back().copied()
 }
