@@ -867,7 +867,7 @@ fn the_filter_prompt_adds_to_the_filter_and_shows_errors_while_typing() {
 // The reports view: a fixed sales report, its empty and error states, and the range keys.
 
 use chrono::NaiveDate;
-use xconnector::tui::components::reports::Reports;
+use xconnector::tui::components::reports::{Report, Reports};
 use xconnector_actors::flows::reporting::report::{By, SalesReport, SalesRow, money};
 
 fn day(s: &str) -> NaiveDate {
@@ -948,10 +948,17 @@ fn on_reports(today: &str) -> (App, Vec<Request>) {
     (app, asked)
 }
 
+/// The path of the sales report over `query`.
+fn sales_path(query: &str) -> String {
+    format!("/v1/reports/sales?{query}")
+}
+
 fn report_request(query: &str) -> Vec<Request> {
-    vec![Request::Report {
-        query: query.into(),
-    }]
+    path_request(&sales_path(query))
+}
+
+fn path_request(path: &str) -> Vec<Request> {
+    vec![Request::Report { path: path.into() }]
 }
 
 #[test]
@@ -966,8 +973,8 @@ fn the_reports_view_charts_net_sales_over_a_table_per_currency() {
     let loading = render(&app, 100, 30);
     assert!(loading.contains("reading the sales report"), "{loading}");
     app.on_reply(Reply::Report {
-        query: "from=2026-11-11&to=2026-12-10&by=day".into(),
-        report: Ok(sales_report()),
+        path: sales_path("from=2026-11-11&to=2026-12-10&by=day"),
+        report: Ok(Report::Sales(sales_report())),
     });
     let screen = render(&app, 100, 30);
     assert!(screen.contains("net EUR per day"), "{screen}");
@@ -998,7 +1005,8 @@ fn the_reports_view_charts_net_sales_over_a_table_per_currency() {
     let help = render(&app, 100, 30);
     for k in [
         "span: 7, 30 or 90 days",
-        "by: day, week or channel",
+        "by: day, week, then channel, location/carrier or flow",
+        "view: sales / fulfilment / health",
         "4  reports",
     ] {
         assert!(help.contains(k), "{k}: {help}");
@@ -1006,7 +1014,7 @@ fn the_reports_view_charts_net_sales_over_a_table_per_currency() {
     app.on_key(key('?'));
     let hints = render(&app, 80, 24);
     assert!(
-        hints.contains("←/h earlier  →/l later  s span  b by  c currency  g reload"),
+        hints.contains("v view  ←/h earlier  →/l later  s span  b by  g reload"),
         "{hints}"
     );
 }
@@ -1016,12 +1024,12 @@ fn the_reports_view_says_when_nothing_sold_and_what_the_daemon_refused() {
     let query = "from=2026-11-11&to=2026-12-10&by=day";
     let (mut app, _) = on_reports("2026-12-10");
     app.on_reply(Reply::Report {
-        query: query.into(),
-        report: Ok(SalesReport {
+        path: sales_path(query),
+        report: Ok(Report::Sales(SalesReport {
             rows: Vec::new(),
             totals: Vec::new(),
             ..sales_report()
-        }),
+        })),
     });
     let empty = render(&app, 100, 30);
     assert!(
@@ -1032,7 +1040,7 @@ fn the_reports_view_says_when_nothing_sold_and_what_the_daemon_refused() {
 
     let (mut app, _) = on_reports("2026-12-10");
     app.on_reply(Reply::Report {
-        query: query.into(),
+        path: sales_path(query),
         report: Err(
             "reporting is off: add a [flows.reporting] section to the config and \
                      restart; sales are counted from then on (HTTP 409)"
@@ -1045,11 +1053,11 @@ fn the_reports_view_says_when_nothing_sold_and_what_the_daemon_refused() {
 
     // A failed read again leaves the report there, under the error.
     app.on_reply(Reply::Report {
-        query: query.into(),
-        report: Ok(sales_report()),
+        path: sales_path(query),
+        report: Ok(Report::Sales(sales_report())),
     });
     app.on_reply(Reply::Report {
-        query: query.into(),
+        path: sales_path(query),
         report: Err("no daemon on data/xconnector.sock".into()),
     });
     let both = render(&app, 80, 24);
@@ -1123,10 +1131,47 @@ fn range_keys_change_the_query_the_reports_view_asks_for() {
 
     // An answer for a range left since is dropped.
     app.on_reply(Reply::Report {
-        query: "from=2026-10-12&to=2026-11-10&by=channel".into(),
-        report: Ok(sales_report()),
+        path: sales_path("from=2026-10-12&to=2026-11-10&by=channel"),
+        report: Ok(Report::Sales(sales_report())),
     });
     assert!(app.reports.report.is_none() && app.reports.loading);
+
+    // v: the next report, over the same range; a grouping it does not have falls back to day.
+    let range = "from=2026-11-11&to=2026-12-10";
+    let mut press = |c: char| -> Vec<Request> { app.on_key(key(c)) };
+    let fulfilment = |by: &str| path_request(&format!("/v1/reports/fulfilment?{range}&by={by}"));
+    let health = |by: &str| path_request(&format!("/v1/reports/health?{range}&by={by}"));
+    assert_eq!(press('v'), fulfilment("day"), "no fulfilment by channel");
+    // b: only the fulfilment report's groupings.
+    assert_eq!(press('b'), fulfilment("week"));
+    assert_eq!(press('b'), fulfilment("location"));
+    assert_eq!(press('b'), fulfilment("carrier"));
+    assert_eq!(press('b'), fulfilment("day"));
+    assert_eq!(press('b'), fulfilment("week"));
+    assert_eq!(
+        app.reports.path(),
+        format!("/v1/reports/fulfilment?{range}&by=week")
+    );
+    // The sales answer still on its way is not this report's.
+    app.on_reply(Reply::Report {
+        path: sales_path(&format!("{range}&by=channel")),
+        report: Ok(Report::Sales(sales_report())),
+    });
+    assert!(app.reports.report.is_none() && app.reports.loading);
+    let mut press = |c: char| -> Vec<Request> { app.on_key(key(c)) };
+    assert_eq!(press('v'), health("week"), "by week stays");
+    assert_eq!(press('b'), health("flow"));
+    assert_eq!(press('b'), health("day"));
+    assert_eq!(press('b'), health("week"));
+    assert_eq!(press('b'), health("flow"));
+    assert_eq!(
+        press('v'),
+        report_request(&format!("{range}&by=day")),
+        "back to sales, which has no flows"
+    );
+    assert_eq!(press('b'), report_request(&format!("{range}&by=week")));
+    assert_eq!(press('b'), report_request(&format!("{range}&by=channel")));
+    assert_eq!(press('b'), report_request(&format!("{range}&by=day")));
 }
 
 #[test]
@@ -1136,8 +1181,8 @@ fn the_reports_view_reads_again_every_five_seconds_only_while_shown() {
     let (mut app, _) = on_reports("2026-12-10");
     assert!(app.tick(NOW, today).is_empty(), "a read is on its way");
     app.on_reply(Reply::Report {
-        query: query.into(),
-        report: Ok(sales_report()),
+        path: sales_path(query),
+        report: Ok(Report::Sales(sales_report())),
     });
     assert!(
         app.tick(NOW, today).is_empty(),
@@ -1150,8 +1195,8 @@ fn the_reports_view_reads_again_every_five_seconds_only_while_shown() {
         "one read at a time"
     );
     app.on_reply(Reply::Report {
-        query: query.into(),
-        report: Ok(sales_report()),
+        path: sales_path(query),
+        report: Ok(Report::Sales(sales_report())),
     });
 
     // Not while another view is shown, nor while the daemon is away; opening it reads.
@@ -1159,8 +1204,8 @@ fn the_reports_view_reads_again_every_five_seconds_only_while_shown() {
     assert!(app.tick(NOW + 60_000, today).is_empty());
     assert_eq!(app.on_key(key('4')), report_request(query));
     app.on_reply(Reply::Report {
-        query: query.into(),
-        report: Ok(sales_report()),
+        path: sales_path(query),
+        report: Ok(Report::Sales(sales_report())),
     });
     app.on_reply(Reply::Disconnected("no daemon".into()));
     app.tick(NOW + 70_000, today);
@@ -1173,11 +1218,282 @@ fn the_reports_view_reads_again_every_five_seconds_only_while_shown() {
 
     // Past midnight a range that ended today moves on with it.
     app.on_reply(Reply::Report {
-        query: query.into(),
-        report: Ok(sales_report()),
+        path: sales_path(query),
+        report: Ok(Report::Sales(sales_report())),
     });
     assert_eq!(
         app.tick(NOW + 90_000, day("2026-12-11")),
         report_request("from=2026-11-12&to=2026-12-11&by=day")
+    );
+}
+
+use xconnector_actors::flows::reporting::fulfilment::{FulfilmentReport, FulfilmentRow};
+use xconnector_actors::flows::reporting::health::{HealthReport, HealthRow};
+
+/// A fulfilment row: `orders` placed, `shipped` of them and `cancelled`, shipping hours
+/// (p50, p90, max), the share within the SLA, `delivered` and delivery hours (p50, p90, max).
+fn fulfilment_row(
+    key: &str,
+    (orders, shipped, cancelled): (i64, i64, i64),
+    ship: Option<(i64, i64, i64)>,
+    within_sla: &str,
+    delivered: i64,
+    deliver: Option<(i64, i64, i64)>,
+) -> FulfilmentRow {
+    FulfilmentRow {
+        key: key.into(),
+        orders,
+        shipped,
+        cancelled,
+        waiting: orders - shipped - cancelled,
+        ship_p50_h: ship.map(|s| s.0),
+        ship_p90_h: ship.map(|s| s.1),
+        ship_max_h: ship.map(|s| s.2),
+        within_sla: within_sla.into(),
+        delivered,
+        deliver_p50_h: deliver.map(|d| d.0),
+        deliver_p90_h: deliver.map(|d| d.1),
+        deliver_max_h: deliver.map(|d| d.2),
+    }
+}
+
+/// 2026-11-11 to 2026-12-10 by day, a 48 h service level: orders on seven days, two still
+/// waiting since 2026-12-08.
+fn fulfilment_report() -> FulfilmentReport {
+    let rows = vec![
+        fulfilment_row(
+            "2026-11-14",
+            (3, 3, 0),
+            Some((20, 30, 31)),
+            "100.0%",
+            3,
+            Some((70, 90, 96)),
+        ),
+        fulfilment_row(
+            "2026-11-20",
+            (5, 4, 1),
+            Some((26, 60, 61)),
+            "75.0%",
+            4,
+            Some((80, 110, 120)),
+        ),
+        fulfilment_row(
+            "2026-11-27",
+            (12, 12, 0),
+            Some((30, 70, 96)),
+            "66.7%",
+            10,
+            Some((72, 100, 130)),
+        ),
+        fulfilment_row(
+            "2026-11-28",
+            (9, 9, 0),
+            Some((22, 47, 50)),
+            "88.9%",
+            8,
+            Some((66, 90, 98)),
+        ),
+        fulfilment_row(
+            "2026-12-01",
+            (4, 4, 0),
+            Some((12, 20, 22)),
+            "100.0%",
+            3,
+            Some((50, 60, 61)),
+        ),
+        fulfilment_row(
+            "2026-12-05",
+            (7, 6, 0),
+            Some((18, 40, 44)),
+            "100.0%",
+            2,
+            Some((48, 52, 52)),
+        ),
+        fulfilment_row(
+            "2026-12-08",
+            (6, 4, 0),
+            Some((10, 16, 18)),
+            "100.0%",
+            0,
+            None,
+        ),
+        fulfilment_row("2026-12-10", (2, 0, 0), None, "", 0, None),
+    ];
+    FulfilmentReport {
+        from: day("2026-11-11"),
+        to: day("2026-12-10"),
+        by: By::Day,
+        sla_hours: 48,
+        rows,
+        total: fulfilment_row(
+            "total",
+            (48, 42, 1),
+            Some((22, 60, 96)),
+            "88.1%",
+            30,
+            Some((68, 100, 130)),
+        ),
+        oldest_waiting: Some(day("2026-12-05")),
+    }
+}
+
+fn health_row(
+    key: &str,
+    received: i64,
+    done: i64,
+    exceptions: i64,
+    closed: i64,
+    resolved: i64,
+    close: Option<(i64, i64, i64)>,
+) -> HealthRow {
+    HealthRow {
+        key: key.into(),
+        received,
+        done,
+        exceptions,
+        closed,
+        resolved,
+        close_p50_h: close.map(|c| c.0),
+        close_p90_h: close.map(|c| c.1),
+        close_max_h: close.map(|c| c.2),
+    }
+}
+
+/// 2026-11-11 to 2026-12-10 by flow: four flows.
+fn health_report() -> HealthReport {
+    HealthReport {
+        from: day("2026-11-11"),
+        to: day("2026-12-10"),
+        by: By::Flow,
+        rows: vec![
+            health_row("fulfilments", 310, 305, 4, 4, 1, Some((2, 9, 11))),
+            health_row("inventory", 5_120, 5_118, 2, 1, 1, Some((30, 30, 30))),
+            health_row("orders", 1_204, 1_190, 17, 15, 6, Some((3, 26, 200))),
+            health_row("returns", 42, 39, 3, 0, 0, None),
+        ],
+        total: health_row("total", 6_676, 6_652, 26, 20, 8, Some((3, 26, 200))),
+    }
+}
+
+#[test]
+fn the_reports_view_shows_fulfilment_and_integration_health() {
+    let range = "from=2026-11-11&to=2026-12-10";
+    let (mut app, _) = on_reports("2026-12-10");
+    let fulfilment = format!("/v1/reports/fulfilment?{range}&by=day");
+    assert_eq!(app.on_key(key('v')), path_request(&fulfilment));
+    let loading = render(&app, 100, 30);
+    assert!(
+        loading.contains("reading the fulfilment report"),
+        "{loading}"
+    );
+    app.on_reply(Reply::Report {
+        path: fulfilment.clone(),
+        report: Ok(Report::Fulfilment(fulfilment_report())),
+    });
+    let screen = render(&app, 100, 30);
+    for want in [
+        " Fulfilment 2026-11-11 to 2026-12-10 (30 days) by day",
+        "orders shipped per day · total 42 of 48 shipped · 88.1% within 48h",
+        "5 waiting since 2026-12-05",
+        "SHIP P50",
+        "IN SLA",
+    ] {
+        assert!(screen.contains(want), "{want}: {screen}");
+    }
+    insta::assert_snapshot!("reports_fulfilment_100x30", screen);
+    let small = render(&app, 80, 24);
+    assert!(small.contains("orders shipped per day"), "{small}");
+    assert!(small.contains("88.1%"), "{small}");
+
+    // By location: the GIDs without their prefix, the most orders first.
+    app.on_key(key('b'));
+    let by_location = format!("/v1/reports/fulfilment?{range}&by=location");
+    assert_eq!(app.on_key(key('b')), path_request(&by_location));
+    app.on_reply(Reply::Report {
+        path: by_location,
+        report: Ok(Report::Fulfilment(FulfilmentReport {
+            by: By::Location,
+            rows: vec![
+                fulfilment_row(
+                    "gid://shopify/Location/7",
+                    (12, 12, 0),
+                    Some((20, 30, 40)),
+                    "100.0%",
+                    9,
+                    Some((70, 80, 90)),
+                ),
+                fulfilment_row(
+                    "gid://shopify/Location/3",
+                    (34, 30, 1),
+                    Some((24, 66, 96)),
+                    "83.3%",
+                    21,
+                    Some((66, 100, 130)),
+                ),
+                fulfilment_row("none", (2, 0, 0), None, "", 0, None),
+            ],
+            ..fulfilment_report()
+        })),
+    });
+    let locations = render(&app, 100, 30);
+    let (three, seven) = (
+        locations.find("Location/3").unwrap(),
+        locations.find("Location/7").unwrap(),
+    );
+    assert!(
+        three < seven && !locations.contains("gid://"),
+        "{locations}"
+    );
+
+    // v: integration health, by day (it has no locations), then by flow.
+    app.on_key(key('v'));
+    app.on_key(key('b'));
+    app.on_key(key('b'));
+    let health = format!("/v1/reports/health?{range}&by=flow");
+    assert_eq!(app.reports.path(), health);
+    app.on_reply(Reply::Report {
+        path: health,
+        report: Ok(Report::Health(health_report())),
+    });
+    let screen = render(&app, 100, 30);
+    for want in [
+        " Health 2026-11-11 to 2026-12-10 (30 days) by flow",
+        "items done per flow · total 6652 done of 6676 received",
+        "OPEN P90",
+        "inventory",
+    ] {
+        assert!(screen.contains(want), "{want}: {screen}");
+    }
+    insta::assert_snapshot!("reports_health_100x30", screen);
+    let small = render(&app, 80, 24);
+    assert!(
+        small.contains("EXCEPTIONS") && small.contains("OPEN MAX"),
+        "{small}"
+    );
+
+    // Nothing received in the range.
+    app.on_key(key('b'));
+    let by_day = format!("/v1/reports/health?{range}&by=day");
+    app.on_reply(Reply::Report {
+        path: by_day,
+        report: Ok(Report::Health(HealthReport {
+            by: By::Day,
+            rows: Vec::new(),
+            ..health_report()
+        })),
+    });
+    let empty = render(&app, 100, 30);
+    assert!(
+        empty.contains("nothing received from 2026-11-11 to 2026-12-10"),
+        "{empty}"
+    );
+    assert!(
+        app.on_key(key('c')).is_empty()
+            && app
+                .message
+                .as_ref()
+                .is_some_and(|(m, _)| m.contains("only the sales report")),
+        "{:?}",
+        app.message
     );
 }

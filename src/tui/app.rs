@@ -12,7 +12,7 @@ use super::components::item_list::ItemList;
 use super::components::log_pane::LogPane;
 use super::components::overview::Overview;
 use super::components::prompt::{Outcome, Prompt};
-use super::components::reports::Reports;
+use super::components::reports::{Report, Reports};
 use super::components::{Component, Context, Effect};
 use super::filter::FilterHistory;
 use super::keys::{self, Action, Binding};
@@ -20,7 +20,6 @@ use super::theme::Theme;
 use crate::cli::ItemAction;
 use crate::control::api::{ItemDetail, ItemPage, Status};
 use crate::logging::LogLine;
-use xconnector_actors::flows::reporting::report::SalesReport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -73,9 +72,9 @@ pub enum Request {
         name: String,
         pause: bool,
     },
-    /// The sales report: `from=…&to=…&by=…` of `/v1/reports/sales`.
+    /// A report: `/v1/reports/{sales,fulfilment,health}?from=…&to=…&by=…`.
     Report {
-        query: String,
+        path: String,
     },
 }
 
@@ -108,10 +107,10 @@ pub enum Reply {
     Failed(String),
     /// New lines from the daemon's log.
     Logs(Vec<LogLine>),
-    /// The sales report asked for with `query`, or why the daemon would not give it.
+    /// The report asked for with `path`, or why the daemon would not give it.
     Report {
-        query: String,
-        report: Result<SalesReport, String>,
+        path: String,
+        report: Result<Report, String>,
     },
 }
 
@@ -376,7 +375,7 @@ impl App {
                     Vec::new()
                 }
             }
-            // Sales are not items: the report is read again on its own clock.
+            // Reports are not items: the report is read again on its own clock.
             View::Overview | View::Reports => Vec::new(),
         }
     }
@@ -433,7 +432,7 @@ impl App {
             }
             Reply::Failed(text) => self.say(text, true),
             Reply::Logs(lines) => self.logs.add(lines),
-            Reply::Report { query, report } => self.reports.on_report(&query, report),
+            Reply::Report { path, report } => self.reports.on_report(&path, report),
         }
         Vec::new()
     }

@@ -40,8 +40,10 @@ pub enum Action {
     Later,
     Span,
     Today,
-    /// The reports' grouping: day, week or channel.
+    /// The reports' grouping: the next one the report shown allows.
     GroupBy,
+    /// The next report: sales, fulfilment, integration health.
+    NextReport,
     /// The reports' next currency.
     Currency,
 }
@@ -335,6 +337,11 @@ pub const DETAIL: &[Binding] = &[
 
 pub const REPORTS: &[Binding] = &[
     hint(bind(
+        &[Char('v')],
+        Action::NextReport,
+        "view: sales / fulfilment / health",
+    )),
+    hint(bind(
         &[Code(KeyCode::Left), Char('h')],
         Action::Earlier,
         "earlier: the range before this one",
@@ -352,13 +359,13 @@ pub const REPORTS: &[Binding] = &[
     hint(bind(
         &[Char('b')],
         Action::GroupBy,
-        "by: day, week or channel",
+        "by: day, week, then channel, location/carrier or flow",
     )),
-    hint(bind(
+    bind(
         &[Char('c')],
         Action::Currency,
-        "currency: the next one the chart shows",
-    )),
+        "currency: the next one the sales chart shows",
+    ),
     bind(&[Char('t')], Action::Today, "today: the range ending today"),
     bind(
         &[Code(KeyCode::Up), Char('k')],

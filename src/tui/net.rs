@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::app::{Reply, Request};
-use xconnector_actors::flows::reporting::report::SalesReport;
+use super::components::reports::{Kind, Report};
 use xconnector_actors::store::BulkJob;
 
 use crate::control::api::{ItemDetail, ItemPage, Status};
@@ -168,13 +168,21 @@ async fn perform(c: &ControlClient, req: Request) -> Reply {
                 .await
                 .map(|_| Reply::Done(format!("{name}: {verb}d")))
         }
-        Request::Report { query } => {
+        Request::Report { path } => {
             // Its failure belongs to the reports view, not to the message line.
-            let report = c
-                .get::<SalesReport>(&format!("/v1/reports/sales?{query}"))
-                .await
-                .map_err(|e| short(&e));
-            return Reply::Report { query, report };
+            let report = match Kind::of_path(&path) {
+                Some(Kind::Sales) => c.get(&path).await.map(Report::Sales),
+                Some(Kind::Fulfilment) => c.get(&path).await.map(Report::Fulfilment),
+                Some(Kind::Health) => c.get(&path).await.map(Report::Health),
+                None => {
+                    return Reply::Report {
+                        report: Err(format!("{path} is not a report")),
+                        path,
+                    };
+                }
+            }
+            .map_err(|e| short(&e));
+            return Reply::Report { path, report };
         }
     };
     result.unwrap_or_else(|e| Reply::Failed(e.to_string()))

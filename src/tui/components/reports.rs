@@ -1,7 +1,8 @@
-//! The sales report (`/v1/reports/sales`): a range of days ending on a day (today unless moved),
-//! grouped by day, ISO week or channel; net sales as a bar chart for one currency at a time,
-//! and the rows and the totals per currency as a table. Read when the view opens, when the
-//! range changes and every few seconds while it is shown.
+//! The reports (`/v1/reports/…`): sales, fulfilment and integration health, one at a time
+//! (`v`), over a range of days ending on a day (today unless moved), grouped as the report
+//! allows (`b`). Each is a bar chart over a table: net sales for one currency at a time, orders
+//! shipped, items done. Read when the view opens, when the report or its range changes and
+//! every few seconds while it is shown.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -14,16 +15,114 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Bar, BarChart, Block, Borders, Cell as TableCell, Paragraph, Row, Table, Wrap,
 };
+use xconnector_actors::flows::reporting::fulfilment::{FulfilmentReport, FulfilmentRow};
+use xconnector_actors::flows::reporting::health::{HealthReport, HealthRow};
 use xconnector_actors::flows::reporting::report::{By, SalesReport, SalesRow, money};
+use xconnector_actors::flows::reporting::{FULFILMENT_BY, HEALTH_BY, SALES_BY};
 use xconnector_actors::item::Millis;
 
+use super::item_list::short_key;
 use super::{Component, Context, Effect};
 use crate::tui::app::Request;
 use crate::tui::keys::{Action, Binding, REPORTS};
 use crate::tui::theme::Theme;
 
-/// The groupings of the sales report, in the order `b` cycles through them.
-pub const GROUPINGS: [By; 3] = [By::Day, By::Week, By::Channel];
+/// The reports the view shows, in the order `v` cycles through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sales,
+    Fulfilment,
+    Health,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Sales, Kind::Fulfilment, Kind::Health];
+
+    /// Its name in the API's path.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Sales => "sales",
+            Kind::Fulfilment => "fulfilment",
+            Kind::Health => "health",
+        }
+    }
+
+    /// `/v1/reports/sales` and the like.
+    pub fn path(self) -> String {
+        format!("/v1/reports/{}", self.as_str())
+    }
+
+    /// The report a path (with or without its query) asks for.
+    pub fn of_path(path: &str) -> Option<Kind> {
+        let name = path.strip_prefix("/v1/reports/")?;
+        let name = name.split_once('?').map_or(name, |(n, _)| n);
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// The groupings it allows, in the order `b` cycles through them.
+    pub fn groupings(self) -> &'static [By] {
+        match self {
+            Kind::Sales => SALES_BY,
+            Kind::Fulfilment => FULFILMENT_BY,
+            Kind::Health => HEALTH_BY,
+        }
+    }
+
+    pub fn next(self) -> Kind {
+        let at = Kind::ALL.iter().position(|k| *k == self).unwrap_or(0);
+        Kind::ALL[(at + 1) % Kind::ALL.len()]
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Kind::Sales => "Sales",
+            Kind::Fulfilment => "Fulfilment",
+            Kind::Health => "Health",
+        }
+    }
+}
+
+/// A report as the daemon answered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    Sales(SalesReport),
+    Fulfilment(FulfilmentReport),
+    Health(HealthReport),
+}
+
+impl Report {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Report::Sales(_) => Kind::Sales,
+            Report::Fulfilment(_) => Kind::Fulfilment,
+            Report::Health(_) => Kind::Health,
+        }
+    }
+
+    fn by(&self) -> By {
+        match self {
+            Report::Sales(r) => r.by,
+            Report::Fulfilment(r) => r.by,
+            Report::Health(r) => r.by,
+        }
+    }
+
+    fn span(&self) -> (NaiveDate, NaiveDate) {
+        match self {
+            Report::Sales(r) => (r.from, r.to),
+            Report::Fulfilment(r) => (r.from, r.to),
+            Report::Health(r) => (r.from, r.to),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Report::Sales(r) => r.rows.is_empty(),
+            Report::Fulfilment(r) => r.rows.is_empty(),
+            Report::Health(r) => r.rows.is_empty(),
+        }
+    }
+}
 
 /// The lengths `s` cycles through, in days.
 pub const SPANS: [i64; 3] = [7, 30, 90];
@@ -53,7 +152,7 @@ impl Range {
         self.to - Duration::days(self.days - 1)
     }
 
-    /// The query string of `/v1/reports/sales`.
+    /// The query string of `/v1/reports/…`.
     pub fn query(&self) -> String {
         format!(
             "from={}&to={}&by={}",
@@ -78,12 +177,14 @@ impl Range {
 pub struct Reports {
     /// The local day the range follows while it ends on it.
     pub today: NaiveDate,
+    /// The report shown.
+    pub kind: Kind,
     pub range: Range,
-    /// The last answer for [`Range::query`]; `None` until one came.
-    pub report: Option<SalesReport>,
+    /// The last answer for [`Reports::path`]; `None` until one came.
+    pub report: Option<Report>,
     /// Why the last read failed, in the daemon's words; the report before it, if any, stays.
     pub error: Option<String>,
-    /// The currency the chart and the rows show; the first one when unset or gone.
+    /// The currency the sales chart and rows show; the first one when unset or gone.
     pub currency: Option<String>,
     /// The first row of the table shown.
     pub scroll: usize,
@@ -99,6 +200,7 @@ impl Reports {
     pub fn new(today: NaiveDate) -> Reports {
         Reports {
             today,
+            kind: Kind::Sales,
             range: Range::ending(today),
             report: None,
             error: None,
@@ -115,13 +217,16 @@ impl Reports {
         self.range.query()
     }
 
+    /// What the view asks the daemon for now: the report's path and the range's query.
+    pub fn path(&self) -> String {
+        format!("{}?{}", self.kind.path(), self.query())
+    }
+
     /// Asks for the report of the range, again.
     pub fn reload(&mut self) -> Request {
         self.loading = true;
         self.next_at = None;
-        Request::Report {
-            query: self.query(),
-        }
+        Request::Report { path: self.path() }
     }
 
     /// The clock: a read is due [`EVERY`] after the last one ended.
@@ -152,9 +257,9 @@ impl Reports {
         self.today = today;
     }
 
-    /// An answer came. One for a range left since is dropped.
-    pub fn on_report(&mut self, query: &str, report: Result<SalesReport, String>) {
-        if query != self.query() {
+    /// An answer came. One for another report or a range left since is dropped.
+    pub fn on_report(&mut self, path: &str, report: Result<Report, String>) {
+        if path != self.path() || report.as_ref().is_ok_and(|r| r.kind() != self.kind) {
             return;
         }
         self.loading = false;
@@ -168,26 +273,37 @@ impl Reports {
         }
     }
 
-    /// What was shown belongs to another range.
+    /// What was shown belongs to another report or range.
     fn forget(&mut self) {
         self.report = None;
         self.error = None;
         self.scroll = 0;
     }
 
-    fn set_range(&mut self, range: Range) -> Vec<Effect> {
-        if range == self.range {
+    fn set(&mut self, kind: Kind, range: Range) -> Vec<Effect> {
+        if kind == self.kind && range == self.range {
             return Vec::new();
         }
+        self.kind = kind;
         self.range = range;
         self.forget();
         vec![Effect::Request(self.reload())]
     }
 
-    /// The currencies of the report, in its order.
+    fn set_range(&mut self, range: Range) -> Vec<Effect> {
+        self.set(self.kind, range)
+    }
+
+    fn sales(&self) -> Option<&SalesReport> {
+        match &self.report {
+            Some(Report::Sales(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The currencies of the sales report, in its order.
     pub fn currencies(&self) -> Vec<&str> {
-        self.report
-            .as_ref()
+        self.sales()
             .map(|r| r.totals.iter().map(|t| t.currency.as_str()).collect())
             .unwrap_or_default()
     }
@@ -201,10 +317,10 @@ impl Reports {
             .or(all.first().copied())
     }
 
-    /// The rows of the currency shown, as the table lists them: newest first by day or week,
-    /// the biggest net first by channel.
+    /// The sales rows of the currency shown, as the table lists them: newest first by day or
+    /// week, the biggest net first by channel.
     pub fn rows(&self) -> Vec<&SalesRow> {
-        let (Some(report), Some(cur)) = (self.report.as_ref(), self.shown_currency()) else {
+        let (Some(report), Some(cur)) = (self.sales(), self.shown_currency()) else {
             return Vec::new();
         };
         let mut rows: Vec<&SalesRow> = report.rows.iter().filter(|r| r.currency == cur).collect();
@@ -213,6 +329,15 @@ impl Reports {
             _ => rows.sort_by_key(|r| std::cmp::Reverse(cents(&r.net).unwrap_or(0))),
         }
         rows
+    }
+
+    /// The table of the report shown, its rows as it lists them.
+    fn grid(&self) -> Option<Grid> {
+        match self.report.as_ref()? {
+            Report::Sales(r) => Some(sales_grid(r, &self.rows(), self.shown_currency()?)),
+            Report::Fulfilment(r) => Some(fulfilment_grid(r)),
+            Report::Health(r) => Some(health_grid(r)),
+        }
     }
 }
 
@@ -224,6 +349,16 @@ impl Component for Reports {
     fn act(&mut self, action: Action, _cx: &Context) -> Vec<Effect> {
         let r = self.range;
         match action {
+            Action::NextReport => {
+                let kind = self.kind.next();
+                // The grouping stays when the next report has it, else by day.
+                let by = if kind.groupings().contains(&r.by) {
+                    r.by
+                } else {
+                    By::Day
+                };
+                return self.set(kind, Range { by, ..r });
+            }
             Action::Earlier => {
                 return self.set_range(Range {
                     to: r.to - Duration::days(r.days),
@@ -256,14 +391,18 @@ impl Component for Reports {
                 });
             }
             Action::GroupBy => {
-                let at = GROUPINGS
-                    .iter()
-                    .position(|b| *b == r.by)
-                    .map_or(0, |i| i + 1);
-                let by = GROUPINGS[at % GROUPINGS.len()];
+                let all = self.kind.groupings();
+                let at = all.iter().position(|b| *b == r.by).map_or(0, |i| i + 1);
+                let by = all[at % all.len()];
                 return self.set_range(Range { by, ..r });
             }
             Action::Currency => {
+                if self.kind != Kind::Sales {
+                    return vec![Effect::Say(
+                        "only the sales report has currencies (v for the next report)".into(),
+                        false,
+                    )];
+                }
                 let all = self.currencies();
                 if all.len() < 2 {
                     let only = match all.first() {
@@ -281,7 +420,8 @@ impl Component for Reports {
             }
             Action::Up => self.scroll = self.scroll.saturating_sub(1),
             Action::Down => {
-                let last = self.rows().len().saturating_sub(self.room.get().max(1));
+                let rows = self.grid().map_or(0, |g| g.rows.len());
+                let last = rows.saturating_sub(self.room.get().max(1));
                 self.scroll = (self.scroll + 1).min(last);
             }
             Action::Refresh => return vec![Effect::Request(self.reload())],
@@ -294,7 +434,7 @@ impl Component for Reports {
     fn draw(&self, frame: &mut Frame, area: Rect, cx: &Context) {
         let t = cx.theme;
         let loading = if self.loading { " · loading…" } else { "" };
-        let title = format!(" Sales {}{loading} ", self.range.describe());
+        let title = format!(" {} {}{loading} ", self.kind.title(), self.range.describe());
         let block = Block::default().borders(Borders::TOP).title(title);
         let inner = block.inner(area);
         frame.render_widget(block, area);
@@ -304,69 +444,105 @@ impl Component for Reports {
             notes.push(Line::styled(format!("the daemon says: {e}"), t.bad()));
         }
         let report = match &self.report {
-            Some(r) if !r.rows.is_empty() => r,
+            Some(r) if !r.is_empty() => r,
             Some(r) => {
+                let (from, to) = r.span();
+                let what = match r.kind() {
+                    Kind::Sales => "no sales",
+                    Kind::Fulfilment => "no orders",
+                    Kind::Health => "nothing received",
+                };
                 notes.push(Line::from(vec![
-                    Span::styled(format!("no sales from {} to {}", r.from, r.to), t.warn()),
-                    Span::styled("  (← earlier, s a longer span, b by)", t.dim()),
+                    Span::styled(format!("{what} from {from} to {to}"), t.warn()),
+                    Span::styled(
+                        "  (← earlier, s a longer span, b by, v another report)",
+                        t.dim(),
+                    ),
                 ]));
                 draw_notes(frame, inner, notes);
                 return;
             }
             None => {
                 if self.error.is_none() {
-                    notes.push(Line::styled("reading the sales report…", t.dim()));
+                    notes.push(Line::styled(
+                        format!("reading the {} report…", self.kind.as_str()),
+                        t.dim(),
+                    ));
                 }
                 draw_notes(frame, inner, notes);
                 return;
             }
         };
-        let cur = self.shown_currency().unwrap_or_default().to_string();
-        let rows = self.rows();
-        let chart = chart_points(report, &cur);
+        let Some(grid) = self.grid() else {
+            draw_notes(frame, inner, notes);
+            return;
+        };
+        let by = report.by();
+        let (chart, value): (Vec<Point>, fn(i64) -> String) = match report {
+            Report::Sales(r) => (
+                chart_points(r, self.shown_currency().unwrap_or_default()),
+                compact,
+            ),
+            Report::Fulfilment(r) => (fulfilment_points(r), count),
+            Report::Health(r) => (health_points(r), count),
+        };
+
+        // The caption says how many bars fit, which only the width decides.
+        let (_, _, shown) = bar_layout(chart.len(), inner.width, by);
+        let caption = match report {
+            Report::Sales(r) => sales_caption(
+                r,
+                self.shown_currency().unwrap_or_default(),
+                &chart,
+                shown,
+                t,
+            ),
+            Report::Fulfilment(r) => fulfilment_caption(r, &chart, shown, t),
+            Report::Health(r) => health_caption(r, &chart, shown, t),
+        };
+        // A caption too long for the line takes two, the end cut after that.
+        let caption_height = notes_height(std::slice::from_ref(&caption), inner.width).min(2);
 
         // Notes, a caption, the chart, the table: the chart keeps at least 2/5 of what is left
         // (5 lines at least), the table takes what it needs of the rest.
         let note_height = notes_height(&notes, inner.width);
-        let rest = inner.height.saturating_sub(note_height + 1);
-        let table_want = (2 + rows.len() + report.totals.len()) as u16;
+        let rest = inner.height.saturating_sub(note_height + caption_height);
+        let table_want = (2 + grid.rows.len() + grid.totals.len()) as u16;
         let table_height = table_want.min(rest.saturating_sub((rest * 2 / 5).max(5)));
         let [notes_area, caption_area, chart_area, table_area] = Layout::vertical([
             Constraint::Length(note_height),
-            Constraint::Length(1),
+            Constraint::Length(caption_height),
             Constraint::Fill(1),
             Constraint::Length(table_height),
         ])
         .areas(inner);
         draw_notes(frame, notes_area, notes);
-
-        let shown = draw_chart(frame, chart_area, &chart, report.by, t);
+        draw_chart(frame, chart_area, &chart, by, value, t);
         frame.render_widget(
-            Paragraph::new(caption(report, &cur, &chart, shown, t)),
+            Paragraph::new(caption).wrap(Wrap { trim: true }),
             caption_area,
         );
-        self.draw_table(frame, table_area, report, &rows, &cur, t);
+        self.draw_grid(frame, table_area, &grid, t);
     }
 }
 
+/// A table to draw: its heading, the rows that scroll and the totals under them.
+struct Grid {
+    head: Vec<String>,
+    rows: Vec<Vec<String>>,
+    totals: Vec<(Vec<String>, bool)>,
+    /// What the table's title says of its rows: `EUR, newest first`.
+    about: String,
+    /// The columns (key = 0) that go first when the table is too wide.
+    drop_first: &'static [usize],
+}
+
 impl Reports {
-    fn draw_table(
-        &self,
-        frame: &mut Frame,
-        area: Rect,
-        report: &SalesReport,
-        rows: &[&SalesRow],
-        cur: &str,
-        t: Theme,
-    ) {
-        let key_head = report.by.as_str().to_uppercase();
-        let room = (area.height as usize).saturating_sub(2 + report.totals.len());
+    fn draw_grid(&self, frame: &mut Frame, area: Rect, grid: &Grid, t: Theme) {
+        let rows = &grid.rows;
+        let room = (area.height as usize).saturating_sub(2 + grid.totals.len());
         self.room.set(room);
         let skip = self.scroll.min(rows.len().saturating_sub(room));
-        let order = match report.by {
-            By::Day | By::Week => "newest first",
-            _ => "biggest first",
-        };
         let more = if rows.len() > room {
             format!(
                 " · rows {}-{} of {} (↑/↓)",
@@ -379,24 +555,18 @@ impl Reports {
         };
         let block = Block::default()
             .borders(Borders::TOP)
-            .title(format!(" {cur}, {order}{more} "));
-        let mut body: Vec<(Vec<String>, Style)> = rows
+            .title(format!(" {}{more} ", grid.about));
+        let mut body: Vec<(&[String], Style)> = rows
             .iter()
             .skip(skip)
             .take(room)
-            .map(|r| (cells(r, r.key.clone()), Style::default()))
+            .map(|r| (r.as_slice(), Style::default()))
             .collect();
-        for total in &report.totals {
-            let style = if total.currency == cur {
-                t.head()
-            } else {
-                Style::default()
-            };
-            body.push((cells(total, format!("total {}", total.currency)), style));
+        for (total, strong) in &grid.totals {
+            let style = if *strong { t.head() } else { Style::default() };
+            body.push((total.as_slice(), style));
         }
-        let head: Vec<String> = std::iter::once(key_head)
-            .chain(COLUMNS.iter().map(|c| c.to_string()))
-            .collect();
+        let head = &grid.head;
         // Every column as wide as its widest cell; on a narrow terminal the least needed go.
         let mut widths: Vec<usize> = (0..head.len())
             .map(|i| {
@@ -407,7 +577,7 @@ impl Reports {
                     .unwrap_or(0)
             })
             .collect();
-        // A long channel name is cut rather than the numbers squeezed.
+        // A long key is cut rather than the numbers squeezed.
         widths[0] = widths[0].clamp(10, 20);
         let mut keep = vec![true; head.len()];
         let fits = |keep: &[bool], widths: &[usize]| {
@@ -418,11 +588,11 @@ impl Reports {
                 .fold((0, 0), |(n, s), (_, w)| (n + 1, s + w));
             w + n - 1 <= area.width as usize
         };
-        for drop in DROP_FIRST {
+        for drop in grid.drop_first {
             if fits(&keep, &widths) {
                 break;
             }
-            keep[drop] = false;
+            keep[*drop] = false;
         }
         // The numbers, and their headings, right-aligned.
         let pick = |cells: &[String]| -> Vec<TableCell<'static>> {
@@ -436,7 +606,7 @@ impl Reports {
                 })
                 .collect()
         };
-        let header = Row::new(pick(&head)).style(t.head());
+        let header = Row::new(pick(head)).style(t.head());
         let table_rows: Vec<Row> = body
             .iter()
             .map(|(c, style)| Row::new(pick(c)).style(*style))
@@ -456,8 +626,29 @@ impl Reports {
     }
 }
 
-/// The table's columns after the key (DAY, WEEK or CHANNEL).
-const COLUMNS: [&str; 9] = [
+/// The heading of the key column: DAY, WEEK, CHANNEL, LOCATION, CARRIER or FLOW.
+fn key_head(by: By) -> String {
+    by.as_str().to_uppercase()
+}
+
+fn heading(by: By, columns: &[&str]) -> Vec<String> {
+    std::iter::once(key_head(by))
+        .chain(columns.iter().map(|c| c.to_string()))
+        .collect()
+}
+
+/// How the rows are ordered: by time, the newest first; else the biggest first.
+fn by_time(by: By) -> bool {
+    matches!(by, By::Day | By::Week)
+}
+
+/// A key as the table shows it: a location without its GID prefix.
+fn show_key(key: &str) -> String {
+    short_key(key).to_string()
+}
+
+/// The sales table's columns after the key (DAY, WEEK or CHANNEL).
+const SALES_COLUMNS: [&str; 9] = [
     "ORDERS",
     "UNITS",
     "GROSS",
@@ -468,11 +659,33 @@ const COLUMNS: [&str; 9] = [
     "TAX",
     "AOV",
 ];
-/// The columns (key = 0) that go first when the table is too wide: shipping, tax, units, the
-/// average order value, discounts.
-const DROP_FIRST: [usize; 5] = [7, 8, 2, 9, 4];
 
-fn cells(r: &SalesRow, key: String) -> Vec<String> {
+fn sales_grid(report: &SalesReport, rows: &[&SalesRow], cur: &str) -> Grid {
+    let order = if by_time(report.by) {
+        "newest first"
+    } else {
+        "biggest first"
+    };
+    Grid {
+        head: heading(report.by, &SALES_COLUMNS),
+        rows: rows.iter().map(|r| sales_cells(r, r.key.clone())).collect(),
+        totals: report
+            .totals
+            .iter()
+            .map(|r| {
+                (
+                    sales_cells(r, format!("total {}", r.currency)),
+                    r.currency == cur,
+                )
+            })
+            .collect(),
+        about: format!("{cur}, {order}"),
+        // Shipping, tax, units, the average order value, discounts.
+        drop_first: &[7, 8, 2, 9, 4],
+    }
+}
+
+fn sales_cells(r: &SalesRow, key: String) -> Vec<String> {
     vec![
         key,
         r.orders.to_string(),
@@ -488,6 +701,119 @@ fn cells(r: &SalesRow, key: String) -> Vec<String> {
         } else {
             r.average_order_value.clone()
         },
+    ]
+}
+
+/// Whole hours as a cell: `12h`, `720h+` (30 days or more), `-` without any.
+fn hours(h: Option<i64>) -> String {
+    match h {
+        None => "-".into(),
+        Some(h) if h >= 720 => format!("{h}h+"),
+        Some(h) => format!("{h}h"),
+    }
+}
+
+/// The fulfilment table's columns after the key (DAY, WEEK, LOCATION or CARRIER).
+const FULFILMENT_COLUMNS: [&str; 10] = [
+    "ORDERS",
+    "SHIPPED",
+    "WAITING",
+    "SHIP P50",
+    "SHIP P90",
+    "SHIP MAX",
+    "IN SLA",
+    "DELIVERED",
+    "DLV P50",
+    "DLV P90",
+];
+
+fn fulfilment_grid(report: &FulfilmentReport) -> Grid {
+    let mut rows: Vec<&FulfilmentRow> = report.rows.iter().collect();
+    let order = if by_time(report.by) {
+        rows.reverse();
+        "newest first"
+    } else {
+        rows.sort_by_key(|r| std::cmp::Reverse(r.orders));
+        "most orders first"
+    };
+    Grid {
+        head: heading(report.by, &FULFILMENT_COLUMNS),
+        rows: rows
+            .iter()
+            .map(|r| fulfilment_cells(r, show_key(&r.key)))
+            .collect(),
+        totals: vec![(fulfilment_cells(&report.total, "total".into()), true)],
+        about: format!("{order}, hours from order to shipping and delivery"),
+        // Deliveries' p90, the longest to ship, deliveries' p50, the share in the SLA.
+        drop_first: &[10, 6, 9, 7, 5],
+    }
+}
+
+fn fulfilment_cells(r: &FulfilmentRow, key: String) -> Vec<String> {
+    vec![
+        key,
+        r.orders.to_string(),
+        r.shipped.to_string(),
+        r.waiting.to_string(),
+        hours(r.ship_p50_h),
+        hours(r.ship_p90_h),
+        hours(r.ship_max_h),
+        if r.within_sla.is_empty() {
+            "-".into()
+        } else {
+            r.within_sla.clone()
+        },
+        r.delivered.to_string(),
+        hours(r.deliver_p50_h),
+        hours(r.deliver_p90_h),
+    ]
+}
+
+/// The health table's columns after the key (DAY, WEEK or FLOW).
+const HEALTH_COLUMNS: [&str; 8] = [
+    "RECEIVED",
+    "DONE",
+    "EXCEPTIONS",
+    "CLOSED",
+    "RESOLVED",
+    "OPEN P50",
+    "OPEN P90",
+    "OPEN MAX",
+];
+
+fn health_grid(report: &HealthReport) -> Grid {
+    let mut rows: Vec<&HealthRow> = report.rows.iter().collect();
+    let order = if by_time(report.by) {
+        rows.reverse();
+        "newest first"
+    } else {
+        rows.sort_by_key(|r| std::cmp::Reverse(r.received));
+        "most received first"
+    };
+    Grid {
+        head: heading(report.by, &HEALTH_COLUMNS),
+        rows: rows
+            .iter()
+            .map(|r| health_cells(r, r.key.clone()))
+            .collect(),
+        totals: vec![(health_cells(&report.total, "total".into()), true)],
+        about: format!("{order}, hours exceptions stayed open"),
+        // The longest open, resolved, closed.
+        drop_first: &[8, 5, 4],
+    }
+}
+
+fn health_cells(r: &HealthRow, key: String) -> Vec<String> {
+    vec![
+        key,
+        r.received.to_string(),
+        r.done.to_string(),
+        r.exceptions.to_string(),
+        r.closed.to_string(),
+        r.resolved.to_string(),
+        hours(r.close_p50_h),
+        hours(r.close_p90_h),
+        hours(r.close_max_h),
     ]
 }
 
@@ -516,49 +842,74 @@ pub fn cents(decimal: &str) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
-/// One bar: its key, and the net sales in hundredths.
+/// One bar: its key, and its value (net sales in hundredths, or a count).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Point {
     pub key: String,
-    pub net: i64,
+    pub value: i64,
 }
 
-/// The chart's bars: every day or week of the range (none sold: zero), or every channel
-/// that sold, in the currency `cur`.
+/// The bars from `from` to `to` grouped `by`: every day or week of the range (nothing in it:
+/// zero), or every group with a value.
+fn points(from: NaiveDate, to: NaiveDate, by: By, values: BTreeMap<&str, i64>) -> Vec<Point> {
+    let keys: Vec<String> = if by_time(by) {
+        let mut keys: Vec<String> = Vec::new();
+        let mut day = from;
+        while day <= to {
+            let key = match by {
+                By::Day => day.to_string(),
+                _ => {
+                    let w = day.iso_week();
+                    format!("{}-W{:02}", w.year(), w.week())
+                }
+            };
+            if keys.last() != Some(&key) {
+                keys.push(key);
+            }
+            day += Duration::days(1);
+        }
+        keys
+    } else {
+        values.keys().map(|k| k.to_string()).collect()
+    };
+    keys.into_iter()
+        .map(|key| Point {
+            value: values.get(key.as_str()).copied().unwrap_or(0),
+            key,
+        })
+        .collect()
+}
+
+/// The sales chart's bars: net sales in hundredths per day, week or channel that sold, in the
+/// currency `cur`.
 pub fn chart_points(report: &SalesReport, cur: &str) -> Vec<Point> {
-    let net: BTreeMap<&str, i64> = report
+    let net = report
         .rows
         .iter()
         .filter(|r| r.currency == cur)
         .map(|r| (r.key.as_str(), cents(&r.net).unwrap_or(0)))
         .collect();
-    let keys: Vec<String> = match report.by {
-        By::Day | By::Week => {
-            let mut keys: Vec<String> = Vec::new();
-            let mut day = report.from;
-            while day <= report.to {
-                let key = match report.by {
-                    By::Day => day.to_string(),
-                    _ => {
-                        let w = day.iso_week();
-                        format!("{}-W{:02}", w.year(), w.week())
-                    }
-                };
-                if keys.last() != Some(&key) {
-                    keys.push(key);
-                }
-                day += Duration::days(1);
-            }
-            keys
-        }
-        _ => net.keys().map(|k| k.to_string()).collect(),
-    };
-    keys.into_iter()
-        .map(|key| Point {
-            net: net.get(key.as_str()).copied().unwrap_or(0),
-            key,
-        })
-        .collect()
+    points(report.from, report.to, report.by, net)
+}
+
+/// The fulfilment chart's bars: orders shipped per day, week, location or carrier.
+pub fn fulfilment_points(report: &FulfilmentReport) -> Vec<Point> {
+    let shipped = report
+        .rows
+        .iter()
+        .map(|r| (r.key.as_str(), r.shipped))
+        .collect();
+    points(report.from, report.to, report.by, shipped)
+}
+
+/// The health chart's bars: items done per day, week or flow.
+pub fn health_points(report: &HealthReport) -> Vec<Point> {
+    let done = report
+        .rows
+        .iter()
+        .map(|r| (r.key.as_str(), r.done))
+        .collect();
+    points(report.from, report.to, report.by, done)
 }
 
 /// `1234`, `12k`, `1.2M`: a whole amount short enough for a bar.
@@ -571,8 +922,14 @@ fn compact(cents: i64) -> String {
     }
 }
 
+/// A count short enough for a bar: `1234`, `12k`.
+fn count(n: i64) -> String {
+    compact(n * 100)
+}
+
 /// A bar's label as long as the distance between bars allows, though never shorter than
-/// `07` or `W49`: `2026-12-07`, `12-07`, `07`; `2026-W49`, `W49`; a channel's name, cut.
+/// `07` or `W49`: `2026-12-07`, `12-07`, `07`; `2026-W49`, `W49`; a group's name, cut (a
+/// location's id).
 fn label(key: &str, by: By, stride: u16) -> String {
     let room = stride.saturating_sub(1) as usize;
     match by {
@@ -581,6 +938,10 @@ fn label(key: &str, by: By, stride: u16) -> String {
         By::Day => key.get(8..).unwrap_or(key).to_string(),
         By::Week if room >= 8 => key.to_string(),
         By::Week => key.get(5..).unwrap_or(key).to_string(),
+        By::Location => {
+            let id = key.rsplit('/').next().unwrap_or(key);
+            id.chars().take(room.max(3)).collect()
+        }
         _ => key.chars().take(room.max(3)).collect(),
     }
 }
@@ -601,35 +962,44 @@ fn label_line(points: &[Point], by: By, stride: u16) -> String {
     line
 }
 
-/// Draws the bars that fit, the newest when not all do; says how many it drew.
-fn draw_chart(frame: &mut Frame, area: Rect, points: &[Point], by: By, t: Theme) -> usize {
-    if area.width == 0 || area.height < 2 || points.is_empty() {
-        return 0;
+/// The bars' width and the gap between them in `width` columns, and how many of `n` fit.
+fn bar_layout(n: usize, width: u16, by: By) -> (u16, u16, usize) {
+    let most = if by_time(by) { 10 } else { 14 };
+    let n = n.min(u16::MAX as usize) as u16;
+    if n == 0 || width == 0 {
+        (1, 0, 0)
+    } else if n * 2 - 1 <= width {
+        (((width + 1) / n - 1).clamp(1, most), 1, n as usize)
+    } else if n <= width {
+        (1, 0, n as usize)
+    } else {
+        (1, 0, width as usize)
     }
-    let most = if matches!(by, By::Day | By::Week) {
-        10
-    } else {
-        14
-    };
-    let n = points.len() as u16;
-    let (width, gap, shown) = if n * 2 - 1 <= area.width {
-        (((area.width + 1) / n - 1).clamp(1, most), 1, points.len())
-    } else if n <= area.width {
-        (1, 0, points.len())
-    } else {
-        (1, 0, area.width as usize)
-    };
+}
+
+/// Draws the bars that fit, the newest when not all do, each with its value (`value` says
+/// it short) where it fits.
+fn draw_chart(
+    frame: &mut Frame,
+    area: Rect,
+    points: &[Point],
+    by: By,
+    value: fn(i64) -> String,
+    t: Theme,
+) {
+    if area.width == 0 || area.height < 2 || points.is_empty() {
+        return;
+    }
+    let (width, gap, shown) = bar_layout(points.len(), area.width, by);
     let points = &points[points.len() - shown..];
     let bars: Vec<Bar> = points
         .iter()
         .map(|p| {
+            let text = value(p.value);
+            let fits = width >= 4 && text.chars().count() <= width as usize;
             Bar::default()
-                .value(p.net.max(0) as u64)
-                .text_value(if width >= 4 {
-                    compact(p.net)
-                } else {
-                    String::new()
-                })
+                .value(p.value.max(0) as u64)
+                .text_value(if fits { text } else { String::new() })
         })
         .collect();
     let [bars_area, labels_area] =
@@ -647,12 +1017,20 @@ fn draw_chart(frame: &mut Frame, area: Rect, points: &[Point], by: By, t: Theme)
         Paragraph::new(label_line(points, by, width + gap)).style(t.dim()),
         labels_area,
     );
-    shown
 }
 
-/// The line over the chart: what it shows, the total, the other currencies, the best bar;
-/// what matters most first, as the end is what a narrow terminal cuts.
-fn caption(
+/// `what per day`, and how many bars of all the chart has room for.
+fn caption_head(what: String, points: &[Point], shown: usize, t: Theme) -> Vec<Span<'static>> {
+    let mut spans = vec![Span::styled(what, t.head())];
+    if shown < points.len() {
+        spans.push(Span::raw(format!(" (last {shown} of {})", points.len())));
+    }
+    spans
+}
+
+/// The line over the sales chart: what it shows, the total, the other currencies, the best
+/// bar; what matters most first, as the end is what a narrow terminal cuts.
+fn sales_caption(
     report: &SalesReport,
     cur: &str,
     points: &[Point],
@@ -660,10 +1038,7 @@ fn caption(
     t: Theme,
 ) -> Line<'static> {
     let per = report.by.as_str();
-    let mut spans = vec![Span::styled(format!("net {cur} per {per}"), t.head())];
-    if shown < points.len() {
-        spans.push(Span::raw(format!(" (last {shown} of {})", points.len())));
-    }
+    let mut spans = caption_head(format!("net {cur} per {per}"), points, shown, t);
     if let Some(total) = report.totals.iter().find(|r| r.currency == cur) {
         spans.push(Span::raw(format!(" · total {}", total.net)));
     }
@@ -679,13 +1054,74 @@ fn caption(
             t.dim(),
         ));
     }
-    if let Some(best) = points.iter().filter(|p| p.net > 0).max_by_key(|p| p.net) {
+    if let Some(best) = points
+        .iter()
+        .filter(|p| p.value > 0)
+        .max_by_key(|p| p.value)
+    {
         spans.push(Span::raw(format!(
             " · best {} {}",
             best.key,
-            money(best.net * 100)
+            money(best.value * 100)
         )));
     }
+    Line::from(spans)
+}
+
+/// The line over the fulfilment chart: the total shipped, the share within the service
+/// level, the oldest order waiting.
+fn fulfilment_caption(
+    report: &FulfilmentReport,
+    points: &[Point],
+    shown: usize,
+    t: Theme,
+) -> Line<'static> {
+    let per = report.by.as_str();
+    let total = &report.total;
+    let mut spans = caption_head(format!("orders shipped per {per}"), points, shown, t);
+    spans.push(Span::raw(format!(
+        " · total {} of {} shipped",
+        total.shipped, total.orders
+    )));
+    if !total.within_sla.is_empty() {
+        spans.push(Span::raw(format!(
+            " · {} within {}h",
+            total.within_sla, report.sla_hours
+        )));
+    }
+    match report.oldest_waiting {
+        Some(day) => spans.push(Span::styled(
+            format!(" · {} waiting since {day}", total.waiting),
+            t.warn(),
+        )),
+        None => spans.push(Span::styled(" · none waiting", t.dim())),
+    }
+    Line::from(spans)
+}
+
+/// The line over the health chart: items done of those received, exceptions opened and closed.
+fn health_caption(
+    report: &HealthReport,
+    points: &[Point],
+    shown: usize,
+    t: Theme,
+) -> Line<'static> {
+    let per = report.by.as_str();
+    let total = &report.total;
+    let mut spans = caption_head(format!("items done per {per}"), points, shown, t);
+    spans.push(Span::raw(format!(
+        " · total {} done of {} received",
+        total.done, total.received
+    )));
+    let exceptions = format!(
+        " · {} exceptions, {} closed, {} resolved",
+        total.exceptions, total.closed, total.resolved
+    );
+    spans.push(if total.exceptions > 0 {
+        Span::styled(exceptions, t.warn())
+    } else {
+        Span::styled(exceptions, t.dim())
+    });
     Line::from(spans)
 }
 
@@ -711,11 +1147,21 @@ mod tests {
         assert_eq!(label("2026-W49", By::Week, 1), "W49");
         assert_eq!(label("2026-W49", By::Week, 9), "2026-W49");
         assert_eq!(label("marketplace", By::Channel, 8), "marketp");
+        assert_eq!(label("gid://shopify/Location/12", By::Location, 8), "12");
+        assert_eq!(
+            Kind::of_path("/v1/reports/health?from=x"),
+            Some(Kind::Health)
+        );
+        assert_eq!(
+            Kind::of_path("/v1/reports/fulfilment"),
+            Some(Kind::Fulfilment)
+        );
+        assert_eq!(Kind::of_path("/v1/items"), None);
         let days: Vec<Point> = ["2026-12-07", "2026-12-08", "2026-12-09", "2026-12-10"]
             .iter()
             .map(|d| Point {
                 key: d.to_string(),
-                net: 0,
+                value: 0,
             })
             .collect();
         assert_eq!(label_line(&days, By::Day, 2), "07  09");
