@@ -5,6 +5,9 @@ use std::fmt::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 use xconnector_actors::flows::reporting::fulfilment::{FulfilmentReport, FulfilmentRow};
 use xconnector_actors::flows::reporting::health::{HealthReport, HealthRow};
 use xconnector_actors::flows::reporting::report::{SalesReport, SalesRow};
@@ -13,39 +16,28 @@ use super::commands::{pretty, run};
 use crate::cli::{ReportArgs, ReportBy, ReportCommand, ReportFormat};
 
 pub async fn report(socket: &Path, cmd: ReportCommand) -> ExitCode {
-    let (name, args) = match cmd {
-        ReportCommand::Sales(args) => ("sales", args),
-        ReportCommand::Fulfilment(args) => ("fulfilment", args),
-        ReportCommand::Health(args) => ("health", args),
-    };
+    match cmd {
+        ReportCommand::Sales(args) => print(socket, "sales", args, sales).await,
+        ReportCommand::Fulfilment(args) => print(socket, "fulfilment", args, fulfilment).await,
+        ReportCommand::Health(args) => print(socket, "health", args, health).await,
+    }
+}
+
+/// Reads report `name` from the daemon and prints it as `args.format` asks: the API's JSON
+/// as is, else its cells (from `table`) as CSV or aligned text.
+async fn print<R: DeserializeOwned + Serialize>(
+    socket: &Path,
+    name: &str,
+    args: ReportArgs,
+    table: fn(&R) -> Table,
+) -> ExitCode {
+    let path = format!("/v1/reports/{name}?{}", query(&args));
     run(socket, |c| async move {
-        let path = format!("/v1/reports/{name}?{}", query(&args));
-        let table = match name {
-            "sales" => {
-                let r: SalesReport = c.get(&path).await?;
-                if args.format == ReportFormat::Json {
-                    return Ok(pretty(&r));
-                }
-                sales(&r)
-            }
-            "fulfilment" => {
-                let r: FulfilmentReport = c.get(&path).await?;
-                if args.format == ReportFormat::Json {
-                    return Ok(pretty(&r));
-                }
-                fulfilment(&r)
-            }
-            _ => {
-                let r: HealthReport = c.get(&path).await?;
-                if args.format == ReportFormat::Json {
-                    return Ok(pretty(&r));
-                }
-                health(&r)
-            }
-        };
+        let report: R = c.get(&path).await?;
         Ok(match args.format {
-            ReportFormat::Csv => table.csv(),
-            _ => table.text(),
+            ReportFormat::Json => pretty(&report),
+            ReportFormat::Csv => table(&report).csv(),
+            ReportFormat::Table => table(&report).text(),
         })
     })
     .await
@@ -196,6 +188,11 @@ fn sales(r: &SalesReport) -> Table {
     }
 }
 
+/// Whole hours as a cell; empty when there are none to tell.
+fn hours(h: Option<i64>) -> String {
+    h.map(|h| h.to_string()).unwrap_or_default()
+}
+
 fn fulfilment(r: &FulfilmentReport) -> Table {
     let columns = [
         r.by.as_str(),
@@ -212,7 +209,6 @@ fn fulfilment(r: &FulfilmentReport) -> Table {
         "deliver_p90_h",
         "deliver_max_h",
     ];
-    let hours = |h: Option<i64>| h.map(|h| h.to_string()).unwrap_or_default();
     let cells = |f: &FulfilmentRow| {
         vec![
             f.key.clone(),
@@ -265,7 +261,6 @@ fn health(r: &HealthReport) -> Table {
         "close_p90_h",
         "close_max_h",
     ];
-    let hours = |h: Option<i64>| h.map(|h| h.to_string()).unwrap_or_default();
     let cells = |h: &HealthRow| {
         vec![
             h.key.clone(),

@@ -110,15 +110,29 @@ pub mod health {
 /// first read of a bucket the copy here is the truth.
 #[derive(Debug, Default)]
 pub struct HealthDay {
+    /// `2026-12-07`, and the milliseconds it spans, `[start, end)` (UTC).
     day: String,
+    start: u64,
+    end: u64,
     flows: BTreeMap<String, Counters>,
 }
 
-/// `2026-12-07` of a time in milliseconds, in UTC.
-fn utc_day(at: u64) -> String {
-    chrono::DateTime::from_timestamp_millis(i64::try_from(at).unwrap_or(i64::MAX))
-        .map(|t| t.date_naive().to_string())
-        .unwrap_or_default()
+const DAY_MS: u64 = 86_400_000;
+
+impl HealthDay {
+    /// The day `at` falls in (UTC), with nothing counted yet.
+    fn of(at: u64) -> HealthDay {
+        let start = at - at % DAY_MS;
+        let day = chrono::DateTime::from_timestamp_millis(i64::try_from(start).unwrap_or(0))
+            .map(|t| t.date_naive().to_string())
+            .unwrap_or_default();
+        HealthDay {
+            day,
+            start,
+            end: start + DAY_MS,
+            flows: BTreeMap::new(),
+        }
+    }
 }
 
 impl ItemDb {
@@ -158,12 +172,8 @@ impl ItemDb {
         if events.is_empty() {
             return Ok(());
         }
-        let day = utc_day(now);
-        if self.health.day != day {
-            self.health = HealthDay {
-                day,
-                flows: BTreeMap::new(),
-            };
+        if !(self.health.start..self.health.end).contains(&now) {
+            self.health = HealthDay::of(now);
         }
         let bucket = format!("{HEALTH}/day/{}/{}/-", self.health.day, item.flow);
         let key = bucket_key(&bucket);

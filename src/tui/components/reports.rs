@@ -15,10 +15,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Bar, BarChart, Block, Borders, Cell as TableCell, Paragraph, Row, Table, Wrap,
 };
-use xconnector_actors::flows::reporting::fulfilment::{FulfilmentReport, FulfilmentRow};
+use xconnector_actors::flows::reporting::fulfilment::{FulfilmentReport, FulfilmentRow, MAX_HOURS};
 use xconnector_actors::flows::reporting::health::{HealthReport, HealthRow};
 use xconnector_actors::flows::reporting::report::{By, SalesReport, SalesRow, money};
 use xconnector_actors::flows::reporting::{FULFILMENT_BY, HEALTH_BY, SALES_BY};
+use xconnector_actors::flows::returns::rules::Amount;
 use xconnector_actors::item::Millis;
 
 use super::item_list::short_key;
@@ -642,11 +643,6 @@ fn by_time(by: By) -> bool {
     matches!(by, By::Day | By::Week)
 }
 
-/// A key as the table shows it: a location without its GID prefix.
-fn show_key(key: &str) -> String {
-    short_key(key).to_string()
-}
-
 /// The sales table's columns after the key (DAY, WEEK or CHANNEL).
 const SALES_COLUMNS: [&str; 9] = [
     "ORDERS",
@@ -708,7 +704,7 @@ fn sales_cells(r: &SalesRow, key: String) -> Vec<String> {
 fn hours(h: Option<i64>) -> String {
     match h {
         None => "-".into(),
-        Some(h) if h >= 720 => format!("{h}h+"),
+        Some(h) if h >= MAX_HOURS => format!("{h}h+"),
         Some(h) => format!("{h}h"),
     }
 }
@@ -727,20 +723,31 @@ const FULFILMENT_COLUMNS: [&str; 10] = [
     "DLV P90",
 ];
 
-fn fulfilment_grid(report: &FulfilmentReport) -> Grid {
-    let mut rows: Vec<&FulfilmentRow> = report.rows.iter().collect();
-    let order = if by_time(report.by) {
+/// `rows` as the table lists them: by time the newest first, else the biggest `size` first;
+/// and how, for the table's title.
+fn ordered<'a, R>(
+    rows: &'a [R],
+    by: By,
+    size: impl Fn(&R) -> i64,
+    biggest: &'static str,
+) -> (Vec<&'a R>, &'static str) {
+    let mut rows: Vec<&R> = rows.iter().collect();
+    if by_time(by) {
         rows.reverse();
-        "newest first"
+        (rows, "newest first")
     } else {
-        rows.sort_by_key(|r| std::cmp::Reverse(r.orders));
-        "most orders first"
-    };
+        rows.sort_by_key(|r| std::cmp::Reverse(size(r)));
+        (rows, biggest)
+    }
+}
+
+fn fulfilment_grid(report: &FulfilmentReport) -> Grid {
+    let (rows, order) = ordered(&report.rows, report.by, |r| r.orders, "most orders first");
     Grid {
         head: heading(report.by, &FULFILMENT_COLUMNS),
         rows: rows
             .iter()
-            .map(|r| fulfilment_cells(r, show_key(&r.key)))
+            .map(|r| fulfilment_cells(r, short_key(&r.key).to_string()))
             .collect(),
         totals: vec![(fulfilment_cells(&report.total, "total".into()), true)],
         about: format!("{order}, hours from order to shipping and delivery"),
@@ -782,14 +789,12 @@ const HEALTH_COLUMNS: [&str; 8] = [
 ];
 
 fn health_grid(report: &HealthReport) -> Grid {
-    let mut rows: Vec<&HealthRow> = report.rows.iter().collect();
-    let order = if by_time(report.by) {
-        rows.reverse();
-        "newest first"
-    } else {
-        rows.sort_by_key(|r| std::cmp::Reverse(r.received));
-        "most received first"
-    };
+    let (rows, order) = ordered(
+        &report.rows,
+        report.by,
+        |r| r.received,
+        "most received first",
+    );
     Grid {
         head: heading(report.by, &HEALTH_COLUMNS),
         rows: rows
@@ -831,15 +836,7 @@ fn draw_notes(frame: &mut Frame, area: Rect, notes: Vec<Line>) {
 
 /// `123.45` (or more places) in hundredths, the rest cut off.
 pub fn cents(decimal: &str) -> Option<i64> {
-    let (neg, s) = match decimal.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, decimal),
-    };
-    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
-    let whole: i64 = whole.parse().ok()?;
-    let frac: String = frac.chars().chain("00".chars()).take(2).collect();
-    let v = whole * 100 + frac.parse::<i64>().ok()?;
-    Some(if neg { -v } else { v })
+    Amount::parse(decimal).map(|a| a.0 / 100)
 }
 
 /// One bar: its key, and its value (net sales in hundredths, or a count).

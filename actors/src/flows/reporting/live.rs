@@ -11,7 +11,7 @@ use chrono::{DateTime, Days, FixedOffset, NaiveDate, Offset, Utc};
 use tracing::{debug, warn};
 
 use super::module::ReportingConfig;
-use super::{By, fulfilment, report};
+use super::{By, fulfilment, read_days, report};
 use crate::rate_limiter::Lane;
 use crate::shopify::client::ShopifyHandle;
 use crate::store::{StoreError, StoreHandle};
@@ -104,10 +104,14 @@ impl Reporting {
         for t in &sales.totals {
             f.sample(&[("currency", &t.currency)], &t.net);
         }
+        // One scan of the month's buckets serves both figures: the last week is its tail.
+        let month = today.checked_sub_days(Days::new(29)).unwrap_or(today);
         let week = today.checked_sub_days(Days::new(6)).unwrap_or(today);
-        let shipping =
-            fulfilment::report(store, week, today, By::Day, self.config.ship_within_hours())
-                .await?;
+        let buckets = read_days(store, fulfilment::REPORT, month, today).await?;
+        let week_from = format!("{}/day/{week}", fulfilment::REPORT);
+        let last_week = &buckets[buckets.partition_point(|(name, _)| *name < week_from)..];
+        let sla = self.config.ship_within_hours();
+        let shipping = fulfilment::report_from(last_week, week, today, By::Day, sla);
         if let Some(p90) = shipping.total.ship_p90_h {
             m.family(
                 "xconnector_report_ship_p90_hours",
@@ -116,8 +120,7 @@ impl Reporting {
             )
             .sample(&[], p90);
         }
-        let month = today.checked_sub_days(Days::new(29)).unwrap_or(today);
-        let waiting = fulfilment::report(store, month, today, By::Day, 1).await?;
+        let waiting = fulfilment::report_from(&buckets, month, today, By::Day, sla);
         m.family(
             "xconnector_report_orders_waiting",
             Kind::Gauge,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 pub use super::By;
 use super::sales::{REPORT, counter};
 use super::{add, days, read_days};
+use crate::flows::returns::rules::Amount;
 use crate::store::{Counters, StoreError, StoreHandle};
 
 /// One row: a day, week or channel in one currency (or a currency's total).
@@ -45,16 +46,10 @@ pub struct SalesReport {
     pub totals: Vec<SalesRow>,
 }
 
-/// Ten-thousandths of a unit as a decimal: two places, more only when they are not zero.
+/// Ten-thousandths of a unit as a decimal, as [`Amount`] writes it: two places, more only
+/// when they are not zero.
 pub fn money(units: i64) -> String {
-    let sign = if units < 0 { "-" } else { "" };
-    let u = units.unsigned_abs();
-    let (whole, frac) = (u / 10_000, u % 10_000);
-    if frac % 100 == 0 {
-        format!("{sign}{whole}.{:02}", frac / 100)
-    } else {
-        format!("{sign}{whole}.{frac:04}")
-    }
+    Amount(units).to_string()
 }
 
 /// `(gross - discounts) / orders`, rounded half away from zero to the cent.
