@@ -234,6 +234,7 @@ pub async fn tui(dir: Option<PathBuf>, items: u64, seconds: f64) -> anyhow::Resu
         ready: Arc::new(AtomicBool::new(true)),
         logs: crate::logging::RecentLogs::default(),
         reporting: None,
+        backfill: None,
     };
     let serve = tokio::spawn(server::serve(
         listener,

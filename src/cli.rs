@@ -518,10 +518,33 @@ pub enum ReportCommand {
     /// its first fulfilment and to delivery (p50, p90, max); the share shipped within
     /// `[flows.reporting] ship_within`. By day, ISO week, location or carrier.
     Fulfilment(ReportArgs),
+    /// Per SKU or location: units sold, average units on hand, turnover (sold / average on
+    /// hand), days of cover, stock-out and oversold days, and SKUs whose stock feed is stale
+    /// (`[flows.reporting] stale_after`). In UTC days.
+    Inventory(ReportArgs),
+    /// Per day or ISO week and currency: customers who ordered, new (first order ever) and
+    /// returning, orders, guest orders, revenue (less refunds), orders and revenue per
+    /// customer, the repeat-purchase rate; and the top customers of the range by revenue.
+    Customers(ReportArgs),
     /// Per flow and UTC day: items received and done, exceptions opened, closed (retried,
     /// resolved or cancelled) and resolved, whole hours they stayed open (p50, p90, max). By
     /// day, ISO week or flow. Counted by the store whether or not [flows.reporting] is on.
     Health(ReportArgs),
+    /// Fills the sales, fulfilment, inventory and customers rollups from Shopify's order
+    /// history (one bulk query), showing its progress until it ends; counting an order again
+    /// changes nothing, so it may run over days already counted.
+    Backfill(BackfillArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackfillArgs {
+    /// Orders processed since: days back from today (`90d`) or a day (`2026-09-01`).
+    #[arg(long, default_value = "90d")]
+    pub since: String,
+    /// Also give the orders flow the orders it never saw (placed before xconnector was
+    /// installed), once each.
+    #[arg(long)]
+    pub deliver: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -532,9 +555,9 @@ pub struct ReportArgs {
     /// The last day, YYYY-MM-DD, included; default: today.
     #[arg(long, value_parser = parse_day)]
     pub to: Option<chrono::NaiveDate>,
-    /// How rows are grouped.
-    #[arg(long, value_enum, default_value = "day")]
-    pub by: ReportBy,
+    /// How rows are grouped; default: the report's first grouping (day; sku for inventory).
+    #[arg(long, value_enum)]
+    pub by: Option<ReportBy>,
     #[arg(long, value_enum, default_value = "table")]
     pub format: ReportFormat,
 }
@@ -550,12 +573,16 @@ pub enum ReportBy {
     Week,
     /// Sales only.
     Channel,
-    /// Fulfilment only.
+    /// Fulfilment and inventory.
     Location,
     /// Fulfilment only.
     Carrier,
     /// Health only.
     Flow,
+    /// Inventory only.
+    Sku,
+    /// Health only: flow and kind of item (held orders per rule).
+    Kind,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

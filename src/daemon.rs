@@ -27,6 +27,7 @@ use crate::http::{self, AppState};
 use crate::intake::Intake;
 use crate::sim::pump::Targets;
 use crate::{control, logging, systemd, wiring};
+use xconnector_actors::flows::reporting::backfill::Backfill;
 use xconnector_actors::flows::reporting::live::Reporting;
 
 /// How often `STATUS=` is refreshed when systemd's watchdog does not ask for more.
@@ -89,7 +90,12 @@ pub async fn run(args: RunArgs, not_terminal: Option<&str>) -> anyhow::Result<Ex
     } else {
         None
     };
-    let (engine, mut fatal) = Engine::start(wiring::engine_config(&config))
+    // Before the engine: the scheduled reports' flow keeps time by this same clock.
+    let reporting = config
+        .flows
+        .enabled::<xconnector_actors::flows::reporting::module::ReportingModule>()
+        .map(|section| Arc::new(Reporting::new(section.config.clone())));
+    let (engine, mut fatal) = Engine::start(wiring::engine_config_with(&config, reporting.clone()))
         .await
         .context("cannot start the engine")?;
     let engine = Arc::new(engine);
@@ -110,15 +116,12 @@ pub async fn run(args: RunArgs, not_terminal: Option<&str>) -> anyhow::Result<Ex
         config.flows.inbound(),
     ));
     intake.watch_drops(&stop_http.subscribe());
-    let reporting = config
-        .flows
-        .enabled::<xconnector_actors::flows::reporting::module::ReportingModule>()
-        .map(|section| Arc::new(Reporting::new(section.config.clone())));
     // Reports count in the shop's days: learn its time zone (and keep up with DST).
     let shop_time = match (&reporting, engine.shopify()) {
         (Some(r), Some(shopify)) => Some(tokio::spawn(r.clone().keep_time(shopify.clone()))),
         _ => None,
     };
+    let backfill = report_backfill(&config, &engine, &reporting);
     let app = http::router(AppState {
         engine: engine.clone(),
         ready: ready.clone(),
@@ -170,6 +173,23 @@ pub async fn run(args: RunArgs, not_terminal: Option<&str>) -> anyhow::Result<Ex
                 token: token.expose().to_string(),
                 every: Duration::from_secs(3),
                 batch: 5,
+                seed: config.simulator.seed,
+            },
+        ))),
+        _ => None,
+    };
+    // … and its simulated ERP sends unit costs, for the inventory report's gross margin.
+    let erp_costs = match (
+        &simulator,
+        reporting.is_some(),
+        config.server.api_tokens.first(),
+    ) {
+        (Some(running), true, Some(token)) => Some(tokio::spawn(crate::sim::erp_costs::run(
+            running.sim.shop(),
+            crate::sim::erp_costs::CostsSpec {
+                url: format!("http://{}/api/v1/costs", reachable(addr)),
+                token: token.expose().to_string(),
+                every: Duration::from_secs(60),
                 seed: config.simulator.seed,
             },
         ))),
@@ -249,6 +269,7 @@ pub async fn run(args: RunArgs, not_terminal: Option<&str>) -> anyhow::Result<Ex
         ready: ready.clone(),
         logs: recent_logs,
         reporting,
+        backfill,
     });
     let mut control_stopped = stop_http.subscribe();
     let control_server = tokio::spawn(control::server::serve(
@@ -296,7 +317,7 @@ pub async fn run(args: RunArgs, not_terminal: Option<&str>) -> anyhow::Result<Ex
             error!(error = %e, "shutdown incomplete; unacknowledged work is retried on the next start")
         }
     }
-    for task in [crm, pim, shipper, customer_returns, return_receiver]
+    for task in [crm, pim, shipper, customer_returns, return_receiver, erp_costs]
         .into_iter()
         .flatten()
     {
@@ -504,6 +525,43 @@ fn keep_private(data_dir: &std::path::Path) {
             );
         }
     }
+}
+
+/// The report backfill, when reporting is on and Shopify configured: one that was running
+/// when the daemon stopped goes on, and at go-live (no backfill ever recorded) one starts
+/// since `[flows.reporting] backfill`, so the first report is not empty.
+fn report_backfill(
+    config: &Config,
+    engine: &Engine,
+    reporting: &Option<Arc<Reporting>>,
+) -> Option<Arc<Backfill>> {
+    use xconnector_actors::flows::module::FlowModule;
+    use xconnector_actors::flows::orders::OrdersModule;
+    use xconnector_actors::flows::reporting::module::ReportingModule;
+    let (reporting, shopify) = (reporting.as_ref()?, engine.shopify()?);
+    let section = config.flows.enabled::<ReportingModule>()?;
+    let orders = config
+        .flows
+        .enabled::<OrdersModule>()
+        .map(|_| OrdersModule::NAME.to_string());
+    let backfill = Arc::new(Backfill::new(
+        engine.store().clone(),
+        shopify.clone(),
+        Some(reporting.clone()),
+        orders,
+    ));
+    // Checked with the config; a day that cannot be read here means none.
+    let go_live = section
+        .config
+        .go_live_since(reporting.today())
+        .unwrap_or(None);
+    let starting = backfill.clone();
+    tokio::spawn(async move {
+        if let Err(e) = starting.resume(go_live).await {
+            warn!(error = %e, "cannot start the report backfill");
+        }
+    });
+    Some(backfill)
 }
 
 #[cfg(test)]

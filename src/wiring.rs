@@ -1,11 +1,15 @@
 //! Turns the configuration into the engine's configuration: the flows its sections build, the
 //! endpoints, the Shopify client and the supervision policy.
 
+use std::sync::Arc;
+
 use xconnector_actors::EngineConfig;
 use xconnector_actors::endpoints::{
     BreakerSettings, EndpointKind, EndpointSpec, FileFormat as EndpointFileFormat, FileSpec,
     HttpSpec,
 };
+use xconnector_actors::flows::module::BuildCx;
+use xconnector_actors::flows::reporting::live::Reporting;
 use xconnector_actors::retry::Backoff;
 use xconnector_actors::shopify::{AccessToken, ShopifyClientConfig};
 use xconnector_actors::supervisor::RestartPolicy;
@@ -13,12 +17,22 @@ use xconnector_actors::supervisor::RestartPolicy;
 use crate::config::{Config, EndpointConfig, FileFormat, ShopifyConfig};
 
 pub fn engine_config(config: &Config) -> EngineConfig {
+    engine_config_with(config, None)
+}
+
+/// [`engine_config`], its flows sharing `reporting`: the daemon's shop clock, which it keeps
+/// current, so that scheduled reports count in the shop's days.
+pub fn engine_config_with(config: &Config, reporting: Option<Arc<Reporting>>) -> EngineConfig {
     let shop = config.shopify.as_ref().map(|s| s.shop_domain.as_str());
     let d = &config.daemon;
+    let mut cx = BuildCx::new(&config.flows, config.store.lease, shop);
+    if let Some(r) = reporting {
+        cx.share(r);
+    }
     EngineConfig {
         store_dir: config.store.dir.clone(),
         pruning: config.store.pruning(),
-        flows: config.flows.build(config.store.lease, shop),
+        flows: config.flows.build_in(&mut cx),
         policy: RestartPolicy {
             max_restarts: d.max_restarts,
             window: d.restart_window,

@@ -524,3 +524,171 @@ async fn a_csv_drop_with_bad_lines_reports_them_and_applies_the_good_ones() {
     );
     s.stop().await;
 }
+
+/// A REST order of `lines` (SKU, quantity) placed at `placed`, shipped from `location` if
+/// given, cancelled if `cancelled`.
+fn order(
+    id: u64,
+    placed: &str,
+    lines: &[(&str, i64)],
+    location: Option<u64>,
+    cancelled: bool,
+) -> Vec<u8> {
+    let line_items: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|(sku, quantity)| serde_json::json!({"sku": sku, "quantity": quantity}))
+        .collect();
+    let fulfillments: Vec<serde_json::Value> = location
+        .map(|l| serde_json::json!({"created_at": placed, "status": "success", "location_id": l}))
+        .into_iter()
+        .collect();
+    serde_json::to_vec(&serde_json::json!({
+        "id": id, "admin_graphql_api_id": format!("gid://shopify/Order/{id}"),
+        "created_at": placed, "currency": "USD", "total_line_items_price": "10.00",
+        "line_items": line_items, "fulfillments": fulfillments,
+        "cancelled_at": cancelled.then_some(placed),
+    }))
+    .unwrap()
+}
+
+fn ms(at: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(at)
+        .unwrap()
+        .timestamp_millis()
+}
+
+/// The inventory report from the levels the flow records and the units orders sell (counted
+/// the way the orders flow counts them), worked out by hand; feeding everything again changes
+/// nothing. UTC days, Dec 1 to Dec 4, a feed stale after 24 h:
+/// - SKU 0 at the main location: 10 on Dec 1; 4 and later 6 on Dec 2 (the day's newest
+///   counts); 0 on Dec 3, carried to Dec 4: on hand (10 + 6 + 0 + 0) / 4 = 4.00. Sold 3 on
+///   Dec 1 (shipped from main) and 2 on Dec 2 (not shipped): 5. Turnover 5 / 4 = 1.25; no
+///   cover; out of stock on Dec 3 and 4; the newest level (Dec 3, 08:00) is 40 h older than
+///   the range's end: stale.
+/// - SKU 1 at main: 20 on Dec 1, carried to Dec 2, 20 again on Dec 3 (a snapshot that changes
+///   nothing in Shopify is still a reading), 5 on Dec 4: (20 + 20 + 20 + 5) / 4 = 16.25. Sold
+///   1 on Dec 3; a cancelled order of 4 sells nothing. Turnover 1 / 16.25 = 0.06; cover
+///   5 / (1 / 4 days) = 20 days. Shopify sold it down to -2 before the Dec 4 snapshot: one
+///   oversold day.
+/// - Total: sold 6; on hand 4 + 16.25 = 20.25, at the end 0 + 5 = 5; turnover 6 / 20.25 =
+///   0.30; cover 5 / (6 / 4) = 3.33 days.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inventory_report_matches_hand_worked_turnover_and_replays_change_nothing() {
+    use xconnector_actors::flows::reporting::{By, contribution, inventory};
+    let settings = InventorySettings {
+        count_in_reports: true,
+        ..InventorySettings::default()
+    };
+    let (mut s, skus) = Setup::start(2, settings).await;
+    let (main, main_id) = (s.location(0), s.locations[0].0);
+    let (a, b) = (skus[0].as_str(), skus[1].as_str());
+    let feeds = vec![
+        (
+            Mode::Delta,
+            vec![
+                level(a, &main, 10, ms("2026-12-01T08:00:00Z")),
+                level(b, &main, 20, ms("2026-12-01T08:00:00Z")),
+            ],
+        ),
+        (
+            Mode::Delta,
+            vec![level(a, &main, 4, ms("2026-12-02T08:00:00Z"))],
+        ),
+        (
+            Mode::Delta,
+            vec![level(a, &main, 6, ms("2026-12-02T18:00:00Z"))],
+        ),
+        (
+            Mode::Delta,
+            vec![level(a, &main, 0, ms("2026-12-03T08:00:00Z"))],
+        ),
+        (
+            Mode::Snapshot,
+            vec![level(b, &main, 20, ms("2026-12-03T08:00:00Z"))],
+        ),
+    ];
+    for (mode, levels) in feeds.clone() {
+        s.feed(mode, levels).await;
+    }
+    // Shopify sells SKU 1 below zero; the next snapshot reads that before it writes 5.
+    let item_b = s
+        .sim
+        .shop()
+        .with(|shop| shop.inventory_item_by_sku(b).unwrap().id);
+    s.sim
+        .shop()
+        .with(|shop| shop.set_inventory(item_b, main_id, -2))
+        .unwrap();
+    let oversold = (
+        Mode::Snapshot,
+        vec![level(b, &main, 5, ms("2026-12-04T08:00:00Z"))],
+    );
+    s.feed(oversold.0, oversold.1.clone()).await;
+    assert_eq!(s.shop_levels(&skus[1..])[&(b.to_string(), main.clone())], 5);
+    let orders = [
+        order(1, "2026-12-01T10:00:00Z", &[(a, 3)], Some(main_id), false),
+        order(2, "2026-12-02T10:00:00Z", &[(a, 2)], None, false),
+        order(3, "2026-12-03T10:00:00Z", &[(b, 1)], Some(main_id), false),
+        order(4, "2026-12-03T11:00:00Z", &[(b, 4)], Some(main_id), true),
+    ];
+    let store = s.engine.store().clone();
+    let count_orders = || async {
+        for o in &orders {
+            let (entity, c) = contribution(o).unwrap();
+            store.rollup(&entity, c).await.unwrap();
+        }
+    };
+    count_orders().await;
+    let report = || async {
+        inventory::report(
+            &store,
+            "2026-12-01".parse().unwrap(),
+            "2026-12-04".parse().unwrap(),
+            By::Sku,
+            24 * 3_600_000,
+            ms("2026-12-10T00:00:00Z"),
+        )
+        .await
+        .unwrap()
+    };
+    let first = report().await;
+    let row = |r: &inventory::InventoryRow| {
+        (
+            r.sold,
+            r.avg_on_hand,
+            r.on_hand,
+            r.turnover,
+            r.days_of_cover,
+            r.stockout_days,
+            r.oversold_days,
+            r.stale,
+        )
+    };
+    let rows: Vec<_> = first
+        .rows
+        .iter()
+        .map(|r| (r.key.as_str(), row(r)))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (a, (5, Some(4.0), Some(0), Some(1.25), Some(0.0), 2, 0, 1)),
+            (
+                b,
+                (1, Some(16.25), Some(5), Some(0.06), Some(20.0), 0, 1, 0)
+            ),
+        ]
+    );
+    assert_eq!(
+        row(&first.total),
+        (6, Some(20.25), Some(5), Some(0.3), Some(3.33), 2, 1, 1)
+    );
+    // Everything again: the flow drops the older levels, the store keeps the newest of each
+    // day, and the orders count what they counted.
+    for (mode, levels) in feeds.into_iter().chain([oversold]) {
+        s.feed(mode, levels).await;
+    }
+    count_orders().await;
+    assert_eq!(report().await, first);
+    s.stop().await;
+}

@@ -42,6 +42,8 @@ struct Spec {
     lines: &'static [(u32, &'static str)],
     money: [&'static str; 4],
     test: bool,
+    /// The customer's id; `None` for a guest checkout.
+    customer: Option<u64>,
 }
 
 impl Spec {
@@ -75,6 +77,8 @@ impl Spec {
             "fulfillments": fulfillments,
             "test": self.test,
             "email": "buyer@example.com",
+            "customer": self.customer.map(|c| json!({
+                "id": c, "admin_graphql_api_id": format!("gid://shopify/Customer/{c}")})),
         }))
         .unwrap()
     }
@@ -104,6 +108,8 @@ fn shipped(created: &str, location: u64, carrier: &str, delivered: Option<&str>)
 /// - D, web, USD, Nov 3, a test order: counts nothing.
 /// - E, web, USD, 12:00 on Nov 3: 3 × 10.00 = 30.00, less 3.00, 2.16 tax. Shipped from
 ///   location 1 by UPS at 14:00 (2 h), delivered at 12:00 on Nov 4 (24 h).
+/// - Customers: A and E are customer 501's (their first orders ever), B a guest's, C customer
+///   502's, who first ordered Z, 20.00 in EUR, on Oct 15.
 fn fixture() -> Vec<(&'static str, Vec<u8>)> {
     let a = Spec {
         id: 1,
@@ -113,6 +119,7 @@ fn fixture() -> Vec<(&'static str, Vec<u8>)> {
         lines: &[(2, "25.00"), (1, "50.00")],
         money: ["100.00", "10.00", "5.00", "7.20"],
         test: false,
+        customer: Some(501),
     };
     let b = Spec {
         id: 2,
@@ -120,6 +127,7 @@ fn fixture() -> Vec<(&'static str, Vec<u8>)> {
         source: "pos",
         lines: &[(1, "19.99")],
         money: ["19.99", "0.00", "0.00", "1.60"],
+        customer: None,
         ..a
     };
     let c = Spec {
@@ -128,6 +136,18 @@ fn fixture() -> Vec<(&'static str, Vec<u8>)> {
         currency: "EUR",
         lines: &[(4, "12.50")],
         money: ["50.00", "5.00", "4.95", "9.00"],
+        customer: Some(502),
+        ..a
+    };
+    // Customer 502's first order, in October: outside every November figure but the customers
+    // report's returning customers.
+    let z = Spec {
+        id: 6,
+        placed: "2026-10-15T09:00:00-05:00",
+        currency: "EUR",
+        lines: &[(1, "20.00")],
+        money: ["20.00", "0.00", "0.00", "0.00"],
+        customer: Some(502),
         ..a
     };
     let d = Spec {
@@ -161,6 +181,7 @@ fn fixture() -> Vec<(&'static str, Vec<u8>)> {
     let e_delivered = "2026-11-04T12:00:00-05:00";
     let c_shipped = "2026-11-06T09:30:00-05:00";
     vec![
+        ("orders/create", z.placed()),
         ("orders/create", a.placed()),
         ("orders/create", b.placed()),
         ("orders/create", c.placed()),
@@ -219,7 +240,7 @@ fn fixture() -> Vec<(&'static str, Vec<u8>)> {
 }
 
 /// Versions in the fixture: every order's creation and each update.
-const VERSIONS: u64 = 11;
+const VERSIONS: u64 = 12;
 
 /// A row as the API writes it: key, currency, orders, units, units returned, then gross,
 /// discounts, returns, net, shipping, tax, total, average order value.
@@ -295,6 +316,51 @@ fn expected_by_channel() -> Value {
         ),
     ]);
     v
+}
+
+/// A customers row: customers, new, returning, orders, guest orders; revenue, orders per
+/// customer, revenue per customer, repeat rate.
+fn people(
+    key: &str,
+    currency: &str,
+    counts: [i64; 5],
+    money: [&str; 2],
+    per: f64,
+    repeat: f64,
+) -> Value {
+    let [customers, new, returning, orders, guests] = counts;
+    json!({"key": key, "currency": currency, "customers": customers, "new_customers": new,
+           "returning_customers": returning, "orders": orders, "guest_orders": guests,
+           "revenue": money[0], "orders_per_customer": per, "revenue_per_customer": money[1],
+           "repeat_rate": repeat})
+}
+
+/// Worked out by hand from the fixture: revenue is what an order kept, on its own day (A:
+/// 100.00 - 10.00 - 22.50 refunded = 67.50; B 19.99; C 45.00; E 27.00).
+fn expected_customers_by_day() -> Value {
+    json!({
+        "from": "2026-11-01", "to": "2026-11-30", "by": "day",
+        "rows": [
+            // 501's first order ever (A) and a guest's (B): 67.50 + 19.99 = 87.49.
+            people("2026-11-02", "USD", [1, 1, 0, 1, 1], ["87.49", "67.50"], 1.0, 0.0),
+            // 502 had ordered in October: returning.
+            people("2026-11-03", "EUR", [1, 0, 1, 1, 0], ["45.00", "45.00"], 1.0, 0.0),
+            // 501 again: returning on the day, though new in the month.
+            people("2026-11-03", "USD", [1, 0, 1, 1, 0], ["27.00", "27.00"], 1.0, 0.0),
+        ],
+        "totals": [
+            people("total", "EUR", [1, 0, 1, 1, 0], ["45.00", "45.00"], 1.0, 0.0),
+            // 501: new in November, two orders (A, E): 94.50 and a repeat rate of 1 in 1; with
+            // B, revenue 67.50 + 27.00 + 19.99 = 114.49.
+            people("total", "USD", [1, 1, 0, 2, 1], ["114.49", "94.50"], 2.0, 1.0),
+        ],
+        "top": [
+            {"customer": "gid://shopify/Customer/501", "currency": "USD", "orders": 2,
+             "revenue": "94.50", "first_order": "2026-11-02"},
+            {"customer": "gid://shopify/Customer/502", "currency": "EUR", "orders": 1,
+             "revenue": "45.00", "first_order": "2026-10-15"},
+        ],
+    })
 }
 
 /// A fulfilment row: orders, shipped, cancelled, waiting; ship p50, p90, max hours; the share
@@ -397,6 +463,14 @@ fn sales_and_fulfilment_reports_match_the_hand_worked_figures_and_replays_change
         serde_json::from_str::<Value>(&out).unwrap()
     };
     assert_eq!(shipping_by_location(), expected_fulfilment_by_location());
+    let customers = || {
+        let mut args = vec!["report", "customers", "--format", "json"];
+        args.extend(NOVEMBER);
+        let (code, out, err) = cli(&socket, &args);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<Value>(&out).unwrap()
+    };
+    assert_eq!(customers(), expected_customers_by_day());
 
     // Shopify delivers again, under the same and under new webhook ids, the stale creation of A
     // after its update among them: nothing counts twice, nothing goes back.
@@ -438,6 +512,7 @@ fn sales_and_fulfilment_reports_match_the_hand_worked_figures_and_replays_change
     wait_done(&socket, VERSIONS);
     assert_eq!(report(&socket, &NOVEMBER), by_day);
     assert_eq!(shipping_by_location(), expected_fulfilment_by_location());
+    assert_eq!(customers(), expected_customers_by_day());
 
     // The rollups are in the store: a restarted daemon reports the same.
     daemon.signal("TERM");
@@ -445,6 +520,7 @@ fn sales_and_fulfilment_reports_match_the_hand_worked_figures_and_replays_change
     let (_daemon, _) = run_ready(&config);
     assert_eq!(report(&socket, &NOVEMBER), by_day);
     assert_eq!(shipping_by_location(), expected_fulfilment_by_location());
+    assert_eq!(customers(), expected_customers_by_day());
     // A range that cuts through: the refund's day alone.
     let refund_day = report(&socket, &["--from", "2026-11-04", "--to", "2026-11-04"]);
     assert_eq!(refund_day["rows"], json!([by_day["rows"][3]]));
@@ -477,6 +553,66 @@ fn the_report_cli_prints_a_table_csv_and_json_and_refuses_bad_ranges() {
          2026-W45,USD,3,7,1,149.99,13.00,22.50,114.49,5.00,9.34,128.83,45.66\n\
          total,EUR,1,4,0,50.00,5.00,0.00,45.00,4.95,9.00,58.95,45.00\n\
          total,USD,3,7,1,149.99,13.00,22.50,114.49,5.00,9.34,128.83,45.66\n"
+    );
+
+    // Units sold per SKU, under the location that shipped them, in UTC days: A sold 2 of SKU-0
+    // and 1 of SKU-1, E 3 of SKU-0 (location 1); C 4 of SKU-0 (location 2); B 1 of SKU-0, not
+    // shipped. No stock levels were fed: no turnover.
+    let inventory = |by: &str| {
+        let args = [
+            &["report", "inventory", "--format", "csv", "--by", by][..],
+            &NOVEMBER,
+        ]
+        .concat();
+        let (code, csv, err) = cli(&socket, &args);
+        assert_eq!(code, 0, "{err}");
+        csv
+    };
+    let head = "stockout_days,oversold_days,stale\n";
+    assert_eq!(
+        inventory("sku"),
+        format!(
+            "sku,sold,avg_on_hand,on_hand,turnover,days_of_cover,{head}\
+             SKU-0,10,,,,,0,0,0\nSKU-1,1,,,,,0,0,0\ntotal,11,,,,,0,0,0\n"
+        )
+    );
+    assert_eq!(
+        inventory("location"),
+        format!(
+            "location,sold,avg_on_hand,on_hand,turnover,days_of_cover,{head}\
+             gid://shopify/Location/1,6,,,,,0,0,0\ngid://shopify/Location/2,4,,,,,0,0,0\n\
+             none,1,,,,,0,0,0\ntotal,11,,,,,0,0,0\n"
+        )
+    );
+    // Customers: a table, with the top customers under it.
+    let (code, table, err) = cli(&socket, &[&["report", "customers"][..], &NOVEMBER].concat());
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines[0], "customers from 2026-11-01 to 2026-11-30 by day");
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        [
+            "DAY",
+            "CURRENCY",
+            "CUSTOMERS",
+            "NEW",
+            "RETURNING",
+            "ORDERS",
+            "GUESTS",
+            "REVENUE",
+            "ORD/CUST",
+            "REV/CUST",
+            "REPEAT"
+        ],
+        "{table}"
+    );
+    let top = lines
+        .iter()
+        .position(|l| *l == "top customers by revenue")
+        .unwrap();
+    assert_eq!(
+        lines[top + 1],
+        " 1. gid://shopify/Customer/501  94.50 USD  2 orders  first 2026-11-02"
     );
 
     let (code, table, err) = cli(&socket, &[&["report", "sales"][..], &NOVEMBER].concat());
@@ -639,7 +775,31 @@ fn the_report_cli_prints_a_table_csv_and_json_and_refuses_bad_ranges() {
             "MAX"
         ]
     );
-    assert_eq!(cells(lines[2]), ["orders", "11", "11", "0", "0", "0"]);
+    assert_eq!(cells(lines[2]), ["orders", "12", "12", "0", "0", "0"]);
+    // By kind of item: six creations and six updates.
+    let (code, out, err) = cli(
+        &socket,
+        &["report", "health", "--by", "kind", "--format", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let kinds: Vec<(String, i64)> = serde_json::from_str::<Value>(&out).unwrap()["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap().to_string(),
+                r["done"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("orders orders/create".to_string(), 6),
+            ("orders orders/updated".to_string(), 6)
+        ]
+    );
 
     // A grouping the report does not have.
     let (code, _, err) = cli(&socket, &["report", "sales", "--by", "carrier"]);
@@ -711,6 +871,7 @@ fn metrics_show_todays_orders_and_sales_and_what_waits_to_ship() {
         lines: &[(2, "15.00")],
         money: ["30.00", "5.00", "4.00", "2.06"],
         test: false,
+        customer: None,
     };
     assert_eq!(
         post_topic(addr, "orders/create", "now", &order.placed()),
@@ -735,4 +896,111 @@ fn metrics_show_todays_orders_and_sales_and_what_waits_to_ship() {
     assert_eq!(metric(&text, "xconnector_report_orders_waiting"), Some(1.0));
     // Nothing has shipped yet: no percentile to show.
     assert_eq!(metric(&text, "xconnector_report_ship_p90_hours"), None);
+}
+
+/// `POST /api/v1/costs` and the inventory report's gross margin, worked out by hand from the
+/// fixture (UTC days): SKU-0 costs 10.00 in USD from Nov 1 and 12.00 from Nov 3.
+/// - SKU-0 in USD: A sold 2 for 50.00 on Nov 2 (cost 2 × 10.00); B 1 for 19.99 and E 3 for
+///   30.00 on Nov 3 (4 × 12.00): 6 units, 99.99, cost 68.00, margin 31.99 (31.9%).
+/// - SKU-0 in EUR (C, 4 for 50.00) and SKU-1 (A, 1 for 50.00) have no cost: counted, not
+///   costed. Z sold in October: outside the range.
+#[test]
+fn unit_costs_from_the_erp_give_the_gross_margin() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), CONFIG);
+    let text = std::fs::read_to_string(&config).unwrap().replacen(
+        "listen = \"127.0.0.1:0\"\n",
+        "listen = \"127.0.0.1:0\"\napi_tokens = [\"erp-token\"]\n",
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
+    let socket = dir.path().join("data/xconnector.sock");
+    let (_daemon, addr) = run_ready(&config);
+    let post = |body: &str| {
+        let headers = [
+            ("Content-Type", "application/json".to_string()),
+            ("Authorization", "Bearer erp-token".to_string()),
+        ];
+        let (status, body) =
+            common::request(addr, "POST", "/api/v1/costs", &headers, body.as_bytes());
+        (
+            status,
+            serde_json::from_str::<Value>(&body).unwrap_or(Value::Null),
+        )
+    };
+    // Every bad entry named, nothing stored.
+    let (status, body) = post(
+        r#"{"source": "erp", "costs": [
+            {"sku": "SKU-0", "unit_cost": "-1", "currency": "USD"},
+            {"sku": "SKU-0", "unit_cost": "10.00", "currency": "dollars", "from": "Nov 1"}]}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    let errors = body["errors"].to_string();
+    for field in ["costs[0].unit_cost", "costs[1].currency", "costs[1].from"] {
+        assert!(errors.contains(field), "{field}: {errors}");
+    }
+    let costs = r#"{"source": "erp", "costs": [
+        {"sku": "SKU-0", "unit_cost": "10.00", "currency": "USD", "from": "2026-11-01"},
+        {"sku": "SKU-0", "unit_cost": 12, "currency": "usd", "from": "2026-11-03"}]}"#;
+    let (status, body) = post(costs);
+    assert_eq!(
+        (status, body["accepted"].as_u64()),
+        (202, Some(2)),
+        "{body}"
+    );
+    for (n, (topic, body)) in fixture().iter().enumerate() {
+        assert_eq!(post_topic(addr, topic, &format!("w{n}"), body), 200);
+    }
+    wait_done(&socket, VERSIONS);
+    let margins = || {
+        eventually("the costs recorded", || {
+            let args = [&["report", "inventory", "--format", "json"][..], &NOVEMBER].concat();
+            let (code, out, err) = cli(&socket, &args);
+            assert_eq!(code, 0, "{err}");
+            let r: Value = serde_json::from_str(&out).unwrap();
+            (r["margin_totals"][1]["costed_units"] == 6).then_some(r)
+        })
+    };
+    let r = margins();
+    let margin = |key: &str,
+                  cur: &str,
+                  units: i64,
+                  revenue: &str,
+                  costed: (i64, &str, &str),
+                  permille: Option<i64>| {
+        json!({"key": key, "currency": cur, "units": units, "revenue": revenue,
+               "costed_units": costed.0, "cost_of_goods": costed.1, "gross_margin": costed.2,
+               "margin_permille": permille})
+    };
+    assert_eq!(
+        r["margins"],
+        json!([
+            margin("SKU-0", "EUR", 4, "50.00", (0, "0.00", "0.00"), None),
+            margin("SKU-0", "USD", 6, "99.99", (6, "68.00", "31.99"), Some(319)),
+            margin("SKU-1", "USD", 1, "50.00", (0, "0.00", "0.00"), None),
+        ])
+    );
+    assert_eq!(
+        r["margin_totals"],
+        json!([
+            margin("total", "EUR", 4, "50.00", (0, "0.00", "0.00"), None),
+            margin(
+                "total",
+                "USD",
+                7,
+                "149.99",
+                (6, "68.00", "31.99"),
+                Some(319)
+            ),
+        ])
+    );
+    // The same costs again change nothing.
+    assert_eq!(post(costs).0, 202);
+    let (code, table, err) = cli(&socket, &[&["report", "inventory"][..], &NOVEMBER].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        table.contains("SKU-0 USD: sold 6 for 99.99; 6 costed at 68.00: margin 31.99 (31.9%)"),
+        "{table}"
+    );
+    assert_eq!(margins(), r);
 }

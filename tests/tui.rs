@@ -867,7 +867,7 @@ fn the_filter_prompt_adds_to_the_filter_and_shows_errors_while_typing() {
 // The reports view: a fixed sales report, its empty and error states, and the range keys.
 
 use chrono::NaiveDate;
-use xconnector::tui::components::reports::{Report, Reports};
+use xconnector::tui::components::reports::{Kind, Report, Reports};
 use xconnector_actors::flows::reporting::report::{By, SalesReport, SalesRow, money};
 
 fn day(s: &str) -> NaiveDate {
@@ -1005,8 +1005,8 @@ fn the_reports_view_charts_net_sales_over_a_table_per_currency() {
     let help = render(&app, 100, 30);
     for k in [
         "span: 7, 30 or 90 days",
-        "by: day, week, then channel, location/carrier or flow",
-        "view: sales / fulfilment / health",
+        "by: day, week, then channel, location, carrier, flow or SKU",
+        "view: sales / fulfilment / health / inventory / customers",
         "4  reports",
     ] {
         assert!(help.contains(k), "{k}: {help}");
@@ -1161,13 +1161,23 @@ fn range_keys_change_the_query_the_reports_view_asks_for() {
     let mut press = |c: char| -> Vec<Request> { app.on_key(key(c)) };
     assert_eq!(press('v'), health("week"), "by week stays");
     assert_eq!(press('b'), health("flow"));
+    assert_eq!(press('b'), health("kind"));
     assert_eq!(press('b'), health("day"));
     assert_eq!(press('b'), health("week"));
     assert_eq!(press('b'), health("flow"));
+    // The inventory has no days: by SKU, its first; the customers by day, back from SKUs.
+    let inventory = |by: &str| path_request(&format!("/v1/reports/inventory?{range}&by={by}"));
+    let customers = |by: &str| path_request(&format!("/v1/reports/customers?{range}&by={by}"));
+    assert_eq!(press('v'), inventory("sku"), "no inventory by flow");
+    assert_eq!(press('b'), inventory("location"));
+    assert_eq!(press('b'), inventory("sku"));
+    assert_eq!(press('v'), customers("day"), "no customers by SKU");
+    assert_eq!(press('b'), customers("week"));
+    assert_eq!(press('b'), customers("day"));
     assert_eq!(
         press('v'),
         report_request(&format!("{range}&by=day")),
-        "back to sales, which has no flows"
+        "back to sales"
     );
     assert_eq!(press('b'), report_request(&format!("{range}&by=week")));
     assert_eq!(press('b'), report_request(&format!("{range}&by=channel")));
@@ -1372,6 +1382,8 @@ fn health_report() -> HealthReport {
             health_row("returns", 42, 39, 3, 0, 0, None),
         ],
         total: health_row("total", 6_676, 6_652, 26, 20, 8, Some((3, 26, 200))),
+        endpoints: vec![],
+        shopify: vec![],
     }
 }
 
@@ -1471,7 +1483,8 @@ fn the_reports_view_shows_fulfilment_and_integration_health() {
         "{small}"
     );
 
-    // Nothing received in the range.
+    // Nothing received in the range (by kind first, then by day).
+    app.on_key(key('b'));
     app.on_key(key('b'));
     let by_day = format!("/v1/reports/health?{range}&by=day");
     app.on_reply(Reply::Report {
@@ -1493,6 +1506,381 @@ fn the_reports_view_shows_fulfilment_and_integration_health() {
                 .message
                 .as_ref()
                 .is_some_and(|(m, _)| m.contains("only the sales report")),
+        "{:?}",
+        app.message
+    );
+}
+
+use xconnector_actors::flows::reporting::customers::{CustomersReport, CustomersRow, TopCustomer};
+use xconnector_actors::flows::reporting::inventory::{InventoryReport, InventoryRow};
+
+/// An inventory row: `sold`, the average and last levels, turnover and days of cover (as
+/// the daemon rounds them), stock-out days, oversold days and stale feeds.
+fn inventory_row(
+    key: &str,
+    sold: i64,
+    levels: Option<(f64, i64)>,
+    (turnover, days_of_cover): (Option<f64>, Option<f64>),
+    (stockout_days, oversold_days, stale): (i64, i64, i64),
+) -> InventoryRow {
+    InventoryRow {
+        key: key.into(),
+        sold,
+        avg_on_hand: levels.map(|l| l.0),
+        on_hand: levels.map(|l| l.1),
+        turnover,
+        days_of_cover,
+        stockout_days,
+        oversold_days,
+        stale,
+    }
+}
+
+/// 2026-11-11 to 2026-12-10 by SKU, in the daemon's order (by key): six SKUs, one sold
+/// without any stock level, one not sold at all, two whose feed went stale.
+fn inventory_report() -> InventoryReport {
+    InventoryReport {
+        from: day("2026-11-11"),
+        to: day("2026-12-10"),
+        by: By::Sku,
+        rows: vec![
+            inventory_row("CAP-RED", 5, None, (None, None), (0, 0, 0)),
+            inventory_row(
+                "HOODIE-GRY-XL",
+                18,
+                Some((45.2, 40)),
+                (Some(0.4), Some(66.67)),
+                (0, 0, 1),
+            ),
+            inventory_row(
+                "MUG-LOGO",
+                0,
+                Some((200.0, 200)),
+                (Some(0.0), None),
+                (0, 0, 1),
+            ),
+            inventory_row(
+                "SOCKS-3PK",
+                240,
+                Some((60.0, 30)),
+                (Some(4.0), Some(3.75)),
+                (0, 0, 0),
+            ),
+            inventory_row(
+                "TEE-BLK-M",
+                120,
+                Some((40.0, 22)),
+                (Some(3.0), Some(5.5)),
+                (0, 0, 0),
+            ),
+            inventory_row(
+                "TEE-WHT-L",
+                64,
+                Some((32.5, 0)),
+                (Some(1.97), Some(0.0)),
+                (3, 1, 0),
+            ),
+        ],
+        total: inventory_row(
+            "total",
+            447,
+            Some((377.7, 292)),
+            (Some(1.18), Some(19.6)),
+            (3, 1, 2),
+        ),
+        margins: vec![],
+        margin_totals: vec![],
+    }
+}
+
+/// A customers row: customers (new, returning), orders (of customers, of guests), revenue,
+/// revenue per customer and the repeat rate.
+fn customers_row(
+    key: &str,
+    currency: &str,
+    (new, returning): (i64, i64),
+    (orders, guest_orders): (i64, i64),
+    (revenue, per_customer): (&str, &str),
+    repeat_rate: Option<f64>,
+) -> CustomersRow {
+    let customers = new + returning;
+    CustomersRow {
+        key: key.into(),
+        currency: currency.into(),
+        customers,
+        new_customers: new,
+        returning_customers: returning,
+        orders,
+        guest_orders,
+        revenue: revenue.into(),
+        orders_per_customer: (customers > 0)
+            .then(|| (orders as f64 / customers as f64 * 10_000.0).round() / 10_000.0),
+        revenue_per_customer: per_customer.into(),
+        repeat_rate,
+    }
+}
+
+fn top_customer(id: u64, currency: &str, orders: i64, revenue: &str, first: &str) -> TopCustomer {
+    TopCustomer {
+        customer: format!("gid://shopify/Customer/{id}"),
+        currency: currency.into(),
+        orders,
+        revenue: revenue.into(),
+        first_order: Some(day(first)),
+    }
+}
+
+/// 2026-11-11 to 2026-12-10 by day: EUR customers on seven days, USD on two.
+fn customers_report() -> CustomersReport {
+    let eur = |key, customers, orders, money, repeat| {
+        customers_row(key, "EUR", customers, orders, money, repeat)
+    };
+    let usd = |key, customers, orders, money, repeat| {
+        customers_row(key, "USD", customers, orders, money, repeat)
+    };
+    let mut rows = vec![
+        eur("2026-11-14", (2, 1), (3, 0), ("184.50", "61.50"), Some(0.0)),
+        eur(
+            "2026-11-20",
+            (3, 1),
+            (5, 1),
+            ("350.20", "80.05"),
+            Some(0.25),
+        ),
+        eur(
+            "2026-11-27",
+            (5, 6),
+            (12, 2),
+            ("1014.70", "84.56"),
+            Some(0.0909),
+        ),
+        eur(
+            "2026-11-28",
+            (4, 4),
+            (9, 0),
+            ("710.20", "88.78"),
+            Some(0.125),
+        ),
+        eur("2026-12-01", (1, 3), (4, 0), ("256.00", "64.00"), Some(0.0)),
+        eur(
+            "2026-12-05",
+            (2, 4),
+            (7, 1),
+            ("514.30", "77.57"),
+            Some(0.1667),
+        ),
+        eur("2026-12-08", (0, 5), (6, 0), ("399.90", "66.65"), Some(0.2)),
+        usd(
+            "2026-11-27",
+            (2, 0),
+            (2, 0),
+            ("210.00", "105.00"),
+            Some(0.0),
+        ),
+        usd(
+            "2026-12-09",
+            (1, 1),
+            (3, 0),
+            ("274.50", "137.25"),
+            Some(0.5),
+        ),
+    ];
+    rows.sort_by(|a, b| (&a.key, &a.currency).cmp(&(&b.key, &b.currency)));
+    CustomersReport {
+        from: day("2026-11-11"),
+        to: day("2026-12-10"),
+        by: By::Day,
+        rows,
+        totals: vec![
+            eur(
+                "total",
+                (14, 12),
+                (46, 4),
+                ("3429.80", "122.50"),
+                Some(0.3462),
+            ),
+            usd("total", (3, 0), (5, 0), ("484.50", "161.50"), Some(0.6667)),
+        ],
+        top: vec![
+            top_customer(7012345678901, "EUR", 6, "512.40", "2025-03-02"),
+            top_customer(7012345678902, "USD", 3, "274.50", "2026-11-27"),
+            top_customer(7012345678903, "EUR", 3, "301.10", "2026-11-20"),
+            top_customer(7012345678904, "EUR", 2, "244.00", "2024-12-24"),
+            top_customer(7012345678905, "EUR", 4, "198.75", "2026-12-05"),
+        ],
+    }
+}
+
+#[test]
+fn the_reports_view_shows_inventory_turnover_and_customers() {
+    let range = "from=2026-11-11&to=2026-12-10";
+    let (mut app, _) = on_reports("2026-12-10");
+    app.on_key(key('v'));
+    app.on_key(key('v'));
+    let inventory = format!("/v1/reports/inventory?{range}&by=sku");
+    assert_eq!(app.on_key(key('v')), path_request(&inventory), "by SKU");
+    let loading = render(&app, 100, 30);
+    assert!(
+        loading.contains("reading the inventory report"),
+        "{loading}"
+    );
+    app.on_reply(Reply::Report {
+        path: inventory.clone(),
+        report: Ok(Report::Inventory(inventory_report())),
+    });
+    let screen = render(&app, 100, 30);
+    for want in [
+        " Inventory 2026-11-11 to 2026-12-10 (30 days) by sku",
+        "top SKUs by turnover = units sold ÷ average units on hand",
+        "2 of 6 SKUs stale",
+        "AVG ON HAND",
+        "COVER DAYS",
+    ] {
+        assert!(screen.contains(want), "{want}: {screen}");
+    }
+    // The fastest first, in the chart and the table; no turnover (no stock known) last.
+    let at = |s: &str, what: &str| s.rfind(what).unwrap_or_else(|| panic!("{what}: {s}"));
+    assert!(
+        at(&screen, "SOCKS-3PK") < at(&screen, "TEE-BLK-M")
+            && at(&screen, "TEE-BLK-M") < at(&screen, "TEE-WHT-L")
+            && at(&screen, "MUG-LOGO") < at(&screen, "CAP-RED"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("reports_inventory_100x30", screen);
+    insta::assert_snapshot!("reports_inventory_80x24", render(&app, 80, 24));
+
+    // By location: the GIDs without their prefix; the range keys still move it.
+    let by_location = format!("/v1/reports/inventory?{range}&by=location");
+    assert_eq!(app.on_key(key('b')), path_request(&by_location));
+    app.on_reply(Reply::Report {
+        path: by_location,
+        report: Ok(Report::Inventory(InventoryReport {
+            by: By::Location,
+            rows: vec![
+                inventory_row(
+                    "gid://shopify/Location/3",
+                    300,
+                    Some((250.0, 210)),
+                    (Some(1.2), Some(21.0)),
+                    (3, 1, 2),
+                ),
+                inventory_row(
+                    "gid://shopify/Location/7",
+                    142,
+                    Some((127.7, 82)),
+                    (Some(1.11), Some(17.32)),
+                    (0, 0, 0),
+                ),
+                inventory_row("none", 5, None, (None, None), (0, 0, 0)),
+            ],
+            ..inventory_report()
+        })),
+    });
+    let locations = render(&app, 100, 30);
+    for want in [
+        "top locations by turnover",
+        "2 SKU/location feeds stale",
+        "Location/3",
+        "LOCATION",
+    ] {
+        assert!(locations.contains(want), "{want}: {locations}");
+    }
+    assert!(!locations.contains("gid://"), "{locations}");
+    assert_eq!(
+        app.on_key(key('h')),
+        path_request("/v1/reports/inventory?from=2026-10-12&to=2026-11-10&by=location")
+    );
+    app.on_reply(Reply::Report {
+        path: "/v1/reports/inventory?from=2026-10-12&to=2026-11-10&by=location".into(),
+        report: Ok(Report::Inventory(InventoryReport {
+            from: day("2026-10-12"),
+            to: day("2026-11-10"),
+            by: By::Location,
+            rows: Vec::new(),
+            total: inventory_row("total", 0, None, (None, None), (0, 0, 0)),
+            margins: vec![],
+            margin_totals: vec![],
+        })),
+    });
+    let empty = render(&app, 100, 30);
+    assert!(
+        empty.contains("no stock levels or sales counted from 2026-10-12 to 2026-11-10"),
+        "{empty}"
+    );
+    app.on_key(key('t'));
+
+    // v: the customers, by day (it has no locations), in the first currency.
+    let customers = format!("/v1/reports/customers?{range}&by=day");
+    assert_eq!(app.on_key(key('v')), path_request(&customers));
+    app.on_reply(Reply::Report {
+        path: customers.clone(),
+        report: Ok(Report::Customers(customers_report())),
+    });
+    let screen = render(&app, 100, 30);
+    for want in [
+        " Customers 2026-11-11 to 2026-12-10 (30 days) by day",
+        "customers per day: █ new ░ returning",
+        "total 26, 14 new, 12 returning · repeat 34.6%",
+        "also USD (c)",
+        "TOP CUSTOMER",
+        "Customer/7012345678901",
+        "RETURNING",
+        "total EUR",
+    ] {
+        assert!(screen.contains(want), "{want}: {screen}");
+    }
+    assert!(
+        !screen.contains("Customer/7012345678902"),
+        "a USD customer: {screen}"
+    );
+    insta::assert_snapshot!("reports_customers_100x30", screen);
+    let small = render(&app, 80, 24);
+    assert!(small.contains("customers per day"), "{small}");
+    insta::assert_snapshot!("reports_customers_80x24", small);
+
+    // c: the same report in USD, its rows and its top customers.
+    assert!(app.on_key(key('c')).is_empty(), "no read for a currency");
+    let usd = render(&app, 100, 30);
+    for want in [
+        "Customer/7012345678902",
+        "also EUR (c)",
+        "2026-12-09",
+        "USD, newest first",
+    ] {
+        assert!(usd.contains(want), "{want}: {usd}");
+    }
+    assert!(!usd.contains("2026-12-08 "), "{usd}");
+
+    // No customers in the range.
+    let by_week = format!("/v1/reports/customers?{range}&by=week");
+    assert_eq!(app.on_key(key('b')), path_request(&by_week));
+    app.on_reply(Reply::Report {
+        path: by_week,
+        report: Ok(Report::Customers(CustomersReport {
+            by: By::Week,
+            rows: Vec::new(),
+            totals: Vec::new(),
+            top: Vec::new(),
+            ..customers_report()
+        })),
+    });
+    let empty = render(&app, 100, 30);
+    assert!(
+        empty.contains("no orders from customers between 2026-11-11 and 2026-12-10"),
+        "{empty}"
+    );
+
+    // The inventory has no currencies to switch (last: the message stays on screen).
+    for _ in 0..4 {
+        app.on_key(key('v'));
+    }
+    assert_eq!(app.reports.kind, Kind::Inventory);
+    assert!(
+        app.on_key(key('c')).is_empty()
+            && app
+                .message
+                .as_ref()
+                .is_some_and(|(m, _)| m.contains("only the sales report and the customers")),
         "{:?}",
         app.message
     );

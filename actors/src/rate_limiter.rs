@@ -205,6 +205,9 @@ pub struct RateLimiterStats {
     pub throttled: u64,
     /// Points Shopify charged since start.
     pub points_spent: f64,
+    /// Of them, per lane (a grant forgotten before its answer came is in the total only).
+    #[serde(default)]
+    pub points_by_lane: BTreeMap<Lane, f64>,
 }
 
 /// The typed client of the limiter. It names the actor rather than holding a reference, so it
@@ -338,7 +341,7 @@ pub struct RateLimiterState {
     passed: [u32; Lane::ALL.len()],
     next_ticket: u64,
     /// Granted, not yet observed: ticket → (points debited, when).
-    outstanding: BTreeMap<u64, (f64, Instant)>,
+    outstanding: BTreeMap<u64, (f64, Instant, Lane)>,
     /// The newest ticket whose observation set the level.
     applied: u64,
     /// The requested cost Shopify last reported per cost key.
@@ -485,7 +488,8 @@ impl RateLimiterState {
                 self.bucket.available += cost;
                 continue;
             }
-            self.outstanding.insert(ticket, (cost, now));
+            self.outstanding
+                .insert(ticket, (cost, now, Lane::ALL[lane]));
             *self.stats.granted.entry(Lane::ALL[lane]).or_default() += 1;
             self.passed[lane] = 0;
             for (other, queue) in self.queues.iter().enumerate() {
@@ -525,9 +529,9 @@ impl RateLimiterState {
 
     fn observe(&mut self, o: Observation) {
         let now = Instant::now();
-        self.outstanding.remove(&o.ticket);
+        let lane = self.outstanding.remove(&o.ticket).map(|(_, _, lane)| lane);
         self.outstanding
-            .retain(|_, (_, at)| now.saturating_duration_since(*at) < FORGET_AFTER);
+            .retain(|_, (_, at, _)| now.saturating_duration_since(*at) < FORGET_AFTER);
         if o.throttled {
             self.stats.throttled += 1;
         }
@@ -540,6 +544,9 @@ impl RateLimiterState {
         if let Some(actual) = cost.actual_query_cost {
             self.spent.push_back((now, actual));
             self.stats.points_spent += actual;
+            if let Some(lane) = lane {
+                *self.stats.points_by_lane.entry(lane).or_default() += actual;
+            }
         }
         let Some(status) = cost.throttle_status else {
             return;
@@ -553,7 +560,7 @@ impl RateLimiterState {
             // (concurrent requests arrive in any order), so all of them count as unseen. If
             // Shopify had in fact charged some, the model is briefly too low, never too high:
             // a later answer corrects it, and nothing is throttled meanwhile.
-            let unseen: f64 = self.outstanding.values().map(|(c, _)| c).sum();
+            let unseen: f64 = self.outstanding.values().map(|(c, _, _)| c).sum();
             self.applied = o.ticket;
             self.bucket.available = (status.currently_available - unseen)
                 .min(self.bucket.maximum)

@@ -35,9 +35,12 @@ pub struct BulkOp {
     pub error_code: Option<&'static str>,
     pub created_at: Timestamp,
     pub completed_at: Timestamp,
-    /// Lines in the result: root objects of a query (this simulator rejects nested
+    /// Lines in the result: every object of a query (roots and the children of nested
     /// connections), variable lines of a mutation.
     pub object_count: u64,
+    /// Root objects of a query (the top-level connection's nodes); as `object_count` for a
+    /// mutation.
+    pub root_object_count: u64,
     /// The JSONL result, one object per line.
     pub result: String,
 }
@@ -54,6 +57,22 @@ pub struct BulkOperations {
     pub staged: BTreeMap<String, Vec<u8>>,
     /// Staged upload targets handed out, so their keys never repeat.
     pub staged_targets: u64,
+    /// Where the children of nested connections go in a query's JSONL.
+    pub children: ChildOrder,
+}
+
+/// Where a bulk query writes the children of nested connections (each its own line, with
+/// `__parentId`). Shopify writes a child after its parent but not necessarily right after
+/// it; a client that reassembles objects must not depend on any order, and
+/// [`ChildOrder::Scattered`] is there to prove that one does not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ChildOrder {
+    /// Each parent, then its children (and theirs), as Shopify's examples show.
+    #[default]
+    AfterParent,
+    /// Every page's children first, in reverse, then its parents: children before their
+    /// parents and interleaved across them.
+    Scattered,
 }
 
 impl BulkOperations {

@@ -64,6 +64,7 @@ pub mod cost;
 pub mod crm;
 pub mod customer_returns;
 pub mod document;
+pub mod erp_costs;
 pub mod exec;
 pub mod faults;
 pub mod gid;

@@ -82,6 +82,9 @@ pub struct Projector<'a> {
     pub resolver: &'a dyn Resolve,
     /// Field errors met so far, with their paths.
     pub errors: Vec<GraphQLError>,
+    /// A bulk query's projection: nested connections are read whole, as a bulk operation
+    /// reads them (their `first`/`last` are neither needed nor honoured).
+    pub whole_connections: bool,
 }
 
 /// Fields of a selection grouped by response key, in first-seen order (GraphQL's
@@ -101,6 +104,7 @@ impl<'a> Projector<'a> {
             variables,
             resolver,
             errors: Vec::new(),
+            whole_connections: false,
         }
     }
 
@@ -333,6 +337,10 @@ impl<'a> Projector<'a> {
                 .map(|f| arguments(f, self.variables))
                 .unwrap_or_default();
             let page_args = match PageArgs::from_args(&args) {
+                _ if self.whole_connections => PageArgs {
+                    first: Some(nodes.len()),
+                    ..PageArgs::default()
+                },
                 Ok(a) => a,
                 Err(message) => {
                     if let Some(f) = fields.first() {

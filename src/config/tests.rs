@@ -65,6 +65,7 @@ fn shipped_config_parses_with_an_empty_environment() {
     assert_eq!(
         config.endpoints.keys().collect::<Vec<_>>(),
         [
+            "bi",
             "crm",
             "erp",
             "finance",
@@ -283,6 +284,18 @@ fn the_service_level_of_reports_is_whole_hours() {
             .lines()
             .count(),
         1
+    );
+}
+
+#[test]
+fn the_go_live_backfill_is_days_a_day_or_off() {
+    assert_eq!(
+        errors("[flows.log]\n\n[flows.reporting]\nbackfill = \"ninety\"\n"),
+        "config.toml:4: flows.reporting.backfill: \"ninety\" is neither days back (\"90d\"), a day (\"2026-09-01\") nor \"off\""
+    );
+    assert_eq!(
+        errors("[flows.log]\n\n[flows.reporting]\nbackfill = \"xd\"\n"),
+        "config.toml:4: flows.reporting.backfill: \"xd\" is not a number of days (\"90d\")"
     );
 }
 

@@ -17,8 +17,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
+use xconnector_actors::flows::reporting::backfill::{Backfill, BackfillError, Progress};
 use xconnector_actors::flows::reporting::fulfilment::FulfilmentReport;
 use xconnector_actors::flows::reporting::health::HealthReport;
+use xconnector_actors::flows::reporting::customers::CustomersReport;
+use xconnector_actors::flows::reporting::inventory::InventoryReport;
 use xconnector_actors::flows::reporting::live::Reporting;
 use xconnector_actors::flows::reporting::report::SalesReport;
 use xconnector_actors::flows::reporting::{self, By};
@@ -40,6 +43,9 @@ pub struct ControlState {
     pub logs: crate::logging::RecentLogs,
     /// `[flows.reporting]`, when on: the flows count what reports read.
     pub reporting: Option<Arc<Reporting>>,
+    /// What fills the rollups from Shopify's history, when reporting is on and Shopify is
+    /// configured.
+    pub backfill: Option<Arc<Backfill>>,
 }
 
 pub fn router(state: ControlState) -> Router {
@@ -57,7 +63,13 @@ pub fn router(state: ControlState) -> Router {
         .route("/v1/audit", get(audit))
         .route("/v1/reports/sales", get(sales_report))
         .route("/v1/reports/fulfilment", get(fulfilment_report))
+        .route("/v1/reports/inventory", get(inventory_report))
+        .route("/v1/reports/customers", get(customers_report))
         .route("/v1/reports/health", get(health_report))
+        .route(
+            "/v1/reports/backfill",
+            get(backfill_progress).post(start_backfill),
+        )
         .route("/v1/logs", get(logs))
         .route("/v1/events", get(events))
         .fallback(|| async {
@@ -836,7 +848,7 @@ fn range(
             format!("from {from} to {to} is longer than {REPORT_DAYS} days"),
         ));
     }
-    let by = By::parse(q.by.as_deref().unwrap_or("day"), allowed)
+    let by = By::parse(q.by.as_deref().unwrap_or(allowed[0].as_str()), allowed)
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e))?;
     Ok((from, to, by))
 }
@@ -881,6 +893,42 @@ async fn fulfilment_report(
             to,
             by,
             r.config.ship_within_hours(),
+        )
+        .await?,
+    ))
+}
+
+/// `GET /v1/reports/customers?from=&to=&by=day|week`: new and returning customers, repeat
+/// purchases and the top customers by revenue.
+async fn customers_report(
+    State(st): State<ControlState>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Json<CustomersReport>, ApiError> {
+    let Query(q) = query?;
+    let (_, from, to, by) = report_range(&st, &q, reporting::CUSTOMERS_BY)?;
+    Ok(Json(
+        reporting::customers::report(st.engine.store(), from, to, by).await?,
+    ))
+}
+
+/// `GET /v1/reports/inventory?from=&to=&by=sku|location`: units sold against stock on hand
+/// per SKU or location, in UTC days.
+async fn inventory_report(
+    State(st): State<ControlState>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Json<InventoryReport>, ApiError> {
+    let Query(q) = query?;
+    let (r, _, _, by) = report_range(&st, &q, reporting::INVENTORY_BY)?;
+    // Inventory counts in UTC days: its default range ends on UTC's today.
+    let (from, to, _) = range(&q, reporting::INVENTORY_BY, chrono::Utc::now().date_naive())?;
+    Ok(Json(
+        reporting::inventory::report(
+            st.engine.store(),
+            from,
+            to,
+            by,
+            r.config.stale_after_ms(),
+            chrono::Utc::now().timestamp_millis(),
         )
         .await?,
     ))
@@ -962,4 +1010,75 @@ fn json_event(name: &str, body: &impl Serialize) -> Event {
         .event(name)
         .json_data(body)
         .unwrap_or_else(|_| Event::default().comment("unserializable"))
+}
+
+/// `POST /v1/reports/backfill`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackfillRequest {
+    /// `90d` (days back from the shop's today) or a day, `2026-09-01`.
+    pub since: String,
+    /// Also give the orders flow the orders it never saw.
+    #[serde(default)]
+    pub deliver: bool,
+}
+
+fn backfill_of(st: &ControlState) -> Result<(Arc<Reporting>, Arc<Backfill>), ApiError> {
+    match (&st.reporting, &st.backfill) {
+        (Some(r), Some(b)) => Ok((r.clone(), b.clone())),
+        (None, _) => Err(ApiError(
+            StatusCode::CONFLICT,
+            "reporting is off: add a [flows.reporting] section to the config and restart".into(),
+        )),
+        (Some(_), None) => Err(ApiError(
+            StatusCode::CONFLICT,
+            "a backfill reads Shopify: configure [shopify] and restart".into(),
+        )),
+    }
+}
+
+/// `POST /v1/reports/backfill {"since": "90d", "deliver": false}`: starts filling the rollups
+/// from Shopify's history (409 while one runs); answers its progress.
+async fn start_backfill(
+    State(st): State<ControlState>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    body: Result<Json<BackfillRequest>, JsonRejection>,
+) -> Result<Json<Progress>, ApiError> {
+    let Json(req) = body?;
+    let (reporting, backfill) = backfill_of(&st)?;
+    let since = reporting::backfill::parse_since(&req.since, reporting.today())
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("since: {e}")))?
+        .ok_or_else(|| ApiError(StatusCode::BAD_REQUEST, "since: must name a day".into()))?;
+    let progress = backfill
+        .start(since, req.deliver)
+        .await
+        .map_err(|e| match e {
+            BackfillError::Running => ApiError(StatusCode::CONFLICT, e.to_string()),
+            BackfillError::NoOrdersFlow => ApiError(StatusCode::BAD_REQUEST, e.to_string()),
+            e => ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        })?;
+    st.engine
+        .store()
+        .audit(AuditEntry {
+            at: now_ms(),
+            who: peer.user,
+            action: "report backfill".into(),
+            target: format!(
+                "orders since {since}{}",
+                if req.deliver { ", delivered" } else { "" }
+            ),
+            note: None,
+        })
+        .await?;
+    Ok(Json(progress))
+}
+
+/// `GET /v1/reports/backfill`: the latest backfill's progress (404 if there never was one).
+async fn backfill_progress(State(st): State<ControlState>) -> Result<Json<Progress>, ApiError> {
+    let (_, backfill) = backfill_of(&st)?;
+    backfill
+        .progress()
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no backfill has run".into()))
 }

@@ -28,7 +28,7 @@ pub fn socket_path(socket: Option<PathBuf>, config: &Path) -> PathBuf {
     }
 }
 
-fn exit_for(e: &ClientError) -> ExitCode {
+pub(super) fn exit_for(e: &ClientError) -> ExitCode {
     match e {
         ClientError::NoDaemon(_) => ExitCode::from(3),
         ClientError::PermissionDenied(_) => ExitCode::from(4),

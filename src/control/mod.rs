@@ -5,9 +5,10 @@
 //! - [`server`]: binding (stale sockets replaced, live ones never stolen), peer credentials.
 //! - [`api`]: the `/v1` routes.
 //! - [`client`]: the client the CLI uses.
-//! - [`commands`], [`reports`]: the CLI commands.
+//! - [`commands`], [`reports`], [`backfill`]: the CLI commands.
 
 pub mod api;
+pub mod backfill;
 pub mod client;
 pub mod commands;
 pub mod reports;

@@ -1,4 +1,4 @@
-//! `xconnector report sales|fulfilment|health`: a report from the running daemon, printed as an
+//! `xconnector report sales|fulfilment|inventory|customers|health`: a report from the running daemon, printed as an
 //! aligned table, CSV or the API's JSON.
 
 use std::fmt::Write;
@@ -8,8 +8,10 @@ use std::process::ExitCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use xconnector_actors::flows::reporting::customers::{CustomersReport, CustomersRow};
 use xconnector_actors::flows::reporting::fulfilment::{FulfilmentReport, FulfilmentRow};
 use xconnector_actors::flows::reporting::health::{HealthReport, HealthRow};
+use xconnector_actors::flows::reporting::inventory::{InventoryReport, InventoryRow};
 use xconnector_actors::flows::reporting::report::{SalesReport, SalesRow};
 
 use super::commands::{pretty, run};
@@ -19,7 +21,10 @@ pub async fn report(socket: &Path, cmd: ReportCommand) -> ExitCode {
     match cmd {
         ReportCommand::Sales(args) => print(socket, "sales", args, sales).await,
         ReportCommand::Fulfilment(args) => print(socket, "fulfilment", args, fulfilment).await,
+        ReportCommand::Inventory(args) => print(socket, "inventory", args, inventory).await,
+        ReportCommand::Customers(args) => print(socket, "customers", args, customers).await,
         ReportCommand::Health(args) => print(socket, "health", args, health).await,
+        ReportCommand::Backfill(args) => super::backfill::backfill(socket, args).await,
     }
 }
 
@@ -44,15 +49,17 @@ async fn print<R: DeserializeOwned + Serialize>(
 }
 
 fn query(args: &ReportArgs) -> String {
-    let by = match args.by {
+    let by = args.by.map(|by| match by {
         ReportBy::Day => "day",
         ReportBy::Week => "week",
         ReportBy::Channel => "channel",
         ReportBy::Location => "location",
         ReportBy::Carrier => "carrier",
         ReportBy::Flow => "flow",
-    };
-    let mut q = vec![format!("by={by}")];
+        ReportBy::Sku => "sku",
+        ReportBy::Kind => "kind",
+    });
+    let mut q: Vec<String> = by.map(|by| format!("by={by}")).into_iter().collect();
     q.extend(args.from.map(|d| format!("from={d}")));
     q.extend(args.to.map(|d| format!("to={d}")));
     q.join("&")
@@ -141,6 +148,16 @@ fn heading(column: &str) -> String {
         "close_p50_h" => "OPEN P50".into(),
         "close_p90_h" => "P90".into(),
         "within_sla" => "IN SLA".into(),
+        "new_customers" => "NEW".into(),
+        "returning_customers" => "RETURNING".into(),
+        "guest_orders" => "GUESTS".into(),
+        "orders_per_customer" => "ORD/CUST".into(),
+        "revenue_per_customer" => "REV/CUST".into(),
+        "repeat_rate" => "REPEAT".into(),
+        "avg_on_hand" => "AVG HAND".into(),
+        "days_of_cover" => "COVER D".into(),
+        "stockout_days" => "OUT D".into(),
+        "oversold_days" => "OVERSOLD D".into(),
         other => other.replace('_', " ").to_uppercase(),
     }
 }
@@ -186,6 +203,126 @@ fn sales(r: &SalesReport) -> Table {
         totals_from: if r.rows.is_empty() { 0 } else { r.rows.len() },
         footer: None,
     }
+}
+
+fn customers(r: &CustomersReport) -> Table {
+    let columns = [
+        r.by.as_str(),
+        "currency",
+        "customers",
+        "new_customers",
+        "returning_customers",
+        "orders",
+        "guest_orders",
+        "revenue",
+        "orders_per_customer",
+        "revenue_per_customer",
+        "repeat_rate",
+    ];
+    let cells = |c: &CustomersRow| {
+        vec![
+            c.key.clone(),
+            c.currency.clone(),
+            c.customers.to_string(),
+            c.new_customers.to_string(),
+            c.returning_customers.to_string(),
+            c.orders.to_string(),
+            c.guest_orders.to_string(),
+            c.revenue.clone(),
+            c.orders_per_customer
+                .map(|x| format!("{x:.2}"))
+                .unwrap_or_default(),
+            c.revenue_per_customer.clone(),
+            c.repeat_rate
+                .map(|x| format!("{:.1}%", 100.0 * x))
+                .unwrap_or_default(),
+        ]
+    };
+    let top: Vec<String> = r
+        .top
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            format!(
+                "{:>2}. {}  {} {}  {} order{}  first {}",
+                i + 1,
+                t.customer,
+                t.revenue,
+                t.currency,
+                t.orders,
+                if t.orders == 1 { "" } else { "s" },
+                t.first_order.map(|d| d.to_string()).unwrap_or_default()
+            )
+        })
+        .collect();
+    Table {
+        title: format!("customers from {} to {} by {}", r.from, r.to, r.by.as_str()),
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        text_columns: 2,
+        rows: r.rows.iter().chain(&r.totals).map(cells).collect(),
+        totals_from: if r.rows.is_empty() { 0 } else { r.rows.len() },
+        footer: (!top.is_empty()).then(|| format!("top customers by revenue\n{}", top.join("\n"))),
+    }
+}
+
+fn inventory(r: &InventoryReport) -> Table {
+    let columns = [
+        r.by.as_str(),
+        "sold",
+        "avg_on_hand",
+        "on_hand",
+        "turnover",
+        "days_of_cover",
+        "stockout_days",
+        "oversold_days",
+        "stale",
+    ];
+    let figure = |x: Option<f64>| x.map(|x| format!("{x:.2}")).unwrap_or_default();
+    let cells = |i: &InventoryRow| {
+        vec![
+            i.key.clone(),
+            i.sold.to_string(),
+            figure(i.avg_on_hand),
+            i.on_hand.map(|n| n.to_string()).unwrap_or_default(),
+            figure(i.turnover),
+            figure(i.days_of_cover),
+            i.stockout_days.to_string(),
+            i.oversold_days.to_string(),
+            i.stale.to_string(),
+        ]
+    };
+    Table {
+        title: format!(
+            "inventory from {} to {} (UTC days) by {}",
+            r.from,
+            r.to,
+            r.by.as_str()
+        ),
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        text_columns: 1,
+        rows: r.rows.iter().chain([&r.total]).map(cells).collect(),
+        totals_from: r.rows.len(),
+        footer: margin_footer(r),
+    }
+}
+
+/// The gross margins under the inventory table (the JSON has them too).
+fn margin_footer(r: &InventoryReport) -> Option<String> {
+    if r.margins.is_empty() {
+        return None;
+    }
+    let mut lines = vec!["gross margin (units sold on a day with a unit cost)".to_string()];
+    for m in r.margins.iter().chain(&r.margin_totals) {
+        let share = m
+            .margin_permille
+            .map(|p| format!("{:.1}%", p as f64 / 10.0))
+            .unwrap_or_else(|| "-".into());
+        lines.push(format!(
+            "{} {}: sold {} for {}; {} costed at {}: margin {} ({share})",
+            m.key, m.currency, m.units, m.revenue, m.costed_units, m.cost_of_goods, m.gross_margin
+        ));
+    }
+    Some(lines.join("\n"))
 }
 
 /// Whole hours as a cell; empty when there are none to tell.
@@ -290,6 +427,25 @@ fn health(r: &HealthReport) -> Table {
             .map(cells)
             .collect(),
         totals_from: if r.rows.is_empty() { 0 } else { r.rows.len() },
-        footer: None,
+        footer: health_footer(r),
     }
+}
+
+/// Endpoint availability and Shopify points, under the health table (the JSON has them too).
+fn health_footer(r: &HealthReport) -> Option<String> {
+    let mut lines = Vec::new();
+    for e in &r.endpoints {
+        let share = e
+            .availability_permille
+            .map(|p| format!("{}.{}%", p / 10, p % 10))
+            .unwrap_or_else(|| "-".into());
+        lines.push(format!(
+            "endpoint {}: {share} available ({} delivered, {} failed, {} rejected)",
+            e.endpoint, e.delivered, e.failed, e.rejected
+        ));
+    }
+    for p in &r.shopify {
+        lines.push(format!("shopify points, lane {}: {}", p.lane, p.points));
+    }
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }

@@ -72,7 +72,7 @@ pub enum Request {
         name: String,
         pause: bool,
     },
-    /// A report: `/v1/reports/{sales,fulfilment,health}?from=…&to=…&by=…`.
+    /// A report: `/v1/reports/{sales,fulfilment,health,inventory,customers}?from=…&to=…&by=…`.
     Report {
         path: String,
     },

@@ -42,7 +42,7 @@ pub enum Action {
     Today,
     /// The reports' grouping: the next one the report shown allows.
     GroupBy,
-    /// The next report: sales, fulfilment, integration health.
+    /// The next report: sales, fulfilment, integration health, inventory, customers.
     NextReport,
     /// The reports' next currency.
     Currency,
@@ -183,7 +183,7 @@ pub const GLOBAL: &[Binding] = &[
     bind(
         &[Char('4')],
         Action::Reports,
-        "reports: sales by day, week or channel",
+        "reports: sales, fulfilment, health, inventory, customers",
     ),
 ];
 
@@ -339,7 +339,7 @@ pub const REPORTS: &[Binding] = &[
     hint(bind(
         &[Char('v')],
         Action::NextReport,
-        "view: sales / fulfilment / health",
+        "view: sales / fulfilment / health / inventory / customers",
     )),
     hint(bind(
         &[Code(KeyCode::Left), Char('h')],
@@ -359,12 +359,12 @@ pub const REPORTS: &[Binding] = &[
     hint(bind(
         &[Char('b')],
         Action::GroupBy,
-        "by: day, week, then channel, location/carrier or flow",
+        "by: day, week, then channel, location, carrier, flow or SKU",
     )),
     bind(
         &[Char('c')],
         Action::Currency,
-        "currency: the next one the sales chart shows",
+        "currency: the next one the sales or customers report shows",
     ),
     bind(&[Char('t')], Action::Today, "today: the range ending today"),
     bind(

@@ -174,6 +174,8 @@ async fn perform(c: &ControlClient, req: Request) -> Reply {
                 Some(Kind::Sales) => c.get(&path).await.map(Report::Sales),
                 Some(Kind::Fulfilment) => c.get(&path).await.map(Report::Fulfilment),
                 Some(Kind::Health) => c.get(&path).await.map(Report::Health),
+                Some(Kind::Inventory) => c.get(&path).await.map(Report::Inventory),
+                Some(Kind::Customers) => c.get(&path).await.map(Report::Customers),
                 None => {
                     return Reply::Report {
                         report: Err(format!("{path} is not a report")),

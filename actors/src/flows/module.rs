@@ -175,6 +175,12 @@ impl<'a> BuildCx<'a> {
         }
     }
 
+    /// Makes `value` the `T` that [`BuildCx::shared`] gives: something the daemon made and
+    /// keeps using (the shop's clock), shared with the flows it builds.
+    pub fn share<T: Send + Sync + 'static>(&mut self, value: Arc<T>) {
+        self.shared.insert(std::any::type_name::<T>(), value);
+    }
+
     /// One `T` for every flow of this configuration that asks for it.
     pub fn shared<T: Default + Send + Sync + 'static>(&mut self) -> Arc<T> {
         let entry = self
@@ -325,11 +331,15 @@ impl Flows {
 
     /// The flows to run: every enabled section that has something to run.
     pub fn build(&self, store_lease: Duration, shop: Option<&str>) -> Vec<FlowSpec> {
-        let mut cx = BuildCx::new(self, store_lease, shop);
+        self.build_in(&mut BuildCx::new(self, store_lease, shop))
+    }
+
+    /// [`Flows::build`] in a context the caller prepared (with values it [shares](BuildCx::share)).
+    pub fn build_in(&self, cx: &mut BuildCx<'_>) -> Vec<FlowSpec> {
         self.sections
             .iter()
             .filter(|s| s.common().enabled)
-            .filter_map(|s| s.build(&mut cx))
+            .filter_map(|s| s.build(cx))
             .collect()
     }
 

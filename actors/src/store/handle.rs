@@ -8,7 +8,7 @@ use ractor::{ActorRef, RpcReplyPort};
 use super::changes::Changes;
 use super::jobs::{BulkJob, JobId, JobSpec};
 use super::messages::{StoreMsg, Waker};
-use super::rollups::{Contribution, Counters};
+use super::rollups::{Contribution, Counters, RollupWrite};
 use super::{ItemFilter, PruneStep, Pruned, StoreError, StoreStats};
 use crate::item::{
     AuditEntry, Claimed, Completion, Enqueued, HistoryEntry, Item, ItemId, Millis, NewItem,
@@ -243,12 +243,29 @@ impl StoreHandle {
         contribution: Contribution,
     ) -> Result<bool, StoreError> {
         let entity = entity.to_string();
-        self.request(|reply| StoreMsg::Rollup {
+        self.rollup_writes(vec![RollupWrite::Count {
             entity,
             contribution,
-            reply,
-        })
+        }])
         .await
+    }
+
+    /// Counts `writes` in the report rollups; true if a bucket may change.
+    pub async fn rollup_writes(&self, writes: Vec<RollupWrite>) -> Result<bool, StoreError> {
+        if writes.is_empty() {
+            return Ok(false);
+        }
+        self.request(|reply| StoreMsg::Rollup { writes, reply })
+            .await
+    }
+
+    /// The rollup buckets named, each as stored (`None` where nothing is).
+    pub async fn rollup_get(
+        &self,
+        buckets: Vec<String>,
+    ) -> Result<Vec<Option<Counters>>, StoreError> {
+        self.request(|reply| StoreMsg::RollupGet { buckets, reply })
+            .await
     }
 
     /// The rollup buckets from `from` to `to` (a prefix: every bucket starting with it is in).

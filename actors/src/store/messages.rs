@@ -6,7 +6,7 @@ use ractor::RpcReplyPort;
 use tokio::sync::broadcast;
 
 use super::changes::Changes;
-use super::rollups::{Contribution, Counters};
+use super::rollups::{Counters, RollupWrite};
 
 use super::db::{PruneStep, Pruned};
 use super::jobs::{BulkJob, JobId, JobSpec};
@@ -119,11 +119,15 @@ pub enum StoreMsg {
         flow: String,
         waker: Waker,
     },
-    /// Makes an entity count as this in the report rollups (see [`super::rollups`]).
+    /// Counts these in the report rollups (see [`super::rollups`]).
     Rollup {
-        entity: String,
-        contribution: Contribution,
+        writes: Vec<RollupWrite>,
         reply: Reply<bool>,
+    },
+    /// The rollup buckets named, each as stored.
+    RollupGet {
+        buckets: Vec<String>,
+        reply: Reply<Vec<Option<Counters>>>,
     },
     /// The rollup buckets from `from` to `to`.
     RollupRange {
@@ -153,6 +157,7 @@ impl StoreMsg {
                 | StoreMsg::Subscribe { .. }
                 | StoreMsg::WatchChanges(_)
                 | StoreMsg::RollupRange { .. }
+                | StoreMsg::RollupGet { .. }
                 | StoreMsg::Prune {
                     step: PruneStep { dry: true, .. },
                     ..

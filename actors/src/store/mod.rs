@@ -23,7 +23,7 @@ pub use changes::Changes;
 pub use db::{ItemDb, ItemFilter, PruneStep, Pruned, Retention, Tuning};
 pub use handle::StoreHandle;
 pub use jobs::{BulkJob, JobFilter, JobId, JobSpec, JobState};
-pub use rollups::{Contribution, Counters};
+pub use rollups::{Contribution, Counters, RollupWrite};
 pub use writer::{DiskRoom, LastPrune, Pruning, StoreFailure, StoreStats};
 
 use crate::item::{ItemId, ItemState, OperatorAction};

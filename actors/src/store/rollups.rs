@@ -7,8 +7,20 @@
 //! count it twice. Counts gather in memory for the length of one store group and are written
 //! at its end, contributions and bucket changes in one write batch.
 //!
+//! Two more kinds of write serve facts that are not an entity's contribution
+//! ([`RollupWrite`]): a *level* sets counters of a bucket that one writer owns (the stock on
+//! hand of a SKU on a day), unless the bucket already holds a newer one, so a replay or an older
+//! reading changes nothing; an *add* counts events as they happen (Shopify points spent), for
+//! figures where a count lost or doubled by a crash is tolerable and an entity per event is not.
+//!
+//! An entity may also be counted at a version ([`RollupWrite::Versioned`], an order's
+//! `updated_at`): a contribution of an older version than the one kept is refused, so history
+//! read later (a backfill from a bulk query) never moves an order back behind what the live
+//! path counted, and a late webhook of an old version never moves it behind the backfill,
+//! whichever arrives first.
+//!
 //! Keys (keyspace `rollups`): `b{bucket}` → the bucket's counters, `c{entity}` → what the
-//! entity counted. A bucket's name starts with its report and resolution and then its time
+//! entity counted, `v{entity}` → the version it was counted at (milliseconds, big-endian). A bucket's name starts with its report and resolution and then its time
 //! (`sales/day/2026-12-07/web/USD`), so a range of days is a range of keys.
 
 use std::collections::BTreeMap;
@@ -74,21 +86,74 @@ fn entity_key(entity: &str) -> Vec<u8> {
     [b"c", entity.as_bytes()].concat()
 }
 
+fn version_key(entity: &str) -> Vec<u8> {
+    [b"v", entity.as_bytes()].concat()
+}
+
 fn corrupt(what: &str, e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(format!("rollup {what}: {e}"))
 }
 
-/// Rollups counted but not yet written: the buckets' changes summed, and what each entity
-/// counts now. The store writer flushes them once per group, before the group's fsync, so a
-/// group of orders landing on the same day and hour reads and writes each bucket once.
+/// The counter of a level that orders it: a level replaces the bucket's counters only if it is
+/// at least as new as what the bucket holds.
+pub const LEVEL_AS_OF: &str = "as_of";
+
+/// One rollup write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollupWrite {
+    /// `entity` counts as this now: buckets change by the difference from what it counted.
+    Count {
+        entity: String,
+        contribution: Contribution,
+    },
+    /// These counters of `bucket` become these values, unless the bucket holds a newer
+    /// [`LEVEL_AS_OF`]. A counter at zero is removed (absent reads as zero).
+    Level { bucket: String, counters: Counters },
+    /// Adds to counters of `bucket`, as events happen.
+    Add { bucket: String, counters: Counters },
+    /// [`RollupWrite::Count`] of the entity's `version`: nothing changes if it was counted at
+    /// a newer one.
+    Versioned {
+        entity: String,
+        version: u64,
+        contribution: Contribution,
+    },
+}
+
+/// Rollups counted but not yet written: the buckets' changes summed, the newest level of each
+/// bucket, and what each entity counts now. The store writer flushes them once per group,
+/// before the group's fsync, so a group of orders landing on the same day and hour reads and
+/// writes each bucket once.
 #[derive(Debug, Default)]
 pub struct Pending {
     buckets: BTreeMap<String, Counters>,
+    levels: BTreeMap<String, Counters>,
     entities: BTreeMap<String, Contribution>,
+    versions: BTreeMap<String, u64>,
 }
 
-/// The integration health report's buckets: per UTC day and flow, what the store saw happen
-/// to items. Counted in the batch of the transition itself, so exact.
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+            && self.levels.is_empty()
+            && self.entities.is_empty()
+            && self.versions.is_empty()
+    }
+
+    fn add(&mut self, bucket: String, changes: Counters) {
+        let counters = self.buckets.entry(bucket).or_default();
+        for (name, d) in changes {
+            *counters.entry(name).or_default() += d;
+        }
+    }
+}
+
+fn as_of(c: &Counters) -> i64 {
+    c.get(LEVEL_AS_OF).copied().unwrap_or(i64::MIN)
+}
+
+/// The integration health report's buckets: per UTC day, flow and kind of item, what the store
+/// saw happen to items. Counted in the batch of the transition itself, so exact.
 pub const HEALTH: &str = "health";
 
 pub mod health {
@@ -114,7 +179,8 @@ pub struct HealthDay {
     day: String,
     start: u64,
     end: u64,
-    flows: BTreeMap<String, Counters>,
+    /// Bucket name → its counters.
+    buckets: BTreeMap<String, Counters>,
 }
 
 const DAY_MS: u64 = 86_400_000;
@@ -130,7 +196,7 @@ impl HealthDay {
             day,
             start,
             end: start + DAY_MS,
-            flows: BTreeMap::new(),
+            buckets: BTreeMap::new(),
         }
     }
 }
@@ -175,16 +241,17 @@ impl ItemDb {
         if !(self.health.start..self.health.end).contains(&now) {
             self.health = HealthDay::of(now);
         }
-        let bucket = format!("{HEALTH}/day/{}/{}/-", self.health.day, item.flow);
+        // Per flow and kind: the exceptions flow's kinds are the rules that held an order.
+        let bucket = format!("{HEALTH}/day/{}/{}/{}", self.health.day, item.flow, item.kind);
         let key = bucket_key(&bucket);
-        if !self.health.flows.contains_key(&item.flow) {
+        if !self.health.buckets.contains_key(&bucket) {
             let stored: Counters = match self.rollups.get(&key)? {
                 Some(v) => serde_json::from_slice(&v).map_err(|e| corrupt("bucket", e))?,
                 None => Counters::new(),
             };
-            self.health.flows.insert(item.flow.clone(), stored);
+            self.health.buckets.insert(bucket.clone(), stored);
         }
-        let counters = self.health.flows.entry(item.flow.clone()).or_default();
+        let counters = self.health.buckets.entry(bucket).or_default();
         for (name, n) in events {
             *counters.entry(name).or_default() += n;
         }
@@ -206,10 +273,7 @@ impl ItemDb {
             return Ok(false);
         }
         for (bucket, changes) in delta {
-            let counters = self.pending_rollups.buckets.entry(bucket).or_default();
-            for (name, d) in changes {
-                *counters.entry(name).or_default() += d;
-            }
+            self.pending_rollups.add(bucket, changes);
         }
         self.pending_rollups
             .entities
@@ -217,22 +281,97 @@ impl ItemDb {
         Ok(true)
     }
 
+    /// [`ItemDb::rollup`] of the entity's `version`: refused (nothing changes, `false`) when
+    /// the entity was counted at a newer version.
+    pub fn rollup_version(
+        &mut self,
+        entity: &str,
+        version: u64,
+        new: &Contribution,
+    ) -> Result<bool, StoreError> {
+        if self
+            .counted_version(entity)?
+            .is_some_and(|kept| kept > version)
+        {
+            return Ok(false);
+        }
+        self.pending_rollups
+            .versions
+            .insert(entity.to_string(), version);
+        self.rollup(entity, new)
+    }
+
+    /// The version `entity` was counted at, if it was counted with one.
+    pub fn counted_version(&self, entity: &str) -> Result<Option<u64>, StoreError> {
+        if let Some(v) = self.pending_rollups.versions.get(entity) {
+            return Ok(Some(*v));
+        }
+        match self.rollups.get(version_key(entity))? {
+            None => Ok(None),
+            Some(v) => <[u8; 8]>::try_from(&v[..])
+                .map(|b| Some(u64::from_be_bytes(b)))
+                .map_err(|_| StoreError::Corrupt(format!("rollup version of {entity}"))),
+        }
+    }
+
+    /// Applies `writes` to the pending rollups; true if any of them may change a bucket.
+    pub fn rollup_writes(&mut self, writes: Vec<RollupWrite>) -> Result<bool, StoreError> {
+        let mut changed = false;
+        for w in writes {
+            match w {
+                RollupWrite::Count {
+                    entity,
+                    contribution,
+                } => changed |= self.rollup(&entity, &contribution)?,
+                RollupWrite::Level { bucket, counters } => {
+                    let pending = self.pending_rollups.levels.entry(bucket).or_default();
+                    if as_of(&counters) >= as_of(pending) {
+                        *pending = counters;
+                        changed = true;
+                    }
+                }
+                RollupWrite::Versioned {
+                    entity,
+                    version,
+                    contribution,
+                } => changed |= self.rollup_version(&entity, version, &contribution)?,
+                RollupWrite::Add { bucket, counters } => {
+                    if counters.values().any(|v| *v != 0) {
+                        self.pending_rollups.add(bucket, counters);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        Ok(changed)
+    }
+
     /// Writes the pending rollups in one batch: each changed bucket read once and written
     /// (removed when nothing is left in it), each entity's contribution beside them. On an
     /// error they stay pending, for the next flush.
     pub fn flush_rollups(&mut self) -> Result<(), StoreError> {
-        if self.pending_rollups.entities.is_empty() {
+        if self.pending_rollups.is_empty() {
             return Ok(());
         }
         let mut batch = self.batch();
-        for (bucket, changes) in &self.pending_rollups.buckets {
+        let pending = &self.pending_rollups;
+        let touched: std::collections::BTreeSet<&String> =
+            pending.buckets.keys().chain(pending.levels.keys()).collect();
+        for bucket in touched {
             let key = bucket_key(bucket);
             let mut counters: Counters = match self.rollups.get(&key)? {
                 Some(v) => serde_json::from_slice(&v).map_err(|e| corrupt("bucket", e))?,
                 None => Counters::new(),
             };
-            for (name, d) in changes {
+            for (name, d) in pending.buckets.get(bucket).into_iter().flatten() {
                 *counters.entry(name.clone()).or_default() += d;
+            }
+            if let Some(level) = pending.levels.get(bucket)
+                && as_of(level) >= as_of(&counters)
+            {
+                for (name, v) in level {
+                    counters.insert(name.clone(), *v);
+                }
             }
             counters.retain(|_, v| *v != 0);
             if counters.is_empty() {
@@ -249,6 +388,9 @@ impl ItemDb {
                 let bytes = serde_json::to_vec(c).map_err(|e| corrupt("contribution", e))?;
                 batch.insert(&self.rollups, entity_key(entity), bytes);
             }
+        }
+        for (entity, v) in &self.pending_rollups.versions {
+            batch.insert(&self.rollups, version_key(entity), v.to_be_bytes().to_vec());
         }
         self.commit(batch)?;
         self.pending_rollups = Pending::default();
@@ -278,6 +420,19 @@ impl ItemDb {
             out.push((name, counters));
         }
         Ok(out)
+    }
+
+    /// The buckets named, each as stored (`None` if it holds nothing).
+    pub fn rollup_get(&self, buckets: &[String]) -> Result<Vec<Option<Counters>>, StoreError> {
+        buckets
+            .iter()
+            .map(|b| {
+                self.rollups
+                    .get(bucket_key(b))?
+                    .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt("bucket", e)))
+                    .transpose()
+            })
+            .collect()
     }
 
     /// What `entity` counts now, if anything.
@@ -371,6 +526,84 @@ mod tests {
     }
 
     #[test]
+    fn a_level_keeps_the_newest_reading_beside_counted_sales_and_adds_add() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = ItemDb::open(dir.path()).unwrap();
+        let bucket = "inventory/day/2026-12-01/A/1";
+        let level = |on_hand: i64, as_of: i64| RollupWrite::Level {
+            bucket: bucket.into(),
+            counters: Counters::from([("on_hand".into(), on_hand), (LEVEL_AS_OF.into(), as_of)]),
+        };
+        let mut sold = Contribution::default();
+        sold.add(bucket, "sold", 3);
+        let sale = RollupWrite::Count {
+            entity: "order:1".into(),
+            contribution: sold,
+        };
+        // The newer reading wins within a group, whatever the order they came in.
+        assert!(db.rollup_writes(vec![level(7, 200), sale.clone()]).unwrap());
+        assert!(!db.rollup_writes(vec![level(9, 100)]).unwrap());
+        db.flush_rollups().unwrap();
+        let read = |db: &ItemDb| db.rollup_get(&[bucket.to_string()]).unwrap()[0].clone();
+        let c = read(&db).unwrap();
+        assert_eq!((c["on_hand"], c["as_of"], c["sold"]), (7, 200, 3));
+        // And across groups: an older reading, or a replay, changes nothing; a sale replayed
+        // neither.
+        db.rollup_writes(vec![level(9, 100), level(7, 200), sale])
+            .unwrap();
+        db.flush_rollups().unwrap();
+        assert_eq!(read(&db).unwrap(), c);
+        // A newer level of zero: the counter goes, the reading stays.
+        db.rollup_writes(vec![level(0, 300)]).unwrap();
+        let add = RollupWrite::Add {
+            bucket: "health/day/2026-12-01/orders/-".into(),
+            counters: Counters::from([("points".into(), 10)]),
+        };
+        db.rollup_writes(vec![add.clone(), add]).unwrap();
+        db.flush_rollups().unwrap();
+        let c = read(&db).unwrap();
+        assert_eq!((c.get("on_hand"), c["as_of"], c["sold"]), (None, 300, 3));
+        let points = db
+            .rollup_get(&["health/day/2026-12-01/orders/-".into(), "nothing".into()])
+            .unwrap();
+        assert_eq!(points[0].as_ref().unwrap()["points"], 20);
+        assert_eq!(points[1], None);
+    }
+
+    #[test]
+    fn an_older_version_never_replaces_a_newer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = ItemDb::open(dir.path()).unwrap();
+        let day = |db: &ItemDb| {
+            db.rollup_range("sales/day/2026-12-01", "sales/day/2026-12-01")
+                .unwrap()[0]
+                .1
+                .clone()
+        };
+        let at = |version: u64, gross: i64| RollupWrite::Versioned {
+            entity: "order:1".into(),
+            version,
+            contribution: order("2026-12-01", gross, 3),
+        };
+        assert!(db.rollup_writes(vec![at(20, 120_0000)]).unwrap());
+        db.flush_rollups().unwrap();
+        // Older history arriving later (a backfill, a late webhook) is refused.
+        assert!(!db.rollup_writes(vec![at(10, 100_0000)]).unwrap());
+        // The same version again changes nothing; a newer one counts its difference.
+        assert!(!db.rollup_writes(vec![at(20, 120_0000)]).unwrap());
+        assert!(db.rollup_writes(vec![at(30, 130_0000)]).unwrap());
+        assert!(
+            !db.rollup_writes(vec![at(25, 1)]).unwrap(),
+            "refused while still pending"
+        );
+        db.flush_rollups().unwrap();
+        drop(db);
+        let db = ItemDb::open(dir.path()).unwrap();
+        assert_eq!((day(&db)["gross"], day(&db)["orders"]), (130_0000, 1));
+        assert_eq!(db.counted_version("order:1").unwrap(), Some(30));
+    }
+
+    #[test]
     fn the_store_counts_what_happens_to_items_per_flow_and_day() {
         use crate::item::{Completion, NewItem, OperatorAction};
         let dir = tempfile::tempdir().unwrap();
@@ -422,7 +655,7 @@ mod tests {
             .rollup_range("health/day/2026-12-07", "health/day/2026-12-07")
             .unwrap();
         assert_eq!(day.len(), 1);
-        assert_eq!(day[0].0, "health/day/2026-12-07/orders/-");
+        assert_eq!(day[0].0, "health/day/2026-12-07/orders/orders/create");
         let c = &day[0].1;
         let n = |k: &str| c.get(k).copied().unwrap_or(0);
         assert_eq!(

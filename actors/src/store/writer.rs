@@ -448,6 +448,7 @@ impl Writer {
             StoreMsg::Jobs(_, reply) | StoreMsg::RunningJobs(reply) => drop(reply.send(Err(err()))),
             StoreMsg::Rollup { reply, .. } => drop(reply.send(Err(err()))),
             StoreMsg::RollupRange { reply, .. } => drop(reply.send(Err(err()))),
+            StoreMsg::RollupGet { reply, .. } => drop(reply.send(Err(err()))),
             StoreMsg::Subscribe { flow, waker } => {
                 self.subscribers.insert(flow, waker);
             }
@@ -818,18 +819,17 @@ impl Writer {
             // completion durable makes the count durable too (one journal, replayed in order).
             // A crash before loses both, or keeps the count and redoes the item, whose recount
             // changes nothing.
-            StoreMsg::Rollup {
-                entity,
-                contribution,
-                reply,
-            } => {
-                let result = db.rollup(&entity, &contribution);
+            StoreMsg::Rollup { writes, reply } => {
+                let result = db.rollup_writes(writes);
                 let fatal = fatal_of(&result);
                 let _ = reply.send(result);
                 ((Box::new(|_| {}), fatal), false)
             }
             StoreMsg::RollupRange { from, to, reply } => {
                 done!(reply, db.rollup_range(&from, &to), false)
+            }
+            StoreMsg::RollupGet { buckets, reply } => {
+                done!(reply, db.rollup_get(&buckets), false)
             }
             StoreMsg::Subscribe { flow, waker } => {
                 self.subscribers.insert(flow.clone(), waker);

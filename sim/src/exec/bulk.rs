@@ -1,18 +1,21 @@
 //! `bulkOperationRunQuery` (mutation), `bulkOperation(id:)` and `currentBulkOperation`.
 //!
 //! The inner query is parsed and validated against the schema like any request, must be a
-//! query with exactly one root connection (Shopify's rule) and, in this simulator, no nested
-//! connection (Shopify flattens those into `__parentId` lines; nothing here needs them). The
-//! root connection is read to the end 250 nodes at a time through the same resolvers and
-//! projector as ordinary requests, and each node becomes one JSONL line. What a bulk query
-//! reads is not charged to the bucket: only the mutation's flat cost is.
+//! query with exactly one root connection (Shopify's rule), and may nest connections within
+//! Shopify's limits (see `bulk_nested.rs`). The root connection is read to the end 250 nodes
+//! at a time through the same resolvers and projector as ordinary requests (nested
+//! connections read whole); each node becomes one JSONL line, and each node of a nested
+//! connection a line of its own with `__parentId`, after its parent or, with
+//! `ChildOrder::Scattered`, anywhere. What a bulk query reads is not charged to the bucket:
+//! only the mutation's flat cost is.
 
 use apollo_compiler::executable::{Selection, SelectionSet};
 use serde_json::{Map, Value, json};
 
+use super::bulk_nested;
 use super::objects::ShopResolver;
 use super::{RootCtx, RootError, run_query};
-use crate::bulk::BulkOp;
+use crate::bulk::{BulkOp, ChildOrder};
 use crate::document::{GraphqlRequest, PathSegment, arguments, prepare};
 use crate::project::Projector;
 use crate::schema::admin_schema;
@@ -98,7 +101,7 @@ fn op_tree(shop: &Shop, op: &BulkOp) -> Value {
         "createdAt": op.created_at.to_rfc3339(),
         "completedAt": op.completed_at.to_rfc3339(),
         "objectCount": op.object_count.to_string(),
-        "rootObjectCount": op.object_count.to_string(),
+        "rootObjectCount": op.root_object_count.to_string(),
         "fileSize": op.result.len().to_string(),
         "url": shop.bulk.url(op.id),
         "partialDataUrl": Value::Null,
@@ -140,14 +143,15 @@ fn run(shop: &mut Shop, query: &str) -> Result<Id, String> {
     let Some(field) = group.first().cloned() else {
         return Err("Bulk queries must contain exactly one top-level connection field.".into());
     };
-    if has_nested_connection(&field.selection_set) {
-        return Err(
-            "The xconnector simulator supports bulk queries without nested connections only."
-                .into(),
-        );
-    }
+    // Where the nested connections are, checked against Shopify's limits before anything runs.
+    let node_shape = {
+        let node_sets = connection_node_sets(&field.selection_set, &inner.document);
+        bulk_nested::shape(&node_sets, &inner.document)
+    };
+    bulk_nested::check(&node_shape)?;
+    let scattered = shop.bulk.children == ChildOrder::Scattered;
     let mut lines = String::new();
-    let mut count = 0u64;
+    let (mut count, mut roots) = (0u64, 0u64);
     let mut after: Option<String> = None;
     loop {
         let mut args: Map<String, Value> = arguments(&field, &inner.variables);
@@ -179,6 +183,7 @@ fn run(shop: &mut Shop, query: &str) -> Result<Id, String> {
             let resolver = ShopResolver { shop };
             let mut projector =
                 Projector::new(schema, &inner.document, &inner.variables, &resolver);
+            projector.whole_connections = true;
             let mut path = vec![PathSegment::Key(key.clone())];
             projector
                 .complete(&field.definition.ty, &group, value, &mut path)
@@ -193,8 +198,20 @@ fn run(shop: &mut Shop, query: &str) -> Result<Id, String> {
                 .collect(),
             _ => Vec::new(),
         };
+        let (mut parents, mut children) = (Vec::new(), Vec::new());
         for node in nodes {
-            lines.push_str(&node.to_string());
+            let mut split = bulk_nested::split(node, &node_shape)?.into_iter();
+            roots += 1;
+            if scattered {
+                parents.extend(split.next());
+                children.extend(split);
+            } else {
+                parents.extend(split);
+            }
+        }
+        // Scattered: the page's children first, last to first, then their parents.
+        for line in children.iter().rev().chain(&parents) {
+            lines.push_str(&line.to_string());
             lines.push('\n');
             count += 1;
         }
@@ -216,26 +233,38 @@ fn run(shop: &mut Shop, query: &str) -> Result<Id, String> {
             created_at: now,
             completed_at: now,
             object_count: count,
+            root_object_count: roots,
             result: lines,
         },
     );
     Ok(id)
 }
 
-fn has_nested_connection(set: &SelectionSet) -> bool {
-    set.selections.iter().any(|s| match s {
-        Selection::Field(f) => {
-            f.definition
-                .ty
-                .inner_named_type()
-                .as_str()
-                .ends_with("Connection")
-                || has_nested_connection(&f.selection_set)
+/// The selection sets of the root connection's nodes (`edges { node }` or `nodes`).
+fn connection_node_sets<'a>(
+    set: &'a SelectionSet,
+    doc: &'a apollo_compiler::ExecutableDocument,
+) -> Vec<&'a SelectionSet> {
+    let mut out = Vec::new();
+    for s in &set.selections {
+        match s {
+            Selection::Field(f) if f.name == "nodes" => out.push(&f.selection_set),
+            Selection::Field(f) if f.name == "edges" => {
+                out.extend(f.selection_set.selections.iter().filter_map(|n| match n {
+                    Selection::Field(n) if n.name == "node" => Some(&n.selection_set),
+                    _ => None,
+                }));
+            }
+            Selection::Field(_) => {}
+            Selection::InlineFragment(i) => out.extend(connection_node_sets(&i.selection_set, doc)),
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = doc.fragments.get(&spread.fragment_name) {
+                    out.extend(connection_node_sets(&fragment.selection_set, doc));
+                }
+            }
         }
-        Selection::InlineFragment(i) => has_nested_connection(&i.selection_set),
-        // Named fragments are checked through their own selection sets.
-        Selection::FragmentSpread(_) => false,
-    })
+    }
+    out
 }
 
 #[cfg(test)]
@@ -327,8 +356,16 @@ mod tests {
             ("{ shop { name } }", "exactly one top-level connection"),
             ("{ inventoryItems { edges { node { bogus } } } }", "bogus"),
             (
-                "{ products { edges { node { variants { edges { node { id } } } } } } }",
-                "without nested connections",
+                "{ orders { edges { node { id customer { id orders { edges { node { id lineItems { nodes { id } } } } } } } } } }",
+                "nesting depth greater than 2",
+            ),
+            (
+                "{ orders { nodes { id a: lineItems { nodes { id } } b: lineItems { nodes { id } } c: lineItems { nodes { id } } d: shippingLines { nodes { id } } e: returns { nodes { id } } } } }",
+                "more than 5 connections",
+            ),
+            (
+                "{ orders { nodes { id refunds { id refundLineItems { nodes { quantity } } } } } }",
+                "within a list field",
             ),
         ] {
             let body = run(&shop, RUN, json!({ "q": query }));
@@ -339,5 +376,96 @@ mod tests {
             );
             assert_eq!(errors[0]["code"], "INVALID");
         }
+    }
+
+    /// The lines of the bulk operation `body` answered for.
+    fn result_lines(shop: &ShopHandle, body: &Value) -> Vec<Value> {
+        let payload = &body["data"]["bulkOperationRunQuery"];
+        assert_eq!(payload["userErrors"], json!([]), "{body}");
+        let id = payload["bulkOperation"]["id"].as_str().unwrap();
+        let n: u64 = id.rsplit('/').next().unwrap().parse().unwrap();
+        let result = shop.with(|s| s.bulk.ops[&n].result.clone());
+        result
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    const ORDERS_WITH_LINES: &str = "{ orders { edges { node { id name refunds { createdAt } lineItems { edges { node { id quantity sku } } } } } } }";
+
+    #[tokio::test]
+    async fn nested_connections_become_lines_of_their_own_after_their_parent() {
+        let shop = Shop::seed(1, &SeedSize::small());
+        let (orders, line_items): (usize, usize) = (
+            shop.orders.len(),
+            shop.orders.values().map(|o| o.line_items.len()).sum(),
+        );
+        assert!(line_items > orders, "{line_items} lines of {orders} orders");
+        let shop = ShopHandle::new(shop);
+        let body = run(&shop, RUN, json!({ "q": ORDERS_WITH_LINES }));
+        let lines = result_lines(&shop, &body);
+        assert_eq!(lines.len(), orders + line_items);
+        let mut parent: Option<&str> = None;
+        let mut children = 0;
+        for line in &lines {
+            let id = line["id"].as_str().unwrap();
+            match line.get("__parentId") {
+                None => {
+                    assert!(id.starts_with("gid://shopify/Order/"), "{line}");
+                    // The connection left the order's line; its plain list stayed.
+                    assert!(line.get("lineItems").is_none(), "{line}");
+                    assert!(line["refunds"].is_array(), "{line}");
+                    parent = Some(id);
+                }
+                Some(p) => {
+                    assert!(id.starts_with("gid://shopify/LineItem/"), "{line}");
+                    assert_eq!(Some(p.as_str().unwrap()), parent, "right after its order");
+                    assert!(line["quantity"].is_u64() && line.get("node").is_none());
+                    children += 1;
+                }
+            }
+        }
+        assert_eq!(children, line_items);
+        // The operation counts every line, and its roots apart.
+        let id = body["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"].clone();
+        let body = run(
+            &shop,
+            "query B($id: ID!) { bulkOperation(id: $id) { objectCount rootObjectCount } }",
+            json!({ "id": id }),
+        );
+        let op = &body["data"]["bulkOperation"];
+        assert_eq!(op["objectCount"], (orders + line_items).to_string());
+        assert_eq!(op["rootObjectCount"], orders.to_string());
+    }
+
+    #[tokio::test]
+    async fn scattered_children_come_before_and_between_their_parents() {
+        let mut shop = Shop::seed(1, &SeedSize::small());
+        shop.bulk.children = crate::bulk::ChildOrder::Scattered;
+        let shop = ShopHandle::new(shop);
+        let lines = result_lines(&shop, &run(&shop, RUN, json!({ "q": ORDERS_WITH_LINES })));
+        let position = |id: &str| lines.iter().position(|l| l["id"] == id).unwrap();
+        let mut before = 0;
+        let mut parents = std::collections::BTreeSet::new();
+        for (i, line) in lines.iter().enumerate() {
+            if let Some(p) = line["__parentId"].as_str() {
+                parents.insert(p.to_string());
+                if i < position(p) {
+                    before += 1;
+                }
+            }
+        }
+        assert!(parents.len() > 1);
+        assert!(before > 0, "some children come before their parent");
+        // Still every child of every order, each naming its order.
+        let lines_of = |p: &str| lines.iter().filter(|l| l["__parentId"] == p).count();
+        shop.with(|s| {
+            for o in s.orders.values() {
+                assert_eq!(
+                    lines_of(&format!("gid://shopify/Order/{}", o.id)),
+                    o.line_items.len()
+                );
+            }
+        });
     }
 }

@@ -283,6 +283,7 @@ fn run(shop: &mut Shop, mutation: &str, path: &str) -> Result<Ran, Refusal> {
             created_at: now,
             completed_at: now,
             object_count: count,
+            root_object_count: count,
             result,
         },
     );

@@ -8,7 +8,8 @@
 //! - `catalog.rs`: `products`, `product`, `productVariants`, `productVariant`;
 //! - `inventory.rs`: `inventoryItems`, `inventoryItem`, `inventoryLevel`, `locations`, `location`;
 //! - `inventory_set.rs`: the `inventorySetQuantities` mutation;
-//! - `bulk.rs`: `bulkOperationRunQuery`, `bulkOperation`, `currentBulkOperation`;
+//! - `bulk.rs`: `bulkOperationRunQuery`, `bulkOperation`, `currentBulkOperation`, with
+//!   nested connections split into lines in `bulk_nested.rs`;
 //! - `bulk_mutation.rs`: `stagedUploadsCreate` and `bulkOperationRunMutation`;
 //! - `webhooks.rs`: `webhookSubscriptions`, `webhookSubscription` and their mutations;
 //! - `misc.rs`: `shop`, `customer`, `customers`, `node`, `nodes`;
@@ -34,6 +35,7 @@
 
 mod bulk;
 mod bulk_mutation;
+mod bulk_nested;
 mod catalog;
 mod customers;
 mod fulfillment_trees;

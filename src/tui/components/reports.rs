@@ -1,24 +1,29 @@
-//! The reports (`/v1/reports/…`): sales, fulfilment and integration health, one at a time
-//! (`v`), over a range of days ending on a day (today unless moved), grouped as the report
-//! allows (`b`). Each is a bar chart over a table: net sales for one currency at a time, orders
-//! shipped, items done. Read when the view opens, when the report or its range changes and
-//! every few seconds while it is shown.
+//! The reports (`/v1/reports/…`): sales, fulfilment, integration health, inventory and
+//! customers, one at a time (`v`), over a range of days ending on a day (today unless moved),
+//! grouped as the report allows (`b`). Each is a chart over a table: net sales for one
+//! currency at a time, orders shipped, items done, the SKUs (or locations) that turn over
+//! fastest, new and returning customers (with the top customers beside them). Read when the
+//! view opens, when the report or its range changes and every few seconds while it is shown.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, Duration, NaiveDate};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Bar, BarChart, Block, Borders, Cell as TableCell, Paragraph, Row, Table, Wrap,
 };
+use xconnector_actors::flows::reporting::customers::{CustomersReport, CustomersRow, TopCustomer};
 use xconnector_actors::flows::reporting::fulfilment::{FulfilmentReport, FulfilmentRow, MAX_HOURS};
 use xconnector_actors::flows::reporting::health::{HealthReport, HealthRow};
+use xconnector_actors::flows::reporting::inventory::{InventoryReport, InventoryRow};
 use xconnector_actors::flows::reporting::report::{By, SalesReport, SalesRow, money};
-use xconnector_actors::flows::reporting::{FULFILMENT_BY, HEALTH_BY, SALES_BY};
+use xconnector_actors::flows::reporting::{
+    CUSTOMERS_BY, FULFILMENT_BY, HEALTH_BY, INVENTORY_BY, SALES_BY,
+};
 use xconnector_actors::flows::returns::rules::Amount;
 use xconnector_actors::item::Millis;
 
@@ -34,10 +39,18 @@ pub enum Kind {
     Sales,
     Fulfilment,
     Health,
+    Inventory,
+    Customers,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Sales, Kind::Fulfilment, Kind::Health];
+    pub const ALL: [Kind; 5] = [
+        Kind::Sales,
+        Kind::Fulfilment,
+        Kind::Health,
+        Kind::Inventory,
+        Kind::Customers,
+    ];
 
     /// Its name in the API's path.
     pub fn as_str(self) -> &'static str {
@@ -45,6 +58,8 @@ impl Kind {
             Kind::Sales => "sales",
             Kind::Fulfilment => "fulfilment",
             Kind::Health => "health",
+            Kind::Inventory => "inventory",
+            Kind::Customers => "customers",
         }
     }
 
@@ -66,7 +81,14 @@ impl Kind {
             Kind::Sales => SALES_BY,
             Kind::Fulfilment => FULFILMENT_BY,
             Kind::Health => HEALTH_BY,
+            Kind::Inventory => INVENTORY_BY,
+            Kind::Customers => CUSTOMERS_BY,
         }
+    }
+
+    /// Whether its rows are per currency, which `c` switches between.
+    pub fn has_currencies(self) -> bool {
+        matches!(self, Kind::Sales | Kind::Customers)
     }
 
     pub fn next(self) -> Kind {
@@ -79,16 +101,33 @@ impl Kind {
             Kind::Sales => "Sales",
             Kind::Fulfilment => "Fulfilment",
             Kind::Health => "Health",
+            Kind::Inventory => "Inventory",
+            Kind::Customers => "Customers",
         }
+    }
+
+    /// What the empty state says of a range without anything to report.
+    fn nothing(self, from: NaiveDate, to: NaiveDate) -> String {
+        let what = match self {
+            Kind::Sales => "no sales",
+            Kind::Fulfilment => "no orders",
+            Kind::Health => "nothing received",
+            Kind::Inventory => "no stock levels or sales counted",
+            // "from customers from …" would read badly.
+            Kind::Customers => return format!("no orders from customers between {from} and {to}"),
+        };
+        format!("{what} from {from} to {to}")
     }
 }
 
-/// A report as the daemon answered it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A report as the daemon answered it. Not `Eq`: the inventory report's ratios are floats.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Report {
     Sales(SalesReport),
     Fulfilment(FulfilmentReport),
     Health(HealthReport),
+    Inventory(InventoryReport),
+    Customers(CustomersReport),
 }
 
 impl Report {
@@ -97,6 +136,8 @@ impl Report {
             Report::Sales(_) => Kind::Sales,
             Report::Fulfilment(_) => Kind::Fulfilment,
             Report::Health(_) => Kind::Health,
+            Report::Inventory(_) => Kind::Inventory,
+            Report::Customers(_) => Kind::Customers,
         }
     }
 
@@ -105,6 +146,8 @@ impl Report {
             Report::Sales(r) => r.by,
             Report::Fulfilment(r) => r.by,
             Report::Health(r) => r.by,
+            Report::Inventory(r) => r.by,
+            Report::Customers(r) => r.by,
         }
     }
 
@@ -113,6 +156,8 @@ impl Report {
             Report::Sales(r) => (r.from, r.to),
             Report::Fulfilment(r) => (r.from, r.to),
             Report::Health(r) => (r.from, r.to),
+            Report::Inventory(r) => (r.from, r.to),
+            Report::Customers(r) => (r.from, r.to),
         }
     }
 
@@ -121,6 +166,8 @@ impl Report {
             Report::Sales(r) => r.rows.is_empty(),
             Report::Fulfilment(r) => r.rows.is_empty(),
             Report::Health(r) => r.rows.is_empty(),
+            Report::Inventory(r) => r.rows.is_empty(),
+            Report::Customers(r) => r.rows.is_empty(),
         }
     }
 }
@@ -185,7 +232,8 @@ pub struct Reports {
     pub report: Option<Report>,
     /// Why the last read failed, in the daemon's words; the report before it, if any, stays.
     pub error: Option<String>,
-    /// The currency the sales chart and rows show; the first one when unset or gone.
+    /// The currency the sales or customers chart and rows show; the first one when unset or
+    /// gone.
     pub currency: Option<String>,
     /// The first row of the table shown.
     pub scroll: usize,
@@ -302,11 +350,20 @@ impl Reports {
         }
     }
 
-    /// The currencies of the sales report, in its order.
+    fn customers(&self) -> Option<&CustomersReport> {
+        match &self.report {
+            Some(Report::Customers(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The currencies of the sales or customers report, in its order (one total each).
     pub fn currencies(&self) -> Vec<&str> {
-        self.sales()
-            .map(|r| r.totals.iter().map(|t| t.currency.as_str()).collect())
-            .unwrap_or_default()
+        match &self.report {
+            Some(Report::Sales(r)) => r.totals.iter().map(|t| t.currency.as_str()).collect(),
+            Some(Report::Customers(r)) => r.totals.iter().map(|t| t.currency.as_str()).collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// The currency shown: the one chosen if the report has it, else its first.
@@ -332,12 +389,39 @@ impl Reports {
         rows
     }
 
+    /// The customers rows of the currency shown, the newest first (the report has only days
+    /// and weeks).
+    pub fn customer_rows(&self) -> Vec<&CustomersRow> {
+        let (Some(report), Some(cur)) = (self.customers(), self.shown_currency()) else {
+            return Vec::new();
+        };
+        let mut rows: Vec<&CustomersRow> =
+            report.rows.iter().filter(|r| r.currency == cur).collect();
+        rows.reverse();
+        rows
+    }
+
+    /// The top customers of the range in the currency shown, as the daemon ranked them: by
+    /// revenue, which only compares within a currency.
+    fn top_customers(&self) -> Vec<&TopCustomer> {
+        let (Some(report), Some(cur)) = (self.customers(), self.shown_currency()) else {
+            return Vec::new();
+        };
+        report.top.iter().filter(|c| c.currency == cur).collect()
+    }
+
     /// The table of the report shown, its rows as it lists them.
     fn grid(&self) -> Option<Grid> {
         match self.report.as_ref()? {
             Report::Sales(r) => Some(sales_grid(r, &self.rows(), self.shown_currency()?)),
             Report::Fulfilment(r) => Some(fulfilment_grid(r)),
             Report::Health(r) => Some(health_grid(r)),
+            Report::Inventory(r) => Some(inventory_grid(r)),
+            Report::Customers(r) => Some(customers_grid(
+                r,
+                &self.customer_rows(),
+                self.shown_currency()?,
+            )),
         }
     }
 }
@@ -352,11 +436,13 @@ impl Component for Reports {
         match action {
             Action::NextReport => {
                 let kind = self.kind.next();
-                // The grouping stays when the next report has it, else by day.
-                let by = if kind.groupings().contains(&r.by) {
+                // The grouping stays when the next report has it, else its first (by day, or
+                // by SKU for the inventory, which has no days).
+                let all = kind.groupings();
+                let by = if all.contains(&r.by) {
                     r.by
                 } else {
-                    By::Day
+                    all.first().copied().unwrap_or(By::Day)
                 };
                 return self.set(kind, Range { by, ..r });
             }
@@ -398,9 +484,11 @@ impl Component for Reports {
                 return self.set_range(Range { by, ..r });
             }
             Action::Currency => {
-                if self.kind != Kind::Sales {
+                if !self.kind.has_currencies() {
                     return vec![Effect::Say(
-                        "only the sales report has currencies (v for the next report)".into(),
+                        "only the sales report and the customers report have currencies \
+                         (v for the next report)"
+                            .into(),
                         false,
                     )];
                 }
@@ -448,13 +536,8 @@ impl Component for Reports {
             Some(r) if !r.is_empty() => r,
             Some(r) => {
                 let (from, to) = r.span();
-                let what = match r.kind() {
-                    Kind::Sales => "no sales",
-                    Kind::Fulfilment => "no orders",
-                    Kind::Health => "nothing received",
-                };
                 notes.push(Line::from(vec![
-                    Span::styled(format!("{what} from {from} to {to}"), t.warn()),
+                    Span::styled(r.kind().nothing(from, to), t.warn()),
                     Span::styled(
                         "  (← earlier, s a longer span, b by, v another report)",
                         t.dim(),
@@ -479,51 +562,113 @@ impl Component for Reports {
             return;
         };
         let by = report.by();
-        let (chart, value): (Vec<Point>, fn(i64) -> String) = match report {
-            Report::Sales(r) => (
-                chart_points(r, self.shown_currency().unwrap_or_default()),
-                compact,
-            ),
-            Report::Fulfilment(r) => (fulfilment_points(r), count),
-            Report::Health(r) => (health_points(r), count),
-        };
-
-        // The caption says how many bars fit, which only the width decides.
-        let (_, _, shown) = bar_layout(chart.len(), inner.width, by);
-        let caption = match report {
-            Report::Sales(r) => sales_caption(
-                r,
-                self.shown_currency().unwrap_or_default(),
-                &chart,
-                shown,
-                t,
-            ),
-            Report::Fulfilment(r) => fulfilment_caption(r, &chart, shown, t),
-            Report::Health(r) => health_caption(r, &chart, shown, t),
-        };
+        let (chart, caption) = self.chart(report, inner.width, t);
         // A caption too long for the line takes two, the end cut after that.
         let caption_height = notes_height(std::slice::from_ref(&caption), inner.width).min(2);
 
         // Notes, a caption, the chart, the table: the chart keeps at least 2/5 of what is left
-        // (5 lines at least), the table takes what it needs of the rest.
+        // (5 lines at least) unless it needs fewer, the table takes what it needs of the rest;
+        // a chart of few lines keeps the table under it and leaves the end blank.
         let note_height = notes_height(&notes, inner.width);
         let rest = inner.height.saturating_sub(note_height + caption_height);
         let table_want = (2 + grid.rows.len() + grid.totals.len()) as u16;
-        let table_height = table_want.min(rest.saturating_sub((rest * 2 / 5).max(5)));
-        let [notes_area, caption_area, chart_area, table_area] = Layout::vertical([
+        let chart_least = (rest * 2 / 5).max(5).min(chart.lines().unwrap_or(u16::MAX));
+        let table_height = table_want.min(rest.saturating_sub(chart_least));
+        let chart_height = match chart.lines() {
+            Some(lines) => Constraint::Length(lines.min(rest - table_height)),
+            None => Constraint::Fill(1),
+        };
+        let [notes_area, caption_area, chart_area, table_area, _] = Layout::vertical([
             Constraint::Length(note_height),
             Constraint::Length(caption_height),
-            Constraint::Fill(1),
+            chart_height,
             Constraint::Length(table_height),
+            Constraint::Fill(0),
         ])
         .areas(inner);
         draw_notes(frame, notes_area, notes);
-        draw_chart(frame, chart_area, &chart, by, value, t);
+        draw_any_chart(frame, chart_area, &chart, by, t);
         frame.render_widget(
             Paragraph::new(caption).wrap(Wrap { trim: true }),
             caption_area,
         );
         self.draw_grid(frame, table_area, &grid, t);
+    }
+}
+
+impl Reports {
+    /// The chart of `report` and the caption over it, which says how many bars fit: only the
+    /// width decides that.
+    fn chart(&self, report: &Report, width: u16, t: Theme) -> (Chart<'_>, Line<'static>) {
+        let by = report.by();
+        let cur = self.shown_currency().unwrap_or_default();
+        let shown = |n: usize, width: u16| bar_layout(n, width, by).2;
+        match report {
+            Report::Sales(r) => {
+                let points = chart_points(r, cur);
+                let caption = sales_caption(r, cur, &points, shown(points.len(), width), t);
+                (Chart::Bars(points, compact), caption)
+            }
+            Report::Fulfilment(r) => {
+                let points = fulfilment_points(r);
+                let caption = fulfilment_caption(r, &points, shown(points.len(), width), t);
+                (Chart::Bars(points, count), caption)
+            }
+            Report::Health(r) => {
+                let points = health_points(r);
+                let caption = health_caption(r, &points, shown(points.len(), width), t);
+                (Chart::Bars(points, count), caption)
+            }
+            Report::Inventory(r) => (Chart::Ranked(turnover_points(r)), inventory_caption(r, t)),
+            Report::Customers(r) => {
+                let stacks = customer_stacks(r, cur);
+                let top = self.top_customers();
+                let (chart_width, _) = split_top(width, &top);
+                let caption =
+                    customers_caption(r, cur, stacks.len(), shown(stacks.len(), chart_width), t);
+                (Chart::Stacked(stacks, top), caption)
+            }
+        }
+    }
+}
+
+/// What the chart between the caption and the table shows.
+enum Chart<'a> {
+    /// Bars over time or per group, each with its value said short (sales, fulfilment,
+    /// health).
+    Bars(Vec<Point>, fn(i64) -> String),
+    /// One bar a line, the biggest first: the inventory's turnover, in hundredths.
+    Ranked(Vec<Point>),
+    /// New under returning customers per day or week, the top customers beside them.
+    Stacked(Vec<Stack>, Vec<&'a TopCustomer>),
+}
+
+impl Chart<'_> {
+    /// The lines it needs, when it does not take what the table leaves: a ranked bar a line
+    /// (or the line saying there is none).
+    fn lines(&self) -> Option<u16> {
+        match self {
+            Chart::Ranked(points) => Some(points.len().clamp(1, u16::MAX as usize) as u16),
+            _ => None,
+        }
+    }
+}
+
+fn draw_any_chart(frame: &mut Frame, area: Rect, chart: &Chart, by: By, t: Theme) {
+    match chart {
+        Chart::Bars(points, value) => draw_chart(frame, area, points, by, *value, t),
+        Chart::Ranked(points) => draw_ranked(frame, area, points, t),
+        Chart::Stacked(stacks, top) => {
+            let (chart_width, top_width) = split_top(area.width, top);
+            let [stacks_area, _, top_area] = Layout::horizontal([
+                Constraint::Length(chart_width),
+                Constraint::Length(top_width.min(1)),
+                Constraint::Fill(1),
+            ])
+            .areas(area);
+            draw_stacks(frame, stacks_area, stacks, by, t);
+            draw_top(frame, top_area, top, t);
+        }
     }
 }
 
@@ -822,6 +967,132 @@ fn health_cells(r: &HealthRow, key: String) -> Vec<String> {
     ]
 }
 
+/// A ratio as a cell: `2.35`, `-` without one.
+fn ratio(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".into(), |x| format!("{x:.2}"))
+}
+
+/// A share (0 to 1) as a cell: `12.5%`, `-` without one.
+fn share(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".into(), |x| format!("{:.1}%", x * 100.0))
+}
+
+/// A cell the daemon leaves empty when it has nothing to say (an average of nothing).
+fn or_dash(s: &str) -> String {
+    if s.is_empty() {
+        "-".into()
+    } else {
+        s.to_string()
+    }
+}
+
+/// The inventory table's columns after the key (SKU or LOCATION).
+const INVENTORY_COLUMNS: [&str; 8] = [
+    "SOLD",
+    "AVG ON HAND",
+    "ON HAND",
+    "TURNOVER",
+    "COVER DAYS",
+    "STOCK-OUT",
+    "OVERSOLD",
+    "STALE",
+];
+
+/// The inventory rows, the fastest turnover first; rows without one (nothing on hand) last,
+/// the most sold first among them. The daemon sends them by key.
+fn by_turnover(rows: &[InventoryRow]) -> Vec<&InventoryRow> {
+    let mut rows: Vec<&InventoryRow> = rows.iter().collect();
+    rows.sort_by(|a, b| {
+        let turnover = |r: &InventoryRow| r.turnover.unwrap_or(f64::NEG_INFINITY);
+        turnover(b)
+            .total_cmp(&turnover(a))
+            .then(b.sold.cmp(&a.sold))
+            .then(a.key.cmp(&b.key))
+    });
+    rows
+}
+
+fn inventory_grid(report: &InventoryReport) -> Grid {
+    Grid {
+        head: heading(report.by, &INVENTORY_COLUMNS),
+        rows: by_turnover(&report.rows)
+            .iter()
+            .map(|r| inventory_cells(r, short_key(&r.key).to_string()))
+            .collect(),
+        totals: vec![(inventory_cells(&report.total, "total".into()), true)],
+        about: "highest turnover first, UTC days; stock-out and oversold in days".into(),
+        // Oversold days, the last level (days of cover says more), stock-out days.
+        drop_first: &[7, 3, 6],
+    }
+}
+
+fn inventory_cells(r: &InventoryRow, key: String) -> Vec<String> {
+    vec![
+        key,
+        r.sold.to_string(),
+        r.avg_on_hand
+            .map_or_else(|| "-".into(), |a| format!("{a:.1}")),
+        r.on_hand.map_or_else(|| "-".into(), |h| h.to_string()),
+        ratio(r.turnover),
+        r.days_of_cover
+            .map_or_else(|| "-".into(), |d| format!("{d:.0}")),
+        r.stockout_days.to_string(),
+        r.oversold_days.to_string(),
+        r.stale.to_string(),
+    ]
+}
+
+/// The customers table's columns after the key (DAY or WEEK).
+const CUSTOMERS_COLUMNS: [&str; 9] = [
+    "CUSTOMERS",
+    "NEW",
+    "RETURNING",
+    "ORDERS",
+    "GUEST ORD",
+    "REVENUE",
+    "ORD/CUST",
+    "REV/CUST",
+    "REPEAT",
+];
+
+fn customers_grid(report: &CustomersReport, rows: &[&CustomersRow], cur: &str) -> Grid {
+    Grid {
+        head: heading(report.by, &CUSTOMERS_COLUMNS),
+        rows: rows
+            .iter()
+            .map(|r| customers_cells(r, r.key.clone()))
+            .collect(),
+        totals: report
+            .totals
+            .iter()
+            .map(|r| {
+                (
+                    customers_cells(r, format!("total {}", r.currency)),
+                    r.currency == cur,
+                )
+            })
+            .collect(),
+        about: format!("{cur}, newest first; repeat: customers with 2+ orders in the period"),
+        // Orders per customer, guest orders, revenue per customer.
+        drop_first: &[7, 5, 8],
+    }
+}
+
+fn customers_cells(r: &CustomersRow, key: String) -> Vec<String> {
+    vec![
+        key,
+        r.customers.to_string(),
+        r.new_customers.to_string(),
+        r.returning_customers.to_string(),
+        r.orders.to_string(),
+        r.guest_orders.to_string(),
+        r.revenue.clone(),
+        ratio(r.orders_per_customer),
+        or_dash(&r.revenue_per_customer),
+        share(r.repeat_rate),
+    ]
+}
+
 fn notes_height(notes: &[Line], width: u16) -> u16 {
     let width = width.max(1) as usize;
     notes
@@ -844,6 +1115,10 @@ pub fn cents(decimal: &str) -> Option<i64> {
 pub struct Point {
     pub key: String,
     pub value: i64,
+}
+
+fn keys(points: &[Point]) -> impl Iterator<Item = &str> {
+    points.iter().map(|p| p.key.as_str())
 }
 
 /// The bars from `from` to `to` grouped `by`: every day or week of the range (nothing in it:
@@ -945,16 +1220,16 @@ fn label(key: &str, by: By, stride: u16) -> String {
 
 /// The labels under bars `stride` apart, each under the left edge of its bar, skipping a bar
 /// whose label would run into the one before.
-fn label_line(points: &[Point], by: By, stride: u16) -> String {
+fn label_line<'a>(keys: impl IntoIterator<Item = &'a str>, by: By, stride: u16) -> String {
     let mut line = String::new();
-    for (i, p) in points.iter().enumerate() {
+    for (i, key) in keys.into_iter().enumerate() {
         let x = i * stride as usize;
         let at = line.chars().count();
         if x < at + usize::from(at > 0) {
             continue;
         }
         line.extend(std::iter::repeat_n(' ', x - at));
-        line.push_str(&label(&p.key, by, stride));
+        line.push_str(&label(key, by, stride));
     }
     line
 }
@@ -1011,16 +1286,16 @@ fn draw_chart(
         bars_area,
     );
     frame.render_widget(
-        Paragraph::new(label_line(points, by, width + gap)).style(t.dim()),
+        Paragraph::new(label_line(keys(points), by, width + gap)).style(t.dim()),
         labels_area,
     );
 }
 
-/// `what per day`, and how many bars of all the chart has room for.
-fn caption_head(what: String, points: &[Point], shown: usize, t: Theme) -> Vec<Span<'static>> {
+/// `what per day`, and how many bars of `all` the chart has room for.
+fn caption_head(what: String, all: usize, shown: usize, t: Theme) -> Vec<Span<'static>> {
     let mut spans = vec![Span::styled(what, t.head())];
-    if shown < points.len() {
-        spans.push(Span::raw(format!(" (last {shown} of {})", points.len())));
+    if shown < all {
+        spans.push(Span::raw(format!(" (last {shown} of {all})")));
     }
     spans
 }
@@ -1035,7 +1310,7 @@ fn sales_caption(
     t: Theme,
 ) -> Line<'static> {
     let per = report.by.as_str();
-    let mut spans = caption_head(format!("net {cur} per {per}"), points, shown, t);
+    let mut spans = caption_head(format!("net {cur} per {per}"), points.len(), shown, t);
     if let Some(total) = report.totals.iter().find(|r| r.currency == cur) {
         spans.push(Span::raw(format!(" · total {}", total.net)));
     }
@@ -1075,7 +1350,7 @@ fn fulfilment_caption(
 ) -> Line<'static> {
     let per = report.by.as_str();
     let total = &report.total;
-    let mut spans = caption_head(format!("orders shipped per {per}"), points, shown, t);
+    let mut spans = caption_head(format!("orders shipped per {per}"), points.len(), shown, t);
     spans.push(Span::raw(format!(
         " · total {} of {} shipped",
         total.shipped, total.orders
@@ -1105,7 +1380,7 @@ fn health_caption(
 ) -> Line<'static> {
     let per = report.by.as_str();
     let total = &report.total;
-    let mut spans = caption_head(format!("items done per {per}"), points, shown, t);
+    let mut spans = caption_head(format!("items done per {per}"), points.len(), shown, t);
     spans.push(Span::raw(format!(
         " · total {} done of {} received",
         total.done, total.received
@@ -1119,6 +1394,306 @@ fn health_caption(
     } else {
         Span::styled(exceptions, t.dim())
     });
+    Line::from(spans)
+}
+
+/// The inventory chart's bars: turnover in hundredths per SKU or location that turned over
+/// at all, the fastest first.
+pub fn turnover_points(report: &InventoryReport) -> Vec<Point> {
+    by_turnover(&report.rows)
+        .into_iter()
+        .filter_map(|r| {
+            let value = (r.turnover? * 100.0).round() as i64;
+            (value > 0).then(|| Point {
+                key: short_key(&r.key).to_string(),
+                value,
+            })
+        })
+        .collect()
+}
+
+/// The longest a ranked bar's label gets: SKUs can be long, the bar needs the room.
+const RANKED_LABEL: usize = 16;
+
+/// Draws one bar a line, the first (fastest) at the top, as many as there are lines; each
+/// with its key to the left and its value (hundredths, as `2.35`) at its start.
+fn draw_ranked(frame: &mut Frame, area: Rect, points: &[Point], t: Theme) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    if points.is_empty() {
+        let none = "nothing turned over: no SKU sold while stock was on hand";
+        frame.render_widget(Paragraph::new(none).style(t.dim()), area);
+        return;
+    }
+    let bars: Vec<Bar> = points
+        .iter()
+        .take(area.height as usize)
+        .map(|p| {
+            let key: String = p.key.chars().take(RANKED_LABEL).collect();
+            Bar::default()
+                .value(p.value.max(0) as u64)
+                .label(Line::from(key))
+                .text_value(ratio(Some(p.value as f64 / 100.0)))
+        })
+        .collect();
+    frame.render_widget(
+        BarChart::default()
+            .direction(Direction::Horizontal)
+            .data(ratatui::widgets::BarGroup::default().bars(&bars))
+            .bar_width(1)
+            .bar_gap(0)
+            .bar_style(t.good())
+            .value_style(t.selected()),
+        area,
+    );
+}
+
+/// The line over the inventory chart: what turnover is, how many feeds went stale, the total.
+fn inventory_caption(report: &InventoryReport, t: Theme) -> Line<'static> {
+    let what = match report.by {
+        By::Location => "locations",
+        _ => "SKUs",
+    };
+    let mut spans = vec![
+        Span::styled(format!("top {what} by turnover"), t.head()),
+        Span::raw(" = units sold ÷ average units on hand"),
+    ];
+    spans.push(stale_span(report, t));
+    let total = &report.total;
+    spans.push(Span::raw(format!(" · total {} sold", total.sold)));
+    if let Some(turnover) = total.turnover {
+        spans.push(Span::raw(format!(", turnover {turnover:.2}")));
+    }
+    Line::from(spans)
+}
+
+/// How many stock feeds went stale (no reading for a while before the range's end): SKUs by
+/// SKU, SKU and location pairs by location, where one row holds many SKUs.
+fn stale_span(report: &InventoryReport, t: Theme) -> Span<'static> {
+    let (stale, of) = match report.by {
+        By::Location => (report.total.stale, "SKU/location feeds"),
+        _ => (
+            report.rows.iter().filter(|r| r.stale > 0).count() as i64,
+            "SKUs",
+        ),
+    };
+    if stale == 0 {
+        return Span::styled(" · no stale stock feed", t.dim());
+    }
+    let all = match report.by {
+        By::Location => String::new(),
+        _ => format!(" of {}", report.rows.len()),
+    };
+    Span::styled(
+        format!(" · {stale}{all} {of} stale (no recent stock reading)"),
+        t.warn(),
+    )
+}
+
+/// One stack: new customers under returning ones in a day or week.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stack {
+    pub key: String,
+    pub new: i64,
+    pub returning: i64,
+}
+
+/// The customers chart's stacks: every day or week of the range in the currency `cur`
+/// (nothing in it: zero).
+pub fn customer_stacks(report: &CustomersReport, cur: &str) -> Vec<Stack> {
+    let of = |f: fn(&CustomersRow) -> i64| {
+        let values = report
+            .rows
+            .iter()
+            .filter(|r| r.currency == cur)
+            .map(|r| (r.key.as_str(), f(r)))
+            .collect();
+        points(report.from, report.to, report.by, values)
+    };
+    // Both from the same keys, so they pair up.
+    of(|r| r.new_customers)
+        .into_iter()
+        .zip(of(|r| r.returning_customers))
+        .map(|(new, returning)| Stack {
+            key: new.key,
+            new: new.value,
+            returning: returning.value,
+        })
+        .collect()
+}
+
+/// The cells of new and returning customers: shapes, not only colours, tell them apart.
+const NEW_CELL: &str = "█";
+const RETURNING_CELL: &str = "░";
+
+/// The lines of a stack of `new` under `returning` when `max` fills `room` lines: a part that
+/// is not zero gets a line at least, so a lone new customer still shows.
+fn stack_heights(new: i64, returning: i64, max: i64, room: u16) -> (u16, u16) {
+    let max = max.max(1);
+    let lines = |v: i64| -> u16 {
+        if v <= 0 {
+            0
+        } else {
+            ((v * room as i64 + max / 2) / max).clamp(1, room as i64) as u16
+        }
+    };
+    let total = lines(new + returning);
+    let new_lines = lines(new).min(total);
+    match total - new_lines {
+        0 if returning > 0 && new_lines > 1 => (new_lines - 1, 1),
+        rest => (new_lines, rest),
+    }
+}
+
+/// Draws the stacks that fit, the newest when not all do, each with its total over it where
+/// it fits, and their labels under them.
+fn draw_stacks(frame: &mut Frame, area: Rect, stacks: &[Stack], by: By, t: Theme) {
+    if area.width == 0 || area.height < 3 || stacks.is_empty() {
+        return;
+    }
+    let (width, gap, shown) = bar_layout(stacks.len(), area.width, by);
+    let stacks = &stacks[stacks.len() - shown..];
+    let [bars, labels] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+    let max = stacks
+        .iter()
+        .map(|s| s.new + s.returning)
+        .max()
+        .unwrap_or(0);
+    // A line kept over the tallest stack for its number.
+    let room = bars.height - 1;
+    let buf = frame.buffer_mut();
+    for (i, s) in stacks.iter().enumerate() {
+        let x = bars.x + i as u16 * (width + gap);
+        let (new, returning) = stack_heights(s.new, s.returning, max, room);
+        for line in 0..new + returning {
+            let y = bars.bottom() - 1 - line;
+            let (cell, style) = if line < new {
+                (NEW_CELL, t.good())
+            } else {
+                (RETURNING_CELL, t.warn())
+            };
+            for dx in 0..width {
+                buf[(x + dx, y)].set_symbol(cell).set_style(style);
+            }
+        }
+        let total = count(s.new + s.returning);
+        if s.new + s.returning > 0 && total.chars().count() <= width as usize {
+            let y = bars.bottom() - 1 - (new + returning);
+            buf.set_string(x, y, total, t.dim());
+        }
+    }
+    let keys = stacks.iter().map(|s| s.key.as_str());
+    frame.render_widget(
+        Paragraph::new(label_line(keys, by, width + gap)).style(t.dim()),
+        labels,
+    );
+}
+
+/// The fewest columns the stacks keep beside the top customers; narrower, the list goes.
+const STACKS_LEAST: u16 = 24;
+
+/// The top customers' columns: who (a short GID, cut), orders, revenue.
+fn top_widths(top: &[&TopCustomer]) -> [u16; 3] {
+    let widest = |f: &dyn Fn(&TopCustomer) -> usize, head: &str| {
+        top.iter()
+            .map(|c| f(c))
+            .chain([head.chars().count()])
+            .max()
+            .unwrap_or(0) as u16
+    };
+    [
+        widest(&|c| short_key(&c.customer).chars().count(), "TOP CUSTOMER").min(22),
+        widest(&|c| c.orders.to_string().chars().count(), "ORDERS"),
+        widest(&|c| c.revenue.chars().count(), "REVENUE"),
+    ]
+}
+
+/// How `width` splits between the stacks and the top customers (their border, a space
+/// between the columns): the list only when there is one and the stacks keep their room.
+fn split_top(width: u16, top: &[&TopCustomer]) -> (u16, u16) {
+    if top.is_empty() {
+        return (width, 0);
+    }
+    let list = top_widths(top).iter().sum::<u16>() + 3;
+    match width.checked_sub(list + 1) {
+        Some(stacks) if stacks >= STACKS_LEAST => (stacks, list),
+        _ => (width, 0),
+    }
+}
+
+/// The top customers of the range beside the chart, as many as there are lines.
+fn draw_top(frame: &mut Frame, area: Rect, top: &[&TopCustomer], t: Theme) {
+    if area.width == 0 || area.height < 2 || top.is_empty() {
+        return;
+    }
+    let right = |s: String| TableCell::from(Line::from(s).right_aligned());
+    let header = Row::new(vec![
+        TableCell::from("TOP CUSTOMER"),
+        right("ORDERS".into()),
+        right("REVENUE".into()),
+    ])
+    .style(t.head());
+    let rows: Vec<Row> = top
+        .iter()
+        .map(|c| {
+            Row::new(vec![
+                TableCell::from(short_key(&c.customer).to_string()),
+                right(c.orders.to_string()),
+                right(c.revenue.clone()),
+            ])
+        })
+        .collect();
+    let widths = top_widths(top).map(Constraint::Length);
+    frame.render_widget(
+        Table::new(rows, widths).header(header).block(
+            Block::default()
+                .borders(Borders::LEFT)
+                .border_style(t.dim()),
+        ),
+        area,
+    );
+}
+
+/// The line over the customers chart: what the cells mean, the range's customers, new and
+/// returning, the repeat rate, the guests, the other currencies.
+fn customers_caption(
+    report: &CustomersReport,
+    cur: &str,
+    all: usize,
+    shown: usize,
+    t: Theme,
+) -> Line<'static> {
+    let per = report.by.as_str();
+    let what = format!("customers per {per}: {NEW_CELL} new {RETURNING_CELL} returning");
+    let mut spans = caption_head(what, all, shown, t);
+    if let Some(total) = report.totals.iter().find(|r| r.currency == cur) {
+        spans.push(Span::raw(format!(
+            " · total {}, {} new, {} returning · repeat {}",
+            total.customers,
+            total.new_customers,
+            total.returning_customers,
+            share(total.repeat_rate)
+        )));
+        if total.guest_orders > 0 {
+            spans.push(Span::styled(
+                format!(" · {} guest orders", total.guest_orders),
+                t.dim(),
+            ));
+        }
+    }
+    let others: Vec<&str> = report
+        .totals
+        .iter()
+        .map(|r| r.currency.as_str())
+        .filter(|c| *c != cur)
+        .collect();
+    if !others.is_empty() {
+        spans.push(Span::styled(
+            format!(" · also {} (c)", others.join(", ")),
+            t.dim(),
+        ));
+    }
     Line::from(spans)
 }
 
@@ -1161,7 +1736,61 @@ mod tests {
                 value: 0,
             })
             .collect();
-        assert_eq!(label_line(&days, By::Day, 2), "07  09");
-        assert_eq!(label_line(&days, By::Day, 3), "07 08 09 10");
+        assert_eq!(label_line(keys(&days), By::Day, 2), "07  09");
+        assert_eq!(label_line(keys(&days), By::Day, 3), "07 08 09 10");
+    }
+
+    #[test]
+    fn stacks_show_every_part_that_is_not_zero() {
+        // 10 lines for 20 customers: 2 a line.
+        assert_eq!(stack_heights(10, 10, 20, 10), (5, 5));
+        assert_eq!(stack_heights(0, 0, 20, 10), (0, 0));
+        // One new customer among many returning still gets a line, and the reverse.
+        assert_eq!(stack_heights(1, 19, 20, 10), (1, 9));
+        assert_eq!(stack_heights(19, 1, 20, 10), (9, 1));
+        assert_eq!(stack_heights(0, 1, 20, 10), (0, 1));
+        assert_eq!(
+            stack_heights(5, 0, 0, 10),
+            (10, 0),
+            "no max: as tall as it gets"
+        );
+    }
+
+    #[test]
+    fn the_fastest_turnover_comes_first_and_none_last() {
+        let row = |key: &str, sold: i64, turnover: Option<f64>| InventoryRow {
+            key: key.into(),
+            sold,
+            avg_on_hand: None,
+            on_hand: None,
+            turnover,
+            days_of_cover: None,
+            stockout_days: 0,
+            oversold_days: 0,
+            stale: 0,
+        };
+        let rows = [
+            row("A", 1, None),
+            row("B", 9, None),
+            row("C", 3, Some(0.5)),
+            row("D", 0, Some(0.0)),
+            row("E", 8, Some(2.0)),
+        ];
+        let keys: Vec<&str> = by_turnover(&rows).iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["E", "C", "D", "B", "A"]);
+        let report = InventoryReport {
+            from: NaiveDate::MIN,
+            to: NaiveDate::MIN,
+            by: By::Sku,
+            rows: rows.to_vec(),
+            total: row("total", 21, Some(1.0)),
+            margins: Vec::new(),
+            margin_totals: Vec::new(),
+        };
+        let bars: Vec<(String, i64)> = turnover_points(&report)
+            .into_iter()
+            .map(|p| (p.key, p.value))
+            .collect();
+        assert_eq!(bars, [("E".to_string(), 200), ("C".to_string(), 50)]);
     }
 }

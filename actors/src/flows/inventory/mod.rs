@@ -103,6 +103,8 @@ pub struct InventorySettings {
     pub linger: Duration,
     /// The rate limiter's lane for every call of this flow.
     pub lane: Lane,
+    /// Record each level in the inventory report's rollups (`[flows.reporting]` is on).
+    pub count_in_reports: bool,
 }
 
 impl Default for InventorySettings {
@@ -118,6 +120,7 @@ impl Default for InventorySettings {
             bulk_timeout: Duration::from_secs(600),
             linger: Duration::from_millis(100),
             lane: Lane::Inventory,
+            count_in_reports: false,
         }
     }
 }
@@ -462,6 +465,34 @@ impl Writer {
         );
     }
 
+    /// Records each level that passed the `as_of` guard as its SKU's stock at its location in
+    /// the report rollups, with Shopify's level when known (below zero: an oversell). A store
+    /// that cannot count is the store failing, which the round's own writes will meet; the
+    /// levels are still written.
+    async fn count_in_reports(
+        &mut self,
+        ctx: &FlowContext,
+        works: &[Work],
+        current: &HashMap<(u64, u64), i64>,
+    ) {
+        let mut writes = Vec::with_capacity(works.len());
+        for w in works {
+            let key = (w.item, w.location);
+            let shopify = current.get(&key).copied().or_else(|| self.known.get(&key));
+            let level = &w.entry.level;
+            writes.extend(crate::flows::reporting::inventory::reading(
+                &level.sku,
+                w.location,
+                level.available,
+                level.as_of,
+                shopify,
+            ));
+        }
+        if let Err(e) = ctx.store.rollup_writes(writes).await {
+            warn!(flow = FLOW, error = %e, "stock levels not counted in reports");
+        }
+    }
+
     /// Records the `as_of` of the levels written so far, then settles them (as retried if
     /// the store cannot record it: rewriting the same values is harmless).
     async fn record_written(&mut self, ctx: &FlowContext) {
@@ -569,6 +600,9 @@ impl Writer {
                     return Err(e);
                 }
             }
+        }
+        if self.settings.count_in_reports {
+            self.count_in_reports(ctx, &works, &current).await;
         }
         let mut writes = Vec::with_capacity(works.len());
         for mut w in works {

@@ -212,7 +212,13 @@ impl FlowModule for InventoryModule {
         Some(FlowSpec::new(
             Self::NAME,
             cx.settings(&section.common),
-            InventoryFlow::new(section.config.settings()),
+            InventoryFlow::new(InventorySettings {
+                count_in_reports: cx
+                    .flows
+                    .enabled::<crate::flows::reporting::module::ReportingModule>()
+                    .is_some(),
+                ..section.config.settings()
+            }),
         ))
     }
 }

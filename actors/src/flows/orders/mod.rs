@@ -358,9 +358,10 @@ async fn count_in_reports(
     if item.item.kind == RECONCILE_KIND {
         return Ok(());
     }
-    match crate::flows::reporting::contribution(&item.payload) {
-        Ok((entity, contribution)) => {
-            ctx.store.rollup(&entity, contribution).await?;
+    // Versioned by `updated_at`: a backfill that read the order earlier cannot move it back.
+    match crate::flows::reporting::order_write(&item.payload) {
+        Ok(write) => {
+            ctx.store.rollup_writes(vec![write]).await?;
         }
         Err(e) => debug!(order = %item.item.key, error = %e, "not counted in reports"),
     }

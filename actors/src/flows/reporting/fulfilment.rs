@@ -51,7 +51,8 @@ fn part(s: Option<&str>) -> String {
     }
 }
 
-fn shipped(f: &RestFulfillment) -> bool {
+/// Whether a fulfilment shipped anything.
+pub fn shipped(f: &RestFulfillment) -> bool {
     !matches!(f.status.as_deref(), Some("cancelled" | "error" | "failure"))
 }
 

@@ -8,24 +8,37 @@
 //!   takes); [`report`] reads the sales report back by day, week or channel.
 //! - [`fulfilment`]: what an order version counts in fulfilment performance (its first
 //!   fulfilment and delivery), and the fulfilment report by day, week, location or carrier.
+//! - [`customers`]: orders and revenue per customer (counted by the orders flow), and the
+//!   report of new and returning customers, repeat purchases and top customers.
+//! - [`inventory`]: units sold per SKU (counted by the orders flow) and the stock levels the
+//!   inventory flow records, and the turnover report by SKU or location.
 //! - [`health`]: the integration health report, from what the store counts as items move
 //!   (received, done, exceptions opened and closed, hours to close) per flow and UTC day.
 //! - [`live`]: the shop's "today" and the figures `/metrics` shows.
+//! - [`backfill`]: the rollups filled from Shopify's order history (a bulk query), at go-live
+//!   and on demand.
+//! - [`schedule`] and [`deliver`]: the reports delivered to BI endpoints once per period.
 
+pub mod backfill;
+pub mod costs;
+pub mod customers;
+pub mod deliver;
 pub mod fulfilment;
 pub mod health;
+pub mod inventory;
 pub mod live;
 pub mod module;
 pub mod payload;
 pub mod report;
 pub mod sales;
+pub mod schedule;
 
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{Contribution, Counters, StoreError, StoreHandle};
+use crate::store::{Contribution, Counters, RollupWrite, StoreError, StoreHandle};
 
 /// How the rows of a report are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +50,9 @@ pub enum By {
     Location,
     Carrier,
     Flow,
+    Sku,
+    /// Flow and kind of item (the exceptions flow's kinds are the rules that held orders).
+    Kind,
 }
 
 impl By {
@@ -60,6 +76,8 @@ impl By {
             By::Location => "location",
             By::Carrier => "carrier",
             By::Flow => "flow",
+            By::Sku => "sku",
+            By::Kind => "kind",
         }
     }
 }
@@ -68,18 +86,54 @@ impl By {
 pub const SALES_BY: &[By] = &[By::Day, By::Week, By::Channel];
 /// The groupings of the fulfilment report.
 pub const FULFILMENT_BY: &[By] = &[By::Day, By::Week, By::Location, By::Carrier];
+/// The groupings of the customers report.
+pub const CUSTOMERS_BY: &[By] = &[By::Day, By::Week];
+/// The groupings of the inventory report.
+pub const INVENTORY_BY: &[By] = &[By::Sku, By::Location];
 /// The groupings of the integration health report.
-pub const HEALTH_BY: &[By] = &[By::Day, By::Week, By::Flow];
+pub const HEALTH_BY: &[By] = &[By::Day, By::Week, By::Flow, By::Kind];
 
 /// What a REST order payload (`orders/create`, `orders/updated`, `orders/paid`,
-/// `orders/cancelled`, `orders/fulfilled`) counts, in sales and in fulfilment: the order's
-/// entity and its contribution.
+/// `orders/cancelled`, `orders/fulfilled`) counts, in sales, fulfilment, inventory and
+/// customers: the order's entity and its contribution.
 pub fn contribution(payload: &[u8]) -> Result<(String, Contribution), String> {
     let o: payload::RestOrder =
         serde_json::from_slice(payload).map_err(|e| format!("not an order payload: {e}"))?;
+    order_contribution(&o)
+}
+
+/// What a REST order payload counts, as the rollup write of its version (its `updated_at`),
+/// so that an older version arriving later (a late webhook, a backfill) cannot replace it.
+pub fn order_write(payload: &[u8]) -> Result<RollupWrite, String> {
+    let o: payload::RestOrder =
+        serde_json::from_slice(payload).map_err(|e| format!("not an order payload: {e}"))?;
+    order_rollup(&o)
+}
+
+/// The rollup write of an order (versioned when it has an `updated_at`): what the live path
+/// and the backfill both count.
+pub fn order_rollup(o: &payload::RestOrder) -> Result<RollupWrite, String> {
+    let (entity, contribution) = order_contribution(o)?;
+    Ok(match o.version() {
+        Some(version) => RollupWrite::Versioned {
+            entity,
+            version,
+            contribution,
+        },
+        None => RollupWrite::Count {
+            entity,
+            contribution,
+        },
+    })
+}
+
+/// What an order counts, however it was read (a webhook's payload, a bulk query's lines).
+pub fn order_contribution(o: &payload::RestOrder) -> Result<(String, Contribution), String> {
     let mut c = Contribution::default();
-    sales::count(&o, &mut c)?;
-    fulfilment::count(&o, &mut c)?;
+    sales::count(o, &mut c)?;
+    fulfilment::count(o, &mut c)?;
+    inventory::count(o, &mut c)?;
+    customers::count(o, &mut c)?;
     Ok((format!("order:{}", o.gid()), c))
 }
 

@@ -18,6 +18,8 @@ pub struct RestOrder {
     pub id: u64,
     pub admin_graphql_api_id: Option<String>,
     pub created_at: String,
+    /// The version: the rollups keep it, so that an older one never replaces it.
+    pub updated_at: Option<String>,
     pub processed_at: Option<String>,
     pub source_name: Option<String>,
     pub currency: String,
@@ -34,11 +36,33 @@ pub struct RestOrder {
     pub cancelled_at: Option<String>,
     #[serde(default)]
     pub fulfillments: Vec<RestFulfillment>,
+    /// `null` for a guest checkout.
+    pub customer: Option<RestCustomer>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RestCustomer {
+    pub id: u64,
+    pub admin_graphql_api_id: Option<String>,
+}
+
+impl RestCustomer {
+    pub fn gid(&self) -> String {
+        self.admin_graphql_api_id
+            .clone()
+            .unwrap_or_else(|| format!("gid://shopify/Customer/{}", self.id))
+    }
 }
 
 #[derive(Debug, Deserialize)]
 pub struct RestLine {
     pub quantity: i64,
+    /// The variant's SKU when it was ordered; `null` or empty for lines without one.
+    pub sku: Option<String>,
+    /// The unit price, in the order's currency.
+    pub price: Option<String>,
+    /// Discounts allocated to the line, in the order's currency.
+    pub total_discount: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,6 +83,12 @@ impl RestOrder {
     /// When the order was placed: `processed_at` (an import's own date), else `created_at`.
     pub fn placed(&self) -> &str {
         self.processed_at.as_deref().unwrap_or(&self.created_at)
+    }
+
+    /// The version, `updated_at` in milliseconds, if it has a readable one.
+    pub fn version(&self) -> Option<u64> {
+        let at = chrono::DateTime::parse_from_rfc3339(self.updated_at.as_deref()?).ok()?;
+        u64::try_from(at.timestamp_millis()).ok()
     }
 
     pub fn gid(&self) -> String {

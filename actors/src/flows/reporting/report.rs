@@ -52,8 +52,8 @@ pub fn money(units: i64) -> String {
     Amount(units).to_string()
 }
 
-/// `(gross - discounts) / orders`, rounded half away from zero to the cent.
-fn average(sold: i64, orders: i64) -> String {
+/// `sold / orders`, rounded half away from zero to the cent; empty without orders.
+pub fn average(sold: i64, orders: i64) -> String {
     if orders == 0 {
         return String::new();
     }

@@ -39,7 +39,8 @@ pub fn bucket(resolution: &str, time: &str, channel: &str, currency: &str) -> St
     format!("{REPORT}/{resolution}/{time}/{channel}/{currency}")
 }
 
-fn amount(s: &str, what: &str) -> Result<i64, String> {
+/// `s` (a Shopify amount, `"12.50"`) in ten-thousandths; `what` names it in the error.
+pub fn amount(s: &str, what: &str) -> Result<i64, String> {
     Amount::parse(s)
         .map(|a| a.0)
         .ok_or_else(|| format!("{what} {s:?} is not an amount"))
