@@ -317,9 +317,16 @@ pub async fn run(args: RunArgs, not_terminal: Option<&str>) -> anyhow::Result<Ex
             error!(error = %e, "shutdown incomplete; unacknowledged work is retried on the next start")
         }
     }
-    for task in [crm, pim, shipper, customer_returns, return_receiver, erp_costs]
-        .into_iter()
-        .flatten()
+    for task in [
+        crm,
+        pim,
+        shipper,
+        customer_returns,
+        return_receiver,
+        erp_costs,
+    ]
+    .into_iter()
+    .flatten()
     {
         task.abort();
     }

@@ -97,8 +97,10 @@ pub fn render_topic(shop: &Shop, topic: &str, id: Id) -> Option<Value> {
     }
 }
 
+/// A REST time: in the shop's zone, as Shopify writes REST payloads (the shop is in New York,
+/// `shop.timezoneOffsetMinutes`), so a day in a payload is the shop's day.
 pub(crate) fn ts(t: Timestamp) -> String {
-    t.to_rfc3339()
+    t.to_rfc3339_at(crate::exec::objects::SHOP_OFFSET_MINUTES)
 }
 
 pub(crate) fn money(m: Money) -> String {
@@ -657,7 +659,8 @@ mod tests {
         assert_eq!(ship.name.as_deref(), Some("Ada Lovelace"));
         assert_eq!(order.tags, ["sim", "first"]);
         assert_eq!(payload["tags"], "sim, first");
-        assert!(payload["created_at"].as_str().unwrap().ends_with('Z'));
+        // REST writes times in the shop's zone (New York), GraphQL in UTC.
+        assert!(payload["created_at"].as_str().unwrap().ends_with("-05:00"));
         assert_eq!(
             order.customer.unwrap().email.as_deref(),
             Some("ada@example.com")
@@ -876,7 +879,7 @@ mod tests {
                 "email_marketing_consent": {
                     "state": "subscribed",
                     "opt_in_level": "single_opt_in",
-                    "consent_updated_at": "2026-10-01T12:00:00Z",
+                    "consent_updated_at": "2026-10-01T07:00:00-05:00",
                 },
             })
         );

@@ -56,6 +56,20 @@ impl Timestamp {
         )
     }
 
+    /// `2026-10-01T07:00:00-05:00`: the same instant as the clock reads at `offset_minutes`
+    /// from UTC, the shape of Shopify's REST payloads (written in the shop's time zone).
+    pub fn to_rfc3339_at(self, offset_minutes: i64) -> String {
+        let local = Timestamp(self.0 + offset_minutes * 60).to_rfc3339();
+        let sign = if offset_minutes < 0 { '-' } else { '+' };
+        let m = offset_minutes.abs();
+        format!(
+            "{}{sign}{:02}:{:02}",
+            local.trim_end_matches('Z'),
+            m / 60,
+            m % 60
+        )
+    }
+
     /// Parse what clients put in search queries and what Shopify emits: `2026-01-01`,
     /// `2026-01-01T00:00:00Z`, `2026-01-01T00:00:00.123+02:00`, `2026-01-01 00:00:00`.
     /// Fractions of a second are dropped. `None` for anything else.
@@ -169,6 +183,10 @@ mod tests {
         let t = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
         assert_eq!(t.0, 1_767_225_600);
         assert_eq!(t.to_rfc3339(), "2026-01-01T00:00:00Z");
+        // In New York it was still the last evening of 2025; and back again.
+        assert_eq!(t.to_rfc3339_at(-300), "2025-12-31T19:00:00-05:00");
+        assert_eq!(Timestamp::parse(&t.to_rfc3339_at(-300)), Some(t));
+        assert_eq!(t.to_rfc3339_at(330), "2026-01-01T05:30:00+05:30");
         assert_eq!(Timestamp::parse("2026-01-01"), Some(t));
         assert_eq!(Timestamp::parse("2026-01-01T02:00:00.250+02:00"), Some(t));
         assert_eq!(Timestamp::parse("2025-12-31T19:00:00-05:00"), Some(t));

@@ -242,7 +242,10 @@ impl ItemDb {
             self.health = HealthDay::of(now);
         }
         // Per flow and kind: the exceptions flow's kinds are the rules that held an order.
-        let bucket = format!("{HEALTH}/day/{}/{}/{}", self.health.day, item.flow, item.kind);
+        let bucket = format!(
+            "{HEALTH}/day/{}/{}/{}",
+            self.health.day, item.flow, item.kind
+        );
         let key = bucket_key(&bucket);
         if !self.health.buckets.contains_key(&bucket) {
             let stored: Counters = match self.rollups.get(&key)? {
@@ -355,8 +358,11 @@ impl ItemDb {
         }
         let mut batch = self.batch();
         let pending = &self.pending_rollups;
-        let touched: std::collections::BTreeSet<&String> =
-            pending.buckets.keys().chain(pending.levels.keys()).collect();
+        let touched: std::collections::BTreeSet<&String> = pending
+            .buckets
+            .keys()
+            .chain(pending.levels.keys())
+            .collect();
         for bucket in touched {
             let key = bucket_key(bucket);
             let mut counters: Counters = match self.rollups.get(&key)? {

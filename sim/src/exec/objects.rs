@@ -565,6 +565,9 @@ pub fn adjustment_group_tree(g: &InventoryAdjustmentGroup) -> Value {
     )
 }
 
+/// The simulated shop's offset from UTC: New York in winter (the simulator keeps no DST).
+pub const SHOP_OFFSET_MINUTES: i64 = -300;
+
 pub fn shop_tree(shop: &Shop) -> Value {
     tree!("Shop";
         "id" => gid("Shop", 1),
@@ -576,7 +579,7 @@ pub fn shop_tree(shop: &Shop) -> Value {
         "ianaTimezone" => "America/New_York",
         "timezoneAbbreviation" => "EST",
         "timezoneOffset" => "-0500",
-        "timezoneOffsetMinutes" => -300,
+        "timezoneOffsetMinutes" => SHOP_OFFSET_MINUTES,
         "weightUnit" => "GRAMS",
         "taxesIncluded" => false,
         "setupRequired" => false,

@@ -504,49 +504,27 @@ impl Backfill {
         Ok(stored.iter().filter(|e| !e.duplicate).count() as u64)
     }
 
-    /// The offset REST writes this shop's times in, which reports' days follow: none (times
-    /// stay as GraphQL wrote them, UTC) when the shop's stored webhooks are in UTC, else the
-    /// shop's offset now (or, not known yet, the stored webhooks'). An order placed before a
-    /// daylight saving change is shifted by the offset of now: the hour after midnight may
-    /// land on the day before, where its webhook would not have put it.
+    /// The offset REST writes this shop's times in, which reports' days follow: the shop's
+    /// clock, else what Shopify says now; `None` (UTC) if neither can tell. An order placed
+    /// before a daylight saving change is shifted by the offset of now: the hour after midnight
+    /// may land on the day before, where its webhook would not have put it.
     async fn offset(&self) -> Option<FixedOffset> {
-        let written = self.rest_offset().await;
-        let shop = self.clock.as_ref().and_then(|c| c.offset_minutes());
-        let minutes = match (written, shop) {
-            (Some(0), _) => return None,
-            (_, Some(m)) => m,
-            (Some(m), None) => m,
-            (None, None) => return None,
+        let minutes = match self.clock.as_ref().and_then(|c| c.offset_minutes()) {
+            Some(m) => m,
+            None => match self.shopify.shop_time(Lane::Reporting).await {
+                Ok(zone) => {
+                    if let Some(clock) = &self.clock {
+                        clock.set_offset(zone.timezone_offset_minutes);
+                    }
+                    zone.timezone_offset_minutes
+                }
+                Err(e) => {
+                    warn!(error = %e, "cannot read the shop's time zone; the backfill counts in UTC days");
+                    return None;
+                }
+            },
         };
         FixedOffset::east_opt(minutes * 60)
-    }
-
-    /// The offset (minutes) of a stored REST order webhook's `updated_at`, if one is stored.
-    async fn rest_offset(&self) -> Option<i32> {
-        let flow = self.orders_flow.clone()?;
-        let filter = ItemFilter {
-            flow: Some(flow),
-            ..ItemFilter::default()
-        };
-        let items = self.store.list(filter, None, 20).await.ok()?;
-        for item in items
-            .iter()
-            .filter(|i| i.kind.starts_with("orders/") && i.kind != RECONCILE_KIND)
-        {
-            let Ok(Some((_, payload))) = self.store.get(item.id).await else {
-                continue;
-            };
-            #[derive(Deserialize)]
-            struct Head {
-                updated_at: String,
-            }
-            if let Ok(head) = serde_json::from_slice::<Head>(&payload)
-                && let Ok(t) = chrono::DateTime::parse_from_rfc3339(&head.updated_at)
-            {
-                return Some(t.offset().local_minus_utc() / 60);
-            }
-        }
-        None
     }
 }
 
