@@ -176,6 +176,29 @@ deliver_to = ["bi_files", "bi"]
     assert_eq!(sales["by"], "channel");
     let logs = told(&daemon, 1);
     assert!(logs.contains("\"last\":\"day:"), "{logs}");
+    // The health report tells each endpoint's availability, counted as deliveries happen.
+    let socket = dir.path().join("data/xconnector.sock");
+    let endpoints = eventually("the deliveries in the health report", || {
+        let (code, out, _) = cli(&socket, &["report", "health", "--format", "json"]);
+        let r: Value = serde_json::from_str(&out).ok()?;
+        let rows = r["endpoints"].as_array()?.clone();
+        let delivered = |name: &str| {
+            rows.iter()
+                .find(|e| e["endpoint"] == name)
+                .and_then(|e| e["delivered"].as_u64())
+                .unwrap_or(0)
+        };
+        (code == 0 && delivered("bi") >= TOTALS as u64 && delivered("bi_files") >= TOTALS as u64)
+            .then_some(rows)
+    });
+    for e in &endpoints {
+        assert_eq!(e["availability_permille"], 1000, "{e}");
+        assert_eq!(
+            (e["failed"].as_u64(), e["rejected"].as_u64()),
+            (Some(0), Some(0)),
+            "{e}"
+        );
+    }
     stop(daemon);
 
     // A restart: the first tick runs at once and finds every period sent. What it enqueued

@@ -1238,7 +1238,9 @@ fn the_reports_view_reads_again_every_five_seconds_only_while_shown() {
 }
 
 use xconnector_actors::flows::reporting::fulfilment::{FulfilmentReport, FulfilmentRow};
-use xconnector_actors::flows::reporting::health::{HealthReport, HealthRow};
+use xconnector_actors::flows::reporting::health::{
+    EndpointRow, HealthReport, HealthRow, PointsRow,
+};
 
 /// A fulfilment row: `orders` placed, `shipped` of them and `cancelled`, shipping hours
 /// (p50, p90, max), the share within the SLA, `delivered` and delivery hours (p50, p90, max).
@@ -1481,6 +1483,30 @@ fn the_reports_view_shows_fulfilment_and_integration_health() {
     assert!(
         small.contains("EXCEPTIONS") && small.contains("OPEN MAX"),
         "{small}"
+    );
+    // The least available endpoint and the Shopify points spent, when telemetry counted them.
+    let endpoint = |name: &str, permille: i64| EndpointRow {
+        endpoint: name.into(),
+        delivered: permille,
+        failed: 1000 - permille,
+        rejected: 0,
+        availability_permille: Some(permille),
+    };
+    app.on_reply(Reply::Report {
+        path: app.reports.path(),
+        report: Ok(Report::Health(HealthReport {
+            endpoints: vec![endpoint("bi", 1000), endpoint("erp", 975)],
+            shopify: vec![PointsRow {
+                lane: "orders".into(),
+                points: 340,
+            }],
+            ..health_report()
+        })),
+    });
+    let wide = render(&app, 180, 30);
+    assert!(
+        wide.contains("· erp 97.5% up · 340 Shopify points"),
+        "{wide}"
     );
 
     // Nothing received in the range (by kind first, then by day).

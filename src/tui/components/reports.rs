@@ -1394,6 +1394,24 @@ fn health_caption(
     } else {
         Span::styled(exceptions, t.dim())
     });
+    // The least available endpoint speaks for all of them; the rest is in the CLI's report.
+    let worst = report
+        .endpoints
+        .iter()
+        .filter_map(|e| Some((e.availability_permille?, e.endpoint.as_str())))
+        .min();
+    if let Some((permille, name)) = worst {
+        let text = format!(" · {name} {}.{}% up", permille / 10, permille % 10);
+        spans.push(if permille < 990 {
+            Span::styled(text, t.warn())
+        } else {
+            Span::styled(text, t.dim())
+        });
+    }
+    let points: i64 = report.shopify.iter().map(|p| p.points).sum();
+    if points > 0 {
+        spans.push(Span::styled(format!(" · {points} Shopify points"), t.dim()));
+    }
     Line::from(spans)
 }
 

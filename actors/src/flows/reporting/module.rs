@@ -86,8 +86,8 @@ impl ReportingConfig {
 
 impl FlowModule for ReportingModule {
     const NAME: &'static str = "reporting";
-    const ABOUT: &'static str =
-        "counts sales and fulfilment into rollups as orders are processed; reports read them";
+    const ABOUT: &'static str = "counts sales, fulfilment, customers and stock into rollups as the flows \
+         work; records unit costs; reports read them, and a schedule delivers them";
     type Config = ReportingConfig;
 
     fn check(section: &Section<ReportingConfig>, cx: &CheckCx<'_>, problems: &mut Problems) {
@@ -101,6 +101,12 @@ impl FlowModule for ReportingModule {
             problems.push(
                 root.key("ship_within"),
                 "must be a whole number of hours, at least 1h (\"48h\", \"3d\")",
+            );
+        }
+        if c.stale_after.is_zero() {
+            problems.push(
+                root.key("stale_after"),
+                "must be longer than 0 (\"24h\", \"3d\")",
             );
         }
         check_delivery(c, cx, problems);

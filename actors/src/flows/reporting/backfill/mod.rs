@@ -47,7 +47,7 @@ use crate::shopify::gid::{BulkOperationId, OrderId, RefundId};
 use crate::shopify::operations::bulk::BulkStatus;
 use crate::shopify::operations::orders::MAX_ORDER_LINES;
 use crate::shopify::operations::returns::{RefundRead, RefundReadVariables, ShopifyRefund};
-use crate::store::{ItemFilter, StoreError, StoreHandle};
+use crate::store::{StoreError, StoreHandle};
 
 /// Where the progress is kept: a cursor of the reporting "flow".
 const CURSOR_FLOW: &str = "reporting";
