@@ -116,7 +116,7 @@ fn stop(mut daemon: Daemon) {
 
 /// Each report's row keys of one period, as the test config delivers them (every report's
 /// total for an empty period).
-const TOTALS: usize = 3;
+const TOTALS: usize = 5;
 
 #[test]
 fn each_period_arrives_once_at_a_file_and_an_http_endpoint_across_a_restart() {
@@ -162,7 +162,7 @@ deliver_to = ["bi_files", "bi"]
         "{first}"
     );
     let reports: Vec<&str> = lines.iter().filter_map(|l| l["report"].as_str()).collect();
-    for r in ["sales", "fulfilment", "health"] {
+    for r in ["sales", "fulfilment", "health", "inventory", "customers"] {
         assert!(reports.contains(&r), "{r} missing: {lines:?}");
     }
     // An empty day still tells its totals: zeros, not silence.

@@ -20,7 +20,8 @@
 //! whichever arrives first.
 //!
 //! Keys (keyspace `rollups`): `b{bucket}` → the bucket's counters, `c{entity}` → what the
-//! entity counted, `v{entity}` → the version it was counted at (milliseconds, big-endian). A bucket's name starts with its report and resolution and then its time
+//! entity counted, after the version it was counted at if any (see [`Counted`]). A bucket's
+//! name starts with its report and resolution and then its time
 //! (`sales/day/2026-12-07/web/USD`), so a range of days is a range of keys.
 
 use std::collections::BTreeMap;
@@ -86,8 +87,44 @@ fn entity_key(entity: &str) -> Vec<u8> {
     [b"c", entity.as_bytes()].concat()
 }
 
-fn version_key(entity: &str) -> Vec<u8> {
-    [b"v", entity.as_bytes()].concat()
+/// What an entity counted, and at which version if it was counted with one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Counted {
+    version: Option<u64>,
+    contribution: Contribution,
+}
+
+/// A versioned record starts with this byte and the version (8 bytes, big-endian), then the
+/// contribution's JSON; one without a version is the JSON alone (which starts with `{`). One
+/// key per entity: each order costs one read and one write, whatever it carries.
+const VERSIONED: u8 = 1;
+
+impl Counted {
+    fn encode(&self) -> Result<Vec<u8>, StoreError> {
+        let json =
+            serde_json::to_vec(&self.contribution).map_err(|e| corrupt("contribution", e))?;
+        Ok(match self.version {
+            Some(v) => [&[VERSIONED][..], &v.to_be_bytes(), &json].concat(),
+            None => json,
+        })
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Counted, StoreError> {
+        let (version, json) = match bytes.split_first() {
+            Some((&VERSIONED, rest)) if rest.len() >= 8 => {
+                let (v, json) = rest.split_at(8);
+                let v = <[u8; 8]>::try_from(v).map_err(|_| {
+                    StoreError::Corrupt("rollup contribution: a short version".into())
+                })?;
+                (Some(u64::from_be_bytes(v)), json)
+            }
+            _ => (None, bytes),
+        };
+        Ok(Counted {
+            version,
+            contribution: serde_json::from_slice(json).map_err(|e| corrupt("contribution", e))?,
+        })
+    }
 }
 
 fn corrupt(what: &str, e: serde_json::Error) -> StoreError {
@@ -128,16 +165,12 @@ pub enum RollupWrite {
 pub struct Pending {
     buckets: BTreeMap<String, Counters>,
     levels: BTreeMap<String, Counters>,
-    entities: BTreeMap<String, Contribution>,
-    versions: BTreeMap<String, u64>,
+    entities: BTreeMap<String, Counted>,
 }
 
 impl Pending {
     fn is_empty(&self) -> bool {
-        self.buckets.is_empty()
-            && self.levels.is_empty()
-            && self.entities.is_empty()
-            && self.versions.is_empty()
+        self.buckets.is_empty() && self.levels.is_empty() && self.entities.is_empty()
     }
 
     fn add(&mut self, bucket: String, changes: Counters) {
@@ -267,21 +300,7 @@ impl ItemDb {
     /// pending rollups. Returns whether any bucket changes. Written by
     /// [`ItemDb::flush_rollups`].
     pub fn rollup(&mut self, entity: &str, new: &Contribution) -> Result<bool, StoreError> {
-        let old = match self.pending_rollups.entities.get(entity) {
-            Some(c) => c.clone(),
-            None => self.contribution(entity)?.unwrap_or_default(),
-        };
-        let delta = difference(&old, new);
-        if delta.is_empty() {
-            return Ok(false);
-        }
-        for (bucket, changes) in delta {
-            self.pending_rollups.add(bucket, changes);
-        }
-        self.pending_rollups
-            .entities
-            .insert(entity.to_string(), new.clone());
-        Ok(true)
+        self.rollup_at(entity, None, new)
     }
 
     /// [`ItemDb::rollup`] of the entity's `version`: refused (nothing changes, `false`) when
@@ -292,29 +311,59 @@ impl ItemDb {
         version: u64,
         new: &Contribution,
     ) -> Result<bool, StoreError> {
-        if self
-            .counted_version(entity)?
-            .is_some_and(|kept| kept > version)
+        self.rollup_at(entity, Some(version), new)
+    }
+
+    fn rollup_at(
+        &mut self,
+        entity: &str,
+        version: Option<u64>,
+        new: &Contribution,
+    ) -> Result<bool, StoreError> {
+        let old = self.counted(entity)?.unwrap_or_default();
+        if let (Some(kept), Some(v)) = (old.version, version)
+            && kept > v
         {
             return Ok(false);
         }
-        self.pending_rollups
-            .versions
-            .insert(entity.to_string(), version);
-        self.rollup(entity, new)
+        let delta = difference(&old.contribution, new);
+        let version = version.or(old.version);
+        if delta.is_empty() && version == old.version {
+            return Ok(false);
+        }
+        let changed = !delta.is_empty();
+        for (bucket, changes) in delta {
+            self.pending_rollups.add(bucket, changes);
+        }
+        self.pending_rollups.entities.insert(
+            entity.to_string(),
+            Counted {
+                version,
+                contribution: new.clone(),
+            },
+        );
+        Ok(changed)
+    }
+
+    /// What `entity` counts, pending or stored.
+    fn counted(&self, entity: &str) -> Result<Option<Counted>, StoreError> {
+        if let Some(c) = self.pending_rollups.entities.get(entity) {
+            return Ok(Some(c.clone()));
+        }
+        self.stored(entity)
+    }
+
+    /// What `entity` counted, as stored.
+    fn stored(&self, entity: &str) -> Result<Option<Counted>, StoreError> {
+        self.rollups
+            .get(entity_key(entity))?
+            .map(|v| Counted::decode(&v))
+            .transpose()
     }
 
     /// The version `entity` was counted at, if it was counted with one.
     pub fn counted_version(&self, entity: &str) -> Result<Option<u64>, StoreError> {
-        if let Some(v) = self.pending_rollups.versions.get(entity) {
-            return Ok(Some(*v));
-        }
-        match self.rollups.get(version_key(entity))? {
-            None => Ok(None),
-            Some(v) => <[u8; 8]>::try_from(&v[..])
-                .map(|b| Some(u64::from_be_bytes(b)))
-                .map_err(|_| StoreError::Corrupt(format!("rollup version of {entity}"))),
-        }
+        Ok(self.counted(entity)?.and_then(|c| c.version))
     }
 
     /// Applies `writes` to the pending rollups; true if any of them may change a bucket.
@@ -388,15 +437,12 @@ impl ItemDb {
             }
         }
         for (entity, c) in &self.pending_rollups.entities {
-            if c.is_empty() {
+            // An entity counting nothing keeps its record only for its version.
+            if c.contribution.is_empty() && c.version.is_none() {
                 batch.remove(&self.rollups, entity_key(entity));
             } else {
-                let bytes = serde_json::to_vec(c).map_err(|e| corrupt("contribution", e))?;
-                batch.insert(&self.rollups, entity_key(entity), bytes);
+                batch.insert(&self.rollups, entity_key(entity), c.encode()?);
             }
-        }
-        for (entity, v) in &self.pending_rollups.versions {
-            batch.insert(&self.rollups, version_key(entity), v.to_be_bytes().to_vec());
         }
         self.commit(batch)?;
         self.pending_rollups = Pending::default();
@@ -443,10 +489,10 @@ impl ItemDb {
 
     /// What `entity` counts now, if anything.
     pub fn contribution(&self, entity: &str) -> Result<Option<Contribution>, StoreError> {
-        self.rollups
-            .get(entity_key(entity))?
-            .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt("contribution", e)))
-            .transpose()
+        Ok(self
+            .stored(entity)?
+            .map(|c| c.contribution)
+            .filter(|c| !c.is_empty()))
     }
 }
 

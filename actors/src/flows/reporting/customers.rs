@@ -1,18 +1,23 @@
 //! Customer activity, as the orders flow sees it: each order counts, on the shop's day it was
-//! placed, for its customer (guest checkouts apart), with its revenue: gross less discounts
-//! and less what its refunds gave back for lines, so that a customer's revenue is what they
-//! kept. Each customer also keeps the days they ordered on (`customers/first/ID`), so a report
-//! knows who ordered for the first time ever in its range (new) and who had ordered before
-//! (returning), whatever range it asks for. Cancelled and test orders count nothing.
+//! placed, for its customer, with its revenue: gross less discounts and less what its refunds
+//! gave back for lines, so that a customer's revenue is what they kept. Cancelled and test
+//! orders count nothing.
+//!
+//! A customer's orders are kept in one bucket of their own (`customers/id/ID`: per day and
+//! currency, orders and revenue), so an order writes one key, and the customer's whole
+//! history is there: a report knows who ordered for the first time ever in its range (new)
+//! and who had ordered before (returning), whatever range it asks for. Guest checkouts count
+//! per day (`customers/day/DAY/guest/CURRENCY`). A report reads every customer's bucket once
+//! (one scan of `customers/id/`), which grows with the customers, not with the orders.
 //!
 //! The report, per day or ISO week and currency: customers who ordered, new and returning,
 //! orders (and guest orders), revenue, orders and revenue per customer, and the repeat-purchase
 //! rate (customers with two orders or more in the period, over customers); with the top
 //! customers of the range by revenue.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::payload::RestOrder;
@@ -30,20 +35,27 @@ pub const TOP: usize = 10;
 pub mod counter {
     pub const ORDERS: &str = "orders";
     pub const REVENUE: &str = "revenue";
-    /// In a customer's first-seen bucket: `d2026-12-07` → orders that day.
-    pub const DAY: &str = "d";
 }
 
-pub fn bucket(day: &str, customer: &str, currency: &str) -> String {
-    format!("{REPORT}/day/{day}/{customer}/{currency}")
+/// The bucket of guest checkouts on `day`.
+pub fn guest_bucket(day: &str, currency: &str) -> String {
+    format!("{REPORT}/day/{day}/{GUEST}/{currency}")
 }
 
-/// The bucket of the days customer `id` ordered on.
-pub fn first_bucket(id: &str) -> String {
-    format!("{REPORT}/first/{id}")
+/// The bucket of customer `id`'s orders.
+pub fn customer_bucket(id: &str) -> String {
+    format!("{REPORT}/id/{id}")
 }
 
-/// The number at the end of a customer's GID, the key of its buckets.
+/// The prefix of every customer's bucket.
+pub const CUSTOMERS_PREFIX: &str = "customers/id/";
+
+/// In a customer's bucket: `2026-12-07/USD/o` (orders) and `…/r` (revenue).
+fn counter_name(day: &str, currency: &str, what: char) -> String {
+    format!("{day}/{currency}/{what}")
+}
+
+/// The number at the end of a customer's GID, the key of its bucket.
 fn customer_id(gid: &str) -> &str {
     gid.rsplit('/').next().unwrap_or(gid)
 }
@@ -66,27 +78,42 @@ pub fn count(o: &RestOrder, c: &mut Contribution) -> Result<(), String> {
             revenue -= amount(&l.subtotal_set.shop_money.amount, "refund subtotal")?;
         }
     }
-    let gid = o.customer.as_ref().map(|c| c.gid());
-    let customer = gid.as_deref().map(customer_id).unwrap_or(GUEST);
-    let b = bucket(day, customer, &o.currency);
-    c.add(&b, counter::ORDERS, 1);
-    c.add(&b, counter::REVENUE, revenue);
-    if customer != GUEST {
-        c.add(
-            &first_bucket(customer),
-            &format!("{}{day}", counter::DAY),
-            1,
-        );
+    match o.customer.as_ref().map(|c| c.gid()) {
+        Some(gid) => {
+            let b = customer_bucket(customer_id(&gid));
+            c.add(&b, &counter_name(day, &o.currency, 'o'), 1);
+            c.add(&b, &counter_name(day, &o.currency, 'r'), revenue);
+        }
+        None => {
+            let b = guest_bucket(day, &o.currency);
+            c.add(&b, counter::ORDERS, 1);
+            c.add(&b, counter::REVENUE, revenue);
+        }
     }
     Ok(())
 }
 
-/// The first day a first-seen bucket counts an order on.
-pub fn first_day(c: &Counters) -> Option<NaiveDate> {
-    c.iter()
-        .filter(|(_, n)| **n > 0)
-        .filter_map(|(k, _)| k.strip_prefix(counter::DAY)?.parse().ok())
-        .min()
+/// One customer's orders as their bucket holds them: (day, currency) → (orders, revenue).
+pub fn history(c: &Counters) -> BTreeMap<(NaiveDate, &str), Spend> {
+    let mut out: BTreeMap<(NaiveDate, &str), Spend> = BTreeMap::new();
+    for (name, n) in c {
+        let mut parts = name.splitn(3, '/');
+        let (Some(day), Some(currency), Some(what)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let Ok(day) = day.parse::<NaiveDate>() else {
+            continue;
+        };
+        let at = out.entry((day, currency)).or_default();
+        match what {
+            "o" => at.orders += n,
+            "r" => at.revenue += n,
+            _ => {}
+        }
+    }
+    out.retain(|_, s| s.orders > 0);
+    out
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,113 +156,114 @@ pub struct CustomersReport {
     pub top: Vec<TopCustomer>,
 }
 
-/// The customers report over `from..=to` (the shop's days): one scan of the range, then one
-/// read of each customer's first-seen bucket.
+/// The customers report over `from..=to` (the shop's days): the guests' days, and one scan
+/// of every customer's bucket.
 pub async fn report(
     store: &StoreHandle,
     from: NaiveDate,
     to: NaiveDate,
     by: By,
 ) -> Result<CustomersReport, StoreError> {
-    let buckets = read_days(store, REPORT, from, to).await?;
-    let ids: Vec<String> = days(&buckets)
-        .map(|d| d.dims[0])
-        .filter(|c| *c != GUEST)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    let firsts = store
-        .rollup_get(ids.iter().map(|id| first_bucket(id)).collect())
+    let guests = read_days(store, REPORT, from, to).await?;
+    let customers = store
+        .rollup_range(CUSTOMERS_PREFIX, CUSTOMERS_PREFIX)
         .await?;
-    let first: HashMap<String, NaiveDate> = ids
-        .into_iter()
-        .zip(firsts)
-        .filter_map(|(id, c)| Some((id, first_day(&c?)?)))
-        .collect();
-    Ok(report_from(&buckets, &first, from, to, by))
+    Ok(report_from(&guests, &customers, from, to, by))
 }
 
 /// Orders and revenue of one customer (or of the guests) in one period.
 #[derive(Debug, Default, Clone, Copy)]
-struct Spend {
-    orders: i64,
-    revenue: i64,
+pub struct Spend {
+    pub orders: i64,
+    pub revenue: i64,
 }
 
 /// A period's (or the range's) customers in one currency.
 #[derive(Debug, Default)]
-struct Group {
-    customers: BTreeMap<String, Spend>,
+struct Group<'a> {
+    customers: BTreeMap<&'a str, Spend>,
+    /// Of them, those whose first order ever was in the period.
+    new: usize,
     guests: Spend,
 }
 
+/// The row key of `day` grouped `by`.
+fn period(day: NaiveDate, by: By) -> String {
+    match by {
+        By::Week => {
+            let w = day.iso_week();
+            format!("{}-W{:02}", w.year(), w.week())
+        }
+        _ => day.to_string(),
+    }
+}
+
 pub fn report_from(
-    buckets: &[(String, Counters)],
-    first: &HashMap<String, NaiveDate>,
+    guests: &[(String, Counters)],
+    customers: &[(String, Counters)],
     from: NaiveDate,
     to: NaiveDate,
     by: By,
 ) -> CustomersReport {
     let mut rows: BTreeMap<(String, String), Group> = BTreeMap::new();
     let mut totals: BTreeMap<String, Group> = BTreeMap::new();
-    // When a customer first ordered: the store's record, else the first day seen here.
-    let mut first_seen: HashMap<&str, NaiveDate> = HashMap::new();
-    for day in days(buckets) {
-        let [customer, currency] = day.dims;
-        let n = |k: &str| day.counters.get(k).copied().unwrap_or(0);
-        let spend = Spend {
-            orders: n(counter::ORDERS),
-            revenue: n(counter::REVENUE),
+    let mut firsts: BTreeMap<&str, NaiveDate> = BTreeMap::new();
+    for (name, counters) in customers {
+        let Some(id) = name.strip_prefix(CUSTOMERS_PREFIX) else {
+            continue;
         };
-        let key = day.time_key(by).unwrap_or_else(|| day.date.to_string());
-        for g in [
-            rows.entry((key, currency.to_string())).or_default(),
-            totals.entry(currency.to_string()).or_default(),
-        ] {
-            let at = if customer == GUEST {
-                &mut g.guests
-            } else {
-                g.customers.entry(customer.to_string()).or_default()
-            };
-            at.orders += spend.orders;
-            at.revenue += spend.revenue;
-        }
-        if customer != GUEST {
-            first_seen.entry(customer).or_insert(day.date);
+        let history = history(counters);
+        let Some(first) = history.keys().map(|(d, _)| *d).min() else {
+            continue;
+        };
+        firsts.insert(id, first);
+        for (&(day, currency), spend) in history.range((from, "")..) {
+            if day > to {
+                break;
+            }
+            let key = period(day, by);
+            let new_in_period = period(first, by) == key;
+            for (g, new) in [
+                (
+                    rows.entry((key, currency.to_string())).or_default(),
+                    new_in_period,
+                ),
+                (
+                    totals.entry(currency.to_string()).or_default(),
+                    first >= from,
+                ),
+            ] {
+                let at = g.customers.entry(id).or_default();
+                if at.orders == 0 && new {
+                    g.new += 1;
+                }
+                at.orders += spend.orders;
+                at.revenue += spend.revenue;
+            }
         }
     }
-    let first_of = |c: &str| first.get(c).copied().or(first_seen.get(c).copied());
-    let new_in = |key: &str, c: &str| {
-        first_of(c).is_some_and(|d| match by {
-            By::Week => {
-                let w = chrono::Datelike::iso_week(&d);
-                format!("{}-W{:02}", w.year(), w.week()) == key
-            }
-            _ => d.to_string() == key,
-        })
-    };
-    let in_range = |c: &str| first_of(c).is_some_and(|d| d >= from && d <= to);
-    let mut top: Vec<TopCustomer> = totals
+    for day in days(guests).filter(|d| d.dims[0] == GUEST) {
+        let n = |k: &str| day.counters.get(k).copied().unwrap_or(0);
+        let currency = day.dims[1].to_string();
+        for g in [
+            rows.entry((period(day.date, by), currency.clone()))
+                .or_default(),
+            totals.entry(currency).or_default(),
+        ] {
+            g.guests.orders += n(counter::ORDERS);
+            g.guests.revenue += n(counter::REVENUE);
+        }
+    }
+    let mut top: Vec<(i64, i64, &str, &str)> = totals
         .iter()
-        .flat_map(|(currency, g)| g.customers.iter().map(move |(c, s)| (c, currency, *s)))
-        .map(|(c, currency, s)| TopCustomer {
-            customer: format!("gid://shopify/Customer/{c}"),
-            currency: currency.clone(),
-            orders: s.orders,
-            revenue: money(s.revenue),
-            first_order: first_of(c),
+        .flat_map(|(currency, g)| {
+            g.customers
+                .iter()
+                .map(move |(id, s)| (s.revenue, s.orders, *id, currency.as_str()))
         })
         .collect();
-    // By revenue, then orders; the revenue compared as a number, not as its text.
-    let revenue_of = |t: &TopCustomer| {
-        crate::flows::returns::rules::Amount::parse(&t.revenue)
-            .map(|a| a.0)
-            .unwrap_or(0)
-    };
-    top.sort_by(|a, b| {
-        (revenue_of(b), b.orders, &a.customer).cmp(&(revenue_of(a), a.orders, &b.customer))
-    });
+    // By revenue, then orders, then the customer.
+    top.sort_by(|a, b| (b.0, b.1, a.2).cmp(&(a.0, a.1, b.2)));
     top.truncate(TOP);
     CustomersReport {
         from,
@@ -243,19 +271,28 @@ pub fn report_from(
         by,
         rows: rows
             .iter()
-            .map(|((key, currency), g)| row(key, currency, g, |c| new_in(key, c)))
+            .map(|((key, currency), g)| row(key, currency, g))
             .collect(),
         totals: totals
             .iter()
-            .map(|(currency, g)| row("total", currency, g, in_range))
+            .map(|(currency, g)| row("total", currency, g))
             .collect(),
-        top,
+        top: top
+            .into_iter()
+            .map(|(revenue, orders, id, currency)| TopCustomer {
+                customer: format!("gid://shopify/Customer/{id}"),
+                currency: currency.to_string(),
+                orders,
+                revenue: money(revenue),
+                first_order: firsts.get(id).copied(),
+            })
+            .collect(),
     }
 }
 
-fn row(key: &str, currency: &str, g: &Group, is_new: impl Fn(&str) -> bool) -> CustomersRow {
+fn row(key: &str, currency: &str, g: &Group) -> CustomersRow {
     let customers = g.customers.len() as i64;
-    let new = g.customers.keys().filter(|c| is_new(c)).count() as i64;
+    let new = g.new as i64;
     let orders: i64 = g.customers.values().map(|s| s.orders).sum();
     let revenue: i64 = g.customers.values().map(|s| s.revenue).sum();
     let repeat = g.customers.values().filter(|s| s.orders >= 2).count();
@@ -318,25 +355,21 @@ mod tests {
             order(4, Some(2), "2026-12-02", "70.00"),
             order(5, None, "2026-12-01", "5.00"),
         ]);
-        let in_range: Vec<(String, Counters)> = all
+        let guests: Vec<(String, Counters)> = all
             .iter()
-            .filter(|(b, _)| b.as_str() >= "customers/day/2026-12-01")
             .filter(|(b, _)| b.starts_with("customers/day/"))
             .cloned()
             .collect();
-        let first: HashMap<String, NaiveDate> = all
+        let customers: Vec<(String, Counters)> = all
             .iter()
-            .filter_map(|(b, c)| {
-                Some((
-                    b.strip_prefix("customers/first/")?.to_string(),
-                    first_day(c)?,
-                ))
-            })
+            .filter(|(b, _)| b.starts_with(CUSTOMERS_PREFIX))
+            .cloned()
             .collect();
-        assert_eq!(first["1"].to_string(), "2026-11-20");
+        // One bucket per customer, whatever the days.
+        assert_eq!(customers.len(), 2);
         let r = report_from(
-            &in_range,
-            &first,
+            &guests,
+            &customers,
             "2026-12-01".parse().unwrap(),
             "2026-12-02".parse().unwrap(),
             By::Day,

@@ -33,10 +33,16 @@
 //! - `fulfilment` by location (orders placed in the period), then a `total` row, with
 //!   `sla_hours`;
 //! - `health` by flow (UTC days: the store counts in UTC; delivered once the UTC days have
-//!   ended too), then a `total` row.
+//!   ended too), then a `total` row, then each endpoint's deliveries (`part` `endpoints`) and
+//!   the Shopify points per lane (`part` `shopify`);
+//! - `inventory` by SKU (UTC days; `part` `stock`), then a `total` row, then the gross
+//!   margin per SKU and currency and its totals (`part` `margin`);
+//! - `customers` by day and currency (`part` `customers`), then a `total` row per currency
+//!   (zeros without any), then the top customers of the period (`part` `top`, the key the
+//!   customer's GID).
 //!
 //! Rows go as items, several at once, so they arrive in no set order. The upsert key for a
-//! BI table is (`report`, `period`, `key`, `currency`). A CSV endpoint
+//! BI table is (`report`, `period`, `part`, `key`, `currency`). A CSV endpoint
 //! lists the columns it wants (e.g. `report,period,key,currency,orders,net`); a column a row
 //! lacks is empty, so one endpoint can take every report.
 
@@ -52,7 +58,7 @@ use tracing::{debug, info, warn};
 use super::live::Reporting;
 use super::report::SalesRow;
 use super::schedule::{MAX_CATCH_UP, Period, Schedule};
-use super::{By, costs, fulfilment, health, report};
+use super::{By, costs, customers, fulfilment, health, inventory, report};
 use crate::flows::fan_out::{Deliveries, fan_out};
 use crate::flows::write::records;
 use crate::flows::{Flow, FlowContext, Outcome};
@@ -79,16 +85,26 @@ pub enum Scheduled {
     Sales,
     Fulfilment,
     Health,
+    Inventory,
+    Customers,
 }
 
 impl Scheduled {
-    pub const ALL: [Scheduled; 3] = [Scheduled::Sales, Scheduled::Fulfilment, Scheduled::Health];
+    pub const ALL: [Scheduled; 5] = [
+        Scheduled::Sales,
+        Scheduled::Fulfilment,
+        Scheduled::Health,
+        Scheduled::Inventory,
+        Scheduled::Customers,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scheduled::Sales => "sales",
             Scheduled::Fulfilment => "fulfilment",
             Scheduled::Health => "health",
+            Scheduled::Inventory => "inventory",
+            Scheduled::Customers => "customers",
         }
     }
 
@@ -102,6 +118,8 @@ impl Scheduled {
             Scheduled::Sales => By::Channel,
             Scheduled::Fulfilment => By::Location,
             Scheduled::Health => By::Flow,
+            Scheduled::Inventory => By::Sku,
+            Scheduled::Customers => By::Day,
         }
     }
 
@@ -120,6 +138,8 @@ pub struct Settings {
     pub reports: Vec<Scheduled>,
     /// The fulfilment report's service level.
     pub sla_hours: i64,
+    /// The inventory report's `stale_after`.
+    pub stale_after_ms: i64,
 }
 
 /// What a period item asks for.
@@ -289,7 +309,7 @@ impl ReportingFlow {
                 reason: format!("{:?} is not a report period", p.period),
             };
         };
-        let rows = match rows(&ctx.store, p.report, period, self.settings.sla_hours).await {
+        let rows = match rows(&ctx.store, p.report, period, &self.settings).await {
             Ok(rows) => rows,
             Err(DeliverError::Store(e)) => return Outcome::from(e),
             Err(e) => {
@@ -351,10 +371,16 @@ impl ReportingFlow {
     }
 }
 
-/// The dedupe key of a row: report, period, the row's key and currency.
+/// The dedupe key of a row: report, period, the row's part (if the report has several), key
+/// and currency.
 fn row_key(report: Scheduled, period: Period, row: &Map<String, Value>) -> String {
     let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or_default();
-    let mut key = format!("{}:{}:{}", report.as_str(), period.key(), text("key"));
+    let mut key = format!("{}:{}:", report.as_str(), period.key());
+    if row.contains_key("part") {
+        key.push_str(text("part"));
+        key.push(':');
+    }
+    key.push_str(text("key"));
     if row.contains_key("currency") {
         key.push(':');
         key.push_str(text("currency"));
@@ -367,9 +393,10 @@ pub async fn rows(
     store: &StoreHandle,
     report: Scheduled,
     period: Period,
-    sla_hours: i64,
+    settings: &Settings,
 ) -> Result<Vec<Map<String, Value>>, DeliverError> {
     let (from, to, by) = (period.from(), period.to(), report.by());
+    let sla_hours = settings.sla_hours;
     let (rows, extra): (Vec<Value>, Option<(&str, Value)>) = match report {
         Scheduled::Sales => {
             let r = report::sales(store, from, to, by).await?;
@@ -392,10 +419,27 @@ pub async fn rows(
         Scheduled::Health => {
             let r = health::report(store, from, to, by).await?;
             let all = r.rows.iter().chain(std::iter::once(&r.total));
-            (
-                all.map(serde_json::to_value).collect::<Result<_, _>>()?,
-                None,
-            )
+            let mut rows = parts("flows", all)?;
+            rows.extend(parts("endpoints", r.endpoints.iter())?);
+            rows.extend(parts("shopify", r.shopify.iter())?);
+            (rows, None)
+        }
+        Scheduled::Inventory => {
+            let now = Utc::now().timestamp_millis();
+            let r = inventory::report(store, from, to, by, settings.stale_after_ms, now).await?;
+            let mut rows = parts("stock", r.rows.iter().chain(std::iter::once(&r.total)))?;
+            rows.extend(parts("margin", r.margins.iter().chain(&r.margin_totals))?);
+            (rows, None)
+        }
+        Scheduled::Customers => {
+            let r = customers::report(store, from, to, by).await?;
+            let mut totals = r.totals;
+            if totals.is_empty() {
+                totals.push(zero_customers());
+            }
+            let mut rows = parts("customers", r.rows.iter().chain(&totals))?;
+            rows.extend(parts("top", r.top.iter())?);
+            (rows, None)
         }
     };
     Ok(rows
@@ -416,6 +460,46 @@ pub async fn rows(
             row
         })
         .collect())
+}
+
+/// `rows` as JSON objects with `part` (the report's section) and a `key` (a top customer's
+/// is the customer, an endpoint's its name, a lane's its name).
+fn parts<'a, T: Serialize + 'a>(
+    part: &str,
+    rows: impl Iterator<Item = &'a T>,
+) -> Result<Vec<Value>, serde_json::Error> {
+    rows.map(|r| {
+        let mut v = serde_json::to_value(r)?;
+        if let Value::Object(m) = &mut v {
+            for name in ["customer", "endpoint", "lane"] {
+                if !m.contains_key("key")
+                    && let Some(k) = m.get(name).cloned()
+                {
+                    m.insert("key".into(), k);
+                }
+            }
+            m.insert("part".into(), part.into());
+        }
+        Ok(v)
+    })
+    .collect()
+}
+
+/// The total of a period without orders from customers.
+fn zero_customers() -> super::customers::CustomersRow {
+    super::customers::CustomersRow {
+        key: "total".into(),
+        currency: String::new(),
+        customers: 0,
+        new_customers: 0,
+        returning_customers: 0,
+        orders: 0,
+        guest_orders: 0,
+        revenue: report::money(0),
+        orders_per_customer: None,
+        revenue_per_customer: String::new(),
+        repeat_rate: None,
+    }
 }
 
 /// The total of a period without sales.
@@ -465,6 +549,7 @@ mod tests {
             targets: vec!["bi".into()],
             reports: vec![Scheduled::Health],
             sla_hours: 48,
+            stale_after_ms: 86_400_000,
         };
         ReportingFlow::new(settings, Arc::default())
     }
@@ -544,8 +629,9 @@ mod tests {
     async fn an_empty_period_delivers_its_totals() {
         let t = crate::engine::TestStore::start().await;
         let period = Period::parse("day:2026-12-06").unwrap();
+        let settings = flow("daily 06:00").settings;
         for report in Scheduled::ALL {
-            let rows = rows(t.store(), report, period, 48).await.unwrap();
+            let rows = rows(t.store(), report, period, &settings).await.unwrap();
             assert_eq!(rows.len(), 1, "{report:?}: {rows:?}");
             let row = &rows[0];
             assert_eq!(row["report"], report.as_str());
@@ -567,6 +653,6 @@ mod tests {
         for r in Scheduled::ALL {
             assert_eq!(Scheduled::parse(r.as_str()), Some(r));
         }
-        assert_eq!(Scheduled::parse("inventory"), None);
+        assert_eq!(Scheduled::parse("stock"), None);
     }
 }

@@ -132,6 +132,7 @@ impl FlowModule for ReportingModule {
                 .filter_map(|r| Scheduled::parse(r))
                 .collect(),
             sla_hours: c.ship_within_hours(),
+            stale_after_ms: c.stale_after_ms(),
         };
         let flow_settings = FlowSettings {
             backoff: DELIVERY_BACKOFF,
