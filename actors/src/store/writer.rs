@@ -539,7 +539,14 @@ impl Writer {
         let mut durable = false;
         let mut nudge: BTreeSet<String> = BTreeSet::new();
         let mut fatal = None;
-        for msg in group {
+        // The group's counts first: each bucket is then read and written once per group, however
+        // many orders of the group land on it, not once per order. A count moved ahead of an
+        // unrelated write changes nothing: a crash between them redoes an item whose recount
+        // changes nothing.
+        let (counts, rest): (Vec<StoreMsg>, Vec<StoreMsg>) = group
+            .into_iter()
+            .partition(|m| matches!(m, StoreMsg::Rollup { .. }));
+        for msg in counts.into_iter().chain(rest) {
             // Counts go to the journal ahead of every later write, so that an item completed
             // after it was counted never outlives its count, whatever the group holds.
             if !msg.is_read()
