@@ -123,7 +123,9 @@ const GROUP: u64 = 32;
 
 fn rollups_and_queries(dir: &std::path::Path, orders: u64, queries: usize) -> anyhow::Result<()> {
     let mut db = ItemDb::open(dir).context("cannot open the bench store")?;
-    println!("report benchmark: sales and fulfilment rollups of {orders} orders over 365 days");
+    println!(
+        "report benchmark: sales, fulfilment, inventory and customer rollups of {orders} orders over 365 days"
+    );
     let start = Instant::now();
     for n in 0..orders {
         let (entity, c) =
