@@ -653,6 +653,25 @@ mod tests {
         let db = ItemDb::open(dir.path()).unwrap();
         assert_eq!((day(&db)["gross"], day(&db)["orders"]), (130_0000, 1));
         assert_eq!(db.counted_version("order:1").unwrap(), Some(30));
+        // A version that counts nothing (cancelled, a test order) empties the buckets and
+        // keeps its version: an older one that counted still cannot come back.
+        let mut db = db;
+        let nothing = RollupWrite::Versioned {
+            entity: "order:1".into(),
+            version: 40,
+            contribution: Contribution::default(),
+        };
+        assert!(db.rollup_writes(vec![nothing]).unwrap());
+        db.flush_rollups().unwrap();
+        assert!(!db.rollup_writes(vec![at(35, 130_0000)]).unwrap());
+        db.flush_rollups().unwrap();
+        assert!(
+            db.rollup_range("sales/day/2026-12-01", "sales/day/2026-12-01")
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(db.contribution("order:1").unwrap(), None);
+        assert_eq!(db.counted_version("order:1").unwrap(), Some(40));
     }
 
     #[test]
