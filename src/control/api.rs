@@ -810,16 +810,21 @@ fn report_range(
     q: &ReportQuery,
     allowed: &[By],
 ) -> Result<(Arc<Reporting>, chrono::NaiveDate, chrono::NaiveDate, By), ApiError> {
-    let Some(reporting) = st.reporting.clone() else {
-        return Err(ApiError(
+    let reporting = reporting_on(st)?;
+    let (from, to, by) = range(q, allowed, reporting.today())?;
+    Ok((reporting, from, to, by))
+}
+
+/// `[flows.reporting]` of the running daemon; a 409 that says how to turn it on when off.
+fn reporting_on(st: &ControlState) -> Result<Arc<Reporting>, ApiError> {
+    st.reporting.clone().ok_or_else(|| {
+        ApiError(
             StatusCode::CONFLICT,
             "reporting is off: add a [flows.reporting] section to the config and restart; \
              orders are counted from then on"
                 .into(),
-        ));
-    };
-    let (from, to, by) = range(q, allowed, reporting.today())?;
-    Ok((reporting, from, to, by))
+        )
+    })
 }
 
 /// The days and grouping a report's query asks for; `to` is `today` unless given.
@@ -918,9 +923,10 @@ async fn inventory_report(
     query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Json<InventoryReport>, ApiError> {
     let Query(q) = query?;
-    let (r, _, _, by) = report_range(&st, &q, reporting::INVENTORY_BY)?;
+    let r = reporting_on(&st)?;
     // Inventory counts in UTC days: its default range ends on UTC's today.
-    let (from, to, _) = range(&q, reporting::INVENTORY_BY, chrono::Utc::now().date_naive())?;
+    let now = chrono::Utc::now();
+    let (from, to, by) = range(&q, reporting::INVENTORY_BY, now.date_naive())?;
     Ok(Json(
         reporting::inventory::report(
             st.engine.store(),
@@ -928,7 +934,7 @@ async fn inventory_report(
             to,
             by,
             r.config.stale_after_ms(),
-            chrono::Utc::now().timestamp_millis(),
+            now.timestamp_millis(),
         )
         .await?,
     ))

@@ -12,6 +12,7 @@ use xconnector_actors::flows::reporting::customers::{CustomersReport, CustomersR
 use xconnector_actors::flows::reporting::fulfilment::{FulfilmentReport, FulfilmentRow};
 use xconnector_actors::flows::reporting::health::{HealthReport, HealthRow};
 use xconnector_actors::flows::reporting::inventory::{InventoryReport, InventoryRow};
+use xconnector_actors::flows::reporting::percent;
 use xconnector_actors::flows::reporting::report::{SalesReport, SalesRow};
 
 use super::commands::{pretty, run};
@@ -313,10 +314,7 @@ fn margin_footer(r: &InventoryReport) -> Option<String> {
     }
     let mut lines = vec!["gross margin (units sold on a day with a unit cost)".to_string()];
     for m in r.margins.iter().chain(&r.margin_totals) {
-        let share = m
-            .margin_permille
-            .map(|p| format!("{:.1}%", p as f64 / 10.0))
-            .unwrap_or_else(|| "-".into());
+        let share = m.margin_permille.map(percent).unwrap_or_else(|| "-".into());
         lines.push(format!(
             "{} {}: sold {} for {}; {} costed at {}: margin {} ({share})",
             m.key, m.currency, m.units, m.revenue, m.costed_units, m.cost_of_goods, m.gross_margin
@@ -437,7 +435,7 @@ fn health_footer(r: &HealthReport) -> Option<String> {
     for e in &r.endpoints {
         let share = e
             .availability_permille
-            .map(|p| format!("{}.{}%", p / 10, p % 10))
+            .map(percent)
             .unwrap_or_else(|| "-".into());
         lines.push(format!(
             "endpoint {}: {share} available ({} delivered, {} failed, {} rejected)",

@@ -281,10 +281,7 @@ impl ItemDb {
         );
         let key = bucket_key(&bucket);
         if !self.health.buckets.contains_key(&bucket) {
-            let stored: Counters = match self.rollups.get(&key)? {
-                Some(v) => serde_json::from_slice(&v).map_err(|e| corrupt("bucket", e))?,
-                None => Counters::new(),
-            };
+            let stored = self.stored_bucket(&key)?.unwrap_or_default();
             self.health.buckets.insert(bucket.clone(), stored);
         }
         let counters = self.health.buckets.entry(bucket).or_default();
@@ -414,10 +411,7 @@ impl ItemDb {
             .collect();
         for bucket in touched {
             let key = bucket_key(bucket);
-            let mut counters: Counters = match self.rollups.get(&key)? {
-                Some(v) => serde_json::from_slice(&v).map_err(|e| corrupt("bucket", e))?,
-                None => Counters::new(),
-            };
+            let mut counters = self.stored_bucket(&key)?.unwrap_or_default();
             for (name, d) in pending.buckets.get(bucket).into_iter().flatten() {
                 *counters.entry(name.clone()).or_default() += d;
             }
@@ -478,13 +472,16 @@ impl ItemDb {
     pub fn rollup_get(&self, buckets: &[String]) -> Result<Vec<Option<Counters>>, StoreError> {
         buckets
             .iter()
-            .map(|b| {
-                self.rollups
-                    .get(bucket_key(b))?
-                    .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt("bucket", e)))
-                    .transpose()
-            })
+            .map(|b| self.stored_bucket(&bucket_key(b)))
             .collect()
+    }
+
+    /// The counters stored under a bucket's key, if any.
+    fn stored_bucket(&self, key: &[u8]) -> Result<Option<Counters>, StoreError> {
+        self.rollups
+            .get(key)?
+            .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt("bucket", e)))
+            .transpose()
     }
 
     /// What `entity` counts now, if anything.

@@ -22,7 +22,7 @@ use xconnector_actors::flows::reporting::health::{HealthReport, HealthRow};
 use xconnector_actors::flows::reporting::inventory::{InventoryReport, InventoryRow};
 use xconnector_actors::flows::reporting::report::{By, SalesReport, SalesRow, money};
 use xconnector_actors::flows::reporting::{
-    CUSTOMERS_BY, FULFILMENT_BY, HEALTH_BY, INVENTORY_BY, SALES_BY,
+    CUSTOMERS_BY, FULFILMENT_BY, HEALTH_BY, INVENTORY_BY, SALES_BY, percent,
 };
 use xconnector_actors::flows::returns::rules::Amount;
 use xconnector_actors::item::Millis;
@@ -1401,7 +1401,7 @@ fn health_caption(
         .filter_map(|e| Some((e.availability_permille?, e.endpoint.as_str())))
         .min();
     if let Some((permille, name)) = worst {
-        let text = format!(" · {name} {}.{}% up", permille / 10, permille % 10);
+        let text = format!(" · {name} {} up", percent(permille));
         spans.push(if permille < 990 {
             Span::styled(text, t.warn())
         } else {

@@ -193,6 +193,13 @@ pub fn days(buckets: &[(String, Counters)]) -> impl Iterator<Item = DayBucket<'_
     })
 }
 
+/// A share in per mille as a percentage with one decimal: `975` → `97.5%`, `-5` → `-0.5%`.
+pub fn percent(permille: i64) -> String {
+    let sign = if permille < 0 { "-" } else { "" };
+    let p = permille.unsigned_abs();
+    format!("{sign}{}.{}%", p / 10, p % 10)
+}
+
 /// Adds every counter of `from` into `into`.
 pub fn add(into: &mut Counters, from: &Counters) {
     for (k, v) in from {
