@@ -130,7 +130,7 @@ fn rollups_and_queries(dir: &std::path::Path, orders: u64, queries: usize) -> an
     for n in 0..orders {
         let (entity, c) =
             contribution(&order_payload(n, orders)).map_err(|e| anyhow::anyhow!(e))?;
-        db.rollup(&entity, &c)?;
+        db.rollup(&entity, c)?;
         // The store writer flushes once per group; groups of this size are what it sees under
         // a few thousand orders a second.
         if n % GROUP == GROUP - 1 {

@@ -255,8 +255,28 @@ impl StoreHandle {
         if writes.is_empty() {
             return Ok(false);
         }
-        self.request(|reply| StoreMsg::Rollup { writes, reply })
-            .await
+        self.request(|reply| StoreMsg::Rollup {
+            writes,
+            reply: Some(reply),
+        })
+        .await
+    }
+
+    /// Counts `writes` in the report rollups without waiting for the store: a flow's hot path,
+    /// where a round trip per item would cost as much as the count. The store takes its
+    /// messages in order, so the count is journaled ahead of the sender's next write (the
+    /// item's completion), and if the store cannot take it, that write fails too and the item
+    /// is retried, counting again.
+    pub fn count(&self, writes: Vec<RollupWrite>) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        self.actor
+            .cast(StoreMsg::Rollup {
+                writes,
+                reply: None,
+            })
+            .map_err(|_| StoreError::Unavailable)
     }
 
     /// The rollup buckets named, each as stored (`None` where nothing is).

@@ -119,10 +119,11 @@ pub enum StoreMsg {
         flow: String,
         waker: Waker,
     },
-    /// Counts these in the report rollups (see [`super::rollups`]).
+    /// Counts these in the report rollups (see [`super::rollups`]). Without a reply, the
+    /// sender does not wait: an error is logged, and its next write tells it the store failed.
     Rollup {
         writes: Vec<RollupWrite>,
-        reply: Reply<bool>,
+        reply: Option<Reply<bool>>,
     },
     /// The rollup buckets named, each as stored.
     RollupGet {

@@ -10,6 +10,7 @@
 
 pub mod actor;
 pub mod changes;
+mod counted;
 pub mod db;
 pub mod handle;
 pub mod jobs;

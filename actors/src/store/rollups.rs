@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
+use super::counted::Counted;
 use super::db::ItemDb;
 
 /// Named counters: money in ten-thousandths of the currency unit, counts as they are.
@@ -44,12 +45,43 @@ impl Contribution {
         if n == 0 {
             return;
         }
-        let c = self.0.entry(bucket.to_string()).or_default();
-        *c.entry(counter.to_string()).or_default() += n;
+        // Names are copied only the first time they are seen: an order adds to each of its
+        // buckets several times, and the orders flow counts every order it takes.
+        match self.0.get_mut(bucket) {
+            Some(counters) => bump(counters, counter, n),
+            None => {
+                self.0.insert(
+                    bucket.to_string(),
+                    Counters::from([(counter.to_string(), n)]),
+                );
+            }
+        }
+    }
+
+    /// Adds each of `counts` to `bucket`, whose name it takes: for a caller that builds a
+    /// bucket's name to count several things in it.
+    pub fn add_all(&mut self, bucket: String, counts: &[(&str, i64)]) {
+        if counts.iter().all(|(_, n)| *n == 0) {
+            return;
+        }
+        let counters = self.0.entry(bucket).or_default();
+        for (counter, n) in counts.iter().filter(|(_, n)| *n != 0) {
+            bump(counters, counter, *n);
+        }
     }
 
     pub fn is_empty(&self) -> bool {
         self.0.values().all(|c| c.values().all(|v| *v == 0))
+    }
+}
+
+/// Adds `n` to `counter`, copying its name only if it is new.
+fn bump(counters: &mut Counters, counter: &str, n: i64) {
+    match counters.get_mut(counter) {
+        Some(v) => *v += n,
+        None => {
+            counters.insert(counter.to_string(), n);
+        }
     }
 }
 
@@ -85,46 +117,6 @@ fn bucket_key(bucket: &str) -> Vec<u8> {
 
 fn entity_key(entity: &str) -> Vec<u8> {
     [b"c", entity.as_bytes()].concat()
-}
-
-/// What an entity counted, and at which version if it was counted with one.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Counted {
-    version: Option<u64>,
-    contribution: Contribution,
-}
-
-/// A versioned record starts with this byte and the version (8 bytes, big-endian), then the
-/// contribution's JSON; one without a version is the JSON alone (which starts with `{`). One
-/// key per entity: each order costs one read and one write, whatever it carries.
-const VERSIONED: u8 = 1;
-
-impl Counted {
-    fn encode(&self) -> Result<Vec<u8>, StoreError> {
-        let json =
-            serde_json::to_vec(&self.contribution).map_err(|e| corrupt("contribution", e))?;
-        Ok(match self.version {
-            Some(v) => [&[VERSIONED][..], &v.to_be_bytes(), &json].concat(),
-            None => json,
-        })
-    }
-
-    fn decode(bytes: &[u8]) -> Result<Counted, StoreError> {
-        let (version, json) = match bytes.split_first() {
-            Some((&VERSIONED, rest)) if rest.len() >= 8 => {
-                let (v, json) = rest.split_at(8);
-                let v = <[u8; 8]>::try_from(v).map_err(|_| {
-                    StoreError::Corrupt("rollup contribution: a short version".into())
-                })?;
-                (Some(u64::from_be_bytes(v)), json)
-            }
-            _ => (None, bytes),
-        };
-        Ok(Counted {
-            version,
-            contribution: serde_json::from_slice(json).map_err(|e| corrupt("contribution", e))?,
-        })
-    }
 }
 
 fn corrupt(what: &str, e: serde_json::Error) -> StoreError {
@@ -173,10 +165,16 @@ impl Pending {
         self.buckets.is_empty() && self.levels.is_empty() && self.entities.is_empty()
     }
 
-    fn add(&mut self, bucket: String, changes: Counters) {
-        let counters = self.buckets.entry(bucket).or_default();
-        for (name, d) in changes {
-            *counters.entry(name).or_default() += d;
+    /// Adds `changes` to what `bucket` will change by; names are copied only when new to the
+    /// group, which most are not (a group's orders land on the same days and SKUs).
+    fn add<'a>(&mut self, bucket: &str, changes: impl IntoIterator<Item = (&'a String, i64)>) {
+        if !self.buckets.contains_key(bucket) {
+            self.buckets.insert(bucket.to_string(), Counters::new());
+        }
+        if let Some(counters) = self.buckets.get_mut(bucket) {
+            for (name, d) in changes {
+                bump(counters, name, d);
+            }
         }
     }
 }
@@ -296,7 +294,7 @@ impl ItemDb {
     /// Makes `entity` count as `new`: the difference from what it counted before joins the
     /// pending rollups. Returns whether any bucket changes. Written by
     /// [`ItemDb::flush_rollups`].
-    pub fn rollup(&mut self, entity: &str, new: &Contribution) -> Result<bool, StoreError> {
+    pub fn rollup(&mut self, entity: &str, new: Contribution) -> Result<bool, StoreError> {
         self.rollup_at(entity, None, new)
     }
 
@@ -306,7 +304,7 @@ impl ItemDb {
         &mut self,
         entity: &str,
         version: u64,
-        new: &Contribution,
+        new: Contribution,
     ) -> Result<bool, StoreError> {
         self.rollup_at(entity, Some(version), new)
     }
@@ -315,28 +313,41 @@ impl ItemDb {
         &mut self,
         entity: &str,
         version: Option<u64>,
-        new: &Contribution,
+        new: Contribution,
     ) -> Result<bool, StoreError> {
-        let old = self.counted(entity)?.unwrap_or_default();
-        if let (Some(kept), Some(v)) = (old.version, version)
-            && kept > v
-        {
-            return Ok(false);
-        }
-        let delta = difference(&old.contribution, new);
+        // Taken out rather than cloned: it is replaced below, or put back as it was.
+        let (old, was_pending) = match self.pending_rollups.entities.remove(entity) {
+            Some(pending) => (pending, true),
+            None => (self.stored(entity)?.unwrap_or_default(), false),
+        };
+        let refused = matches!((old.version, version), (Some(kept), Some(v)) if kept > v);
         let version = version.or(old.version);
-        if delta.is_empty() && version == old.version {
+        if refused || (old.contribution == new && version == old.version) {
+            if was_pending {
+                self.pending_rollups
+                    .entities
+                    .insert(entity.to_string(), old);
+            }
             return Ok(false);
         }
-        let changed = !delta.is_empty();
-        for (bucket, changes) in delta {
-            self.pending_rollups.add(bucket, changes);
+        let changed = old.contribution != new;
+        if old.contribution.0.is_empty() {
+            // The common case, an entity counted for the first time: its counts are the change.
+            for (bucket, counters) in &new.0 {
+                self.pending_rollups
+                    .add(bucket, counters.iter().map(|(n, v)| (n, *v)));
+            }
+        } else {
+            for (bucket, changes) in difference(&old.contribution, &new) {
+                self.pending_rollups
+                    .add(&bucket, changes.iter().map(|(n, v)| (n, *v)));
+            }
         }
         self.pending_rollups.entities.insert(
             entity.to_string(),
             Counted {
                 version,
-                contribution: new.clone(),
+                contribution: new,
             },
         );
         Ok(changed)
@@ -371,7 +382,7 @@ impl ItemDb {
                 RollupWrite::Count {
                     entity,
                     contribution,
-                } => changed |= self.rollup(&entity, &contribution)?,
+                } => changed |= self.rollup(&entity, contribution)?,
                 RollupWrite::Level { bucket, counters } => {
                     let pending = self.pending_rollups.levels.entry(bucket).or_default();
                     if as_of(&counters) >= as_of(pending) {
@@ -383,10 +394,11 @@ impl ItemDb {
                     entity,
                     version,
                     contribution,
-                } => changed |= self.rollup_version(&entity, version, &contribution)?,
+                } => changed |= self.rollup_version(&entity, version, contribution)?,
                 RollupWrite::Add { bucket, counters } => {
                     if counters.values().any(|v| *v != 0) {
-                        self.pending_rollups.add(bucket, counters);
+                        self.pending_rollups
+                            .add(&bucket, counters.iter().map(|(n, v)| (n, *v)));
                         changed = true;
                     }
                 }
@@ -435,7 +447,7 @@ impl ItemDb {
             if c.contribution.is_empty() && c.version.is_none() {
                 batch.remove(&self.rollups, entity_key(entity));
             } else {
-                batch.insert(&self.rollups, entity_key(entity), c.encode()?);
+                batch.insert(&self.rollups, entity_key(entity), c.encode());
             }
         }
         self.commit(batch)?;
@@ -511,15 +523,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut db = ItemDb::open(dir.path()).unwrap();
         assert!(
-            db.rollup("order:1", &order("2026-12-01", 100_0000, 2))
+            db.rollup("order:1", order("2026-12-01", 100_0000, 2))
                 .unwrap()
         );
         assert!(
-            db.rollup("order:2", &order("2026-12-01", 50_0000, 1))
+            db.rollup("order:2", order("2026-12-01", 50_0000, 1))
                 .unwrap()
         );
         assert!(
-            !db.rollup("order:1", &order("2026-12-01", 100_0000, 2))
+            !db.rollup("order:1", order("2026-12-01", 100_0000, 2))
                 .unwrap(),
             "a replay"
         );
@@ -531,13 +543,13 @@ mod tests {
         );
         db.flush_rollups().unwrap();
         assert!(
-            !db.rollup("order:1", &order("2026-12-01", 100_0000, 2))
+            !db.rollup("order:1", order("2026-12-01", 100_0000, 2))
                 .unwrap(),
             "a replay after the write"
         );
         // A newer version of order 1: one more unit, 20 more.
         assert!(
-            db.rollup("order:1", &order("2026-12-01", 120_0000, 3))
+            db.rollup("order:1", order("2026-12-01", 120_0000, 3))
                 .unwrap()
         );
         db.flush_rollups().unwrap();
@@ -548,7 +560,7 @@ mod tests {
         let c = &day[0].1;
         assert_eq!((c["orders"], c["gross"], c["units"]), (2, 170_0000, 4));
         // Moved to another day (processed later): the first day loses it whole.
-        db.rollup("order:2", &order("2026-12-02", 50_0000, 1))
+        db.rollup("order:2", order("2026-12-02", 50_0000, 1))
             .unwrap();
         db.flush_rollups().unwrap();
         let both = db
@@ -558,7 +570,7 @@ mod tests {
         assert_eq!(both[0].1["orders"], 1);
         assert_eq!(both[1].1["gross"], 50_0000);
         // Counting nothing (a cancelled order) takes it out, and an empty bucket goes.
-        db.rollup("order:2", &Contribution::default()).unwrap();
+        db.rollup("order:2", Contribution::default()).unwrap();
         db.flush_rollups().unwrap();
         assert_eq!(
             db.rollup_range("sales/day/2026-12-02", "sales/day/2026-12-02")

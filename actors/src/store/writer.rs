@@ -446,7 +446,10 @@ impl Writer {
             | StoreMsg::FailJob { reply, .. } => drop(reply.send(Err(err()))),
             StoreMsg::Job(_, reply) => drop(reply.send(Err(err()))),
             StoreMsg::Jobs(_, reply) | StoreMsg::RunningJobs(reply) => drop(reply.send(Err(err()))),
-            StoreMsg::Rollup { reply, .. } => drop(reply.send(Err(err()))),
+            StoreMsg::Rollup { reply, .. } => match reply {
+                Some(reply) => drop(reply.send(Err(err()))),
+                None => tracing::warn!("report counts lost: the store cannot write"),
+            },
             StoreMsg::RollupRange { reply, .. } => drop(reply.send(Err(err()))),
             StoreMsg::RollupGet { reply, .. } => drop(reply.send(Err(err()))),
             StoreMsg::Subscribe { flow, waker } => {
@@ -829,7 +832,11 @@ impl Writer {
             StoreMsg::Rollup { writes, reply } => {
                 let result = db.rollup_writes(writes);
                 let fatal = fatal_of(&result);
-                let _ = reply.send(result);
+                match (reply, result) {
+                    (Some(reply), result) => drop(reply.send(result)),
+                    (None, Err(e)) => tracing::error!(error = %e, "report counts lost"),
+                    (None, Ok(_)) => {}
+                }
                 ((Box::new(|_| {}), fatal), false)
             }
             StoreMsg::RollupRange { from, to, reply } => {

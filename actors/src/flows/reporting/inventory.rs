@@ -49,7 +49,15 @@ pub mod counter {
 }
 
 pub fn bucket(day: &str, sku: &str, location: &str) -> String {
-    format!("{REPORT}/day/{day}/{}/{location}", sku.replace('/', "-"))
+    let mut b = String::with_capacity(REPORT.len() + day.len() + sku.len() + location.len() + 8);
+    for part in [REPORT, "/day/", day, "/"] {
+        b.push_str(part);
+    }
+    // A `/` would split the name's parts: SKUs may hold one.
+    b.extend(sku.chars().map(|c| if c == '/' { '-' } else { c }));
+    b.push('/');
+    b.push_str(location);
+    b
 }
 
 /// The UTC day of a millisecond time.
@@ -76,26 +84,23 @@ pub fn count(o: &RestOrder, c: &mut Contribution) -> Result<(), String> {
         .and_then(|f| f.location_id)
         .map(|l| l.to_string())
         .unwrap_or_else(|| NONE.into());
+    let units_in = format!("{}{}", counter::UNITS_IN, o.currency);
+    let sales_in = format!("{}{}", counter::SALES_IN, o.currency);
     for line in &o.line_items {
         if let Some(sku) = line.sku.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            let b = bucket(&day, sku, &location);
-            c.add(&b, counter::SOLD, line.quantity);
             // What the line sold for, for its margin: price × quantity less its discounts.
             let price = amount(line.price.as_deref().unwrap_or("0"), "line_items price")?;
             let discount = amount(
                 line.total_discount.as_deref().unwrap_or("0"),
                 "line_items total_discount",
             )?;
-            let currency = &o.currency;
-            c.add(
-                &b,
-                &format!("{}{currency}", counter::UNITS_IN),
-                line.quantity,
-            );
-            c.add(
-                &b,
-                &format!("{}{currency}", counter::SALES_IN),
-                price * line.quantity - discount,
+            c.add_all(
+                bucket(&day, sku, &location),
+                &[
+                    (counter::SOLD, line.quantity),
+                    (&units_in, line.quantity),
+                    (&sales_in, price * line.quantity - discount),
+                ],
             );
         }
     }

@@ -132,7 +132,12 @@ impl Amount {
             return None;
         }
         let whole: i64 = whole.parse().ok()?;
-        let fraction: i64 = format!("{fraction:0<4}").parse().ok()?;
+        // Right-padded to four digits: "5" is 5000 ten-thousandths.
+        let fraction = fraction
+            .bytes()
+            .chain(std::iter::repeat(b'0'))
+            .take(4)
+            .fold(0i64, |n, b| n * 10 + i64::from(b - b'0'));
         let units = whole.checked_mul(Self::SCALE)?.checked_add(fraction)?;
         Some(Amount(if negative { -units } else { units }))
     }
