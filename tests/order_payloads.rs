@@ -59,3 +59,52 @@ fn every_order_topic_parses_and_cancellations_are_cancellations() {
     let c = from_rest("orders/cancelled", &fixture("orders/cancelled")).unwrap();
     assert_eq!(c.event, OrderEvent::Cancel);
 }
+
+/// The orders flow reads what the reports count in the same pass as the order: it must count
+/// exactly what the reports' own reading of the payload counts.
+#[test]
+fn the_single_pass_counts_what_the_reports_own_reading_counts() {
+    use xconnector_actors::flows::orders::canonical::from_rest_counted;
+    use xconnector_actors::flows::reporting::{order_rollup, order_write};
+    use xconnector_actors::store::RollupWrite;
+    let mut bodies: Vec<(&str, Vec<u8>)> = [
+        "orders/create",
+        "orders/updated",
+        "orders/paid",
+        "orders/fulfilled",
+        "orders/cancelled",
+    ]
+    .into_iter()
+    .map(|t| (t, fixture(t)))
+    .collect();
+    // A live order with a refund and a fulfilment, which the documented examples lack.
+    let mut live: serde_json::Value = serde_json::from_slice(&fixture("orders/updated")).unwrap();
+    live["cancelled_at"] = serde_json::Value::Null;
+    live["test"] = false.into();
+    live["refunds"] = serde_json::json!([{"created_at": "2026-12-03T09:15:00-05:00",
+        "refund_line_items": [{"quantity": 1,
+            "subtotal_set": {"shop_money": {"amount": "30.00", "currency_code": "USD"}},
+            "total_tax_set": {"shop_money": {"amount": "2.16", "currency_code": "USD"}}}]}]);
+    live["fulfillments"] = serde_json::json!([{"created_at": "2026-12-02T10:00:00-05:00",
+        "status": "success", "location_id": 7, "tracking_company": "UPS",
+        "shipment_status": "delivered", "updated_at": "2026-12-04T10:00:00-05:00"}]);
+    bodies.push(("orders/updated", serde_json::to_vec(&live).unwrap()));
+    for (topic, body) in &bodies {
+        let (_, counted) = from_rest_counted(topic, body).unwrap();
+        let single = order_rollup(&counted.unwrap()).unwrap();
+        assert_eq!(single, order_write(body).unwrap(), "{topic}");
+    }
+    let RollupWrite::Versioned { contribution, .. } = order_write(&bodies[5].1).unwrap() else {
+        panic!("the live order has a version");
+    };
+    let buckets: Vec<&String> = contribution.0.keys().collect();
+    for report in ["sales/", "fulfilment/", "inventory/", "customers/"] {
+        assert!(buckets.iter().any(|b| b.starts_with(report)), "{buckets:?}");
+    }
+    // A refund the reports cannot read stops the count, not the order.
+    live["refunds"] = serde_json::json!([{"created_at": 5}]);
+    let body = serde_json::to_vec(&live).unwrap();
+    let (order, counted) = from_rest_counted("orders/updated", &body).unwrap();
+    assert_eq!(order, from_rest("orders/updated", &body).unwrap());
+    assert!(counted.unwrap_err().contains("refunds"));
+}

@@ -3,6 +3,9 @@
 //! Shopify sends them: money never passes through a float.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::flows::reporting::payload as report;
 
 use crate::shopify::operations::MoneyBag;
 use crate::shopify::operations::orders::{Address as GqlAddress, ShopifyOrder};
@@ -160,6 +163,14 @@ struct RestOrder {
     note: Option<String>,
     #[serde(default)]
     test: bool,
+    // What only the reports read (see [`from_rest_counted`]); the rest is ignored by them.
+    processed_at: Option<String>,
+    source_name: Option<String>,
+    total_line_items_price: Option<String>,
+    /// Kept as they came: read only when counted, so that a refund or fulfilment the reports
+    /// cannot read never stops the order itself.
+    refunds: Option<Box<RawValue>>,
+    fulfillments: Option<Box<RawValue>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -216,16 +227,92 @@ fn gid(kind: &str, id: u64) -> String {
 /// Builds the canonical order from a REST webhook body. `topic` decides the event:
 /// `orders/cancelled` (or a cancelled order) is a cancellation.
 pub fn from_rest(topic: &str, body: &[u8]) -> Result<Order, OrderParseError> {
-    let o: RestOrder = serde_json::from_slice(body).map_err(|e| match e.classify() {
+    Ok(canonical(topic, parse_rest(body)?))
+}
+
+/// [`from_rest`], and what the reports read of the same payload, from the same single pass
+/// over it: an order is some 20 KiB, and the orders flow counts every one it takes. The
+/// reports' part is an error (saying why) where they cannot read it; the order stands anyway.
+pub fn from_rest_counted(
+    topic: &str,
+    body: &[u8],
+) -> Result<(Order, Result<report::RestOrder, String>), OrderParseError> {
+    let o = parse_rest(body)?;
+    let counted = report_view(&o);
+    Ok((canonical(topic, o), counted))
+}
+
+fn parse_rest(body: &[u8]) -> Result<RestOrder, OrderParseError> {
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
             OrderParseError::Json(e.to_string())
         }
         _ => OrderParseError::Shape(e.to_string()),
-    })?;
+    })
+}
+
+/// The reports' reading of the payload, as [`report::RestOrder`] would read it alone.
+fn report_view(o: &RestOrder) -> Result<report::RestOrder, String> {
+    fn listed<T: serde::de::DeserializeOwned>(
+        raw: &Option<Box<RawValue>>,
+        what: &str,
+    ) -> Result<Vec<T>, String> {
+        match raw.as_deref().map(RawValue::get) {
+            None | Some("null") => Ok(Vec::new()),
+            Some(json) => serde_json::from_str(json).map_err(|e| format!("{what}: {e}")),
+        }
+    }
+    Ok(report::RestOrder {
+        id: o.id,
+        admin_graphql_api_id: o.admin_graphql_api_id.clone(),
+        created_at: o.created_at.clone(),
+        updated_at: Some(o.updated_at.clone()),
+        processed_at: o.processed_at.clone(),
+        source_name: o.source_name.clone(),
+        currency: o.currency.clone(),
+        total_line_items_price: o
+            .total_line_items_price
+            .clone()
+            .ok_or("missing field `total_line_items_price`")?,
+        total_discounts: o.total_discounts.clone(),
+        total_tax: o.total_tax.clone(),
+        total_shipping_price_set: o
+            .total_shipping_price_set
+            .as_ref()
+            .map(|m| report::MoneySet {
+                shop_money: report::Money {
+                    amount: m.shop_money.amount.clone(),
+                },
+            }),
+        line_items: o
+            .line_items
+            .iter()
+            .map(|l| report::RestLine {
+                quantity: i64::from(l.quantity),
+                sku: l.sku.clone(),
+                price: Some(l.price.clone()),
+                total_discount: l.total_discount.clone(),
+            })
+            .collect(),
+        refunds: listed(&o.refunds, "refunds")?,
+        test: o.test,
+        cancelled_at: o.cancelled_at.clone(),
+        fulfillments: listed(&o.fulfillments, "fulfillments")?,
+        customer: match &o.customer {
+            None => None,
+            Some(c) => Some(report::RestCustomer {
+                id: c.id.ok_or("a customer without an id")?,
+                admin_graphql_api_id: c.admin_graphql_api_id.clone(),
+            }),
+        },
+    })
+}
+
+fn canonical(topic: &str, o: RestOrder) -> Order {
     let zero = || "0.00".to_string();
     let cancelled = topic == "orders/cancelled" || o.cancelled_at.is_some();
     let blank = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
-    Ok(Order {
+    Order {
         schema: SCHEMA.into(),
         event: if cancelled {
             OrderEvent::Cancel
@@ -302,7 +389,7 @@ pub fn from_rest(topic: &str, body: &[u8]) -> Result<Order, OrderParseError> {
         note: blank(o.note),
         risk_level: None,
         test: o.test,
-    })
+    }
 }
 
 /// Builds the canonical order from the GraphQL order (the reconciliation poll's source), so

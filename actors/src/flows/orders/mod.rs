@@ -25,6 +25,7 @@ use super::module::FlowModule;
 pub use super::reconcile::Reconcile;
 use super::reconcile::ReconcileError;
 use super::{Flow, FlowContext, Outcome};
+use crate::flows::reporting::payload::RestOrder;
 use crate::item::{Claimed, ItemState, Millis, NewItem, OperatorAction, now_ms};
 use crate::rate_limiter::Lane;
 use crate::shopify::gid::OrderId;
@@ -69,6 +70,8 @@ pub struct OrdersFlow {
 struct Version {
     order: Order,
     at: Millis,
+    /// What the reports read of it, when they count it (see [`count_in_reports`]).
+    counted: Option<Result<RestOrder, String>>,
 }
 
 impl Flow for OrdersFlow {
@@ -76,7 +79,7 @@ impl Flow for OrdersFlow {
         if item.item.kind == RISK_CHANGED {
             return self.risk_changed(item, ctx).await;
         }
-        let version = match parse(item) {
+        let version = match parse(item, self.count_reports) {
             Ok(v) => v,
             Err(reason) => return Outcome::Exception { reason },
         };
@@ -91,9 +94,7 @@ impl Flow for OrdersFlow {
             return Outcome::Done;
         }
         record.seen = version.at;
-        if self.count_reports
-            && let Err(e) = count_in_reports(item, ctx).await
-        {
+        if let Err(e) = count_in_reports(item, &version, ctx) {
             return Outcome::from(e);
         }
         let outcome = self.decide(item, ctx, &version, &mut record).await;
@@ -347,35 +348,45 @@ async fn full_order(
     }
 }
 
-/// Counts the version in the report rollups, sales and fulfilment (the newest version of an
-/// order is what it counts; a replay counts nothing). Reconciliation finds versions through
-/// GraphQL without their refunds, fulfilments and channel: those are left to the webhook that
-/// brings the same version.
-async fn count_in_reports(
+/// Counts the version in the report rollups (the newest version of an order is what it counts;
+/// a replay counts nothing), without waiting for the store: the item's completion follows it.
+fn count_in_reports(
     item: &Claimed,
+    version: &Version,
     ctx: &FlowContext,
 ) -> Result<(), crate::store::StoreError> {
-    if item.item.kind == RECONCILE_KIND {
-        return Ok(());
-    }
     // Versioned by `updated_at`: a backfill that read the order earlier cannot move it back.
-    match crate::flows::reporting::order_write(&item.payload) {
-        Ok(write) => {
-            ctx.store.rollup_writes(vec![write]).await?;
+    match version.counted.as_ref().map(|o| {
+        o.as_ref()
+            .map_err(String::clone)
+            .and_then(crate::flows::reporting::order_rollup)
+    }) {
+        None => Ok(()),
+        Some(Ok(write)) => ctx.store.count(vec![write]),
+        Some(Err(e)) => {
+            debug!(order = %item.item.key, error = %e, "not counted in reports");
+            Ok(())
         }
-        Err(e) => debug!(order = %item.item.key, error = %e, "not counted in reports"),
     }
-    Ok(())
 }
 
-fn parse(item: &Claimed) -> Result<Version, String> {
-    let order = if item.item.kind == RECONCILE_KIND {
-        serde_json::from_slice::<ShopifyOrder>(&item.payload)
+/// Reads the item's version of its order, and with `count` what the reports count of it.
+/// Reconciliation finds versions through GraphQL without their refunds, fulfilments and
+/// channel: those are left to the webhook that brings the same version.
+fn parse(item: &Claimed, count: bool) -> Result<Version, String> {
+    let (order, counted) = if item.item.kind == RECONCILE_KIND {
+        let order = serde_json::from_slice::<ShopifyOrder>(&item.payload)
             .map(|o| canonical::from_graphql(&o))
-            .map_err(|e| format!("not a Shopify order: {e}"))?
+            .map_err(|e| format!("not a Shopify order: {e}"))?;
+        (order, None)
+    } else if count {
+        let (order, counted) = canonical::from_rest_counted(&item.item.kind, &item.payload)
+            .map_err(|e| format!("{} payload is {e}", item.item.kind))?;
+        (order, Some(counted))
     } else {
-        canonical::from_rest(&item.item.kind, &item.payload)
-            .map_err(|e| format!("{} payload is {e}", item.item.kind))?
+        let order = canonical::from_rest(&item.item.kind, &item.payload)
+            .map_err(|e| format!("{} payload is {e}", item.item.kind))?;
+        (order, None)
     };
     let at = parse_time(&order.updated_at).ok_or_else(|| {
         format!(
@@ -383,7 +394,7 @@ fn parse(item: &Claimed) -> Result<Version, String> {
             order.name, order.updated_at
         )
     })?;
-    Ok(Version { order, at })
+    Ok(Version { order, at, counted })
 }
 
 /// What Shopify says about the order now, for the rules that need it.
