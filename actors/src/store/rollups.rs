@@ -24,7 +24,7 @@
 //! name starts with its report and resolution and then its time
 //! (`sales/day/2026-12-07/web/USD`), so a range of days is a range of keys.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -155,14 +155,34 @@ pub enum RollupWrite {
 /// writes each bucket once.
 #[derive(Debug, Default)]
 pub struct Pending {
-    buckets: BTreeMap<String, Counters>,
+    buckets: HashMap<String, Counters>,
     levels: BTreeMap<String, Counters>,
     entities: BTreeMap<String, Counted>,
+    /// Buckets as last written: the flush is their only writer, so a bucket is read from disk
+    /// once rather than at every flush that changes it (the day's buckets change in nearly
+    /// every group). Emptied when it outgrows [`KNOWN_BUCKETS`], so memory stays flat. The
+    /// [`HEALTH`] buckets are written with each transition instead, never through here.
+    known: HashMap<String, Counters>,
 }
+
+/// Buckets kept as written, at most: a day's sales, fulfilment and customers buckets and a
+/// few thousand SKUs' with room to spare, some megabytes.
+const KNOWN_BUCKETS: usize = 16_384;
 
 impl Pending {
     fn is_empty(&self) -> bool {
         self.buckets.is_empty() && self.levels.is_empty() && self.entities.is_empty()
+    }
+
+    /// After a flush: the counts are written, and the buckets are as `written` says.
+    fn written(&mut self, written: Vec<(String, Counters)>) {
+        self.buckets.clear();
+        self.levels.clear();
+        self.entities.clear();
+        if self.known.len() + written.len() > KNOWN_BUCKETS {
+            self.known.clear();
+        }
+        self.known.extend(written);
     }
 
     /// Adds `changes` to what `bucket` will change by; names are copied only when new to the
@@ -414,20 +434,37 @@ impl ItemDb {
         if self.pending_rollups.is_empty() {
             return Ok(());
         }
+        let mut pending = std::mem::take(&mut self.pending_rollups);
+        let result = self
+            .write_pending(&mut pending)
+            .map(|written| pending.written(written));
+        self.pending_rollups = pending;
+        result
+    }
+
+    /// One batch of the pending counts; the buckets as written, once it is committed. A bucket
+    /// taken from the known ones and not written is read from disk again next time.
+    fn write_pending(&self, pending: &mut Pending) -> Result<Vec<(String, Counters)>, StoreError> {
+        let Pending {
+            buckets,
+            levels,
+            entities,
+            known,
+        } = pending;
         let mut batch = self.batch();
-        let pending = &self.pending_rollups;
-        let touched: std::collections::BTreeSet<&String> = pending
-            .buckets
-            .keys()
-            .chain(pending.levels.keys())
-            .collect();
+        let touched: std::collections::BTreeSet<&String> =
+            buckets.keys().chain(levels.keys()).collect();
+        let mut written = Vec::with_capacity(touched.len());
         for bucket in touched {
             let key = bucket_key(bucket);
-            let mut counters = self.stored_bucket(&key)?.unwrap_or_default();
-            for (name, d) in pending.buckets.get(bucket).into_iter().flatten() {
-                *counters.entry(name.clone()).or_default() += d;
+            let mut counters = match known.remove(bucket.as_str()) {
+                Some(counters) => counters,
+                None => self.stored_bucket(&key)?.unwrap_or_default(),
+            };
+            for (name, d) in buckets.get(bucket).into_iter().flatten() {
+                bump(&mut counters, name, *d);
             }
-            if let Some(level) = pending.levels.get(bucket)
+            if let Some(level) = levels.get(bucket)
                 && as_of(level) >= as_of(&counters)
             {
                 for (name, v) in level {
@@ -441,8 +478,9 @@ impl ItemDb {
                 let bytes = serde_json::to_vec(&counters).map_err(|e| corrupt("bucket", e))?;
                 batch.insert(&self.rollups, key, bytes);
             }
+            written.push((bucket.clone(), counters));
         }
-        for (entity, c) in &self.pending_rollups.entities {
+        for (entity, c) in entities.iter() {
             // An entity counting nothing keeps its record only for its version.
             if c.contribution.is_empty() && c.version.is_none() {
                 batch.remove(&self.rollups, entity_key(entity));
@@ -451,8 +489,7 @@ impl ItemDb {
             }
         }
         self.commit(batch)?;
-        self.pending_rollups = Pending::default();
-        Ok(())
+        Ok(written)
     }
 
     /// Forgets the pending rollups (after a flush that cannot succeed).
@@ -516,6 +553,43 @@ mod tests {
         c.add(&bucket, "gross", gross);
         c.add(&bucket, "units", units);
         c
+    }
+
+    #[test]
+    fn buckets_stay_right_when_the_ones_kept_in_memory_are_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = ItemDb::open(dir.path()).unwrap();
+        let one = |bucket: &str| {
+            let mut c = Contribution::default();
+            c.add(bucket, "orders", 1);
+            c
+        };
+        db.rollup("order:1", one("a")).unwrap();
+        db.flush_rollups().unwrap();
+        // More buckets than are kept: the ones in memory are dropped, "a" among them.
+        let mut wide = Contribution::default();
+        for n in 0..KNOWN_BUCKETS + 10 {
+            wide.add(&format!("w/{n}"), "orders", 1);
+        }
+        db.rollup("order:2", wide).unwrap();
+        db.flush_rollups().unwrap();
+        db.rollup("order:3", one("a")).unwrap();
+        db.flush_rollups().unwrap();
+        // "w/0" was written before the ones kept were dropped, so it is read back from disk.
+        db.rollup("order:4", one("w/0")).unwrap();
+        db.flush_rollups().unwrap();
+        let got = db
+            .rollup_get(&["a".into(), "w/0".into(), format!("w/{}", KNOWN_BUCKETS + 9)])
+            .unwrap();
+        let orders: Vec<i64> = got.iter().map(|c| c.as_ref().unwrap()["orders"]).collect();
+        assert_eq!(orders, [2, 2, 1]);
+        // Counted again, in memory now: still right.
+        db.rollup("order:5", one("a")).unwrap();
+        db.flush_rollups().unwrap();
+        assert_eq!(
+            db.rollup_get(&["a".into()]).unwrap()[0].as_ref().unwrap()["orders"],
+            3
+        );
     }
 
     #[test]
@@ -617,7 +691,7 @@ mod tests {
         // A newer level of zero: the counter goes, the reading stays.
         db.rollup_writes(vec![level(0, 300)]).unwrap();
         let add = RollupWrite::Add {
-            bucket: "health/day/2026-12-01/orders/-".into(),
+            bucket: "shopify/day/2026-12-01/orders".into(),
             counters: Counters::from([("points".into(), 10)]),
         };
         db.rollup_writes(vec![add.clone(), add]).unwrap();
@@ -625,7 +699,7 @@ mod tests {
         let c = read(&db).unwrap();
         assert_eq!((c.get("on_hand"), c["as_of"], c["sold"]), (None, 300, 3));
         let points = db
-            .rollup_get(&["health/day/2026-12-01/orders/-".into(), "nothing".into()])
+            .rollup_get(&["shopify/day/2026-12-01/orders".into(), "nothing".into()])
             .unwrap();
         assert_eq!(points[0].as_ref().unwrap()["points"], 20);
         assert_eq!(points[1], None);

@@ -39,10 +39,11 @@ pub const NONE: &str = "none";
 pub const LOOKBACK_DAYS: u64 = 30;
 
 pub mod counter {
-    pub const SOLD: &str = "sold";
     pub const ON_HAND: &str = "on_hand";
     pub const OVERSOLD: &str = "oversold";
-    /// `units:USD`: units sold in orders of that currency.
+    /// `units:USD`: units sold in orders of that currency; their sum is the units sold (an
+    /// order counts no separate total: every order writes a bucket per SKU, so a counter
+    /// fewer is a quarter less to write).
     pub const UNITS_IN: &str = "units:";
     /// `sales:USD`: what they sold for, in ten-thousandths.
     pub const SALES_IN: &str = "sales:";
@@ -97,7 +98,6 @@ pub fn count(o: &RestOrder, c: &mut Contribution) -> Result<(), String> {
             c.add_all(
                 bucket(&day, sku, &location),
                 &[
-                    (counter::SOLD, line.quantity),
                     (&units_in, line.quantity),
                     (&sales_in, price * line.quantity - discount),
                 ],
@@ -387,7 +387,11 @@ fn walk(by_day: &BTreeMap<NaiveDate, &Counters>, from: NaiveDate, to: NaiveDate)
     let mut day = from;
     while day <= to {
         if let Some(c) = by_day.get(&day) {
-            p.sold += n(c, counter::SOLD);
+            p.sold += c
+                .iter()
+                .filter(|(k, _)| k.starts_with(counter::UNITS_IN))
+                .map(|(_, v)| v)
+                .sum::<i64>();
             p.oversold_days += n(c, counter::OVERSOLD);
             if let Some(&as_of) = c.get(LEVEL_AS_OF) {
                 level = Some(n(c, counter::ON_HAND));
@@ -471,8 +475,8 @@ mod tests {
             "as_of",
             ms("2026-11-28T08:00:00Z"),
         );
-        put(bucket("2026-12-01", "A", "1"), "sold", 3);
-        put(bucket("2026-12-02", "A", "1"), "sold", 3);
+        put(bucket("2026-12-01", "A", "1"), "units:USD", 3);
+        put(bucket("2026-12-02", "A", "1"), "units:USD", 3);
         put(bucket("2026-12-02", "A", "1"), "on_hand", 4);
         put(
             bucket("2026-12-02", "A", "1"),
@@ -485,7 +489,7 @@ mod tests {
             ms("2026-12-03T08:00:00Z"),
         );
         put(bucket("2026-12-03", "A", "1"), "oversold", 1);
-        put(bucket("2026-12-03", "A", "none"), "sold", 2);
+        put(bucket("2026-12-03", "A", "none"), "units:USD", 2);
         let buckets: Vec<(String, Counters)> = b.into_iter().collect();
         let r = report_from(
             &buckets,
