@@ -153,8 +153,9 @@ pub fn main() -> ExitCode {
                         queries,
                         rate,
                         seconds,
+                        rounds,
                     },
-            } => bench_report::report(orders, queries, rate, seconds)
+            } => bench_report::report(orders, queries, rate, seconds, rounds)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Bench {

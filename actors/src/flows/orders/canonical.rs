@@ -2,10 +2,13 @@
 //! `orders/updated`, `orders/paid`, `orders/cancelled`). Amounts stay decimal strings as
 //! Shopify sends them: money never passes through a float.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::flows::reporting::payload as report;
+use crate::store::RollupWrite;
 
 use crate::shopify::operations::MoneyBag;
 use crate::shopify::operations::orders::{Address as GqlAddress, ShopifyOrder};
@@ -230,15 +233,16 @@ pub fn from_rest(topic: &str, body: &[u8]) -> Result<Order, OrderParseError> {
     Ok(canonical(topic, parse_rest(body)?))
 }
 
-/// [`from_rest`], and what the reports read of the same payload, from the same single pass
-/// over it: an order is some 20 KiB, and the orders flow counts every one it takes. The
-/// reports' part is an error (saying why) where they cannot read it; the order stands anyway.
+/// [`from_rest`], and what the order counts in the reports, from the same single pass over
+/// the payload: an order is some 20 KiB, and the orders flow counts every one it takes. The
+/// count is an error (saying why) where the reports cannot read the payload; the order stands
+/// anyway.
 pub fn from_rest_counted(
     topic: &str,
     body: &[u8],
-) -> Result<(Order, Result<report::RestOrder, String>), OrderParseError> {
+) -> Result<(Order, Result<RollupWrite, String>), OrderParseError> {
     let o = parse_rest(body)?;
-    let counted = report_view(&o);
+    let counted = report_view(&o).and_then(|view| crate::flows::reporting::order_rollup(&view));
     Ok((canonical(topic, o), counted))
 }
 
@@ -252,7 +256,7 @@ fn parse_rest(body: &[u8]) -> Result<RestOrder, OrderParseError> {
 }
 
 /// The reports' reading of the payload, as [`report::RestOrder`] would read it alone.
-fn report_view(o: &RestOrder) -> Result<report::RestOrder, String> {
+fn report_view(o: &RestOrder) -> Result<report::RestOrder<'_>, String> {
     fn listed<T: serde::de::DeserializeOwned>(
         raw: &Option<Box<RawValue>>,
         what: &str,
@@ -289,9 +293,9 @@ fn report_view(o: &RestOrder) -> Result<report::RestOrder, String> {
             .iter()
             .map(|l| report::RestLine {
                 quantity: i64::from(l.quantity),
-                sku: l.sku.clone(),
-                price: Some(l.price.clone()),
-                total_discount: l.total_discount.clone(),
+                sku: l.sku.as_deref().map(Cow::Borrowed),
+                price: Some(Cow::Borrowed(&l.price)),
+                total_discount: l.total_discount.as_deref().map(Cow::Borrowed),
             })
             .collect(),
         refunds: listed(&o.refunds, "refunds")?,

@@ -25,7 +25,6 @@ use super::module::FlowModule;
 pub use super::reconcile::Reconcile;
 use super::reconcile::ReconcileError;
 use super::{Flow, FlowContext, Outcome};
-use crate::flows::reporting::payload::RestOrder;
 use crate::item::{Claimed, ItemState, Millis, NewItem, OperatorAction, now_ms};
 use crate::rate_limiter::Lane;
 use crate::shopify::gid::OrderId;
@@ -33,7 +32,7 @@ use crate::shopify::operations::orders::{
     FinancialStatus, MAX_ORDER_LINES, RiskLevel as ShopifyRisk, RiskRecommendation, ShopifyOrder,
 };
 use crate::shopify::{ShopifyError, ShopifyHandle};
-use crate::store::StoreError;
+use crate::store::{RollupWrite, StoreError};
 use canonical::{Order, OrderEvent};
 use record::{OrderBook, OrderRecord, SYSTEM, version_key};
 use rules::{Facts, Rules, StockFact, Violation, parse_time};
@@ -70,8 +69,8 @@ pub struct OrdersFlow {
 struct Version {
     order: Order,
     at: Millis,
-    /// What the reports read of it, when they count it (see [`count_in_reports`]).
-    counted: Option<Result<RestOrder, String>>,
+    /// What it counts in the reports, when they count it (see [`count_in_reports`]).
+    counted: Option<Result<RollupWrite, String>>,
 }
 
 impl Flow for OrdersFlow {
@@ -79,7 +78,7 @@ impl Flow for OrdersFlow {
         if item.item.kind == RISK_CHANGED {
             return self.risk_changed(item, ctx).await;
         }
-        let version = match parse(item, self.count_reports) {
+        let mut version = match parse(item, self.count_reports) {
             Ok(v) => v,
             Err(reason) => return Outcome::Exception { reason },
         };
@@ -94,7 +93,7 @@ impl Flow for OrdersFlow {
             return Outcome::Done;
         }
         record.seen = version.at;
-        if let Err(e) = count_in_reports(item, &version, ctx) {
+        if let Err(e) = count_in_reports(item, &mut version, ctx) {
             return Outcome::from(e);
         }
         let outcome = self.decide(item, ctx, &version, &mut record).await;
@@ -350,17 +349,14 @@ async fn full_order(
 
 /// Counts the version in the report rollups (the newest version of an order is what it counts;
 /// a replay counts nothing), without waiting for the store: the item's completion follows it.
+/// Sent before the order is decided on, so that the store counts it while the flow works.
 fn count_in_reports(
     item: &Claimed,
-    version: &Version,
+    version: &mut Version,
     ctx: &FlowContext,
 ) -> Result<(), crate::store::StoreError> {
     // Versioned by `updated_at`: a backfill that read the order earlier cannot move it back.
-    match version.counted.as_ref().map(|o| {
-        o.as_ref()
-            .map_err(String::clone)
-            .and_then(crate::flows::reporting::order_rollup)
-    }) {
+    match version.counted.take() {
         None => Ok(()),
         Some(Ok(write)) => ctx.store.count(vec![write]),
         Some(Err(e)) => {

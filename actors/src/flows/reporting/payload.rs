@@ -1,6 +1,8 @@
 //! The fields of Shopify's REST order payload (`orders/create`, `orders/updated`, …) that
 //! reports count; the rest of an order is not read here.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -13,8 +15,10 @@ pub struct Money {
     pub amount: String,
 }
 
+/// `'a`: the orders flow's reading of an order lends its lines' text rather than copying it
+/// (see `canonical::from_rest_counted`); parsed on its own, an order owns all of it.
 #[derive(Debug, Deserialize)]
-pub struct RestOrder {
+pub struct RestOrder<'a> {
     pub id: u64,
     pub admin_graphql_api_id: Option<String>,
     pub created_at: String,
@@ -28,7 +32,7 @@ pub struct RestOrder {
     pub total_tax: Option<String>,
     pub total_shipping_price_set: Option<MoneySet>,
     #[serde(default)]
-    pub line_items: Vec<RestLine>,
+    pub line_items: Vec<RestLine<'a>>,
     #[serde(default)]
     pub refunds: Vec<RestRefund>,
     #[serde(default)]
@@ -55,14 +59,14 @@ impl RestCustomer {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct RestLine {
+pub struct RestLine<'a> {
     pub quantity: i64,
     /// The variant's SKU when it was ordered; `null` or empty for lines without one.
-    pub sku: Option<String>,
+    pub sku: Option<Cow<'a, str>>,
     /// The unit price, in the order's currency.
-    pub price: Option<String>,
+    pub price: Option<Cow<'a, str>>,
     /// Discounts allocated to the line, in the order's currency.
-    pub total_discount: Option<String>,
+    pub total_discount: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,7 +83,7 @@ pub struct RestRefundLine {
     pub total_tax_set: Option<MoneySet>,
 }
 
-impl RestOrder {
+impl RestOrder<'_> {
     /// When the order was placed: `processed_at` (an import's own date), else `created_at`.
     pub fn placed(&self) -> &str {
         self.processed_at.as_deref().unwrap_or(&self.created_at)

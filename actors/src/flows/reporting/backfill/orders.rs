@@ -11,6 +11,7 @@
 //! day is the day of the offset the time is written in. Times are rewritten in `offset` when
 //! one is given (see [`super::Backfill::offset`]).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat};
@@ -215,7 +216,7 @@ pub fn to_rest(
     o: &BulkOrder,
     refunds: &HashMap<String, ShopifyRefund>,
     offset: Option<FixedOffset>,
-) -> Result<RestOrder, String> {
+) -> Result<RestOrder<'static>, String> {
     let at = |s: &str| local(s, offset);
     let amount = |b: &Option<Bag>| b.as_ref().map(|b| b.shop_money.amount.clone());
     // REST's `total_line_items_price`: the lines at their price before discounts.
@@ -272,9 +273,9 @@ pub fn to_rest(
             .iter()
             .map(|l| RestLine {
                 quantity: l.quantity,
-                sku: l.sku.clone(),
-                price: amount(&l.original_unit_price_set),
-                total_discount: amount(&l.total_discount_set),
+                sku: l.sku.clone().map(Cow::Owned),
+                price: amount(&l.original_unit_price_set).map(Cow::Owned),
+                total_discount: amount(&l.total_discount_set).map(Cow::Owned),
             })
             .collect(),
         refunds,
