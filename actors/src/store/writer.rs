@@ -542,18 +542,20 @@ impl Writer {
         let mut durable = false;
         let mut nudge: BTreeSet<String> = BTreeSet::new();
         let mut fatal = None;
-        // The group's counts first: each bucket is then read and written once per group, however
-        // many orders of the group land on it, not once per order. A count moved ahead of an
+        // The group's counts are taken after its replies have gone, so that counting never
+        // holds back a reply (it is most of a count's cost), and written before the next
+        // group: each bucket once per group, however many orders land on it. A count reaches
+        // the journal ahead of every write its sender makes after a reply from the store (the
+        // item's completion: a flow completes an item after its own writes for it came back),
+        // and that write's fsync makes the count durable too. A count written after an
         // unrelated write changes nothing: a crash between them redoes an item whose recount
         // changes nothing.
         let (counts, rest): (Vec<StoreMsg>, Vec<StoreMsg>) = group
             .into_iter()
             .partition(|m| matches!(m, StoreMsg::Rollup { .. }));
-        for msg in counts.into_iter().chain(rest) {
-            // Counts go to the journal ahead of every later write, so that an item completed
-            // after it was counted never outlives its count, whatever the group holds.
+        for msg in rest {
+            // Counts left from a flush that failed go first.
             if !msg.is_read()
-                && !matches!(msg, StoreMsg::Rollup { .. })
                 && let Err(e) = self.flush_rollups(db)
             {
                 fatal.get_or_insert(e);
@@ -565,9 +567,6 @@ impl Writer {
             if fatal.is_none() {
                 fatal = reply.1;
             }
-        }
-        if let Err(e) = self.flush_rollups(db) {
-            fatal.get_or_insert(e);
         }
         self.stats.requests += size;
         let synced = if durable {
@@ -603,6 +602,29 @@ impl Writer {
         }
         for reply in replies {
             reply(synced.clone());
+        }
+        for msg in counts {
+            match (&fatal, &synced) {
+                (None, Ok(())) => {
+                    let ((reply, error), _) = self.apply(db, msg, now, &mut BTreeSet::new());
+                    reply(Ok(()));
+                    fatal = error;
+                }
+                // Refused as the group's writes were: their senders retry, and count again.
+                (Some(e), _) | (None, Err(e)) => {
+                    if let StoreMsg::Rollup {
+                        reply: Some(reply), ..
+                    } = msg
+                    {
+                        let _ = reply.send(Err(e.clone()));
+                    }
+                }
+            }
+        }
+        if fatal.is_none()
+            && let Err(e) = self.flush_rollups(db)
+        {
+            fatal = Some(e);
         }
         match fatal {
             Some(e) => Err(e),
