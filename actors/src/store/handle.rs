@@ -263,10 +263,11 @@ impl StoreHandle {
     }
 
     /// Counts `writes` in the report rollups without waiting for the store: a flow's hot path,
-    /// where a round trip per item would cost as much as the count. The store takes its
-    /// messages in order, so the count is journaled ahead of the sender's next write (the
-    /// item's completion), and if the store cannot take it, that write fails too and the item
-    /// is retried, counting again.
+    /// where a round trip per item would cost as much as the count. The count is journaled
+    /// ahead of every write the sender makes after its next reply from the store (so a flow
+    /// that writes for an item, as the orders flow saves its record, completes the item after
+    /// the count; see the store writer's `apply_group`). If the store cannot take it, those
+    /// writes fail too and the item is retried, counting again.
     pub fn count(&self, writes: Vec<RollupWrite>) -> Result<(), StoreError> {
         if writes.is_empty() {
             return Ok(());

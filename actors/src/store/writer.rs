@@ -846,11 +846,10 @@ impl Writer {
                 let _ = reply.send(self.changes.watch());
                 ((Box::new(|_| {}), None), false)
             }
-            // Answered at once, without waiting for the group's fsync: the count is written
-            // ahead of the flow's next write (see apply_group), and the fsync that makes that
-            // completion durable makes the count durable too (one journal, replayed in order).
-            // A crash before loses both, or keeps the count and redoes the item, whose recount
-            // changes nothing.
+            // Taken after the group's replies and written before the next group (see
+            // apply_group): the fsync that makes the sender's completion durable makes the count
+            // durable too (one journal, replayed in order). A crash before loses both, or keeps
+            // the count and redoes the item, whose recount changes nothing.
             StoreMsg::Rollup { writes, reply } => {
                 let result = db.rollup_writes(writes);
                 let fatal = fatal_of(&result);
