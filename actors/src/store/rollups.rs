@@ -373,14 +373,6 @@ impl ItemDb {
         Ok(changed)
     }
 
-    /// What `entity` counts, pending or stored.
-    fn counted(&self, entity: &str) -> Result<Option<Counted>, StoreError> {
-        if let Some(c) = self.pending_rollups.entities.get(entity) {
-            return Ok(Some(c.clone()));
-        }
-        self.stored(entity)
-    }
-
     /// What `entity` counted, as stored.
     fn stored(&self, entity: &str) -> Result<Option<Counted>, StoreError> {
         self.rollups
@@ -391,7 +383,10 @@ impl ItemDb {
 
     /// The version `entity` was counted at, if it was counted with one.
     pub fn counted_version(&self, entity: &str) -> Result<Option<u64>, StoreError> {
-        Ok(self.counted(entity)?.and_then(|c| c.version))
+        match self.pending_rollups.entities.get(entity) {
+            Some(pending) => Ok(pending.version),
+            None => Ok(self.stored(entity)?.and_then(|c| c.version)),
+        }
     }
 
     /// Applies `writes` to the pending rollups; true if any of them may change a bucket.

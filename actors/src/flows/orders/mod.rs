@@ -375,14 +375,14 @@ fn parse(item: &Claimed, count: bool) -> Result<Version, String> {
             .map(|o| canonical::from_graphql(&o))
             .map_err(|e| format!("not a Shopify order: {e}"))?;
         (order, None)
-    } else if count {
-        let (order, counted) = canonical::from_rest_counted(&item.item.kind, &item.payload)
-            .map_err(|e| format!("{} payload is {e}", item.item.kind))?;
-        (order, Some(counted))
     } else {
-        let order = canonical::from_rest(&item.item.kind, &item.payload)
-            .map_err(|e| format!("{} payload is {e}", item.item.kind))?;
-        (order, None)
+        let (topic, body) = (&item.item.kind, &item.payload);
+        let read = if count {
+            canonical::from_rest_counted(topic, body).map(|(o, counted)| (o, Some(counted)))
+        } else {
+            canonical::from_rest(topic, body).map(|o| (o, None))
+        };
+        read.map_err(|e| format!("{topic} payload is {e}"))?
     };
     let at = parse_time(&order.updated_at).ok_or_else(|| {
         format!(
